@@ -1,0 +1,99 @@
+// Package ir holds nngen's intermediate representation of a model: a
+// validated, shape-inferred DAG of layers with its loss and optimizer. It is
+// plain data; spec builds it and codegen reads it.
+package ir
+
+import "fmt"
+
+// Pos is a position in a spec file.
+type Pos struct {
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Model is a whole model: its graph, loss, optimizer and training settings.
+type Model struct {
+	Name     string // Go package name
+	SpecPath string // path of the spec, as given to nngen
+	SpecHash string // hash of the spec's bytes
+	Batch    int
+	Seed     uint64
+	DType    string  // "float32" or "float64"
+	Nodes    []*Node // topological order; Nodes[0] is the input
+	Output   *Node
+	Loss     Loss
+	Opt      Optimizer
+	Metrics  []string
+}
+
+// Node is one layer of the graph.
+type Node struct {
+	Name      string
+	Kind      string // registry key, e.g. "Dense"; "Input" for the model input
+	Pos       Pos
+	Inputs    []*Node
+	Consumers []*Node
+	Attrs     map[string]any // every field of the kind, defaults filled in
+	Shape     []int          // per-sample output shape
+	Params    []Param
+	Index     int // position in Model.Nodes
+}
+
+// Param is one parameter tensor of a node.
+type Param struct {
+	Name   string // PyTorch's name within the layer: "weight", "bias"
+	Shape  []int  // PyTorch's layout
+	Init   string // initializer name
+	FanIn  int
+	FanOut int
+	Offset int // offset in the model's flat parameter array
+}
+
+// Loss is the model's loss function.
+type Loss struct {
+	Kind string // categorical_crossentropy, binary_crossentropy, mse
+	Pos  Pos
+}
+
+// Optimizer is the optimizer with its hyper-parameters.
+type Optimizer struct {
+	Name                                                  string
+	LR, Momentum, Beta1, Beta2, Rho, Epsilon, WeightDecay float64
+	Nesterov, AMSGrad, Centered                           bool
+	ClipNorm                                              float64 // 0: no clipping
+	Schedule                                              string  // "", "step", "cosine"
+	StepSize                                              int
+	Gamma                                                 float64
+	DecaySteps                                            int
+	Alpha                                                 float64
+}
+
+// Size is the number of values of one sample of the node's output.
+func (n *Node) Size() int { return Prod(n.Shape) }
+
+// Int, Float, Str and Bool return a typed attribute.
+func (n *Node) Int(k string) int       { return n.Attrs[k].(int) }
+func (n *Node) Float(k string) float64 { return n.Attrs[k].(float64) }
+func (n *Node) Str(k string) string    { return n.Attrs[k].(string) }
+func (n *Node) Bool(k string) bool     { return n.Attrs[k].(bool) }
+
+// Prod is the product of dims (1 for none).
+func Prod(dims []int) int {
+	p := 1
+	for _, d := range dims {
+		p *= d
+	}
+	return p
+}
+
+// NumParams is the total number of parameter values of the model.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, nd := range m.Nodes {
+		for _, p := range nd.Params {
+			n += Prod(p.Shape)
+		}
+	}
+	return n
+}

@@ -1,0 +1,235 @@
+package layers
+
+import (
+	"fmt"
+	"sort"
+
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// Buffers records the fixed-size arrays the generated code uses, in order of
+// first use; codegen turns them into the fields of the model struct.
+type Buffers struct {
+	Names []string
+	Size  map[string]int
+	Doc   map[string]string
+}
+
+// Use records buffer name of size values; a later use must agree on the size.
+func (b *Buffers) Use(name string, size int, doc string) {
+	if b.Size == nil {
+		b.Size, b.Doc = map[string]int{}, map[string]string{}
+	}
+	if s, ok := b.Size[name]; ok {
+		if s != size {
+			panic(fmt.Sprintf("layers: buffer %s used with sizes %d and %d", name, s, size))
+		}
+		return
+	}
+	b.Names = append(b.Names, name)
+	b.Size[name], b.Doc[name] = size, doc
+}
+
+// Emitter collects the statements of one generated function and knows where
+// every node's values live for one variant (batch size, training or not).
+type Emitter struct {
+	Model   *ir.Model
+	Batch   int    // rows processed by this variant
+	Train   bool   // dropout active, activations kept for backward
+	Suffix  string // buffer name suffix of the variant
+	Unroll  int    // loops of at most this many iterations are unrolled
+	Bufs    *Buffers
+	Kernels *Kernels
+	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
+	code    []Code
+	written map[string]bool
+}
+
+// Code returns the statements emitted so far.
+func (e *Emitter) Code() []Code { return e.code }
+
+// Add appends statements.
+func (e *Emitter) Add(c ...Code) { e.code = append(e.code, c...) }
+
+// Block appends statements in their own block, so local names do not clash.
+func (e *Emitter) Block(c ...Code) { e.code = append(e.code, Block(c...)) }
+
+// field is m.<name>.
+func field(name string) *Statement { return Id("m").Dot(name) }
+
+// Lit returns v as a literal of the model's float type.
+func (e *Emitter) Lit(v float64) *Statement { return Id("Float").Call(Lit(v)) }
+
+func (e *Emitter) aliased(n *ir.Node) bool {
+	k := registry[n.Kind]
+	return k != nil && (k.Alias == AliasAlways || k.Alias == AliasInference && !e.Train)
+}
+
+// OutName is the buffer holding node n's output in this variant.
+func (e *Emitter) OutName(n *ir.Node) string {
+	if n.Kind == "Input" {
+		name := "x" + e.Suffix
+		e.Bufs.Use(name, e.Batch*n.Size(), "model input")
+		return name
+	}
+	if e.aliased(n) {
+		return e.OutName(n.Inputs[0])
+	}
+	name := n.Name + "_out" + e.Suffix
+	e.Bufs.Use(name, e.Batch*n.Size(), "output of layer "+n.Name)
+	return name
+}
+
+// Out is node n's output as a slice expression.
+func (e *Emitter) Out(n *ir.Node) *Statement { return field(e.OutName(n)).Index(Op(":")) }
+
+// OutArr is node n's output as an array pointer.
+func (e *Emitter) OutArr(n *ir.Node) *Statement { return Op("&").Add(field(e.OutName(n))) }
+
+// GradName is the buffer holding the gradient of node n's output.
+func (e *Emitter) GradName(n *ir.Node) string {
+	if e.aliased(n) {
+		return e.GradName(n.Inputs[0])
+	}
+	name := n.Name + "_grad"
+	e.Bufs.Use(name, e.Batch*n.Size(), "gradient of the output of layer "+n.Name)
+	return name
+}
+
+// Grad is the gradient of node n's output as a slice expression.
+func (e *Emitter) Grad(n *ir.Node) *Statement { return field(e.GradName(n)).Index(Op(":")) }
+
+// GradArr is the gradient of node n's output as an array pointer.
+func (e *Emitter) GradArr(n *ir.Node) *Statement { return Op("&").Add(field(e.GradName(n))) }
+
+// NeedsGrad reports whether backward must compute the gradient of n's
+// output: whether n or anything upstream of it has parameters.
+func NeedsGrad(n *ir.Node) bool {
+	if len(n.Params) > 0 {
+		return true
+	}
+	for _, in := range n.Inputs {
+		if NeedsGrad(in) {
+			return true
+		}
+	}
+	return false
+}
+
+// GradIn returns the gradient buffer of input i of n (an array pointer),
+// whether the caller must add to it (another consumer wrote it first), and
+// whether it is needed at all. The first call for a buffer marks it written.
+func (e *Emitter) GradIn(n *ir.Node, i int) (buf *Statement, acc, ok bool) {
+	in := n.Inputs[i]
+	if !NeedsGrad(in) {
+		return nil, false, false
+	}
+	name := e.GradName(in)
+	if e.written == nil {
+		e.written = map[string]bool{}
+	}
+	acc = e.written[name]
+	e.written[name] = true
+	return Op("&").Add(field(name)), acc, true
+}
+
+// MarkWritten records that the gradient of n's output has been written (by
+// the loss).
+func (e *Emitter) MarkWritten(n *ir.Node) {
+	if e.written == nil {
+		e.written = map[string]bool{}
+	}
+	e.written[e.GradName(n)] = true
+}
+
+// Param returns parameter name of n as an array pointer into the flat
+// parameter array, and its size.
+func (e *Emitter) Param(n *ir.Node, name string) (*Statement, int) {
+	return e.flat("p", n, name)
+}
+
+// ParamGrad is the gradient of parameter name of n, like Param.
+func (e *Emitter) ParamGrad(n *ir.Node, name string) (*Statement, int) {
+	return e.flat("g", n, name)
+}
+
+func (e *Emitter) flat(arr string, n *ir.Node, name string) (*Statement, int) {
+	for _, p := range n.Params {
+		if p.Name == name {
+			size := ir.Prod(p.Shape)
+			return Parens(Op("*").Index(Lit(size)).Id("Float")).Call(
+				field(arr).Index(Lit(p.Offset).Op(":").Lit(p.Offset + size))), size
+		}
+	}
+	panic("layers: node " + n.Name + " has no parameter " + name)
+}
+
+// For emits `for i := 0; i < n; i++ { body(i) }`, or the body n times with
+// constant indices when n is at most the unroll threshold.
+func (e *Emitter) For(i string, n int, body func(i Code) []Code) Code {
+	if n <= e.Unroll {
+		var stmts []Code
+		for k := 0; k < n; k++ {
+			stmts = append(stmts, body(Lit(k))...)
+		}
+		return Block(stmts...)
+	}
+	return For(Id(i).Op(":=").Lit(0), Id(i).Op("<").Lit(n), Id(i).Op("++")).Block(body(Id(i))...)
+}
+
+// Layout names which operands of a GEMM are transposed.
+type Layout string
+
+// GEMM layouts; C is always M×N row-major.
+const (
+	NT Layout = "NT" // A is M×K, B is N×K: C = A·Bᵀ
+	NN Layout = "NN" // A is M×K, B is K×N: C = A·B
+	TN Layout = "TN" // A is K×M, B is K×N: C = Aᵀ·B
+)
+
+// GEMM is one matrix product shape of a model.
+type GEMM struct {
+	Layout  Layout
+	M, N, K int
+	Acc     bool // C += A·B instead of C = A·B
+}
+
+// Name is the Go name of the kernel.
+func (g GEMM) Name() string {
+	s := fmt.Sprintf("gemm%s_%dx%dx%d", g.Layout, g.M, g.N, g.K)
+	if g.Acc {
+		s += "_acc"
+	}
+	return s
+}
+
+// Kernels collects the distinct GEMM shapes a model uses.
+type Kernels struct {
+	set map[GEMM]bool
+}
+
+// Add records a kernel shape.
+func (k *Kernels) Add(g GEMM) {
+	if k.set == nil {
+		k.set = map[GEMM]bool{}
+	}
+	k.set[g] = true
+}
+
+// List returns the recorded shapes in a deterministic order.
+func (k *Kernels) List() []GEMM {
+	var l []GEMM
+	for g := range k.set {
+		l = append(l, g)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].Name() < l[j].Name() })
+	return l
+}
+
+// GEMM emits a call of the kernel for g with array-pointer operands.
+func (e *Emitter) GEMM(g GEMM, c, a, b Code) {
+	e.Kernels.Add(g)
+	e.Add(Id(g.Name()).Call(c, a, b))
+}

@@ -1,0 +1,159 @@
+// Package layers is nngen's layer registry: each layer kind is described
+// once, with its fields, defaults, documentation, shape rule, parameters and
+// forward and backward code emitters. Validation and shape inference (spec),
+// code generation (codegen) and the reference docs (nngen doc) all read it.
+package layers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// FieldType is the type of a field's value.
+type FieldType int
+
+// Field value types.
+const (
+	IntField FieldType = iota
+	FloatField
+	StringField
+	BoolField
+	IntsField
+)
+
+func (t FieldType) String() string {
+	return [...]string{"int", "float", "string", "bool", "list of ints"}[t]
+}
+
+// Field is one configurable field of a layer kind.
+type Field struct {
+	Name    string
+	Type    FieldType
+	Default any // nil: required
+	Doc     string
+	Enum    []string           // allowed values of a String field
+	Check   func(v any) string // extra check; returns a message or ""
+}
+
+// Alias says when a kind's output is its input's buffer, with no copy.
+type Alias int
+
+// Aliasing modes.
+const (
+	NoAlias        Alias = iota
+	AliasAlways          // Flatten, Reshape: same memory, new shape
+	AliasInference       // Dropout: identity at inference
+)
+
+// Kind describes one layer kind.
+type Kind struct {
+	Name   string
+	Doc    string
+	Fields []Field
+	Alias  Alias
+	// Shape infers the per-sample output shape from the input shapes, or
+	// says why the inputs do not fit.
+	Shape func(n *ir.Node, in [][]int) ([]int, error)
+	// Params lists the node's parameters (nil for none).
+	Params func(n *ir.Node) []ir.Param
+	// Act is the name of the activation the kind applies last ("linear" for
+	// none); the loss may fuse it into its gradient.
+	Act func(n *ir.Node) string
+	// Forward and Backward emit the node's code. Backward is called with the
+	// gradient of the node's output in e.Grad(n), and writes the gradients of
+	// the parameters and of the inputs that need one.
+	Forward  func(e *Emitter, n *ir.Node)
+	Backward func(e *Emitter, n *ir.Node)
+	// Summary is the one-line description used in generated comments.
+	Summary func(n *ir.Node) string
+}
+
+var registry = map[string]*Kind{}
+
+// Register adds a kind to the registry. It panics on a duplicate name: the
+// registry is built at init time by this package.
+func Register(k *Kind) {
+	if _, dup := registry[k.Name]; dup {
+		panic("layers: duplicate kind " + k.Name)
+	}
+	registry[k.Name] = k
+}
+
+// Lookup returns the kind with the given name.
+func Lookup(name string) (*Kind, bool) {
+	k, ok := registry[name]
+	return k, ok
+}
+
+// Names returns the registered kind names, sorted.
+func Names() []string {
+	var names []string
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Field returns the field with the given name.
+func (k *Kind) Field(name string) (*Field, bool) {
+	for i := range k.Fields {
+		if k.Fields[i].Name == name {
+			return &k.Fields[i], true
+		}
+	}
+	return nil, false
+}
+
+// Doc writes the reference documentation of every kind, activation and loss
+// as Markdown.
+func Doc() string {
+	var b strings.Builder
+	b.WriteString("### Layers\n\n")
+	for _, name := range Names() {
+		k := registry[name]
+		fmt.Fprintf(&b, "#### %s\n\n%s\n\n", k.Name, k.Doc)
+		if len(k.Fields) > 0 {
+			b.WriteString("| field | type | default | description |\n|---|---|---|---|\n")
+			for _, f := range k.Fields {
+				def := "required"
+				if f.Default != nil {
+					def = fmt.Sprintf("`%v`", f.Default)
+				}
+				doc := f.Doc
+				if len(f.Enum) > 0 {
+					doc += " One of: " + strings.Join(f.Enum, ", ") + "."
+				}
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, f.Type, def, doc)
+			}
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("### Activations\n\n")
+	for _, a := range ActivationNames() {
+		fmt.Fprintf(&b, "- `%s`: %s\n", a, activations[a].Doc)
+	}
+	b.WriteString("\n### Losses\n\n")
+	for _, l := range LossNames() {
+		fmt.Fprintf(&b, "- `%s`: %s\n", l, losses[l].Doc)
+	}
+	b.WriteString("\n### Initializers\n\n")
+	for _, i := range Initializers {
+		fmt.Fprintf(&b, "- `%s`\n", i)
+	}
+	return b.String()
+}
+
+// Initializers are the weight initializer names (Keras's).
+var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones"}
+
+// Common field checks.
+func positive(v any) string {
+	if v.(int) <= 0 {
+		return "must be positive"
+	}
+	return ""
+}

@@ -1,0 +1,77 @@
+// Package data loads training data for generated models and feeds it to them
+// in batches: in-memory data sets, readers for the IDX (MNIST), NPY and CSV
+// formats, a deterministic per-epoch shuffler and allocation-free gathering
+// of batch rows.
+package data
+
+import "fmt"
+
+// Set is an in-memory data set.
+type Set struct {
+	N       int       // number of samples
+	Shape   []int     // per-sample input shape, e.g. [784] for MNIST
+	X       []float32 // N*prod(Shape) inputs, row-major, sample-major
+	Labels  []int32   // N class labels, or nil
+	Classes int       // number of classes when Labels != nil
+	Y       []float32 // N*Width targets when Labels == nil (regression, autoencoders), else nil
+	Width   int       // per-sample target width when Y != nil
+}
+
+// SampleSize returns the number of input values of one sample, prod(Shape).
+func (s *Set) SampleSize() int {
+	n := 1
+	for _, d := range s.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Validate reports whether the lengths of s are consistent and its labels lie
+// in [0, Classes). A set with neither Labels nor Y (inputs only) is valid.
+func (s *Set) Validate() error {
+	for _, d := range s.Shape {
+		if d <= 0 {
+			return fmt.Errorf("data: sample shape %v has a non-positive dimension", s.Shape)
+		}
+	}
+	if s.N < 0 {
+		return fmt.Errorf("data: negative sample count %d", s.N)
+	}
+	if want := s.N * s.SampleSize(); len(s.X) != want {
+		return fmt.Errorf("data: %d inputs, want N*prod(Shape) = %d*%d = %d", len(s.X), s.N, s.SampleSize(), want)
+	}
+	switch {
+	case s.Labels != nil && s.Y != nil:
+		return fmt.Errorf("data: both Labels and Y are set")
+	case s.Labels != nil:
+		if len(s.Labels) != s.N {
+			return fmt.Errorf("data: %d labels for %d samples", len(s.Labels), s.N)
+		}
+		if s.Classes <= 0 {
+			return fmt.Errorf("data: %d classes, want at least 1", s.Classes)
+		}
+		for i, l := range s.Labels {
+			if l < 0 || int(l) >= s.Classes {
+				return fmt.Errorf("data: sample %d: label %d not in [0, %d)", i, l, s.Classes)
+			}
+		}
+	case s.Y != nil:
+		if s.Width <= 0 {
+			return fmt.Errorf("data: target width %d, want at least 1", s.Width)
+		}
+		if want := s.N * s.Width; len(s.Y) != want {
+			return fmt.Errorf("data: %d targets, want N*Width = %d*%d = %d", len(s.Y), s.N, s.Width, want)
+		}
+	}
+	return nil
+}
+
+// OneHot returns len(labels) rows of classes values, row i holding 1 at
+// column labels[i] and 0 elsewhere. Every label must lie in [0, classes).
+func OneHot(labels []int32, classes int) []float32 {
+	out := make([]float32, len(labels)*classes)
+	for i, l := range labels {
+		out[i*classes:][:classes][l] = 1
+	}
+	return out
+}

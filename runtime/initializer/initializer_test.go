@@ -1,0 +1,52 @@
+package initializer
+
+import (
+	"math"
+	"testing"
+
+	"github.com/nngen/nngen/runtime/rng"
+)
+
+func stats(v []float64) (mean, std, maxAbs float64) {
+	for _, x := range v {
+		mean += x
+		maxAbs = math.Max(maxAbs, math.Abs(x))
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(v))), maxAbs
+}
+
+func TestFill(t *testing.T) {
+	const fanIn, fanOut = 400, 200
+	for _, c := range []struct {
+		name        string
+		std, maxAbs float64
+	}{
+		{"glorot_uniform", math.Sqrt(2.0 / (fanIn + fanOut)), math.Sqrt(6.0 / (fanIn + fanOut))},
+		{"glorot_normal", math.Sqrt(2.0 / (fanIn + fanOut)), 2 * math.Sqrt(2.0/(fanIn+fanOut)) / .8796},
+		{"he_normal", math.Sqrt(2.0 / fanIn), 2 * math.Sqrt(2.0/fanIn) / .8796},
+		{"he_uniform", math.Sqrt(2.0 / fanIn), math.Sqrt(6.0 / fanIn)},
+		{"lecun_normal", math.Sqrt(1.0 / fanIn), 2 * math.Sqrt(1.0/fanIn) / .8796},
+		{"lecun_uniform", math.Sqrt(1.0 / fanIn), math.Sqrt(3.0 / fanIn)},
+		{"random_uniform", 0.05 / math.Sqrt(3), 0.05},
+	} {
+		v := make([]float64, fanIn*fanOut)
+		if err := Fill(v, c.name, fanIn, fanOut, rng.New(1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		mean, std, maxAbs := stats(v)
+		if math.Abs(mean) > 0.05*c.std || math.Abs(std-c.std) > 0.02*c.std || maxAbs > c.maxAbs*1.0001 {
+			t.Errorf("%s: mean %g std %g max %g, want std %g max %g", c.name, mean, std, maxAbs, c.std, c.maxAbs)
+		}
+	}
+	z := []float32{1, 2}
+	if Fill(z, "zeros", 1, 1, rng.New(1, 0)); z[0] != 0 || z[1] != 0 {
+		t.Errorf("zeros gave %v", z)
+	}
+	if err := Fill(z, "glorot", 1, 1, rng.New(1, 0)); err == nil {
+		t.Error("unknown initializer accepted")
+	}
+}

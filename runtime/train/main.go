@@ -1,0 +1,194 @@
+// Package train is the training loop and the command line of the standalone
+// binary that nngen generates next to every model package. The binary's
+// main is one line:
+//
+//	os.Exit(train.Main(func(s uint64) train.Model { return mnist_mlp.New(s) }, mnist_mlp.Seed, os.Args[1:], os.Stdout, os.Stderr))
+//
+// The binary has five commands:
+//
+//	train --data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet]
+//	eval --data DIR [--weights F]
+//	predict --in X.npy --out Y.npy [--weights F]
+//	export --out F.safetensors [--weights F]
+//	info
+//
+// train reads MNIST from DIR and trains until N epochs in total are done.
+// Each epoch visits the full batches of a permutation of the training set
+// that depends only on the seed and the epoch, then evaluates on the test
+// set and, with --checkpoint, saves parameters and optimizer state. --resume
+// continues from such a checkpoint and ends with the same weights, bit for
+// bit, as a run that was never interrupted. On a terminal a progress bar
+// shows each epoch; otherwise, and on a terminal once an epoch is done, one
+// line per epoch is printed:
+//
+//	epoch=3 train_loss=0.1234 train_accuracy=0.9612 test_loss=0.0981 test_accuracy=0.9701 samples_per_sec=41000 seconds=1.46
+//
+// where samples_per_sec counts training steps only and seconds is the whole
+// epoch, evaluation and checkpoint included. The last line, and with
+// --quiet the only one, sums the run up:
+//
+//	epochs=10 train_loss=0.0510 test_loss=0.0810 test_accuracy=0.9761 samples_per_sec=312000
+//
+// train_loss is the mean loss of the last epoch and samples_per_sec the
+// training samples of this run over the time spent in training steps.
+//
+// eval prints "test_loss=... test_accuracy=... samples=10000". predict reads
+// an .npy file of shape [n, input...] (or [input...] for one sample) and
+// writes [n, output...] (or [output...]). export writes the parameters
+// alone, without optimizer state. info describes the model. Without
+// --weights, eval, predict and export use the initial weights of the
+// default seed.
+//
+// Exit status: 0 on success and for -h, 2 for a usage error, 1 for any
+// other error. Errors are one line on stderr.
+package train
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/nngen/nngen/runtime/data"
+)
+
+// loadData reads the training and test sets from a directory. Tests replace
+// it with a synthetic source.
+var loadData = loadMNIST
+
+// loadMNIST is data.LoadMNIST with a clear error for a missing directory.
+func loadMNIST(dir string) (train, test *data.Set, err error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("data directory %s: %w", dir, errors.Unwrap(err))
+	}
+	return data.LoadMNIST(dir)
+}
+
+// Main runs the standalone binary of a model with the command-line
+// arguments args (without the program name) and returns its exit status.
+// newModel creates the model with a seed; defaultSeed is the seed of the
+// model's spec, used when --seed is not given.
+func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, stdout, stderr io.Writer) int {
+	c := &cli{newModel: newModel, defaultSeed: defaultSeed, stdout: stdout, stderr: stderr}
+	c.model = newModel(defaultSeed)
+	c.name = c.model.Name()
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "%s: no command given (run '%s -h' for usage)\n", c.name, c.name)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		c.usage()
+		return 0
+	}
+	cmd := findCommand(args[0])
+	if cmd == nil {
+		fmt.Fprintf(stderr, "%s: unknown command %q (run '%s -h' for usage)\n", c.name, args[0], c.name)
+		return 2
+	}
+	fs := flag.NewFlagSet(c.name+" "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := cmd.run(c, fs, args[1:])
+	var uerr usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(stdout, "Usage: %s\n\n%s\n", strings.TrimSpace(c.name+" "+cmd.name+" "+cmd.args), cmd.doc)
+		if strings.Contains(cmd.args, "-") {
+			fmt.Fprintf(stdout, "\nFlags:\n")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return 0
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "%s %s: %v (run '%s %s -h' for usage)\n", c.name, cmd.name, err, c.name, cmd.name)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", c.name, oneLine(err))
+		return 1
+	}
+}
+
+// cli is the state one run of Main shares between its commands.
+type cli struct {
+	newModel       func(seed uint64) Model
+	defaultSeed    uint64
+	model          Model // built with defaultSeed
+	name           string
+	stdout, stderr io.Writer
+}
+
+// A command is one subcommand of the binary. run defines its flags on fs,
+// parses args with parse and does the work.
+type command struct {
+	name, args, doc string
+	run             func(c *cli, fs *flag.FlagSet, args []string) error
+}
+
+var commands = []*command{
+	{"train", "--data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet]",
+		"Train trains the model on MNIST until N epochs in total are done.", runTrain},
+	{"eval", "--data DIR [--weights F]",
+		"Eval prints the loss and accuracy on the MNIST test set.", runEval},
+	{"predict", "--in X.npy --out Y.npy [--weights F]",
+		"Predict runs the model on the samples of X.npy and writes its outputs to Y.npy.", runPredict},
+	{"export", "--out F.safetensors [--weights F]",
+		"Export writes the model's parameters, without optimizer state, as safetensors.", runExport},
+	{"info", "",
+		"Info prints the model's name, spec hash, shapes, batch size and parameter count.", runInfo},
+}
+
+func findCommand(name string) *command {
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return cmd
+		}
+	}
+	return nil
+}
+
+func (c *cli) usage() {
+	fmt.Fprintf(c.stdout, "Usage: %s <command> [flags]\n\nCommands:\n", c.name)
+	for _, cmd := range commands {
+		fmt.Fprintf(c.stdout, "  %s\n", strings.TrimSpace(cmd.name+" "+cmd.args))
+	}
+	fmt.Fprintf(c.stdout, "\nRun '%s <command> -h' for a command's flags.\n", c.name)
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// parse parses args into fs. It returns flag.ErrHelp for -h and a
+// usageError for anything it cannot parse, positional arguments included.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// oneLine keeps an error message on one line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

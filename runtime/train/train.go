@@ -1,0 +1,212 @@
+package train
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/nngen/nngen/runtime/ckpt"
+	"github.com/nngen/nngen/runtime/data"
+)
+
+func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
+	dir := fs.String("data", "", "read MNIST from `DIR`")
+	epochs := fs.Int("epochs", 0, "train until `N` epochs in total are done")
+	seed := fs.Uint64("seed", c.defaultSeed, "initialise, shuffle and drop out with `SEED`")
+	save := fs.String("checkpoint", "", "save parameters and optimizer state to `FILE` after every epoch")
+	resume := fs.String("resume", "", "continue from the checkpoint `FILE`")
+	quiet := fs.Bool("quiet", false, "print only the summary line")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usagef("--data is required")
+	}
+	if *epochs <= 0 {
+		return usagef("--epochs N is required and must be at least 1")
+	}
+	m := c.model
+	if *seed != c.defaultSeed {
+		m = c.newModel(*seed)
+	}
+	done := 0
+	if *resume != "" {
+		var err error
+		if m, done, err = c.resume(m, *resume, isSet(fs, "seed")); err != nil {
+			return err
+		}
+		if done >= *epochs {
+			return fmt.Errorf("%s is at epoch %d already; ask for more with --epochs", *resume, done)
+		}
+	}
+	trainSet, testSet, err := loadSets(m, *dir)
+	if err != nil {
+		return err
+	}
+	r := &run{m: m, train: trainSet, test: testSet, epochs: *epochs, save: *save, out: c.stdout, quiet: *quiet}
+	if f, ok := c.stdout.(*os.File); ok && !*quiet {
+		r.bar = term.IsTerminal(int(f.Fd()))
+	}
+	return r.loop(done)
+}
+
+// resume loads the checkpoint path into m and returns the model to go on
+// with and the number of epochs done. The checkpoint's seed wins over the
+// default seed; an explicit --seed that differs is an error.
+func (c *cli) resume(m Model, path string, seedSet bool) (Model, int, error) {
+	meta, err := loadCheckpoint(m, path, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	epoch, err1 := strconv.Atoi(meta["epoch"])
+	step, err2 := strconv.Atoi(meta["step"])
+	seed, err3 := strconv.ParseUint(meta["seed"], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || epoch < 0 || step < 0 {
+		return nil, 0, fmt.Errorf("%s: not a training checkpoint (epoch=%q step=%q seed=%q)",
+			path, meta["epoch"], meta["step"], meta["seed"])
+	}
+	if seed != m.Seed() {
+		if seedSet {
+			return nil, 0, fmt.Errorf("%s: trained with seed %d, not --seed %d", path, seed, m.Seed())
+		}
+		m = c.newModel(seed)
+		if _, err := loadCheckpoint(m, path, true); err != nil {
+			return nil, 0, err
+		}
+	}
+	m.SetStep(step)
+	return m, epoch, nil
+}
+
+// run is one invocation of train.
+type run struct {
+	m           Model
+	train, test *data.Set
+	epochs      int
+	save        string // checkpoint path, if any
+	out         io.Writer
+	quiet       bool
+	bar         bool // show a progress bar
+}
+
+// loop trains epochs done+1 to r.epochs, reporting and saving after each.
+func (r *run) loop(done int) error {
+	m := r.m
+	b := m.BatchSize()
+	if r.train.N < b {
+		return fmt.Errorf("the training set has %d samples, fewer than one batch of %d", r.train.N, b)
+	}
+	shuffler := data.NewShuffler(r.train.N, m.Seed())
+	var (
+		trainTime         time.Duration
+		samples           int
+		trainLoss         float64
+		testLoss, testAcc float64
+	)
+	for e := done + 1; e <= r.epochs; e++ {
+		start := time.Now()
+		perm := shuffler.Epoch(e)
+		n := data.Batches(perm, b)
+		var p *progress
+		if r.bar {
+			p = newProgress(r.out, e, r.epochs, n, b)
+		}
+		var correct int
+		trainLoss, correct = trainEpoch(m, r.train, perm, n, p)
+		dt := time.Since(start)
+		p.finish()
+		trainTime += dt
+		samples += n * b
+		testLoss, testAcc = m.Evaluate(r.test)
+		if r.save != "" {
+			if err := ckpt.Save(r.save, m.Tensors(true), map[string]string{
+				"model":     m.Name(),
+				"spec_hash": m.SpecHash(),
+				"seed":      strconv.FormatUint(m.Seed(), 10),
+				"step":      strconv.Itoa(m.Step()),
+				"epoch":     strconv.Itoa(e),
+			}); err != nil {
+				return err
+			}
+		}
+		if !r.quiet {
+			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d seconds=%.2f\n",
+				e, trainLoss, float64(correct)/float64(n*b), testLoss, testAcc, rate(n*b, dt), time.Since(start).Seconds())
+		}
+	}
+	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d\n",
+		r.epochs, trainLoss, testLoss, testAcc, rate(samples, trainTime))
+	return nil
+}
+
+// trainEpoch runs the first n batches of perm and returns their mean loss
+// and the number of samples classified correctly. It allocates nothing but
+// what p, when not nil, does at most every 100 ms.
+func trainEpoch(m Model, set *data.Set, perm []int, n int, p *progress) (loss float64, correct int) {
+	b := m.BatchSize()
+	for i := range n {
+		l, c := m.TrainBatch(set, perm[i*b:(i+1)*b])
+		loss += l
+		correct += c
+		if p != nil {
+			p.update(i+1, loss, correct)
+		}
+	}
+	return loss / float64(n), correct
+}
+
+// rate is samples per second, rounded down.
+func rate(samples int, d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int(float64(samples) / d.Seconds())
+}
+
+// progress is the progress bar of one epoch on a terminal.
+type progress struct {
+	bar           *progressbar.ProgressBar
+	epoch, epochs int
+	batch         int
+	next          time.Time // no redraw before
+}
+
+func newProgress(w io.Writer, epoch, epochs, batches, batch int) *progress {
+	bar := progressbar.NewOptions(batches*batch,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(25),
+		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, epochs)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("samples"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true), // starts the clock
+	)
+	return &progress{bar: bar, epoch: epoch, epochs: epochs, batch: batch}
+}
+
+// update redraws the bar after the first batches of the epoch, at most
+// every 100 ms.
+func (p *progress) update(batches int, lossSum float64, correct int) {
+	now := time.Now()
+	if now.Before(p.next) {
+		return
+	}
+	p.next = now.Add(100 * time.Millisecond)
+	p.bar.Set(batches * p.batch) // renders, then Describe renders again
+	p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", p.epoch, p.epochs,
+		lossSum/float64(batches), float64(correct)/float64(batches*p.batch)))
+}
+
+// finish removes the bar from the terminal; p may be nil.
+func (p *progress) finish() {
+	if p != nil {
+		p.bar.Finish()
+	}
+}

@@ -1,0 +1,267 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
+)
+
+// graph builds the DAG from the layers list: each layer takes the previous
+// one unless it names its inputs, and the output is the last layer unless
+// the spec names it.
+func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yaml.Node) {
+	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+		p.errorf(list, "layers must be a non-empty list")
+		return
+	}
+	input := &ir.Node{Name: "input", Kind: "Input", Shape: inShape, Pos: pos(list)}
+	m.Nodes = []*ir.Node{input}
+	byName := map[string]*ir.Node{"input": input}
+	counts := map[string]int{}
+	prev := input
+	for i, ln := range list.Content {
+		n := p.layer(ln, byName, counts, prev)
+		if n == nil {
+			// Keep checking the layers below; shapes that depend on this
+			// one stay unknown (nil) and are not inferred.
+			n = &ir.Node{Name: fmt.Sprintf("layer %d", i+1), Kind: "?", Pos: pos(ln)}
+		}
+		n.Index = len(m.Nodes)
+		m.Nodes = append(m.Nodes, n)
+		byName[n.Name] = n
+		prev = n
+	}
+	m.Output = prev
+	if outNode != nil {
+		if s, ok := p.str(outNode, "output"); ok {
+			if o, ok := byName[s]; ok && o != input {
+				m.Output = o
+			} else {
+				p.errorf(outNode, "unknown output layer %q%s", s, suggest(s, names(m.Nodes[1:])))
+			}
+		}
+	}
+	// Every layer must contribute to the output.
+	used := map[*ir.Node]bool{}
+	var mark func(n *ir.Node)
+	mark = func(n *ir.Node) {
+		if !used[n] {
+			used[n] = true
+			for _, in := range n.Inputs {
+				mark(in)
+			}
+		}
+	}
+	mark(m.Output)
+	if len(p.errs) > 0 {
+		return
+	}
+	for _, n := range m.Nodes {
+		if !used[n] {
+			p.errorf(&yaml.Node{Line: n.Pos.Line, Column: n.Pos.Col}, "layer %s does not contribute to the output %s", n.Name, m.Output.Name)
+		}
+	}
+	// Parameters live in one flat array, in layer order.
+	off := 0
+	for _, n := range m.Nodes {
+		for i := range n.Params {
+			n.Params[i].Offset = off
+			off += ir.Prod(n.Params[i].Shape)
+		}
+	}
+	p.checkLoss(m)
+}
+
+func names(ns []*ir.Node) []string {
+	var l []string
+	for _, n := range ns {
+		l = append(l, n.Name)
+	}
+	return l
+}
+
+// layer decodes, validates and shape-infers one layer.
+func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[string]int, prev *ir.Node) *ir.Node {
+	if ln.Kind != yaml.MappingNode {
+		p.errorf(ln, "a layer must be a mapping with a type, got %s", show(ln))
+		return nil
+	}
+	raw := p.mapping(ln, "layer", nil)
+	t, ok := raw["type"]
+	if !ok {
+		p.errorf(ln, "layer needs a type (one of %s)", strings.Join(layers.Names(), ", "))
+		return nil
+	}
+	kindName, ok := p.str(t.val, "layer type")
+	if !ok {
+		return nil
+	}
+	kind, ok := layers.Lookup(kindName)
+	if !ok {
+		p.errorf(t.val, "unknown layer type %q%s", kindName, suggest(kindName, layers.Names()))
+		return nil
+	}
+	n := &ir.Node{Kind: kind.Name, Pos: pos(ln), Attrs: map[string]any{}}
+	known := []string{"type", "name", "inputs"}
+	for _, f := range kind.Fields {
+		known = append(known, f.Name)
+	}
+	good := true
+	for i := 0; i+1 < len(ln.Content); i += 2 {
+		k := ln.Content[i]
+		if !contains(known, k.Value) {
+			p.errorf(k, "unknown field %q of %s%s", k.Value, kind.Name, suggest(k.Value, known))
+			good = false
+		}
+	}
+	// Name.
+	if e, ok := raw["name"]; ok {
+		s, ok := p.str(e.val, "layer name")
+		if !ok || !p.checkIdent(e.val, s, "layer name") {
+			return nil
+		}
+		if s == "input" {
+			p.errorf(e.val, "layer name \"input\" is reserved for the model input")
+			return nil
+		}
+		if other, dup := byName[s]; dup {
+			p.errorf(e.val, "lines %d and %d: two layers named %q", other.Pos.Line, e.val.Line, s)
+			return nil
+		}
+		n.Name = s
+	} else {
+		base := snake(kind.Name)
+		for {
+			n.Name = base
+			if c := counts[base]; c > 0 {
+				n.Name = fmt.Sprintf("%s_%d", base, c)
+			}
+			counts[base]++
+			if _, dup := byName[n.Name]; !dup {
+				break
+			}
+		}
+	}
+	// Fields.
+	for _, f := range kind.Fields {
+		e, ok := raw[f.Name]
+		if !ok {
+			if f.Default == nil {
+				p.errorf(ln, "%s %s needs field %q", kind.Name, n.Name, f.Name)
+				good = false
+				continue
+			}
+			n.Attrs[f.Name] = f.Default
+			continue
+		}
+		what := fmt.Sprintf("%s.%s", n.Name, f.Name)
+		var v any
+		switch f.Type {
+		case layers.IntField:
+			v, ok = p.integer(e.val, what)
+		case layers.FloatField:
+			v, ok = p.float(e.val, what)
+		case layers.StringField:
+			v, ok = p.str(e.val, what)
+		case layers.BoolField:
+			v, ok = p.boolean(e.val, what)
+		case layers.IntsField:
+			v, ok = p.ints(e.val, what)
+		}
+		if !ok {
+			good = false
+			continue
+		}
+		if s, isStr := v.(string); isStr && len(f.Enum) > 0 && !contains(f.Enum, s) {
+			p.errorf(e.val, "%s: unknown value %q%s", what, s, suggest(s, f.Enum))
+			good = false
+			continue
+		}
+		if f.Check != nil {
+			if msg := f.Check(v); msg != "" {
+				p.errorf(e.val, "%s %s", what, msg)
+				good = false
+				continue
+			}
+		}
+		n.Attrs[f.Name] = v
+	}
+	// Inputs.
+	if e, ok := raw["inputs"]; ok {
+		refs, nodes := p.strs(e.val, "inputs")
+		if len(refs) == 0 {
+			p.errorf(e.val, "inputs must name at least one layer")
+			return nil
+		}
+		for i, r := range refs {
+			in, ok := byName[r]
+			if !ok {
+				var cands []string
+				for k := range byName {
+					cands = append(cands, k)
+				}
+				p.errorf(nodes[i], "unknown layer %q in inputs of %s%s (inputs must be defined above)", r, n.Name, suggest(r, sortStrings(cands)))
+				return nil
+			}
+			n.Inputs = append(n.Inputs, in)
+		}
+	} else {
+		n.Inputs = []*ir.Node{prev}
+	}
+	if !good {
+		return n // registered by name, shape unknown
+	}
+	for _, i := range n.Inputs {
+		if i.Shape == nil {
+			return n
+		}
+	}
+	if len(n.Inputs) != 1 {
+		p.errorf(ln, "%s takes one input, got %d", kind.Name, len(n.Inputs))
+		return nil
+	}
+	var in [][]int
+	for _, i := range n.Inputs {
+		in = append(in, i.Shape)
+		i.Consumers = append(i.Consumers, n)
+	}
+	shape, err := kind.Shape(n, in)
+	if err != nil {
+		p.errorf(ln, "%s %s: %v", kind.Name, n.Name, err)
+		return nil
+	}
+	n.Shape = shape
+	if kind.Params != nil {
+		n.Params = kind.Params(n)
+	}
+	return n
+}
+
+func sortStrings(l []string) []string {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j] < l[j-1]; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+	return l
+}
+
+// checkLoss checks that the loss fits the output.
+func (p *parser) checkLoss(m *ir.Model) {
+	if m.Loss.Kind == "" || m.Output == nil || m.Output.Kind == "Input" || m.Output.Shape == nil {
+		return
+	}
+	at := &yaml.Node{Line: m.Loss.Pos.Line, Column: m.Loss.Pos.Col}
+	if !hasParams(m) {
+		p.errorf(at, "the model has no trainable parameters")
+	}
+	if strings.Contains(m.Loss.Kind, "categorical") && m.Output.Shape[len(m.Output.Shape)-1] < 2 {
+		p.errorf(at, "%s needs at least 2 classes, but output %s has shape %v", m.Loss.Kind, m.Output.Name, m.Output.Shape)
+	}
+}
+
+func hasParams(m *ir.Model) bool { return m.NumParams() > 0 }

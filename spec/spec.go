@@ -1,0 +1,408 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"go/token"
+	"math"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/runtime/optim"
+)
+
+// Parse reads the spec in src (named file in messages) and returns its
+// validated, shape-inferred model, or an ErrorList naming every problem.
+func Parse(file string, src []byte) (*ir.Model, error) {
+	p := &parser{file: file}
+	m := p.parse(src)
+	if err := p.errs.Err(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	m.SpecHash = hex.EncodeToString(sum[:8])
+	m.SpecPath = file
+	return m, nil
+}
+
+type parser struct {
+	file string
+	errs ErrorList
+}
+
+func pos(n *yaml.Node) ir.Pos { return ir.Pos{Line: n.Line, Col: n.Column} }
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	e := &Error{File: p.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Pos = pos(n)
+	}
+	p.errs = append(p.errs, e)
+}
+
+// entry is one key of a mapping with its value.
+type entry struct{ key, val *yaml.Node }
+
+// mapping returns the entries of a mapping node, reporting duplicate keys
+// and keys not in known (when known is not nil).
+func (p *parser) mapping(n *yaml.Node, what string, known []string) map[string]entry {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping", what)
+		return nil
+	}
+	out := map[string]entry{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, "duplicate key %q in %s", k.Value, what)
+			continue
+		}
+		if known != nil && !contains(known, k.Value) {
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest(k.Value, known))
+			continue
+		}
+		out[k.Value] = entry{k, v}
+	}
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar decoders: each reports a type error at the node and returns ok.
+func (p *parser) str(n *yaml.Node, what string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		p.errorf(n, "%s must be a string", what)
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (p *parser) integer(n *yaml.Node, what string) (int, bool) {
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		p.errorf(n, "%s must be an integer, got %s", what, show(n))
+		return 0, false
+	}
+	return v, true
+}
+
+func (p *parser) float(n *yaml.Node, what string) (float64, bool) {
+	var v float64
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		p.errorf(n, "%s must be a number, got %s", what, show(n))
+		return 0, false
+	}
+	return v, true
+}
+
+func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
+	var v bool
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
+		p.errorf(n, "%s must be true or false, got %s", what, show(n))
+		return false, false
+	}
+	return v, true
+}
+
+func (p *parser) ints(n *yaml.Node, what string) ([]int, bool) {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s must be a list of integers, got %s", what, show(n))
+		return nil, false
+	}
+	var out []int
+	ok := true
+	for _, c := range n.Content {
+		v, good := p.integer(c, what+" element")
+		ok = ok && good
+		out = append(out, v)
+	}
+	return out, ok
+}
+
+func (p *parser) strs(n *yaml.Node, what string) ([]string, []*yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		if s, ok := p.str(n, what); ok {
+			return []string{s}, []*yaml.Node{n}
+		}
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s must be a list of strings", what)
+		return nil, nil
+	}
+	var out []string
+	var nodes []*yaml.Node
+	for _, c := range n.Content {
+		if s, ok := p.str(c, what+" element"); ok {
+			out = append(out, s)
+			nodes = append(nodes, c)
+		}
+	}
+	return out, nodes
+}
+
+func show(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return "nothing"
+}
+
+var topKeys = []string{"name", "input_shape", "batch_size", "seed", "dtype", "layers", "output", "loss", "optimizer", "metrics"}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkIdent reports whether s is safe as a Go identifier part.
+func (p *parser) checkIdent(n *yaml.Node, s, what string) bool {
+	if !identRE.MatchString(s) || token.IsKeyword(s) {
+		p.errorf(n, "%s %q is not a valid Go identifier (letters, digits and _, not starting with a digit, not a Go keyword)", what, s)
+		return false
+	}
+	return true
+}
+
+func (p *parser) parse(src []byte) *ir.Model {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		p.yamlError(err)
+		return nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		p.errorf(nil, "empty spec")
+		return nil
+	}
+	root := doc.Content[0]
+	top := p.mapping(root, "the spec", topKeys)
+	if top == nil {
+		return nil
+	}
+	m := &ir.Model{Batch: 32, DType: "float32"}
+	for _, k := range []string{"name", "input_shape", "layers", "loss"} {
+		if _, ok := top[k]; !ok {
+			p.errorf(root, "missing required key %q", k)
+		}
+	}
+	if e, ok := top["name"]; ok {
+		if s, ok := p.str(e.val, "name"); ok && p.checkIdent(e.val, s, "model name") {
+			if s == "main" {
+				p.errorf(e.val, "model name %q cannot be a Go package name", s)
+			}
+			m.Name = s
+		}
+	}
+	if e, ok := top["batch_size"]; ok {
+		if v, ok := p.integer(e.val, "batch_size"); ok {
+			if v <= 0 || v > 1<<16 {
+				p.errorf(e.val, "batch_size must be in [1, 65536], got %d", v)
+			}
+			m.Batch = v
+		}
+	}
+	if e, ok := top["seed"]; ok {
+		if v, ok := p.integer(e.val, "seed"); ok {
+			if v < 0 {
+				p.errorf(e.val, "seed must not be negative")
+			}
+			m.Seed = uint64(v)
+		}
+	}
+	if e, ok := top["dtype"]; ok {
+		if s, ok := p.str(e.val, "dtype"); ok {
+			if s != "float32" && s != "float64" {
+				p.errorf(e.val, "dtype must be float32 or float64, got %q", s)
+			}
+			m.DType = s
+		}
+	}
+	var inShape []int
+	if e, ok := top["input_shape"]; ok {
+		if v, ok := p.ints(e.val, "input_shape"); ok {
+			if len(v) == 0 {
+				p.errorf(e.val, "input_shape must have at least one dimension")
+			}
+			for _, d := range v {
+				if d <= 0 {
+					p.errorf(e.val, "input_shape dimensions must be positive, got %v", v)
+					break
+				}
+			}
+			inShape = v
+		}
+	}
+	if e, ok := top["loss"]; ok {
+		if s, ok := p.str(e.val, "loss"); ok {
+			if _, ok := layers.LookupLoss(s); !ok {
+				p.errorf(e.val, "unknown loss %q%s", s, suggest(s, layers.LossNames()))
+			}
+			m.Loss = ir.Loss{Kind: s, Pos: pos(e.val)}
+		}
+	}
+	if e, ok := top["metrics"]; ok {
+		names, nodes := p.strs(e.val, "metrics")
+		for i, s := range names {
+			if s == "acc" {
+				s = "accuracy"
+			}
+			if s != "accuracy" {
+				p.errorf(nodes[i], "unknown metric %q (supported: accuracy)", s)
+			}
+			m.Metrics = append(m.Metrics, s)
+		}
+	}
+	p.optimizer(m, top)
+	if e, ok := top["layers"]; ok && inShape != nil {
+		var out *yaml.Node
+		if o, ok := top["output"]; ok {
+			out = o.val
+		}
+		p.graph(m, e.val, inShape, out)
+	}
+	return m
+}
+
+// yamlError turns a yaml.v3 syntax error into a positioned error.
+func (p *parser) yamlError(err error) {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	var line int
+	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+		p.errs = append(p.errs, &Error{File: p.file, Pos: ir.Pos{Line: line, Col: 1}, Msg: "invalid YAML: " + msg})
+		return
+	}
+	if te, ok := err.(*yaml.TypeError); ok {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Msg: "invalid YAML: " + msg})
+}
+
+var optKeys = []string{"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "weight_decay", "amsgrad", "rho", "centered", "clipnorm", "schedule"}
+
+func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
+	name := "adam"
+	var fields map[string]entry
+	var at *yaml.Node
+	if e, ok := top["optimizer"]; ok {
+		at = e.val
+		if e.val.Kind == yaml.ScalarNode {
+			name, _ = p.str(e.val, "optimizer")
+		} else {
+			fields = p.mapping(e.val, "optimizer", optKeys)
+			if n, ok := fields["name"]; ok {
+				name, _ = p.str(n.val, "optimizer name")
+				at = n.val
+			} else if fields != nil {
+				p.errorf(e.val, "optimizer needs a name (sgd, adam, adamw, rmsprop)")
+			}
+		}
+	}
+	name = strings.ToLower(name)
+	h, ok := optim.Defaults(name)
+	if !ok {
+		p.errorf(at, "unknown optimizer %q%s", name, suggest(name, []string{"sgd", "adam", "adamw", "rmsprop"}))
+		return
+	}
+	o := &m.Opt
+	o.Name = name
+	floats := map[string]*float64{"learning_rate": &h.LR, "momentum": &h.Momentum, "beta_1": &h.Beta1, "beta_2": &h.Beta2, "epsilon": &h.Epsilon, "weight_decay": &h.WeightDecay, "rho": &h.Rho, "clipnorm": &o.ClipNorm}
+	bools := map[string]*bool{"nesterov": &h.Nesterov, "amsgrad": &h.AMSGrad, "centered": &h.Centered}
+	for k, e := range fields {
+		if f, ok := floats[k]; ok {
+			if v, ok := p.float(e.val, k); ok {
+				if v < 0 {
+					p.errorf(e.val, "%s must not be negative", k)
+				}
+				*f = v
+			}
+		} else if b, ok := bools[k]; ok {
+			*b, _ = p.boolean(e.val, k)
+		}
+	}
+	applies := map[string][]string{"momentum": {"sgd", "rmsprop"}, "nesterov": {"sgd"}, "beta_1": {"adam", "adamw"}, "beta_2": {"adam", "adamw"}, "amsgrad": {"adam", "adamw"}, "rho": {"rmsprop"}, "centered": {"rmsprop"}, "epsilon": {"adam", "adamw", "rmsprop"}}
+	for k, e := range fields {
+		if on, ok := applies[k]; ok && !contains(on, name) {
+			p.errorf(e.key, "%s does not apply to optimizer %s", k, name)
+		}
+	}
+	if h.Beta1 >= 1 || h.Beta2 >= 1 || h.Rho >= 1 {
+		p.errorf(at, "beta_1, beta_2 and rho must be below 1")
+	}
+	if h.Nesterov && h.Momentum == 0 {
+		p.errorf(at, "nesterov needs a momentum above 0")
+	}
+	o.LR, o.Momentum, o.Beta1, o.Beta2, o.Rho, o.Epsilon, o.WeightDecay = h.LR, h.Momentum, h.Beta1, h.Beta2, h.Rho, h.Epsilon, h.WeightDecay
+	o.Nesterov, o.AMSGrad, o.Centered = h.Nesterov, h.AMSGrad, h.Centered
+	if e, ok := fields["schedule"]; ok {
+		s := p.mapping(e.val, "schedule", []string{"type", "step_size", "gamma", "decay_steps", "alpha"})
+		t, ok := s["type"]
+		if !ok {
+			if s != nil {
+				p.errorf(e.val, "schedule needs a type (step or cosine)")
+			}
+			return
+		}
+		o.Schedule, _ = p.str(t.val, "schedule type")
+		need := map[string][]string{"step": {"step_size"}, "cosine": {"decay_steps"}}[o.Schedule]
+		if need == nil {
+			p.errorf(t.val, "unknown schedule %q (step or cosine)", o.Schedule)
+			return
+		}
+		for _, k := range need {
+			if _, ok := s[k]; !ok {
+				p.errorf(e.val, "schedule %s needs %s", o.Schedule, k)
+			}
+		}
+		o.Gamma = 0.1
+		for k, f := range s {
+			switch k {
+			case "step_size", "decay_steps":
+				if v, ok := p.integer(f.val, k); ok {
+					if v <= 0 {
+						p.errorf(f.val, "%s must be positive", k)
+					}
+					o.StepSize, o.DecaySteps = v, v
+				}
+			case "gamma", "alpha":
+				if v, ok := p.float(f.val, k); ok {
+					if k == "gamma" {
+						o.Gamma = v
+					} else {
+						o.Alpha = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// snake turns a kind name into Keras's default layer name: Dense → dense,
+// MaxPooling2D → max_pooling2d.
+func snake(s string) string {
+	var b strings.Builder
+	r := []rune(s)
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 && (unicode.IsLower(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
+}
