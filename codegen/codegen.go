@@ -117,7 +117,11 @@ func (g *gen) forward(e *layers.Emitter) []Code {
 	for _, n := range g.m.Nodes[1:] {
 		k, _ := layers.Lookup(n.Kind)
 		e.Add(g.layerComment(n))
-		k.Forward(e, n)
+		if e.Aliased(n) {
+			e.Add(Comment("(no code: the output is the input's buffer)"))
+		} else {
+			k.Forward(e, n)
+		}
 		e.Add(Line())
 	}
 	return e.Code()

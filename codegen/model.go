@@ -47,7 +47,7 @@ func (g *gen) modelFile() *File {
 	fwdTrain := g.forward(train)
 	lossGrad := g.emitter(m.Batch, true, "")
 	lossGrad.EmitLoss(Lit(m.Batch), true)
-	back := g.backward(train)
+	back := g.backward(g.emitter(m.Batch, true, ""))
 	infer := g.emitter(m.Batch, false, "")
 	fwdInfer := g.forward(infer)
 	lossEval := g.emitter(m.Batch, false, "")

@@ -42,7 +42,7 @@ func init() {
 		Backward: func(e *Emitter, n *ir.Node) {
 			e.ActBackward(n, n.Str("activation"))
 			if dx, acc, ok := e.GradIn(n, 0); ok {
-				e.addInto(dx.Index(Op(":")), e.Grad(n), acc)
+				e.addInto(Parens(dx).Index(Op(":")), e.Grad(n), acc)
 			}
 		},
 	})
@@ -89,7 +89,7 @@ func init() {
 			e.Block(
 				Id("mask").Op(":=").Id("m").Dot(n.Name+"_mask").Index(Op(":")),
 				Id("d").Op(":=").Add(e.Grad(n)).Index(Op(":").Len(Id("mask"))),
-				Id("dx").Op(":=").Add(dx).Index(Op(":").Len(Id("mask"))),
+				Id("dx").Op(":=").Parens(dx).Index(Op(":").Len(Id("mask"))),
 				For(Id("i").Op(":=").Range().Id("mask")).Block(
 					Id("dx").Index(Id("i")).Op(op).Id("d").Index(Id("i")).Op("*").Id("mask").Index(Id("i")),
 				),

@@ -62,7 +62,9 @@ func field(name string) *Statement { return Id("m").Dot(name) }
 // Lit returns v as a literal of the model's float type.
 func (e *Emitter) Lit(v float64) *Statement { return Id("Float").Call(Lit(v)) }
 
-func (e *Emitter) aliased(n *ir.Node) bool {
+// Aliased reports whether n's output is its input's buffer in this variant, so
+// that n emits no code.
+func (e *Emitter) Aliased(n *ir.Node) bool {
 	k := registry[n.Kind]
 	return k != nil && (k.Alias == AliasAlways || k.Alias == AliasInference && !e.Train)
 }
@@ -74,7 +76,7 @@ func (e *Emitter) OutName(n *ir.Node) string {
 		e.Bufs.Use(name, e.Batch*n.Size(), "model input")
 		return name
 	}
-	if e.aliased(n) {
+	if e.Aliased(n) {
 		return e.OutName(n.Inputs[0])
 	}
 	name := n.Name + "_out" + e.Suffix
@@ -90,7 +92,7 @@ func (e *Emitter) OutArr(n *ir.Node) *Statement { return Op("&").Add(field(e.Out
 
 // GradName is the buffer holding the gradient of node n's output.
 func (e *Emitter) GradName(n *ir.Node) string {
-	if e.aliased(n) {
+	if e.Aliased(n) {
 		return e.GradName(n.Inputs[0])
 	}
 	name := n.Name + "_grad"

@@ -22,11 +22,17 @@ func (g GEMM) strides() (ams, aks, bns, bks int) {
 // Tile returns the register block of the pure-Go kernel: rows of C by
 // columns of C. Each block keeps MR·NR accumulators in registers (8 of the
 // 15 the Go compiler can use), loading MR values of A and NR of B per step.
+// Products with fewer rows than the block (batch-1 inference) use one row
+// and eight columns instead.
 func (g GEMM) Tile() (mr, nr int) {
+	mr, nr = 2, 4
 	if g.Layout == NT {
-		return 4, 2
+		mr, nr = 2, 4
 	}
-	return 2, 4
+	if g.M < mr {
+		mr, nr = g.M, 8/g.M
+	}
+	return mr, nr
 }
 
 // Sizes returns the lengths of C, A and B.

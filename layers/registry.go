@@ -138,6 +138,10 @@ func Doc() string {
 	}
 	b.WriteString("\n### Losses\n\n")
 	for _, l := range LossNames() {
+		if a, ok := LossAliases[l]; ok {
+			fmt.Fprintf(&b, "- `%s`: another Keras name of `%s`.\n", l, a)
+			continue
+		}
 		fmt.Fprintf(&b, "- `%s`: %s\n", l, losses[l].Doc)
 	}
 	b.WriteString("\n### Initializers\n\n")

@@ -89,16 +89,18 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		return errUsage // the flag package printed the problem and the usage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "nngen %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return errUsage
+		return usageError(fs, "unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
 
+// usageError reports a misuse of the command's flags and returns errUsage.
+func usageError(fs *flag.FlagSet, format string, args ...any) error {
+	fmt.Fprintf(fs.Output(), "nngen %s: %s\nRun 'nngen %s -h' for usage.\n", fs.Name(), fmt.Sprintf(format, args...), fs.Name())
+	return errUsage
+}
+
 func load(path string) (*ir.Model, error) {
-	if path == "" {
-		return nil, errors.New("missing -spec")
-	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read spec: %v", unwrapPath(err))
@@ -119,6 +121,9 @@ func check(args []string, stdout, stderr io.Writer) error {
 	specPath := fs.String("spec", "", "the model spec (YAML)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if *specPath == "" {
+		return usageError(fs, "missing -spec")
 	}
 	m, err := load(*specPath)
 	if err != nil {
@@ -148,11 +153,13 @@ func generate(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *out == "" {
-		return errors.New("missing -out")
-	}
-	if *unroll < 0 {
-		return errors.New("-unroll must not be negative")
+	switch {
+	case *specPath == "":
+		return usageError(fs, "missing -spec")
+	case *out == "":
+		return usageError(fs, "missing -out")
+	case *unroll < 0:
+		return usageError(fs, "-unroll must not be negative")
 	}
 	m, err := load(*specPath)
 	if err != nil {

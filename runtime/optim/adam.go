@@ -41,6 +41,11 @@ func adam[T float32 | float64](p, g, m, v, vmax []T, lr float64, h Hyper, step i
 		wd, dec  = T(l2), T(decay)
 	)
 	if !h.AMSGrad {
+		if p32, ok := any(p).([]float32); ok {
+			adam32(p32, any(g).([]float32), any(m).([]float32), any(v).([]float32),
+				float32(rate), float32(invSqBc2), float32(b1), float32(c1), float32(b2), float32(c2), float32(eps), float32(wd), float32(dec))
+			return
+		}
 		for i, x := range p {
 			d := g[i] + wd*x
 			mi := b1*m[i] + c1*d
@@ -63,5 +68,32 @@ func adam[T float32 | float64](p, g, m, v, vmax []T, lr float64, h Hyper, step i
 		vm := max(vmax[i], vi)
 		vmax[i] = vm
 		p[i] = x*dec - rate*(mi/(T(math.Sqrt(float64(vm)))*invSqBc2+eps))
+	}
+}
+
+// tiny32 is the magnitude below which adam32 flushes its moments to zero.
+// Moments of weights whose gradient stopped decay geometrically into the
+// subnormal range, where every float32 operation on them takes a microcode
+// assist costing a hundred cycles or more; below 1e-30 a moment changes no
+// update (its square root is added to epsilon ≥ 1e-30 at worst), so zero is
+// as good and keeps the loop at full speed.
+const tiny32 = 1e-30
+
+// adam32 is Adam's float32 loop without AMSGrad, written for float32 so the
+// square root compiles to one instruction instead of a call.
+func adam32(p, g, m, v []float32, rate, invSqBc2, b1, c1, b2, c2, eps, wd, dec float32) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i, x := range p {
+		d := g[i] + wd*x
+		mi := b1*m[i] + c1*d
+		vi := b2*v[i] + c2*d*d
+		if mi < tiny32 && mi > -tiny32 {
+			mi = 0
+		}
+		if vi < tiny32 {
+			vi = 0
+		}
+		m[i], v[i] = mi, vi
+		p[i] = x*dec - rate*(mi/(float32(math.Sqrt(float64(vi)))*invSqBc2+eps))
 	}
 }

