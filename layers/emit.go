@@ -172,9 +172,15 @@ func (e *Emitter) flat(arr string, n *ir.Node, name string) (*Statement, int) {
 // constant indices when n is at most the unroll threshold.
 func (e *Emitter) For(i string, n int, body func(i Code) []Code) Code {
 	if n <= e.Unroll {
+		// Each copy of a multi-statement body gets its own block, so that
+		// variables it declares do not clash.
 		var stmts []Code
 		for k := 0; k < n; k++ {
-			stmts = append(stmts, body(Lit(k))...)
+			if b := body(Lit(k)); len(b) == 1 {
+				stmts = append(stmts, b...)
+			} else {
+				stmts = append(stmts, Block(b...))
+			}
 		}
 		return Block(stmts...)
 	}

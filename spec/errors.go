@@ -60,7 +60,15 @@ func (l ErrorList) Err() error {
 // suggest returns `; did you mean "x"?` for the candidate closest to s, or
 // "" when none is close.
 func suggest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
+	if best := closest(s, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+// closest returns the candidate closest to s, or "" when none is close.
+func closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/3+2
 	for _, c := range candidates {
 		d := distance(strings.ToLower(s), strings.ToLower(c))
 		if strings.EqualFold(s, c) {
@@ -70,14 +78,24 @@ func suggest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return best
 }
 
-// distance is the Levenshtein distance of a and b.
+// oneOf is suggest's "did you mean", or the list of candidates when none is
+// close.
+func oneOf(s string, candidates []string) string {
+	if m := suggest(s, candidates); m != "" {
+		return m
+	}
+	return " (one of: " + strings.Join(candidates, ", ") + ")"
+}
+
+// distance is the edit distance of a and b: the fewest insertions,
+// deletions, substitutions and swaps of adjacent bytes that turn a into b
+// (the optimal string alignment distance).
 func distance(a, b string) int {
+	// d[i][j] is the distance of a[:i] and b[:j]; three rows suffice.
+	pp := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -91,8 +109,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		pp, prev, cur = prev, cur, pp
 	}
 	return prev[len(b)]
 }

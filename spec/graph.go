@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,20 +16,40 @@ import (
 // the spec names it.
 func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yaml.Node) {
 	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-		p.errorf(list, "layers must be a non-empty list")
+		p.errorf(list, "layers must be a non-empty list, got %s", show(list))
 		return
 	}
+	before := len(p.errs)
 	input := &ir.Node{Name: "input", Kind: "Input", Shape: inShape, Pos: pos(list)}
 	m.Nodes = []*ir.Node{input}
 	byName := map[string]*ir.Node{"input": input}
 	counts := map[string]int{}
+	// The names given explicitly, to tell a reference to a later layer
+	// from a typo.
+	p.named = map[string]int{}
+	for _, ln := range list.Content {
+		for i := 0; ln.Kind == yaml.MappingNode && i+1 < len(ln.Content); i += 2 {
+			if k, v := ln.Content[i], ln.Content[i+1]; k.Value == "name" && v.Kind == yaml.ScalarNode {
+				if _, dup := p.named[v.Value]; !dup {
+					p.named[v.Value] = v.Line
+				}
+			}
+		}
+	}
+	p.autoNamed = map[*ir.Node]bool{}
 	prev := input
 	for i, ln := range list.Content {
 		n := p.layer(ln, byName, counts, prev)
 		if n == nil {
 			// Keep checking the layers below; shapes that depend on this
-			// one stay unknown (nil) and are not inferred.
+			// one stay unknown (nil) and are not inferred. The placeholder
+			// takes the layer's name, so that references to it resolve.
 			n = &ir.Node{Name: fmt.Sprintf("layer %d", i+1), Kind: "?", Pos: pos(ln)}
+			for j := 0; ln.Kind == yaml.MappingNode && j+1 < len(ln.Content); j += 2 {
+				if k, v := ln.Content[j], ln.Content[j+1]; k.Value == "name" && byName[v.Value] == nil && identRE.MatchString(v.Value) {
+					n.Name = v.Value
+				}
+			}
 		}
 		n.Index = len(m.Nodes)
 		m.Nodes = append(m.Nodes, n)
@@ -40,6 +61,8 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 		if s, ok := p.str(outNode, "output"); ok {
 			if o, ok := byName[s]; ok && o != input {
 				m.Output = o
+			} else if s == "input" {
+				p.errorf(outNode, "output must be a layer, not the model input")
 			} else {
 				p.errorf(outNode, "unknown output layer %q%s", s, suggest(s, names(m.Nodes[1:])))
 			}
@@ -57,12 +80,22 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 		}
 	}
 	mark(m.Output)
-	if len(p.errs) > 0 {
-		return
+	if len(p.errs) > before {
+		return // a broken layer cuts the graph: every check below would be noise
+	}
+	taken := map[*ir.Node]bool{}
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			taken[in] = true
+		}
 	}
 	for _, n := range m.Nodes {
 		if !used[n] {
-			p.errorf(&yaml.Node{Line: n.Pos.Line, Column: n.Pos.Col}, "layer %s does not contribute to the output %s", n.Name, m.Output.Name)
+			why := ""
+			if !taken[n] {
+				why = ": no layer takes it as input"
+			}
+			p.errorf(&yaml.Node{Line: n.Pos.Line, Column: n.Pos.Col}, "layer %s does not contribute to the output %s%s", n.Name, m.Output.Name, why)
 		}
 	}
 	// Parameters live in one flat array, in layer order.
@@ -73,13 +106,25 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 			off += ir.Prod(n.Params[i].Shape)
 		}
 	}
+	if off > MaxSize {
+		p.errorf(list, "the model has %d parameters, more than %d", off, MaxSize)
+		return
+	}
+	if off == 0 && inShape != nil {
+		p.errorf(list, "the model has no trainable parameters; it needs a layer with weights, such as Dense")
+		return
+	}
 	p.checkLoss(m)
 }
 
+// names returns the names of the nodes, leaving out the placeholders of
+// broken layers.
 func names(ns []*ir.Node) []string {
 	var l []string
 	for _, n := range ns {
-		l = append(l, n.Name)
+		if n.Kind != "?" {
+			l = append(l, n.Name)
+		}
 	}
 	return l
 }
@@ -93,7 +138,7 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 	raw := p.mapping(ln, "layer", nil)
 	t, ok := raw["type"]
 	if !ok {
-		p.errorf(ln, "layer needs a type (one of %s)", strings.Join(layers.Names(), ", "))
+		p.errorf(ln, "layer needs a type (one of: %s)", strings.Join(layers.Names(), ", "))
 		return nil
 	}
 	kindName, ok := p.str(t.val, "layer type")
@@ -102,7 +147,7 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 	}
 	kind, ok := layers.Lookup(kindName)
 	if !ok {
-		p.errorf(t.val, "unknown layer type %q%s", kindName, suggest(kindName, layers.Names()))
+		p.errorf(t.val, "unknown layer type %q%s", kindName, oneOf(kindName, layers.Names()))
 		return nil
 	}
 	n := &ir.Node{Kind: kind.Name, Pos: pos(ln), Attrs: map[string]any{}}
@@ -111,10 +156,12 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		known = append(known, f.Name)
 	}
 	good := true
+	misspelt := map[string]bool{} // fields an unknown field is a typo of
 	for i := 0; i+1 < len(ln.Content); i += 2 {
 		k := ln.Content[i]
 		if !contains(known, k.Value) {
 			p.errorf(k, "unknown field %q of %s%s", k.Value, kind.Name, suggest(k.Value, known))
+			misspelt[closest(k.Value, known)] = true
 			good = false
 		}
 	}
@@ -129,11 +176,16 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			return nil
 		}
 		if other, dup := byName[s]; dup {
-			p.errorf(e.val, "lines %d and %d: two layers named %q", other.Pos.Line, e.val.Line, s)
+			how := ""
+			if p.autoNamed[other] {
+				how = fmt.Sprintf(" (the layer at line %d is named %s by default)", other.Pos.Line, s)
+			}
+			p.errorf(e.val, "lines %d and %d: two layers named %q%s", other.Pos.Line, e.val.Line, s, how)
 			return nil
 		}
 		n.Name = s
 	} else {
+		p.autoNamed[n] = true
 		base := snake(kind.Name)
 		for {
 			n.Name = base
@@ -151,7 +203,9 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		e, ok := raw[f.Name]
 		if !ok {
 			if f.Default == nil {
-				p.errorf(ln, "%s %s needs field %q", kind.Name, n.Name, f.Name)
+				if !misspelt[f.Name] { // else already reported as a typo
+					p.errorf(ln, "%s layer %s needs field %q", kind.Name, n.Name, f.Name)
+				}
 				good = false
 				continue
 			}
@@ -177,13 +231,13 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			continue
 		}
 		if s, isStr := v.(string); isStr && len(f.Enum) > 0 && !contains(f.Enum, s) {
-			p.errorf(e.val, "%s: unknown value %q%s", what, s, suggest(s, f.Enum))
+			p.errorf(e.val, "%s: unknown %s %q%s", what, strings.ReplaceAll(f.Name, "_", " "), s, oneOf(s, f.Enum))
 			good = false
 			continue
 		}
 		if f.Check != nil {
 			if msg := f.Check(v); msg != "" {
-				p.errorf(e.val, "%s %s", what, msg)
+				p.errorf(e.val, "%s %s, got %s", what, msg, show(e.val))
 				good = false
 				continue
 			}
@@ -199,15 +253,25 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		}
 		for i, r := range refs {
 			in, ok := byName[r]
-			if !ok {
+			switch line, later := p.named[r]; {
+			case ok:
+				n.Inputs = append(n.Inputs, in)
+				continue
+			case r == n.Name:
+				p.errorf(nodes[i], "inputs of %s: a layer cannot take itself as input", n.Name)
+			case later && line > ln.Line:
+				p.errorf(nodes[i], "inputs of %s: layer %q is defined below, at line %d; a layer's inputs must come before it", n.Name, r, line)
+			default:
 				var cands []string
-				for k := range byName {
-					cands = append(cands, k)
+				for k, c := range byName {
+					if c.Kind != "?" {
+						cands = append(cands, k)
+					}
 				}
-				p.errorf(nodes[i], "unknown layer %q in inputs of %s%s (inputs must be defined above)", r, n.Name, suggest(r, sortStrings(cands)))
-				return nil
+				sort.Strings(cands)
+				p.errorf(nodes[i], "inputs of %s: unknown layer %q%s", n.Name, r, suggest(r, cands))
 			}
-			n.Inputs = append(n.Inputs, in)
+			return nil
 		}
 	} else {
 		n.Inputs = []*ir.Node{prev}
@@ -234,20 +298,21 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		p.errorf(ln, "%s %s: %v", kind.Name, n.Name, err)
 		return nil
 	}
+	if _, ok := size(shape); !ok {
+		p.errorf(ln, "%s %s: output shape %v has more than %d values per sample", kind.Name, n.Name, shape, MaxSize)
+		return nil
+	}
 	n.Shape = shape
 	if kind.Params != nil {
 		n.Params = kind.Params(n)
 	}
-	return n
-}
-
-func sortStrings(l []string) []string {
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && l[j] < l[j-1]; j-- {
-			l[j], l[j-1] = l[j-1], l[j]
+	for _, pr := range n.Params {
+		if _, ok := size(pr.Shape); !ok {
+			p.errorf(ln, "%s %s: %s of shape %v has more than %d values", kind.Name, n.Name, pr.Name, pr.Shape, MaxSize)
+			return nil
 		}
 	}
-	return l
+	return n
 }
 
 // checkLoss checks that the loss fits the output.
@@ -256,12 +321,7 @@ func (p *parser) checkLoss(m *ir.Model) {
 		return
 	}
 	at := &yaml.Node{Line: m.Loss.Pos.Line, Column: m.Loss.Pos.Col}
-	if !hasParams(m) {
-		p.errorf(at, "the model has no trainable parameters")
-	}
 	if strings.Contains(m.Loss.Kind, "categorical") && m.Output.Shape[len(m.Output.Shape)-1] < 2 {
-		p.errorf(at, "%s needs at least 2 classes, but output %s has shape %v", m.Loss.Kind, m.Output.Name, m.Output.Shape)
+		p.errorf(at, "%s needs at least 2 classes, but output %s has shape %v; use binary_crossentropy for a single output", m.Loss.Kind, m.Output.Name, m.Output.Shape)
 	}
 }
-
-func hasParams(m *ir.Model) bool { return m.NumParams() > 0 }

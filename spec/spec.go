@@ -32,8 +32,10 @@ func Parse(file string, src []byte) (*ir.Model, error) {
 }
 
 type parser struct {
-	file string
-	errs ErrorList
+	file      string
+	errs      ErrorList
+	named     map[string]int    // layer name → line, for the names given explicitly
+	autoNamed map[*ir.Node]bool // the layers named by default
 }
 
 func pos(n *yaml.Node) ir.Pos { return ir.Pos{Line: n.Line, Col: n.Column} }
@@ -157,6 +159,14 @@ func (p *parser) strs(n *yaml.Node, what string) ([]string, []*yaml.Node) {
 func show(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing"
+		case "!!int", "!!float", "!!bool":
+			return n.Value
+		case "!!str":
+			return fmt.Sprintf("the string %q", n.Value)
+		}
 		return fmt.Sprintf("%q", n.Value)
 	case yaml.SequenceNode:
 		return "a list"
@@ -182,18 +192,20 @@ func (p *parser) checkIdent(n *yaml.Node, s, what string) bool {
 func (p *parser) parse(src []byte) *ir.Model {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		p.yamlError(err)
+		p.yamlError(err, src)
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(nil, "empty spec")
+		p.errorf(nil, "the spec is empty")
 		return nil
 	}
+	resolveAliases(&doc)
 	root := doc.Content[0]
-	top := p.mapping(root, "the spec", topKeys)
-	if top == nil {
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, "the spec must be a mapping of keys (name, input_shape, layers, loss, ...), got %s", show(root))
 		return nil
 	}
+	top := p.mapping(root, "the spec", topKeys)
 	m := &ir.Model{Batch: 32, DType: "float32"}
 	for _, k := range []string{"name", "input_shape", "layers", "loss"} {
 		if _, ok := top[k]; !ok {
@@ -203,7 +215,7 @@ func (p *parser) parse(src []byte) *ir.Model {
 	if e, ok := top["name"]; ok {
 		if s, ok := p.str(e.val, "name"); ok && p.checkIdent(e.val, s, "model name") {
 			if s == "main" {
-				p.errorf(e.val, "model name %q cannot be a Go package name", s)
+				p.errorf(e.val, "model name \"main\" is not allowed: the generated package cannot be a command (use -main for a binary)")
 			}
 			m.Name = s
 		}
@@ -235,22 +247,29 @@ func (p *parser) parse(src []byte) *ir.Model {
 	var inShape []int
 	if e, ok := top["input_shape"]; ok {
 		if v, ok := p.ints(e.val, "input_shape"); ok {
-			if len(v) == 0 {
+			ok := len(v) > 0
+			if !ok {
 				p.errorf(e.val, "input_shape must have at least one dimension")
 			}
-			for _, d := range v {
+			for i, d := range v {
 				if d <= 0 {
-					p.errorf(e.val, "input_shape dimensions must be positive, got %v", v)
-					break
+					p.errorf(e.val.Content[i], "input_shape dimensions must be positive, got %d", d)
+					ok = false
 				}
 			}
-			inShape = v
+			if _, fits := size(v); ok && !fits {
+				p.errorf(e.val, "input_shape %v has more than %d values per sample", v, MaxSize)
+				ok = false
+			}
+			if ok {
+				inShape = v
+			}
 		}
 	}
 	if e, ok := top["loss"]; ok {
 		if s, ok := p.str(e.val, "loss"); ok {
 			if _, ok := layers.LookupLoss(s); !ok {
-				p.errorf(e.val, "unknown loss %q%s", s, suggest(s, layers.LossNames()))
+				p.errorf(e.val, "unknown loss %q%s", s, oneOf(s, layers.LossNames()))
 			}
 			m.Loss = ir.Loss{Kind: s, Pos: pos(e.val)}
 		}
@@ -268,7 +287,7 @@ func (p *parser) parse(src []byte) *ir.Model {
 		}
 	}
 	p.optimizer(m, top)
-	if e, ok := top["layers"]; ok && inShape != nil {
+	if e, ok := top["layers"]; ok {
 		var out *yaml.Node
 		if o, ok := top["output"]; ok {
 			out = o.val
@@ -278,21 +297,96 @@ func (p *parser) parse(src []byte) *ir.Model {
 	return m
 }
 
+// parserProblems are the problems yaml.v3's parser (not its scanner)
+// reports; for these it prints a 0-based line number.
+var parserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"found undefined tag handle",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
 // yamlError turns a yaml.v3 syntax error into a positioned error.
-func (p *parser) yamlError(err error) {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	var line int
-	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-		p.errs = append(p.errs, &Error{File: p.file, Pos: ir.Pos{Line: line, Col: 1}, Msg: "invalid YAML: " + msg})
-		return
-	}
+func (p *parser) yamlError(err error, src []byte) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if te, ok := err.(*yaml.TypeError); ok {
 		msg = strings.Join(te.Errors, "; ")
 	}
-	p.errs = append(p.errs, &Error{File: p.file, Msg: "invalid YAML: " + msg})
+	line := 0
+	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	if contains(parserProblems, msg) {
+		line++
+	}
+	e := &Error{File: p.file, Pos: ir.Pos{Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+	if line == 0 {
+		e.Pos.Col = 0
+	}
+	if lines := strings.Split(string(src), "\n"); line > 0 && line <= len(lines) {
+		text := lines[line-1]
+		switch {
+		case strings.Contains(msg, "tab character") || msg == "found character that cannot start any token":
+			// The tab may be on a line below the one yaml.v3 names.
+			for i := line - 1; i < len(lines); i++ {
+				text := lines[i]
+				indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+				if t := strings.IndexByte(indent, '\t'); t >= 0 {
+					e.Pos = ir.Pos{Line: i + 1, Col: t + 1}
+					e.Msg = "invalid YAML: tab in indentation; YAML indents with spaces only"
+					break
+				}
+			}
+		case msg == "did not find expected ',' or ']'" || msg == "did not find expected ',' or '}'":
+			open, shut := "[", "]"
+			if strings.HasSuffix(msg, "'}'") {
+				open, shut = "{", "}"
+			}
+			if i := strings.Index(text, open); i >= 0 {
+				e.Pos.Col = i + 1
+			}
+			e.Msg = fmt.Sprintf("invalid YAML: '%s' is not closed: expected ',' or '%s'", open, shut)
+		}
+	}
+	p.errs = append(p.errs, e)
 }
+
+// resolveAliases replaces every alias in the tree under n by the node it
+// names, so that the rest of the parser never sees an alias. It follows no
+// alias, so it visits each node once, even for a recursive anchor.
+func resolveAliases(n *yaml.Node) {
+	for i, c := range n.Content {
+		if c.Kind == yaml.AliasNode && c.Alias != nil {
+			n.Content[i] = c.Alias
+		} else {
+			resolveAliases(c)
+		}
+	}
+}
+
+// MaxSize bounds the values of one tensor, per sample.
+const MaxSize = 1 << 31
+
+// size is the product of dims, and whether it is at most MaxSize.
+func size(dims []int) (int, bool) {
+	n := 1
+	for _, d := range dims {
+		if d < 0 || d > 0 && n > MaxSize/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, n <= MaxSize
+}
+
+var optimizers = []string{"sgd", "adam", "adamw", "rmsprop"}
 
 var optKeys = []string{"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "weight_decay", "amsgrad", "rho", "centered", "clipnorm", "schedule"}
 
@@ -302,24 +396,29 @@ func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 	var at *yaml.Node
 	if e, ok := top["optimizer"]; ok {
 		at = e.val
+		good := true
 		if e.val.Kind == yaml.ScalarNode {
-			name, _ = p.str(e.val, "optimizer")
+			name, good = p.str(e.val, "optimizer")
 		} else {
 			fields = p.mapping(e.val, "optimizer", optKeys)
 			if n, ok := fields["name"]; ok {
-				name, _ = p.str(n.val, "optimizer name")
+				name, good = p.str(n.val, "optimizer name")
 				at = n.val
 			} else if fields != nil {
-				p.errorf(e.val, "optimizer needs a name (sgd, adam, adamw, rmsprop)")
+				p.errorf(e.val, "optimizer needs a name (one of: %s)", strings.Join(optimizers, ", "))
+				return
 			}
 		}
+		if !good || fields == nil && e.val.Kind != yaml.ScalarNode {
+			return
+		}
 	}
-	name = strings.ToLower(name)
-	h, ok := optim.Defaults(name)
+	h, ok := optim.Defaults(strings.ToLower(name))
 	if !ok {
-		p.errorf(at, "unknown optimizer %q%s", name, suggest(name, []string{"sgd", "adam", "adamw", "rmsprop"}))
+		p.errorf(at, "unknown optimizer %q%s", name, oneOf(name, optimizers))
 		return
 	}
+	name = strings.ToLower(name)
 	o := &m.Opt
 	o.Name = name
 	floats := map[string]*float64{"learning_rate": &h.LR, "momentum": &h.Momentum, "beta_1": &h.Beta1, "beta_2": &h.Beta2, "epsilon": &h.Epsilon, "weight_decay": &h.WeightDecay, "rho": &h.Rho, "clipnorm": &o.ClipNorm}
@@ -346,7 +445,7 @@ func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 		p.errorf(at, "beta_1, beta_2 and rho must be below 1")
 	}
 	if h.Nesterov && h.Momentum == 0 {
-		p.errorf(at, "nesterov needs a momentum above 0")
+		p.errorf(fields["nesterov"].key, "nesterov needs a momentum above 0")
 	}
 	o.LR, o.Momentum, o.Beta1, o.Beta2, o.Rho, o.Epsilon, o.WeightDecay = h.LR, h.Momentum, h.Beta1, h.Beta2, h.Rho, h.Epsilon, h.WeightDecay
 	o.Nesterov, o.AMSGrad, o.Centered = h.Nesterov, h.AMSGrad, h.Centered
@@ -359,19 +458,23 @@ func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 			}
 			return
 		}
-		o.Schedule, _ = p.str(t.val, "schedule type")
-		need := map[string][]string{"step": {"step_size"}, "cosine": {"decay_steps"}}[o.Schedule]
-		if need == nil {
-			p.errorf(t.val, "unknown schedule %q (step or cosine)", o.Schedule)
+		if o.Schedule, ok = p.str(t.val, "schedule type"); !ok {
 			return
 		}
-		for _, k := range need {
-			if _, ok := s[k]; !ok {
-				p.errorf(e.val, "schedule %s needs %s", o.Schedule, k)
-			}
+		need := map[string]string{"step": "step_size", "cosine": "decay_steps"}[o.Schedule]
+		if need == "" {
+			p.errorf(t.val, "unknown schedule %q%s", o.Schedule, oneOf(o.Schedule, []string{"step", "cosine"}))
+			return
+		}
+		if _, ok := s[need]; !ok {
+			p.errorf(e.val, "schedule %s needs %s", o.Schedule, need)
 		}
 		o.Gamma = 0.1
 		for k, f := range s {
+			if other := map[string]string{"step_size": "step", "gamma": "step", "decay_steps": "cosine", "alpha": "cosine"}[k]; other != "" && other != o.Schedule {
+				p.errorf(f.key, "%s does not apply to schedule %s (only to %s)", k, o.Schedule, other)
+				continue
+			}
 			switch k {
 			case "step_size", "decay_steps":
 				if v, ok := p.integer(f.val, k); ok {

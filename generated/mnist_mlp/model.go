@@ -255,26 +255,46 @@ func (m *Model) forwardTrain() {
 		}
 		var sum Float
 		{
-			row[0] = Float(math.Exp(float64(row[0] - mx)))
-			sum += row[0]
-			row[1] = Float(math.Exp(float64(row[1] - mx)))
-			sum += row[1]
-			row[2] = Float(math.Exp(float64(row[2] - mx)))
-			sum += row[2]
-			row[3] = Float(math.Exp(float64(row[3] - mx)))
-			sum += row[3]
-			row[4] = Float(math.Exp(float64(row[4] - mx)))
-			sum += row[4]
-			row[5] = Float(math.Exp(float64(row[5] - mx)))
-			sum += row[5]
-			row[6] = Float(math.Exp(float64(row[6] - mx)))
-			sum += row[6]
-			row[7] = Float(math.Exp(float64(row[7] - mx)))
-			sum += row[7]
-			row[8] = Float(math.Exp(float64(row[8] - mx)))
-			sum += row[8]
-			row[9] = Float(math.Exp(float64(row[9] - mx)))
-			sum += row[9]
+			{
+				row[0] = Float(math.Exp(float64(row[0] - mx)))
+				sum += row[0]
+			}
+			{
+				row[1] = Float(math.Exp(float64(row[1] - mx)))
+				sum += row[1]
+			}
+			{
+				row[2] = Float(math.Exp(float64(row[2] - mx)))
+				sum += row[2]
+			}
+			{
+				row[3] = Float(math.Exp(float64(row[3] - mx)))
+				sum += row[3]
+			}
+			{
+				row[4] = Float(math.Exp(float64(row[4] - mx)))
+				sum += row[4]
+			}
+			{
+				row[5] = Float(math.Exp(float64(row[5] - mx)))
+				sum += row[5]
+			}
+			{
+				row[6] = Float(math.Exp(float64(row[6] - mx)))
+				sum += row[6]
+			}
+			{
+				row[7] = Float(math.Exp(float64(row[7] - mx)))
+				sum += row[7]
+			}
+			{
+				row[8] = Float(math.Exp(float64(row[8] - mx)))
+				sum += row[8]
+			}
+			{
+				row[9] = Float(math.Exp(float64(row[9] - mx)))
+				sum += row[9]
+			}
 		}
 		inv := 1 / sum
 		{
@@ -374,26 +394,46 @@ func (m *Model) forwardInfer() {
 		}
 		var sum Float
 		{
-			row[0] = Float(math.Exp(float64(row[0] - mx)))
-			sum += row[0]
-			row[1] = Float(math.Exp(float64(row[1] - mx)))
-			sum += row[1]
-			row[2] = Float(math.Exp(float64(row[2] - mx)))
-			sum += row[2]
-			row[3] = Float(math.Exp(float64(row[3] - mx)))
-			sum += row[3]
-			row[4] = Float(math.Exp(float64(row[4] - mx)))
-			sum += row[4]
-			row[5] = Float(math.Exp(float64(row[5] - mx)))
-			sum += row[5]
-			row[6] = Float(math.Exp(float64(row[6] - mx)))
-			sum += row[6]
-			row[7] = Float(math.Exp(float64(row[7] - mx)))
-			sum += row[7]
-			row[8] = Float(math.Exp(float64(row[8] - mx)))
-			sum += row[8]
-			row[9] = Float(math.Exp(float64(row[9] - mx)))
-			sum += row[9]
+			{
+				row[0] = Float(math.Exp(float64(row[0] - mx)))
+				sum += row[0]
+			}
+			{
+				row[1] = Float(math.Exp(float64(row[1] - mx)))
+				sum += row[1]
+			}
+			{
+				row[2] = Float(math.Exp(float64(row[2] - mx)))
+				sum += row[2]
+			}
+			{
+				row[3] = Float(math.Exp(float64(row[3] - mx)))
+				sum += row[3]
+			}
+			{
+				row[4] = Float(math.Exp(float64(row[4] - mx)))
+				sum += row[4]
+			}
+			{
+				row[5] = Float(math.Exp(float64(row[5] - mx)))
+				sum += row[5]
+			}
+			{
+				row[6] = Float(math.Exp(float64(row[6] - mx)))
+				sum += row[6]
+			}
+			{
+				row[7] = Float(math.Exp(float64(row[7] - mx)))
+				sum += row[7]
+			}
+			{
+				row[8] = Float(math.Exp(float64(row[8] - mx)))
+				sum += row[8]
+			}
+			{
+				row[9] = Float(math.Exp(float64(row[9] - mx)))
+				sum += row[9]
+			}
 		}
 		inv := 1 / sum
 		{
@@ -493,26 +533,46 @@ func (m *Model) forward1() {
 		}
 		var sum Float
 		{
-			row[0] = Float(math.Exp(float64(row[0] - mx)))
-			sum += row[0]
-			row[1] = Float(math.Exp(float64(row[1] - mx)))
-			sum += row[1]
-			row[2] = Float(math.Exp(float64(row[2] - mx)))
-			sum += row[2]
-			row[3] = Float(math.Exp(float64(row[3] - mx)))
-			sum += row[3]
-			row[4] = Float(math.Exp(float64(row[4] - mx)))
-			sum += row[4]
-			row[5] = Float(math.Exp(float64(row[5] - mx)))
-			sum += row[5]
-			row[6] = Float(math.Exp(float64(row[6] - mx)))
-			sum += row[6]
-			row[7] = Float(math.Exp(float64(row[7] - mx)))
-			sum += row[7]
-			row[8] = Float(math.Exp(float64(row[8] - mx)))
-			sum += row[8]
-			row[9] = Float(math.Exp(float64(row[9] - mx)))
-			sum += row[9]
+			{
+				row[0] = Float(math.Exp(float64(row[0] - mx)))
+				sum += row[0]
+			}
+			{
+				row[1] = Float(math.Exp(float64(row[1] - mx)))
+				sum += row[1]
+			}
+			{
+				row[2] = Float(math.Exp(float64(row[2] - mx)))
+				sum += row[2]
+			}
+			{
+				row[3] = Float(math.Exp(float64(row[3] - mx)))
+				sum += row[3]
+			}
+			{
+				row[4] = Float(math.Exp(float64(row[4] - mx)))
+				sum += row[4]
+			}
+			{
+				row[5] = Float(math.Exp(float64(row[5] - mx)))
+				sum += row[5]
+			}
+			{
+				row[6] = Float(math.Exp(float64(row[6] - mx)))
+				sum += row[6]
+			}
+			{
+				row[7] = Float(math.Exp(float64(row[7] - mx)))
+				sum += row[7]
+			}
+			{
+				row[8] = Float(math.Exp(float64(row[8] - mx)))
+				sum += row[8]
+			}
+			{
+				row[9] = Float(math.Exp(float64(row[9] - mx)))
+				sum += row[9]
+			}
 		}
 		inv := 1 / sum
 		{
@@ -546,108 +606,148 @@ func (m *Model) lossGrad() (float64, int) {
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
 		{
-			if t[0] != 0 {
-				sum -= float64(t[0]) * math.Log(min(max(float64(p[0]), 1e-07), 0.9999999))
+			{
+				if t[0] != 0 {
+					sum -= float64(t[0]) * math.Log(min(max(float64(p[0]), 1e-07), 0.9999999))
+				}
+				d[0] = (p[0] - t[0]) * Float(0.03125)
 			}
-			d[0] = (p[0] - t[0]) * Float(0.03125)
-			if t[1] != 0 {
-				sum -= float64(t[1]) * math.Log(min(max(float64(p[1]), 1e-07), 0.9999999))
+			{
+				if t[1] != 0 {
+					sum -= float64(t[1]) * math.Log(min(max(float64(p[1]), 1e-07), 0.9999999))
+				}
+				d[1] = (p[1] - t[1]) * Float(0.03125)
 			}
-			d[1] = (p[1] - t[1]) * Float(0.03125)
-			if t[2] != 0 {
-				sum -= float64(t[2]) * math.Log(min(max(float64(p[2]), 1e-07), 0.9999999))
+			{
+				if t[2] != 0 {
+					sum -= float64(t[2]) * math.Log(min(max(float64(p[2]), 1e-07), 0.9999999))
+				}
+				d[2] = (p[2] - t[2]) * Float(0.03125)
 			}
-			d[2] = (p[2] - t[2]) * Float(0.03125)
-			if t[3] != 0 {
-				sum -= float64(t[3]) * math.Log(min(max(float64(p[3]), 1e-07), 0.9999999))
+			{
+				if t[3] != 0 {
+					sum -= float64(t[3]) * math.Log(min(max(float64(p[3]), 1e-07), 0.9999999))
+				}
+				d[3] = (p[3] - t[3]) * Float(0.03125)
 			}
-			d[3] = (p[3] - t[3]) * Float(0.03125)
-			if t[4] != 0 {
-				sum -= float64(t[4]) * math.Log(min(max(float64(p[4]), 1e-07), 0.9999999))
+			{
+				if t[4] != 0 {
+					sum -= float64(t[4]) * math.Log(min(max(float64(p[4]), 1e-07), 0.9999999))
+				}
+				d[4] = (p[4] - t[4]) * Float(0.03125)
 			}
-			d[4] = (p[4] - t[4]) * Float(0.03125)
-			if t[5] != 0 {
-				sum -= float64(t[5]) * math.Log(min(max(float64(p[5]), 1e-07), 0.9999999))
+			{
+				if t[5] != 0 {
+					sum -= float64(t[5]) * math.Log(min(max(float64(p[5]), 1e-07), 0.9999999))
+				}
+				d[5] = (p[5] - t[5]) * Float(0.03125)
 			}
-			d[5] = (p[5] - t[5]) * Float(0.03125)
-			if t[6] != 0 {
-				sum -= float64(t[6]) * math.Log(min(max(float64(p[6]), 1e-07), 0.9999999))
+			{
+				if t[6] != 0 {
+					sum -= float64(t[6]) * math.Log(min(max(float64(p[6]), 1e-07), 0.9999999))
+				}
+				d[6] = (p[6] - t[6]) * Float(0.03125)
 			}
-			d[6] = (p[6] - t[6]) * Float(0.03125)
-			if t[7] != 0 {
-				sum -= float64(t[7]) * math.Log(min(max(float64(p[7]), 1e-07), 0.9999999))
+			{
+				if t[7] != 0 {
+					sum -= float64(t[7]) * math.Log(min(max(float64(p[7]), 1e-07), 0.9999999))
+				}
+				d[7] = (p[7] - t[7]) * Float(0.03125)
 			}
-			d[7] = (p[7] - t[7]) * Float(0.03125)
-			if t[8] != 0 {
-				sum -= float64(t[8]) * math.Log(min(max(float64(p[8]), 1e-07), 0.9999999))
+			{
+				if t[8] != 0 {
+					sum -= float64(t[8]) * math.Log(min(max(float64(p[8]), 1e-07), 0.9999999))
+				}
+				d[8] = (p[8] - t[8]) * Float(0.03125)
 			}
-			d[8] = (p[8] - t[8]) * Float(0.03125)
-			if t[9] != 0 {
-				sum -= float64(t[9]) * math.Log(min(max(float64(p[9]), 1e-07), 0.9999999))
+			{
+				if t[9] != 0 {
+					sum -= float64(t[9]) * math.Log(min(max(float64(p[9]), 1e-07), 0.9999999))
+				}
+				d[9] = (p[9] - t[9]) * Float(0.03125)
 			}
-			d[9] = (p[9] - t[9]) * Float(0.03125)
 		}
 		pi, ti := 0, 0
 		{
-			if p[0] > p[pi] {
-				pi = 0
+			{
+				if p[0] > p[pi] {
+					pi = 0
+				}
+				if t[0] > t[ti] {
+					ti = 0
+				}
 			}
-			if t[0] > t[ti] {
-				ti = 0
+			{
+				if p[1] > p[pi] {
+					pi = 1
+				}
+				if t[1] > t[ti] {
+					ti = 1
+				}
 			}
-			if p[1] > p[pi] {
-				pi = 1
+			{
+				if p[2] > p[pi] {
+					pi = 2
+				}
+				if t[2] > t[ti] {
+					ti = 2
+				}
 			}
-			if t[1] > t[ti] {
-				ti = 1
+			{
+				if p[3] > p[pi] {
+					pi = 3
+				}
+				if t[3] > t[ti] {
+					ti = 3
+				}
 			}
-			if p[2] > p[pi] {
-				pi = 2
+			{
+				if p[4] > p[pi] {
+					pi = 4
+				}
+				if t[4] > t[ti] {
+					ti = 4
+				}
 			}
-			if t[2] > t[ti] {
-				ti = 2
+			{
+				if p[5] > p[pi] {
+					pi = 5
+				}
+				if t[5] > t[ti] {
+					ti = 5
+				}
 			}
-			if p[3] > p[pi] {
-				pi = 3
+			{
+				if p[6] > p[pi] {
+					pi = 6
+				}
+				if t[6] > t[ti] {
+					ti = 6
+				}
 			}
-			if t[3] > t[ti] {
-				ti = 3
+			{
+				if p[7] > p[pi] {
+					pi = 7
+				}
+				if t[7] > t[ti] {
+					ti = 7
+				}
 			}
-			if p[4] > p[pi] {
-				pi = 4
+			{
+				if p[8] > p[pi] {
+					pi = 8
+				}
+				if t[8] > t[ti] {
+					ti = 8
+				}
 			}
-			if t[4] > t[ti] {
-				ti = 4
-			}
-			if p[5] > p[pi] {
-				pi = 5
-			}
-			if t[5] > t[ti] {
-				ti = 5
-			}
-			if p[6] > p[pi] {
-				pi = 6
-			}
-			if t[6] > t[ti] {
-				ti = 6
-			}
-			if p[7] > p[pi] {
-				pi = 7
-			}
-			if t[7] > t[ti] {
-				ti = 7
-			}
-			if p[8] > p[pi] {
-				pi = 8
-			}
-			if t[8] > t[ti] {
-				ti = 8
-			}
-			if p[9] > p[pi] {
-				pi = 9
-			}
-			if t[9] > t[ti] {
-				ti = 9
+			{
+				if p[9] > p[pi] {
+					pi = 9
+				}
+				if t[9] > t[ti] {
+					ti = 9
+				}
 			}
 		}
 		if pi == ti {
@@ -700,65 +800,85 @@ func (m *Model) lossEval(n int) (float64, int) {
 		}
 		pi, ti := 0, 0
 		{
-			if p[0] > p[pi] {
-				pi = 0
+			{
+				if p[0] > p[pi] {
+					pi = 0
+				}
+				if t[0] > t[ti] {
+					ti = 0
+				}
 			}
-			if t[0] > t[ti] {
-				ti = 0
+			{
+				if p[1] > p[pi] {
+					pi = 1
+				}
+				if t[1] > t[ti] {
+					ti = 1
+				}
 			}
-			if p[1] > p[pi] {
-				pi = 1
+			{
+				if p[2] > p[pi] {
+					pi = 2
+				}
+				if t[2] > t[ti] {
+					ti = 2
+				}
 			}
-			if t[1] > t[ti] {
-				ti = 1
+			{
+				if p[3] > p[pi] {
+					pi = 3
+				}
+				if t[3] > t[ti] {
+					ti = 3
+				}
 			}
-			if p[2] > p[pi] {
-				pi = 2
+			{
+				if p[4] > p[pi] {
+					pi = 4
+				}
+				if t[4] > t[ti] {
+					ti = 4
+				}
 			}
-			if t[2] > t[ti] {
-				ti = 2
+			{
+				if p[5] > p[pi] {
+					pi = 5
+				}
+				if t[5] > t[ti] {
+					ti = 5
+				}
 			}
-			if p[3] > p[pi] {
-				pi = 3
+			{
+				if p[6] > p[pi] {
+					pi = 6
+				}
+				if t[6] > t[ti] {
+					ti = 6
+				}
 			}
-			if t[3] > t[ti] {
-				ti = 3
+			{
+				if p[7] > p[pi] {
+					pi = 7
+				}
+				if t[7] > t[ti] {
+					ti = 7
+				}
 			}
-			if p[4] > p[pi] {
-				pi = 4
+			{
+				if p[8] > p[pi] {
+					pi = 8
+				}
+				if t[8] > t[ti] {
+					ti = 8
+				}
 			}
-			if t[4] > t[ti] {
-				ti = 4
-			}
-			if p[5] > p[pi] {
-				pi = 5
-			}
-			if t[5] > t[ti] {
-				ti = 5
-			}
-			if p[6] > p[pi] {
-				pi = 6
-			}
-			if t[6] > t[ti] {
-				ti = 6
-			}
-			if p[7] > p[pi] {
-				pi = 7
-			}
-			if t[7] > t[ti] {
-				ti = 7
-			}
-			if p[8] > p[pi] {
-				pi = 8
-			}
-			if t[8] > t[ti] {
-				ti = 8
-			}
-			if p[9] > p[pi] {
-				pi = 9
-			}
-			if t[9] > t[ti] {
-				ti = 9
+			{
+				if p[9] > p[pi] {
+					pi = 9
+				}
+				if t[9] > t[ti] {
+					ti = 9
+				}
 			}
 		}
 		if pi == ti {

@@ -28,7 +28,7 @@ print('__metadata__', json.dumps(meta, sort_keys=True))
 
 // TestPyTorch checks that PyTorch reads what Save writes, where it is installed.
 func TestPyTorch(t *testing.T) {
-	if exec.Command("python3", "-c", "import torch").Run() != nil {
+	if exec.Command(python, "-c", "import torch").Run() != nil {
 		t.Skip("python3 with torch not available")
 	}
 	path := filepath.Join(t.TempDir(), "model.safetensors")
@@ -40,7 +40,7 @@ func TestPyTorch(t *testing.T) {
 	if err := Save(path, ts, map[string]string{"step": "12"}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("python3", "-c", torchRead, path).CombinedOutput()
+	out, err := exec.Command(python, "-c", torchRead, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python3: %v\n%s", err, out)
 	}
@@ -76,3 +76,6 @@ func TestPyTorch(t *testing.T) {
 		}
 	}
 }
+
+// python is Debian's interpreter, where python3-torch installs PyTorch.
+const python = "/usr/bin/python3"
