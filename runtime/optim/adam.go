@@ -71,13 +71,15 @@ func adam[T float32 | float64](p, g, m, v, vmax []T, lr float64, h Hyper, step i
 	}
 }
 
-// tiny32 is the magnitude below which adam32 flushes its moments to zero.
-// Moments of weights whose gradient stopped decay geometrically into the
-// subnormal range, where every float32 operation on them takes a microcode
-// assist costing a hundred cycles or more; below 1e-30 a moment changes no
-// update (its square root is added to epsilon ≥ 1e-30 at worst), so zero is
-// as good and keeps the loop at full speed.
-const tiny32 = 1e-30
+// flush32 is added to and subtracted from adam32's moments, which flushes
+// the ones below 2^-105 to zero and changes larger ones by at most 2^-105
+// (none above 2^-81 at all). Moments of weights whose gradient stopped
+// decay geometrically into the subnormal range, where every float32
+// operation on them takes a microcode assist of a hundred cycles or more; a
+// moment that small changes no update, so zero is as good. The arithmetic
+// flush has no branch: a compare-and-branch flush mispredicts on real
+// gradients and costs more than the rest of the loop.
+const flush32 = 0x1p-81
 
 // adam32 is Adam's float32 loop without AMSGrad, written for float32 so the
 // square root compiles to one instruction instead of a call.
@@ -85,14 +87,8 @@ func adam32(p, g, m, v []float32, rate, invSqBc2, b1, c1, b2, c2, eps, wd, dec f
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i, x := range p {
 		d := g[i] + wd*x
-		mi := b1*m[i] + c1*d
-		vi := b2*v[i] + c2*d*d
-		if mi < tiny32 && mi > -tiny32 {
-			mi = 0
-		}
-		if vi < tiny32 {
-			vi = 0
-		}
+		mi := (b1*m[i] + c1*d + flush32) - flush32
+		vi := (b2*v[i] + c2*d*d + flush32) - flush32
 		m[i], v[i] = mi, vi
 		p[i] = x*dec - rate*(mi/(float32(math.Sqrt(float64(vi)))*invSqBc2+eps))
 	}

@@ -1,0 +1,388 @@
+package codegen
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/spec"
+)
+
+// The gradient check generates the package of every spec in
+// testdata/gradcheck, adds a test that compares ComputeGradients with
+// central finite differences of the loss, and runs all of them in one
+// `go test` so they share the build. Mutants, copies of a generated package
+// with one backward formula broken on purpose, must fail it.
+
+var keepGradcheck = flag.Bool("gradcheck.keep", false, "keep the packages the gradient check generates under testdata/")
+
+// A mutant is a generated package with one formula of model.go broken.
+type mutant struct {
+	name     string // subtest and directory name
+	spec     string // base name of the spec in testdata/gradcheck
+	old, new string // replaced in model.go; old must occur
+}
+
+var mutants = []mutant{
+	// tanh' = 1 − s² becomes 1 + s².
+	{"tanh_derivative", "dense_tanh", "d[i] *= 1 - s[i]*s[i]", "d[i] *= 1 + s[i]*s[i]"},
+	// The softmax Jacobian-vector product s·(d − s·d) loses its dot term
+	// in the first class.
+	{"softmax_backward", "dense_softmax", "- dot)", "- 0*dot)"},
+	// relu' lets the gradient of the clipped inputs through.
+	{"relu_derivative", "dense_relu", "if s[i] <= 0 {", "if s[i] < 0 {"},
+	// The fused softmax cross-entropy gradient p − t of the first class
+	// is off by 0.01.
+	{"cce_fused_gradient", "cce_softmax", "(p[0] - t[0])", "(p[0] - t[0] + 0.01)"},
+}
+
+// gradcheckTest is the test written into every generated package.
+var gradcheckTest = template.Must(template.New("").Parse(`package {{.Pkg}}
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+)
+
+const lossKind = {{printf "%q" .Loss}}
+
+// sameAtInference reports whether Forward computes what ComputeGradients
+// does (no dropout).
+const sameAtInference = {{.SameAtInference}}
+
+// TestGradCheck compares the gradient that ComputeGradients writes for
+// every parameter with the central finite difference of the loss it returns.
+func TestGradCheck(t *testing.T) {
+	m := New(1)
+	r := rand.New(rand.NewPCG(1, 2))
+	x := m.Input()
+	for i := range x {
+		x[i] = Float(2*r.Float64() - 1)
+	}
+	y := m.Target()
+	rows, c := BatchSize*rowsPerSample, OutputSize/rowsPerSample
+	for i := range rows {
+		row := y[i*c:][:c]
+		if lossKind == "categorical_crossentropy" || lossKind == "sparse_categorical_crossentropy" {
+			row[r.IntN(c)] = 1
+			continue
+		}
+		for j := range row {
+			row[j] = Float(0.05 + 0.9*r.Float64())
+		}
+	}
+	p := m.Params()
+	for i := range p { // move the biases off zero too
+		p[i] += Float(0.2*r.Float64() - 0.1)
+	}
+	names := paramNames(m)
+
+	loss, _ := m.ComputeGradients()
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.Fatalf("loss is %v", loss)
+	}
+	checkLoss(t, m, loss)
+	analytic := append([]Float(nil), m.Grads()...)
+
+	type mismatch struct {
+		i                 int
+		analytic, numeric float64
+		excess            float64 // error over tolerance
+	}
+	var bad []mismatch
+	const h = 1e-6
+	for i := range p {
+		orig := p[i]
+		p[i] = orig + h
+		hi := float64(p[i])
+		lp, _ := m.ComputeGradients()
+		p[i] = orig - h
+		lo := float64(p[i])
+		lm, _ := m.ComputeGradients()
+		p[i] = orig
+		num := (lp - lm) / (hi - lo)
+		a := float64(analytic[i])
+		tol := 1e-6 * max(1, math.Abs(a), math.Abs(num))
+		if d := math.Abs(a - num); !(d <= tol) {
+			bad = append(bad, mismatch{i, a, num, d / tol})
+		}
+	}
+	if len(bad) > 0 {
+		sort.Slice(bad, func(i, j int) bool { return bad[i].excess > bad[j].excess })
+		msg := fmt.Sprintf("gradient mismatch in %d of %d parameters (loss %s), worst:", len(bad), len(p), lossKind)
+		for _, b := range bad[:min(len(bad), 6)] {
+			msg += fmt.Sprintf("\n\tp[%d] %s: analytic %.10g, numeric %.10g (%.3gx the tolerance)", b.i, names[b.i], b.analytic, b.numeric, b.excess)
+		}
+		t.Error(msg)
+	}
+
+	// The gradient is a function of the parameters and the batch alone:
+	// nothing accumulates across calls.
+	loss2, _ := m.ComputeGradients()
+	if loss2 != loss {
+		t.Errorf("ComputeGradients returned loss %v, then %v for the same parameters", loss, loss2)
+	}
+	for i, g := range m.Grads() {
+		if g != analytic[i] {
+			t.Errorf("p[%d] %s: ComputeGradients gave gradient %v, then %v for the same parameters", i, names[i], analytic[i], g)
+			break
+		}
+	}
+}
+
+// paramNames names every element of the flat parameter array, like
+// dense_1.weight[7].
+func paramNames(m *Model) []string {
+	var names []string
+	for _, ts := range m.Tensors(false) {
+		n := len(ts.Data.([]Float))
+		for k := range n {
+			names = append(names, fmt.Sprintf("%s[%d]", ts.Name, k))
+		}
+	}
+	if len(names) != NumParams {
+		panic(fmt.Sprintf("tensors hold %d values, want %d", len(names), NumParams))
+	}
+	return names
+}
+
+// checkLoss recomputes the loss from the inference outputs, by Keras's
+// definitions, when training and inference compute the same function.
+func checkLoss(t *testing.T, m *Model, got float64) {
+	if !sameAtInference {
+		return
+	}
+	var out [BatchSize * OutputSize]Float
+	x, y := *m.Input(), *m.Target()
+	m.Forward(&x, &out)
+	rows, c := BatchSize*rowsPerSample, OutputSize/rowsPerSample
+	clip := func(v Float) float64 { return min(max(float64(v), 1e-7), 1-1e-7) }
+	var sum float64
+	for i := range rows {
+		for j := range c {
+			p, tv := out[i*c+j], float64(y[i*c+j])
+			switch lossKind {
+			case "categorical_crossentropy", "sparse_categorical_crossentropy":
+				sum -= tv * math.Log(clip(p))
+			case "binary_crossentropy":
+				q := clip(p)
+				sum -= (tv*math.Log(q) + (1-tv)*math.Log(1-q)) / float64(c)
+			case "mse", "mean_squared_error":
+				sum += (float64(p) - tv) * (float64(p) - tv) / float64(c)
+			default:
+				t.Fatalf("no reference for loss %s", lossKind)
+			}
+		}
+	}
+	want := sum / float64(rows)
+	if math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
+		t.Errorf("ComputeGradients returned loss %.15g; the %s of the outputs of Forward is %.15g", got, lossKind, want)
+	}
+}
+`))
+
+// gradcheckResult is the outcome of one generated package.
+type gradcheckResult struct {
+	ran    bool   // the package reported a result
+	passed bool   // its tests passed
+	output string // what go test printed for it, or why it was not run
+}
+
+// gradcheck holds the results that TestGradCheck and
+// TestGradCheckCatchesMutants share.
+var gradcheck struct {
+	once    sync.Once
+	err     error
+	specs   []string                    // base names, sorted
+	results map[string]*gradcheckResult // by spec base name or "mutant_" + mutant name
+}
+
+// runGradcheck generates every package and runs their tests, once per test
+// binary.
+func runGradcheck(t *testing.T) {
+	gradcheck.once.Do(func() { gradcheck.err = doGradcheck(t) })
+	if gradcheck.err != nil {
+		t.Fatal(gradcheck.err)
+	}
+}
+
+func doGradcheck(t *testing.T) error {
+	files, err := filepath.Glob("../testdata/gradcheck/*.yaml")
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no specs in ../testdata/gradcheck: %v", err)
+	}
+	gradcheck.results = map[string]*gradcheckResult{}
+	fail := func(name, msg string) { gradcheck.results[name] = &gradcheckResult{ran: true, output: msg} }
+	pkgs := map[string]map[string][]byte{} // files by result name
+	for _, f := range files {
+		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		gradcheck.specs = append(gradcheck.specs, base)
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		m, out, err := generate("testdata/gradcheck/"+filepath.Base(f), src)
+		if err != nil {
+			fail(base, err.Error())
+			continue
+		}
+		dropout := false
+		for _, n := range m.Nodes {
+			dropout = dropout || n.Kind == "Dropout"
+		}
+		var test bytes.Buffer
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": !dropout}); err != nil {
+			return err
+		}
+		out["gradcheck_test.go"] = test.Bytes()
+		pkgs[base] = out
+	}
+	sort.Strings(gradcheck.specs)
+	for _, mu := range mutants {
+		name := "mutant_" + mu.name
+		out, ok := pkgs[mu.spec]
+		if !ok {
+			fail(name, "spec "+mu.spec+" did not generate")
+			continue
+		}
+		src := string(out["model.go"])
+		if !strings.Contains(src, mu.old) {
+			fail(name, fmt.Sprintf("%q is not in the model.go of %s: update the mutant to the generated code", mu.old, mu.spec))
+			continue
+		}
+		cp := maps.Clone(out)
+		cp["model.go"] = []byte(strings.Replace(src, mu.old, mu.new, 1))
+		pkgs[name] = cp
+	}
+
+	// The packages must live inside the module to import its runtime.
+	var root string
+	for try := 0; ; try++ { // another run may remove an empty testdata meanwhile
+		if os.Mkdir("testdata", 0o777) == nil {
+			t.Cleanup(func() { os.Remove("testdata") }) // only if empty
+		}
+		if root, err = os.MkdirTemp("testdata", "gc-"); err == nil || try == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if *keepGradcheck {
+		t.Logf("gradient-check packages kept in codegen/%s", root)
+	} else {
+		t.Cleanup(func() { os.RemoveAll(root) })
+	}
+	byPath := map[string]string{} // import path → result name
+	var args []string
+	for name, out := range pkgs {
+		dir := filepath.Join(root, name)
+		for p, b := range out {
+			p = filepath.Join(dir, p)
+			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, b, 0o666); err != nil {
+				return err
+			}
+		}
+		byPath["github.com/nngen/nngen/codegen/"+filepath.ToSlash(dir)] = name
+		args = append(args, "./"+filepath.ToSlash(dir))
+		gradcheck.results[name] = &gradcheckResult{}
+	}
+	sort.Strings(args)
+
+	// One go test for all packages shares the build of the runtime; vet
+	// of the generated code is not this test's business and costs a third.
+	start := time.Now()
+	cmd := exec.Command("go", append([]string{"test", "-json", "-count=1", "-vet=off", "-run", "^TestGradCheck$"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	t.Logf("go test of %d generated packages took %v", len(args), time.Since(start).Round(time.Millisecond))
+	dec := json.NewDecoder(&stdout)
+	for {
+		var ev struct{ Action, Package, ImportPath, Test, Output string }
+		if dec.Decode(&ev) != nil {
+			break
+		}
+		pkg := ev.Package
+		if pkg == "" { // build output names the package as "path [path.test]"
+			pkg, _, _ = strings.Cut(ev.ImportPath, " ")
+		}
+		r := gradcheck.results[byPath[pkg]]
+		switch {
+		case r == nil:
+		case ev.Action == "output" || ev.Action == "build-output":
+			r.output += ev.Output
+		case ev.Test == "" && (ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip"):
+			r.ran, r.passed = true, ev.Action == "pass"
+		}
+	}
+	for name, r := range gradcheck.results {
+		if !r.ran {
+			return fmt.Errorf("go test reported nothing for %s (%v): %s", name, runErr, stderr.String())
+		}
+	}
+	return nil
+}
+
+// generate parses and generates one spec, turning a panic of either into
+// an error so that one broken spec does not hide the others.
+func generate(file string, src []byte) (m *ir.Model, out map[string][]byte, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("panic: %v", e)
+		}
+	}()
+	if m, err = spec.Parse(file, src); err != nil {
+		return nil, nil, err
+	}
+	out, err = Generate(m, Config{Unroll: DefaultUnroll})
+	return m, out, err
+}
+
+// TestGradCheck checks the gradients of every spec in testdata/gradcheck
+// against finite differences.
+func TestGradCheck(t *testing.T) {
+	runGradcheck(t)
+	for _, name := range gradcheck.specs {
+		t.Run(name, func(t *testing.T) {
+			if r := gradcheck.results[name]; !r.passed {
+				t.Errorf("testdata/gradcheck/%s.yaml:\n%s", name, r.output)
+			}
+		})
+	}
+}
+
+// TestGradCheckCatchesMutants checks that the gradient check fails on
+// generated code with a broken backward formula.
+func TestGradCheckCatchesMutants(t *testing.T) {
+	runGradcheck(t)
+	for _, mu := range mutants {
+		t.Run(mu.name, func(t *testing.T) {
+			r := gradcheck.results["mutant_"+mu.name]
+			switch {
+			case r.passed:
+				t.Errorf("%s with %q replaced by %q in model.go passed the gradient check", mu.spec, mu.old, mu.new)
+			case !strings.Contains(r.output, "gradient mismatch"):
+				t.Errorf("%s mutant failed, but not on gradients:\n%s", mu.spec, r.output)
+			}
+		})
+	}
+}
