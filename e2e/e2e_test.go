@@ -222,9 +222,10 @@ func TestTrain(t *testing.T) {
 	if kv["epochs"] != "1" {
 		t.Errorf("epochs=%s, want 1", kv["epochs"])
 	}
-	// One epoch of the seed model reaches about 95% (94.8% with seed 1).
-	if acc := number(t, kv, "test_accuracy"); acc < 0.94 {
-		t.Errorf("test_accuracy=%v after one epoch, want at least 0.94", acc)
+	// One epoch of the seed recipe reaches about 95% (95.01% with the
+	// spec's seed 2; 94.8% with seed 1, as PyTorch with the same recipe).
+	if acc := number(t, kv, "test_accuracy"); acc < 0.95 {
+		t.Errorf("test_accuracy=%v after one epoch, want at least 0.95", acc)
 	}
 	if loss := number(t, kv, "train_loss"); !(loss > 0 && loss < 0.5) {
 		t.Errorf("train_loss=%v after one epoch, want in (0, 0.5)", loss)
@@ -292,18 +293,18 @@ func TestSeed(t *testing.T) {
 	dir := needTraining(t)
 	epoch1, _ := trainOnce(t)
 	other := filepath.Join(tmp, "other.safetensors")
-	mustRun(t, "train", "--data", dir, "--epochs", "1", "--seed", "2", "--quiet", "--checkpoint", other)
+	mustRun(t, "train", "--data", dir, "--epochs", "1", "--seed", strconv.Itoa(mnistmlp.DefaultSeed+1), "--quiet", "--checkpoint", other)
 	ts1, _, err1 := ckpt.Read(epoch1)
 	ts2, meta2, err2 := ckpt.Read(other)
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if meta2["seed"] != "2" {
-		t.Errorf("checkpoint of --seed 2 has seed %q", meta2["seed"])
+	if want := strconv.Itoa(mnistmlp.DefaultSeed + 1); meta2["seed"] != want {
+		t.Errorf("checkpoint of --seed %s has seed %q", want, meta2["seed"])
 	}
 	for i := range ts1 {
 		if ts1[i].Name == "dense.weight" && slices.Equal(ts1[i].Data.([]float32), ts2[i].Data.([]float32)) {
-			t.Errorf("seeds %d and 2 trained the same dense.weight", mnistmlp.DefaultSeed)
+			t.Errorf("seeds %d and %d trained the same dense.weight", mnistmlp.DefaultSeed, mnistmlp.DefaultSeed+1)
 		}
 	}
 }
