@@ -137,6 +137,10 @@ func (g *gen) modelFile() *File {
 
 	// Passes.
 	f.Add(g.method("forwardTrain runs the forward pass of a train step (dropout active).", "forwardTrain", nil, nil, fwdTrain...))
+	if fmt.Sprintf("%#v", Block(fwdInfer...)) == fmt.Sprintf("%#v", Block(fwdTrain...)) {
+		// Nothing differs at inference (no dropout): one copy of the code.
+		fwdInfer = []Code{m_("forwardTrain").Call()}
+	}
 	f.Add(g.method("forwardInfer runs the forward pass of a batch at inference.", "forwardInfer", nil, nil, fwdInfer...))
 	f.Add(g.method("forward1 runs the forward pass of one sample at inference.", "forward1", nil, nil, fwd1...))
 	f.Add(g.method(fmt.Sprintf("lossGrad returns the mean %s of the batch and its correct count, and writes\nthe gradient of the output.", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
