@@ -175,7 +175,7 @@ func TestMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Name != "mnist_mlp" || m.Batch != 32 || m.Seed != 1 || m.DType != "float32" ||
+	if m.Name != "mnist_mlp" || m.Batch != 32 || m.Seed != 2 || m.DType != "float32" ||
 		m.Loss.Kind != "categorical_crossentropy" || !reflect.DeepEqual(m.Metrics, []string{"accuracy"}) {
 		t.Errorf("model %s batch %d seed %d dtype %s loss %s metrics %v", m.Name, m.Batch, m.Seed, m.DType, m.Loss.Kind, m.Metrics)
 	}
