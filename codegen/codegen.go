@@ -59,13 +59,15 @@ func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 	}
 	files := map[string]*File{
 		"model.go":      g.modelFile(),
-		"kernels.go":    g.kernelsFile(),
 		"model_test.go": g.testFile(),
+	}
+	out := map[string][]byte{}
+	if err := g.kernelFiles(files, out); err != nil {
+		return nil, err
 	}
 	if opt.Main {
 		files[path.Join("cmd", m.Name, "main.go")] = g.mainFile()
 	}
-	out := map[string][]byte{}
 	for name, f := range files {
 		var buf bytes.Buffer
 		if err := f.Render(&buf); err != nil {
@@ -98,6 +100,7 @@ func (g *gen) newFile(pkg string) *File {
 	f.ImportName(initPkg, "initializer")
 	f.ImportName(rngPkg, "rng")
 	f.ImportName(trainPkg, "train")
+	f.ImportName(kernelsPkg, "kernels")
 	return f
 }
 

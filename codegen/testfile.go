@@ -64,6 +64,7 @@ func (g *gen) testFile() *File {
 					Id("t").Dot("Fatalf").Call(Lit("sample %d output %d: Predict1 %v, Forward %v"), Id("s"), Id("j"), Id("v"), Id("out").Index(Id("s").Op("*").Id("OutputSize").Op("+").Id("j"))))),
 		),
 	)
+	g.kernelTests(f)
 	f.Func().Id("BenchmarkTrainStep").Params(Id("b").Op("*").Qual("testing", "B")).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),
 		Id("fillBatch").Call(Id("m")),
@@ -78,3 +79,156 @@ func (g *gen) testFile() *File {
 	)
 	return f
 }
+
+// kernelTests emits the kernel suite of the package: every kernel on every
+// path the CPU supports against its pure-Go twin, with guard regions around
+// each operand; every path training the whole model alike; and a benchmark
+// of each kernel on each path.
+func (g *gen) kernelTests(f *File) {
+	var cases []Code
+	for _, k := range g.kernels.List() {
+		cs, as, bs := k.Sizes()
+		conv := func(n int, v string) *Statement { return Parens(Op("*").Index(Lit(n)).Id("Float")).Call(Id(v)) }
+		cases = append(cases, Values(Dict{
+			Id("name"): Lit(k.Name()), Id("k"): Lit(k.K), Id("flops"): Lit(2 * k.M * k.N * k.K),
+			Id("sizes"): Index(Lit(3)).Int().Values(Lit(cs), Lit(as), Lit(bs)),
+			Id("run"): Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")).Block(
+				Id(k.Name()).Call(conv(cs, "c"), conv(as, "a"), conv(bs, "b"))),
+			Id("ref"): Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")).Block(
+				Id(k.Name()+"Go").Call(conv(cs, "c"), conv(as, "a"), conv(bs, "b"))),
+		}))
+	}
+	f.Comment("kernelCases lists the package's kernels for the suite below.")
+	f.Var().Id("kernelCases").Op("=").Index().Struct(
+		Id("name").String(),
+		List(Id("k"), Id("flops")).Int(),
+		Id("sizes").Index(Lit(3)).Int(),
+		List(Id("run"), Id("ref")).Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")),
+	).Values(cases...)
+	// The suite is written as Go text; these name its imports for jennifer.
+	f.Var().Defs(Id("_").Op("=").Qual(kernelsPkg, "Go"), Id("_").Op("=").Qual("math", "Abs"))
+	f.Add(Id(kernelSuite))
+}
+
+// kernelSuite is the generated kernel suite; it is the same for every model.
+const kernelSuite = `
+// guard is the sentinel around every operand of a kernel under test.
+const guard = 64
+
+// guarded returns a buffer of n values with guard sentinels on both sides,
+// and the slice of its n values.
+func guarded(n int, r *rng.RNG) (buf, v []Float) {
+	buf = make([]Float, n+2*guard)
+	for i := range buf {
+		buf[i] = -12345
+	}
+	v = buf[guard : guard+n]
+	for i := range v {
+		v[i] = Float(2*r.Float64() - 1)
+	}
+	return buf, v
+}
+
+func checkGuards(t *testing.T, what string, buf []Float) {
+	t.Helper()
+	n := len(buf) - 2*guard
+	for i, x := range buf {
+		if (i < guard || i >= guard+n) && x != -12345 {
+			t.Fatalf("%s: guard value %d changed to %v (out-of-bounds write)", what, i, x)
+		}
+	}
+}
+
+// TestKernels runs every kernel on every path this CPU supports and
+// compares it with its pure-Go twin.
+func TestKernels(t *testing.T) {
+	defer SetKernels(kernelPath)
+	for _, p := range kernels.Paths {
+		if SetKernels(p) != nil {
+			t.Logf("path %s: not supported here", p)
+			continue
+		}
+		for _, kc := range kernelCases {
+			r := rng.New(uint64(kc.flops), 1)
+			cbuf, c := guarded(kc.sizes[0], &r)
+			abuf, a := guarded(kc.sizes[1], &r)
+			bbuf, b := guarded(kc.sizes[2], &r)
+			want := append([]Float(nil), c...)
+			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
+			kc.ref(want, a, b)
+			kc.run(c, a, b)
+			what := kc.name + "/" + p.String()
+			checkGuards(t, what+" c", cbuf)
+			checkGuards(t, what+" a", abuf)
+			checkGuards(t, what+" b", bbuf)
+			for i := range a {
+				if a[i] != a0[i] {
+					t.Fatalf("%s wrote its input a[%d]", what, i)
+				}
+			}
+			for i := range b {
+				if b[i] != b0[i] {
+					t.Fatalf("%s wrote its input b[%d]", what, i)
+				}
+			}
+			tol := 1e-6 * float64(kc.k)
+			for i := range c {
+				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPathsAgree trains the whole model a few steps on every path and
+// compares the weights with the pure-Go path's.
+func TestPathsAgree(t *testing.T) {
+	defer SetKernels(kernelPath)
+	train := func(p kernels.Path) *Model {
+		if SetKernels(p) != nil {
+			return nil
+		}
+		m := New(1)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		return m
+	}
+	ref := train(kernels.Go)
+	for _, p := range kernels.Paths[1:] {
+		m := train(p)
+		if m == nil {
+			continue
+		}
+		for i := range m.p {
+			if d := math.Abs(float64(m.p[i] - ref.p[i])); d > 1e-4*(1+math.Abs(float64(ref.p[i]))) {
+				t.Fatalf("path %s: parameter %d is %v after 3 steps, Go path %v", p, i, m.p[i], ref.p[i])
+			}
+		}
+	}
+}
+
+// BenchmarkKernels measures every kernel on every path this CPU supports.
+func BenchmarkKernels(b *testing.B) {
+	defer SetKernels(kernelPath)
+	for _, kc := range kernelCases {
+		for _, p := range kernels.Paths {
+			if SetKernels(p) != nil {
+				continue
+			}
+			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
+				r := rng.New(1, 1)
+				_, c := guarded(kc.sizes[0], &r)
+				_, a := guarded(kc.sizes[1], &r)
+				_, bb := guarded(kc.sizes[2], &r)
+				for range b.N {
+					kc.run(c, a, bb)
+				}
+				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+`

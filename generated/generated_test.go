@@ -17,35 +17,7 @@ import (
 // byte for byte with the checked-in files, and fails on a checked-in file
 // with nngen's header that nothing generates.
 func TestGeneratedUpToDate(t *testing.T) {
-	specs, _ := filepath.Glob("../testdata/models/*.yaml")
-	if len(specs) == 0 {
-		t.Fatal("no example specs")
-	}
-	want := map[string]bool{}
-	for _, p := range specs {
-		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
-		rel := "testdata/models/" + filepath.Base(p)
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := spec.Parse(rel, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := codegen.Generate(m, codegen.Config{Unroll: codegen.DefaultUnroll, Main: true, PkgPath: "github.com/nngen/nngen/generated/" + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for f, b := range files {
-			path := filepath.Join(name, f)
-			want[filepath.ToSlash(path)] = true
-			got, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(got, b) {
-				t.Errorf("generated/%s is stale: run `make generate`", path)
-			}
-		}
-	}
+	want := upToDate(t, "../testdata/models", ".", true)
 	filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
 			return nil
@@ -78,4 +50,49 @@ func TestExampleUpToDate(t *testing.T) {
 			t.Errorf("examples/digits/model/%s is stale: run go generate ./examples/...", f)
 		}
 	}
+}
+
+// TestKernelSuiteUpToDate does the same for the kernel-suite packages of
+// internal/kerneltest, generated from testdata/kernels.
+func TestKernelSuiteUpToDate(t *testing.T) {
+	upToDate(t, "../testdata/kernels", "../internal/kerneltest", false)
+}
+
+// upToDate regenerates each spec of specDir into memory and compares it with
+// outDir/<name>, returning the paths (name/file) it checked.
+func upToDate(t *testing.T, specDir, outDir string, withMain bool) map[string]bool {
+	t.Helper()
+	specs, _ := filepath.Glob(filepath.Join(specDir, "*.yaml"))
+	if len(specs) == 0 {
+		t.Fatalf("no specs in %s", specDir)
+	}
+	checked := map[string]bool{}
+	for _, p := range specs {
+		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+		rel := strings.TrimPrefix(filepath.ToSlash(p), "../")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := spec.Parse(rel, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := "github.com/nngen/nngen/" + strings.TrimPrefix(filepath.ToSlash(filepath.Join(outDir, name)), "../")
+		if outDir == "." {
+			pkg = "github.com/nngen/nngen/generated/" + name
+		}
+		files, err := codegen.Generate(m, codegen.Config{Unroll: codegen.DefaultUnroll, Main: withMain, PkgPath: pkg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f, b := range files {
+			path := filepath.Join(outDir, name, f)
+			checked[filepath.ToSlash(filepath.Join(name, f))] = true
+			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, b) {
+				t.Errorf("%s is stale: run `make generate`", path)
+			}
+		}
+	}
+	return checked
 }

@@ -45,12 +45,13 @@ func (g GEMM) Doc() string {
 		op = "+="
 	}
 	ams, aks, bns, bks := g.strides()
-	return fmt.Sprintf("%s is C[m*%d+n] %s Σ_k A[m*%d+k*%d]·B[n*%d+k*%d] for m < %d, n < %d, k < %d.",
+	return fmt.Sprintf("%sGo is C[m*%d+n] %s Σ_k A[m*%d+k*%d]·B[n*%d+k*%d] for m < %d, n < %d, k < %d:\nthe pure-Go twin of the kernel, and its reference.",
 		g.Name(), g.N, op, ams, aks, bns, bks, g.M, g.N, g.K)
 }
 
-// EmitKernel returns the pure-Go kernel for g: register-blocked, every
-// bound a constant, the loop over K unrolled when K is at most unroll.
+// EmitKernel returns the pure-Go kernel for g, named g.Name()+"Go":
+// register-blocked, every bound a constant, the loop over K unrolled when K
+// is at most unroll.
 func EmitKernel(g GEMM, unroll int) Code {
 	cs, as, bs := g.Sizes()
 	arr := func(n int) Code { return Op("*").Index(Lit(n)).Id("Float") }
@@ -74,7 +75,7 @@ func EmitKernel(g GEMM, unroll int) Code {
 	if rem := g.M - mFull; rem > 0 {
 		body = append(body, Block(append([]Code{Id("m").Op(":=").Lit(mFull)}, row(rem)...)...))
 	}
-	return Comment(g.Doc()).Line().Func().Id(g.Name()).Params(Id("c").Add(arr(cs)), Id("a").Add(arr(as)), Id("b").Add(arr(bs))).Block(body...)
+	return Comment(g.Doc()).Line().Func().Id(g.Name()+"Go").Params(Id("c").Add(arr(cs)), Id("a").Add(arr(as)), Id("b").Add(arr(bs))).Block(body...)
 }
 
 // tile emits one mr×nr block of C at (m, n).

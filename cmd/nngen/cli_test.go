@@ -173,7 +173,7 @@ func TestDoc(t *testing.T) {
 
 func TestGenerateCheck(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "pkg")
-	if code, stdout, stderr := nngen(t, "generate", "-spec", mnist, "-out", out); code != 0 || stderr != "" || !strings.Contains(stdout, "wrote 3 files") {
+	if code, stdout, stderr := nngen(t, "generate", "-spec", mnist, "-out", out); code != 0 || stderr != "" || !strings.Contains(stdout, "wrote 6 files") {
 		t.Fatalf("nngen generate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	upToDate := func(want int, why string) string {

@@ -2,8 +2,11 @@
 
 package mnist_mlp
 
-// gemmNN_32x64x10 is C[m*64+n] = Σ_k A[m*10+k*1]·B[n*1+k*64] for m < 32, n < 64, k < 10.
-func gemmNN_32x64x10(c *[2048]Float, a *[320]Float, b *[640]Float) {
+/*
+gemmNN_32x64x10Go is C[m*64+n] = Σ_k A[m*10+k*1]·B[n*1+k*64] for m < 32, n < 64, k < 10:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_32x64x10Go(c *[2048]Float, a *[320]Float, b *[640]Float) {
 	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 64; n += 4 {
 			a0 := a[(m+0)*10:][:10]
@@ -193,8 +196,11 @@ func gemmNN_32x64x10(c *[2048]Float, a *[320]Float, b *[640]Float) {
 	}
 }
 
-// gemmNT_1x10x64 is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 1, n < 10, k < 64.
-func gemmNT_1x10x64(c *[10]Float, a *[64]Float, b *[640]Float) {
+/*
+gemmNT_1x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 1, n < 10, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_1x10x64Go(c *[10]Float, a *[64]Float, b *[640]Float) {
 	for m := 0; m < 1; m += 1 {
 		for n := 0; n < 8; n += 8 {
 			a0 := a[(m+0)*64:][:64]
@@ -256,8 +262,11 @@ func gemmNT_1x10x64(c *[10]Float, a *[64]Float, b *[640]Float) {
 	}
 }
 
-// gemmNT_1x64x784 is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 1, n < 64, k < 784.
-func gemmNT_1x64x784(c *[64]Float, a *[784]Float, b *[50176]Float) {
+/*
+gemmNT_1x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 1, n < 64, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_1x64x784Go(c *[64]Float, a *[784]Float, b *[50176]Float) {
 	for m := 0; m < 1; m += 1 {
 		for n := 0; n < 64; n += 8 {
 			a0 := a[(m+0)*784:][:784]
@@ -302,8 +311,11 @@ func gemmNT_1x64x784(c *[64]Float, a *[784]Float, b *[50176]Float) {
 	}
 }
 
-// gemmNT_32x10x64 is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 32, n < 10, k < 64.
-func gemmNT_32x10x64(c *[320]Float, a *[2048]Float, b *[640]Float) {
+/*
+gemmNT_32x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 32, n < 10, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_32x10x64Go(c *[320]Float, a *[2048]Float, b *[640]Float) {
 	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 8; n += 4 {
 			a0 := a[(m+0)*64:][:64]
@@ -367,8 +379,11 @@ func gemmNT_32x10x64(c *[320]Float, a *[2048]Float, b *[640]Float) {
 	}
 }
 
-// gemmNT_32x64x784 is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 64, k < 784.
-func gemmNT_32x64x784(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
+/*
+gemmNT_32x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 64, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_32x64x784Go(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
 	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 64; n += 4 {
 			a0 := a[(m+0)*784:][:784]
@@ -408,8 +423,11 @@ func gemmNT_32x64x784(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
 	}
 }
 
-// gemmTN_10x64x32 is C[m*64+n] = Σ_k A[m*1+k*10]·B[n*1+k*64] for m < 10, n < 64, k < 32.
-func gemmTN_10x64x32(c *[640]Float, a *[320]Float, b *[2048]Float) {
+/*
+gemmTN_10x64x32Go is C[m*64+n] = Σ_k A[m*1+k*10]·B[n*1+k*64] for m < 10, n < 64, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_10x64x32Go(c *[640]Float, a *[320]Float, b *[2048]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 64; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
@@ -445,8 +463,11 @@ func gemmTN_10x64x32(c *[640]Float, a *[320]Float, b *[2048]Float) {
 	}
 }
 
-// gemmTN_64x784x32 is C[m*784+n] = Σ_k A[m*1+k*64]·B[n*1+k*784] for m < 64, n < 784, k < 32.
-func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
+/*
+gemmTN_64x784x32Go is C[m*784+n] = Σ_k A[m*1+k*64]·B[n*1+k*784] for m < 64, n < 784, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_64x784x32Go(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
 	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 784; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float

@@ -3,7 +3,9 @@
 package mnist_mlp
 
 import (
+	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
+	"math"
 	"testing"
 )
 
@@ -79,6 +81,216 @@ func TestPredictMatchesForward(t *testing.T) {
 		}
 	}
 }
+
+// kernelCases lists the package's kernels for the suite below.
+var kernelCases = []struct {
+	name     string
+	k, flops int
+	sizes    [3]int
+	run, ref func(c, a, b []Float)
+}{{
+	flops: 40960,
+	k:     10,
+	name:  "gemmNN_32x64x10",
+	ref: func(c, a, b []Float) {
+		gemmNN_32x64x10Go((*[2048]Float)(c), (*[320]Float)(a), (*[640]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_32x64x10((*[2048]Float)(c), (*[320]Float)(a), (*[640]Float)(b))
+	},
+	sizes: [3]int{2048, 320, 640},
+}, {
+	flops: 1280,
+	k:     64,
+	name:  "gemmNT_1x10x64",
+	ref: func(c, a, b []Float) {
+		gemmNT_1x10x64Go((*[10]Float)(c), (*[64]Float)(a), (*[640]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_1x10x64((*[10]Float)(c), (*[64]Float)(a), (*[640]Float)(b))
+	},
+	sizes: [3]int{10, 64, 640},
+}, {
+	flops: 100352,
+	k:     784,
+	name:  "gemmNT_1x64x784",
+	ref: func(c, a, b []Float) {
+		gemmNT_1x64x784Go((*[64]Float)(c), (*[784]Float)(a), (*[50176]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_1x64x784((*[64]Float)(c), (*[784]Float)(a), (*[50176]Float)(b))
+	},
+	sizes: [3]int{64, 784, 50176},
+}, {
+	flops: 40960,
+	k:     64,
+	name:  "gemmNT_32x10x64",
+	ref: func(c, a, b []Float) {
+		gemmNT_32x10x64Go((*[320]Float)(c), (*[2048]Float)(a), (*[640]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_32x10x64((*[320]Float)(c), (*[2048]Float)(a), (*[640]Float)(b))
+	},
+	sizes: [3]int{320, 2048, 640},
+}, {
+	flops: 3211264,
+	k:     784,
+	name:  "gemmNT_32x64x784",
+	ref: func(c, a, b []Float) {
+		gemmNT_32x64x784Go((*[2048]Float)(c), (*[25088]Float)(a), (*[50176]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_32x64x784((*[2048]Float)(c), (*[25088]Float)(a), (*[50176]Float)(b))
+	},
+	sizes: [3]int{2048, 25088, 50176},
+}, {
+	flops: 40960,
+	k:     32,
+	name:  "gemmTN_10x64x32",
+	ref: func(c, a, b []Float) {
+		gemmTN_10x64x32Go((*[640]Float)(c), (*[320]Float)(a), (*[2048]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_10x64x32((*[640]Float)(c), (*[320]Float)(a), (*[2048]Float)(b))
+	},
+	sizes: [3]int{640, 320, 2048},
+}, {
+	flops: 3211264,
+	k:     32,
+	name:  "gemmTN_64x784x32",
+	ref: func(c, a, b []Float) {
+		gemmTN_64x784x32Go((*[50176]Float)(c), (*[2048]Float)(a), (*[25088]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_64x784x32((*[50176]Float)(c), (*[2048]Float)(a), (*[25088]Float)(b))
+	},
+	sizes: [3]int{50176, 2048, 25088},
+}}
+var (
+	_ = kernels.Go
+	_ = math.Abs
+)
+
+// guard is the sentinel around every operand of a kernel under test.
+const guard = 64
+
+// guarded returns a buffer of n values with guard sentinels on both sides,
+// and the slice of its n values.
+func guarded(n int, r *rng.RNG) (buf, v []Float) {
+	buf = make([]Float, n+2*guard)
+	for i := range buf {
+		buf[i] = -12345
+	}
+	v = buf[guard : guard+n]
+	for i := range v {
+		v[i] = Float(2*r.Float64() - 1)
+	}
+	return buf, v
+}
+
+func checkGuards(t *testing.T, what string, buf []Float) {
+	t.Helper()
+	n := len(buf) - 2*guard
+	for i, x := range buf {
+		if (i < guard || i >= guard+n) && x != -12345 {
+			t.Fatalf("%s: guard value %d changed to %v (out-of-bounds write)", what, i, x)
+		}
+	}
+}
+
+// TestKernels runs every kernel on every path this CPU supports and
+// compares it with its pure-Go twin.
+func TestKernels(t *testing.T) {
+	defer SetKernels(kernelPath)
+	for _, p := range kernels.Paths {
+		if SetKernels(p) != nil {
+			t.Logf("path %s: not supported here", p)
+			continue
+		}
+		for _, kc := range kernelCases {
+			r := rng.New(uint64(kc.flops), 1)
+			cbuf, c := guarded(kc.sizes[0], &r)
+			abuf, a := guarded(kc.sizes[1], &r)
+			bbuf, b := guarded(kc.sizes[2], &r)
+			want := append([]Float(nil), c...)
+			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
+			kc.ref(want, a, b)
+			kc.run(c, a, b)
+			what := kc.name + "/" + p.String()
+			checkGuards(t, what+" c", cbuf)
+			checkGuards(t, what+" a", abuf)
+			checkGuards(t, what+" b", bbuf)
+			for i := range a {
+				if a[i] != a0[i] {
+					t.Fatalf("%s wrote its input a[%d]", what, i)
+				}
+			}
+			for i := range b {
+				if b[i] != b0[i] {
+					t.Fatalf("%s wrote its input b[%d]", what, i)
+				}
+			}
+			tol := 1e-6 * float64(kc.k)
+			for i := range c {
+				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPathsAgree trains the whole model a few steps on every path and
+// compares the weights with the pure-Go path's.
+func TestPathsAgree(t *testing.T) {
+	defer SetKernels(kernelPath)
+	train := func(p kernels.Path) *Model {
+		if SetKernels(p) != nil {
+			return nil
+		}
+		m := New(1)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		return m
+	}
+	ref := train(kernels.Go)
+	for _, p := range kernels.Paths[1:] {
+		m := train(p)
+		if m == nil {
+			continue
+		}
+		for i := range m.p {
+			if d := math.Abs(float64(m.p[i] - ref.p[i])); d > 1e-4*(1+math.Abs(float64(ref.p[i]))) {
+				t.Fatalf("path %s: parameter %d is %v after 3 steps, Go path %v", p, i, m.p[i], ref.p[i])
+			}
+		}
+	}
+}
+
+// BenchmarkKernels measures every kernel on every path this CPU supports.
+func BenchmarkKernels(b *testing.B) {
+	defer SetKernels(kernelPath)
+	for _, kc := range kernelCases {
+		for _, p := range kernels.Paths {
+			if SetKernels(p) != nil {
+				continue
+			}
+			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
+				r := rng.New(1, 1)
+				_, c := guarded(kc.sizes[0], &r)
+				_, a := guarded(kc.sizes[1], &r)
+				_, bb := guarded(kc.sizes[2], &r)
+				for range b.N {
+					kc.run(c, a, bb)
+				}
+				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
 func BenchmarkTrainStep(b *testing.B) {
 	m := New(1)
 	fillBatch(m)

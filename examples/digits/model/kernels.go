@@ -2,8 +2,11 @@
 
 package model
 
-// gemmNN_64x128x10 is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10.
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+/*
+gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*10:][:10]
@@ -193,8 +196,11 @@ func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_1x10x128 is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 1, n < 10, k < 128.
-func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
+/*
+gemmNT_1x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 1, n < 10, k < 128:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_1x10x128Go(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	for m := 0; m < 1; m += 1 {
 		for n := 0; n < 8; n += 8 {
 			a0 := a[(m+0)*128:][:128]
@@ -256,8 +262,11 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_1x128x784 is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 1, n < 128, k < 784.
-func gemmNT_1x128x784(c *[128]Float, a *[784]Float, b *[100352]Float) {
+/*
+gemmNT_1x128x784Go is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 1, n < 128, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_1x128x784Go(c *[128]Float, a *[784]Float, b *[100352]Float) {
 	for m := 0; m < 1; m += 1 {
 		for n := 0; n < 128; n += 8 {
 			a0 := a[(m+0)*784:][:784]
@@ -302,8 +311,11 @@ func gemmNT_1x128x784(c *[128]Float, a *[784]Float, b *[100352]Float) {
 	}
 }
 
-// gemmNT_64x10x128 is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128.
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+/*
+gemmNT_64x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 8; n += 4 {
 			a0 := a[(m+0)*128:][:128]
@@ -367,8 +379,11 @@ func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_64x128x784 is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 64, n < 128, k < 784.
-func gemmNT_64x128x784(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
+/*
+gemmNT_64x128x784Go is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 64, n < 128, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x128x784Go(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
 	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*784:][:784]
@@ -408,8 +423,11 @@ func gemmNT_64x128x784(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
 	}
 }
 
-// gemmTN_10x128x64 is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64.
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+/*
+gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
@@ -445,8 +463,11 @@ func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	}
 }
 
-// gemmTN_128x784x64 is C[m*784+n] = Σ_k A[m*1+k*128]·B[n*1+k*784] for m < 128, n < 784, k < 64.
-func gemmTN_128x784x64(c *[100352]Float, a *[8192]Float, b *[50176]Float) {
+/*
+gemmTN_128x784x64Go is C[m*784+n] = Σ_k A[m*1+k*128]·B[n*1+k*784] for m < 128, n < 784, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_128x784x64Go(c *[100352]Float, a *[8192]Float, b *[50176]Float) {
 	for m := 0; m < 128; m += 2 {
 		for n := 0; n < 784; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float

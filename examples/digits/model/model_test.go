@@ -3,7 +3,9 @@
 package model
 
 import (
+	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
+	"math"
 	"testing"
 )
 
@@ -79,6 +81,216 @@ func TestPredictMatchesForward(t *testing.T) {
 		}
 	}
 }
+
+// kernelCases lists the package's kernels for the suite below.
+var kernelCases = []struct {
+	name     string
+	k, flops int
+	sizes    [3]int
+	run, ref func(c, a, b []Float)
+}{{
+	flops: 163840,
+	k:     10,
+	name:  "gemmNN_64x128x10",
+	ref: func(c, a, b []Float) {
+		gemmNN_64x128x10Go((*[8192]Float)(c), (*[640]Float)(a), (*[1280]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_64x128x10((*[8192]Float)(c), (*[640]Float)(a), (*[1280]Float)(b))
+	},
+	sizes: [3]int{8192, 640, 1280},
+}, {
+	flops: 2560,
+	k:     128,
+	name:  "gemmNT_1x10x128",
+	ref: func(c, a, b []Float) {
+		gemmNT_1x10x128Go((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_1x10x128((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	},
+	sizes: [3]int{10, 128, 1280},
+}, {
+	flops: 200704,
+	k:     784,
+	name:  "gemmNT_1x128x784",
+	ref: func(c, a, b []Float) {
+		gemmNT_1x128x784Go((*[128]Float)(c), (*[784]Float)(a), (*[100352]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_1x128x784((*[128]Float)(c), (*[784]Float)(a), (*[100352]Float)(b))
+	},
+	sizes: [3]int{128, 784, 100352},
+}, {
+	flops: 163840,
+	k:     128,
+	name:  "gemmNT_64x10x128",
+	ref: func(c, a, b []Float) {
+		gemmNT_64x10x128Go((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_64x10x128((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
+	},
+	sizes: [3]int{640, 8192, 1280},
+}, {
+	flops: 12845056,
+	k:     784,
+	name:  "gemmNT_64x128x784",
+	ref: func(c, a, b []Float) {
+		gemmNT_64x128x784Go((*[8192]Float)(c), (*[50176]Float)(a), (*[100352]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNT_64x128x784((*[8192]Float)(c), (*[50176]Float)(a), (*[100352]Float)(b))
+	},
+	sizes: [3]int{8192, 50176, 100352},
+}, {
+	flops: 163840,
+	k:     64,
+	name:  "gemmTN_10x128x64",
+	ref: func(c, a, b []Float) {
+		gemmTN_10x128x64Go((*[1280]Float)(c), (*[640]Float)(a), (*[8192]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_10x128x64((*[1280]Float)(c), (*[640]Float)(a), (*[8192]Float)(b))
+	},
+	sizes: [3]int{1280, 640, 8192},
+}, {
+	flops: 12845056,
+	k:     64,
+	name:  "gemmTN_128x784x64",
+	ref: func(c, a, b []Float) {
+		gemmTN_128x784x64Go((*[100352]Float)(c), (*[8192]Float)(a), (*[50176]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_128x784x64((*[100352]Float)(c), (*[8192]Float)(a), (*[50176]Float)(b))
+	},
+	sizes: [3]int{100352, 8192, 50176},
+}}
+var (
+	_ = kernels.Go
+	_ = math.Abs
+)
+
+// guard is the sentinel around every operand of a kernel under test.
+const guard = 64
+
+// guarded returns a buffer of n values with guard sentinels on both sides,
+// and the slice of its n values.
+func guarded(n int, r *rng.RNG) (buf, v []Float) {
+	buf = make([]Float, n+2*guard)
+	for i := range buf {
+		buf[i] = -12345
+	}
+	v = buf[guard : guard+n]
+	for i := range v {
+		v[i] = Float(2*r.Float64() - 1)
+	}
+	return buf, v
+}
+
+func checkGuards(t *testing.T, what string, buf []Float) {
+	t.Helper()
+	n := len(buf) - 2*guard
+	for i, x := range buf {
+		if (i < guard || i >= guard+n) && x != -12345 {
+			t.Fatalf("%s: guard value %d changed to %v (out-of-bounds write)", what, i, x)
+		}
+	}
+}
+
+// TestKernels runs every kernel on every path this CPU supports and
+// compares it with its pure-Go twin.
+func TestKernels(t *testing.T) {
+	defer SetKernels(kernelPath)
+	for _, p := range kernels.Paths {
+		if SetKernels(p) != nil {
+			t.Logf("path %s: not supported here", p)
+			continue
+		}
+		for _, kc := range kernelCases {
+			r := rng.New(uint64(kc.flops), 1)
+			cbuf, c := guarded(kc.sizes[0], &r)
+			abuf, a := guarded(kc.sizes[1], &r)
+			bbuf, b := guarded(kc.sizes[2], &r)
+			want := append([]Float(nil), c...)
+			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
+			kc.ref(want, a, b)
+			kc.run(c, a, b)
+			what := kc.name + "/" + p.String()
+			checkGuards(t, what+" c", cbuf)
+			checkGuards(t, what+" a", abuf)
+			checkGuards(t, what+" b", bbuf)
+			for i := range a {
+				if a[i] != a0[i] {
+					t.Fatalf("%s wrote its input a[%d]", what, i)
+				}
+			}
+			for i := range b {
+				if b[i] != b0[i] {
+					t.Fatalf("%s wrote its input b[%d]", what, i)
+				}
+			}
+			tol := 1e-6 * float64(kc.k)
+			for i := range c {
+				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPathsAgree trains the whole model a few steps on every path and
+// compares the weights with the pure-Go path's.
+func TestPathsAgree(t *testing.T) {
+	defer SetKernels(kernelPath)
+	train := func(p kernels.Path) *Model {
+		if SetKernels(p) != nil {
+			return nil
+		}
+		m := New(1)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		return m
+	}
+	ref := train(kernels.Go)
+	for _, p := range kernels.Paths[1:] {
+		m := train(p)
+		if m == nil {
+			continue
+		}
+		for i := range m.p {
+			if d := math.Abs(float64(m.p[i] - ref.p[i])); d > 1e-4*(1+math.Abs(float64(ref.p[i]))) {
+				t.Fatalf("path %s: parameter %d is %v after 3 steps, Go path %v", p, i, m.p[i], ref.p[i])
+			}
+		}
+	}
+}
+
+// BenchmarkKernels measures every kernel on every path this CPU supports.
+func BenchmarkKernels(b *testing.B) {
+	defer SetKernels(kernelPath)
+	for _, kc := range kernelCases {
+		for _, p := range kernels.Paths {
+			if SetKernels(p) != nil {
+				continue
+			}
+			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
+				r := rng.New(1, 1)
+				_, c := guarded(kc.sizes[0], &r)
+				_, a := guarded(kc.sizes[1], &r)
+				_, bb := guarded(kc.sizes[2], &r)
+				for range b.N {
+					kc.run(c, a, bb)
+				}
+				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
 func BenchmarkTrainStep(b *testing.B) {
 	m := New(1)
 	fillBatch(m)

@@ -1,0 +1,165 @@
+package asmgen
+
+import (
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// dotTile is the register block of the dot-product kernel: mr rows of A by
+// nr rows of B, mr·nr accumulators plus nr B vectors and one A vector (with
+// mr = 1, B is read by the FMAs straight from memory).
+func (k *kernel) dotTile() (mr, nr, nr1 int) {
+	tail := k.g.K%lanes[k.isa] != 0
+	switch {
+	case k.isa == AVX512:
+		return 4, 6, 24
+	case tail: // keep a register for the load mask
+		return 3, 3, 12
+	}
+	return 4, 3, 13
+}
+
+// dot emits C (+)= A·Bᵀ: for each block of C, vector accumulators run along
+// K and are summed across their lanes at the end.
+func (k *kernel) dot() {
+	c, g := k.ctx, k.g
+	mr, nr, nr1 := k.dotTile()
+	if g.M < mr {
+		mr = g.M
+	}
+	c.MOVQ(rA, rPA)
+	c.MOVQ(rC, rPC)
+	rows := func(mr int) {
+		n := nr
+		if mr == 1 {
+			n = nr1
+		}
+		c.MOVQ(rB, rPB)
+		c.MOVQ(rPC, rPB2) // C pointer of the block
+		k.loop(g.N/n, rNi, "dotn", func() {
+			k.dotBlock(mr, n)
+			c.ADDQ(operand.U32(n*g.K*4), rPB)
+			c.ADDQ(operand.U32(n*4), rPB2)
+		})
+		if rem := g.N % n; rem > 0 {
+			k.dotBlock(mr, rem)
+		}
+	}
+	k.loop(g.M/mr, rMi, "dotm", func() {
+		rows(mr)
+		c.ADDQ(operand.U32(mr*g.K*4), rPA)
+		c.ADDQ(operand.U32(mr*g.N*4), rPC)
+	})
+	if rem := g.M % mr; rem > 0 {
+		rows(rem)
+	}
+}
+
+// dotBlock emits one mr×nr block of C at rPA (rows of A), rPB (rows of B)
+// and rPB2 (C).
+func (k *kernel) dotBlock(mr, nr int) {
+	c, g := k.ctx, k.g
+	L, W := lanes[k.isa], vecBytes[k.isa]
+	acc := func(r, j int) reg.VecPhysical { return k.vec(r*nr + j) }
+	bReg := func(j int) reg.VecPhysical { return k.vec(mr*nr + j) }
+	aReg := k.vec(mr * nr)
+	if mr > 1 {
+		aReg = k.vec(mr*nr + nr)
+	}
+	var maskY reg.VecPhysical
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nr; j++ {
+			c.VXORPS(acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	at := func(base reg.Register, row, disp int) operand.Mem {
+		return operand.Mem{Base: base, Index: rK, Scale: 1, Disp: row*g.K*4 + disp}
+	}
+	// step emits one vector step along K at byte offset rK+disp; masked
+	// steps read only the first lanes (the tail of K).
+	step := func(disp int, masked bool) {
+		load := func(m operand.Mem, dst reg.VecPhysical) {
+			switch {
+			case !masked:
+				c.VMOVUPS(m, dst)
+			case k.isa == AVX512:
+				c.VMOVUPS_Z(m, maskK, dst)
+			default:
+				c.VMASKMOVPS(m, maskY, dst)
+			}
+		}
+		if mr == 1 {
+			load(at(rPA, 0, disp), aReg)
+			for j := 0; j < nr; j++ {
+				if masked {
+					tmp := k.vec(nr + 1) // the register past aReg
+					load(at(rPB, j, disp), tmp)
+					c.VFMADD231PS(tmp, aReg, acc(0, j))
+				} else {
+					c.VFMADD231PS(at(rPB, j, disp), aReg, acc(0, j))
+				}
+			}
+			return
+		}
+		for j := 0; j < nr; j++ {
+			load(at(rPB, j, disp), bReg(j))
+		}
+		for r := 0; r < mr; r++ {
+			load(at(rPA, r, disp), aReg)
+			for j := 0; j < nr; j++ {
+				c.VFMADD231PS(bReg(j), aReg, acc(r, j))
+			}
+		}
+	}
+	steps, tail := g.K/L, g.K%L
+	const unroll = 2
+	c.XORQ(rK, rK)
+	k.loop(steps/unroll, rTmp, "dotk", func() {
+		for u := 0; u < unroll; u++ {
+			step(u*W, false)
+		}
+		c.ADDQ(operand.U32(unroll*W), rK)
+	})
+	for u := 0; u < steps%unroll; u++ {
+		step(u*W, false)
+	}
+	if tail > 0 {
+		if k.isa == AVX512 {
+			c.MOVL(operand.U32(1<<tail-1), maskGP.As32())
+			c.KMOVW(maskGP.As32(), maskK)
+		} else {
+			maskY = k.vec(15)
+			c.VMOVUPS(k.maskMem(tail), maskY)
+		}
+		step((steps%unroll)*W, true)
+	}
+	// Sum each accumulator's lanes and store the scalars.
+	tmp := k.vec(mr * nr)
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nr; j++ {
+			a := acc(r, j)
+			x, t := xmmOf[a], xmmOf[tmp]
+			if k.isa == AVX512 {
+				// EVEX forms only: registers 16–31 have no VEX encoding.
+				c.VEXTRACTF32X8(operand.U8(1), a, ymmOf[tmp])
+				c.VADDPS(ymmOf[tmp], ymmOf[a], ymmOf[a])
+				c.VEXTRACTF32X4(operand.U8(1), ymmOf[a], t)
+				c.VADDPS(t, x, x)
+				c.VPERMILPS(operand.U8(0x4e), x, t)
+				c.VADDPS(t, x, x)
+				c.VPERMILPS(operand.U8(0xb1), x, t)
+				c.VADDPS(t, x, x)
+			} else {
+				c.VEXTRACTF128(operand.U8(1), ymmOf[a], t)
+				c.VADDPS(t, x, x)
+				c.VHADDPS(x, x, x)
+				c.VHADDPS(x, x, x)
+			}
+			dst := mem(rPB2, (r*g.N+j)*4)
+			if g.Acc {
+				c.VADDSS(dst, xmmOf[a], xmmOf[a])
+			}
+			c.VMOVSS(xmmOf[a], dst)
+		}
+	}
+}
