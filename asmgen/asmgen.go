@@ -89,7 +89,12 @@ func Generate(pkg, header string, gemms []layers.GEMM) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("asmgen: %v", err)
 	}
-	// avo's header names avo; nngen's names the spec, as in every file.
+	return finish(src, header)
+}
+
+// finish puts nngen's header and the build constraint in place of avo's
+// header and checks the AVX2 functions' registers.
+func finish(src []byte, header string) ([]byte, error) {
 	if i := bytes.Index(src, []byte("\n\n")); i >= 0 {
 		src = append([]byte("// "+header+"\n\n//go:build amd64 && !purego"), src[i:]...)
 	}

@@ -81,9 +81,9 @@ func adam[T float32 | float64](p, g, m, v, vmax []T, lr float64, h Hyper, step i
 // gradients and costs more than the rest of the loop.
 const flush32 = 0x1p-81
 
-// adam32 is Adam's float32 loop without AMSGrad, written for float32 so the
+// adam32Go is Adam's float32 loop without AMSGrad, written for float32 so the
 // square root compiles to one instruction instead of a call.
-func adam32(p, g, m, v []float32, rate, invSqBc2, b1, c1, b2, c2, eps, wd, dec float32) {
+func adam32Go(p, g, m, v []float32, rate, invSqBc2, b1, c1, b2, c2, eps, wd, dec float32) {
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i, x := range p {
 		d := g[i] + wd*x
