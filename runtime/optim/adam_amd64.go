@@ -27,11 +27,11 @@ func adam32(p, g, m, v []float32, rate, invSqBc2, b1, c1, b2, c2, eps, wd, dec f
 	case kernels.AVX2:
 		lanes = 8
 	}
-	n := len(p)
+	n := 0 // elements done in assembly
 	if lanes > 0 {
 		n = len(p) / lanes * lanes
 	}
-	if n > 0 && lanes > 0 {
+	if n > 0 {
 		var k [160]float32
 		for i, c := range [...]float32{b1, c1, b2, c2, eps, wd, dec, rate, invSqBc2, flush32} {
 			for j := 0; j < 16; j++ {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nngen/nngen/asmgen"
+	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 )
 
@@ -61,6 +62,29 @@ func TestAdam32Twin(t *testing.T) {
 				if i >= n && a != b || math.Abs(a-b) > 1e-6*(1+math.Abs(b)) {
 					t.Fatalf("n=%d: element %d: %v, Go twin %v", n, i, a, b)
 				}
+			}
+		}
+	}
+}
+
+// TestAdam32EveryPath runs adam32 on each path, the pure-Go one included,
+// and checks that each updates every element.
+func TestAdam32EveryPath(t *testing.T) {
+	defer func(p kernels.Path) { adamPath = p }(adamPath)
+	for _, path := range kernels.Paths {
+		if !kernels.Supported(path) {
+			continue
+		}
+		adamPath = path
+		p := make([]float32, 37)
+		g := make([]float32, 37)
+		for i := range g {
+			g[i] = 1
+		}
+		adam32(p, g, make([]float32, 37), make([]float32, 37), 0.1, 1, 0.9, 0.1, 0.999, 0.001, 1e-7, 0, 1)
+		for i, x := range p {
+			if x >= 0 {
+				t.Fatalf("path %v left p[%d] = %v", path, i, x)
 			}
 		}
 	}
