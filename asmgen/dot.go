@@ -12,7 +12,9 @@ func (k *kernel) dotTile() (mr, nr, nr1 int) {
 	tail := k.g.K%lanes[k.isa] != 0
 	switch {
 	case k.isa == AVX512:
-		return 4, 6, 24
+		// 16 accumulators + 4 B + 1 A of 32 registers; four columns per
+		// row let the sums of a row be reduced together (reduce4).
+		return 4, 4, 24
 	case tail: // keep a register for the load mask
 		return 3, 3, 12
 	}
@@ -133,33 +135,73 @@ func (k *kernel) dotBlock(mr, nr int) {
 		}
 		step((steps%unroll)*W, true)
 	}
-	// Sum each accumulator's lanes and store the scalars.
-	tmp := k.vec(mr * nr)
+	// Sum the accumulators' lanes: four columns of a row at once where
+	// there are four, one by one otherwise.
+	tmp := [3]reg.VecPhysical{k.vec(mr * nr), k.vec(mr*nr + 1), k.vec(mr*nr + 2)}
 	for r := 0; r < mr; r++ {
-		for j := 0; j < nr; j++ {
-			a := acc(r, j)
-			x, t := xmmOf[a], xmmOf[tmp]
-			if k.isa == AVX512 {
-				// EVEX forms only: registers 16–31 have no VEX encoding.
-				c.VEXTRACTF32X8(operand.U8(1), a, ymmOf[tmp])
-				c.VADDPS(ymmOf[tmp], ymmOf[a], ymmOf[a])
-				c.VEXTRACTF32X4(operand.U8(1), ymmOf[a], t)
-				c.VADDPS(t, x, x)
-				c.VPERMILPS(operand.U8(0x4e), x, t)
-				c.VADDPS(t, x, x)
-				c.VPERMILPS(operand.U8(0xb1), x, t)
-				c.VADDPS(t, x, x)
-			} else {
-				c.VEXTRACTF128(operand.U8(1), ymmOf[a], t)
-				c.VADDPS(t, x, x)
-				c.VHADDPS(x, x, x)
-				c.VHADDPS(x, x, x)
-			}
-			dst := mem(rPB2, (r*g.N+j)*4)
-			if g.Acc {
-				c.VADDSS(dst, xmmOf[a], xmmOf[a])
-			}
-			c.VMOVSS(xmmOf[a], dst)
+		j := 0
+		for ; j+4 <= nr; j += 4 {
+			k.reduce4([4]reg.VecPhysical{acc(r, j), acc(r, j+1), acc(r, j+2), acc(r, j+3)}, tmp, mem(rPB2, (r*g.N+j)*4))
+		}
+		for ; j < nr; j++ {
+			k.reduce1(acc(r, j), tmp[0], mem(rPB2, (r*g.N+j)*4))
 		}
 	}
+}
+
+// reduce1 stores (or adds) the sum of a's lanes to dst.
+func (k *kernel) reduce1(a, tmp reg.VecPhysical, dst operand.Mem) {
+	c := k.ctx
+	x, t := xmmOf[a], xmmOf[tmp]
+	if k.isa == AVX512 {
+		// EVEX forms only: registers 16–31 have no VEX encoding.
+		c.VEXTRACTF32X8(operand.U8(1), a, ymmOf[tmp])
+		c.VADDPS(ymmOf[tmp], ymmOf[a], ymmOf[a])
+		c.VEXTRACTF32X4(operand.U8(1), ymmOf[a], t)
+		c.VADDPS(t, x, x)
+		c.VPERMILPS(operand.U8(0x4e), x, t)
+		c.VADDPS(t, x, x)
+		c.VPERMILPS(operand.U8(0xb1), x, t)
+		c.VADDPS(t, x, x)
+	} else {
+		c.VEXTRACTF128(operand.U8(1), ymmOf[a], t)
+		c.VADDPS(t, x, x)
+		c.VHADDPS(x, x, x)
+		c.VHADDPS(x, x, x)
+	}
+	if k.g.Acc {
+		c.VADDSS(dst, x, x)
+	}
+	c.VMOVSS(x, dst)
+}
+
+// reduce4 stores (or adds) the lane sums of a[0..3] to the four floats at
+// dst. Within each 128-bit lane, two unpacks and two shuffles transpose and
+// add the four vectors into [Σa0, Σa1, Σa2, Σa3]; the 128-bit lanes are then
+// added together.
+func (k *kernel) reduce4(a [4]reg.VecPhysical, t [3]reg.VecPhysical, dst operand.Mem) {
+	c := k.ctx
+	c.VUNPCKLPS(a[1], a[0], t[0])
+	c.VUNPCKHPS(a[1], a[0], t[1])
+	c.VADDPS(t[1], t[0], t[0]) // [a0₀+a0₂, a1₀+a1₂, a0₁+a0₃, a1₁+a1₃]
+	c.VUNPCKLPS(a[3], a[2], t[1])
+	c.VUNPCKHPS(a[3], a[2], t[2])
+	c.VADDPS(t[2], t[1], t[1]) // the same for a2, a3
+	c.VSHUFPS(operand.U8(0x44), t[1], t[0], t[2])
+	c.VSHUFPS(operand.U8(0xee), t[1], t[0], t[0])
+	c.VADDPS(t[2], t[0], t[0]) // each 128-bit lane: [Σa0, Σa1, Σa2, Σa3]
+	if k.isa == AVX512 {
+		c.VSHUFF32X4(operand.U8(0x4e), t[0], t[0], t[1])
+		c.VADDPS(t[1], t[0], t[0])
+		c.VSHUFF32X4(operand.U8(0xb1), t[0], t[0], t[1])
+		c.VADDPS(t[1], t[0], t[0])
+	} else {
+		c.VEXTRACTF128(operand.U8(1), t[0], xmmOf[t[1]])
+		c.VADDPS(xmmOf[t[1]], xmmOf[t[0]], xmmOf[t[0]])
+	}
+	x := xmmOf[t[0]]
+	if k.g.Acc {
+		c.VADDPS(dst, x, x)
+	}
+	c.VMOVUPS(x, dst)
 }
