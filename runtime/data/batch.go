@@ -9,6 +9,12 @@ func GatherRows[T float32 | float64](dst []T, src []float32, idx []int, width in
 	if len(dst) < len(idx)*width {
 		panic("data: GatherRows: dst too short")
 	}
+	if d32, ok := any(dst).([]float32); ok {
+		for i, j := range idx {
+			copy(d32[i*width:(i+1)*width], src[j*width:(j+1)*width])
+		}
+		return
+	}
 	for i, j := range idx {
 		d, s := dst[i*width:(i+1)*width], src[j*width:(j+1)*width]
 		for k, v := range s {
