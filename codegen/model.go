@@ -90,8 +90,15 @@ func (g *gen) modelFile() *File {
 		Id("opt").Qual(optimPkg, "Optimizer").Index(Id("Float")),
 		Id("idx").Index(Id("BatchSize")).Int(),
 	}
+	if nb := m.NumBuffers(); nb > 0 {
+		fields = append(fields, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
+	}
 	for _, b := range g.bufs.Names {
-		fields = append(fields, Id(b).Index(Lit(g.bufs.Size[b])).Id("Float").Comment(g.bufs.Doc[b]))
+		typ := "Float"
+		if t := g.bufs.Type[b]; t != "" {
+			typ = t
+		}
+		fields = append(fields, Id(b).Index(Lit(g.bufs.Size[b])).Id(typ).Comment(g.bufs.Doc[b]))
 	}
 	f.Comment("Model holds the parameters, gradients, optimizer state and every activation\nbuffer of the model in fixed-size arrays. Create it with New.")
 	f.Type().Id("Model").Struct(fields...)
@@ -112,7 +119,7 @@ func (g *gen) modelFile() *File {
 			size := ir.Prod(p.Shape)
 			newBody = append(newBody,
 				Commentf("%s.%s %v: %s", n.Name, p.Name, p.Shape, p.Init),
-				If(Err().Op(":=").Qual(initPkg, "Fill").Call(m_("p").Index(Lit(p.Offset).Op(":").Lit(p.Offset+size)), Lit(p.Init), Lit(p.FanIn), Lit(p.FanOut),
+				If(Err().Op(":=").Qual(initPkg, "Fill").Call(m_(arrayName(p)).Index(Lit(p.Offset).Op(":").Lit(p.Offset+size)), Lit(p.Init), Lit(p.FanIn), Lit(p.FanOut),
 					Qual(rngPkg, "New").Call(Id("seed"), Lit(pi))), Err().Op("!=").Nil()).Block(Panic(Err())))
 			pi++
 		}
@@ -271,7 +278,10 @@ func (g *gen) tensors(stateNames []string) Code {
 		for _, p := range n.Params {
 			size := ir.Prod(p.Shape)
 			view := func(arr *Statement) *Statement { return arr.Index(Lit(p.Offset).Op(":").Lit(p.Offset + size)) }
-			params = append(params, Values(Dict{Id("Name"): Lit(n.Name + "." + p.Name), Id("Shape"): ints(p.Shape), Id("Data"): view(m_("p"))}))
+			params = append(params, Values(Dict{Id("Name"): Lit(n.Name + "." + p.Name), Id("Shape"): ints(p.Shape), Id("Data"): view(m_(arrayName(p)))}))
+			if p.Buffer {
+				continue
+			}
 			for i, s := range stateNames {
 				state = append(state, Values(Dict{Id("Name"): Lit("optimizer." + n.Name + "." + p.Name + "." + s), Id("Shape"): ints(p.Shape), Id("Data"): view(m_("s").Index(Lit(i)))}))
 			}
@@ -295,4 +305,12 @@ func (g *gen) mainFile() *File {
 			Func().Params(Id("seed").Uint64()).Qual(trainPkg, "Model").Block(Return(Qual(pkg, "New").Call(Id("seed")))),
 			Qual(pkg, "DefaultSeed"), Qual("os", "Args").Index(Lit(1).Op(":")), Qual("os", "Stdout"), Qual("os", "Stderr"))))
 	return f
+}
+
+// arrayName is the model array holding p: the parameters or the buffers.
+func arrayName(p ir.Param) string {
+	if p.Buffer {
+		return "buf"
+	}
+	return "p"
 }

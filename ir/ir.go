@@ -47,7 +47,11 @@ type Param struct {
 	Init   string // initializer name
 	FanIn  int
 	FanOut int
-	Offset int // offset in the model's flat parameter array
+	Offset int // offset in the model's flat parameter array (or buffer array)
+	// Buffer marks a non-trainable tensor (BatchNormalization's running
+	// statistics): it lives in the model's buffer array, is saved in
+	// checkpoints, and neither the gradients nor the optimizer touch it.
+	Buffer bool
 }
 
 // Loss is the model's loss function.
@@ -87,12 +91,19 @@ func Prod(dims []int) int {
 	return p
 }
 
-// NumParams is the total number of parameter values of the model.
-func (m *Model) NumParams() int {
+// NumParams is the total number of trainable parameter values.
+func (m *Model) NumParams() int { return m.count(false) }
+
+// NumBuffers is the total number of non-trainable buffer values.
+func (m *Model) NumBuffers() int { return m.count(true) }
+
+func (m *Model) count(buffer bool) int {
 	n := 0
 	for _, nd := range m.Nodes {
 		for _, p := range nd.Params {
-			n += Prod(p.Shape)
+			if p.Buffer == buffer {
+				n += Prod(p.Shape)
+			}
 		}
 	}
 	return n

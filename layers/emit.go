@@ -15,12 +15,20 @@ type Buffers struct {
 	Names []string
 	Size  map[string]int
 	Doc   map[string]string
+	Type  map[string]string // element type, "Float" unless UseTyped said
+}
+
+// UseTyped records buffer name of size values of the Go type typ (int32 for
+// indices, say).
+func (b *Buffers) UseTyped(name string, size int, typ, doc string) {
+	b.Use(name, size, doc)
+	b.Type[name] = typ
 }
 
 // Use records buffer name of size values; a later use must agree on the size.
 func (b *Buffers) Use(name string, size int, doc string) {
 	if b.Size == nil {
-		b.Size, b.Doc = map[string]int{}, map[string]string{}
+		b.Size, b.Doc, b.Type = map[string]int{}, map[string]string{}, map[string]string{}
 	}
 	if s, ok := b.Size[name]; ok {
 		if s != size {
@@ -160,6 +168,12 @@ func (e *Emitter) ParamGrad(n *ir.Node, name string) (*Statement, int) {
 func (e *Emitter) flat(arr string, n *ir.Node, name string) (*Statement, int) {
 	for _, p := range n.Params {
 		if p.Name == name {
+			if p.Buffer {
+				if arr == "g" {
+					panic("layers: buffer " + n.Name + "." + name + " has no gradient")
+				}
+				arr = "buf"
+			}
 			size := ir.Prod(p.Shape)
 			return Parens(Op("*").Index(Lit(size)).Id("Float")).Call(
 				field(arr).Index(Lit(p.Offset).Op(":").Lit(p.Offset + size))), size

@@ -99,18 +99,22 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 		}
 	}
 	// Parameters live in one flat array, in layer order.
-	off := 0
+	var off [2]int // trainable, buffers
 	for _, n := range m.Nodes {
 		for i := range n.Params {
-			n.Params[i].Offset = off
-			off += ir.Prod(n.Params[i].Shape)
+			k := 0
+			if n.Params[i].Buffer {
+				k = 1
+			}
+			n.Params[i].Offset = off[k]
+			off[k] += ir.Prod(n.Params[i].Shape)
 		}
 	}
-	if off > MaxSize {
-		p.errorf(list, "the model has %d parameters, more than %d", off, MaxSize)
+	if off[0]+off[1] > MaxSize {
+		p.errorf(list, "the model has %d parameters, more than %d", off[0]+off[1], MaxSize)
 		return
 	}
-	if off == 0 && inShape != nil {
+	if off[0] == 0 && inShape != nil {
 		p.errorf(list, "the model has no trainable parameters; it needs a layer with weights, such as Dense")
 		return
 	}
