@@ -46,6 +46,10 @@ var mutants = []mutant{
 	// The fused softmax cross-entropy gradient p − t of the first class
 	// is off by 0.01.
 	{"cce_fused_gradient", "cce_softmax", "(p[0] - t[0])", "(p[0] - t[0] + 0.01)"},
+	// The batch-norm input gradient loses its mean term, then its x̂ term,
+	// in the first channel.
+	{"batchnorm_mean_term", "batchnorm_dense", "(dr[0] - a[0] -", "(dr[0] - 0*a[0] -"},
+	{"batchnorm_xhat_term", "batchnorm_dense", "- hr[0]*b[0])", "- 0*hr[0]*b[0])"},
 }
 
 // gradcheckTest is the test written into every generated package.
@@ -64,6 +68,9 @@ const lossKind = {{printf "%q" .Loss}}
 // sameAtInference reports whether Forward computes what ComputeGradients
 // does (no dropout).
 const sameAtInference = {{.SameAtInference}}
+
+// buffers names the non-trainable tensors, which Tensors lists too.
+var buffers = map[string]bool{ {{- range .Buffers}}{{printf "%q" .}}: true, {{end -}} }
 
 // TestGradCheck compares the gradient that ComputeGradients writes for
 // every parameter with the central finite difference of the loss it returns.
@@ -150,6 +157,9 @@ func TestGradCheck(t *testing.T) {
 func paramNames(m *Model) []string {
 	var names []string
 	for _, ts := range m.Tensors(false) {
+		if buffers[ts.Name] {
+			continue
+		}
 		n := len(ts.Data.([]Float))
 		for k := range n {
 			names = append(names, fmt.Sprintf("%s[%d]", ts.Name, k))
@@ -241,12 +251,20 @@ func doGradcheck(t *testing.T) error {
 			fail(base, err.Error())
 			continue
 		}
-		dropout := false
+		// Dropout and BatchNormalization compute another function at
+		// inference.
+		same := true
+		var buffers []string
 		for _, n := range m.Nodes {
-			dropout = dropout || n.Kind == "Dropout"
+			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization"
+			for _, p := range n.Params {
+				if p.Buffer {
+					buffers = append(buffers, n.Name+"."+p.Name)
+				}
+			}
 		}
 		var test bytes.Buffer
-		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": !dropout}); err != nil {
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers}); err != nil {
 			return err
 		}
 		out["gradcheck_test.go"] = test.Bytes()

@@ -1,8 +1,21 @@
 package codegen
 
 import (
+	"fmt"
+
 	. "github.com/dave/jennifer/jen"
 )
+
+// learnSteps is how many steps the generated learning test takes: 300, or
+// fewer for a model whose step is expensive, so that the test stays within
+// seconds (about 2e10 floating-point operations in all, at least 20 steps).
+func (g *gen) learnSteps() int {
+	flops := 0
+	for _, k := range g.kernels.List() {
+		flops += 2 * k.M * k.N * k.K
+	}
+	return min(300, max(20, int(2e10)/max(flops, 1)))
+}
 
 // testFile emits the generated package's own tests: zero allocations per
 // step, determinism, learning on a fixed batch, and benchmarks.
@@ -43,10 +56,10 @@ func (g *gen) testFile() *File {
 		Id("fillBatch").Call(Id("m")),
 		List(Id("first"), Id("_")).Op(":=").Id("m").Dot("TrainStep").Call(),
 		Var().Id("last").Float64(),
-		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(300), Id("i").Op("++")).Block(
+		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(g.learnSteps()), Id("i").Op("++")).Block(
 			List(Id("last"), Id("_")).Op("=").Id("m").Dot("TrainStep").Call()),
 		If(Op("!").Parens(Id("last").Op("<").Id("first").Op("*").Lit(0.95))).Block(
-			Id("t").Dot("Errorf").Call(Lit("loss went from %v to %v in 300 steps on one batch"), Id("first"), Id("last"))),
+			Id("t").Dot("Errorf").Call(Lit(fmt.Sprintf("loss went from %%v to %%v in %d steps on one batch", g.learnSteps())), Id("first"), Id("last"))),
 	)
 	f.Func().Id("TestPredictMatchesForward").Params(t).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),

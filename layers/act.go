@@ -40,7 +40,7 @@ var activations = map[string]*Activation{
 	"relu": {
 		Doc: "f(x) = max(x, 0).",
 		Fwd: func(e *Emitter) []Code {
-			return []Code{If(Id("v").Op("<").Lit(0)).Block(s_i().Op("=").Lit(0))}
+			return []Code{s_i().Op("=").Max(Id("v"), Lit(0))}
 		},
 		Bwd: func(e *Emitter) []Code {
 			return []Code{If(s_i().Op("<=").Lit(0)).Block(d_i().Op("=").Lit(0))}
@@ -167,3 +167,33 @@ func (e *Emitter) softmaxBackward(n *ir.Node) {
 		}),
 	))
 }
+
+// ActivateOn returns the element-wise activation act applied in place to
+// the slice expression s, or nil for linear; act must not be row-wise.
+func (e *Emitter) ActivateOn(act string, s Code) Code {
+	a := activations[act]
+	if a.Fwd == nil {
+		return Null()
+	}
+	return Block(
+		Id("s").Op(":=").Add(s),
+		For(List(Id("i"), Id("v")).Op(":=").Range().Id("s")).Block(a.Fwd(e)...),
+	)
+}
+
+// ActBackwardOn returns the derivative of act applied in place to the
+// gradient slice d, given the outputs s; act must not be row-wise.
+func (e *Emitter) ActBackwardOn(act string, s, d Code) Code {
+	a := activations[act]
+	if a.Bwd == nil {
+		return Null()
+	}
+	return Block(
+		Id("s").Op(":=").Add(s),
+		Id("d").Op(":=").Add(d).Index(Op(":").Len(Id("s"))),
+		For(Id("i").Op(":=").Range().Id("s")).Block(a.Bwd(e)...),
+	)
+}
+
+// Rowwise reports whether act works on whole rows (softmax).
+func Rowwise(act string) bool { return activations[act].Rowwise }

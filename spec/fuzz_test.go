@@ -70,7 +70,7 @@ func checkModel(t *testing.T, m *ir.Model) {
 	if m.Name == "" || m.Batch <= 0 || len(m.Nodes) < 2 || m.Nodes[0].Kind != "Input" || m.Output == nil || m.Output == m.Nodes[0] {
 		t.Fatalf("malformed model: name %q batch %d, %d nodes, output %v", m.Name, m.Batch, len(m.Nodes), m.Output)
 	}
-	off := 0
+	var off [2]int // trainable, buffers: two flat arrays
 	seen := map[string]bool{}
 	for i, n := range m.Nodes {
 		if n.Index != i || seen[n.Name] || !identRE.MatchString(n.Name) {
@@ -94,13 +94,17 @@ func checkModel(t *testing.T, m *ir.Model) {
 			t.Errorf("node %s has no input", n.Name)
 		}
 		for _, p := range n.Params {
-			if p.Offset != off {
-				t.Errorf("param %s.%s at %d, want %d", n.Name, p.Name, p.Offset, off)
+			k := 0
+			if p.Buffer {
+				k = 1
 			}
-			off += ir.Prod(p.Shape)
+			if p.Offset != off[k] {
+				t.Errorf("param %s.%s at %d, want %d", n.Name, p.Name, p.Offset, off[k])
+			}
+			off[k] += ir.Prod(p.Shape)
 		}
 	}
-	if off == 0 || off != m.NumParams() {
-		t.Errorf("%d parameters, NumParams %d", off, m.NumParams())
+	if off[0] == 0 || off[0] != m.NumParams() || off[1] != m.NumBuffers() {
+		t.Errorf("%d parameters and %d buffer values, NumParams %d, NumBuffers %d", off[0], off[1], m.NumParams(), m.NumBuffers())
 	}
 }

@@ -191,9 +191,7 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			if v < 0 {
-				s[i] = 0
-			}
+			s[i] = max(v, 0)
 		}
 	}
 
@@ -335,9 +333,7 @@ func (m *Model) forward1() {
 	{
 		s := m.dense_out1[:]
 		for i, v := range s {
-			if v < 0 {
-				s[i] = 0
-			}
+			s[i] = max(v, 0)
 		}
 	}
 

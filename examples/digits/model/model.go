@@ -200,9 +200,7 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.hidden_out[:]
 		for i, v := range s {
-			if v < 0 {
-				s[i] = 0
-			}
+			s[i] = max(v, 0)
 		}
 	}
 
@@ -358,9 +356,7 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.hidden_out[:]
 		for i, v := range s {
-			if v < 0 {
-				s[i] = 0
-			}
+			s[i] = max(v, 0)
 		}
 	}
 
@@ -503,9 +499,7 @@ func (m *Model) forward1() {
 	{
 		s := m.hidden_out1[:]
 		for i, v := range s {
-			if v < 0 {
-				s[i] = 0
-			}
+			s[i] = max(v, 0)
 		}
 	}
 

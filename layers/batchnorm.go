@@ -1,0 +1,303 @@
+package layers
+
+import (
+	"fmt"
+	"strconv"
+
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// BatchNormalization follows Keras 3 (keras/src/layers/normalization/
+// batch_normalization.py): training normalizes by the batch mean and biased
+// variance and moves the moving statistics towards them,
+// moving = moving·momentum + batch·(1 − momentum); inference normalizes by the
+// moving statistics. Keras 2 stores the same biased variance: its fused path
+// removes the Bessel correction of the fused kernel before the update.
+
+func init() {
+	Register(&Kind{
+		Name: "BatchNormalization",
+		Doc: "Normalizes each channel (the last axis) over the batch and every other axis: y = γ·(x − μ)/√(σ² + ε) + β. " +
+			"Training uses the batch mean μ and biased variance σ² and, as Keras does, moves the moving statistics towards them: " +
+			"moving = moving·momentum + batch·(1 − momentum); inference uses the moving statistics. " +
+			"Stored as PyTorch's nn.BatchNorm: weight (γ), bias (β), and running_mean and running_var, which are saved but never trained.",
+		Fields: []Field{
+			{Name: "momentum", Type: FloatField, Default: 0.99, Doc: "Weight of the old value in each update of the moving statistics.", Check: bnMomentum},
+			{Name: "epsilon", Type: FloatField, Default: 0.001, Doc: "Added to the variance before the square root.", Check: bnEpsilon},
+			{Name: "center", Type: BoolField, Default: true, Doc: "Whether the layer adds the offset β (bias)."},
+			{Name: "scale", Type: BoolField, Default: true, Doc: "Whether the layer multiplies by the scale γ (weight)."},
+			{Name: "beta_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of β.", Enum: Initializers},
+			{Name: "gamma_initializer", Type: StringField, Default: "ones", Doc: "Initializer of γ.", Enum: Initializers},
+			{Name: "moving_mean_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of the moving mean.", Enum: Initializers},
+			{Name: "moving_variance_initializer", Type: StringField, Default: "ones", Doc: "Initializer of the moving variance.", Enum: Initializers},
+		},
+		Shape: sameShape,
+		Params: func(n *ir.Node) []ir.Param {
+			c := n.Inputs[0].Shape[len(n.Inputs[0].Shape)-1]
+			p := func(name, init string, buffer bool) ir.Param {
+				return ir.Param{Name: name, Shape: []int{c}, Init: n.Str(init), FanIn: c, FanOut: c, Buffer: buffer}
+			}
+			var ps []ir.Param
+			if n.Bool("scale") {
+				ps = append(ps, p("weight", "gamma_initializer", false))
+			}
+			if n.Bool("center") {
+				ps = append(ps, p("bias", "beta_initializer", false))
+			}
+			return append(ps, p("running_mean", "moving_mean_initializer", true), p("running_var", "moving_variance_initializer", true))
+		},
+		Summary: func(n *ir.Node) string {
+			s := fmt.Sprintf("BatchNormalization of %d channels, momentum %g, epsilon %g", n.Shape[len(n.Shape)-1], n.Float("momentum"), n.Float("epsilon"))
+			if !n.Bool("scale") {
+				s += ", no scale"
+			}
+			if !n.Bool("center") {
+				s += ", no center"
+			}
+			return s
+		},
+		Forward:  bnForward,
+		Backward: bnBackward,
+	})
+}
+
+// bnMomentum and bnEpsilon check the fields of the same names.
+func bnMomentum(v any) string {
+	if f := v.(float64); f < 0 || f > 1 {
+		return "must be in [0, 1]"
+	}
+	return ""
+}
+
+func bnEpsilon(v any) string {
+	if v.(float64) <= 0 {
+		return "must be positive"
+	}
+	return ""
+}
+
+// bnBufs records the scratch buffers of a BatchNormalization layer and
+// returns their names: x̂ and 1/√(σ² + ε), which backward reads, float64
+// per-channel sums, and per-channel Float coefficients.
+func (e *Emitter) bnBufs(n *ir.Node, c int) (xhat, istd, sum, coef string) {
+	xhat, istd, sum, coef = n.Name+"_xhat", n.Name+"_istd", n.Name+"_sum", n.Name+"_coef"
+	if e.Train {
+		e.Bufs.Use(xhat, e.Batch*n.Size(), "x̂ of layer "+n.Name+": its input normalized by the batch statistics, kept for backward")
+		e.Bufs.Use(istd, c, "1/√(batch variance + ε) of layer "+n.Name+", kept for backward")
+		e.Bufs.UseTyped(sum, 2*c, "float64", "per-channel sums of layer "+n.Name+": Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward")
+	}
+	e.Bufs.Use(coef, 2*c, "per-channel coefficients of layer "+n.Name+": the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward")
+	return
+}
+
+// bnView is (*[size]typ)(m.name[off:off+size]).
+func bnView(name, typ string, off, size int) *Statement {
+	return Parens(Op("*").Index(Lit(size)).Id(typ)).Call(field(name).Index(Lit(off).Op(":").Lit(off + size)))
+}
+
+// bnRows is `for r := 0; r < rows; r++ { body }`.
+func bnRows(rows int, body ...Code) *Statement {
+	return For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(rows), Id("r").Op("++")).Block(body...)
+}
+
+// bnShort is v with the rounding noise of its computation dropped
+// (1 − 0.99 is 0.010000000000000009), so that literals read as the spec's.
+func bnShort(v float64) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	return f
+}
+
+func bnForward(e *Emitter, n *ir.Node) {
+	rows, c := e.rows(n)
+	scale, center := n.Bool("scale"), n.Bool("center")
+	eps := n.Float("epsilon")
+	xhat, istd, sum, coef := e.bnBufs(n, c)
+	decl := []Code{
+		Id("x").Op(":=").Add(e.Out(n.Inputs[0])),
+		Id("out").Op(":=").Add(e.Out(n)),
+	}
+	if scale {
+		g, _ := e.Param(n, "weight")
+		decl = append(decl, Id("gamma").Op(":=").Add(g))
+	}
+	if center {
+		b, _ := e.Param(n, "bias")
+		decl = append(decl, Id("beta").Op(":=").Add(b))
+	}
+	rm, _ := e.Param(n, "running_mean")
+	rv, _ := e.Param(n, "running_var")
+	decl = append(decl, Id("rmean").Op(":=").Add(rm), Id("rvar").Op(":=").Add(rv))
+	// affine is γ·h + β as far as the layer has them.
+	affine := func(j, h Code) *Statement {
+		s := Add(h)
+		if scale {
+			s = Id("gamma").Index(j).Op("*").Add(h)
+		}
+		if center {
+			s = s.Op("+").Id("beta").Index(j)
+		}
+		return s
+	}
+	if !e.Train {
+		s := func(j Code) *Statement {
+			s := Id("Float").Call(Lit(1).Op("/").Qual(mathPkg, "Sqrt").Call(Float64().Call(Id("rvar").Index(j)).Op("+").Lit(eps)))
+			if scale {
+				s = s.Op("*").Id("gamma").Index(j)
+			}
+			return s
+		}
+		shift := func(j Code) *Statement {
+			if center {
+				return Id("beta").Index(j).Op("-").Id("rmean").Index(j).Op("*").Id("s")
+			}
+			return Op("-").Id("rmean").Index(j).Op("*").Id("s")
+		}
+		e.Block(append(decl,
+			Comment("Inference: the moving statistics, γ and β folded into a scale and a shift per channel."),
+			Id("scale").Op(":=").Add(bnView(coef, "Float", 0, c)),
+			Id("shift").Op(":=").Add(bnView(coef, "Float", c, c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{
+					Id("s").Op(":=").Add(s(j)),
+					Id("scale").Index(j).Op("=").Id("s"),
+					Id("shift").Index(j).Op("=").Add(shift(j)),
+				}
+			}),
+			bnRows(rows,
+				Id("xr").Op(":=").Add(rowOf(Id("x"), c)),
+				Id("or").Op(":=").Add(rowOf(Id("out"), c)),
+				e.For("j", c, func(j Code) []Code {
+					return []Code{Id("or").Index(j).Op("=").Id("xr").Index(j).Op("*").Id("scale").Index(j).Op("+").Id("shift").Index(j)}
+				}),
+			),
+		)...)
+		return
+	}
+	mom := n.Float("momentum")
+	e.Block(append(decl,
+		Id("xhat").Op(":=").Add(field(xhat)).Index(Op(":")),
+		Id("istd").Op(":=").Op("&").Add(field(istd)),
+		Id("mean").Op(":=").Add(bnView(coef, "Float", 0, c)),
+		Id("s1").Op(":=").Add(bnView(sum, "float64", 0, c)),
+		Id("s2").Op(":=").Add(bnView(sum, "float64", c, c)),
+		Op("*").Id("s1").Op(",").Op("*").Id("s2").Op("=").Index(Lit(c)).Float64().Values().Op(",").Index(Lit(c)).Float64().Values(),
+		Comment("The batch mean, then the biased batch variance around it."),
+		bnRows(rows,
+			Id("xr").Op(":=").Add(rowOf(Id("x"), c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{Id("s1").Index(j).Op("+=").Float64().Call(Id("xr").Index(j))}
+			}),
+		),
+		e.For("j", c, func(j Code) []Code {
+			return []Code{Id("mean").Index(j).Op("=").Id("Float").Call(Id("s1").Index(j).Op("/").Lit(rows))}
+		}),
+		bnRows(rows,
+			Id("xr").Op(":=").Add(rowOf(Id("x"), c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{
+					Id("d").Op(":=").Float64().Call(Id("xr").Index(j).Op("-").Id("mean").Index(j)),
+					Id("s2").Index(j).Op("+=").Id("d").Op("*").Id("d"),
+				}
+			}),
+		),
+		Comment("Keras's update of the moving statistics: moving·momentum + batch·(1 − momentum)."),
+		e.For("j", c, func(j Code) []Code {
+			return []Code{
+				Id("v").Op(":=").Id("s2").Index(j).Op("/").Lit(rows),
+				Id("istd").Index(j).Op("=").Id("Float").Call(Lit(1).Op("/").Qual(mathPkg, "Sqrt").Call(Id("v").Op("+").Lit(eps))),
+				Id("rmean").Index(j).Op("=").Id("rmean").Index(j).Op("*").Add(e.Lit(mom)).Op("+").Id("mean").Index(j).Op("*").Add(e.Lit(bnShort(1 - mom))),
+				Id("rvar").Index(j).Op("=").Id("rvar").Index(j).Op("*").Add(e.Lit(mom)).Op("+").Id("Float").Call(Id("v")).Op("*").Add(e.Lit(bnShort(1 - mom))),
+			}
+		}),
+		bnRows(rows,
+			Id("xr").Op(":=").Add(rowOf(Id("x"), c)),
+			Id("hr").Op(":=").Add(rowOf(Id("xhat"), c)),
+			Id("or").Op(":=").Add(rowOf(Id("out"), c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{
+					Id("h").Op(":=").Parens(Id("xr").Index(j).Op("-").Id("mean").Index(j)).Op("*").Id("istd").Index(j),
+					Id("hr").Index(j).Op("=").Id("h"),
+					Id("or").Index(j).Op("=").Add(affine(j, Id("h"))),
+				}
+			}),
+		),
+	)...)
+}
+
+func bnBackward(e *Emitter, n *ir.Node) {
+	rows, c := e.rows(n)
+	scale, center := n.Bool("scale"), n.Bool("center")
+	xhat, istd, sum, coef := e.bnBufs(n, c)
+	code := []Code{
+		Id("d").Op(":=").Add(e.Grad(n)),
+		Id("xhat").Op(":=").Add(field(xhat)).Index(Op(":")),
+		Id("s1").Op(":=").Add(bnView(sum, "float64", 0, c)),
+		Id("s2").Op(":=").Add(bnView(sum, "float64", c, c)),
+		Op("*").Id("s1").Op(",").Op("*").Id("s2").Op("=").Index(Lit(c)).Float64().Values().Op(",").Index(Lit(c)).Float64().Values(),
+		bnRows(rows,
+			Id("dr").Op(":=").Add(rowOf(Id("d"), c)),
+			Id("hr").Op(":=").Add(rowOf(Id("xhat"), c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{
+					Id("s1").Index(j).Op("+=").Float64().Call(Id("dr").Index(j)),
+					Id("s2").Index(j).Op("+=").Float64().Call(Id("dr").Index(j).Op("*").Id("hr").Index(j)),
+				}
+			}),
+		),
+	}
+	if scale {
+		dg, _ := e.ParamGrad(n, "weight")
+		code = append(code, Comment("dγ = Σdy·x̂"), Block(
+			Id("dg").Op(":=").Add(dg),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{Id("dg").Index(j).Op("=").Id("Float").Call(Id("s2").Index(j))}
+			}),
+		))
+	}
+	if center {
+		db, _ := e.ParamGrad(n, "bias")
+		code = append(code, Comment("dβ = Σdy"), Block(
+			Id("db").Op(":=").Add(db),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{Id("db").Index(j).Op("=").Id("Float").Call(Id("s1").Index(j))}
+			}),
+		))
+	}
+	if dx, acc, ok := e.GradIn(n, 0); ok {
+		op := "="
+		if acc {
+			op = "+="
+		}
+		code = append(code, Comment("dx = γ·istd·(dy − Σdy/N − x̂·Σdy·x̂/N)"))
+		k := func(j Code) *Statement { return Id("istd").Index(j) }
+		if scale {
+			g, _ := e.Param(n, "weight")
+			code = append(code, Id("gamma").Op(":=").Add(g))
+			k = func(j Code) *Statement { return Id("gamma").Index(j).Op("*").Id("istd").Index(j) }
+		}
+		code = append(code,
+			Id("istd").Op(":=").Op("&").Add(field(istd)),
+			Id("a").Op(":=").Add(bnView(coef, "Float", 0, c)),
+			Id("b").Op(":=").Add(bnView(coef, "Float", c, c)),
+			e.For("j", c, func(j Code) []Code {
+				return []Code{
+					Id("a").Index(j).Op("=").Id("Float").Call(Id("s1").Index(j).Op("/").Lit(rows)),
+					Id("b").Index(j).Op("=").Id("Float").Call(Id("s2").Index(j).Op("/").Lit(rows)),
+				}
+			}),
+			Id("dx").Op(":=").Parens(dx).Index(Op(":")),
+			bnRows(rows,
+				Id("dr").Op(":=").Add(rowOf(Id("d"), c)),
+				Id("hr").Op(":=").Add(rowOf(Id("xhat"), c)),
+				Id("gr").Op(":=").Add(rowOf(Id("dx"), c)),
+				e.For("j", c, func(j Code) []Code {
+					return []Code{Id("gr").Index(j).Op(op).Add(k(j)).Op("*").Parens(
+						Id("dr").Index(j).Op("-").Id("a").Index(j).Op("-").Id("hr").Index(j).Op("*").Id("b").Index(j))}
+				}),
+			),
+		)
+	}
+	e.Block(code...)
+}

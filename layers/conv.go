@@ -1,0 +1,305 @@
+package layers
+
+import (
+	"fmt"
+
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// ints2 checks a field of two positive integers.
+func ints2(v any) string {
+	l := v.([]int)
+	if len(l) != 2 {
+		return fmt.Sprintf("must be a list of two integers, got %d", len(l))
+	}
+	if l[0] <= 0 || l[1] <= 0 {
+		return "must be positive"
+	}
+	return ""
+}
+
+// convGeom is the geometry of a 2-D window over an NHWC input: Conv2D and
+// the pooling layers share it.
+type convGeom struct {
+	H, W, C        int // input
+	KH, KW         int // window
+	SH, SW, DH, DW int // strides, dilation
+	PT, PL         int // padding before (top, left)
+	OH, OW         int // output
+}
+
+// geometry computes the output size of a window over in with Keras's
+// padding rules ("same": out = ceil(in/stride), extra padding at the end).
+func geometry(in []int, k, s, d []int, padding string) (convGeom, error) {
+	if len(in) != 3 {
+		return convGeom{}, fmt.Errorf("needs an input of shape [height, width, channels], got %v", in)
+	}
+	g := convGeom{H: in[0], W: in[1], C: in[2], KH: k[0], KW: k[1], SH: s[0], SW: s[1], DH: d[0], DW: d[1]}
+	ekh, ekw := (g.KH-1)*g.DH+1, (g.KW-1)*g.DW+1
+	if padding == "same" {
+		g.OH, g.OW = (g.H+g.SH-1)/g.SH, (g.W+g.SW-1)/g.SW
+		g.PT = max((g.OH-1)*g.SH+ekh-g.H, 0) / 2
+		g.PL = max((g.OW-1)*g.SW+ekw-g.W, 0) / 2
+	} else {
+		if ekh > g.H || ekw > g.W {
+			return g, fmt.Errorf("window %dx%d (dilated) is larger than the input %dx%d with valid padding", ekh, ekw, g.H, g.W)
+		}
+		g.OH, g.OW = (g.H-ekh)/g.SH+1, (g.W-ekw)/g.SW+1
+	}
+	return g, nil
+}
+
+func convGeometry(n *ir.Node, in []int) (convGeom, error) {
+	return geometry(in, n.Attrs["kernel_size"].([]int), n.Attrs["strides"].([]int), n.Attrs["dilation_rate"].([]int), n.Str("padding"))
+}
+
+func init() {
+	Register(&Kind{
+		Name: "Conv2D",
+		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample as im2col and a matrix product by the model's kernels.",
+		Fields: []Field{
+			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
+			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
+			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window.", Check: ints2},
+			{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: no padding; same: output size ceil(input/stride), zero padding (extra at the bottom and right).", Enum: []string{"valid", "same"}},
+			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps.", Check: ints2},
+			actField("linear"),
+			{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds a bias vector."},
+			{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of the kernel.", Enum: Initializers},
+			{Name: "bias_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of the bias.", Enum: Initializers},
+		},
+		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
+			g, err := convGeometry(n, in[0])
+			if err != nil {
+				return nil, err
+			}
+			if n.Str("padding") == "same" && (g.SH > 1 || g.SW > 1) && (g.DH > 1 || g.DW > 1) {
+				return nil, fmt.Errorf("strides and dilation_rate cannot both exceed 1 (as in Keras)")
+			}
+			return []int{g.OH, g.OW, n.Int("filters")}, nil
+		},
+		Params: func(n *ir.Node) []ir.Param {
+			g, _ := convGeometry(n, n.Inputs[0].Shape)
+			f := n.Int("filters")
+			fanIn, fanOut := g.C*g.KH*g.KW, f*g.KH*g.KW
+			ps := []ir.Param{{Name: "weight", Shape: []int{f, g.C, g.KH, g.KW}, Init: n.Str("kernel_initializer"), FanIn: fanIn, FanOut: fanOut}}
+			if n.Bool("use_bias") {
+				ps = append(ps, ir.Param{Name: "bias", Shape: []int{f}, Init: n.Str("bias_initializer"), FanIn: fanIn, FanOut: fanOut})
+			}
+			return ps
+		},
+		Act: func(n *ir.Node) string { return n.Str("activation") },
+		Summary: func(n *ir.Node) string {
+			g, _ := convGeometry(n, n.Inputs[0].Shape)
+			return fmt.Sprintf("Conv2D %dx%d, %d→%d channels, %dx%d→%dx%d, %s", g.KH, g.KW, g.C, n.Int("filters"), g.H, g.W, g.OH, g.OW, n.Str("activation"))
+		},
+		Forward:  convForward,
+		Backward: convBackward,
+	})
+}
+
+// colName is the im2col scratch buffer of a Conv2D node: one sample's
+// windows, [OH*OW, C*KH*KW], shared by every variant.
+func (e *Emitter) col(n *ir.Node) (string, int) {
+	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	size := g.OH * g.OW * g.C * g.KH * g.KW
+	name := n.Name + "_col"
+	e.Bufs.Use(name, size, "im2col windows of one sample of layer "+n.Name)
+	return name, size
+}
+
+// sample is the slice of buffer buf (a field name) holding sample b, as an
+// array pointer of size values.
+func sample(buf string, size int) *Statement {
+	return Parens(Op("*").Index(Lit(size)).Id("Float")).Call(Id("m").Dot(buf).Index(Id("b").Op("*").Lit(size).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(size)))
+}
+
+// windows emits the loops over every tap of every output position of one
+// sample: body receives the position's column row index expression rowOff
+// (into col), the tap index in the row (tap), and the input offset (in)
+// of channel 0, and runs only for taps inside the input; outside receives
+// the taps that fall in the padding (nil: nothing to do there).
+func windows(g convGeom, body func(row, tap, in Code) []Code, outside func(row, tap Code) []Code) Code {
+	kk := g.C * g.KH * g.KW
+	inner := []Code{
+		Id("iw").Op(":=").Id("ow").Op("*").Lit(g.SW).Op("-").Lit(g.PL).Op("+").Id("kw").Op("*").Lit(g.DW),
+		Id("tap").Op(":=").Id("kh").Op("*").Lit(g.KW).Op("+").Id("kw"),
+	}
+	inside := body(Id("row"), Id("tap"), Parens(Id("ih").Op("*").Lit(g.W).Op("+").Id("iw")).Op("*").Lit(g.C))
+	cond := Id("ih").Op("<").Lit(0).Op("||").Id("ih").Op(">=").Lit(g.H).Op("||").Id("iw").Op("<").Lit(0).Op("||").Id("iw").Op(">=").Lit(g.W)
+	if outside != nil {
+		inner = append(inner, If(cond).Block(append(outside(Id("row"), Id("tap")), Continue())...))
+	} else {
+		inner = append(inner, If(cond).Block(Continue()))
+	}
+	inner = append(inner, inside...)
+	return For(Id("oh").Op(":=").Lit(0), Id("oh").Op("<").Lit(g.OH), Id("oh").Op("++")).Block(
+		For(Id("ow").Op(":=").Lit(0), Id("ow").Op("<").Lit(g.OW), Id("ow").Op("++")).Block(
+			Id("row").Op(":=").Parens(Id("oh").Op("*").Lit(g.OW).Op("+").Id("ow")).Op("*").Lit(kk),
+			For(Id("kh").Op(":=").Lit(0), Id("kh").Op("<").Lit(g.KH), Id("kh").Op("++")).Block(
+				Id("ih").Op(":=").Id("oh").Op("*").Lit(g.SH).Op("-").Lit(g.PT).Op("+").Id("kh").Op("*").Lit(g.DH),
+				For(Id("kw").Op(":=").Lit(0), Id("kw").Op("<").Lit(g.KW), Id("kw").Op("++")).Block(inner...),
+			),
+		),
+	)
+}
+
+// im2col emits the copy of sample b of the input into the column buffer:
+// col[row][tap*C + c] = x[ih][iw][c], zero in the padding. In this (kh, kw,
+// c) order each tap is one contiguous run of C channels in both buffers.
+func (e *Emitter) im2col(n *ir.Node, g convGeom, colName string) Code {
+	inSize := n.Inputs[0].Size()
+	run := func(buf string, off Code) *Statement {
+		return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
+	}
+	return Block(
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
+		windows(g, func(row, tap, in Code) []Code {
+			return []Code{Copy(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C)), run("x", in))}
+		}, func(row, tap Code) []Code {
+			return []Code{Clear(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C)))}
+		}),
+	)
+}
+
+// permute emits the copy of a kernel between PyTorch's order [F][C][KH][KW]
+// (the parameters) and the columns' order [F][KH][KW][C] (scratch): toTaps
+// says which way.
+func permute(g convGeom, f int, torch, taps Code, toTaps bool) Code {
+	t := Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(g.KH * g.KW).Op("+").Id("k"))
+	k := Id("wt").Index(Parens(Id("i").Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
+	assign := k.Op("=").Add(t)
+	if !toTaps {
+		assign = Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("=").
+			Id("wt").Index(Parens(Id("i").Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
+	}
+	return Block(
+		Id("w").Op(":=").Add(torch),
+		Id("wt").Op(":=").Add(taps),
+		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(f), Id("i").Op("++")).Block(
+			For(Id("c").Op(":=").Lit(0), Id("c").Op("<").Lit(g.C), Id("c").Op("++")).Block(
+				For(Id("k").Op(":=").Lit(0), Id("k").Op("<").Lit(g.KH*g.KW), Id("k").Op("++")).Block(assign))),
+	)
+}
+
+// taps is a Conv2D node's kernel in the columns' order, [F][KH][KW][C].
+func (e *Emitter) taps(n *ir.Node, what string) (string, int) {
+	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	size := n.Int("filters") * g.C * g.KH * g.KW
+	name := n.Name + "_" + what
+	e.Bufs.Use(name, size, what+" of layer "+n.Name+" in [filters][kh][kw][channels] order")
+	return name, size
+}
+
+func (e *Emitter) batchLoop(body ...Code) {
+	e.Add(For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(body...))
+}
+
+func convForward(e *Emitter, n *ir.Node) {
+	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	f := n.Int("filters")
+	kk := g.C * g.KH * g.KW
+	colName, _ := e.col(n)
+	w, _ := e.Param(n, "weight")
+	wt, _ := e.taps(n, "wt")
+	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), true))
+	outName, outSize := e.OutName(n), n.Size()
+	act := n.Str("activation")
+	// Bias and activation run on each sample's output while it is in cache.
+	body := []Code{
+		e.im2col(n, g, colName),
+		e.gemmCall(GEMM{Layout: NT, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), Op("&").Id("m").Dot(colName), Op("&").Id("m").Dot(wt)),
+	}
+	if n.Bool("use_bias") {
+		bias, _ := e.Param(n, "bias")
+		body = append(body, Block(
+			Id("bias").Op(":=").Add(bias),
+			Id("out").Op(":=").Add(sample(outName, outSize)),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(g.OH*g.OW), Id("r").Op("++")).Block(
+				Id("row").Op(":=").Id("out").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
+				e.For("j", f, func(j Code) []Code { return []Code{Id("row").Index(j).Op("+=").Id("bias").Index(j)} }),
+			),
+		))
+	}
+	if !Rowwise(act) {
+		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
+	}
+	e.batchLoop(body...)
+	if Rowwise(act) {
+		e.Activate(n, act)
+	}
+}
+
+func convBackward(e *Emitter, n *ir.Node) {
+	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	f := n.Int("filters")
+	kk := g.C * g.KH * g.KW
+	ohw := g.OH * g.OW
+	act := n.Str("activation")
+	gradName := e.GradName(n)
+	// The activation's derivative and the bias gradient run on each
+	// sample's gradient while it is in cache.
+	var body []Code
+	if Rowwise(act) {
+		e.ActBackward(n, act)
+	} else if !e.Fused[n] {
+		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
+	}
+	if n.Bool("use_bias") {
+		db, _ := e.ParamGrad(n, "bias")
+		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
+		body = append(body, Block(
+			Id("db").Op(":=").Add(db),
+			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
+				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
+				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
+			),
+		))
+	}
+	colName, _ := e.col(n)
+	dw, _ := e.ParamGrad(n, "weight")
+	wt, _ := e.taps(n, "wt")
+	dwt, _ := e.taps(n, "dwt")
+	e.Add(Id("m").Dot(dwt).Op("=").Index(Lit(f * kk)).Id("Float").Values())
+	body = append(body,
+		e.im2col(n, g, colName),
+		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), sample(gradName, ohw*f), Op("&").Id("m").Dot(colName)),
+	)
+	if dx, acc, ok := e.GradIn(n, 0); ok {
+		inSize := n.Inputs[0].Size()
+		if !acc {
+			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
+		}
+		// dcol = dy·W, then col2im adds each window back into dx.
+		run := func(buf string, off Code) *Statement {
+			return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
+		}
+		body = append(body,
+			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), sample(gradName, ohw*f), Op("&").Id("m").Dot(wt)),
+			Block(
+				Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+				Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
+				windows(g, func(row, tap, in Code) []Code {
+					return []Code{
+						Id("px").Op(":=").Add(run("dx", in)),
+						Id("pc").Op(":=").Add(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C))),
+						For(Id("c").Op(":=").Range().Id("px")).Block(Id("px").Index(Id("c")).Op("+=").Id("pc").Index(Id("c"))),
+					}
+				}, nil),
+			),
+		)
+	}
+	e.batchLoop(body...)
+	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwt), false))
+}
+
+// gemmCall records kernel g and returns its call.
+func (e *Emitter) gemmCall(g GEMM, c, a, b Code) Code {
+	e.Kernels.Add(g)
+	return Id(g.Name()).Call(c, a, b)
+}
