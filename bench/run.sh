@@ -26,7 +26,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm) ;; *) echo "bench: BENCH_ONLY must be mlp or gemm" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | cnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm or cnn" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -47,13 +47,18 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", 
 na() { [[ -n "$1" ]] && echo "$1" || echo NA; }
 
 # ======== mlp: nngen vs PyTorch vs Gorgonia on MNIST ========
-mlp_bench() {
-	# ---- prerequisites -------------------------------------------------------
+# need_torch installs Debian's PyTorch if /usr/bin/python3 cannot import it.
+need_torch() {
 	if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
 		log "installing python3-torch (apt)"
 		apt_install python3-torch python3-numpy
 	fi
+}
 
+# locate_mnist sets MNIST to the directory of the MNIST IDX .gz files.
+MNIST=""
+locate_mnist() {
+	[[ -z $MNIST ]] || return 0
 	if [[ -n "${BENCH_MNIST:-}" ]]; then
 		MNIST=$BENCH_MNIST
 	else
@@ -65,6 +70,12 @@ mlp_bench() {
 	for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
 		[[ -f "$MNIST/$f" ]] || { log "MNIST file $MNIST/$f missing"; exit 1; }
 	done
+}
+
+mlp_bench() {
+	# ---- prerequisites -------------------------------------------------------
+	need_torch
+	locate_mnist
 
 	# ---- builds (before any timing) -----------------------------------------
 	nngen_ok=1
@@ -233,6 +244,150 @@ gemm_bench() {
 	[[ -n $kt ]] || { log "nngen's BenchmarkKernels is missing or failed: nngen=NA"; failed=1; }
 }
 
-[[ $only == gemm ]] || mlp_bench
-[[ $only == mlp ]] || gemm_bench
+# ======== cnn: nngen vs PyTorch on Keras's mnist_cnn ========
+CNN_PKG=generated/mnist_cnn
+
+# cnn_conv_overlay MODEL_GO OUT_GO writes to OUT_GO a test file for MODEL_GO's
+# package holding BenchmarkBenchConvFwd/<layer>: the block of every Conv2D layer
+# of forwardInfer (from its "// layer NAME (...): Conv2D ..." comment to the next
+# layer's), copied verbatim into a method and timed as a whole (kernel
+# permutation, im2col, GEMM, bias, activation over the batch); the best call
+# gives GFLOP/s = 2*BatchSize*OH*OW*F*KH*KW*C / time. It prints
+# "name KHxKW HxWxC OHxOWxF" per layer.
+cnn_conv_overlay() {
+	LC_ALL=C awk -v out="$2" '
+	function parse(line, t, nt, i, j, a, b, c) {
+		nt = split(line, t, " ")
+		if (t[2] != "layer" || t[5] != "Conv2D") return 0
+		name = t[3]; kh = ""; j = 0
+		for (i = 6; i <= nt; i++) {
+			if (kh == "" && t[i] ~ /^[0-9]+x[0-9]+,$/) { split(t[i], a, /[x,]/); kh = a[1]; kw = a[2] }
+			if (t[i] == "channels,") j = i
+		}
+		if (kh == "" || j < 7 || j == nt) return 0
+		if (split(t[j-1], a, "→") != 2) return 0
+		cin = a[1]; f = a[2]
+		sub(/,$/, "", t[j+1])
+		if (split(t[j+1], a, "→") != 2 || split(a[1], b, "x") != 2 || split(a[2], c, "x") != 2) return 0
+		h = b[1]; w = b[2]; oh = c[1]; ow = c[2]
+		return 1
+	}
+	function flush() {
+		if (cur == "") return
+		n++
+		funcs = funcs "\nfunc (m *Model) benchConvFwd" n "() {\n" body "}\n"
+		list = list sprintf("\t\t{\"%s\", float64(2 * BatchSize * %d * %d * %d * %d * %d * %d), m.benchConvFwd%d},\n", cur, oh, ow, f, kh, kw, cin, n)
+		printf "%s %dx%d %dx%dx%d %dx%dx%d\n", cur, kh, kw, h, w, cin, oh, ow, f
+		cur = ""
+	}
+	/^func \(m \*Model\) forwardInfer\(\) \{$/ { inf = 1; next }
+	inf && /^}$/ { flush(); inf = 0; next }
+	!inf { next }
+	/^\t\/\/ layer / { flush(); if (parse($0)) { cur = name; body = "" }; next }
+	cur != "" { body = body $0 "\n" }
+	END {
+		if (n == 0) exit 1
+		printf "// Written by bench/run.sh into a go test -overlay: not part of the repo.\n\npackage mnist_cnn\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n%s\n", funcs > out
+		printf "func BenchmarkBenchConvFwd(b *testing.B) {\n\tm := New(1)\n\tfor i, x := 0, m.Input(); i < len(x); i++ {\n\t\tx[i] = Float(i%%251) / 251\n\t}\n\tm.forwardInfer() // every layer gets a real input\n" > out
+		printf "\tfor _, c := range []struct {\n\t\tname  string\n\t\tflops float64\n\t\trun   func()\n\t}{\n%s\t} {\n", list > out
+		printf "\t\tb.Run(c.name, func(b *testing.B) {\n\t\t\tbest := time.Duration(1 << 62)\n\t\t\tfor range b.N {\n\t\t\t\tt := time.Now()\n\t\t\t\tc.run()\n\t\t\t\tbest = min(best, time.Since(t))\n\t\t\t}\n\t\t\tb.ReportMetric(c.flops/best.Seconds()/1e9, \"GFLOP/s\")\n\t\t})\n\t}\n}\n" > out
+	}' "$1"
+}
+
+# openblas_core -> the core OpenBLAS picks in /usr/bin/python3 (torch's BLAS) under the current env
+openblas_core() {
+	"$PY" -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())' 2>/dev/null
+}
+
+cnn_bench() {
+	local steps=${BENCH_CNN_STEPS:-40} warm=${BENCH_CNN_WARMUP:-5} reps=${BENCH_CNN_CONV_REPS:-20}
+	local out convs="" name conv_ok=0 n_sps="" p_sps="" core ct torch_env=(env)
+	need_torch
+	locate_mnist
+
+	# ---- builds (before any timing) -----------------------------------------
+	local nngen_ok=1
+	log "building nngen $CNN_PKG test binary"
+	if ! (cd "$ROOT" && GOAMD64=v3 go test -c -o "$tmp/mnist_cnn.test" "./$CNN_PKG/") >&2; then
+		log "nngen: building $CNN_PKG's tests failed"; nngen_ok=0
+	fi
+	if ((reps > 0)); then
+		log "building nngen conv-layer benchmark (go test -overlay)"
+		if convs=$(cnn_conv_overlay "$ROOT/$CNN_PKG/model.go" "$tmp/conv_bench_test.go"); then
+			printf '{"Replace": {"%s": "%s"}}\n' "$ROOT/$CNN_PKG/zz_bench_conv_test.go" "$tmp/conv_bench_test.go" >"$tmp/overlay.json"
+			if (cd "$ROOT" && GOAMD64=v3 go test -c -overlay "$tmp/overlay.json" -o "$tmp/mnist_cnn_conv.test" "./$CNN_PKG/") >&2; then
+				conv_ok=1
+			else
+				log "nngen: the conv-layer benchmark (forwardInfer's conv blocks) does not build"
+			fi
+		else
+			log "nngen: no Conv2D layer block found in forwardInfer of $CNN_PKG/model.go"
+		fi
+	fi
+
+	# PyTorch's Linear layers run on OpenBLAS 0.3.21, which falls back to SSE3
+	# (Prescott) on CPUs it does not know; give it the CPU's kernels as in gemm.
+	ct=${BENCH_TORCH_OPENBLAS_CORETYPE:-auto}
+	core=$(openblas_core)
+	case $ct in
+	none) ;;
+	auto)
+		if grep -qw avx512f /proc/cpuinfo && [[ ! $core =~ ^(SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
+			torch_env+=(OPENBLAS_CORETYPE=SkylakeX)
+		elif grep -qw avx2 /proc/cpuinfo && [[ ! $core =~ ^(Haswell|Zen|SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
+			torch_env+=(OPENBLAS_CORETYPE=Haswell)
+		fi ;;
+	*) torch_env+=(OPENBLAS_CORETYPE="$ct") ;;
+	esac
+	if ((${#torch_env[@]} > 1)); then
+		log "WARNING: OpenBLAS detects core '$core' for PyTorch: running it with ${torch_env[1]}"
+	fi
+
+	# ---- nngen ---------------------------------------------------------------
+	if ((nngen_ok)); then
+		log "nngen: BenchmarkTrainStep, ${steps} steps"
+		if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' \
+			-test.benchtime "${steps}x" -test.cpu 1); then
+			n_sps=$(awk '$1 ~ /^BenchmarkTrainStep/ { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }' <<<"$out")
+		else
+			log "nngen: BenchmarkTrainStep failed"; echo "$out" >&2
+		fi
+	fi
+	local conv_out=""
+	if ((conv_ok)); then
+		log "nngen: conv layers, best of $reps forward calls"
+		conv_out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn_conv.test" -test.run '^$' -test.bench '^BenchmarkBenchConvFwd$' \
+			-test.benchtime "${reps}x" -test.cpu 1) || { log "nngen: conv benchmark failed"; echo "$conv_out" >&2; }
+	fi
+
+	# ---- PyTorch -------------------------------------------------------------
+	local p_out=""
+	log "pytorch: $warm warm-up + $steps timed train steps"
+	if p_out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_cnn.py" --steps "$steps" --warmup "$warm" \
+		--conv-reps "$reps" "$MNIST"); then
+		p_sps=$(field samples_per_sec "$p_out")
+	else
+		log "pytorch: run failed"
+	fi
+
+	# ---- report --------------------------------------------------------------
+	echo "cnn_train nngen=$(na "$n_sps") pytorch=$(na "$p_sps") ratio=$(div "$n_sps" "$p_sps")"
+	[[ -n $n_sps ]] || { log "nngen could not be measured"; failed=1; }
+	[[ -n $p_sps ]] || { log "PyTorch could not run"; failed=1; }
+	((reps > 0)) || return 0
+	[[ -n $convs ]] || { failed=1; return 0; }
+	local nv pv spec
+	while read -r name spec; do
+		nv=$(awk -v n="$name" '{ b = $1; sub(/-[0-9]+$/, "", b) } b == "BenchmarkBenchConvFwd/" n {
+			for (i = 3; i <= NF; i++) if ($i == "GFLOP/s") printf "%.2f", $(i-1) }' <<<"$conv_out")
+		pv=$(field "${name}_fwd_gflops" "$p_out")
+		set -- $spec
+		echo "conv $name $2→$3 k $1 nngen_fwd=$(na "$nv") pytorch_fwd=$(na "$pv") ratio=$(div "$nv" "$pv")"
+		[[ -n $nv && -n $pv ]] || failed=1
+	done <<<"$convs"
+}
+
+[[ $only == all || $only == mlp ]] && mlp_bench
+[[ $only == all || $only == gemm ]] && gemm_bench
+[[ $only == all || $only == cnn ]] && cnn_bench
 exit "$failed"

@@ -166,23 +166,38 @@ func (e *Emitter) im2col(n *ir.Node, g convGeom, colName string) Code {
 	)
 }
 
-// permute emits the copy of a kernel between PyTorch's order [F][C][KH][KW]
-// (the parameters) and the columns' order [F][KH][KW][C] (scratch): toTaps
-// says which way.
-func permute(g convGeom, f int, torch, taps Code, toTaps bool) Code {
-	t := Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(g.KH * g.KW).Op("+").Id("k"))
-	k := Id("wt").Index(Parens(Id("i").Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
-	assign := k.Op("=").Add(t)
-	if !toTaps {
-		assign = Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("=").
-			Id("wt").Index(Parens(Id("i").Op("*").Lit(g.KH * g.KW).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
+// Kernel orders: PyTorch's [F][C][KH][KW] (the parameters), the columns'
+// [F][KH][KW][C] (the input gradient's product and the weight gradient),
+// and its transpose [KH][KW][C][F] (the forward product, so that it runs as
+// an outer product along the filters).
+const (
+	orderTaps = iota
+	orderTapsT
+)
+
+// permute emits the copy of a kernel from PyTorch's order in torch to the
+// order of scratch, or back with back.
+func permute(g convGeom, f int, torch, scratch Code, order int, back bool) Code {
+	taps := g.KH * g.KW
+	w := func() *Statement {
+		return Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(taps).Op("+").Id("k"))
+	}
+	t := func() *Statement {
+		if order == orderTaps {
+			return Id("wt").Index(Parens(Id("i").Op("*").Lit(taps).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
+		}
+		return Id("wt").Index(Parens(Id("k").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(f).Op("+").Id("i"))
+	}
+	assign := t().Op("=").Add(w())
+	if back {
+		assign = w().Op("=").Add(t())
 	}
 	return Block(
 		Id("w").Op(":=").Add(torch),
-		Id("wt").Op(":=").Add(taps),
+		Id("wt").Op(":=").Add(scratch),
 		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(f), Id("i").Op("++")).Block(
 			For(Id("c").Op(":=").Lit(0), Id("c").Op("<").Lit(g.C), Id("c").Op("++")).Block(
-				For(Id("k").Op(":=").Lit(0), Id("k").Op("<").Lit(g.KH*g.KW), Id("k").Op("++")).Block(assign))),
+				For(Id("k").Op(":=").Lit(0), Id("k").Op("<").Lit(taps), Id("k").Op("++")).Block(assign))),
 	)
 }
 
@@ -191,7 +206,11 @@ func (e *Emitter) taps(n *ir.Node, what string) (string, int) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
 	size := n.Int("filters") * g.C * g.KH * g.KW
 	name := n.Name + "_" + what
-	e.Bufs.Use(name, size, what+" of layer "+n.Name+" in [filters][kh][kw][channels] order")
+	order := "[filters][kh][kw][channels]"
+	if what == "wtT" {
+		order = "[kh][kw][channels][filters]"
+	}
+	e.Bufs.Use(name, size, "kernel ("+what+") of layer "+n.Name+" in "+order+" order")
 	return name, size
 }
 
@@ -205,14 +224,14 @@ func convForward(e *Emitter, n *ir.Node) {
 	kk := g.C * g.KH * g.KW
 	colName, _ := e.col(n)
 	w, _ := e.Param(n, "weight")
-	wt, _ := e.taps(n, "wt")
-	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), true))
+	wtT, _ := e.taps(n, "wtT")
+	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
 	outName, outSize := e.OutName(n), n.Size()
 	act := n.Str("activation")
 	// Bias and activation run on each sample's output while it is in cache.
 	body := []Code{
 		e.im2col(n, g, colName),
-		e.gemmCall(GEMM{Layout: NT, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), Op("&").Id("m").Dot(colName), Op("&").Id("m").Dot(wt)),
+		e.gemmCall(GEMM{Layout: NN, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), Op("&").Id("m").Dot(colName), Op("&").Id("m").Dot(wtT)),
 	}
 	if n.Bool("use_bias") {
 		bias, _ := e.Param(n, "bias")
@@ -266,11 +285,13 @@ func convBackward(e *Emitter, n *ir.Node) {
 	wt, _ := e.taps(n, "wt")
 	dwt, _ := e.taps(n, "dwt")
 	e.Add(Id("m").Dot(dwt).Op("=").Index(Lit(f * kk)).Id("Float").Values())
+	w, _ := e.Param(n, "weight")
 	body = append(body,
 		e.im2col(n, g, colName),
 		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), sample(gradName, ohw*f), Op("&").Id("m").Dot(colName)),
 	)
 	if dx, acc, ok := e.GradIn(n, 0); ok {
+		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), orderTaps, false))
 		inSize := n.Inputs[0].Size()
 		if !acc {
 			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
@@ -295,7 +316,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 		)
 	}
 	e.batchLoop(body...)
-	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwt), false))
+	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwt), orderTaps, true))
 }
 
 // gemmCall records kernel g and returns its call.

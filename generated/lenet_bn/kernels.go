@@ -487,6 +487,47 @@ func gemmNN_100x150x16Go(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 }
 
 /*
+gemmNN_100x16x150Go is C[m*16+n] = Σ_k A[m*150+k*1]·B[n*1+k*16] for m < 100, n < 16, k < 150:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_100x16x150Go(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
+	for m := 0; m < 100; m += 2 {
+		for n := 0; n < 16; n += 4 {
+			a0 := a[(m+0)*150:][:150]
+			a1 := a[(m+1)*150:][:150]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 150; k++ {
+				bk := b[k*16+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*16+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*16+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNN_64x120x84Go is C[m*120+n] = Σ_k A[m*84+k*1]·B[n*1+k*120] for m < 64, n < 120, k < 84:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -763,24 +804,21 @@ func gemmNN_64x84x10Go(c *[5376]Float, a *[640]Float, b *[840]Float) {
 }
 
 /*
-gemmNT_100x16x150Go is C[m*16+n] = Σ_k A[m*150+k*1]·B[n*150+k*1] for m < 100, n < 16, k < 150:
+gemmNN_784x6x25Go is C[m*6+n] = Σ_k A[m*25+k*1]·B[n*1+k*6] for m < 784, n < 6, k < 25:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_100x16x150Go(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
-	for m := 0; m < 100; m += 2 {
-		for n := 0; n < 16; n += 4 {
-			a0 := a[(m+0)*150:][:150]
-			a1 := a[(m+1)*150:][:150]
-			b0 := b[(n+0)*150:][:150]
-			b1 := b[(n+1)*150:][:150]
-			b2 := b[(n+2)*150:][:150]
-			b3 := b[(n+3)*150:][:150]
+func gemmNN_784x6x25Go(c *[4704]Float, a *[19600]Float, b *[150]Float) {
+	for m := 0; m < 784; m += 2 {
+		for n := 0; n < 4; n += 4 {
+			a0 := a[(m+0)*25:][:25]
+			a1 := a[(m+1)*25:][:25]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 150; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
+			for k := 0; k < 25; k++ {
+				bk := b[k*6+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
 				y := a0[k]
 				c00 += y * x0
 				c01 += y * x1
@@ -792,16 +830,39 @@ func gemmNT_100x16x150Go(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
 				c12 += y * x2
 				c13 += y * x3
 			}
-			cr := c[(m+0)*16+n:][:4]
+			cr := c[(m+0)*6+n:][:4]
 			cr[0] = c00
 			cr[1] = c01
 			cr[2] = c02
 			cr[3] = c03
-			cr = c[(m+1)*16+n:][:4]
+			cr = c[(m+1)*6+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+		{
+			n := 4
+			a0 := a[(m+0)*25:][:25]
+			a1 := a[(m+1)*25:][:25]
+			var c00, c01, c10, c11 Float
+			for k := 0; k < 25; k++ {
+				bk := b[k*6+n*1:][:2]
+				x0 := bk[0]
+				x1 := bk[1]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+			}
+			cr := c[(m+0)*6+n:][:2]
+			cr[0] = c00
+			cr[1] = c01
+			cr = c[(m+1)*6+n:][:2]
+			cr[0] = c10
+			cr[1] = c11
 		}
 	}
 }
@@ -1147,74 +1208,6 @@ func gemmNT_64x84x120Go(c *[5376]Float, a *[7680]Float, b *[10080]Float) {
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_784x6x25Go is C[m*6+n] = Σ_k A[m*25+k*1]·B[n*25+k*1] for m < 784, n < 6, k < 25:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_784x6x25Go(c *[4704]Float, a *[19600]Float, b *[150]Float) {
-	for m := 0; m < 784; m += 2 {
-		for n := 0; n < 4; n += 4 {
-			a0 := a[(m+0)*25:][:25]
-			a1 := a[(m+1)*25:][:25]
-			b0 := b[(n+0)*25:][:25]
-			b1 := b[(n+1)*25:][:25]
-			b2 := b[(n+2)*25:][:25]
-			b3 := b[(n+3)*25:][:25]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 25; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*6+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*6+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-		{
-			n := 4
-			a0 := a[(m+0)*25:][:25]
-			a1 := a[(m+1)*25:][:25]
-			b0 := b[(n+0)*25:][:25]
-			b1 := b[(n+1)*25:][:25]
-			var c00, c01, c10, c11 Float
-			for k := 0; k < 25; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-			}
-			cr := c[(m+0)*6+n:][:2]
-			cr[0] = c00
-			cr[1] = c01
-			cr = c[(m+1)*6+n:][:2]
-			cr[0] = c10
-			cr[1] = c11
 		}
 	}
 }

@@ -39,6 +39,28 @@ func gemmNN_100x150x16(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 	}
 }
 
+// gemmNN_100x16x150AVX2 is gemmNN_100x16x150 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_100x16x150AVX2(c *[1600]Float, a *[15000]Float, b *[2400]Float)
+
+// gemmNN_100x16x150AVX512 is gemmNN_100x16x150 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_100x16x150AVX512(c *[1600]Float, a *[15000]Float, b *[2400]Float)
+
+// gemmNN_100x16x150 runs the kernel on the path the CPU supports.
+func gemmNN_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_100x16x150AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_100x16x150AVX2(c, a, b)
+	default:
+		gemmNN_100x16x150Go(c, a, b)
+	}
+}
+
 // gemmNN_64x120x84AVX2 is gemmNN_64x120x84 in AVX2 assembly.
 
 //go:noescape
@@ -105,25 +127,25 @@ func gemmNN_64x84x10(c *[5376]Float, a *[640]Float, b *[840]Float) {
 	}
 }
 
-// gemmNT_100x16x150AVX2 is gemmNT_100x16x150 in AVX2 assembly.
+// gemmNN_784x6x25AVX2 is gemmNN_784x6x25 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_100x16x150AVX2(c *[1600]Float, a *[15000]Float, b *[2400]Float)
+func gemmNN_784x6x25AVX2(c *[4704]Float, a *[19600]Float, b *[150]Float)
 
-// gemmNT_100x16x150AVX512 is gemmNT_100x16x150 in AVX512 assembly.
+// gemmNN_784x6x25AVX512 is gemmNN_784x6x25 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_100x16x150AVX512(c *[1600]Float, a *[15000]Float, b *[2400]Float)
+func gemmNN_784x6x25AVX512(c *[4704]Float, a *[19600]Float, b *[150]Float)
 
-// gemmNT_100x16x150 runs the kernel on the path the CPU supports.
-func gemmNT_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
+// gemmNN_784x6x25 runs the kernel on the path the CPU supports.
+func gemmNN_784x6x25(c *[4704]Float, a *[19600]Float, b *[150]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_100x16x150AVX512(c, a, b)
+		gemmNN_784x6x25AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_100x16x150AVX2(c, a, b)
+		gemmNN_784x6x25AVX2(c, a, b)
 	default:
-		gemmNT_100x16x150Go(c, a, b)
+		gemmNN_784x6x25Go(c, a, b)
 	}
 }
 
@@ -256,28 +278,6 @@ func gemmNT_64x84x120(c *[5376]Float, a *[7680]Float, b *[10080]Float) {
 		gemmNT_64x84x120AVX2(c, a, b)
 	default:
 		gemmNT_64x84x120Go(c, a, b)
-	}
-}
-
-// gemmNT_784x6x25AVX2 is gemmNT_784x6x25 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_784x6x25AVX2(c *[4704]Float, a *[19600]Float, b *[150]Float)
-
-// gemmNT_784x6x25AVX512 is gemmNT_784x6x25 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_784x6x25AVX512(c *[4704]Float, a *[19600]Float, b *[150]Float)
-
-// gemmNT_784x6x25 runs the kernel on the path the CPU supports.
-func gemmNT_784x6x25(c *[4704]Float, a *[19600]Float, b *[150]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_784x6x25AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_784x6x25AVX2(c, a, b)
-	default:
-		gemmNT_784x6x25Go(c, a, b)
 	}
 }
 

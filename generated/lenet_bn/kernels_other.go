@@ -25,6 +25,9 @@ func SetKernels(p kernels.Path) error {
 func gemmNN_100x150x16(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 	gemmNN_100x150x16Go(c, a, b)
 }
+func gemmNN_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
+	gemmNN_100x16x150Go(c, a, b)
+}
 func gemmNN_64x120x84(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
 	gemmNN_64x120x84Go(c, a, b)
 }
@@ -34,8 +37,8 @@ func gemmNN_64x400x120(c *[25600]Float, a *[7680]Float, b *[48000]Float) {
 func gemmNN_64x84x10(c *[5376]Float, a *[640]Float, b *[840]Float) {
 	gemmNN_64x84x10Go(c, a, b)
 }
-func gemmNT_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
-	gemmNT_100x16x150Go(c, a, b)
+func gemmNN_784x6x25(c *[4704]Float, a *[19600]Float, b *[150]Float) {
+	gemmNN_784x6x25Go(c, a, b)
 }
 func gemmNT_1x10x84(c *[10]Float, a *[84]Float, b *[840]Float) {
 	gemmNT_1x10x84Go(c, a, b)
@@ -54,9 +57,6 @@ func gemmNT_64x120x400(c *[7680]Float, a *[25600]Float, b *[48000]Float) {
 }
 func gemmNT_64x84x120(c *[5376]Float, a *[7680]Float, b *[10080]Float) {
 	gemmNT_64x84x120Go(c, a, b)
-}
-func gemmNT_784x6x25(c *[4704]Float, a *[19600]Float, b *[150]Float) {
-	gemmNT_784x6x25Go(c, a, b)
 }
 func gemmTN_10x84x64(c *[840]Float, a *[640]Float, b *[5376]Float) {
 	gemmTN_10x84x64Go(c, a, b)

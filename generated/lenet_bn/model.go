@@ -86,7 +86,7 @@ type Model struct {
 	idx                        [BatchSize]int
 	buf                        [44]Float     // non-trainable buffers (running statistics)
 	conv2d_col                 [19600]Float  // im2col windows of one sample of layer conv2d
-	conv2d_wt                  [150]Float    // wt of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_wtT                 [150]Float    // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out                 [301056]Float // output of layer conv2d
 	x                          [50176]Float  // model input
 	batch_normalization_xhat   [301056]Float // x̂ of layer batch_normalization: its input normalized by the batch statistics, kept for backward
@@ -97,7 +97,7 @@ type Model struct {
 	activation_out             [301056]Float // output of layer activation
 	average_pooling2d_out      [75264]Float  // output of layer average_pooling2d
 	conv2d_1_col               [15000]Float  // im2col windows of one sample of layer conv2d_1
-	conv2d_1_wt                [2400]Float   // wt of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_wtT               [2400]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_1_out               [102400]Float // output of layer conv2d_1
 	batch_normalization_1_xhat [102400]Float // x̂ of layer batch_normalization_1: its input normalized by the batch statistics, kept for backward
 	batch_normalization_1_istd [16]Float     // 1/√(batch variance + ε) of layer batch_normalization_1, kept for backward
@@ -117,12 +117,14 @@ type Model struct {
 	activation_1_grad          [102400]Float // gradient of the output of layer activation_1
 	batch_normalization_1_grad [102400]Float // gradient of the output of layer batch_normalization_1
 	conv2d_1_grad              [102400]Float // gradient of the output of layer conv2d_1
-	conv2d_1_dwt               [2400]Float   // dwt of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_wt                [2400]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_dwt               [2400]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order
 	average_pooling2d_grad     [75264]Float  // gradient of the output of layer average_pooling2d
 	activation_grad            [301056]Float // gradient of the output of layer activation
 	batch_normalization_grad   [301056]Float // gradient of the output of layer batch_normalization
 	conv2d_grad                [301056]Float // gradient of the output of layer conv2d
-	conv2d_dwt                 [150]Float    // dwt of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_wt                  [150]Float    // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_dwt                 [150]Float    // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_out1                [4704]Float   // output of layer conv2d
 	x1                         [784]Float    // model input
 	batch_normalization_out1   [4704]Float   // output of layer batch_normalization
@@ -283,11 +285,11 @@ func (m *Model) forwardTrain() {
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*1+c] = w[(i*1+c)*25+k]
+					wt[(k*1+c)*6+i] = w[(i*1+c)*25+k]
 				}
 			}
 		}
@@ -314,7 +316,7 @@ func (m *Model) forwardTrain() {
 				}
 			}
 		}
-		gemmNT_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -501,11 +503,11 @@ func (m *Model) forwardTrain() {
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*6+c] = w[(i*6+c)*25+k]
+					wt[(k*6+c)*16+i] = w[(i*6+c)*25+k]
 				}
 			}
 		}
@@ -532,7 +534,7 @@ func (m *Model) forwardTrain() {
 				}
 			}
 		}
-		gemmNT_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1051,11 +1053,11 @@ func (m *Model) forwardInfer() {
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*1+c] = w[(i*1+c)*25+k]
+					wt[(k*1+c)*6+i] = w[(i*1+c)*25+k]
 				}
 			}
 		}
@@ -1082,7 +1084,7 @@ func (m *Model) forwardInfer() {
 				}
 			}
 		}
-		gemmNT_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -1185,11 +1187,11 @@ func (m *Model) forwardInfer() {
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*6+c] = w[(i*6+c)*25+k]
+					wt[(k*6+c)*16+i] = w[(i*6+c)*25+k]
 				}
 			}
 		}
@@ -1216,7 +1218,7 @@ func (m *Model) forwardInfer() {
 				}
 			}
 		}
-		gemmNT_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1541,11 +1543,11 @@ func (m *Model) forward1() {
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*1+c] = w[(i*1+c)*25+k]
+					wt[(k*1+c)*6+i] = w[(i*1+c)*25+k]
 				}
 			}
 		}
@@ -1572,7 +1574,7 @@ func (m *Model) forward1() {
 				}
 			}
 		}
-		gemmNT_784x6x25((*[4704]Float)(m.conv2d_out1[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out1[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -1675,11 +1677,11 @@ func (m *Model) forward1() {
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
-					wt[(i*25+k)*6+c] = w[(i*6+c)*25+k]
+					wt[(k*6+c)*16+i] = w[(i*6+c)*25+k]
 				}
 			}
 		}
@@ -1706,7 +1708,7 @@ func (m *Model) forward1() {
 				}
 			}
 		}
-		gemmNT_100x16x150((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -2663,6 +2665,17 @@ func (m *Model) backward() {
 
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	m.conv2d_1_dwt = [2400]Float{}
+	{
+		w := (*[2400]Float)(m.p[162:2562])
+		wt := &m.conv2d_1_wt
+		for i := 0; i < 16; i++ {
+			for c := 0; c < 6; c++ {
+				for k := 0; k < 25; k++ {
+					wt[(i*25+k)*6+c] = w[(i*6+c)*25+k]
+				}
+			}
+		}
+	}
 	*&m.average_pooling2d_grad = [75264]Float{}
 	for b := 0; b < 64; b++ {
 		{

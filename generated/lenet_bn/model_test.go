@@ -100,6 +100,17 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{15000, 1600, 2400},
 }, {
+	flops: 480000,
+	k:     150,
+	name:  "gemmNN_100x16x150",
+	ref: func(c, a, b []Float) {
+		gemmNN_100x16x150Go((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_100x16x150((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
+	},
+	sizes: [3]int{1600, 15000, 2400},
+}, {
 	flops: 1290240,
 	k:     84,
 	name:  "gemmNN_64x120x84",
@@ -133,16 +144,16 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{5376, 640, 840},
 }, {
-	flops: 480000,
-	k:     150,
-	name:  "gemmNT_100x16x150",
+	flops: 235200,
+	k:     25,
+	name:  "gemmNN_784x6x25",
 	ref: func(c, a, b []Float) {
-		gemmNT_100x16x150Go((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
+		gemmNN_784x6x25Go((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
 	},
 	run: func(c, a, b []Float) {
-		gemmNT_100x16x150((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
+		gemmNN_784x6x25((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
 	},
-	sizes: [3]int{1600, 15000, 2400},
+	sizes: [3]int{4704, 19600, 150},
 }, {
 	flops: 1680,
 	k:     84,
@@ -209,17 +220,6 @@ var kernelCases = []struct {
 		gemmNT_64x84x120((*[5376]Float)(c), (*[7680]Float)(a), (*[10080]Float)(b))
 	},
 	sizes: [3]int{5376, 7680, 10080},
-}, {
-	flops: 235200,
-	k:     25,
-	name:  "gemmNT_784x6x25",
-	ref: func(c, a, b []Float) {
-		gemmNT_784x6x25Go((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_784x6x25((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
-	},
-	sizes: [3]int{4704, 19600, 150},
 }, {
 	flops: 107520,
 	k:     64,

@@ -279,6 +279,224 @@ func gemmNN_576x288x64Go(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
 }
 
 /*
+gemmNN_576x64x288Go is C[m*64+n] = Σ_k A[m*288+k*1]·B[n*1+k*64] for m < 576, n < 64, k < 288:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_576x64x288Go(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
+	for m := 0; m < 576; m += 2 {
+		for n := 0; n < 64; n += 4 {
+			a0 := a[(m+0)*288:][:288]
+			a1 := a[(m+1)*288:][:288]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 288; k++ {
+				bk := b[k*64+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*64+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*64+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_676x32x9Go is C[m*32+n] = Σ_k A[m*9+k*1]·B[n*1+k*32] for m < 676, n < 32, k < 9:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_676x32x9Go(c *[21632]Float, a *[6084]Float, b *[288]Float) {
+	for m := 0; m < 676; m += 2 {
+		for n := 0; n < 32; n += 4 {
+			a0 := a[(m+0)*9:][:9]
+			a1 := a[(m+1)*9:][:9]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			{
+				bk := b[0*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[0]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[1*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[1]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[2*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[2]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[2]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[3*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[3]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[3]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[4*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[4]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[4]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[5*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[5]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[5]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[6*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[6]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[6]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[7*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[7]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[7]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			{
+				bk := b[8*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[8]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[8]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*32+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*32+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNT_128x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 128, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -501,222 +719,6 @@ func gemmNT_1x128x9216Go(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 			cr[5] = c05
 			cr[6] = c06
 			cr[7] = c07
-		}
-	}
-}
-
-/*
-gemmNT_576x64x288Go is C[m*64+n] = Σ_k A[m*288+k*1]·B[n*288+k*1] for m < 576, n < 64, k < 288:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_576x64x288Go(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
-	for m := 0; m < 576; m += 2 {
-		for n := 0; n < 64; n += 4 {
-			a0 := a[(m+0)*288:][:288]
-			a1 := a[(m+1)*288:][:288]
-			b0 := b[(n+0)*288:][:288]
-			b1 := b[(n+1)*288:][:288]
-			b2 := b[(n+2)*288:][:288]
-			b3 := b[(n+3)*288:][:288]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 288; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*64+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*64+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_676x32x9Go is C[m*32+n] = Σ_k A[m*9+k*1]·B[n*9+k*1] for m < 676, n < 32, k < 9:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_676x32x9Go(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	for m := 0; m < 676; m += 2 {
-		for n := 0; n < 32; n += 4 {
-			a0 := a[(m+0)*9:][:9]
-			a1 := a[(m+1)*9:][:9]
-			b0 := b[(n+0)*9:][:9]
-			b1 := b[(n+1)*9:][:9]
-			b2 := b[(n+2)*9:][:9]
-			b3 := b[(n+3)*9:][:9]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			{
-				x0 := b0[0]
-				x1 := b1[0]
-				x2 := b2[0]
-				x3 := b3[0]
-				y := a0[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[0]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[1]
-				x1 := b1[1]
-				x2 := b2[1]
-				x3 := b3[1]
-				y := a0[1]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[2]
-				x1 := b1[2]
-				x2 := b2[2]
-				x3 := b3[2]
-				y := a0[2]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[2]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[3]
-				x1 := b1[3]
-				x2 := b2[3]
-				x3 := b3[3]
-				y := a0[3]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[3]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[4]
-				x1 := b1[4]
-				x2 := b2[4]
-				x3 := b3[4]
-				y := a0[4]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[4]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[5]
-				x1 := b1[5]
-				x2 := b2[5]
-				x3 := b3[5]
-				y := a0[5]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[5]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[6]
-				x1 := b1[6]
-				x2 := b2[6]
-				x3 := b3[6]
-				y := a0[6]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[6]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[7]
-				x1 := b1[7]
-				x2 := b2[7]
-				x3 := b3[7]
-				y := a0[7]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[7]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				x0 := b0[8]
-				x1 := b1[8]
-				x2 := b2[8]
-				x3 := b3[8]
-				y := a0[8]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[8]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*32+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*32+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
 		}
 	}
 }

@@ -83,6 +83,50 @@ func gemmNN_576x288x64(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
 	}
 }
 
+// gemmNN_576x64x288AVX2 is gemmNN_576x64x288 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_576x64x288AVX2(c *[36864]Float, a *[165888]Float, b *[18432]Float)
+
+// gemmNN_576x64x288AVX512 is gemmNN_576x64x288 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_576x64x288AVX512(c *[36864]Float, a *[165888]Float, b *[18432]Float)
+
+// gemmNN_576x64x288 runs the kernel on the path the CPU supports.
+func gemmNN_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_576x64x288AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_576x64x288AVX2(c, a, b)
+	default:
+		gemmNN_576x64x288Go(c, a, b)
+	}
+}
+
+// gemmNN_676x32x9AVX2 is gemmNN_676x32x9 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_676x32x9AVX2(c *[21632]Float, a *[6084]Float, b *[288]Float)
+
+// gemmNN_676x32x9AVX512 is gemmNN_676x32x9 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_676x32x9AVX512(c *[21632]Float, a *[6084]Float, b *[288]Float)
+
+// gemmNN_676x32x9 runs the kernel on the path the CPU supports.
+func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_676x32x9AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_676x32x9AVX2(c, a, b)
+	default:
+		gemmNN_676x32x9Go(c, a, b)
+	}
+}
+
 // gemmNT_128x10x128AVX2 is gemmNT_128x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -168,50 +212,6 @@ func gemmNT_1x128x9216(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 		gemmNT_1x128x9216AVX2(c, a, b)
 	default:
 		gemmNT_1x128x9216Go(c, a, b)
-	}
-}
-
-// gemmNT_576x64x288AVX2 is gemmNT_576x64x288 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_576x64x288AVX2(c *[36864]Float, a *[165888]Float, b *[18432]Float)
-
-// gemmNT_576x64x288AVX512 is gemmNT_576x64x288 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_576x64x288AVX512(c *[36864]Float, a *[165888]Float, b *[18432]Float)
-
-// gemmNT_576x64x288 runs the kernel on the path the CPU supports.
-func gemmNT_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_576x64x288AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_576x64x288AVX2(c, a, b)
-	default:
-		gemmNT_576x64x288Go(c, a, b)
-	}
-}
-
-// gemmNT_676x32x9AVX2 is gemmNT_676x32x9 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_676x32x9AVX2(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNT_676x32x9AVX512 is gemmNT_676x32x9 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_676x32x9AVX512(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNT_676x32x9 runs the kernel on the path the CPU supports.
-func gemmNT_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_676x32x9AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_676x32x9AVX2(c, a, b)
-	default:
-		gemmNT_676x32x9Go(c, a, b)
 	}
 }
 

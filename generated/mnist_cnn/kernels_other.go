@@ -31,6 +31,12 @@ func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 func gemmNN_576x288x64(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
 	gemmNN_576x288x64Go(c, a, b)
 }
+func gemmNN_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
+	gemmNN_576x64x288Go(c, a, b)
+}
+func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
+	gemmNN_676x32x9Go(c, a, b)
+}
 func gemmNT_128x10x128(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
 	gemmNT_128x10x128Go(c, a, b)
 }
@@ -42,12 +48,6 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 }
 func gemmNT_1x128x9216(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 	gemmNT_1x128x9216Go(c, a, b)
-}
-func gemmNT_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
-	gemmNT_576x64x288Go(c, a, b)
-}
-func gemmNT_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	gemmNT_676x32x9Go(c, a, b)
 }
 func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
 	gemmTN_10x128x128Go(c, a, b)

@@ -80,11 +80,11 @@ type Model struct {
 	opt                  optim.Optimizer[Float]
 	idx                  [BatchSize]int
 	conv2d_col           [6084]Float    // im2col windows of one sample of layer conv2d
-	conv2d_wt            [288]Float     // wt of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_wtT           [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out           [2768896]Float // output of layer conv2d
 	x                    [100352]Float  // model input
 	conv2d_1_col         [165888]Float  // im2col windows of one sample of layer conv2d_1
-	conv2d_1_wt          [18432]Float   // wt of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_wtT         [18432]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_1_out         [4718592]Float // output of layer conv2d_1
 	max_pooling2d_out    [1179648]Float // output of layer max_pooling2d
 	max_pooling2d_argmax [1179648]int32 // input offset of each maximum of layer max_pooling2d
@@ -101,9 +101,11 @@ type Model struct {
 	dropout_grad         [1179648]Float // gradient of the output of layer dropout
 	max_pooling2d_grad   [1179648]Float // gradient of the output of layer max_pooling2d
 	conv2d_1_grad        [4718592]Float // gradient of the output of layer conv2d_1
-	conv2d_1_dwt         [18432]Float   // dwt of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_wt          [18432]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_dwt         [18432]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order
 	conv2d_grad          [2768896]Float // gradient of the output of layer conv2d
-	conv2d_dwt           [288]Float     // dwt of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_wt            [288]Float     // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_dwt           [288]Float     // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_out1          [21632]Float   // output of layer conv2d
 	x1                   [784]Float     // model input
 	conv2d_1_out1        [36864]Float   // output of layer conv2d_1
@@ -223,11 +225,11 @@ func (m *Model) forwardTrain() {
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*1+c] = w[(i*1+c)*9+k]
+					wt[(k*1+c)*32+i] = w[(i*1+c)*9+k]
 				}
 			}
 		}
@@ -254,7 +256,7 @@ func (m *Model) forwardTrain() {
 				}
 			}
 		}
-		gemmNT_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
 		{
 			bias := (*[32]Float)(m.p[288:320])
 			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
@@ -276,11 +278,11 @@ func (m *Model) forwardTrain() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 64; i++ {
 			for c := 0; c < 32; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*32+c] = w[(i*32+c)*9+k]
+					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
 				}
 			}
 		}
@@ -307,7 +309,7 @@ func (m *Model) forwardTrain() {
 				}
 			}
 		}
-		gemmNT_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
@@ -537,11 +539,11 @@ func (m *Model) forwardInfer() {
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*1+c] = w[(i*1+c)*9+k]
+					wt[(k*1+c)*32+i] = w[(i*1+c)*9+k]
 				}
 			}
 		}
@@ -568,7 +570,7 @@ func (m *Model) forwardInfer() {
 				}
 			}
 		}
-		gemmNT_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
 		{
 			bias := (*[32]Float)(m.p[288:320])
 			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
@@ -590,11 +592,11 @@ func (m *Model) forwardInfer() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 64; i++ {
 			for c := 0; c < 32; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*32+c] = w[(i*32+c)*9+k]
+					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
 				}
 			}
 		}
@@ -621,7 +623,7 @@ func (m *Model) forwardInfer() {
 				}
 			}
 		}
-		gemmNT_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
@@ -819,11 +821,11 @@ func (m *Model) forward1() {
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wt
+		wt := &m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*1+c] = w[(i*1+c)*9+k]
+					wt[(k*1+c)*32+i] = w[(i*1+c)*9+k]
 				}
 			}
 		}
@@ -850,7 +852,7 @@ func (m *Model) forward1() {
 				}
 			}
 		}
-		gemmNT_676x32x9((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wt)
+		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
 		{
 			bias := (*[32]Float)(m.p[288:320])
 			out := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])
@@ -872,11 +874,11 @@ func (m *Model) forward1() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtT
 		for i := 0; i < 64; i++ {
 			for c := 0; c < 32; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*32+c] = w[(i*32+c)*9+k]
+					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
 				}
 			}
 		}
@@ -903,7 +905,7 @@ func (m *Model) forward1() {
 				}
 			}
 		}
-		gemmNT_576x64x288((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wt)
+		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])
@@ -1478,6 +1480,17 @@ func (m *Model) backward() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	*(*[64]Float)(m.g[18752:18816]) = [64]Float{}
 	m.conv2d_1_dwt = [18432]Float{}
+	{
+		w := (*[18432]Float)(m.p[320:18752])
+		wt := &m.conv2d_1_wt
+		for i := 0; i < 64; i++ {
+			for c := 0; c < 32; c++ {
+				for k := 0; k < 9; k++ {
+					wt[(i*9+k)*32+c] = w[(i*32+c)*9+k]
+				}
+			}
+		}
+	}
 	*&m.conv2d_grad = [2768896]Float{}
 	for b := 0; b < 128; b++ {
 		{

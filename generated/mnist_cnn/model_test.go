@@ -122,6 +122,28 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{165888, 36864, 18432},
 }, {
+	flops: 21233664,
+	k:     288,
+	name:  "gemmNN_576x64x288",
+	ref: func(c, a, b []Float) {
+		gemmNN_576x64x288Go((*[36864]Float)(c), (*[165888]Float)(a), (*[18432]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_576x64x288((*[36864]Float)(c), (*[165888]Float)(a), (*[18432]Float)(b))
+	},
+	sizes: [3]int{36864, 165888, 18432},
+}, {
+	flops: 389376,
+	k:     9,
+	name:  "gemmNN_676x32x9",
+	ref: func(c, a, b []Float) {
+		gemmNN_676x32x9Go((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_676x32x9((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
+	},
+	sizes: [3]int{21632, 6084, 288},
+}, {
 	flops: 327680,
 	k:     128,
 	name:  "gemmNT_128x10x128",
@@ -165,28 +187,6 @@ var kernelCases = []struct {
 		gemmNT_1x128x9216((*[128]Float)(c), (*[9216]Float)(a), (*[1179648]Float)(b))
 	},
 	sizes: [3]int{128, 9216, 1179648},
-}, {
-	flops: 21233664,
-	k:     288,
-	name:  "gemmNT_576x64x288",
-	ref: func(c, a, b []Float) {
-		gemmNT_576x64x288Go((*[36864]Float)(c), (*[165888]Float)(a), (*[18432]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_576x64x288((*[36864]Float)(c), (*[165888]Float)(a), (*[18432]Float)(b))
-	},
-	sizes: [3]int{36864, 165888, 18432},
-}, {
-	flops: 389376,
-	k:     9,
-	name:  "gemmNT_676x32x9",
-	ref: func(c, a, b []Float) {
-		gemmNT_676x32x9Go((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_676x32x9((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
-	},
-	sizes: [3]int{21632, 6084, 288},
 }, {
 	flops: 327680,
 	k:     128,
