@@ -7,15 +7,21 @@
 # and then, for every GEMM shape of the shipped model (single-threaded GFLOP/s):
 #   gemm <M>x<N>x<K> <layout> nngen=<avx2> openblas_avx2=<x> libxsmm=<x> gonum=<x> ratio=<nngen/openblas_avx2>
 #   gemm512 <M>x<N>x<K> <layout> nngen=<avx512> openblas=<x> ratio=<nngen/openblas>
+# and then, for Keras's mnist_cnn (generated/mnist_cnn, batch 128):
+#   cnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
+#   conv <name> <HxWxC>→<OHxOWxF> k <KHxKW> nngen_fwd=<GFLOP/s> pytorch_fwd=<GFLOP/s> ratio=<nngen/pytorch>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|cnn (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
 #      BENCH_KERNELS_OUTPUT=file (parse this saved BenchmarkKernels output instead of running it),
 #      BENCH_OPENBLAS512_CORETYPE (OPENBLAS_CORETYPE for the gemm512 peer; default: unset,
-#      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU).
+#      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU),
+#      BENCH_CNN_STEPS=40 (timed train steps, both), BENCH_CNN_WARMUP=5 (PyTorch's untimed steps),
+#      BENCH_CNN_CONV_REPS=20 (forward calls per conv layer, best one counts; 0 = no conv lines),
+#      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch in the cnn part).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
