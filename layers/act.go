@@ -42,8 +42,19 @@ var activations = map[string]*Activation{
 		Fwd: func(e *Emitter) []Code {
 			return []Code{s_i().Op("=").Max(Id("v"), Lit(0))}
 		},
+		// The output is +0 exactly where the input was not positive, so
+		// the derivative is a select on the output's bits, which compiles
+		// to a conditional move: a branch here mispredicts on real data.
 		Bwd: func(e *Emitter) []Code {
-			return []Code{If(s_i().Op("<=").Lit(0)).Block(d_i().Op("=").Lit(0))}
+			bits, from := "Float32bits", "Float32frombits"
+			if e.Model.DType == "float64" {
+				bits, from = "Float64bits", "Float64frombits"
+			}
+			return []Code{
+				Id("u").Op(":=").Qual(mathPkg, bits).Call(d_i()),
+				If(Qual(mathPkg, bits).Call(s_i()).Op("==").Lit(0)).Block(Id("u").Op("=").Lit(0)),
+				d_i().Op("=").Qual(mathPkg, from).Call(Id("u")),
+			}
 		},
 	},
 	"leaky_relu": {

@@ -159,8 +159,14 @@ func (e *Emitter) im2col(n *ir.Node, g convGeom, colName string) Code {
 		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 		Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
 		windows(g, func(row, tap, in Code) []Code {
+			if g.C == 1 { // a call to copy one value costs more than the value
+				return []Code{Id("col").Index(Add(row).Op("+").Add(tap)).Op("=").Id("x").Index(in)}
+			}
 			return []Code{Copy(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C)), run("x", in))}
 		}, func(row, tap Code) []Code {
+			if g.C == 1 {
+				return []Code{Id("col").Index(Add(row).Op("+").Add(tap)).Op("=").Lit(0)}
+			}
 			return []Code{Clear(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C)))}
 		}),
 	)

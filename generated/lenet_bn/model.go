@@ -307,10 +307,10 @@ func (m *Model) forwardTrain() {
 							iw := ow*1 - 2 + kw*1
 							tap := kh*5 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -1075,10 +1075,10 @@ func (m *Model) forwardInfer() {
 							iw := ow*1 - 2 + kw*1
 							tap := kh*5 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -1565,10 +1565,10 @@ func (m *Model) forward1() {
 							iw := ow*1 - 2 + kw*1
 							tap := kh*5 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -2353,9 +2353,11 @@ func (m *Model) backward() {
 		s := m.dense_1_out[:]
 		d := m.dense_1_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
@@ -2377,9 +2379,11 @@ func (m *Model) backward() {
 		s := m.dense_out[:]
 		d := m.dense_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
@@ -2432,9 +2436,11 @@ func (m *Model) backward() {
 		s := m.activation_1_out[:]
 		d := m.activation_1_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
@@ -2772,9 +2778,11 @@ func (m *Model) backward() {
 		s := m.activation_out[:]
 		d := m.activation_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
@@ -2908,10 +2916,10 @@ func (m *Model) backward() {
 							iw := ow*1 - 2 + kw*1
 							tap := kh*5 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}

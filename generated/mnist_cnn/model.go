@@ -247,10 +247,10 @@ func (m *Model) forwardTrain() {
 							iw := ow*1 - 0 + kw*1
 							tap := kh*3 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -561,10 +561,10 @@ func (m *Model) forwardInfer() {
 							iw := ow*1 - 0 + kw*1
 							tap := kh*3 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -843,10 +843,10 @@ func (m *Model) forward1() {
 							iw := ow*1 - 0 + kw*1
 							tap := kh*3 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}
@@ -1436,9 +1436,11 @@ func (m *Model) backward() {
 		s := m.dense_out[:]
 		d := m.dense_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
@@ -1497,9 +1499,11 @@ func (m *Model) backward() {
 			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
 			d := (*[36864]Float)(m.conv2d_1_grad[b*36864 : (b+1)*36864])[:][:len(s)]
 			for i := range s {
-				if s[i] <= 0 {
-					d[i] = 0
+				u := math.Float32bits(d[i])
+				if math.Float32bits(s[i]) == 0 {
+					u = 0
 				}
+				d[i] = math.Float32frombits(u)
 			}
 		}
 		{
@@ -1580,9 +1584,11 @@ func (m *Model) backward() {
 			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
 			d := (*[21632]Float)(m.conv2d_grad[b*21632 : (b+1)*21632])[:][:len(s)]
 			for i := range s {
-				if s[i] <= 0 {
-					d[i] = 0
+				u := math.Float32bits(d[i])
+				if math.Float32bits(s[i]) == 0 {
+					u = 0
 				}
+				d[i] = math.Float32frombits(u)
 			}
 		}
 		{
@@ -1607,10 +1613,10 @@ func (m *Model) backward() {
 							iw := ow*1 - 0 + kw*1
 							tap := kh*3 + kw
 							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								clear(col[row+tap*1:][:1])
+								col[row+tap] = 0
 								continue
 							}
-							copy(col[row+tap*1:][:1], x[(ih*28+iw)*1:][:1])
+							col[row+tap] = x[(ih*28+iw)*1]
 						}
 					}
 				}

@@ -781,9 +781,11 @@ func (m *Model) backward() {
 		s := m.dense_out[:]
 		d := m.dense_grad[:][:len(s)]
 		for i := range s {
-			if s[i] <= 0 {
-				d[i] = 0
+			u := math.Float32bits(d[i])
+			if math.Float32bits(s[i]) == 0 {
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	}
 	{
