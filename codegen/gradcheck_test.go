@@ -42,7 +42,7 @@ var mutants = []mutant{
 	// in the first class.
 	{"softmax_backward", "dense_softmax", "- dot)", "- 0*dot)"},
 	// relu' lets the gradient of the clipped inputs through.
-	{"relu_derivative", "dense_relu", "if s[i] <= 0 {", "if s[i] < 0 {"},
+	{"relu_derivative", "dense_relu", "if math.Float64bits(s[i]) == 0 {", "if math.Float64bits(s[i]) != 0 {"},
 	// The fused softmax cross-entropy gradient p − t of the first class
 	// is off by 0.01.
 	{"cce_fused_gradient", "cce_softmax", "(p[0] - t[0])", "(p[0] - t[0] + 0.01)"},
