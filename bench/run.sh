@@ -146,7 +146,7 @@ mlp_bench() {
 
 # ======== gemm: nngen's GEMM kernels vs OpenBLAS, LIBXSMM and gonum ========
 # Shapes "LAYOUT:MxNxK" of the shipped model (generated/mnist_mlp), plus any
-# other gemm<LAYOUT>_<MxNxK> kernel found in generated/.
+# other gemm<LAYOUT>_<MxNxK> kernel of generated/mnist_mlp (the CNN part measures its own).
 GEMM_SHAPES_DEFAULT="NT:32x64x784 NT:32x10x64 TN:64x784x32 TN:10x64x32 NN:32x64x10 NT:1x64x784 NT:1x10x64"
 
 # parse_kernels < go-test-output -> "LAYOUT MxNxK PATH GFLOPS ACC" per
@@ -172,7 +172,7 @@ gemm_bench() {
 	grep -qw avx512f /proc/cpuinfo && has512=1
 	shapes=${BENCH_GEMM_SHAPES:-$GEMM_SHAPES_DEFAULT}
 	if [[ -z ${BENCH_GEMM_SHAPES:-} ]]; then
-		for sh in $(grep -rhoE '^func gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+' "$ROOT/generated" --include='*.go' |
+		for sh in $(grep -rhoE '^func gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+' "$ROOT/generated/mnist_mlp" --include='*.go' |
 			sed 's/^func gemm\(..\)_/\1:/' | sort -u); do
 			[[ " $shapes " == *" $sh "* ]] || shapes+=" $sh"
 		done
