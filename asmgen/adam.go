@@ -6,8 +6,6 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
-	"github.com/mmcloughlin/avo/pass"
-	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
 )
 
@@ -49,18 +47,7 @@ func Adam(pkg, header string) ([]byte, error) {
 		ctx.VZEROUPPER()
 		ctx.RET()
 	}
-	f, err := ctx.Result()
-	if err != nil {
-		return nil, fmt.Errorf("asmgen: %v", err)
-	}
-	if err := pass.Compile.Execute(f); err != nil {
-		return nil, fmt.Errorf("asmgen: %v", err)
-	}
-	src, err := printer.NewGoAsm(printer.Config{Name: "nngen", Pkg: pkg}).Print(f)
-	if err != nil {
-		return nil, fmt.Errorf("asmgen: %v", err)
-	}
-	return finish(src, header)
+	return compile(ctx, pkg, header)
 }
 
 func emitAdam(c *build.Context, isa ISA) {

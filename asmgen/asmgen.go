@@ -78,6 +78,12 @@ func Generate(pkg, header string, gemms []layers.GEMM) ([]byte, error) {
 			ctx.RET()
 		}
 	}
+	return compile(ctx, pkg, header)
+}
+
+// compile runs avo's passes on the functions built in ctx and prints them
+// as the assembly file of package pkg.
+func compile(ctx *build.Context, pkg, header string) ([]byte, error) {
 	f, err := ctx.Result()
 	if err != nil {
 		return nil, fmt.Errorf("asmgen: %v", err)
