@@ -177,8 +177,9 @@ func (e *Emitter) im2col(n *ir.Node, g convGeom, colName string) Code {
 // and its transpose [KH][KW][C][F] (the forward product, so that it runs as
 // an outer product along the filters).
 const (
-	orderTaps = iota
-	orderTapsT
+	orderTaps  = iota // [F][KH][KW][C]
+	orderTapsT        // [KH][KW][C][F]
+	orderTapFC        // [KH][KW][F][C]
 )
 
 // permute emits the copy of a kernel from PyTorch's order in torch to the
@@ -189,8 +190,11 @@ func permute(g convGeom, f int, torch, scratch Code, order int, back bool) Code 
 		return Id("w").Index(Parens(Id("i").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(taps).Op("+").Id("k"))
 	}
 	t := func() *Statement {
-		if order == orderTaps {
+		switch order {
+		case orderTaps:
 			return Id("wt").Index(Parens(Id("i").Op("*").Lit(taps).Op("+").Id("k")).Op("*").Lit(g.C).Op("+").Id("c"))
+		case orderTapFC:
+			return Id("wt").Index(Parens(Id("k").Op("*").Lit(f).Op("+").Id("i")).Op("*").Lit(g.C).Op("+").Id("c"))
 		}
 		return Id("wt").Index(Parens(Id("k").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(f).Op("+").Id("i"))
 	}
@@ -212,10 +216,8 @@ func (e *Emitter) taps(n *ir.Node, what string) (string, int) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
 	size := n.Int("filters") * g.C * g.KH * g.KW
 	name := n.Name + "_" + what
-	order := "[filters][kh][kw][channels]"
-	if what == "wtT" {
-		order = "[kh][kw][channels][filters]"
-	}
+	order := map[string]string{"wt": "[filters][kh][kw][channels]", "dwt": "[filters][kh][kw][channels]",
+		"wtT": "[kh][kw][channels][filters]", "dwtT": "[kh][kw][channels][filters]", "wtFC": "[kh][kw][filters][channels]"}[what]
 	e.Bufs.Use(name, size, "kernel ("+what+") of layer "+n.Name+" in "+order+" order")
 	return name, size
 }
@@ -224,8 +226,41 @@ func (e *Emitter) batchLoop(body ...Code) {
 	e.Add(For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(body...))
 }
 
+// direct reports whether a Conv2D runs as shifted products instead of
+// im2col: with stride 1, no dilation and valid padding, the inputs a tap
+// meets along an output row are one contiguous [OW, C] block of the NHWC
+// input, so each (output row, tap) pair is a small GEMM straight from the
+// input — no column buffer, no scatter in backward. Few channels make the
+// products too small to pay.
+func direct(g convGeom, n *ir.Node) bool {
+	return g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && n.Str("padding") == "valid" && g.C >= 8
+}
+
+// shifted emits, for sample b, the loops over output rows and taps that
+// call gemm on the tap's blocks: in is the input sample (a slice variable),
+// out the output-side sample (a slice variable), kern the kernel buffer in
+// tap-major order with per bytes per tap.
+func shifted(g convGeom, call func(inBlock, outRow, tapKernel Code) Code) Code {
+	return For(Id("oh").Op(":=").Lit(0), Id("oh").Op("<").Lit(g.OH), Id("oh").Op("++")).Block(
+		For(Id("kh").Op(":=").Lit(0), Id("kh").Op("<").Lit(g.KH), Id("kh").Op("++")).Block(
+			For(Id("kw").Op(":=").Lit(0), Id("kw").Op("<").Lit(g.KW), Id("kw").Op("++")).Block(
+				call(Parens(Parens(Id("oh").Op("+").Id("kh")).Op("*").Lit(g.W).Op("+").Id("kw")).Op("*").Lit(g.C),
+					Id("oh").Op("*").Lit(g.OW),
+					Parens(Id("kh").Op("*").Lit(g.KW).Op("+").Id("kw"))),
+			)))
+}
+
+// view is buf[off:] as an array pointer of n values.
+func view(buf string, off Code, n int) *Statement {
+	return Parens(Op("*").Index(Lit(n)).Id("Float")).Call(Id(buf).Index(Add(off).Op(":")))
+}
+
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if direct(g, n) {
+		convForwardDirect(e, n, g)
+		return
+	}
 	f := n.Int("filters")
 	kk := g.C * g.KH * g.KW
 	colName, _ := e.col(n)
@@ -261,6 +296,10 @@ func convForward(e *Emitter, n *ir.Node) {
 
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if direct(g, n) {
+		convBackwardDirect(e, n, g)
+		return
+	}
 	f := n.Int("filters")
 	kk := g.C * g.KH * g.KW
 	ohw := g.OH * g.OW
@@ -329,4 +368,108 @@ func convBackward(e *Emitter, n *ir.Node) {
 func (e *Emitter) gemmCall(g GEMM, c, a, b Code) Code {
 	e.Kernels.Add(g)
 	return Id(g.Name()).Call(c, a, b)
+}
+
+// biasAct returns the per-sample bias and activation of a Conv2D output.
+func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
+	f, outSize := n.Int("filters"), n.Size()
+	var body []Code
+	if n.Bool("use_bias") {
+		bias, _ := e.Param(n, "bias")
+		body = append(body, Block(
+			Id("bias").Op(":=").Add(bias),
+			Id("out").Op(":=").Add(sample(outName, outSize)),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(g.OH*g.OW), Id("r").Op("++")).Block(
+				Id("row").Op(":=").Id("out").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
+				e.For("j", f, func(j Code) []Code { return []Code{Id("row").Index(j).Op("+=").Id("bias").Index(j)} }),
+			),
+		))
+	}
+	if act := n.Str("activation"); !Rowwise(act) {
+		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
+	}
+	return body
+}
+
+// convForwardDirect is the forward pass as shifted products:
+// out[oh] (OW×F) += x[oh+kh][kw:kw+OW] (OW×C) · W[kh][kw] (C×F).
+func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
+	f := n.Int("filters")
+	w, _ := e.Param(n, "weight")
+	wtT, _ := e.taps(n, "wtT")
+	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
+	k := GEMM{Layout: NN, M: g.OW, N: f, K: g.C, Acc: true}
+	body := []Code{
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("out").Op(":=").Id("m").Dot(outName).Index(Id("b").Op("*").Lit(outSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(outSize)),
+		Clear(Id("out")),
+		shifted(g, func(in, row, tap Code) Code {
+			return e.gemmCall(k, view("out", Add(row).Op("*").Lit(f), g.OW*f), view("x", in, g.OW*g.C),
+				view("m."+wtT, Add(tap).Op("*").Lit(g.C*f), g.C*f))
+		}),
+	}
+	e.batchLoop(append(body, e.biasAct(n, g, outName)...)...)
+	if act := n.Str("activation"); Rowwise(act) {
+		e.Activate(n, act)
+	}
+}
+
+// convBackwardDirect is the backward pass as shifted products:
+// dW[kh][kw] (C×F) += x[oh+kh][kw:kw+OW]ᵀ · dy[oh], and
+// dx[oh+kh][kw:kw+OW] (OW×C) += dy[oh] (OW×F) · W[kh][kw]ᵀ (F×C).
+func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
+	f := n.Int("filters")
+	ohw := g.OH * g.OW
+	act := n.Str("activation")
+	gradName := e.GradName(n)
+	inSize := n.Inputs[0].Size()
+	var body []Code
+	if Rowwise(act) {
+		e.ActBackward(n, act)
+	} else if !e.Fused[n] {
+		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
+	}
+	if n.Bool("use_bias") {
+		db, _ := e.ParamGrad(n, "bias")
+		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
+		body = append(body, Block(
+			Id("db").Op(":=").Add(db),
+			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
+				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
+				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
+			),
+		))
+	}
+	dw, _ := e.ParamGrad(n, "weight")
+	w, _ := e.Param(n, "weight")
+	dwtT, _ := e.taps(n, "dwtT")
+	e.Add(Id("m").Dot(dwtT).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
+	body = append(body,
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("dy").Op(":=").Id("m").Dot(gradName).Index(Id("b").Op("*").Lit(ohw*f).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(ohw*f)),
+	)
+	kw := GEMM{Layout: TN, M: g.C, N: f, K: g.OW, Acc: true}
+	calls := func(in, row, tap Code) Code {
+		return e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f))
+	}
+	if dx, acc, ok := e.GradIn(n, 0); ok {
+		wtFC, _ := e.taps(n, "wtFC")
+		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtFC), orderTapFC, false))
+		if !acc {
+			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
+		}
+		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
+		kx := GEMM{Layout: NN, M: g.OW, N: g.C, K: f, Acc: true}
+		calls = func(in, row, tap Code) Code {
+			return Block(
+				e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f)),
+				e.gemmCall(kx, view("dx", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f), view("m."+wtFC, Add(tap).Op("*").Lit(f*g.C), f*g.C)),
+			)
+		}
+	}
+	body = append(body, shifted(g, calls))
+	e.batchLoop(body...)
+	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
 }

@@ -238,17 +238,17 @@ func gemmNN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 }
 
 /*
-gemmNN_576x288x64Go is C[m*288+n] = Σ_k A[m*64+k*1]·B[n*1+k*288] for m < 576, n < 288, k < 64:
+gemmNN_24x32x64_accGo is C[m*32+n] += Σ_k A[m*64+k*1]·B[n*1+k*32] for m < 24, n < 32, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_576x288x64Go(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
-	for m := 0; m < 576; m += 2 {
-		for n := 0; n < 288; n += 4 {
+func gemmNN_24x32x64_accGo(c *[768]Float, a *[1536]Float, b *[2048]Float) {
+	for m := 0; m < 24; m += 2 {
+		for n := 0; n < 32; n += 4 {
 			a0 := a[(m+0)*64:][:64]
 			a1 := a[(m+1)*64:][:64]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			for k := 0; k < 64; k++ {
-				bk := b[k*288+n*1:][:4]
+				bk := b[k*32+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -264,31 +264,31 @@ func gemmNN_576x288x64Go(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
 				c12 += y * x2
 				c13 += y * x3
 			}
-			cr := c[(m+0)*288+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*288+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr := c[(m+0)*32+n:][:4]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr = c[(m+1)*32+n:][:4]
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
 
 /*
-gemmNN_576x64x288Go is C[m*64+n] = Σ_k A[m*288+k*1]·B[n*1+k*64] for m < 576, n < 64, k < 288:
+gemmNN_24x64x32_accGo is C[m*64+n] += Σ_k A[m*32+k*1]·B[n*1+k*64] for m < 24, n < 64, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_576x64x288Go(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
-	for m := 0; m < 576; m += 2 {
+func gemmNN_24x64x32_accGo(c *[1536]Float, a *[768]Float, b *[2048]Float) {
+	for m := 0; m < 24; m += 2 {
 		for n := 0; n < 64; n += 4 {
-			a0 := a[(m+0)*288:][:288]
-			a1 := a[(m+1)*288:][:288]
+			a0 := a[(m+0)*32:][:32]
+			a1 := a[(m+1)*32:][:32]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 288; k++ {
+			for k := 0; k < 32; k++ {
 				bk := b[k*64+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
@@ -306,15 +306,15 @@ func gemmNN_576x64x288Go(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*64+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*64+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -804,6 +804,46 @@ func gemmTN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 }
 
 /*
+gemmTN_32x64x24_accGo is C[m*64+n] += Σ_k A[m*1+k*32]·B[n*1+k*64] for m < 32, n < 64, k < 24:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_32x64x24_accGo(c *[2048]Float, a *[768]Float, b *[1536]Float) {
+	for m := 0; m < 32; m += 2 {
+		for n := 0; n < 64; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 24; k++ {
+				ak := a[k*32+m*1:][:2]
+				bk := b[k*64+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*64+n:][:4]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr = c[(m+1)*64+n:][:4]
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
+		}
+	}
+}
+
+/*
 gemmTN_32x9x676_accGo is C[m*9+n] += Σ_k A[m*1+k*32]·B[n*1+k*9] for m < 32, n < 9, k < 676:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -856,46 +896,6 @@ func gemmTN_32x9x676_accGo(c *[288]Float, a *[21632]Float, b *[6084]Float) {
 			cr[0] += c00
 			cr = c[(m+1)*9+n:][:1]
 			cr[0] += c10
-		}
-	}
-}
-
-/*
-gemmTN_64x288x576_accGo is C[m*288+n] += Σ_k A[m*1+k*64]·B[n*1+k*288] for m < 64, n < 288, k < 576:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_64x288x576_accGo(c *[18432]Float, a *[36864]Float, b *[165888]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 288; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 576; k++ {
-				ak := a[k*64+m*1:][:2]
-				bk := b[k*288+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*288+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*288+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
 		}
 	}
 }

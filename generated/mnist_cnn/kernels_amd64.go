@@ -61,47 +61,47 @@ func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
-// gemmNN_576x288x64AVX2 is gemmNN_576x288x64 in AVX2 assembly.
+// gemmNN_24x32x64_accAVX2 is gemmNN_24x32x64_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_576x288x64AVX2(c *[165888]Float, a *[36864]Float, b *[18432]Float)
+func gemmNN_24x32x64_accAVX2(c *[768]Float, a *[1536]Float, b *[2048]Float)
 
-// gemmNN_576x288x64AVX512 is gemmNN_576x288x64 in AVX512 assembly.
+// gemmNN_24x32x64_accAVX512 is gemmNN_24x32x64_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_576x288x64AVX512(c *[165888]Float, a *[36864]Float, b *[18432]Float)
+func gemmNN_24x32x64_accAVX512(c *[768]Float, a *[1536]Float, b *[2048]Float)
 
-// gemmNN_576x288x64 runs the kernel on the path the CPU supports.
-func gemmNN_576x288x64(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
+// gemmNN_24x32x64_acc runs the kernel on the path the CPU supports.
+func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_576x288x64AVX512(c, a, b)
+		gemmNN_24x32x64_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_576x288x64AVX2(c, a, b)
+		gemmNN_24x32x64_accAVX2(c, a, b)
 	default:
-		gemmNN_576x288x64Go(c, a, b)
+		gemmNN_24x32x64_accGo(c, a, b)
 	}
 }
 
-// gemmNN_576x64x288AVX2 is gemmNN_576x64x288 in AVX2 assembly.
+// gemmNN_24x64x32_accAVX2 is gemmNN_24x64x32_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_576x64x288AVX2(c *[36864]Float, a *[165888]Float, b *[18432]Float)
+func gemmNN_24x64x32_accAVX2(c *[1536]Float, a *[768]Float, b *[2048]Float)
 
-// gemmNN_576x64x288AVX512 is gemmNN_576x64x288 in AVX512 assembly.
+// gemmNN_24x64x32_accAVX512 is gemmNN_24x64x32_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_576x64x288AVX512(c *[36864]Float, a *[165888]Float, b *[18432]Float)
+func gemmNN_24x64x32_accAVX512(c *[1536]Float, a *[768]Float, b *[2048]Float)
 
-// gemmNN_576x64x288 runs the kernel on the path the CPU supports.
-func gemmNN_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
+// gemmNN_24x64x32_acc runs the kernel on the path the CPU supports.
+func gemmNN_24x64x32_acc(c *[1536]Float, a *[768]Float, b *[2048]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_576x64x288AVX512(c, a, b)
+		gemmNN_24x64x32_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_576x64x288AVX2(c, a, b)
+		gemmNN_24x64x32_accAVX2(c, a, b)
 	default:
-		gemmNN_576x64x288Go(c, a, b)
+		gemmNN_24x64x32_accGo(c, a, b)
 	}
 }
 
@@ -259,6 +259,28 @@ func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
+// gemmTN_32x64x24_accAVX2 is gemmTN_32x64x24_acc in AVX2 assembly.
+
+//go:noescape
+func gemmTN_32x64x24_accAVX2(c *[2048]Float, a *[768]Float, b *[1536]Float)
+
+// gemmTN_32x64x24_accAVX512 is gemmTN_32x64x24_acc in AVX512 assembly.
+
+//go:noescape
+func gemmTN_32x64x24_accAVX512(c *[2048]Float, a *[768]Float, b *[1536]Float)
+
+// gemmTN_32x64x24_acc runs the kernel on the path the CPU supports.
+func gemmTN_32x64x24_acc(c *[2048]Float, a *[768]Float, b *[1536]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_32x64x24_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_32x64x24_accAVX2(c, a, b)
+	default:
+		gemmTN_32x64x24_accGo(c, a, b)
+	}
+}
+
 // gemmTN_32x9x676_accAVX2 is gemmTN_32x9x676_acc in AVX2 assembly.
 
 //go:noescape
@@ -278,27 +300,5 @@ func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
 		gemmTN_32x9x676_accAVX2(c, a, b)
 	default:
 		gemmTN_32x9x676_accGo(c, a, b)
-	}
-}
-
-// gemmTN_64x288x576_accAVX2 is gemmTN_64x288x576_acc in AVX2 assembly.
-
-//go:noescape
-func gemmTN_64x288x576_accAVX2(c *[18432]Float, a *[36864]Float, b *[165888]Float)
-
-// gemmTN_64x288x576_accAVX512 is gemmTN_64x288x576_acc in AVX512 assembly.
-
-//go:noescape
-func gemmTN_64x288x576_accAVX512(c *[18432]Float, a *[36864]Float, b *[165888]Float)
-
-// gemmTN_64x288x576_acc runs the kernel on the path the CPU supports.
-func gemmTN_64x288x576_acc(c *[18432]Float, a *[36864]Float, b *[165888]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_64x288x576_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_64x288x576_accAVX2(c, a, b)
-	default:
-		gemmTN_64x288x576_accGo(c, a, b)
 	}
 }

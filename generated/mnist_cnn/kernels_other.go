@@ -28,11 +28,11 @@ func gemmNN_128x128x10(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
 func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
 	gemmNN_128x9216x128Go(c, a, b)
 }
-func gemmNN_576x288x64(c *[165888]Float, a *[36864]Float, b *[18432]Float) {
-	gemmNN_576x288x64Go(c, a, b)
+func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
+	gemmNN_24x32x64_accGo(c, a, b)
 }
-func gemmNN_576x64x288(c *[36864]Float, a *[165888]Float, b *[18432]Float) {
-	gemmNN_576x64x288Go(c, a, b)
+func gemmNN_24x64x32_acc(c *[1536]Float, a *[768]Float, b *[2048]Float) {
+	gemmNN_24x64x32_accGo(c, a, b)
 }
 func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
 	gemmNN_676x32x9Go(c, a, b)
@@ -55,9 +55,9 @@ func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
 func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
 	gemmTN_128x9216x128Go(c, a, b)
 }
+func gemmTN_32x64x24_acc(c *[2048]Float, a *[768]Float, b *[1536]Float) {
+	gemmTN_32x64x24_accGo(c, a, b)
+}
 func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
 	gemmTN_32x9x676_accGo(c, a, b)
-}
-func gemmTN_64x288x576_acc(c *[18432]Float, a *[36864]Float, b *[165888]Float) {
-	gemmTN_64x288x576_accGo(c, a, b)
 }

@@ -83,7 +83,6 @@ type Model struct {
 	conv2d_wtT           [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out           [2768896]Float // output of layer conv2d
 	x                    [100352]Float  // model input
-	conv2d_1_col         [165888]Float  // im2col windows of one sample of layer conv2d_1
 	conv2d_1_wtT         [18432]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_1_out         [4718592]Float // output of layer conv2d_1
 	max_pooling2d_out    [1179648]Float // output of layer max_pooling2d
@@ -101,9 +100,9 @@ type Model struct {
 	dropout_grad         [1179648]Float // gradient of the output of layer dropout
 	max_pooling2d_grad   [1179648]Float // gradient of the output of layer max_pooling2d
 	conv2d_1_grad        [4718592]Float // gradient of the output of layer conv2d_1
-	conv2d_1_wt          [18432]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order
-	conv2d_1_dwt         [18432]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order
+	conv2d_1_dwtT        [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_grad          [2768896]Float // gradient of the output of layer conv2d
+	conv2d_1_wtFC        [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
 	conv2d_wt            [288]Float     // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_dwt           [288]Float     // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_out1          [21632]Float   // output of layer conv2d
@@ -288,28 +287,16 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.conv2d_out[b*21632 : (b+1)*21632]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					row := (oh*24 + ow) * 288
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 26 || iw < 0 || iw >= 26 {
-								clear(col[row+tap*32:][:32])
-								continue
-							}
-							copy(col[row+tap*32:][:32], x[(ih*26+iw)*32:][:32])
-						}
-					}
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
+		clear(out)
+		for oh := 0; oh < 24; oh++ {
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
 				}
 			}
 		}
-		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
@@ -602,28 +589,16 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.conv2d_out[b*21632 : (b+1)*21632]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					row := (oh*24 + ow) * 288
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 26 || iw < 0 || iw >= 26 {
-								clear(col[row+tap*32:][:32])
-								continue
-							}
-							copy(col[row+tap*32:][:32], x[(ih*26+iw)*32:][:32])
-						}
-					}
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
+		clear(out)
+		for oh := 0; oh < 24; oh++ {
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
 				}
 			}
 		}
-		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
@@ -884,28 +859,16 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		{
-			x := m.conv2d_out1[b*21632 : (b+1)*21632]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					row := (oh*24 + ow) * 288
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 26 || iw < 0 || iw >= 26 {
-								clear(col[row+tap*32:][:32])
-								continue
-							}
-							copy(col[row+tap*32:][:32], x[(ih*26+iw)*32:][:32])
-						}
-					}
+		x := m.conv2d_out1[b*21632 : (b+1)*21632]
+		out := m.conv2d_1_out1[b*36864 : (b+1)*36864]
+		clear(out)
+		for oh := 0; oh < 24; oh++ {
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
 				}
 			}
 		}
-		gemmNN_576x64x288((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), &m.conv2d_1_col, &m.conv2d_1_wtT)
 		{
 			bias := (*[64]Float)(m.p[18752:18816])
 			out := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])
@@ -1481,14 +1444,14 @@ func (m *Model) backward() {
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	*(*[64]Float)(m.g[18752:18816]) = [64]Float{}
-	m.conv2d_1_dwt = [18432]Float{}
+	m.conv2d_1_dwtT = [18432]Float{}
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wt
+		wt := &m.conv2d_1_wtFC
 		for i := 0; i < 64; i++ {
 			for c := 0; c < 32; c++ {
 				for k := 0; k < 9; k++ {
-					wt[(i*9+k)*32+c] = w[(i*32+c)*9+k]
+					wt[(k*64+i)*32+c] = w[(i*32+c)*9+k]
 				}
 			}
 		}
@@ -1516,49 +1479,15 @@ func (m *Model) backward() {
 				}
 			}
 		}
-		{
-			x := m.conv2d_out[b*21632 : (b+1)*21632]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					row := (oh*24 + ow) * 288
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 26 || iw < 0 || iw >= 26 {
-								clear(col[row+tap*32:][:32])
-								continue
-							}
-							copy(col[row+tap*32:][:32], x[(ih*26+iw)*32:][:32])
-						}
-					}
-				}
-			}
-		}
-		gemmTN_64x288x576_acc(&m.conv2d_1_dwt, (*[36864]Float)(m.conv2d_1_grad[b*36864:(b+1)*36864]), &m.conv2d_1_col)
-		gemmNN_576x288x64(&m.conv2d_1_col, (*[36864]Float)(m.conv2d_1_grad[b*36864:(b+1)*36864]), &m.conv2d_1_wt)
-		{
-			dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					row := (oh*24 + ow) * 288
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 26 || iw < 0 || iw >= 26 {
-								continue
-							}
-							px := dx[(ih*26+iw)*32:][:32]
-							pc := col[row+tap*32:][:32]
-							for c := range px {
-								px[c] += pc[c]
-							}
-						}
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		dy := m.conv2d_1_grad[b*36864 : (b+1)*36864]
+		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
+		for oh := 0; oh < 24; oh++ {
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					{
+						gemmTN_32x64x24_acc((*[2048]Float)(m.conv2d_1_dwtT[(kh*3+kw)*2048:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]))
+						gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
 					}
 				}
 			}
@@ -1566,11 +1495,11 @@ func (m *Model) backward() {
 	}
 	{
 		w := (*[18432]Float)(m.g[320:18752])
-		wt := &m.conv2d_1_dwt
+		wt := &m.conv2d_1_dwtT
 		for i := 0; i < 64; i++ {
 			for c := 0; c < 32; c++ {
 				for k := 0; k < 9; k++ {
-					w[(i*32+c)*9+k] = wt[(i*9+k)*32+c]
+					w[(i*32+c)*9+k] = wt[(k*32+c)*64+i]
 				}
 			}
 		}
