@@ -21,7 +21,7 @@
 #      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU),
 #      BENCH_CNN_STEPS=40 (timed train steps, both), BENCH_CNN_WARMUP=5 (PyTorch's untimed steps),
 #      BENCH_CNN_CONV_REPS=20 (forward calls per conv layer, best one counts; 0 = no conv lines),
-#      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch in the cnn part).
+#      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -118,7 +118,9 @@ mlp_bench() {
 	# ---- PyTorch -------------------------------------------------------------
 	p_sps="" p_acc="" p_us=""
 	log "pytorch: training 1 epoch"
-	if out=$("${pin[@]}" "$PY" "$BENCH_DIR/pytorch_mlp.py" "$MNIST"); then
+	local torch_env=(env)
+	torch_openblas_env
+	if out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_mlp.py" "$MNIST"); then
 		p_sps=$(field samples_per_sec "$out"); p_acc=$(field test_accuracy "$out"); p_us=$(field predict_us "$out")
 	else
 		log "pytorch: run failed"
@@ -165,6 +167,25 @@ parse_kernels() {
 kernel_gflops() {
 	awk -v l="$2" -v s="$3" -v p="$4" '$1 == l && $2 == s && $3 == p { k = $5 ? "acc" : "plain"; if (!(k in best) || $4 > best[k]) best[k] = $4 }
 		END { if ("plain" in best) print best["plain"]; else if ("acc" in best) print best["acc"] }' <<<"$1"
+}
+
+# torch_openblas_env appends to torch_env the OPENBLAS_CORETYPE PyTorch
+# needs: its Linear layers run on OpenBLAS 0.3.21, which falls back to SSE3
+# (Prescott) on CPUs it does not know; give it the CPU's kernels as in gemm.
+torch_openblas_env() {
+	local ct core
+	ct=${BENCH_TORCH_OPENBLAS_CORETYPE:-auto}
+	core=$(openblas_core)
+	case $ct in
+	none) ;;
+	auto)
+		if grep -qw avx512f /proc/cpuinfo && [[ ! $core =~ ^(SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
+			torch_env+=(OPENBLAS_CORETYPE=SkylakeX)
+		elif grep -qw avx2 /proc/cpuinfo && [[ ! $core =~ ^(Haswell|Zen|SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
+			torch_env+=(OPENBLAS_CORETYPE=Haswell)
+		fi ;;
+	*) torch_env+=(OPENBLAS_CORETYPE="$ct") ;;
+	esac
 }
 
 gemm_bench() {
@@ -331,20 +352,7 @@ cnn_bench() {
 		fi
 	fi
 
-	# PyTorch's Linear layers run on OpenBLAS 0.3.21, which falls back to SSE3
-	# (Prescott) on CPUs it does not know; give it the CPU's kernels as in gemm.
-	ct=${BENCH_TORCH_OPENBLAS_CORETYPE:-auto}
-	core=$(openblas_core)
-	case $ct in
-	none) ;;
-	auto)
-		if grep -qw avx512f /proc/cpuinfo && [[ ! $core =~ ^(SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
-			torch_env+=(OPENBLAS_CORETYPE=SkylakeX)
-		elif grep -qw avx2 /proc/cpuinfo && [[ ! $core =~ ^(Haswell|Zen|SkylakeX|Cooperlake|SapphireRapids)$ ]]; then
-			torch_env+=(OPENBLAS_CORETYPE=Haswell)
-		fi ;;
-	*) torch_env+=(OPENBLAS_CORETYPE="$ct") ;;
-	esac
+	torch_openblas_env
 	if ((${#torch_env[@]} > 1)); then
 		log "WARNING: OpenBLAS detects core '$core' for PyTorch: running it with ${torch_env[1]}"
 	fi
