@@ -172,8 +172,8 @@ kernel_gflops() {
 # torch_openblas_env appends to torch_env the OPENBLAS_CORETYPE PyTorch
 # needs: its Linear layers run on OpenBLAS 0.3.21, which falls back to SSE3
 # (Prescott) on CPUs it does not know; give it the CPU's kernels as in gemm.
+# It sets core (the core OpenBLAS detects) and ct for the caller.
 torch_openblas_env() {
-	local ct core
 	ct=${BENCH_TORCH_OPENBLAS_CORETYPE:-auto}
 	core=$(openblas_core)
 	case $ct in
