@@ -39,8 +39,18 @@ var activations = map[string]*Activation{
 	"linear": {Doc: "f(x) = x."},
 	"relu": {
 		Doc: "f(x) = max(x, 0).",
+		// A select on the sign bit compiles to a conditional move; a
+		// branch mispredicts and Go's max handles NaN and -0 at length.
 		Fwd: func(e *Emitter) []Code {
-			return []Code{s_i().Op("=").Max(Id("v"), Lit(0))}
+			bits, from, signed := "Float32bits", "Float32frombits", "int32"
+			if e.Model.DType == "float64" {
+				bits, from, signed = "Float64bits", "Float64frombits", "int64"
+			}
+			return []Code{
+				Id("u").Op(":=").Qual(mathPkg, bits).Call(Id("v")),
+				If(Id(signed).Call(Id("u")).Op("<").Lit(0)).Block(Id("u").Op("=").Lit(0)),
+				s_i().Op("=").Qual(mathPkg, from).Call(Id("u")),
+			}
 		},
 		// The output is +0 exactly where the input was not positive, so
 		// the derivative is a select on the output's bits, which compiles

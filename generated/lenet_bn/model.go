@@ -465,7 +465,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.activation_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -853,7 +857,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.activation_1_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -906,7 +914,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -925,7 +937,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.dense_1_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1149,7 +1165,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.activation_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1343,7 +1363,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.activation_1_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1396,7 +1420,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1415,7 +1443,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.dense_1_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1639,7 +1671,11 @@ func (m *Model) forward1() {
 	{
 		s := m.activation_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1833,7 +1869,11 @@ func (m *Model) forward1() {
 	{
 		s := m.activation_1_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1886,7 +1926,11 @@ func (m *Model) forward1() {
 	{
 		s := m.dense_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -1905,7 +1949,11 @@ func (m *Model) forward1() {
 	{
 		s := m.dense_1_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 

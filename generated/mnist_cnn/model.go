@@ -269,7 +269,11 @@ func (m *Model) forwardTrain() {
 		{
 			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -310,7 +314,11 @@ func (m *Model) forwardTrain() {
 		{
 			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -385,7 +393,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -571,7 +583,11 @@ func (m *Model) forwardInfer() {
 		{
 			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -612,7 +628,11 @@ func (m *Model) forwardInfer() {
 		{
 			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -668,7 +688,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -841,7 +865,11 @@ func (m *Model) forward1() {
 		{
 			s := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -882,7 +910,11 @@ func (m *Model) forward1() {
 		{
 			s := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])[:]
 			for i, v := range s {
-				s[i] = max(v, 0)
+				u := math.Float32bits(v)
+				if int32(u) < 0 {
+					u = 0
+				}
+				s[i] = math.Float32frombits(u)
 			}
 		}
 	}
@@ -938,7 +970,11 @@ func (m *Model) forward1() {
 	{
 		s := m.dense_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 

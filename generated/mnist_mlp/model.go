@@ -191,7 +191,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.dense_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -333,7 +337,11 @@ func (m *Model) forward1() {
 	{
 		s := m.dense_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 

@@ -200,7 +200,11 @@ func (m *Model) forwardTrain() {
 	{
 		s := m.hidden_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -356,7 +360,11 @@ func (m *Model) forwardInfer() {
 	{
 		s := m.hidden_out[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
@@ -499,7 +507,11 @@ func (m *Model) forward1() {
 	{
 		s := m.hidden_out1[:]
 		for i, v := range s {
-			s[i] = max(v, 0)
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
 		}
 	}
 
