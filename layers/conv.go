@@ -268,28 +268,13 @@ func convForward(e *Emitter, n *ir.Node) {
 	wtT, _ := e.taps(n, "wtT")
 	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
 	outName, outSize := e.OutName(n), n.Size()
-	act := n.Str("activation")
 	// Bias and activation run on each sample's output while it is in cache.
-	body := []Code{
+	body := append([]Code{
 		e.im2col(n, g, colName),
 		e.gemmCall(GEMM{Layout: NN, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), Op("&").Id("m").Dot(colName), Op("&").Id("m").Dot(wtT)),
-	}
-	if n.Bool("use_bias") {
-		bias, _ := e.Param(n, "bias")
-		body = append(body, Block(
-			Id("bias").Op(":=").Add(bias),
-			Id("out").Op(":=").Add(sample(outName, outSize)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(g.OH*g.OW), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Id("out").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
-				e.For("j", f, func(j Code) []Code { return []Code{Id("row").Index(j).Op("+=").Id("bias").Index(j)} }),
-			),
-		))
-	}
-	if !Rowwise(act) {
-		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
-	}
+	}, e.biasAct(n, g, outName)...)
 	e.batchLoop(body...)
-	if Rowwise(act) {
+	if act := n.Str("activation"); Rowwise(act) {
 		e.Activate(n, act)
 	}
 }
@@ -303,28 +288,8 @@ func convBackward(e *Emitter, n *ir.Node) {
 	f := n.Int("filters")
 	kk := g.C * g.KH * g.KW
 	ohw := g.OH * g.OW
-	act := n.Str("activation")
 	gradName := e.GradName(n)
-	// The activation's derivative and the bias gradient run on each
-	// sample's gradient while it is in cache.
-	var body []Code
-	if Rowwise(act) {
-		e.ActBackward(n, act)
-	} else if !e.Fused[n] {
-		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
-	}
-	if n.Bool("use_bias") {
-		db, _ := e.ParamGrad(n, "bias")
-		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
-		body = append(body, Block(
-			Id("db").Op(":=").Add(db),
-			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
-				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
-			),
-		))
-	}
+	body := e.gradPrologue(n, ohw)
 	colName, _ := e.col(n)
 	dw, _ := e.ParamGrad(n, "weight")
 	wt, _ := e.taps(n, "wt")
@@ -421,27 +386,9 @@ func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	f := n.Int("filters")
 	ohw := g.OH * g.OW
-	act := n.Str("activation")
 	gradName := e.GradName(n)
 	inSize := n.Inputs[0].Size()
-	var body []Code
-	if Rowwise(act) {
-		e.ActBackward(n, act)
-	} else if !e.Fused[n] {
-		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
-	}
-	if n.Bool("use_bias") {
-		db, _ := e.ParamGrad(n, "bias")
-		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
-		body = append(body, Block(
-			Id("db").Op(":=").Add(db),
-			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
-				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
-			),
-		))
-	}
+	body := e.gradPrologue(n, ohw)
 	dw, _ := e.ParamGrad(n, "weight")
 	w, _ := e.Param(n, "weight")
 	dwtT, _ := e.taps(n, "dwtT")
@@ -472,4 +419,31 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	body = append(body, shifted(g, calls))
 	e.batchLoop(body...)
 	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
+}
+
+// gradPrologue returns the per-sample start of a Conv2D's backward pass:
+// the activation's derivative and the bias gradient, which run on each
+// sample's gradient while it is in cache (a row-wise activation runs on the
+// whole batch first, and the bias gradient is cleared first).
+func (e *Emitter) gradPrologue(n *ir.Node, ohw int) []Code {
+	f, act, gradName := n.Int("filters"), n.Str("activation"), e.GradName(n)
+	var body []Code
+	if Rowwise(act) {
+		e.ActBackward(n, act)
+	} else if !e.Fused[n] {
+		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
+	}
+	if n.Bool("use_bias") {
+		db, _ := e.ParamGrad(n, "bias")
+		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
+		body = append(body, Block(
+			Id("db").Op(":=").Add(db),
+			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
+				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
+				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
+			),
+		))
+	}
+	return body
 }
