@@ -58,13 +58,46 @@ func (k *kernel) outer() {
 			k.outerBlock(mr, 1, rem)
 		}
 	}
-	k.loop(g.M/mr, rMi, "outm", func() {
-		rows(mr)
-		c.ADDQ(operand.U32(mr*ams*4), rPA)
-		c.ADDQ(operand.U32(mr*g.N*4), rPC)
+	if g.N <= g.M {
+		k.loop(g.M/mr, rMi, "outm", func() {
+			rows(mr)
+			c.ADDQ(operand.U32(mr*ams*4), rPA)
+			c.ADDQ(operand.U32(mr*g.N*4), rPC)
+		})
+		if rem := g.M % mr; rem > 0 {
+			rows(rem)
+		}
+		return
+	}
+	// B is the larger operand: sweep it once, column panel by column panel
+	// (each panel stays in L1 while every row block of A passes over it).
+	c.MOVQ(rB, rPB)
+	cols := func(nv, tail int) {
+		c.MOVQ(rA, rPA)
+		c.MOVQ(rPC, rPB2)
+		k.loop(g.M/mr, rMi, "outm", func() {
+			k.outerBlock(mr, nv, tail)
+			c.ADDQ(operand.U32(mr*ams*4), rPA)
+			c.ADDQ(operand.U32(mr*g.N*4), rPB2)
+		})
+		if rem := g.M % mr; rem > 0 {
+			k.outerBlock(rem, nv, tail)
+		}
+	}
+	k.loop(g.N/(2*L), rNi, "outn", func() {
+		cols(2, 0)
+		c.ADDQ(operand.U32(2*L*4), rPB)
+		c.ADDQ(operand.U32(2*L*4), rPC)
 	})
-	if rem := g.M % mr; rem > 0 {
-		rows(rem)
+	rem := g.N % (2 * L)
+	if rem >= L {
+		cols(1, 0)
+		c.ADDQ(operand.U32(L*4), rPB)
+		c.ADDQ(operand.U32(L*4), rPC)
+		rem -= L
+	}
+	if rem > 0 {
+		cols(1, rem)
 	}
 }
 

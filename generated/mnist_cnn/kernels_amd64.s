@@ -934,14 +934,15 @@ TEXT ·gemmNN_128x9216x128AVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000015, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000240, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000015, R11
+
+outm_2:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1055,28 +1056,19 @@ outk_3:
 	VMOVUPS      Y9, 147488(BX)
 	VMOVUPS      Y10, 184320(BX)
 	VMOVUPS      Y11, 184352(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
 	ADDQ         $0x00000c00, SI
-	ADDQ         $0x00036000, DX
+	ADDQ         $0x00036000, BX
 	DECQ         R11
-	JNE          outm_1
-	MOVQ         R10, DI
-	MOVQ         DX, BX
-	MOVQ         $0x00000240, R12
+	JNE          outm_2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVQ         SI, AX
+	MOVQ         DI, CX
+	MOVQ         $0x00000020, R13
 
-outn_4:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ   SI, AX
-	MOVQ   DI, CX
-	MOVQ   $0x00000020, R13
-
-outk_5:
+outk_4:
 	VMOVUPS      (CX), Y4
 	VMOVUPS      32(CX), Y5
 	VBROADCASTSS (AX), Y6
@@ -1112,15 +1104,15 @@ outk_5:
 	ADDQ         $0x00000010, AX
 	ADDQ         $0x00024000, CX
 	DECQ         R13
-	JNE          outk_5
+	JNE          outk_4
 	VMOVUPS      Y0, (BX)
 	VMOVUPS      Y1, 32(BX)
 	VMOVUPS      Y2, 36864(BX)
 	VMOVUPS      Y3, 36896(BX)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
-	JNE          outn_4
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -1132,14 +1124,15 @@ TEXT ·gemmNN_128x9216x128AVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x0000000a, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000120, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x0000000a, R11
+
+outm_2:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1301,40 +1294,31 @@ outk_3:
 	VMOVUPS          Z21, 368704(BX)
 	VMOVUPS          Z22, 405504(BX)
 	VMOVUPS          Z23, 405568(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
-	DECQ             R12
-	JNE              outn_2
 	ADDQ             $0x00001800, SI
-	ADDQ             $0x0006c000, DX
+	ADDQ             $0x0006c000, BX
 	DECQ             R11
-	JNE              outm_1
-	MOVQ             R10, DI
-	MOVQ             DX, BX
-	MOVQ             $0x00000120, R12
+	JNE              outm_2
+	VXORPS           Z0, Z0, Z0
+	VXORPS           Z1, Z1, Z1
+	VXORPS           Z2, Z2, Z2
+	VXORPS           Z3, Z3, Z3
+	VXORPS           Z4, Z4, Z4
+	VXORPS           Z5, Z5, Z5
+	VXORPS           Z6, Z6, Z6
+	VXORPS           Z7, Z7, Z7
+	VXORPS           Z8, Z8, Z8
+	VXORPS           Z9, Z9, Z9
+	VXORPS           Z10, Z10, Z10
+	VXORPS           Z11, Z11, Z11
+	VXORPS           Z12, Z12, Z12
+	VXORPS           Z13, Z13, Z13
+	VXORPS           Z14, Z14, Z14
+	VXORPS           Z15, Z15, Z15
+	MOVQ             SI, AX
+	MOVQ             DI, CX
+	MOVQ             $0x00000020, R13
 
-outn_4:
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	MOVQ   SI, AX
-	MOVQ   DI, CX
-	MOVQ   $0x00000020, R13
-
-outk_5:
+outk_4:
 	VMOVUPS          (CX), Z16
 	VMOVUPS          64(CX), Z17
 	VFMADD231PS.BCST (AX), Z16, Z0
@@ -1410,7 +1394,7 @@ outk_5:
 	ADDQ             $0x00000010, AX
 	ADDQ             $0x00024000, CX
 	DECQ             R13
-	JNE              outk_5
+	JNE              outk_4
 	VMOVUPS          Z0, (BX)
 	VMOVUPS          Z1, 64(BX)
 	VMOVUPS          Z2, 36864(BX)
@@ -1428,9 +1412,9 @@ outk_5:
 	VMOVUPS          Z14, 258048(BX)
 	VMOVUPS          Z15, 258112(BX)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
-	JNE              outn_4
+	JNE              outn_1
 	VZEROUPPER
 	RET
 
@@ -1442,14 +1426,15 @@ TEXT ·gemmNN_24x32x64_accAVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000004, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000002, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000004, R11
+
+outm_2:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1575,14 +1560,14 @@ outk_3:
 	VMOVUPS      Y10, 640(BX)
 	VADDPS       672(BX), Y11, Y11
 	VMOVUPS      Y11, 672(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
 	ADDQ         $0x00000600, SI
-	ADDQ         $0x00000300, DX
+	ADDQ         $0x00000300, BX
 	DECQ         R11
-	JNE          outm_1
+	JNE          outm_2
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, DX
+	DECQ         R12
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -1594,11 +1579,12 @@ TEXT ·gemmNN_24x32x64_accAVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
+	MOVQ R10, DI
+	MOVQ R9, SI
+	MOVQ DX, BX
 	MOVQ $0x00000002, R11
 
 outm_1:
-	MOVQ   R10, DI
-	MOVQ   DX, BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1784,12 +1770,12 @@ outk_2:
 	VMOVUPS          Z22, 1408(BX)
 	VADDPS           1472(BX), Z23, Z23
 	VMOVUPS          Z23, 1472(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
 	ADDQ             $0x00000c00, SI
-	ADDQ             $0x00000600, DX
+	ADDQ             $0x00000600, BX
 	DECQ             R11
 	JNE              outm_1
+	ADDQ             $0x00000080, DI
+	ADDQ             $0x00000080, DX
 	VZEROUPPER
 	RET
 
@@ -1801,14 +1787,15 @@ TEXT ·gemmNN_24x64x32_accAVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000004, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000004, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000004, R11
+
+outm_2:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
@@ -2485,14 +2472,14 @@ outn_2:
 	VMOVUPS      Y10, 1280(BX)
 	VADDPS       1312(BX), Y11, Y11
 	VMOVUPS      Y11, 1312(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
 	ADDQ         $0x00000300, SI
-	ADDQ         $0x00000600, DX
+	ADDQ         $0x00000600, BX
 	DECQ         R11
-	JNE          outm_1
+	JNE          outm_2
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, DX
+	DECQ         R12
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -2504,14 +2491,15 @@ TEXT ·gemmNN_24x64x32_accAVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000002, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000002, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000002, R11
+
+outm_2:
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VXORPS           Z2, Z2, Z2
@@ -3416,14 +3404,14 @@ outn_2:
 	VMOVUPS          Z22, 2816(BX)
 	VADDPS           2880(BX), Z23, Z23
 	VMOVUPS          Z23, 2880(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
-	DECQ             R12
-	JNE              outn_2
 	ADDQ             $0x00000600, SI
-	ADDQ             $0x00000c00, DX
+	ADDQ             $0x00000c00, BX
 	DECQ             R11
-	JNE              outm_1
+	JNE              outm_2
+	ADDQ             $0x00000080, DI
+	ADDQ             $0x00000080, DX
+	DECQ             R12
+	JNE              outn_1
 	VZEROUPPER
 	RET
 
@@ -5703,10 +5691,11 @@ TEXT ·gemmTN_10x128x128AVX2(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000008, R12
 
 outn_1:
+	MOVQ   R9, SI
+	MOVQ   DX, BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -5820,30 +5809,21 @@ outk_2:
 	VMOVUPS      Y9, 2080(BX)
 	VMOVUPS      Y10, 2560(BX)
 	VMOVUPS      Y11, 2592(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_1
 	ADDQ         $0x00000018, SI
-	ADDQ         $0x00000c00, DX
-	MOVQ         R10, DI
-	MOVQ         DX, BX
-	MOVQ         $0x00000008, R12
+	ADDQ         $0x00000c00, BX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	MOVQ         SI, AX
+	MOVQ         DI, CX
+	MOVQ         $0x00000020, R13
 
-outn_3:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   SI, AX
-	MOVQ   DI, CX
-	MOVQ   $0x00000020, R13
-
-outk_4:
+outk_3:
 	VMOVUPS      (CX), Y8
 	VMOVUPS      32(CX), Y9
 	VBROADCASTSS (AX), Y10
@@ -5903,7 +5883,7 @@ outk_4:
 	ADDQ         $0x000000a0, AX
 	ADDQ         $0x00000800, CX
 	DECQ         R13
-	JNE          outk_4
+	JNE          outk_3
 	VMOVUPS      Y0, (BX)
 	VMOVUPS      Y1, 32(BX)
 	VMOVUPS      Y2, 512(BX)
@@ -5913,9 +5893,9 @@ outk_4:
 	VMOVUPS      Y6, 1536(BX)
 	VMOVUPS      Y7, 1568(BX)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
-	JNE          outn_3
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -5928,10 +5908,11 @@ TEXT ·gemmTN_10x128x128AVX512(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000004, R12
 
 outn_1:
+	MOVQ   R9, SI
+	MOVQ   DX, BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -6069,12 +6050,12 @@ outk_2:
 	VMOVUPS          Z17, 4160(BX)
 	VMOVUPS          Z18, 4608(BX)
 	VMOVUPS          Z19, 4672(BX)
+	ADDQ             $0x00000028, SI
+	ADDQ             $0x00001400, BX
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
 	JNE              outn_1
-	ADDQ             $0x00000028, SI
-	ADDQ             $0x00001400, DX
 	VZEROUPPER
 	RET
 
@@ -6086,14 +6067,15 @@ TEXT ·gemmTN_128x9216x128AVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000015, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000240, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000015, R11
+
+outm_2:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -6207,28 +6189,19 @@ outk_3:
 	VMOVUPS      Y9, 147488(BX)
 	VMOVUPS      Y10, 184320(BX)
 	VMOVUPS      Y11, 184352(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
 	ADDQ         $0x00000018, SI
-	ADDQ         $0x00036000, DX
+	ADDQ         $0x00036000, BX
 	DECQ         R11
-	JNE          outm_1
-	MOVQ         R10, DI
-	MOVQ         DX, BX
-	MOVQ         $0x00000240, R12
+	JNE          outm_2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVQ         SI, AX
+	MOVQ         DI, CX
+	MOVQ         $0x00000020, R13
 
-outn_4:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ   SI, AX
-	MOVQ   DI, CX
-	MOVQ   $0x00000020, R13
-
-outk_5:
+outk_4:
 	VMOVUPS      (CX), Y4
 	VMOVUPS      32(CX), Y5
 	VBROADCASTSS (AX), Y6
@@ -6264,15 +6237,15 @@ outk_5:
 	ADDQ         $0x00000800, AX
 	ADDQ         $0x00024000, CX
 	DECQ         R13
-	JNE          outk_5
+	JNE          outk_4
 	VMOVUPS      Y0, (BX)
 	VMOVUPS      Y1, 32(BX)
 	VMOVUPS      Y2, 36864(BX)
 	VMOVUPS      Y3, 36896(BX)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
-	JNE          outn_4
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -6284,14 +6257,15 @@ TEXT ·gemmTN_128x9216x128AVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x0000000a, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000120, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x0000000a, R11
+
+outm_2:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -6453,40 +6427,31 @@ outk_3:
 	VMOVUPS          Z21, 368704(BX)
 	VMOVUPS          Z22, 405504(BX)
 	VMOVUPS          Z23, 405568(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
-	DECQ             R12
-	JNE              outn_2
 	ADDQ             $0x00000030, SI
-	ADDQ             $0x0006c000, DX
+	ADDQ             $0x0006c000, BX
 	DECQ             R11
-	JNE              outm_1
-	MOVQ             R10, DI
-	MOVQ             DX, BX
-	MOVQ             $0x00000120, R12
+	JNE              outm_2
+	VXORPS           Z0, Z0, Z0
+	VXORPS           Z1, Z1, Z1
+	VXORPS           Z2, Z2, Z2
+	VXORPS           Z3, Z3, Z3
+	VXORPS           Z4, Z4, Z4
+	VXORPS           Z5, Z5, Z5
+	VXORPS           Z6, Z6, Z6
+	VXORPS           Z7, Z7, Z7
+	VXORPS           Z8, Z8, Z8
+	VXORPS           Z9, Z9, Z9
+	VXORPS           Z10, Z10, Z10
+	VXORPS           Z11, Z11, Z11
+	VXORPS           Z12, Z12, Z12
+	VXORPS           Z13, Z13, Z13
+	VXORPS           Z14, Z14, Z14
+	VXORPS           Z15, Z15, Z15
+	MOVQ             SI, AX
+	MOVQ             DI, CX
+	MOVQ             $0x00000020, R13
 
-outn_4:
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	MOVQ   SI, AX
-	MOVQ   DI, CX
-	MOVQ   $0x00000020, R13
-
-outk_5:
+outk_4:
 	VMOVUPS          (CX), Z16
 	VMOVUPS          64(CX), Z17
 	VFMADD231PS.BCST (AX), Z16, Z0
@@ -6562,7 +6527,7 @@ outk_5:
 	ADDQ             $0x00000800, AX
 	ADDQ             $0x00024000, CX
 	DECQ             R13
-	JNE              outk_5
+	JNE              outk_4
 	VMOVUPS          Z0, (BX)
 	VMOVUPS          Z1, 64(BX)
 	VMOVUPS          Z2, 36864(BX)
@@ -6580,9 +6545,9 @@ outk_5:
 	VMOVUPS          Z14, 258048(BX)
 	VMOVUPS          Z15, 258112(BX)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
-	JNE              outn_4
+	JNE              outn_1
 	VZEROUPPER
 	RET
 
@@ -6594,14 +6559,15 @@ TEXT ·gemmTN_32x64x24_accAVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000005, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000004, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000005, R11
+
+outm_2:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
@@ -7118,19 +7084,10 @@ outn_2:
 	VMOVUPS      Y10, 1280(BX)
 	VADDPS       1312(BX), Y11, Y11
 	VMOVUPS      Y11, 1312(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
 	ADDQ         $0x00000018, SI
-	ADDQ         $0x00000600, DX
+	ADDQ         $0x00000600, BX
 	DECQ         R11
-	JNE          outm_1
-	MOVQ         R10, DI
-	MOVQ         DX, BX
-	MOVQ         $0x00000004, R12
-
-outn_3:
+	JNE          outm_2
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
@@ -7336,9 +7293,9 @@ outn_3:
 	VADDPS       288(BX), Y3, Y3
 	VMOVUPS      Y3, 288(BX)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
-	JNE          outn_3
+	JNE          outn_1
 	VZEROUPPER
 	RET
 
@@ -7350,14 +7307,15 @@ TEXT ·gemmTN_32x64x24_accAVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000002, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000002, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000002, R11
+
+outm_2:
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VXORPS           Z2, Z2, Z2
@@ -8054,19 +8012,10 @@ outn_2:
 	VMOVUPS          Z22, 2816(BX)
 	VADDPS           2880(BX), Z23, Z23
 	VMOVUPS          Z23, 2880(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
-	DECQ             R12
-	JNE              outn_2
 	ADDQ             $0x00000030, SI
-	ADDQ             $0x00000c00, DX
+	ADDQ             $0x00000c00, BX
 	DECQ             R11
-	JNE              outm_1
-	MOVQ             R10, DI
-	MOVQ             DX, BX
-	MOVQ             $0x00000002, R12
-
-outn_3:
+	JNE              outm_2
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VXORPS           Z2, Z2, Z2
@@ -8548,9 +8497,9 @@ outn_3:
 	VADDPS           1856(BX), Z15, Z15
 	VMOVUPS          Z15, 1856(BX)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
-	JNE              outn_3
+	JNE              outn_1
 	VZEROUPPER
 	RET
 

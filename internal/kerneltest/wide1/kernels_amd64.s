@@ -31,10 +31,11 @@ TEXT ·gemmNN_1x130x1AVX2(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000008, R12
 
 outn_1:
+	MOVQ         R9, SI
+	MOVQ         DX, BX
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (DI), Y2
@@ -44,10 +45,14 @@ outn_1:
 	VFMADD231PS  Y3, Y4, Y1
 	VMOVUPS      Y0, (BX)
 	VMOVUPS      Y1, 32(BX)
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000208, BX
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
 	JNE          outn_1
+	MOVQ         R9, SI
+	MOVQ         DX, BX
 	VMOVUPS      nngenMask<>+24(SB), Y3
 	VXORPS       Y0, Y0, Y0
 	VMASKMOVPS   (DI), Y3, Y1
@@ -55,7 +60,7 @@ outn_1:
 	VFMADD231PS  Y1, Y2, Y0
 	VMASKMOVPS   Y0, Y3, (BX)
 	ADDQ         $0x00000004, SI
-	ADDQ         $0x00000208, DX
+	ADDQ         $0x00000208, BX
 	VZEROUPPER
 	RET
 
@@ -68,10 +73,11 @@ TEXT ·gemmNN_1x130x1AVX512(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000004, R12
 
 outn_1:
+	MOVQ             R9, SI
+	MOVQ             DX, BX
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VMOVUPS          (DI), Z2
@@ -80,10 +86,14 @@ outn_1:
 	VFMADD231PS.BCST (SI), Z3, Z1
 	VMOVUPS          Z0, (BX)
 	VMOVUPS          Z1, 64(BX)
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000208, BX
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
 	JNE              outn_1
+	MOVQ             R9, SI
+	MOVQ             DX, BX
 	MOVL             $0x00000003, CX
 	KMOVW            CX, K1
 	VXORPS           Z0, Z0, Z0
@@ -91,7 +101,7 @@ outn_1:
 	VFMADD231PS.BCST (SI), Z1, Z0
 	VMOVUPS          Z0, K1, (BX)
 	ADDQ             $0x00000004, SI
-	ADDQ             $0x00000208, DX
+	ADDQ             $0x00000208, BX
 	VZEROUPPER
 	RET
 
@@ -750,14 +760,15 @@ TEXT ·gemmTN_130x257x1AVX2(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x00000015, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000010, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x00000015, R11
+
+outm_2:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
@@ -802,45 +813,10 @@ outn_2:
 	VMOVUPS      Y9, 4144(BX)
 	VMOVUPS      Y10, 5140(BX)
 	VMOVUPS      Y11, 5172(BX)
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
-	DECQ         R12
-	JNE          outn_2
-	VMOVUPS      nngenMask<>+28(SB), Y8
-	VXORPS       Y0, Y0, Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y4, Y4, Y4
-	VXORPS       Y5, Y5, Y5
-	VMASKMOVPS   (DI), Y8, Y6
-	VBROADCASTSS (SI), Y7
-	VFMADD231PS  Y6, Y7, Y0
-	VBROADCASTSS 4(SI), Y7
-	VFMADD231PS  Y6, Y7, Y1
-	VBROADCASTSS 8(SI), Y7
-	VFMADD231PS  Y6, Y7, Y2
-	VBROADCASTSS 12(SI), Y7
-	VFMADD231PS  Y6, Y7, Y3
-	VBROADCASTSS 16(SI), Y7
-	VFMADD231PS  Y6, Y7, Y4
-	VBROADCASTSS 20(SI), Y7
-	VFMADD231PS  Y6, Y7, Y5
-	VMASKMOVPS   Y0, Y8, (BX)
-	VMASKMOVPS   Y1, Y8, 1028(BX)
-	VMASKMOVPS   Y2, Y8, 2056(BX)
-	VMASKMOVPS   Y3, Y8, 3084(BX)
-	VMASKMOVPS   Y4, Y8, 4112(BX)
-	VMASKMOVPS   Y5, Y8, 5140(BX)
 	ADDQ         $0x00000018, SI
-	ADDQ         $0x00001818, DX
+	ADDQ         $0x00001818, BX
 	DECQ         R11
-	JNE          outm_1
-	MOVQ         R10, DI
-	MOVQ         DX, BX
-	MOVQ         $0x00000010, R12
-
-outn_3:
+	JNE          outm_2
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
@@ -872,9 +848,44 @@ outn_3:
 	VMOVUPS      Y6, 3084(BX)
 	VMOVUPS      Y7, 3116(BX)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
-	JNE          outn_3
+	JNE          outn_1
+	MOVQ         R9, SI
+	MOVQ         DX, BX
+	MOVQ         $0x00000015, R11
+
+outm_3:
+	VMOVUPS      nngenMask<>+28(SB), Y8
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMASKMOVPS   (DI), Y8, Y6
+	VBROADCASTSS (SI), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(SI), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(SI), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(SI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(SI), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(SI), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   Y0, Y8, (BX)
+	VMASKMOVPS   Y1, Y8, 1028(BX)
+	VMASKMOVPS   Y2, Y8, 2056(BX)
+	VMASKMOVPS   Y3, Y8, 3084(BX)
+	VMASKMOVPS   Y4, Y8, 4112(BX)
+	VMASKMOVPS   Y5, Y8, 5140(BX)
+	ADDQ         $0x00000018, SI
+	ADDQ         $0x00001818, BX
+	DECQ         R11
+	JNE          outm_3
 	VMOVUPS      nngenMask<>+28(SB), Y6
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
@@ -904,14 +915,15 @@ TEXT ·gemmTN_130x257x1AVX512(SB), NOSPLIT, $0-24
 	MOVQ b+16(FP), R10
 	MOVQ R9, SI
 	MOVQ R8, DX
-	MOVQ $0x0000000a, R11
-
-outm_1:
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000008, R12
 
-outn_2:
+outn_1:
+	MOVQ R9, SI
+	MOVQ DX, BX
+	MOVQ $0x0000000a, R11
+
+outm_2:
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VXORPS           Z2, Z2, Z2
@@ -986,58 +998,10 @@ outn_2:
 	VMOVUPS          Z21, 10344(BX)
 	VMOVUPS          Z22, 11308(BX)
 	VMOVUPS          Z23, 11372(BX)
-	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
-	DECQ             R12
-	JNE              outn_2
-	MOVL             $0x00000001, CX
-	KMOVW            CX, K1
-	VXORPS           Z0, Z0, Z0
-	VXORPS           Z1, Z1, Z1
-	VXORPS           Z2, Z2, Z2
-	VXORPS           Z3, Z3, Z3
-	VXORPS           Z4, Z4, Z4
-	VXORPS           Z5, Z5, Z5
-	VXORPS           Z6, Z6, Z6
-	VXORPS           Z7, Z7, Z7
-	VXORPS           Z8, Z8, Z8
-	VXORPS           Z9, Z9, Z9
-	VXORPS           Z10, Z10, Z10
-	VXORPS           Z11, Z11, Z11
-	VMOVUPS.Z        (DI), K1, Z12
-	VFMADD231PS.BCST (SI), Z12, Z0
-	VFMADD231PS.BCST 4(SI), Z12, Z1
-	VFMADD231PS.BCST 8(SI), Z12, Z2
-	VFMADD231PS.BCST 12(SI), Z12, Z3
-	VFMADD231PS.BCST 16(SI), Z12, Z4
-	VFMADD231PS.BCST 20(SI), Z12, Z5
-	VFMADD231PS.BCST 24(SI), Z12, Z6
-	VFMADD231PS.BCST 28(SI), Z12, Z7
-	VFMADD231PS.BCST 32(SI), Z12, Z8
-	VFMADD231PS.BCST 36(SI), Z12, Z9
-	VFMADD231PS.BCST 40(SI), Z12, Z10
-	VFMADD231PS.BCST 44(SI), Z12, Z11
-	VMOVUPS          Z0, K1, (BX)
-	VMOVUPS          Z1, K1, 1028(BX)
-	VMOVUPS          Z2, K1, 2056(BX)
-	VMOVUPS          Z3, K1, 3084(BX)
-	VMOVUPS          Z4, K1, 4112(BX)
-	VMOVUPS          Z5, K1, 5140(BX)
-	VMOVUPS          Z6, K1, 6168(BX)
-	VMOVUPS          Z7, K1, 7196(BX)
-	VMOVUPS          Z8, K1, 8224(BX)
-	VMOVUPS          Z9, K1, 9252(BX)
-	VMOVUPS          Z10, K1, 10280(BX)
-	VMOVUPS          Z11, K1, 11308(BX)
 	ADDQ             $0x00000030, SI
-	ADDQ             $0x00003030, DX
+	ADDQ             $0x00003030, BX
 	DECQ             R11
-	JNE              outm_1
-	MOVQ             R10, DI
-	MOVQ             DX, BX
-	MOVQ             $0x00000008, R12
-
-outn_3:
+	JNE              outm_2
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VXORPS           Z2, Z2, Z2
@@ -1101,9 +1065,57 @@ outn_3:
 	VMOVUPS          Z18, 9252(BX)
 	VMOVUPS          Z19, 9316(BX)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
-	JNE              outn_3
+	JNE              outn_1
+	MOVQ             R9, SI
+	MOVQ             DX, BX
+	MOVQ             $0x0000000a, R11
+
+outm_3:
+	MOVL             $0x00000001, CX
+	KMOVW            CX, K1
+	VXORPS           Z0, Z0, Z0
+	VXORPS           Z1, Z1, Z1
+	VXORPS           Z2, Z2, Z2
+	VXORPS           Z3, Z3, Z3
+	VXORPS           Z4, Z4, Z4
+	VXORPS           Z5, Z5, Z5
+	VXORPS           Z6, Z6, Z6
+	VXORPS           Z7, Z7, Z7
+	VXORPS           Z8, Z8, Z8
+	VXORPS           Z9, Z9, Z9
+	VXORPS           Z10, Z10, Z10
+	VXORPS           Z11, Z11, Z11
+	VMOVUPS.Z        (DI), K1, Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	VFMADD231PS.BCST 16(SI), Z12, Z4
+	VFMADD231PS.BCST 20(SI), Z12, Z5
+	VFMADD231PS.BCST 24(SI), Z12, Z6
+	VFMADD231PS.BCST 28(SI), Z12, Z7
+	VFMADD231PS.BCST 32(SI), Z12, Z8
+	VFMADD231PS.BCST 36(SI), Z12, Z9
+	VFMADD231PS.BCST 40(SI), Z12, Z10
+	VFMADD231PS.BCST 44(SI), Z12, Z11
+	VMOVUPS          Z0, K1, (BX)
+	VMOVUPS          Z1, K1, 1028(BX)
+	VMOVUPS          Z2, K1, 2056(BX)
+	VMOVUPS          Z3, K1, 3084(BX)
+	VMOVUPS          Z4, K1, 4112(BX)
+	VMOVUPS          Z5, K1, 5140(BX)
+	VMOVUPS          Z6, K1, 6168(BX)
+	VMOVUPS          Z7, K1, 7196(BX)
+	VMOVUPS          Z8, K1, 8224(BX)
+	VMOVUPS          Z9, K1, 9252(BX)
+	VMOVUPS          Z10, K1, 10280(BX)
+	VMOVUPS          Z11, K1, 11308(BX)
+	ADDQ             $0x00000030, SI
+	ADDQ             $0x00003030, BX
+	DECQ             R11
+	JNE              outm_3
 	MOVL             $0x00000001, CX
 	KMOVW            CX, K1
 	VXORPS           Z0, Z0, Z0
@@ -1149,10 +1161,11 @@ TEXT ·gemmTN_1x130x1AVX2(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000008, R12
 
 outn_1:
+	MOVQ         R9, SI
+	MOVQ         DX, BX
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (DI), Y2
@@ -1162,10 +1175,14 @@ outn_1:
 	VFMADD231PS  Y3, Y4, Y1
 	VMOVUPS      Y0, (BX)
 	VMOVUPS      Y1, 32(BX)
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000208, BX
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DX
 	DECQ         R12
 	JNE          outn_1
+	MOVQ         R9, SI
+	MOVQ         DX, BX
 	VMOVUPS      nngenMask<>+24(SB), Y3
 	VXORPS       Y0, Y0, Y0
 	VMASKMOVPS   (DI), Y3, Y1
@@ -1173,7 +1190,7 @@ outn_1:
 	VFMADD231PS  Y1, Y2, Y0
 	VMASKMOVPS   Y0, Y3, (BX)
 	ADDQ         $0x00000004, SI
-	ADDQ         $0x00000208, DX
+	ADDQ         $0x00000208, BX
 	VZEROUPPER
 	RET
 
@@ -1186,10 +1203,11 @@ TEXT ·gemmTN_1x130x1AVX512(SB), NOSPLIT, $0-24
 	MOVQ R9, SI
 	MOVQ R8, DX
 	MOVQ R10, DI
-	MOVQ DX, BX
 	MOVQ $0x00000004, R12
 
 outn_1:
+	MOVQ             R9, SI
+	MOVQ             DX, BX
 	VXORPS           Z0, Z0, Z0
 	VXORPS           Z1, Z1, Z1
 	VMOVUPS          (DI), Z2
@@ -1198,10 +1216,14 @@ outn_1:
 	VFMADD231PS.BCST (SI), Z3, Z1
 	VMOVUPS          Z0, (BX)
 	VMOVUPS          Z1, 64(BX)
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000208, BX
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000080, DX
 	DECQ             R12
 	JNE              outn_1
+	MOVQ             R9, SI
+	MOVQ             DX, BX
 	MOVL             $0x00000003, CX
 	KMOVW            CX, K1
 	VXORPS           Z0, Z0, Z0
@@ -1209,6 +1231,6 @@ outn_1:
 	VFMADD231PS.BCST (SI), Z1, Z0
 	VMOVUPS          Z0, K1, (BX)
 	ADDQ             $0x00000004, SI
-	ADDQ             $0x00000208, DX
+	ADDQ             $0x00000208, BX
 	VZEROUPPER
 	RET
