@@ -314,7 +314,7 @@ cnn_conv_overlay() {
 	cur != "" { body = body $0 "\n" }
 	END {
 		if (n == 0) exit 1
-		printf "// Written by bench/run.sh into a go test -overlay: not part of the repo.\n\npackage mnist_cnn\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n%s\n", funcs > out
+		printf "// Written by bench/run.sh into a go test -overlay: not part of the repo.\n\npackage mnist_cnn\n\nimport (\n\t\"math\"\n\t\"testing\"\n\t\"time\"\n)\n\nvar _ = math.Abs // the copied blocks may use math\n%s\n", funcs > out
 		printf "func BenchmarkBenchConvFwd(b *testing.B) {\n\tm := New(1)\n\tfor i, x := 0, m.Input(); i < len(x); i++ {\n\t\tx[i] = Float(i%%251) / 251\n\t}\n\tm.forwardInfer() // every layer gets a real input\n" > out
 		printf "\tfor _, c := range []struct {\n\t\tname  string\n\t\tflops float64\n\t\trun   func()\n\t}{\n%s\t} {\n", list > out
 		printf "\t\tb.Run(c.name, func(b *testing.B) {\n\t\t\tbest := time.Duration(1 << 62)\n\t\t\tfor range b.N {\n\t\t\t\tt := time.Now()\n\t\t\t\tc.run()\n\t\t\t\tbest = min(best, time.Since(t))\n\t\t\t}\n\t\t\tb.ReportMetric(c.flops/best.Seconds()/1e9, \"GFLOP/s\")\n\t\t})\n\t}\n}\n" > out
