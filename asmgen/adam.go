@@ -51,7 +51,6 @@ func Adam(pkg, header string) ([]byte, error) {
 }
 
 func emitAdam(c *build.Context, isa ISA) {
-	L := lanes[isa]
 	W := vecBytes[isa]
 	pp, pg, pm, pv, pk, n := reg.RSI, reg.RDI, reg.R8, reg.R9, reg.R10, reg.RCX
 	c.Load(c.Param("p").Base(), pp)
@@ -103,5 +102,4 @@ func emitAdam(c *build.Context, isa ISA) {
 	c.DECQ(n)
 	c.JNE(operand.LabelRef(top))
 	c.Label(done)
-	_ = L
 }

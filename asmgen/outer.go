@@ -22,7 +22,7 @@ func (k *kernel) outerRows() int {
 // completely, with constant displacements.
 const fullUnroll = 32
 
-// strides returns A's element strides along m and k.
+// aStrides returns A's element strides along m and k.
 func (k *kernel) aStrides() (ams, aks int) {
 	if k.g.Layout == layers.TN {
 		return 1, k.g.M
