@@ -50,6 +50,12 @@ var mutants = []mutant{
 	// in the first channel.
 	{"batchnorm_mean_term", "batchnorm_dense", "(dr[0] - a[0] -", "(dr[0] - 0*a[0] -"},
 	{"batchnorm_xhat_term", "batchnorm_dense", "- hr[0]*b[0])", "- 0*hr[0]*b[0])"},
+	// The KL gradient of μ loses its factor μ; the Sampling layer's
+	// gradient of logvar loses its ½; the KL term's gradients are
+	// overwritten instead of added to by Sampling.
+	{"kl_mu_gradient", "vae_bce", "dmu[i] = Float(0.3333333333333333 * mu)", "dmu[i] = Float(0.3333333333333333)"},
+	{"sampling_logvar_gradient", "vae_bce", "d[i] * 0.5 * Float(", "d[i] * Float("},
+	{"sampling_overwrites_kl", "vae_bce", "dx[i] += d[i]\n", "dx[i] = d[i]\n"},
 }
 
 // gradcheckTest is the test written into every generated package.
@@ -256,7 +262,7 @@ func doGradcheck(t *testing.T) error {
 		same := true
 		var buffers []string
 		for _, n := range m.Nodes {
-			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization"
+			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization" && n.Kind != "Sampling"
 			for _, p := range n.Params {
 				if p.Buffer {
 					buffers = append(buffers, n.Name+"."+p.Name)

@@ -37,7 +37,7 @@ func (g *gen) modelFile() *File {
 	f := g.newFile(m.Name)
 	out := m.Output
 	in := m.Nodes[0]
-	perSample := out.Size() / out.Shape[len(out.Shape)-1]
+	_, perSample := layers.LossRows(m)
 	h := g.hyper()
 	slots := optim.StateSlots(m.Opt.Name, h)
 	names := optim.StateNames(m.Opt.Name, h)
@@ -45,9 +45,12 @@ func (g *gen) modelFile() *File {
 	// Emit the passes first: they record the buffers the struct needs.
 	train := g.emitter(m.Batch, true, "")
 	fwdTrain := g.forward(train)
+	// The loss and backward share an emitter: a loss term may write the
+	// gradient of a layer that backward then adds to.
 	lossGrad := g.emitter(m.Batch, true, "")
 	lossGrad.EmitLoss(Lit(m.Batch), true)
-	back := g.backward(g.emitter(m.Batch, true, ""))
+	lossGradCode := lossGrad.Take()
+	back := g.backward(lossGrad)
 	infer := g.emitter(m.Batch, false, "")
 	fwdInfer := g.forward(infer)
 	lossEval := g.emitter(m.Batch, false, "")
@@ -151,11 +154,16 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("forwardInfer runs the forward pass of a batch at inference.", "forwardInfer", nil, nil, fwdInfer...))
 	f.Add(g.method("forward1 runs the forward pass of one sample at inference.", "forward1", nil, nil, fwd1...))
 	f.Add(g.method(fmt.Sprintf("lossGrad returns the mean %s of the batch and its correct count, and writes\nthe gradient of the output.", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
-		append(lossGrad.Code(), Return(Id("sum").Op("/").Lit(float64(m.Batch*perSample)), Id("correct")))...))
+		append(lossGradCode, Return(Id("sum").Op("/").Lit(float64(m.Batch*perSample)), Id("correct")))...))
 	f.Add(g.method("lossEval returns the summed loss and the correct count of the first n samples.", "lossEval", []Code{Id("n").Int()}, []Code{Float64(), Int()},
 		append(lossEval.Code(), Return(Id("sum"), Id("correct")))...))
 	f.Add(g.method("backward writes the gradients of the parameters, from the gradient of the output.", "backward", nil, nil, back...))
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
+
+	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
+	if layers.TargetIsInput(m) {
+		gatherTargets = Qual(dataPkg, "GatherRows").Call(m_("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
+	}
 
 	// Public API.
 	f.Add(g.method("ComputeGradients runs forward and backward on the batch in the input and\ntarget buffers, leaving the gradients in Grads. It returns the batch's mean\nloss and how many of its samples were classified correctly.",
@@ -167,7 +175,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("TrainBatch copies the samples idx of set into the model and runs TrainStep.\nlen(idx) must be BatchSize.",
 		"TrainBatch", []Code{Id("set").Op("*").Qual(dataPkg, "Set"), Id("idx").Index().Int()}, []Code{Id("loss").Float64(), Id("correct").Int()},
 		Qual(dataPkg, "GatherRows").Call(m_("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
-		Qual(dataPkg, "GatherTargets").Call(m_("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize")),
+		gatherTargets,
 		Return(m_("TrainStep").Call())))
 	f.Add(g.method("Evaluate runs inference over every sample of set, the last partial batch\nincluded, and returns the mean loss and the accuracy.",
 		"Evaluate", []Code{Id("set").Op("*").Qual(dataPkg, "Set")}, []Code{Id("loss").Float64(), Id("accuracy").Float64()},
@@ -178,7 +186,7 @@ func (g *gen) modelFile() *File {
 			Id("idx").Op(":=").Add(m_("idx")).Index(Op(":").Min(Id("BatchSize"), Id("set").Dot("N").Op("-").Id("i"))),
 			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
 			Qual(dataPkg, "GatherRows").Call(m_("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
-			Qual(dataPkg, "GatherTargets").Call(m_("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize")),
+			gatherTargets,
 			m_("forwardInfer").Call(),
 			List(Id("s"), Id("c")).Op(":=").Add(m_("lossEval").Call(Len(Id("idx")))),
 			Id("sum").Op("+=").Id("s"),
@@ -203,6 +211,7 @@ func (g *gen) modelFile() *File {
 			For(List(Id("j"), Id("v")).Op(":=").Range().Add(m_(outB)).Index(Op(":").Id("k").Op("*").Id("OutputSize"))).Block(
 				Id("out").Index(Id("i").Op("*").Id("OutputSize").Op("+").Id("j")).Op("=").Float32().Call(Id("v"))),
 		)))
+	g.autoencoder(f, infer)
 	f.Add(g.tensors(names))
 	f.Add(g.method("Save writes the parameters and optimizer state to a safetensors checkpoint.", "Save",
 		[]Code{Id("path").String()}, []Code{Error()},

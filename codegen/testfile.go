@@ -78,6 +78,7 @@ func (g *gen) testFile() *File {
 		),
 	)
 	g.kernelTests(f)
+	g.autoencoderTests(f)
 	f.Func().Id("BenchmarkTrainStep").Params(Id("b").Op("*").Qual("testing", "B")).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),
 		Id("fillBatch").Call(Id("m")),

@@ -58,6 +58,17 @@ type Param struct {
 type Loss struct {
 	Kind string // categorical_crossentropy, binary_crossentropy, mse
 	Pos  Pos
+	// Terms is set when the loss is a mapping of named terms (a VAE's
+	// negative ELBO): Kind is then its reconstruction term.
+	Terms *Terms
+}
+
+// Terms describes a loss of named terms: a reconstruction of the model's
+// input, summed over the values of each sample, plus Beta times the KL
+// divergence of N(KLMu, exp(KLLogVar)) from N(0, I).
+type Terms struct {
+	KLMu, KLLogVar *Node   // nil when the loss has no KL term
+	Beta           float64 // weight of the KL term
 }
 
 // Optimizer is the optimizer with its hyper-parameters.

@@ -58,6 +58,15 @@ type Emitter struct {
 // Code returns the statements emitted so far.
 func (e *Emitter) Code() []Code { return e.code }
 
+// Take returns the statements emitted so far and starts a new list; what
+// the emitter knows of written gradients carries over (the loss writes
+// gradients that backward then adds to).
+func (e *Emitter) Take() []Code {
+	c := e.code
+	e.code = nil
+	return c
+}
+
 // Add appends statements.
 func (e *Emitter) Add(c ...Code) { e.code = append(e.code, c...) }
 

@@ -132,8 +132,7 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	m := e.Model
 	out := m.Output
 	l, _ := LookupLoss(m.Loss.Kind)
-	c := out.Shape[len(out.Shape)-1]
-	perSample := out.Size() / c // rows per sample (sequences)
+	c, perSample := LossRows(m) // perSample > 1: sequences
 	fused := grad && e.Fused[out]
 	e.Add(
 		Var().Id("sum").Float64(),
@@ -153,9 +152,19 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	if grad {
 		body = append(body, Id("d").Op(":=").Add(rowOf(Id("g"), c)))
 	}
-	body = append(body, l.Row(e, c, fused, grad, 1/float64(e.Batch*perSample))...)
-	body = append(body, e.accuracy(c)...)
+	switch {
+	case m.Loss.Terms != nil && l == losses["binary_crossentropy"]:
+		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.Batch))...)
+	case m.Loss.Terms != nil: // summed over the sample: emitTerms multiplies by c
+		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.Batch))...)
+	default:
+		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.Batch*perSample))...)
+		body = append(body, e.accuracy(c)...)
+	}
 	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))
+	if m.Loss.Terms != nil {
+		e.emitTerms(rows, grad, c)
+	}
 }
 
 // accuracy emits the per-row accuracy count: argmax agreement, or for a

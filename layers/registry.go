@@ -54,6 +54,8 @@ type Kind struct {
 	Doc    string
 	Fields []Field
 	Alias  Alias
+	// NumInputs is the number of inputs the kind takes (0 means 1).
+	NumInputs int
 	// Shape infers the per-sample output shape from the input shapes, or
 	// says why the inputs do not fit.
 	Shape func(n *ir.Node, in [][]int) ([]int, error)

@@ -119,6 +119,7 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 		return
 	}
 	p.checkLoss(m)
+	p.checkTerms(m)
 }
 
 // names returns the names of the nodes, leaving out the placeholders of
@@ -288,8 +289,8 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			return n
 		}
 	}
-	if len(n.Inputs) != 1 {
-		p.errorf(ln, "%s takes one input, got %d", kind.Name, len(n.Inputs))
+	if want := max(kind.NumInputs, 1); len(n.Inputs) != want {
+		p.errorf(ln, "%s takes %s, got %d", kind.Name, map[bool]string{true: "one input", false: fmt.Sprintf("%d inputs", want)}[want == 1], len(n.Inputs))
 		return nil
 	}
 	var in [][]int

@@ -36,6 +36,7 @@ type parser struct {
 	errs      ErrorList
 	named     map[string]int    // layer name → line, for the names given explicitly
 	autoNamed map[*ir.Node]bool // the layers named by default
+	kl        *pendingKL        // the kl term of a loss mapping
 }
 
 func pos(n *yaml.Node) ir.Pos { return ir.Pos{Line: n.Line, Col: n.Column} }
@@ -266,7 +267,9 @@ func (p *parser) parse(src []byte) *ir.Model {
 			}
 		}
 	}
-	if e, ok := top["loss"]; ok {
+	if e, ok := top["loss"]; ok && e.val.Kind == yaml.MappingNode {
+		p.lossTerms(m, e.val)
+	} else if ok {
 		if s, ok := p.str(e.val, "loss"); ok {
 			if _, ok := layers.LookupLoss(s); !ok {
 				p.errorf(e.val, "unknown loss %q%s", s, oneOf(s, layers.LossNames()))

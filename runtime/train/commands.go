@@ -28,8 +28,8 @@ func runEval(c *cli, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	loss, acc := m.Evaluate(test)
-	fmt.Fprintf(c.stdout, "test_loss=%.4f test_accuracy=%.4f samples=%d\n", loss, acc, test.N)
+	loss, metrics := evaluate(m, test, "test")
+	fmt.Fprintf(c.stdout, "test_loss=%.4f%s samples=%d\n", loss, metrics, test.N)
 	return nil
 }
 

@@ -83,7 +83,7 @@ func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, s
 		c.usage()
 		return 0
 	}
-	cmd := findCommand(args[0])
+	cmd := c.findCommand(args[0])
 	if cmd == nil {
 		fmt.Fprintf(stderr, "%s: unknown command %q (run '%s -h' for usage)\n", c.name, args[0], c.name)
 		return 2
@@ -142,18 +142,9 @@ var commands = []*command{
 		"Info prints the model's name, spec hash, shapes, batch size and parameter count.", runInfo},
 }
 
-func findCommand(name string) *command {
-	for _, cmd := range commands {
-		if cmd.name == name {
-			return cmd
-		}
-	}
-	return nil
-}
-
 func (c *cli) usage() {
 	fmt.Fprintf(c.stdout, "Usage: %s <command> [flags]\n\nCommands:\n", c.name)
-	for _, cmd := range commands {
+	for _, cmd := range c.commands() {
 		fmt.Fprintf(c.stdout, "  %s\n", strings.TrimSpace(cmd.name+" "+cmd.args))
 	}
 	fmt.Fprintf(c.stdout, "\nRun '%s <command> -h' for a command's flags.\n", c.name)

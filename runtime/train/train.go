@@ -104,10 +104,11 @@ func (r *run) loop(done int) error {
 	}
 	shuffler := data.NewShuffler(r.train.N, m.Seed())
 	var (
-		trainTime         time.Duration
-		samples           int
-		trainLoss         float64
-		testLoss, testAcc float64
+		trainTime   time.Duration
+		samples     int
+		trainLoss   float64
+		testLoss    float64
+		testMetrics string
 	)
 	for e := done + 1; e <= r.epochs; e++ {
 		start := time.Now()
@@ -123,7 +124,7 @@ func (r *run) loop(done int) error {
 		p.finish()
 		trainTime += dt
 		samples += n * b
-		testLoss, testAcc = m.Evaluate(r.test)
+		testLoss, testMetrics = evaluate(m, r.test, "test")
 		if r.save != "" {
 			if err := ckpt.Save(r.save, m.Tensors(true), map[string]string{
 				"model":     m.Name(),
@@ -136,12 +137,12 @@ func (r *run) loop(done int) error {
 			}
 		}
 		if !r.quiet {
-			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d seconds=%.2f\n",
-				e, trainLoss, float64(correct)/float64(n*b), testLoss, testAcc, rate(n*b, dt), time.Since(start).Seconds())
+			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f%s test_loss=%.4f%s samples_per_sec=%d seconds=%.2f\n",
+				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b)), testLoss, testMetrics, rate(n*b, dt), time.Since(start).Seconds())
 		}
 	}
-	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d\n",
-		r.epochs, trainLoss, testLoss, testAcc, rate(samples, trainTime))
+	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f%s samples_per_sec=%d\n",
+		r.epochs, trainLoss, testLoss, testMetrics, rate(samples, trainTime))
 	return nil
 }
 

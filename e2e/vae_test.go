@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nngen/nngen/runtime/data"
+)
+
+// TestVAE trains PyTorch's MNIST VAE for one epoch through its generated
+// binary, checks the summary line (−ELBO per image and its terms), that eval
+// of the checkpoint agrees, and that sample, reconstruct and encode write
+// what they should.
+func TestVAE(t *testing.T) {
+	dir := needTraining(t)
+	t.Parallel()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "mnist_vae")
+	if b, err := exec.Command("go", "build", "-o", bin, "github.com/nngen/nngen/generated/mnist_vae/cmd/mnist_vae").CombinedOutput(); err != nil {
+		t.Fatalf("go build mnist_vae: %v\n%s", err, b)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mnist_vae %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	ck := filepath.Join(tmp, "vae.safetensors")
+	kv := logfmt(t, run("train", "--data", dir, "--epochs", "1", "--quiet", "--checkpoint", ck))
+	loss, rec, kl := number(t, kv, "test_loss"), number(t, kv, "test_reconstruction"), number(t, kv, "test_kl")
+	if loss > 130 || loss < 80 {
+		t.Errorf("test_loss=%v after one epoch, want about 120 nats per image", loss)
+	}
+	if d := loss - rec - kl; d > 1e-3 || d < -1e-3 {
+		t.Errorf("test_loss=%v is not test_reconstruction=%v + test_kl=%v", loss, rec, kl)
+	}
+	if _, ok := kv["test_accuracy"]; ok {
+		t.Error("the summary of a VAE reports an accuracy")
+	}
+	ev := logfmt(t, run("eval", "--data", dir, "--weights", ck))
+	if ev["test_loss"] != kv["test_loss"] || ev["test_kl"] != kv["test_kl"] {
+		t.Errorf("eval reports %v, training reported %v", ev, kv)
+	}
+
+	for _, c := range []struct {
+		args []string
+		w, h int
+	}{
+		{[]string{"sample", "--n", "64", "--out", filepath.Join(tmp, "samples.png"), "--weights", ck}, 8*30 + 2, 8*30 + 2},
+		{[]string{"reconstruct", "--data", dir, "--n", "16", "--out", filepath.Join(tmp, "recon.png"), "--weights", ck}, 8*30 + 2, 4*30 + 2},
+	} {
+		run(c.args...)
+		f, err := os.Open(c.args[len(c.args)-3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", c.args[0], err)
+		}
+		if b := im.Bounds(); b.Dx() != c.w || b.Dy() != c.h {
+			t.Errorf("%s wrote a %dx%d image, want %dx%d", c.args[0], b.Dx(), b.Dy(), c.w, c.h)
+		}
+	}
+
+	x := make([]float32, 3*784)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	in, out := filepath.Join(tmp, "x.npy"), filepath.Join(tmp, "z.npy")
+	if err := data.WriteNPY(in, []int{3, 784}, x); err != nil {
+		t.Fatal(err)
+	}
+	run("encode", "--in", in, "--out", out, "--weights", ck)
+	shape, z, err := data.ReadNPY(out)
+	if err != nil || len(shape) != 2 || shape[0] != 3 || shape[1] != 20 || len(z) != 60 {
+		t.Fatalf("encode wrote shape %v (%d values), err %v; want [3 20]", shape, len(z), err)
+	}
+	if b, err := exec.Command(bin, "encode", "--in", out, "--out", out).CombinedOutput(); err == nil || !strings.Contains(string(b), "does not fit") {
+		t.Errorf("encode of a [3 20] file: err %v, output %s", err, b)
+	}
+}
