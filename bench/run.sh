@@ -10,9 +10,11 @@
 # and then, for Keras's mnist_cnn (generated/mnist_cnn, batch 128):
 #   cnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   conv <name> <HxWxC>→<OHxOWxF> k <KHxKW> nngen_fwd=<GFLOP/s> pytorch_fwd=<GFLOP/s> ratio=<nngen/pytorch>
+# and then, for the VAE of PyTorch's examples/vae (generated/mnist_vae, batch 128):
+#   vae_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm|cnn (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|cnn|vae (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
@@ -21,7 +23,8 @@
 #      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU),
 #      BENCH_CNN_STEPS=40 (timed train steps, both), BENCH_CNN_WARMUP=5 (PyTorch's untimed steps),
 #      BENCH_CNN_CONV_REPS=20 (forward calls per conv layer, best one counts; 0 = no conv lines),
-#      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch).
+#      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch),
+#      BENCH_VAE_STEPS=200 (timed train steps, both), BENCH_VAE_WARMUP=10 (PyTorch's untimed steps).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +35,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm | cnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm or cnn" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | cnn | vae) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn or vae" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -401,7 +404,39 @@ cnn_bench() {
 	done <<<"$convs"
 }
 
+# ======== vae: nngen vs PyTorch on the VAE of PyTorch's examples/vae ========
+vae_bench() {
+	local steps=${BENCH_VAE_STEPS:-200} warm=${BENCH_VAE_WARMUP:-10} out n_sps="" p_sps="" core ct torch_env=(env)
+	need_torch
+	locate_mnist
+	local nngen_ok=1
+	log "building nngen generated/mnist_vae test binary"
+	if ! (cd "$ROOT" && GOAMD64=v3 go test -c -o "$tmp/mnist_vae.test" ./generated/mnist_vae/) >&2; then
+		log "nngen: building generated/mnist_vae's tests failed"; nngen_ok=0
+	fi
+	torch_openblas_env
+	if ((nngen_ok)); then
+		log "nngen: BenchmarkTrainStep, ${steps} steps"
+		if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_vae.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' \
+			-test.benchtime "${steps}x" -test.cpu 1); then
+			n_sps=$(awk '$1 ~ /^BenchmarkTrainStep/ { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }' <<<"$out")
+		else
+			log "nngen: BenchmarkTrainStep failed"; echo "$out" >&2
+		fi
+	fi
+	log "pytorch: $warm warm-up + $steps timed train steps"
+	if out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_vae.py" --steps "$steps" --warmup "$warm" "$MNIST"); then
+		p_sps=$(field samples_per_sec "$out")
+	else
+		log "pytorch: run failed"
+	fi
+	echo "vae_train nngen=$(na "$n_sps") pytorch=$(na "$p_sps") ratio=$(div "$n_sps" "$p_sps")"
+	[[ -n $n_sps ]] || { log "nngen could not be measured"; failed=1; }
+	[[ -n $p_sps ]] || { log "PyTorch could not run"; failed=1; }
+}
+
 [[ $only == all || $only == mlp ]] && mlp_bench
 [[ $only == all || $only == gemm ]] && gemm_bench
 [[ $only == all || $only == cnn ]] && cnn_bench
+[[ $only == all || $only == vae ]] && vae_bench
 exit "$failed"
