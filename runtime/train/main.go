@@ -39,6 +39,12 @@
 // --weights, eval, predict and export use the initial weights of the
 // default seed.
 //
+// Some models have more commands, by the interfaces they implement: a
+// variational autoencoder (Autoencoder) has sample, reconstruct and encode
+// (see vae.go), and for a loss of named terms (LossTerms) the reports show
+// each term, such as test_reconstruction and test_kl, instead of an
+// accuracy.
+//
 // Exit status: 0 on success and for -h, 2 for a usage error, 1 for any
 // other error. Errors are one line on stderr.
 package train
