@@ -36,20 +36,8 @@ func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
 			Id("terms").Index(Id("i")).Op("=").Add(m_("loss_terms")).Index(Id("i")).Op("/").Float64().Call(Max(Id("set").Dot("N"), Lit(1)))),
 		Return()))
 
-	var sampling *ir.Node
-	for _, n := range m.Nodes {
-		if n.Kind == "Sampling" {
-			if sampling != nil {
-				return // which one is the latent space is not clear
-			}
-			sampling = n
-		}
-	}
+	sampling, enc, dec := g.latent()
 	if sampling == nil {
-		return
-	}
-	enc, dec, ok := split(m, sampling)
-	if !ok {
 		return
 	}
 	mu, lv := sampling.Inputs[0], sampling.Inputs[1]
@@ -148,44 +136,43 @@ func (g *gen) forwardNodes(e *layers.Emitter, nodes []*ir.Node) []Code {
 	return e.Code()
 }
 
-// isAutoencoder reports whether the model gets Encode and Decode.
-func (g *gen) isAutoencoder() bool {
+// latent returns the Sampling layer of an autoencoder with its encoder and
+// decoder (see split), or nil when the model has no loss of named terms, no
+// Sampling layer or several, or a decoder that needs more than z.
+func (g *gen) latent() (s *ir.Node, enc, dec []*ir.Node) {
 	if layers.TermNames(g.m) == nil {
-		return false
+		return nil, nil, nil
 	}
-	var s *ir.Node
 	for _, n := range g.m.Nodes {
 		if n.Kind == "Sampling" {
 			if s != nil {
-				return false
+				return nil, nil, nil // which one is the latent space is not clear
 			}
 			s = n
 		}
 	}
 	if s == nil {
-		return false
+		return nil, nil, nil
 	}
-	_, _, ok := split(g.m, s)
-	return ok
+	if enc, dec, ok := split(g.m, s); ok {
+		return s, enc, dec
+	}
+	return nil, nil, nil
 }
 
 // autoencoderTests emits the tests of Encode, Decode and the sample
 // command: they allocate nothing, Encode then Decode agrees with Forward
 // when Sampling outputs the mean, and one seed gives one set of samples.
 func (g *gen) autoencoderTests(f *File) {
-	if !g.isAutoencoder() {
+	s, _, _ := g.latent()
+	if s == nil {
 		return
 	}
 	f.Add(Id(autoencoderSuite))
 	f.Var().Defs(Id("_").Op("=").Qual(trainPkg, "Main"), Id("_").Op("=").Qual("bytes", "Equal"), Id("_").Op("=").Qual("io", "Discard"),
 		Id("_").Op("=").Qual("os", "ReadFile"), Id("_").Op("=").Qual("path/filepath", "Join"))
-	var mean bool
-	for _, n := range g.m.Nodes {
-		if n.Kind == "Sampling" {
-			mean = n.Str("inference") == "mean"
-		}
-	}
-	f.Const().Id("samplingMean").Op("=").Lit(mean)
+	f.Comment("samplingMean reports whether Sampling outputs the mean at inference.")
+	f.Const().Id("samplingMean").Op("=").Lit(s.Str("inference") == "mean")
 }
 
 // autoencoderSuite is the generated test suite of an autoencoder.

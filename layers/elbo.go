@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"strings"
+
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
@@ -54,7 +56,7 @@ func (e *Emitter) emitTerms(rows Code, grad bool, c int) {
 	}
 	names := TermNames(e.Model)
 	if !grad {
-		e.Bufs.UseTyped(termsBuf, len(names), "float64", "sums of the loss terms ("+join(names)+") over the samples evaluated")
+		e.Bufs.UseTyped(termsBuf, len(names), "float64", "sums of the loss terms ("+strings.Join(names, ", ")+") over the samples evaluated")
 		e.Add(Id("m").Dot(termsBuf).Index(Lit(0)).Op("+=").Id("sum"))
 	}
 	if t.KLMu == nil {
@@ -93,17 +95,6 @@ func (e *Emitter) emitTerms(rows Code, grad bool, c int) {
 	}
 	stmts = append(stmts, Id("sum").Op("+=").Lit(t.Beta).Op("*").Id("kl"))
 	e.Block(stmts...)
-}
-
-func join(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
 
 // bceChunk is how many values of a row share one logarithm in bceRow.

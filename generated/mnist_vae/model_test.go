@@ -454,6 +454,7 @@ var (
 	_ = filepath.Join
 )
 
+// samplingMean reports whether Sampling outputs the mean at inference.
 const samplingMean = true
 
 func BenchmarkTrainStep(b *testing.B) {
