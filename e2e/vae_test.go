@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +72,27 @@ func TestVAE(t *testing.T) {
 		}
 	}
 
+	if exec.Command("/usr/bin/python3", "-c", "import torch, numpy").Run() == nil {
+		// PyTorch's examples/vae with the exported weights gives the test
+		// loss at z = μ that nngen's eval gives.
+		export := filepath.Join(tmp, "vae_export.safetensors")
+		run("export", "--out", export, "--weights", ck)
+		out, err := exec.Command("/usr/bin/python3", "-c", torchVAELoss, export, filepath.Join(dir, "t10k-images-idx3-ubyte.gz")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("PyTorch: %v\n%s", err, out)
+		}
+		tv := logfmt(t, strings.TrimSpace(string(out)))
+		for _, k := range []string{"test_loss", "test_reconstruction", "test_kl"} {
+			want, err := strconv.ParseFloat(tv[k], 64)
+			if err != nil {
+				t.Fatalf("PyTorch printed %q", out)
+			}
+			if got := number(t, ev, k); math.Abs(got-want) > 1e-3*want {
+				t.Errorf("%s: nngen %v, PyTorch %v", k, got, want)
+			}
+		}
+	}
+
 	x := make([]float32, 3*784)
 	for i := range x {
 		x[i] = float32(i%7) / 7
@@ -87,3 +110,39 @@ func TestVAE(t *testing.T) {
 		t.Errorf("encode of a [3 20] file: err %v, output %s", err, b)
 	}
 }
+
+// torchVAELoss loads an exported mnist_vae checkpoint into the model of
+// PyTorch's examples/vae (fc21 is z_mean, fc22 z_log_var) and prints the
+// mean loss per image of the MNIST test set at z = μ, and its terms.
+const torchVAELoss = `
+import gzip, json, struct, sys, numpy, torch
+import torch.nn.functional as F
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n]); h.pop('__metadata__', None)
+names = {'fc1': 'fc1', 'z_mean': 'fc21', 'z_log_var': 'fc22', 'fc3': 'fc3', 'fc4': 'fc4'}
+sd = {}
+for name, v in h.items():
+    s, e = v['data_offsets']
+    layer, p = name.split('.')
+    sd[names[layer] + '.' + p] = torch.frombuffer(bytearray(b[8 + n + s:8 + n + e]), dtype=torch.float32).reshape(v['shape'])
+class VAE(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(784, 400)
+        self.fc21 = torch.nn.Linear(400, 20)
+        self.fc22 = torch.nn.Linear(400, 20)
+        self.fc3 = torch.nn.Linear(20, 400)
+        self.fc4 = torch.nn.Linear(400, 784)
+model = VAE()
+model.load_state_dict(sd, strict=True)
+raw = gzip.open(sys.argv[2]).read()
+x = torch.from_numpy(numpy.frombuffer(raw, dtype=numpy.uint8, offset=16).reshape(-1, 784).astype(numpy.float32) / 255)
+with torch.no_grad():
+    h1 = F.relu(model.fc1(x))
+    mu, logvar = model.fc21(h1), model.fc22(h1)
+    recon = torch.sigmoid(model.fc4(F.relu(model.fc3(mu))))
+    bce = F.binary_cross_entropy(recon.double(), x.double(), reduction='sum').item() / len(x)
+    kld = (-0.5 * torch.sum(1 + logvar.double() - mu.double().pow(2) - logvar.double().exp())).item() / len(x)
+print('test_loss=%.6f test_reconstruction=%.6f test_kl=%.6f' % (bce + kld, bce, kld))
+`
