@@ -45,7 +45,7 @@ var autoencoderCommands = []optionalCommand{
 	{&command{"reconstruct", "--data DIR --out F.png [--n N] [--weights F]",
 		"Reconstruct runs the first N images of the MNIST test set through the model and\nwrites each beside its reconstruction (input left, output right) to F.png.", runReconstruct}, isAutoencoder},
 	{&command{"encode", "--in X.npy --out Z.npy [--logvar V.npy] [--weights F]",
-		"Encode writes the mean of q(z|x) of every sample of X.npy to Z.npy, [n, latent],\nand with --logvar its log-variance to V.npy.", runEncode}, isAutoencoder},
+		"Encode writes the mean of q(z|x) of every sample of X.npy, [n, input...], to Z.npy,\n[n, latent], and with --logvar its log-variance to V.npy. One sample, [input...],\ngives [latent].", runEncode}, isAutoencoder},
 }
 
 func isAutoencoder(m Model) bool {
@@ -192,10 +192,16 @@ func runEncode(c *cli, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	inShape := m.InputShape()
-	if len(shape) != len(inShape)+1 || !slices.Equal(shape[1:], inShape) {
-		return fmt.Errorf("%s: shape %s does not fit the model's input: want %s", *in, fmtShape(shape), fmtShape(append([]int{-1}, inShape...)))
+	n, zShape := 1, []int{m.LatentSize()}
+	switch {
+	case slices.Equal(shape, inShape):
+	case len(shape) == len(inShape)+1 && slices.Equal(shape[1:], inShape):
+		n = shape[0]
+		zShape = []int{n, m.LatentSize()}
+	default:
+		return fmt.Errorf("%s: shape %s does not fit the model's input: want %s or %s", *in, fmtShape(shape),
+			fmtShape(append([]int{-1}, inShape...)), fmtShape(inShape))
 	}
-	n := shape[0]
 	if len(x) != n*size(inShape) {
 		return fmt.Errorf("%s: %d values for shape %s", *in, len(x), fmtShape(shape))
 	}
@@ -204,7 +210,6 @@ func runEncode(c *cli, fs *flag.FlagSet, args []string) error {
 	if n > 0 {
 		m.Encode(x, mu, lv)
 	}
-	zShape := []int{n, m.LatentSize()}
 	if err := data.WriteNPY(*out, zShape, mu); err != nil {
 		return err
 	}

@@ -78,6 +78,17 @@ func TestAutoencoderCommands(t *testing.T) {
 		t.Errorf("encode wrote %v %v, err %v", shape, z, err)
 	}
 
+	one := filepath.Join(dir, "one.npy")
+	if err := data.WriteNPY(one, []int{2}, []float32{7, 8}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runVAE(t, "encode", "--in", one, "--out", out); code != 0 {
+		t.Fatalf("encode of one sample: exit %d: %s", code, stderr)
+	}
+	if shape, z, err := data.ReadNPY(out); err != nil || len(shape) != 1 || shape[0] != 2 || z[1] != 8 {
+		t.Errorf("encode of one sample wrote %v %v, err %v", shape, z, err)
+	}
+
 	for _, c := range []struct {
 		args []string
 		code int
