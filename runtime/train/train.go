@@ -117,6 +117,7 @@ func (r *run) loop(done int) error {
 		var p *progress
 		if r.bar {
 			p = newProgress(r.out, e, r.epochs, n, b)
+			p.noAccuracy = trainAccuracy(m, 0) == ""
 		}
 		var correct int
 		trainLoss, correct = trainEpoch(m, r.train, perm, n, p)
@@ -175,6 +176,7 @@ type progress struct {
 	bar           *progressbar.ProgressBar
 	epoch, epochs int
 	batch         int
+	noAccuracy    bool      // the model classifies nothing
 	next          time.Time // no redraw before
 }
 
@@ -201,6 +203,10 @@ func (p *progress) update(batches int, lossSum float64, correct int) {
 	}
 	p.next = now.Add(100 * time.Millisecond)
 	p.bar.Set(batches * p.batch) // renders, then Describe renders again
+	if p.noAccuracy {
+		p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", p.epoch, p.epochs, lossSum/float64(batches)))
+		return
+	}
 	p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", p.epoch, p.epochs,
 		lossSum/float64(batches), float64(correct)/float64(batches*p.batch)))
 }
