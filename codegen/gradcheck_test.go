@@ -50,6 +50,12 @@ var mutants = []mutant{
 	// in the first channel.
 	{"batchnorm_mean_term", "batchnorm_dense", "(dr[0] - a[0] -", "(dr[0] - 0*a[0] -"},
 	{"batchnorm_xhat_term", "batchnorm_dense", "- hr[0]*b[0])", "- 0*hr[0]*b[0])"},
+	// The LSTM forget gate's gradient is 1% off; the GRU's recurrent
+	// n-product gradient loses the reset gate; the SimpleRNN's last
+	// backward step forgets the derivative of tanh.
+	{"lstm_forget_gate", "rnn_lstm", "df := dcv * cp[j]", "df := 1.01 * dcv * cp[j]"},
+	{"gru_reset_product", "rnn_gru", "dn*rg", "dn"},
+	{"simplernn_tanh", "rnn_simple", "d *= 1 - y*y", "d *= 1 + 0*y*y"},
 }
 
 // gradcheckTest is the test written into every generated package.

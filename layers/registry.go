@@ -69,6 +69,9 @@ type Kind struct {
 	Backward func(e *Emitter, n *ir.Node)
 	// Summary is the one-line description used in generated comments.
 	Summary func(n *ir.Node) string
+	// ClipNorm is the gradient clipping norm a model with this kind gets
+	// when its optimizer does not set clipnorm (0: none).
+	ClipNorm float64
 }
 
 var registry = map[string]*Kind{}
@@ -152,7 +155,7 @@ func Doc() string {
 }
 
 // Initializers are the weight initializer names (Keras's).
-var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones"}
+var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
 
 // Common field checks.
 func positive(v any) string {
