@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 	"github.com/nngen/nngen/spec"
 )
 
@@ -55,6 +56,7 @@ var mutants = []mutant{
 	// backward step forgets the derivative of tanh.
 	{"lstm_forget_gate", "rnn_lstm", "df := dcv * cp[j]", "df := 1.01 * dcv * cp[j]"},
 	{"gru_reset_product", "rnn_gru", "dn*rg", "dn"},
+	{"embedding_gradient", "rnn_embedding_gru_seq", "dw[j] += g", "dw[j] = g"},
 	{"simplernn_tanh", "rnn_simple", "d *= 1 - y*y", "d *= 1 + 0*y*y"},
 }
 
@@ -87,6 +89,11 @@ func TestGradCheck(t *testing.T) {
 	for i := range x {
 		x[i] = Float(2*r.Float64() - 1)
 	}
+	{{- if .Tokens}}
+	for i := range x { // token ids
+		x[i] = Float(r.IntN({{.Tokens}}))
+	}
+	{{- end}}
 	y := m.Target()
 	rows, c := BatchSize*rowsPerSample, OutputSize/rowsPerSample
 	for i := range rows {
@@ -261,7 +268,11 @@ func doGradcheck(t *testing.T) error {
 		// inference.
 		same := true
 		var buffers []string
+		tokens := 0
 		for _, n := range m.Nodes {
+			if k, _ := layers.Lookup(n.Kind); k != nil && k.Tokens != nil {
+				tokens = k.Tokens(n)
+			}
 			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization"
 			for _, p := range n.Params {
 				if p.Buffer {
@@ -270,7 +281,7 @@ func doGradcheck(t *testing.T) error {
 			}
 		}
 		var test bytes.Buffer
-		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers}); err != nil {
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers, "Tokens": tokens}); err != nil {
 			return err
 		}
 		out["gradcheck_test.go"] = test.Bytes()

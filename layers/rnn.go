@@ -126,7 +126,7 @@ type rnn struct {
 	n                *ir.Node
 	T, F, H, B, G    int // steps, features, units, batch, gate rows G·H
 	act, gact        string
-	seq              bool
+	seq, f32         bool
 	xt, gates, h     string // time-major input, gates, states
 	cs, tc, hp, hn   string // LSTM cells and tanh of them; GRU scratch and W_hn·h+b_hn
 	dg, dgh, dh, dc  string // gradients
@@ -135,7 +135,7 @@ type rnn struct {
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
-		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences")}
+		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"), f32: e.Model.DType == "float32"}
 	if c.gates > 1 {
 		r.gact = n.Str("recurrent_activation")
 	}
@@ -192,14 +192,22 @@ func at(buf string, off, n int) *Statement {
 // seg is m.buf[off:off+n] as a slice.
 func seg(buf string, off, n int) *Statement { return field(buf).Index(Lit(off).Op(":").Lit(off + n)) }
 
-// cellAct returns act applied to the expression x.
-func cellAct(act string, x Code) *Statement {
-	switch act {
-	case "tanh":
+const fastmathPkg = "github.com/nngen/nngen/runtime/fastmath"
+
+// cellAct returns act applied to the expression x: float32 models take
+// tanh and the sigmoid from fastmath, float64 models (gradient checks) from
+// math.
+func (r *rnn) cellAct(act string, x Code) *Statement {
+	switch {
+	case act == "tanh" && r.f32:
+		return Qual(fastmathPkg, "Tanh").Call(x)
+	case act == "sigmoid" && r.f32:
+		return Qual(fastmathPkg, "Sigmoid").Call(x)
+	case act == "tanh":
 		return Id("Float").Call(Qual(mathPkg, "Tanh").Call(Id("float64").Call(x)))
-	case "sigmoid":
+	case act == "sigmoid":
 		return Lit(1).Op("/").Parens(Lit(1).Op("+").Id("Float").Call(Qual(mathPkg, "Exp").Call(Op("-").Id("float64").Call(x))))
-	case "relu":
+	case act == "relu":
 		return Id("max").Call(x, Lit(0))
 	}
 	return Add(x)
@@ -321,16 +329,16 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	var body []Code
 	switch r.c.name {
 	case "SimpleRNN":
-		body = []Code{Id("v").Op(":=").Add(cellAct(r.act, Id("g").Index(Id("j")))), Id("h").Index(Id("j")).Op("=").Id("v")}
+		body = []Code{Id("v").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Id("j")))), Id("h").Index(Id("j")).Op("=").Id("v")}
 	case "LSTM":
 		pro = append(pro, rowAt("cp", r.cs, hIn, H, H), rowAt("c", r.cs, hOut, H, H), rowAt("tc", r.tc, t*B*H, H, H))
 		body = []Code{
-			Id("i").Op(":=").Add(cellAct(r.gact, Id("g").Index(Id("j")))),
-			Id("f").Op(":=").Add(cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")))),
-			Id("gg").Op(":=").Add(cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")))),
-			Id("og").Op(":=").Add(cellAct(r.gact, Id("g").Index(Lit(3*H).Op("+").Id("j")))),
+			Id("i").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Id("j")))),
+			Id("f").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")))),
+			Id("gg").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")))),
+			Id("og").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(3*H).Op("+").Id("j")))),
 			Id("cv").Op(":=").Id("f").Op("*").Id("cp").Index(Id("j")).Op("+").Id("i").Op("*").Id("gg"),
-			Id("tv").Op(":=").Add(cellAct(r.act, Id("cv"))),
+			Id("tv").Op(":=").Add(r.cellAct(r.act, Id("cv"))),
 			Id("g").Index(Id("j")).Op(",").Id("g").Index(Lit(H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(2*H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(3*H).Op("+").Id("j")).
 				Op("=").List(Id("i"), Id("f"), Id("gg"), Id("og")),
 			Id("c").Index(Id("j")).Op("=").Id("cv"),
@@ -346,10 +354,10 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 			hn = hn.Op("+").Id("bh").Index(Lit(2 * H).Op("+").Id("j"))
 		}
 		body = []Code{
-			Id("rg").Op(":=").Add(cellAct(r.gact, Id("g").Index(Id("j")).Op("+").Id("hp").Index(Id("j")))),
-			Id("z").Op(":=").Add(cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")).Op("+").Id("hp").Index(Lit(H).Op("+").Id("j")))),
+			Id("rg").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Id("j")).Op("+").Id("hp").Index(Id("j")))),
+			Id("z").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")).Op("+").Id("hp").Index(Lit(H).Op("+").Id("j")))),
 			Id("q").Op(":=").Add(hn),
-			Id("nv").Op(":=").Add(cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+").Id("rg").Op("*").Id("q"))),
+			Id("nv").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+").Id("rg").Op("*").Id("q"))),
 			Id("g").Index(Id("j")).Op(",").Id("g").Index(Lit(H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(2*H).Op("+").Id("j")).
 				Op("=").List(Id("rg"), Id("z"), Id("nv")),
 			Id("hn").Index(Id("j")).Op("=").Id("q"),

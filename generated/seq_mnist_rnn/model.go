@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	fastmath "github.com/nngen/nngen/runtime/fastmath"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
 	"github.com/nngen/nngen/runtime/rng"
@@ -223,7 +224,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[0+b*128:][:128]
 		h := m.simple_rnn_h[8192+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -233,7 +234,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[8192+b*128:][:128]
 		h := m.simple_rnn_h[16384+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -243,7 +244,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[16384+b*128:][:128]
 		h := m.simple_rnn_h[24576+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -253,7 +254,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[24576+b*128:][:128]
 		h := m.simple_rnn_h[32768+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -263,7 +264,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[32768+b*128:][:128]
 		h := m.simple_rnn_h[40960+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -273,7 +274,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[40960+b*128:][:128]
 		h := m.simple_rnn_h[49152+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -283,7 +284,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[49152+b*128:][:128]
 		h := m.simple_rnn_h[57344+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -293,7 +294,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[57344+b*128:][:128]
 		h := m.simple_rnn_h[65536+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -303,7 +304,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[65536+b*128:][:128]
 		h := m.simple_rnn_h[73728+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -313,7 +314,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[73728+b*128:][:128]
 		h := m.simple_rnn_h[81920+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -323,7 +324,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[81920+b*128:][:128]
 		h := m.simple_rnn_h[90112+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -333,7 +334,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[90112+b*128:][:128]
 		h := m.simple_rnn_h[98304+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -343,7 +344,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[98304+b*128:][:128]
 		h := m.simple_rnn_h[106496+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -353,7 +354,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[106496+b*128:][:128]
 		h := m.simple_rnn_h[114688+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -363,7 +364,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[114688+b*128:][:128]
 		h := m.simple_rnn_h[122880+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -373,7 +374,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[122880+b*128:][:128]
 		h := m.simple_rnn_h[131072+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -383,7 +384,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[131072+b*128:][:128]
 		h := m.simple_rnn_h[139264+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -393,7 +394,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[139264+b*128:][:128]
 		h := m.simple_rnn_h[147456+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -403,7 +404,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[147456+b*128:][:128]
 		h := m.simple_rnn_h[155648+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -413,7 +414,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[155648+b*128:][:128]
 		h := m.simple_rnn_h[163840+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -423,7 +424,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[163840+b*128:][:128]
 		h := m.simple_rnn_h[172032+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -433,7 +434,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[172032+b*128:][:128]
 		h := m.simple_rnn_h[180224+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -443,7 +444,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[180224+b*128:][:128]
 		h := m.simple_rnn_h[188416+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -453,7 +454,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[188416+b*128:][:128]
 		h := m.simple_rnn_h[196608+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -463,7 +464,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[196608+b*128:][:128]
 		h := m.simple_rnn_h[204800+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -473,7 +474,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[204800+b*128:][:128]
 		h := m.simple_rnn_h[212992+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -483,7 +484,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[212992+b*128:][:128]
 		h := m.simple_rnn_h[221184+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -493,7 +494,7 @@ func (m *Model) forwardTrain() {
 		g := m.simple_rnn_gates[221184+b*128:][:128]
 		h := m.simple_rnn_h[229376+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -653,7 +654,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[0+b*128:][:128]
 		h := m.simple_rnn_h1[128+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -663,7 +664,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[128+b*128:][:128]
 		h := m.simple_rnn_h1[256+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -673,7 +674,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[256+b*128:][:128]
 		h := m.simple_rnn_h1[384+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -683,7 +684,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[384+b*128:][:128]
 		h := m.simple_rnn_h1[512+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -693,7 +694,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[512+b*128:][:128]
 		h := m.simple_rnn_h1[640+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -703,7 +704,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[640+b*128:][:128]
 		h := m.simple_rnn_h1[768+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -713,7 +714,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[768+b*128:][:128]
 		h := m.simple_rnn_h1[896+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -723,7 +724,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[896+b*128:][:128]
 		h := m.simple_rnn_h1[1024+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -733,7 +734,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1024+b*128:][:128]
 		h := m.simple_rnn_h1[1152+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -743,7 +744,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1152+b*128:][:128]
 		h := m.simple_rnn_h1[1280+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -753,7 +754,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1280+b*128:][:128]
 		h := m.simple_rnn_h1[1408+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -763,7 +764,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1408+b*128:][:128]
 		h := m.simple_rnn_h1[1536+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -773,7 +774,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1536+b*128:][:128]
 		h := m.simple_rnn_h1[1664+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -783,7 +784,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1664+b*128:][:128]
 		h := m.simple_rnn_h1[1792+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -793,7 +794,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1792+b*128:][:128]
 		h := m.simple_rnn_h1[1920+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -803,7 +804,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[1920+b*128:][:128]
 		h := m.simple_rnn_h1[2048+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -813,7 +814,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2048+b*128:][:128]
 		h := m.simple_rnn_h1[2176+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -823,7 +824,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2176+b*128:][:128]
 		h := m.simple_rnn_h1[2304+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -833,7 +834,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2304+b*128:][:128]
 		h := m.simple_rnn_h1[2432+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -843,7 +844,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2432+b*128:][:128]
 		h := m.simple_rnn_h1[2560+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -853,7 +854,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2560+b*128:][:128]
 		h := m.simple_rnn_h1[2688+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -863,7 +864,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2688+b*128:][:128]
 		h := m.simple_rnn_h1[2816+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -873,7 +874,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2816+b*128:][:128]
 		h := m.simple_rnn_h1[2944+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -883,7 +884,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[2944+b*128:][:128]
 		h := m.simple_rnn_h1[3072+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -893,7 +894,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[3072+b*128:][:128]
 		h := m.simple_rnn_h1[3200+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -903,7 +904,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[3200+b*128:][:128]
 		h := m.simple_rnn_h1[3328+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -913,7 +914,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[3328+b*128:][:128]
 		h := m.simple_rnn_h1[3456+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}
@@ -923,7 +924,7 @@ func (m *Model) forward1() {
 		g := m.simple_rnn_gates1[3456+b*128:][:128]
 		h := m.simple_rnn_h1[3584+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			v := Float(math.Tanh(float64(g[j])))
+			v := fastmath.Tanh(g[j])
 			h[j] = v
 		}
 	}

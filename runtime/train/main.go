@@ -85,6 +85,9 @@ func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, s
 	}
 	cmd := findCommand(args[0])
 	if cmd == nil {
+		cmd = c.optional(args[0])
+	}
+	if cmd == nil {
 		fmt.Fprintf(stderr, "%s: unknown command %q (run '%s -h' for usage)\n", c.name, args[0], c.name)
 		return 2
 	}
@@ -156,6 +159,7 @@ func (c *cli) usage() {
 	for _, cmd := range commands {
 		fmt.Fprintf(c.stdout, "  %s\n", strings.TrimSpace(cmd.name+" "+cmd.args))
 	}
+	c.optionalUsage()
 	fmt.Fprintf(c.stdout, "\nRun '%s <command> -h' for a command's flags.\n", c.name)
 }
 
