@@ -10,9 +10,12 @@
 # and then, for Keras's mnist_cnn (generated/mnist_cnn, batch 128):
 #   cnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   conv <name> <HxWxC>→<OHxOWxF> k <KHxKW> nngen_fwd=<GFLOP/s> pytorch_fwd=<GFLOP/s> ratio=<nngen/pytorch>
+# and then, for MNIST read row by row (generated/seq_mnist_rnn and seq_mnist_lstm, batch 64; bench/rnn.sh):
+#   rnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
+#   lstm_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm|cnn (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|cnn|rnn (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
@@ -32,7 +35,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm | cnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm or cnn" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | cnn | rnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn or rnn" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -404,4 +407,7 @@ cnn_bench() {
 [[ $only == all || $only == mlp ]] && mlp_bench
 [[ $only == all || $only == gemm ]] && gemm_bench
 [[ $only == all || $only == cnn ]] && cnn_bench
+# shellcheck source=bench/rnn.sh
+source "$BENCH_DIR/rnn.sh"
+[[ $only == all || $only == rnn ]] && rnn_bench
 exit "$failed"
