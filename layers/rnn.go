@@ -11,7 +11,8 @@ import (
 // The recurrent layers (SimpleRNN, LSTM, GRU) share one scheme. The input
 // [batch, T, F] is copied time-major, [T, batch, F], so that every step's
 // rows are contiguous; the input projections of all steps are one GEMM,
-// [T·batch, F]·W_ihᵀ, into the gates buffer [T, batch, G·H] (G gates of H
+// [T·batch, F]·W_ihᵀ (an outer product over a transposed copy of the
+// weights, as is the recurrent one), into the gates buffer [T, batch, G·H] (G gates of H
 // units); each step adds h_{t−1}·W_hhᵀ with one more GEMM and runs the
 // element-wise gate math. The time loop is unrolled at generation time: all
 // offsets are constants. Hidden states are kept time-major in
@@ -126,16 +127,17 @@ type rnn struct {
 	n                *ir.Node
 	T, F, H, B, G    int // steps, features, units, batch, gate rows G·H
 	act, gact        string
-	seq, f32         bool
+	seq              bool
 	xt, gates, h     string // time-major input, gates, states
 	cs, tc, hp, hn   string // LSTM cells and tanh of them; GRU scratch and W_hn·h+b_hn
 	dg, dgh, dh, dc  string // gradients
+	wihT, whhT       string // the weights transposed, [in, G·H]
 	wih, whh, bi, bh Code
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
-		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"), f32: e.Model.DType == "float32"}
+		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences")}
 	if c.gates > 1 {
 		r.gact = n.Str("recurrent_activation")
 	}
@@ -157,6 +159,8 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 		r.hp = use("hp", B*G, "recurrent product of one step [batch, G·H]")
 		r.hn = use("hn", T*B*H, "W_hn·h_{t−1} + b_hn [T, batch, H]")
 	}
+	r.wihT = use("wihT", F*G, "weight_ih transposed, [F, G·H]")
+	r.whhT = use("whhT", H*G, "weight_hh transposed, [H, G·H]")
 	r.wih, _ = e.Param(n, "weight_ih_l0")
 	r.whh, _ = e.Param(n, "weight_hh_l0")
 	if n.Bool("use_bias") {
@@ -184,6 +188,19 @@ func (e *Emitter) rnnGrads(r *rnn) {
 	}
 }
 
+// transposeW returns the copy of the row-major [rows, cols] matrix src
+// (an expression indexable as a slice) into dst as [cols, rows].
+func transposeW(src, dst Code, rows, cols int) Code {
+	return Block(
+		Id("src").Op(":=").Add(src),
+		Id("dst").Op(":=").Add(dst),
+		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(rows), Id("i").Op("++")).Block(
+			Id("row").Op(":=").Id("src").Index(Id("i").Op("*").Lit(cols).Op(":")).Index(Op(":").Lit(cols)),
+			For(List(Id("j"), Id("v")).Op(":=").Range().Id("row")).Block(
+				Id("dst").Index(Id("j").Op("*").Lit(rows).Op("+").Id("i")).Op("=").Id("v"))),
+	)
+}
+
 // at is m.buf[off:off+n] as an array pointer.
 func at(buf string, off, n int) *Statement {
 	return Parens(Op("*").Index(Lit(n)).Id("Float")).Call(field(buf).Index(Lit(off).Op(":").Lit(off + n)))
@@ -193,25 +210,6 @@ func at(buf string, off, n int) *Statement {
 func seg(buf string, off, n int) *Statement { return field(buf).Index(Lit(off).Op(":").Lit(off + n)) }
 
 const fastmathPkg = "github.com/nngen/nngen/runtime/fastmath"
-
-// cellAct returns act applied to the expression x: float32 models take
-// tanh and the sigmoid from fastmath, float64 models (gradient checks) from
-// math.
-func (r *rnn) cellAct(act string, x Code) *Statement {
-	switch {
-	case act == "tanh" && r.f32:
-		return Qual(fastmathPkg, "Tanh").Call(x)
-	case act == "sigmoid" && r.f32:
-		return Qual(fastmathPkg, "Sigmoid").Call(x)
-	case act == "tanh":
-		return Id("Float").Call(Qual(mathPkg, "Tanh").Call(Id("float64").Call(x)))
-	case act == "sigmoid":
-		return Lit(1).Op("/").Parens(Lit(1).Op("+").Id("Float").Call(Qual(mathPkg, "Exp").Call(Op("-").Id("float64").Call(x))))
-	case act == "relu":
-		return Id("max").Call(x, Lit(0))
-	}
-	return Add(x)
-}
 
 // cellDer returns the statements multiplying variable d by the derivative
 // of act at the point where it output y.
@@ -268,7 +266,10 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	r := e.rnnOf(c, n)
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
 	e.Add(transpose(r, e.Out(n.Inputs[0]), field(r.xt).Index(Op(":")), false, false))
-	e.GEMM(GEMM{Layout: NT, M: T * B, N: G, K: F}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), r.wih)
+	// The products run as outer products (NN) over [in, G·H] copies of
+	// the weights: long rows of G·H values vectorize at any F and H.
+	e.Add(transposeW(r.wih, field(r.wihT).Index(Op(":")), G, F), transposeW(r.whh, field(r.whhT).Index(Op(":")), G, H))
+	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
 	if r.bi != nil {
 		// Biases: b_ih, and b_hh but for GRU's n rows, which it adds
 		// inside the reset.
@@ -303,72 +304,110 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	}
 }
 
-// step returns the code of forward step t.
+// actSlice returns act applied in place to the slice expression x, by
+// fastmath's slice functions (vectorized for float32).
+func actSlice(act string, x Code) Code {
+	switch act {
+	case "tanh":
+		return Qual(fastmathPkg, "TanhSlice").Call(x)
+	case "sigmoid":
+		return Qual(fastmathPkg, "SigmoidSlice").Call(x)
+	case "relu":
+		return Qual(fastmathPkg, "ReluSlice").Call(x)
+	}
+	return Null()
+}
+
+// part is name[lo:hi].
+func part(name string, lo, hi int) *Statement { return Id(name).Index(Lit(lo).Op(":").Lit(hi)) }
+
+// jLoop is for j := 0; j < n; j++ { body }.
+func jLoop(n int, body ...Code) Code {
+	return For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(n), Id("j").Op("++")).Block(body...)
+}
+
+// bLoop is for b := 0; b < B; b++ { body }.
+func (r *rnn) bLoop(body ...Code) Code {
+	return For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(r.B), Id("b").Op("++")).Block(body...)
+}
+
+// step returns the code of forward step t: the recurrent product, then the
+// activations over whole gate rows (vectorized) and the element-wise cell
+// update.
 func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	B, H, G, T := r.B, r.H, r.G, r.T
 	var s []Code
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
 	if t > 0 && r.c.name != "GRU" {
-		s = append(s, e.gemmCall(GEMM{Layout: NT, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), r.whh))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), Op("&").Add(field(r.whhT))))
 	}
 	if r.c.name == "GRU" {
 		if t > 0 {
-			s = append(s, e.gemmCall(GEMM{Layout: NT, M: B, N: G, K: H}, Op("&").Add(field(r.hp)), at(r.h, hIn, B*H), r.whh))
+			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, Op("&").Add(field(r.hp)), at(r.h, hIn, B*H), Op("&").Add(field(r.whhT))))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
 		}
 	}
-	pro := []Code{
-		rowAt("g", r.gates, gOff, G, G),
-		rowAt("h", r.h, hOut, H, H),
-	}
+	var outRow []Code // the output row of sample b at step t
 	if r.seq {
-		pro = append(pro, Id("o").Op(":=").Add(field(out)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H)))
+		outRow = []Code{Id("o").Op(":=").Add(field(out)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))}
 	}
-	var body []Code
+	store := func(v Code) []Code {
+		st := []Code{Id("h").Index(Id("j")).Op("=").Add(v)}
+		if r.seq {
+			st = []Code{Id("v").Op(":=").Add(v), Id("h").Index(Id("j")).Op("=").Id("v"), Id("o").Index(Id("j")).Op("=").Id("v")}
+		}
+		return st
+	}
 	switch r.c.name {
 	case "SimpleRNN":
-		body = []Code{Id("v").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Id("j")))), Id("h").Index(Id("j")).Op("=").Id("v")}
-	case "LSTM":
-		pro = append(pro, rowAt("cp", r.cs, hIn, H, H), rowAt("c", r.cs, hOut, H, H), rowAt("tc", r.tc, t*B*H, H, H))
-		body = []Code{
-			Id("i").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Id("j")))),
-			Id("f").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")))),
-			Id("gg").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")))),
-			Id("og").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(3*H).Op("+").Id("j")))),
-			Id("cv").Op(":=").Id("f").Op("*").Id("cp").Index(Id("j")).Op("+").Id("i").Op("*").Id("gg"),
-			Id("tv").Op(":=").Add(r.cellAct(r.act, Id("cv"))),
-			Id("g").Index(Id("j")).Op(",").Id("g").Index(Lit(H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(2*H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(3*H).Op("+").Id("j")).
-				Op("=").List(Id("i"), Id("f"), Id("gg"), Id("og")),
-			Id("c").Index(Id("j")).Op("=").Id("cv"),
-			Id("tc").Index(Id("j")).Op("=").Id("tv"),
-			Id("v").Op(":=").Id("og").Op("*").Id("tv"),
-			Id("h").Index(Id("j")).Op("=").Id("v"),
+		s = append(s, Copy(seg(r.h, hOut, B*H), seg(r.gates, gOff, B*G)), actSlice(r.act, seg(r.h, hOut, B*H)))
+		if r.seq {
+			s = append(s, r.bLoop(append(outRow, Copy(Id("o"), field(r.h).Index(Lit(hOut).Op("+").Id("b").Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))))...))
 		}
+	case "LSTM":
+		s = append(s, r.bLoop(
+			rowAt("g", r.gates, gOff, G, G),
+			actSlice(r.gact, part("g", 0, 2*H)),
+			actSlice(r.act, part("g", 2*H, 3*H)),
+			actSlice(r.gact, part("g", 3*H, 4*H)),
+			rowAt("cp", r.cs, hIn, H, H),
+			rowAt("c", r.cs, hOut, H, H),
+			jLoop(H, Id("c").Index(Id("j")).Op("=").Id("g").Index(Lit(H).Op("+").Id("j")).Op("*").Id("cp").Index(Id("j")).Op("+").Id("g").Index(Id("j")).Op("*").Id("g").Index(Lit(2*H).Op("+").Id("j"))),
+		))
+		s = append(s, Copy(seg(r.tc, t*B*H, B*H), seg(r.cs, hOut, B*H)), actSlice(r.act, seg(r.tc, t*B*H, B*H)))
+		s = append(s, r.bLoop(append(append([]Code{
+			rowAt("g", r.gates, gOff, G, G),
+			rowAt("tc", r.tc, t*B*H, H, H),
+			rowAt("h", r.h, hOut, H, H),
+		}, outRow...),
+			jLoop(H, store(Id("g").Index(Lit(3*H).Op("+").Id("j")).Op("*").Id("tc").Index(Id("j")))...))...))
 	case "GRU":
-		pro = append(pro, rowAt("hp", r.hp, 0, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("hn", r.hn, t*B*H, H, H))
-		hn := Id("hp").Index(Lit(2 * H).Op("+").Id("j"))
+		q := Id("hp").Index(Lit(2 * H).Op("+").Id("j"))
+		pro := []Code{rowAt("g", r.gates, gOff, G, G), rowAt("hp", r.hp, 0, G, G)}
 		if r.bh != nil {
 			pro = append(pro, Id("bh").Op(":=").Add(r.bh))
-			hn = hn.Op("+").Id("bh").Index(Lit(2 * H).Op("+").Id("j"))
+			q = q.Op("+").Id("bh").Index(Lit(2 * H).Op("+").Id("j"))
 		}
-		body = []Code{
-			Id("rg").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Id("j")).Op("+").Id("hp").Index(Id("j")))),
-			Id("z").Op(":=").Add(r.cellAct(r.gact, Id("g").Index(Lit(H).Op("+").Id("j")).Op("+").Id("hp").Index(Lit(H).Op("+").Id("j")))),
-			Id("q").Op(":=").Add(hn),
-			Id("nv").Op(":=").Add(r.cellAct(r.act, Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+").Id("rg").Op("*").Id("q"))),
-			Id("g").Index(Id("j")).Op(",").Id("g").Index(Lit(H).Op("+").Id("j")).Op(",").Id("g").Index(Lit(2*H).Op("+").Id("j")).
-				Op("=").List(Id("rg"), Id("z"), Id("nv")),
-			Id("hn").Index(Id("j")).Op("=").Id("q"),
-			Id("v").Op(":=").Parens(Lit(1).Op("-").Id("z")).Op("*").Id("nv").Op("+").Id("z").Op("*").Id("hq").Index(Id("j")),
-			Id("h").Index(Id("j")).Op("=").Id("v"),
-		}
+		body := append(pro,
+			jLoop(2*H, Id("g").Index(Id("j")).Op("+=").Id("hp").Index(Id("j"))),
+			actSlice(r.gact, part("g", 0, 2*H)),
+			rowAt("hn", r.hn, t*B*H, H, H),
+			jLoop(H,
+				Id("q").Op(":=").Add(q),
+				Id("hn").Index(Id("j")).Op("=").Id("q"),
+				Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+=").Id("g").Index(Id("j")).Op("*").Id("q")),
+			actSlice(r.act, part("g", 2*H, 3*H)),
+			rowAt("hq", r.h, hIn, H, H),
+			rowAt("h", r.h, hOut, H, H),
+		)
+		body = append(body, outRow...)
+		body = append(body, jLoop(H, append([]Code{Id("z").Op(":=").Id("g").Index(Lit(H).Op("+").Id("j"))},
+			store(Parens(Lit(1).Op("-").Id("z")).Op("*").Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+").Id("z").Op("*").Id("hq").Index(Id("j")))...)...))
+		s = append(s, r.bLoop(body...))
 	}
-	if r.seq {
-		body = append(body, Id("o").Index(Id("j")).Op("=").Id("v"))
-	}
-	return append(s, loopBH(r, pro, body))
+	return s
 }
 
 func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
@@ -391,7 +430,11 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	// Weight gradients over all steps at once.
 	dwih, _ := e.ParamGrad(n, "weight_ih_l0")
 	dwhh, whhSize := e.ParamGrad(n, "weight_hh_l0")
-	e.GEMM(GEMM{Layout: TN, M: G, N: F, K: T * B}, dwih, Op("&").Add(field(r.dg)), Op("&").Add(field(r.xt)))
+	// dW_ihᵀ = xtᵀ·dg runs along rows of G·H values, then turns around.
+	dwihT := n.Name + "_dwihT"
+	e.Bufs.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
+	e.GEMM(GEMM{Layout: TN, M: F, N: G, K: T * B}, Op("&").Add(field(dwihT)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.dg)))
+	e.Add(transposeW(field(dwihT).Index(Op(":")), Parens(dwih).Index(Op(":")), F, G))
 	dgh := r.dg
 	if r.dgh != "" {
 		dgh = r.dgh

@@ -3,6 +3,48 @@
 package char_rnn
 
 /*
+gemmNN_1x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*1+k*768] for m < 1, n < 768, k < 256:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1x768x256Go(c *[768]Float, a *[256]Float, b *[196608]Float) {
+	for m := 0; m < 1; m += 1 {
+		for n := 0; n < 768; n += 8 {
+			a0 := a[(m+0)*256:][:256]
+			var c00, c01, c02, c03, c04, c05, c06, c07 Float
+			for k := 0; k < 256; k++ {
+				bk := b[k*768+n*1:][:8]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				x4 := bk[4]
+				x5 := bk[5]
+				x6 := bk[6]
+				x7 := bk[7]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				c04 += y * x4
+				c05 += y * x5
+				c06 += y * x6
+				c07 += y * x7
+			}
+			cr := c[(m+0)*768+n:][:8]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr[4] = c04
+			cr[5] = c05
+			cr[6] = c06
+			cr[7] = c07
+		}
+	}
+}
+
+/*
 gemmNN_2560x256x128Go is C[m*256+n] = Σ_k A[m*128+k*1]·B[n*1+k*256] for m < 2560, n < 256, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -85,6 +127,88 @@ func gemmNN_2560x32x768Go(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 }
 
 /*
+gemmNN_2560x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 2560, n < 768, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_2560x768x32Go(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+	for m := 0; m < 2560; m += 2 {
+		for n := 0; n < 768; n += 4 {
+			a0 := a[(m+0)*32:][:32]
+			a1 := a[(m+1)*32:][:32]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 32; k++ {
+				bk := b[k*768+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*768+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*768+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_40x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 40, n < 768, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_40x768x32Go(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+	for m := 0; m < 40; m += 2 {
+		for n := 0; n < 768; n += 4 {
+			a0 := a[(m+0)*32:][:32]
+			a1 := a[(m+1)*32:][:32]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 32; k++ {
+				bk := b[k*768+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*768+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*768+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNN_64x256x768_accGo is C[m*256+n] += Σ_k A[m*768+k*1]·B[n*1+k*256] for m < 64, n < 256, k < 768:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -126,50 +250,42 @@ func gemmNN_64x256x768_accGo(c *[16384]Float, a *[49152]Float, b *[196608]Float)
 }
 
 /*
-gemmNT_1x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*256+k*1] for m < 1, n < 768, k < 256:
+gemmNN_64x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*1+k*768] for m < 64, n < 768, k < 256:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_1x768x256Go(c *[768]Float, a *[256]Float, b *[196608]Float) {
-	for m := 0; m < 1; m += 1 {
-		for n := 0; n < 768; n += 8 {
+func gemmNN_64x768x256Go(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 768; n += 4 {
 			a0 := a[(m+0)*256:][:256]
-			b0 := b[(n+0)*256:][:256]
-			b1 := b[(n+1)*256:][:256]
-			b2 := b[(n+2)*256:][:256]
-			b3 := b[(n+3)*256:][:256]
-			b4 := b[(n+4)*256:][:256]
-			b5 := b[(n+5)*256:][:256]
-			b6 := b[(n+6)*256:][:256]
-			b7 := b[(n+7)*256:][:256]
-			var c00, c01, c02, c03, c04, c05, c06, c07 Float
+			a1 := a[(m+1)*256:][:256]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			for k := 0; k < 256; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				x4 := b4[k]
-				x5 := b5[k]
-				x6 := b6[k]
-				x7 := b7[k]
+				bk := b[k*768+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
 				y := a0[k]
 				c00 += y * x0
 				c01 += y * x1
 				c02 += y * x2
 				c03 += y * x3
-				c04 += y * x4
-				c05 += y * x5
-				c06 += y * x6
-				c07 += y * x7
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
 			}
-			cr := c[(m+0)*768+n:][:8]
+			cr := c[(m+0)*768+n:][:4]
 			cr[0] = c00
 			cr[1] = c01
 			cr[2] = c02
 			cr[3] = c03
-			cr[4] = c04
-			cr[5] = c05
-			cr[6] = c06
-			cr[7] = c07
+			cr = c[(m+1)*768+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
 		}
 	}
 }
@@ -210,50 +326,6 @@ func gemmNT_2560x128x256Go(c *[327680]Float, a *[655360]Float, b *[32768]Float) 
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*128+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_2560x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*32+k*1] for m < 2560, n < 768, k < 32:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_2560x768x32Go(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	for m := 0; m < 2560; m += 2 {
-		for n := 0; n < 768; n += 4 {
-			a0 := a[(m+0)*32:][:32]
-			a1 := a[(m+1)*32:][:32]
-			b0 := b[(n+0)*32:][:32]
-			b1 := b[(n+1)*32:][:32]
-			b2 := b[(n+2)*32:][:32]
-			b3 := b[(n+3)*32:][:32]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 32; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*768+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -307,94 +379,6 @@ func gemmNT_40x128x256Go(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 }
 
 /*
-gemmNT_40x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*32+k*1] for m < 40, n < 768, k < 32:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_40x768x32Go(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
-	for m := 0; m < 40; m += 2 {
-		for n := 0; n < 768; n += 4 {
-			a0 := a[(m+0)*32:][:32]
-			a1 := a[(m+1)*32:][:32]
-			b0 := b[(n+0)*32:][:32]
-			b1 := b[(n+1)*32:][:32]
-			b2 := b[(n+2)*32:][:32]
-			b3 := b[(n+3)*32:][:32]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 32; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*768+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_64x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*256+k*1] for m < 64, n < 768, k < 256:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_64x768x256Go(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 768; n += 4 {
-			a0 := a[(m+0)*256:][:256]
-			a1 := a[(m+1)*256:][:256]
-			b0 := b[(n+0)*256:][:256]
-			b1 := b[(n+1)*256:][:256]
-			b2 := b[(n+2)*256:][:256]
-			b3 := b[(n+3)*256:][:256]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 256; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*768+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmTN_128x256x2560Go is C[m*256+n] = Σ_k A[m*1+k*128]·B[n*1+k*256] for m < 128, n < 256, k < 2560:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -435,6 +419,46 @@ func gemmTN_128x256x2560Go(c *[32768]Float, a *[327680]Float, b *[655360]Float) 
 }
 
 /*
+gemmTN_32x768x2560Go is C[m*768+n] = Σ_k A[m*1+k*32]·B[n*1+k*768] for m < 32, n < 768, k < 2560:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_32x768x2560Go(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
+	for m := 0; m < 32; m += 2 {
+		for n := 0; n < 768; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 2560; k++ {
+				ak := a[k*32+m*1:][:2]
+				bk := b[k*768+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*768+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*768+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmTN_768x256x2496Go is C[m*256+n] = Σ_k A[m*1+k*768]·B[n*1+k*256] for m < 768, n < 256, k < 2496:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -466,46 +490,6 @@ func gemmTN_768x256x2496Go(c *[196608]Float, a *[1916928]Float, b *[638976]Float
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*256+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmTN_768x32x2560Go is C[m*32+n] = Σ_k A[m*1+k*768]·B[n*1+k*32] for m < 768, n < 32, k < 2560:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_768x32x2560Go(c *[24576]Float, a *[1966080]Float, b *[81920]Float) {
-	for m := 0; m < 768; m += 2 {
-		for n := 0; n < 32; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 2560; k++ {
-				ak := a[k*768+m*1:][:2]
-				bk := b[k*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*32+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*32+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12

@@ -17,6 +17,28 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
+// gemmNN_1x768x256AVX2 is gemmNN_1x768x256 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1x768x256AVX2(c *[768]Float, a *[256]Float, b *[196608]Float)
+
+// gemmNN_1x768x256AVX512 is gemmNN_1x768x256 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1x768x256AVX512(c *[768]Float, a *[256]Float, b *[196608]Float)
+
+// gemmNN_1x768x256 runs the kernel on the path the CPU supports.
+func gemmNN_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1x768x256AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1x768x256AVX2(c, a, b)
+	default:
+		gemmNN_1x768x256Go(c, a, b)
+	}
+}
+
 // gemmNN_2560x256x128AVX2 is gemmNN_2560x256x128 in AVX2 assembly.
 
 //go:noescape
@@ -61,6 +83,50 @@ func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 	}
 }
 
+// gemmNN_2560x768x32AVX2 is gemmNN_2560x768x32 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_2560x768x32AVX2(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
+
+// gemmNN_2560x768x32AVX512 is gemmNN_2560x768x32 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_2560x768x32AVX512(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
+
+// gemmNN_2560x768x32 runs the kernel on the path the CPU supports.
+func gemmNN_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_2560x768x32AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_2560x768x32AVX2(c, a, b)
+	default:
+		gemmNN_2560x768x32Go(c, a, b)
+	}
+}
+
+// gemmNN_40x768x32AVX2 is gemmNN_40x768x32 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_40x768x32AVX2(c *[30720]Float, a *[1280]Float, b *[24576]Float)
+
+// gemmNN_40x768x32AVX512 is gemmNN_40x768x32 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_40x768x32AVX512(c *[30720]Float, a *[1280]Float, b *[24576]Float)
+
+// gemmNN_40x768x32 runs the kernel on the path the CPU supports.
+func gemmNN_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_40x768x32AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_40x768x32AVX2(c, a, b)
+	default:
+		gemmNN_40x768x32Go(c, a, b)
+	}
+}
+
 // gemmNN_64x256x768_accAVX2 is gemmNN_64x256x768_acc in AVX2 assembly.
 
 //go:noescape
@@ -83,25 +149,25 @@ func gemmNN_64x256x768_acc(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
 	}
 }
 
-// gemmNT_1x768x256AVX2 is gemmNT_1x768x256 in AVX2 assembly.
+// gemmNN_64x768x256AVX2 is gemmNN_64x768x256 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_1x768x256AVX2(c *[768]Float, a *[256]Float, b *[196608]Float)
+func gemmNN_64x768x256AVX2(c *[49152]Float, a *[16384]Float, b *[196608]Float)
 
-// gemmNT_1x768x256AVX512 is gemmNT_1x768x256 in AVX512 assembly.
+// gemmNN_64x768x256AVX512 is gemmNN_64x768x256 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_1x768x256AVX512(c *[768]Float, a *[256]Float, b *[196608]Float)
+func gemmNN_64x768x256AVX512(c *[49152]Float, a *[16384]Float, b *[196608]Float)
 
-// gemmNT_1x768x256 runs the kernel on the path the CPU supports.
-func gemmNT_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
+// gemmNN_64x768x256 runs the kernel on the path the CPU supports.
+func gemmNN_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_1x768x256AVX512(c, a, b)
+		gemmNN_64x768x256AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_1x768x256AVX2(c, a, b)
+		gemmNN_64x768x256AVX2(c, a, b)
 	default:
-		gemmNT_1x768x256Go(c, a, b)
+		gemmNN_64x768x256Go(c, a, b)
 	}
 }
 
@@ -127,28 +193,6 @@ func gemmNT_2560x128x256(c *[327680]Float, a *[655360]Float, b *[32768]Float) {
 	}
 }
 
-// gemmNT_2560x768x32AVX2 is gemmNT_2560x768x32 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_2560x768x32AVX2(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
-
-// gemmNT_2560x768x32AVX512 is gemmNT_2560x768x32 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_2560x768x32AVX512(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
-
-// gemmNT_2560x768x32 runs the kernel on the path the CPU supports.
-func gemmNT_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_2560x768x32AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_2560x768x32AVX2(c, a, b)
-	default:
-		gemmNT_2560x768x32Go(c, a, b)
-	}
-}
-
 // gemmNT_40x128x256AVX2 is gemmNT_40x128x256 in AVX2 assembly.
 
 //go:noescape
@@ -168,50 +212,6 @@ func gemmNT_40x128x256(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 		gemmNT_40x128x256AVX2(c, a, b)
 	default:
 		gemmNT_40x128x256Go(c, a, b)
-	}
-}
-
-// gemmNT_40x768x32AVX2 is gemmNT_40x768x32 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_40x768x32AVX2(c *[30720]Float, a *[1280]Float, b *[24576]Float)
-
-// gemmNT_40x768x32AVX512 is gemmNT_40x768x32 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_40x768x32AVX512(c *[30720]Float, a *[1280]Float, b *[24576]Float)
-
-// gemmNT_40x768x32 runs the kernel on the path the CPU supports.
-func gemmNT_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_40x768x32AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_40x768x32AVX2(c, a, b)
-	default:
-		gemmNT_40x768x32Go(c, a, b)
-	}
-}
-
-// gemmNT_64x768x256AVX2 is gemmNT_64x768x256 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_64x768x256AVX2(c *[49152]Float, a *[16384]Float, b *[196608]Float)
-
-// gemmNT_64x768x256AVX512 is gemmNT_64x768x256 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_64x768x256AVX512(c *[49152]Float, a *[16384]Float, b *[196608]Float)
-
-// gemmNT_64x768x256 runs the kernel on the path the CPU supports.
-func gemmNT_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_64x768x256AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_64x768x256AVX2(c, a, b)
-	default:
-		gemmNT_64x768x256Go(c, a, b)
 	}
 }
 
@@ -237,6 +237,28 @@ func gemmTN_128x256x2560(c *[32768]Float, a *[327680]Float, b *[655360]Float) {
 	}
 }
 
+// gemmTN_32x768x2560AVX2 is gemmTN_32x768x2560 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_32x768x2560AVX2(c *[24576]Float, a *[81920]Float, b *[1966080]Float)
+
+// gemmTN_32x768x2560AVX512 is gemmTN_32x768x2560 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_32x768x2560AVX512(c *[24576]Float, a *[81920]Float, b *[1966080]Float)
+
+// gemmTN_32x768x2560 runs the kernel on the path the CPU supports.
+func gemmTN_32x768x2560(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_32x768x2560AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_32x768x2560AVX2(c, a, b)
+	default:
+		gemmTN_32x768x2560Go(c, a, b)
+	}
+}
+
 // gemmTN_768x256x2496AVX2 is gemmTN_768x256x2496 in AVX2 assembly.
 
 //go:noescape
@@ -256,27 +278,5 @@ func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) 
 		gemmTN_768x256x2496AVX2(c, a, b)
 	default:
 		gemmTN_768x256x2496Go(c, a, b)
-	}
-}
-
-// gemmTN_768x32x2560AVX2 is gemmTN_768x32x2560 in AVX2 assembly.
-
-//go:noescape
-func gemmTN_768x32x2560AVX2(c *[24576]Float, a *[1966080]Float, b *[81920]Float)
-
-// gemmTN_768x32x2560AVX512 is gemmTN_768x32x2560 in AVX512 assembly.
-
-//go:noescape
-func gemmTN_768x32x2560AVX512(c *[24576]Float, a *[1966080]Float, b *[81920]Float)
-
-// gemmTN_768x32x2560 runs the kernel on the path the CPU supports.
-func gemmTN_768x32x2560(c *[24576]Float, a *[1966080]Float, b *[81920]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_768x32x2560AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_768x32x2560AVX2(c, a, b)
-	default:
-		gemmTN_768x32x2560Go(c, a, b)
 	}
 }

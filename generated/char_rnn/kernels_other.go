@@ -22,39 +22,39 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
+func gemmNN_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
+	gemmNN_1x768x256Go(c, a, b)
+}
 func gemmNN_2560x256x128(c *[655360]Float, a *[327680]Float, b *[32768]Float) {
 	gemmNN_2560x256x128Go(c, a, b)
 }
 func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 	gemmNN_2560x32x768Go(c, a, b)
 }
+func gemmNN_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+	gemmNN_2560x768x32Go(c, a, b)
+}
+func gemmNN_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+	gemmNN_40x768x32Go(c, a, b)
+}
 func gemmNN_64x256x768_acc(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
 	gemmNN_64x256x768_accGo(c, a, b)
 }
-func gemmNT_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
-	gemmNT_1x768x256Go(c, a, b)
+func gemmNN_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
+	gemmNN_64x768x256Go(c, a, b)
 }
 func gemmNT_2560x128x256(c *[327680]Float, a *[655360]Float, b *[32768]Float) {
 	gemmNT_2560x128x256Go(c, a, b)
 }
-func gemmNT_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	gemmNT_2560x768x32Go(c, a, b)
-}
 func gemmNT_40x128x256(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 	gemmNT_40x128x256Go(c, a, b)
-}
-func gemmNT_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
-	gemmNT_40x768x32Go(c, a, b)
-}
-func gemmNT_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	gemmNT_64x768x256Go(c, a, b)
 }
 func gemmTN_128x256x2560(c *[32768]Float, a *[327680]Float, b *[655360]Float) {
 	gemmTN_128x256x2560Go(c, a, b)
 }
+func gemmTN_32x768x2560(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
+	gemmTN_32x768x2560Go(c, a, b)
+}
 func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) {
 	gemmTN_768x256x2496Go(c, a, b)
-}
-func gemmTN_768x32x2560(c *[24576]Float, a *[1966080]Float, b *[81920]Float) {
-	gemmTN_768x32x2560Go(c, a, b)
 }

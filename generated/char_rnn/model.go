@@ -82,6 +82,8 @@ type Model struct {
 	gru_h          [671744]Float  // hidden states h_0..h_T [T+1, batch, H] of layer gru
 	gru_hp         [49152]Float   // recurrent product of one step [batch, G·H] of layer gru
 	gru_hn         [655360]Float  // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
+	gru_wihT       [24576]Float   // weight_ih transposed, [F, G·H] of layer gru
+	gru_whhT       [196608]Float  // weight_hh transposed, [H, G·H] of layer gru
 	gru_out        [655360]Float  // output of layer gru
 	dense_out      [327680]Float  // output of layer dense
 	y              [327680]Float  // targets
@@ -90,6 +92,7 @@ type Model struct {
 	gru_dg         [1966080]Float // gradient of the gate pre-activations [T, batch, G·H] of layer gru
 	gru_dgh        [1966080]Float // gradient of the recurrent products [T, batch, G·H] of layer gru
 	gru_dh         [16384]Float   // gradient of one step's state [batch, H] of layer gru
+	gru_dwihT      [24576]Float   // gradient of weight_ih transposed, [F, G·H], of layer gru
 	embedding_grad [81920]Float   // gradient of the output of layer embedding
 	gru_dxt        [81920]Float   // time-major input gradient [T, batch, F] of layer gru
 	embedding_out1 [1280]Float    // output of layer embedding
@@ -99,6 +102,8 @@ type Model struct {
 	gru_h1         [10496]Float   // hidden states h_0..h_T [T+1, batch, H] of layer gru
 	gru_hp1        [768]Float     // recurrent product of one step [batch, G·H] of layer gru
 	gru_hn1        [10240]Float   // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
+	gru_wihT1      [24576]Float   // weight_ih transposed, [F, G·H] of layer gru
+	gru_whhT1      [196608]Float  // weight_hh transposed, [H, G·H] of layer gru
 	gru_out1       [10240]Float   // output of layer gru
 	dense_out1     [5120]Float    // output of layer dense
 }
@@ -231,7 +236,27 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNT_2560x768x32(&m.gru_gates, &m.gru_xt, (*[24576]Float)(m.p[4096:28672]))
+	{
+		src := (*[24576]Float)(m.p[4096:28672])
+		dst := m.gru_wihT[:]
+		for i := 0; i < 768; i++ {
+			row := src[i*32:][:32]
+			for j, v := range row {
+				dst[j*768+i] = v
+			}
+		}
+	}
+	{
+		src := (*[196608]Float)(m.p[28672:225280])
+		dst := m.gru_whhT[:]
+		for i := 0; i < 768; i++ {
+			row := src[i*256:][:256]
+			for j, v := range row {
+				dst[j*768+i] = v
+			}
+		}
+	}
+	gemmNN_2560x768x32(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
 	{
 		bi := (*[768]Float)(m.p[225280:226048])
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -251,878 +276,1078 @@ func (m *Model) forwardTrain() {
 	clear(m.gru_hp[:])
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[0+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[0+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[0+b*256:][:256]
 		h := m.gru_h[16384+b*256:][:256]
 		o := m.gru_out[(b*40+0)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[0+b*256:][:256]
-		hn := m.gru_hn[0+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 1
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[16384:32768]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[16384:32768]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[49152+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[16384+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[16384+b*256:][:256]
 		h := m.gru_h[32768+b*256:][:256]
 		o := m.gru_out[(b*40+1)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[16384+b*256:][:256]
-		hn := m.gru_hn[16384+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 2
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[32768:49152]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[32768:49152]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[98304+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[32768+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[32768+b*256:][:256]
 		h := m.gru_h[49152+b*256:][:256]
 		o := m.gru_out[(b*40+2)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[32768+b*256:][:256]
-		hn := m.gru_hn[32768+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 3
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[49152:65536]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[49152:65536]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[147456+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[49152+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[49152+b*256:][:256]
 		h := m.gru_h[65536+b*256:][:256]
 		o := m.gru_out[(b*40+3)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[49152+b*256:][:256]
-		hn := m.gru_hn[49152+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 4
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[65536:81920]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[65536:81920]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[196608+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[65536+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[65536+b*256:][:256]
 		h := m.gru_h[81920+b*256:][:256]
 		o := m.gru_out[(b*40+4)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[65536+b*256:][:256]
-		hn := m.gru_hn[65536+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 5
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[81920:98304]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[81920:98304]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[245760+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[81920+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[81920+b*256:][:256]
 		h := m.gru_h[98304+b*256:][:256]
 		o := m.gru_out[(b*40+5)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[81920+b*256:][:256]
-		hn := m.gru_hn[81920+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 6
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[98304:114688]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[98304:114688]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[294912+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[98304+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[98304+b*256:][:256]
 		h := m.gru_h[114688+b*256:][:256]
 		o := m.gru_out[(b*40+6)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[98304+b*256:][:256]
-		hn := m.gru_hn[98304+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 7
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[114688:131072]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[114688:131072]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[344064+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[114688+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[114688+b*256:][:256]
 		h := m.gru_h[131072+b*256:][:256]
 		o := m.gru_out[(b*40+7)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[114688+b*256:][:256]
-		hn := m.gru_hn[114688+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 8
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[131072:147456]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[131072:147456]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[393216+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[131072+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[131072+b*256:][:256]
 		h := m.gru_h[147456+b*256:][:256]
 		o := m.gru_out[(b*40+8)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[131072+b*256:][:256]
-		hn := m.gru_hn[131072+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 9
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[147456:163840]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[147456:163840]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[442368+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[147456+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[147456+b*256:][:256]
 		h := m.gru_h[163840+b*256:][:256]
 		o := m.gru_out[(b*40+9)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[147456+b*256:][:256]
-		hn := m.gru_hn[147456+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 10
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[163840:180224]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[163840:180224]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[491520+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[163840+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[163840+b*256:][:256]
 		h := m.gru_h[180224+b*256:][:256]
 		o := m.gru_out[(b*40+10)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[163840+b*256:][:256]
-		hn := m.gru_hn[163840+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 11
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[180224:196608]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[180224:196608]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[540672+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[180224+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[180224+b*256:][:256]
 		h := m.gru_h[196608+b*256:][:256]
 		o := m.gru_out[(b*40+11)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[180224+b*256:][:256]
-		hn := m.gru_hn[180224+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 12
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[196608:212992]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[196608:212992]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[589824+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[196608+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[196608+b*256:][:256]
 		h := m.gru_h[212992+b*256:][:256]
 		o := m.gru_out[(b*40+12)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[196608+b*256:][:256]
-		hn := m.gru_hn[196608+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 13
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[212992:229376]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[212992:229376]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[638976+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[212992+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[212992+b*256:][:256]
 		h := m.gru_h[229376+b*256:][:256]
 		o := m.gru_out[(b*40+13)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[212992+b*256:][:256]
-		hn := m.gru_hn[212992+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 14
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[229376:245760]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[229376:245760]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[688128+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[229376+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[229376+b*256:][:256]
 		h := m.gru_h[245760+b*256:][:256]
 		o := m.gru_out[(b*40+14)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[229376+b*256:][:256]
-		hn := m.gru_hn[229376+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 15
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[245760:262144]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[245760:262144]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[737280+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[245760+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[245760+b*256:][:256]
 		h := m.gru_h[262144+b*256:][:256]
 		o := m.gru_out[(b*40+15)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[245760+b*256:][:256]
-		hn := m.gru_hn[245760+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 16
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[262144:278528]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[262144:278528]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[786432+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[262144+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[262144+b*256:][:256]
 		h := m.gru_h[278528+b*256:][:256]
 		o := m.gru_out[(b*40+16)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[262144+b*256:][:256]
-		hn := m.gru_hn[262144+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 17
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[278528:294912]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[278528:294912]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[835584+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[278528+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[278528+b*256:][:256]
 		h := m.gru_h[294912+b*256:][:256]
 		o := m.gru_out[(b*40+17)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[278528+b*256:][:256]
-		hn := m.gru_hn[278528+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 18
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[294912:311296]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[294912:311296]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[884736+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[294912+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[294912+b*256:][:256]
 		h := m.gru_h[311296+b*256:][:256]
 		o := m.gru_out[(b*40+18)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[294912+b*256:][:256]
-		hn := m.gru_hn[294912+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 19
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[311296:327680]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[311296:327680]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[933888+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[311296+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[311296+b*256:][:256]
 		h := m.gru_h[327680+b*256:][:256]
 		o := m.gru_out[(b*40+19)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[311296+b*256:][:256]
-		hn := m.gru_hn[311296+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 20
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[327680:344064]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[327680:344064]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[983040+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[327680+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[327680+b*256:][:256]
 		h := m.gru_h[344064+b*256:][:256]
 		o := m.gru_out[(b*40+20)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[327680+b*256:][:256]
-		hn := m.gru_hn[327680+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 21
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[344064:360448]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[344064:360448]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1032192+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[344064+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[344064+b*256:][:256]
 		h := m.gru_h[360448+b*256:][:256]
 		o := m.gru_out[(b*40+21)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[344064+b*256:][:256]
-		hn := m.gru_hn[344064+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 22
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[360448:376832]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[360448:376832]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1081344+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[360448+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[360448+b*256:][:256]
 		h := m.gru_h[376832+b*256:][:256]
 		o := m.gru_out[(b*40+22)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[360448+b*256:][:256]
-		hn := m.gru_hn[360448+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 23
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[376832:393216]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[376832:393216]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1130496+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[376832+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[376832+b*256:][:256]
 		h := m.gru_h[393216+b*256:][:256]
 		o := m.gru_out[(b*40+23)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[376832+b*256:][:256]
-		hn := m.gru_hn[376832+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 24
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[393216:409600]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[393216:409600]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1179648+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[393216+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[393216+b*256:][:256]
 		h := m.gru_h[409600+b*256:][:256]
 		o := m.gru_out[(b*40+24)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[393216+b*256:][:256]
-		hn := m.gru_hn[393216+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 25
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[409600:425984]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[409600:425984]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1228800+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[409600+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[409600+b*256:][:256]
 		h := m.gru_h[425984+b*256:][:256]
 		o := m.gru_out[(b*40+25)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[409600+b*256:][:256]
-		hn := m.gru_hn[409600+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 26
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[425984:442368]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[425984:442368]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1277952+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[425984+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[425984+b*256:][:256]
 		h := m.gru_h[442368+b*256:][:256]
 		o := m.gru_out[(b*40+26)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[425984+b*256:][:256]
-		hn := m.gru_hn[425984+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 27
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[442368:458752]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[442368:458752]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1327104+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[442368+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[442368+b*256:][:256]
 		h := m.gru_h[458752+b*256:][:256]
 		o := m.gru_out[(b*40+27)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[442368+b*256:][:256]
-		hn := m.gru_hn[442368+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 28
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[458752:475136]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[458752:475136]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1376256+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[458752+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[458752+b*256:][:256]
 		h := m.gru_h[475136+b*256:][:256]
 		o := m.gru_out[(b*40+28)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[458752+b*256:][:256]
-		hn := m.gru_hn[458752+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 29
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[475136:491520]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[475136:491520]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1425408+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[475136+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[475136+b*256:][:256]
 		h := m.gru_h[491520+b*256:][:256]
 		o := m.gru_out[(b*40+29)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[475136+b*256:][:256]
-		hn := m.gru_hn[475136+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 30
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[491520:507904]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[491520:507904]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1474560+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[491520+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[491520+b*256:][:256]
 		h := m.gru_h[507904+b*256:][:256]
 		o := m.gru_out[(b*40+30)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[491520+b*256:][:256]
-		hn := m.gru_hn[491520+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 31
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[507904:524288]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[507904:524288]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1523712+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[507904+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[507904+b*256:][:256]
 		h := m.gru_h[524288+b*256:][:256]
 		o := m.gru_out[(b*40+31)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[507904+b*256:][:256]
-		hn := m.gru_hn[507904+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 32
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[524288:540672]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[524288:540672]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1572864+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[524288+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[524288+b*256:][:256]
 		h := m.gru_h[540672+b*256:][:256]
 		o := m.gru_out[(b*40+32)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[524288+b*256:][:256]
-		hn := m.gru_hn[524288+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 33
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[540672:557056]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[540672:557056]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1622016+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[540672+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[540672+b*256:][:256]
 		h := m.gru_h[557056+b*256:][:256]
 		o := m.gru_out[(b*40+33)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[540672+b*256:][:256]
-		hn := m.gru_hn[540672+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 34
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[557056:573440]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[557056:573440]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1671168+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[557056+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[557056+b*256:][:256]
 		h := m.gru_h[573440+b*256:][:256]
 		o := m.gru_out[(b*40+34)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[557056+b*256:][:256]
-		hn := m.gru_hn[557056+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 35
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[573440:589824]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[573440:589824]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1720320+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[573440+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[573440+b*256:][:256]
 		h := m.gru_h[589824+b*256:][:256]
 		o := m.gru_out[(b*40+35)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[573440+b*256:][:256]
-		hn := m.gru_hn[573440+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 36
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[589824:606208]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[589824:606208]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1769472+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[589824+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[589824+b*256:][:256]
 		h := m.gru_h[606208+b*256:][:256]
 		o := m.gru_out[(b*40+36)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[589824+b*256:][:256]
-		hn := m.gru_hn[589824+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 37
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[606208:622592]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[606208:622592]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1818624+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[606208+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[606208+b*256:][:256]
 		h := m.gru_h[622592+b*256:][:256]
 		o := m.gru_out[(b*40+37)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[606208+b*256:][:256]
-		hn := m.gru_hn[606208+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 38
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[622592:638976]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[622592:638976]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1867776+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[622592+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[622592+b*256:][:256]
 		h := m.gru_h[638976+b*256:][:256]
 		o := m.gru_out[(b*40+38)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[622592+b*256:][:256]
-		hn := m.gru_hn[622592+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 39
-	gemmNT_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[638976:655360]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[638976:655360]), &m.gru_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.gru_gates[1916928+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[638976+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[638976+b*256:][:256]
 		h := m.gru_h[655360+b*256:][:256]
 		o := m.gru_out[(b*40+39)*256:][:256]
-		hp := m.gru_hp[0+b*768:][:768]
-		hq := m.gru_h[638976+b*256:][:256]
-		hn := m.gru_hn[638976+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
@@ -1192,7 +1417,27 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNT_40x768x32(&m.gru_gates1, &m.gru_xt1, (*[24576]Float)(m.p[4096:28672]))
+	{
+		src := (*[24576]Float)(m.p[4096:28672])
+		dst := m.gru_wihT1[:]
+		for i := 0; i < 768; i++ {
+			row := src[i*32:][:32]
+			for j, v := range row {
+				dst[j*768+i] = v
+			}
+		}
+	}
+	{
+		src := (*[196608]Float)(m.p[28672:225280])
+		dst := m.gru_whhT1[:]
+		for i := 0; i < 768; i++ {
+			row := src[i*256:][:256]
+			for j, v := range row {
+				dst[j*768+i] = v
+			}
+		}
+	}
+	gemmNN_40x768x32(&m.gru_gates1, &m.gru_xt1, &m.gru_wihT1)
 	{
 		bi := (*[768]Float)(m.p[225280:226048])
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -1212,878 +1457,1078 @@ func (m *Model) forward1() {
 	clear(m.gru_hp1[:])
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[0+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[0+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[0+b*256:][:256]
 		h := m.gru_h1[256+b*256:][:256]
 		o := m.gru_out1[(b*40+0)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[0+b*256:][:256]
-		hn := m.gru_hn1[0+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 1
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[256:512]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[256:512]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[768+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[256+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[256+b*256:][:256]
 		h := m.gru_h1[512+b*256:][:256]
 		o := m.gru_out1[(b*40+1)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[256+b*256:][:256]
-		hn := m.gru_hn1[256+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 2
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[512:768]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[512:768]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[1536+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[512+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[512+b*256:][:256]
 		h := m.gru_h1[768+b*256:][:256]
 		o := m.gru_out1[(b*40+2)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[512+b*256:][:256]
-		hn := m.gru_hn1[512+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 3
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[768:1024]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[768:1024]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[2304+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[768+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[768+b*256:][:256]
 		h := m.gru_h1[1024+b*256:][:256]
 		o := m.gru_out1[(b*40+3)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[768+b*256:][:256]
-		hn := m.gru_hn1[768+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 4
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1024:1280]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1024:1280]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[3072+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[1024+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[1024+b*256:][:256]
 		h := m.gru_h1[1280+b*256:][:256]
 		o := m.gru_out1[(b*40+4)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[1024+b*256:][:256]
-		hn := m.gru_hn1[1024+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 5
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1280:1536]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1280:1536]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[3840+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[1280+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[1280+b*256:][:256]
 		h := m.gru_h1[1536+b*256:][:256]
 		o := m.gru_out1[(b*40+5)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[1280+b*256:][:256]
-		hn := m.gru_hn1[1280+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 6
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1536:1792]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1536:1792]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[4608+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[1536+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[1536+b*256:][:256]
 		h := m.gru_h1[1792+b*256:][:256]
 		o := m.gru_out1[(b*40+6)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[1536+b*256:][:256]
-		hn := m.gru_hn1[1536+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 7
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1792:2048]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1792:2048]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[5376+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[1792+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[1792+b*256:][:256]
 		h := m.gru_h1[2048+b*256:][:256]
 		o := m.gru_out1[(b*40+7)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[1792+b*256:][:256]
-		hn := m.gru_hn1[1792+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 8
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2048:2304]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2048:2304]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[6144+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[2048+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[2048+b*256:][:256]
 		h := m.gru_h1[2304+b*256:][:256]
 		o := m.gru_out1[(b*40+8)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[2048+b*256:][:256]
-		hn := m.gru_hn1[2048+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 9
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2304:2560]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2304:2560]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[6912+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[2304+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[2304+b*256:][:256]
 		h := m.gru_h1[2560+b*256:][:256]
 		o := m.gru_out1[(b*40+9)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[2304+b*256:][:256]
-		hn := m.gru_hn1[2304+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 10
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2560:2816]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2560:2816]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[7680+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[2560+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[2560+b*256:][:256]
 		h := m.gru_h1[2816+b*256:][:256]
 		o := m.gru_out1[(b*40+10)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[2560+b*256:][:256]
-		hn := m.gru_hn1[2560+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 11
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2816:3072]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2816:3072]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[8448+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[2816+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[2816+b*256:][:256]
 		h := m.gru_h1[3072+b*256:][:256]
 		o := m.gru_out1[(b*40+11)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[2816+b*256:][:256]
-		hn := m.gru_hn1[2816+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 12
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3072:3328]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3072:3328]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[9216+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[3072+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[3072+b*256:][:256]
 		h := m.gru_h1[3328+b*256:][:256]
 		o := m.gru_out1[(b*40+12)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[3072+b*256:][:256]
-		hn := m.gru_hn1[3072+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 13
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3328:3584]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3328:3584]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[9984+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[3328+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[3328+b*256:][:256]
 		h := m.gru_h1[3584+b*256:][:256]
 		o := m.gru_out1[(b*40+13)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[3328+b*256:][:256]
-		hn := m.gru_hn1[3328+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 14
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3584:3840]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3584:3840]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[10752+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[3584+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[3584+b*256:][:256]
 		h := m.gru_h1[3840+b*256:][:256]
 		o := m.gru_out1[(b*40+14)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[3584+b*256:][:256]
-		hn := m.gru_hn1[3584+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 15
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3840:4096]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3840:4096]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[11520+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[3840+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[3840+b*256:][:256]
 		h := m.gru_h1[4096+b*256:][:256]
 		o := m.gru_out1[(b*40+15)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[3840+b*256:][:256]
-		hn := m.gru_hn1[3840+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 16
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4096:4352]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4096:4352]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[12288+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[4096+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[4096+b*256:][:256]
 		h := m.gru_h1[4352+b*256:][:256]
 		o := m.gru_out1[(b*40+16)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[4096+b*256:][:256]
-		hn := m.gru_hn1[4096+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 17
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4352:4608]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4352:4608]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[13056+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[4352+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[4352+b*256:][:256]
 		h := m.gru_h1[4608+b*256:][:256]
 		o := m.gru_out1[(b*40+17)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[4352+b*256:][:256]
-		hn := m.gru_hn1[4352+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 18
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4608:4864]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4608:4864]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[13824+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[4608+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[4608+b*256:][:256]
 		h := m.gru_h1[4864+b*256:][:256]
 		o := m.gru_out1[(b*40+18)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[4608+b*256:][:256]
-		hn := m.gru_hn1[4608+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 19
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4864:5120]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4864:5120]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[14592+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[4864+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[4864+b*256:][:256]
 		h := m.gru_h1[5120+b*256:][:256]
 		o := m.gru_out1[(b*40+19)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[4864+b*256:][:256]
-		hn := m.gru_hn1[4864+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 20
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5120:5376]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5120:5376]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[15360+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[5120+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[5120+b*256:][:256]
 		h := m.gru_h1[5376+b*256:][:256]
 		o := m.gru_out1[(b*40+20)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[5120+b*256:][:256]
-		hn := m.gru_hn1[5120+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 21
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5376:5632]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5376:5632]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[16128+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[5376+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[5376+b*256:][:256]
 		h := m.gru_h1[5632+b*256:][:256]
 		o := m.gru_out1[(b*40+21)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[5376+b*256:][:256]
-		hn := m.gru_hn1[5376+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 22
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5632:5888]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5632:5888]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[16896+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[5632+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[5632+b*256:][:256]
 		h := m.gru_h1[5888+b*256:][:256]
 		o := m.gru_out1[(b*40+22)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[5632+b*256:][:256]
-		hn := m.gru_hn1[5632+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 23
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5888:6144]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5888:6144]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[17664+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[5888+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[5888+b*256:][:256]
 		h := m.gru_h1[6144+b*256:][:256]
 		o := m.gru_out1[(b*40+23)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[5888+b*256:][:256]
-		hn := m.gru_hn1[5888+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 24
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6144:6400]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6144:6400]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[18432+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[6144+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[6144+b*256:][:256]
 		h := m.gru_h1[6400+b*256:][:256]
 		o := m.gru_out1[(b*40+24)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[6144+b*256:][:256]
-		hn := m.gru_hn1[6144+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 25
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6400:6656]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6400:6656]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[19200+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[6400+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[6400+b*256:][:256]
 		h := m.gru_h1[6656+b*256:][:256]
 		o := m.gru_out1[(b*40+25)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[6400+b*256:][:256]
-		hn := m.gru_hn1[6400+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 26
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6656:6912]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6656:6912]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[19968+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[6656+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[6656+b*256:][:256]
 		h := m.gru_h1[6912+b*256:][:256]
 		o := m.gru_out1[(b*40+26)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[6656+b*256:][:256]
-		hn := m.gru_hn1[6656+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 27
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6912:7168]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6912:7168]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[20736+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[6912+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[6912+b*256:][:256]
 		h := m.gru_h1[7168+b*256:][:256]
 		o := m.gru_out1[(b*40+27)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[6912+b*256:][:256]
-		hn := m.gru_hn1[6912+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 28
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7168:7424]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7168:7424]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[21504+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[7168+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[7168+b*256:][:256]
 		h := m.gru_h1[7424+b*256:][:256]
 		o := m.gru_out1[(b*40+28)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[7168+b*256:][:256]
-		hn := m.gru_hn1[7168+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 29
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7424:7680]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7424:7680]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[22272+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[7424+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[7424+b*256:][:256]
 		h := m.gru_h1[7680+b*256:][:256]
 		o := m.gru_out1[(b*40+29)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[7424+b*256:][:256]
-		hn := m.gru_hn1[7424+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 30
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7680:7936]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7680:7936]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[23040+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[7680+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[7680+b*256:][:256]
 		h := m.gru_h1[7936+b*256:][:256]
 		o := m.gru_out1[(b*40+30)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[7680+b*256:][:256]
-		hn := m.gru_hn1[7680+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 31
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7936:8192]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7936:8192]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[23808+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[7936+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[7936+b*256:][:256]
 		h := m.gru_h1[8192+b*256:][:256]
 		o := m.gru_out1[(b*40+31)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[7936+b*256:][:256]
-		hn := m.gru_hn1[7936+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 32
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8192:8448]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8192:8448]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[24576+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[8192+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[8192+b*256:][:256]
 		h := m.gru_h1[8448+b*256:][:256]
 		o := m.gru_out1[(b*40+32)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[8192+b*256:][:256]
-		hn := m.gru_hn1[8192+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 33
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8448:8704]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8448:8704]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[25344+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[8448+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[8448+b*256:][:256]
 		h := m.gru_h1[8704+b*256:][:256]
 		o := m.gru_out1[(b*40+33)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[8448+b*256:][:256]
-		hn := m.gru_hn1[8448+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 34
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8704:8960]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8704:8960]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[26112+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[8704+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[8704+b*256:][:256]
 		h := m.gru_h1[8960+b*256:][:256]
 		o := m.gru_out1[(b*40+34)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[8704+b*256:][:256]
-		hn := m.gru_hn1[8704+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 35
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8960:9216]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8960:9216]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[26880+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[8960+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[8960+b*256:][:256]
 		h := m.gru_h1[9216+b*256:][:256]
 		o := m.gru_out1[(b*40+35)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[8960+b*256:][:256]
-		hn := m.gru_hn1[8960+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 36
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9216:9472]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9216:9472]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[27648+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[9216+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[9216+b*256:][:256]
 		h := m.gru_h1[9472+b*256:][:256]
 		o := m.gru_out1[(b*40+36)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[9216+b*256:][:256]
-		hn := m.gru_hn1[9216+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 37
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9472:9728]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9472:9728]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[28416+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[9472+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[9472+b*256:][:256]
 		h := m.gru_h1[9728+b*256:][:256]
 		o := m.gru_out1[(b*40+37)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[9472+b*256:][:256]
-		hn := m.gru_hn1[9472+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 38
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9728:9984]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9728:9984]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[29184+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[9728+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[9728+b*256:][:256]
 		h := m.gru_h1[9984+b*256:][:256]
 		o := m.gru_out1[(b*40+38)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[9728+b*256:][:256]
-		hn := m.gru_hn1[9728+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
 	}
 	// step 39
-	gemmNT_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9984:10240]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9984:10240]), &m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[29952+b*768:][:768]
+		hp := m.gru_hp1[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn1[9984+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h1[9984+b*256:][:256]
 		h := m.gru_h1[10240+b*256:][:256]
 		o := m.gru_out1[(b*40+39)*256:][:256]
-		hp := m.gru_hp1[0+b*768:][:768]
-		hq := m.gru_h1[9984+b*256:][:256]
-		hn := m.gru_hn1[9984+b*256:][:256]
-		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 256; j++ {
-			rg := fastmath.Sigmoid(g[j] + hp[j])
-			z := fastmath.Sigmoid(g[256+j] + hp[256+j])
-			q := hp[512+j] + bh[512+j]
-			nv := fastmath.Tanh(g[512+j] + rg*q)
-			g[j], g[256+j], g[512+j] = rg, z, nv
-			hn[j] = q
-			v := (1-z)*nv + z*hq[j]
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
 			h[j] = v
 			o[j] = v
 		}
@@ -3166,7 +3611,17 @@ func (m *Model) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmTN_768x32x2560((*[24576]Float)(m.g[4096:28672]), &m.gru_dg, &m.gru_xt)
+	gemmTN_32x768x2560(&m.gru_dwihT, &m.gru_xt, &m.gru_dg)
+	{
+		src := m.gru_dwihT[:]
+		dst := ((*[24576]Float)(m.g[4096:28672]))[:]
+		for i := 0; i < 32; i++ {
+			row := src[i*768:][:768]
+			for j, v := range row {
+				dst[j*32+i] = v
+			}
+		}
+	}
 	gemmTN_768x256x2496((*[196608]Float)(m.g[28672:225280]), (*[1916928]Float)(m.gru_dgh[49152:1966080]), (*[638976]Float)(m.gru_h[16384:655360]))
 	{
 		db := (*[768]Float)(m.g[225280:226048])

@@ -89,6 +89,17 @@ var kernelCases = []struct {
 	sizes    [3]int
 	run, ref func(c, a, b []Float)
 }{{
+	flops: 393216,
+	k:     256,
+	name:  "gemmNN_1x768x256",
+	ref: func(c, a, b []Float) {
+		gemmNN_1x768x256Go((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_1x768x256((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+	},
+	sizes: [3]int{768, 256, 196608},
+}, {
 	flops: 167772160,
 	k:     128,
 	name:  "gemmNN_2560x256x128",
@@ -111,6 +122,28 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{81920, 1966080, 24576},
 }, {
+	flops: 125829120,
+	k:     32,
+	name:  "gemmNN_2560x768x32",
+	ref: func(c, a, b []Float) {
+		gemmNN_2560x768x32Go((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_2560x768x32((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
+	},
+	sizes: [3]int{1966080, 81920, 24576},
+}, {
+	flops: 1966080,
+	k:     32,
+	name:  "gemmNN_40x768x32",
+	ref: func(c, a, b []Float) {
+		gemmNN_40x768x32Go((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_40x768x32((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
+	},
+	sizes: [3]int{30720, 1280, 24576},
+}, {
 	flops: 25165824,
 	k:     768,
 	name:  "gemmNN_64x256x768_acc",
@@ -122,16 +155,16 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{16384, 49152, 196608},
 }, {
-	flops: 393216,
+	flops: 25165824,
 	k:     256,
-	name:  "gemmNT_1x768x256",
+	name:  "gemmNN_64x768x256",
 	ref: func(c, a, b []Float) {
-		gemmNT_1x768x256Go((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+		gemmNN_64x768x256Go((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
 	},
 	run: func(c, a, b []Float) {
-		gemmNT_1x768x256((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+		gemmNN_64x768x256((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
 	},
-	sizes: [3]int{768, 256, 196608},
+	sizes: [3]int{49152, 16384, 196608},
 }, {
 	flops: 167772160,
 	k:     256,
@@ -144,17 +177,6 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{327680, 655360, 32768},
 }, {
-	flops: 125829120,
-	k:     32,
-	name:  "gemmNT_2560x768x32",
-	ref: func(c, a, b []Float) {
-		gemmNT_2560x768x32Go((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_2560x768x32((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
-	},
-	sizes: [3]int{1966080, 81920, 24576},
-}, {
 	flops: 2621440,
 	k:     256,
 	name:  "gemmNT_40x128x256",
@@ -165,28 +187,6 @@ var kernelCases = []struct {
 		gemmNT_40x128x256((*[5120]Float)(c), (*[10240]Float)(a), (*[32768]Float)(b))
 	},
 	sizes: [3]int{5120, 10240, 32768},
-}, {
-	flops: 1966080,
-	k:     32,
-	name:  "gemmNT_40x768x32",
-	ref: func(c, a, b []Float) {
-		gemmNT_40x768x32Go((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_40x768x32((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
-	},
-	sizes: [3]int{30720, 1280, 24576},
-}, {
-	flops: 25165824,
-	k:     256,
-	name:  "gemmNT_64x768x256",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x768x256Go((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x768x256((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
-	},
-	sizes: [3]int{49152, 16384, 196608},
 }, {
 	flops: 167772160,
 	k:     2560,
@@ -199,6 +199,17 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{32768, 327680, 655360},
 }, {
+	flops: 125829120,
+	k:     2560,
+	name:  "gemmTN_32x768x2560",
+	ref: func(c, a, b []Float) {
+		gemmTN_32x768x2560Go((*[24576]Float)(c), (*[81920]Float)(a), (*[1966080]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_32x768x2560((*[24576]Float)(c), (*[81920]Float)(a), (*[1966080]Float)(b))
+	},
+	sizes: [3]int{24576, 81920, 1966080},
+}, {
 	flops: 981467136,
 	k:     2496,
 	name:  "gemmTN_768x256x2496",
@@ -209,17 +220,6 @@ var kernelCases = []struct {
 		gemmTN_768x256x2496((*[196608]Float)(c), (*[1916928]Float)(a), (*[638976]Float)(b))
 	},
 	sizes: [3]int{196608, 1916928, 638976},
-}, {
-	flops: 125829120,
-	k:     2560,
-	name:  "gemmTN_768x32x2560",
-	ref: func(c, a, b []Float) {
-		gemmTN_768x32x2560Go((*[24576]Float)(c), (*[1966080]Float)(a), (*[81920]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmTN_768x32x2560((*[24576]Float)(c), (*[1966080]Float)(a), (*[81920]Float)(b))
-	},
-	sizes: [3]int{24576, 1966080, 81920},
 }}
 var (
 	_ = kernels.Go

@@ -3,6 +3,130 @@
 package seq_mnist_lstm
 
 /*
+gemmNN_1792x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+	for m := 0; m < 1792; m += 2 {
+		for n := 0; n < 512; n += 4 {
+			a0 := a[(m+0)*28:][:28]
+			a1 := a[(m+1)*28:][:28]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 28; k++ {
+				bk := b[k*512+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*512+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*512+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_1x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*1+k*512] for m < 1, n < 512, k < 128:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1x512x128_accGo(c *[512]Float, a *[128]Float, b *[65536]Float) {
+	for m := 0; m < 1; m += 1 {
+		for n := 0; n < 512; n += 8 {
+			a0 := a[(m+0)*128:][:128]
+			var c00, c01, c02, c03, c04, c05, c06, c07 Float
+			for k := 0; k < 128; k++ {
+				bk := b[k*512+n*1:][:8]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				x4 := bk[4]
+				x5 := bk[5]
+				x6 := bk[6]
+				x7 := bk[7]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				c04 += y * x4
+				c05 += y * x5
+				c06 += y * x6
+				c07 += y * x7
+			}
+			cr := c[(m+0)*512+n:][:8]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr[4] += c04
+			cr[5] += c05
+			cr[6] += c06
+			cr[7] += c07
+		}
+	}
+}
+
+/*
+gemmNN_28x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 28, n < 512, k < 28:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+	for m := 0; m < 28; m += 2 {
+		for n := 0; n < 512; n += 4 {
+			a0 := a[(m+0)*28:][:28]
+			a1 := a[(m+1)*28:][:28]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 28; k++ {
+				bk := b[k*512+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*512+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*512+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -238,24 +362,21 @@ func gemmNN_64x128x512Go(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
 }
 
 /*
-gemmNT_1792x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*28+k*1] for m < 1792, n < 512, k < 28:
+gemmNN_64x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*1+k*512] for m < 64, n < 512, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	for m := 0; m < 1792; m += 2 {
+func gemmNN_64x512x128_accGo(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 512; n += 4 {
-			a0 := a[(m+0)*28:][:28]
-			a1 := a[(m+1)*28:][:28]
-			b0 := b[(n+0)*28:][:28]
-			b1 := b[(n+1)*28:][:28]
-			b2 := b[(n+2)*28:][:28]
-			b3 := b[(n+3)*28:][:28]
+			a0 := a[(m+0)*128:][:128]
+			a1 := a[(m+1)*128:][:128]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 28; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
+			for k := 0; k < 128; k++ {
+				bk := b[k*512+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
 				y := a0[k]
 				c00 += y * x0
 				c01 += y * x1
@@ -268,15 +389,15 @@ func gemmNT_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -343,99 +464,6 @@ func gemmNT_1x10x128Go(c *[10]Float, a *[128]Float, b *[1280]Float) {
 			cr := c[(m+0)*10+n:][:2]
 			cr[0] = c00
 			cr[1] = c01
-		}
-	}
-}
-
-/*
-gemmNT_1x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 1, n < 512, k < 128:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_1x512x128_accGo(c *[512]Float, a *[128]Float, b *[65536]Float) {
-	for m := 0; m < 1; m += 1 {
-		for n := 0; n < 512; n += 8 {
-			a0 := a[(m+0)*128:][:128]
-			b0 := b[(n+0)*128:][:128]
-			b1 := b[(n+1)*128:][:128]
-			b2 := b[(n+2)*128:][:128]
-			b3 := b[(n+3)*128:][:128]
-			b4 := b[(n+4)*128:][:128]
-			b5 := b[(n+5)*128:][:128]
-			b6 := b[(n+6)*128:][:128]
-			b7 := b[(n+7)*128:][:128]
-			var c00, c01, c02, c03, c04, c05, c06, c07 Float
-			for k := 0; k < 128; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				x4 := b4[k]
-				x5 := b5[k]
-				x6 := b6[k]
-				x7 := b7[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				c04 += y * x4
-				c05 += y * x5
-				c06 += y * x6
-				c07 += y * x7
-			}
-			cr := c[(m+0)*512+n:][:8]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr[4] += c04
-			cr[5] += c05
-			cr[6] += c06
-			cr[7] += c07
-		}
-	}
-}
-
-/*
-gemmNT_28x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*28+k*1] for m < 28, n < 512, k < 28:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
-	for m := 0; m < 28; m += 2 {
-		for n := 0; n < 512; n += 4 {
-			a0 := a[(m+0)*28:][:28]
-			a1 := a[(m+1)*28:][:28]
-			b0 := b[(n+0)*28:][:28]
-			b1 := b[(n+1)*28:][:28]
-			b2 := b[(n+2)*28:][:28]
-			b3 := b[(n+3)*28:][:28]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 28; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
 		}
 	}
 }
@@ -509,50 +537,6 @@ func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 }
 
 /*
-gemmNT_64x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 512, k < 128:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_64x512x128_accGo(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 512; n += 4 {
-			a0 := a[(m+0)*128:][:128]
-			a1 := a[(m+1)*128:][:128]
-			b0 := b[(n+0)*128:][:128]
-			b1 := b[(n+1)*128:][:128]
-			b2 := b[(n+2)*128:][:128]
-			b3 := b[(n+3)*128:][:128]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*512+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*512+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
 gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -593,6 +577,46 @@ func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 }
 
 /*
+gemmTN_28x512x1792Go is C[m*512+n] = Σ_k A[m*1+k*28]·B[n*1+k*512] for m < 28, n < 512, k < 1792:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_28x512x1792Go(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
+	for m := 0; m < 28; m += 2 {
+		for n := 0; n < 512; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 1792; k++ {
+				ak := a[k*28+m*1:][:2]
+				bk := b[k*512+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*512+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*512+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmTN_512x128x1728Go is C[m*128+n] = Σ_k A[m*1+k*512]·B[n*1+k*128] for m < 512, n < 128, k < 1728:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -624,46 +648,6 @@ func gemmTN_512x128x1728Go(c *[65536]Float, a *[884736]Float, b *[221184]Float) 
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*128+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmTN_512x28x1792Go is C[m*28+n] = Σ_k A[m*1+k*512]·B[n*1+k*28] for m < 512, n < 28, k < 1792:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_512x28x1792Go(c *[14336]Float, a *[917504]Float, b *[50176]Float) {
-	for m := 0; m < 512; m += 2 {
-		for n := 0; n < 28; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 1792; k++ {
-				ak := a[k*512+m*1:][:2]
-				bk := b[k*28+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*28+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*28+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12

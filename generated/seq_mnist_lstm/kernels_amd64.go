@@ -17,6 +17,72 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
+// gemmNN_1792x512x28AVX2 is gemmNN_1792x512x28 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1792x512x28AVX2(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+
+// gemmNN_1792x512x28AVX512 is gemmNN_1792x512x28 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1792x512x28AVX512(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+
+// gemmNN_1792x512x28 runs the kernel on the path the CPU supports.
+func gemmNN_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1792x512x28AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1792x512x28AVX2(c, a, b)
+	default:
+		gemmNN_1792x512x28Go(c, a, b)
+	}
+}
+
+// gemmNN_1x512x128_accAVX2 is gemmNN_1x512x128_acc in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1x512x128_accAVX2(c *[512]Float, a *[128]Float, b *[65536]Float)
+
+// gemmNN_1x512x128_accAVX512 is gemmNN_1x512x128_acc in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1x512x128_accAVX512(c *[512]Float, a *[128]Float, b *[65536]Float)
+
+// gemmNN_1x512x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1x512x128_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1x512x128_accAVX2(c, a, b)
+	default:
+		gemmNN_1x512x128_accGo(c, a, b)
+	}
+}
+
+// gemmNN_28x512x28AVX2 is gemmNN_28x512x28 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_28x512x28AVX2(c *[14336]Float, a *[784]Float, b *[14336]Float)
+
+// gemmNN_28x512x28AVX512 is gemmNN_28x512x28 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_28x512x28AVX512(c *[14336]Float, a *[784]Float, b *[14336]Float)
+
+// gemmNN_28x512x28 runs the kernel on the path the CPU supports.
+func gemmNN_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_28x512x28AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_28x512x28AVX2(c, a, b)
+	default:
+		gemmNN_28x512x28Go(c, a, b)
+	}
+}
+
 // gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
 
 //go:noescape
@@ -61,25 +127,25 @@ func gemmNN_64x128x512(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
 	}
 }
 
-// gemmNT_1792x512x28AVX2 is gemmNT_1792x512x28 in AVX2 assembly.
+// gemmNN_64x512x128_accAVX2 is gemmNN_64x512x128_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNT_1792x512x28AVX2(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+func gemmNN_64x512x128_accAVX2(c *[32768]Float, a *[8192]Float, b *[65536]Float)
 
-// gemmNT_1792x512x28AVX512 is gemmNT_1792x512x28 in AVX512 assembly.
+// gemmNN_64x512x128_accAVX512 is gemmNN_64x512x128_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNT_1792x512x28AVX512(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+func gemmNN_64x512x128_accAVX512(c *[32768]Float, a *[8192]Float, b *[65536]Float)
 
-// gemmNT_1792x512x28 runs the kernel on the path the CPU supports.
-func gemmNT_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+// gemmNN_64x512x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_1792x512x28AVX512(c, a, b)
+		gemmNN_64x512x128_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_1792x512x28AVX2(c, a, b)
+		gemmNN_64x512x128_accAVX2(c, a, b)
 	default:
-		gemmNT_1792x512x28Go(c, a, b)
+		gemmNN_64x512x128_accGo(c, a, b)
 	}
 }
 
@@ -105,50 +171,6 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_1x512x128_accAVX2 is gemmNT_1x512x128_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNT_1x512x128_accAVX2(c *[512]Float, a *[128]Float, b *[65536]Float)
-
-// gemmNT_1x512x128_accAVX512 is gemmNT_1x512x128_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNT_1x512x128_accAVX512(c *[512]Float, a *[128]Float, b *[65536]Float)
-
-// gemmNT_1x512x128_acc runs the kernel on the path the CPU supports.
-func gemmNT_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_1x512x128_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_1x512x128_accAVX2(c, a, b)
-	default:
-		gemmNT_1x512x128_accGo(c, a, b)
-	}
-}
-
-// gemmNT_28x512x28AVX2 is gemmNT_28x512x28 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_28x512x28AVX2(c *[14336]Float, a *[784]Float, b *[14336]Float)
-
-// gemmNT_28x512x28AVX512 is gemmNT_28x512x28 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_28x512x28AVX512(c *[14336]Float, a *[784]Float, b *[14336]Float)
-
-// gemmNT_28x512x28 runs the kernel on the path the CPU supports.
-func gemmNT_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_28x512x28AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_28x512x28AVX2(c, a, b)
-	default:
-		gemmNT_28x512x28Go(c, a, b)
-	}
-}
-
 // gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -168,28 +190,6 @@ func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 		gemmNT_64x10x128AVX2(c, a, b)
 	default:
 		gemmNT_64x10x128Go(c, a, b)
-	}
-}
-
-// gemmNT_64x512x128_accAVX2 is gemmNT_64x512x128_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNT_64x512x128_accAVX2(c *[32768]Float, a *[8192]Float, b *[65536]Float)
-
-// gemmNT_64x512x128_accAVX512 is gemmNT_64x512x128_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNT_64x512x128_accAVX512(c *[32768]Float, a *[8192]Float, b *[65536]Float)
-
-// gemmNT_64x512x128_acc runs the kernel on the path the CPU supports.
-func gemmNT_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_64x512x128_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_64x512x128_accAVX2(c, a, b)
-	default:
-		gemmNT_64x512x128_accGo(c, a, b)
 	}
 }
 
@@ -215,6 +215,28 @@ func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	}
 }
 
+// gemmTN_28x512x1792AVX2 is gemmTN_28x512x1792 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_28x512x1792AVX2(c *[14336]Float, a *[50176]Float, b *[917504]Float)
+
+// gemmTN_28x512x1792AVX512 is gemmTN_28x512x1792 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_28x512x1792AVX512(c *[14336]Float, a *[50176]Float, b *[917504]Float)
+
+// gemmTN_28x512x1792 runs the kernel on the path the CPU supports.
+func gemmTN_28x512x1792(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_28x512x1792AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_28x512x1792AVX2(c, a, b)
+	default:
+		gemmTN_28x512x1792Go(c, a, b)
+	}
+}
+
 // gemmTN_512x128x1728AVX2 is gemmTN_512x128x1728 in AVX2 assembly.
 
 //go:noescape
@@ -234,27 +256,5 @@ func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
 		gemmTN_512x128x1728AVX2(c, a, b)
 	default:
 		gemmTN_512x128x1728Go(c, a, b)
-	}
-}
-
-// gemmTN_512x28x1792AVX2 is gemmTN_512x28x1792 in AVX2 assembly.
-
-//go:noescape
-func gemmTN_512x28x1792AVX2(c *[14336]Float, a *[917504]Float, b *[50176]Float)
-
-// gemmTN_512x28x1792AVX512 is gemmTN_512x28x1792 in AVX512 assembly.
-
-//go:noescape
-func gemmTN_512x28x1792AVX512(c *[14336]Float, a *[917504]Float, b *[50176]Float)
-
-// gemmTN_512x28x1792 runs the kernel on the path the CPU supports.
-func gemmTN_512x28x1792(c *[14336]Float, a *[917504]Float, b *[50176]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_512x28x1792AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_512x28x1792AVX2(c, a, b)
-	default:
-		gemmTN_512x28x1792Go(c, a, b)
 	}
 }

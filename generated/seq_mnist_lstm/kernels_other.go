@@ -22,36 +22,36 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
+func gemmNN_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+	gemmNN_1792x512x28Go(c, a, b)
+}
+func gemmNN_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
+	gemmNN_1x512x128_accGo(c, a, b)
+}
+func gemmNN_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+	gemmNN_28x512x28Go(c, a, b)
+}
 func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	gemmNN_64x128x10Go(c, a, b)
 }
 func gemmNN_64x128x512(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
 	gemmNN_64x128x512Go(c, a, b)
 }
-func gemmNT_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	gemmNT_1792x512x28Go(c, a, b)
+func gemmNN_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
+	gemmNN_64x512x128_accGo(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
 }
-func gemmNT_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
-	gemmNT_1x512x128_accGo(c, a, b)
-}
-func gemmNT_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
-	gemmNT_28x512x28Go(c, a, b)
-}
 func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 	gemmNT_64x10x128Go(c, a, b)
-}
-func gemmNT_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
-	gemmNT_64x512x128_accGo(c, a, b)
 }
 func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	gemmTN_10x128x64Go(c, a, b)
 }
+func gemmTN_28x512x1792(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
+	gemmTN_28x512x1792Go(c, a, b)
+}
 func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
 	gemmTN_512x128x1728Go(c, a, b)
-}
-func gemmTN_512x28x1792(c *[14336]Float, a *[917504]Float, b *[50176]Float) {
-	gemmTN_512x28x1792Go(c, a, b)
 }

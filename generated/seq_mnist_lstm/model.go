@@ -79,6 +79,8 @@ type Model struct {
 	lstm_h      [237568]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm
 	lstm_c      [237568]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm
 	lstm_tc     [229376]Float // activation of the cell states [T, batch, H] of layer lstm
+	lstm_wihT   [14336]Float  // weight_ih transposed, [F, G·H] of layer lstm
+	lstm_whhT   [65536]Float  // weight_hh transposed, [H, G·H] of layer lstm
 	x           [50176]Float  // model input
 	lstm_out    [8192]Float   // output of layer lstm
 	dense_out   [640]Float    // output of layer dense
@@ -88,11 +90,14 @@ type Model struct {
 	lstm_dg     [917504]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm
 	lstm_dh     [8192]Float   // gradient of one step's state [batch, H] of layer lstm
 	lstm_dc     [8192]Float   // gradient of one step's cell state [batch, H] of layer lstm
+	lstm_dwihT  [14336]Float  // gradient of weight_ih transposed, [F, G·H], of layer lstm
 	lstm_xt1    [784]Float    // time-major input [T, batch, F] of layer lstm
 	lstm_gates1 [14336]Float  // gate values [T, batch, G·H] of layer lstm
 	lstm_h1     [3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer lstm
 	lstm_c1     [3712]Float   // cell states c_0..c_T [T+1, batch, H] of layer lstm
 	lstm_tc1    [3584]Float   // activation of the cell states [T, batch, H] of layer lstm
+	lstm_wihT1  [14336]Float  // weight_ih transposed, [F, G·H] of layer lstm
+	lstm_whhT1  [65536]Float  // weight_hh transposed, [H, G·H] of layer lstm
 	x1          [784]Float    // model input
 	lstm_out1   [128]Float    // output of layer lstm
 	dense_out1  [10]Float     // output of layer dense
@@ -208,7 +213,27 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNT_1792x512x28(&m.lstm_gates, &m.lstm_xt, (*[14336]Float)(m.p[0:14336]))
+	{
+		src := (*[14336]Float)(m.p[0:14336])
+		dst := m.lstm_wihT[:]
+		for i := 0; i < 512; i++ {
+			row := src[i*28:][:28]
+			for j, v := range row {
+				dst[j*512+i] = v
+			}
+		}
+	}
+	{
+		src := (*[65536]Float)(m.p[14336:79872])
+		dst := m.lstm_whhT[:]
+		for i := 0; i < 512; i++ {
+			row := src[i*128:][:128]
+			for j, v := range row {
+				dst[j*512+i] = v
+			}
+		}
+	}
+	gemmNN_1792x512x28(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
 	{
 		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
@@ -228,616 +253,644 @@ func (m *Model) forwardTrain() {
 	// step 0
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[0+b*512:][:512]
-		h := m.lstm_h[8192+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[0+b*128:][:128]
 		c := m.lstm_c[8192+b*128:][:128]
-		tc := m.lstm_tc[0+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[0:8192], m.lstm_c[8192:16384])
+	fastmath.TanhSlice(m.lstm_tc[0:8192])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[0+b*512:][:512]
+		tc := m.lstm_tc[0+b*128:][:128]
+		h := m.lstm_h[8192+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 1
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[32768:65536]), (*[8192]Float)(m.lstm_h[8192:16384]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[32768:65536]), (*[8192]Float)(m.lstm_h[8192:16384]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[32768+b*512:][:512]
-		h := m.lstm_h[16384+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[8192+b*128:][:128]
 		c := m.lstm_c[16384+b*128:][:128]
-		tc := m.lstm_tc[8192+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[8192:16384], m.lstm_c[16384:24576])
+	fastmath.TanhSlice(m.lstm_tc[8192:16384])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[32768+b*512:][:512]
+		tc := m.lstm_tc[8192+b*128:][:128]
+		h := m.lstm_h[16384+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 2
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[65536:98304]), (*[8192]Float)(m.lstm_h[16384:24576]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[65536:98304]), (*[8192]Float)(m.lstm_h[16384:24576]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[65536+b*512:][:512]
-		h := m.lstm_h[24576+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[16384+b*128:][:128]
 		c := m.lstm_c[24576+b*128:][:128]
-		tc := m.lstm_tc[16384+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[16384:24576], m.lstm_c[24576:32768])
+	fastmath.TanhSlice(m.lstm_tc[16384:24576])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[65536+b*512:][:512]
+		tc := m.lstm_tc[16384+b*128:][:128]
+		h := m.lstm_h[24576+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 3
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[98304:131072]), (*[8192]Float)(m.lstm_h[24576:32768]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[98304:131072]), (*[8192]Float)(m.lstm_h[24576:32768]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[98304+b*512:][:512]
-		h := m.lstm_h[32768+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[24576+b*128:][:128]
 		c := m.lstm_c[32768+b*128:][:128]
-		tc := m.lstm_tc[24576+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[24576:32768], m.lstm_c[32768:40960])
+	fastmath.TanhSlice(m.lstm_tc[24576:32768])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[98304+b*512:][:512]
+		tc := m.lstm_tc[24576+b*128:][:128]
+		h := m.lstm_h[32768+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 4
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[131072:163840]), (*[8192]Float)(m.lstm_h[32768:40960]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[131072:163840]), (*[8192]Float)(m.lstm_h[32768:40960]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[131072+b*512:][:512]
-		h := m.lstm_h[40960+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[32768+b*128:][:128]
 		c := m.lstm_c[40960+b*128:][:128]
-		tc := m.lstm_tc[32768+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[32768:40960], m.lstm_c[40960:49152])
+	fastmath.TanhSlice(m.lstm_tc[32768:40960])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[131072+b*512:][:512]
+		tc := m.lstm_tc[32768+b*128:][:128]
+		h := m.lstm_h[40960+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 5
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[163840:196608]), (*[8192]Float)(m.lstm_h[40960:49152]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[163840:196608]), (*[8192]Float)(m.lstm_h[40960:49152]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[163840+b*512:][:512]
-		h := m.lstm_h[49152+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[40960+b*128:][:128]
 		c := m.lstm_c[49152+b*128:][:128]
-		tc := m.lstm_tc[40960+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[40960:49152], m.lstm_c[49152:57344])
+	fastmath.TanhSlice(m.lstm_tc[40960:49152])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[163840+b*512:][:512]
+		tc := m.lstm_tc[40960+b*128:][:128]
+		h := m.lstm_h[49152+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 6
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[196608:229376]), (*[8192]Float)(m.lstm_h[49152:57344]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[196608:229376]), (*[8192]Float)(m.lstm_h[49152:57344]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[196608+b*512:][:512]
-		h := m.lstm_h[57344+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[49152+b*128:][:128]
 		c := m.lstm_c[57344+b*128:][:128]
-		tc := m.lstm_tc[49152+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[49152:57344], m.lstm_c[57344:65536])
+	fastmath.TanhSlice(m.lstm_tc[49152:57344])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[196608+b*512:][:512]
+		tc := m.lstm_tc[49152+b*128:][:128]
+		h := m.lstm_h[57344+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 7
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[229376:262144]), (*[8192]Float)(m.lstm_h[57344:65536]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[229376:262144]), (*[8192]Float)(m.lstm_h[57344:65536]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[229376+b*512:][:512]
-		h := m.lstm_h[65536+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[57344+b*128:][:128]
 		c := m.lstm_c[65536+b*128:][:128]
-		tc := m.lstm_tc[57344+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[57344:65536], m.lstm_c[65536:73728])
+	fastmath.TanhSlice(m.lstm_tc[57344:65536])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[229376+b*512:][:512]
+		tc := m.lstm_tc[57344+b*128:][:128]
+		h := m.lstm_h[65536+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 8
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[262144:294912]), (*[8192]Float)(m.lstm_h[65536:73728]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[262144:294912]), (*[8192]Float)(m.lstm_h[65536:73728]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[262144+b*512:][:512]
-		h := m.lstm_h[73728+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[65536+b*128:][:128]
 		c := m.lstm_c[73728+b*128:][:128]
-		tc := m.lstm_tc[65536+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[65536:73728], m.lstm_c[73728:81920])
+	fastmath.TanhSlice(m.lstm_tc[65536:73728])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[262144+b*512:][:512]
+		tc := m.lstm_tc[65536+b*128:][:128]
+		h := m.lstm_h[73728+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 9
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[294912:327680]), (*[8192]Float)(m.lstm_h[73728:81920]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[294912:327680]), (*[8192]Float)(m.lstm_h[73728:81920]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[294912+b*512:][:512]
-		h := m.lstm_h[81920+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[73728+b*128:][:128]
 		c := m.lstm_c[81920+b*128:][:128]
-		tc := m.lstm_tc[73728+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[73728:81920], m.lstm_c[81920:90112])
+	fastmath.TanhSlice(m.lstm_tc[73728:81920])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[294912+b*512:][:512]
+		tc := m.lstm_tc[73728+b*128:][:128]
+		h := m.lstm_h[81920+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 10
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[327680:360448]), (*[8192]Float)(m.lstm_h[81920:90112]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[327680:360448]), (*[8192]Float)(m.lstm_h[81920:90112]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[327680+b*512:][:512]
-		h := m.lstm_h[90112+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[81920+b*128:][:128]
 		c := m.lstm_c[90112+b*128:][:128]
-		tc := m.lstm_tc[81920+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[81920:90112], m.lstm_c[90112:98304])
+	fastmath.TanhSlice(m.lstm_tc[81920:90112])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[327680+b*512:][:512]
+		tc := m.lstm_tc[81920+b*128:][:128]
+		h := m.lstm_h[90112+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 11
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[360448:393216]), (*[8192]Float)(m.lstm_h[90112:98304]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[360448:393216]), (*[8192]Float)(m.lstm_h[90112:98304]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[360448+b*512:][:512]
-		h := m.lstm_h[98304+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[90112+b*128:][:128]
 		c := m.lstm_c[98304+b*128:][:128]
-		tc := m.lstm_tc[90112+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[90112:98304], m.lstm_c[98304:106496])
+	fastmath.TanhSlice(m.lstm_tc[90112:98304])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[360448+b*512:][:512]
+		tc := m.lstm_tc[90112+b*128:][:128]
+		h := m.lstm_h[98304+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 12
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[393216:425984]), (*[8192]Float)(m.lstm_h[98304:106496]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[393216:425984]), (*[8192]Float)(m.lstm_h[98304:106496]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[393216+b*512:][:512]
-		h := m.lstm_h[106496+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[98304+b*128:][:128]
 		c := m.lstm_c[106496+b*128:][:128]
-		tc := m.lstm_tc[98304+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[98304:106496], m.lstm_c[106496:114688])
+	fastmath.TanhSlice(m.lstm_tc[98304:106496])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[393216+b*512:][:512]
+		tc := m.lstm_tc[98304+b*128:][:128]
+		h := m.lstm_h[106496+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 13
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[425984:458752]), (*[8192]Float)(m.lstm_h[106496:114688]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[425984:458752]), (*[8192]Float)(m.lstm_h[106496:114688]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[425984+b*512:][:512]
-		h := m.lstm_h[114688+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[106496+b*128:][:128]
 		c := m.lstm_c[114688+b*128:][:128]
-		tc := m.lstm_tc[106496+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[106496:114688], m.lstm_c[114688:122880])
+	fastmath.TanhSlice(m.lstm_tc[106496:114688])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[425984+b*512:][:512]
+		tc := m.lstm_tc[106496+b*128:][:128]
+		h := m.lstm_h[114688+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 14
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[458752:491520]), (*[8192]Float)(m.lstm_h[114688:122880]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[458752:491520]), (*[8192]Float)(m.lstm_h[114688:122880]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[458752+b*512:][:512]
-		h := m.lstm_h[122880+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[114688+b*128:][:128]
 		c := m.lstm_c[122880+b*128:][:128]
-		tc := m.lstm_tc[114688+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[114688:122880], m.lstm_c[122880:131072])
+	fastmath.TanhSlice(m.lstm_tc[114688:122880])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[458752+b*512:][:512]
+		tc := m.lstm_tc[114688+b*128:][:128]
+		h := m.lstm_h[122880+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 15
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[491520:524288]), (*[8192]Float)(m.lstm_h[122880:131072]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[491520:524288]), (*[8192]Float)(m.lstm_h[122880:131072]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[491520+b*512:][:512]
-		h := m.lstm_h[131072+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[122880+b*128:][:128]
 		c := m.lstm_c[131072+b*128:][:128]
-		tc := m.lstm_tc[122880+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[122880:131072], m.lstm_c[131072:139264])
+	fastmath.TanhSlice(m.lstm_tc[122880:131072])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[491520+b*512:][:512]
+		tc := m.lstm_tc[122880+b*128:][:128]
+		h := m.lstm_h[131072+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 16
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[524288:557056]), (*[8192]Float)(m.lstm_h[131072:139264]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[524288:557056]), (*[8192]Float)(m.lstm_h[131072:139264]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[524288+b*512:][:512]
-		h := m.lstm_h[139264+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[131072+b*128:][:128]
 		c := m.lstm_c[139264+b*128:][:128]
-		tc := m.lstm_tc[131072+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[131072:139264], m.lstm_c[139264:147456])
+	fastmath.TanhSlice(m.lstm_tc[131072:139264])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[524288+b*512:][:512]
+		tc := m.lstm_tc[131072+b*128:][:128]
+		h := m.lstm_h[139264+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 17
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[557056:589824]), (*[8192]Float)(m.lstm_h[139264:147456]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[557056:589824]), (*[8192]Float)(m.lstm_h[139264:147456]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[557056+b*512:][:512]
-		h := m.lstm_h[147456+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[139264+b*128:][:128]
 		c := m.lstm_c[147456+b*128:][:128]
-		tc := m.lstm_tc[139264+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[139264:147456], m.lstm_c[147456:155648])
+	fastmath.TanhSlice(m.lstm_tc[139264:147456])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[557056+b*512:][:512]
+		tc := m.lstm_tc[139264+b*128:][:128]
+		h := m.lstm_h[147456+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 18
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[589824:622592]), (*[8192]Float)(m.lstm_h[147456:155648]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[589824:622592]), (*[8192]Float)(m.lstm_h[147456:155648]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[589824+b*512:][:512]
-		h := m.lstm_h[155648+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[147456+b*128:][:128]
 		c := m.lstm_c[155648+b*128:][:128]
-		tc := m.lstm_tc[147456+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[147456:155648], m.lstm_c[155648:163840])
+	fastmath.TanhSlice(m.lstm_tc[147456:155648])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[589824+b*512:][:512]
+		tc := m.lstm_tc[147456+b*128:][:128]
+		h := m.lstm_h[155648+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 19
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[622592:655360]), (*[8192]Float)(m.lstm_h[155648:163840]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[622592:655360]), (*[8192]Float)(m.lstm_h[155648:163840]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[622592+b*512:][:512]
-		h := m.lstm_h[163840+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[155648+b*128:][:128]
 		c := m.lstm_c[163840+b*128:][:128]
-		tc := m.lstm_tc[155648+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[155648:163840], m.lstm_c[163840:172032])
+	fastmath.TanhSlice(m.lstm_tc[155648:163840])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[622592+b*512:][:512]
+		tc := m.lstm_tc[155648+b*128:][:128]
+		h := m.lstm_h[163840+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 20
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[655360:688128]), (*[8192]Float)(m.lstm_h[163840:172032]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[655360:688128]), (*[8192]Float)(m.lstm_h[163840:172032]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[655360+b*512:][:512]
-		h := m.lstm_h[172032+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[163840+b*128:][:128]
 		c := m.lstm_c[172032+b*128:][:128]
-		tc := m.lstm_tc[163840+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[163840:172032], m.lstm_c[172032:180224])
+	fastmath.TanhSlice(m.lstm_tc[163840:172032])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[655360+b*512:][:512]
+		tc := m.lstm_tc[163840+b*128:][:128]
+		h := m.lstm_h[172032+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 21
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[688128:720896]), (*[8192]Float)(m.lstm_h[172032:180224]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[688128:720896]), (*[8192]Float)(m.lstm_h[172032:180224]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[688128+b*512:][:512]
-		h := m.lstm_h[180224+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[172032+b*128:][:128]
 		c := m.lstm_c[180224+b*128:][:128]
-		tc := m.lstm_tc[172032+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[172032:180224], m.lstm_c[180224:188416])
+	fastmath.TanhSlice(m.lstm_tc[172032:180224])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[688128+b*512:][:512]
+		tc := m.lstm_tc[172032+b*128:][:128]
+		h := m.lstm_h[180224+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 22
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[720896:753664]), (*[8192]Float)(m.lstm_h[180224:188416]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[720896:753664]), (*[8192]Float)(m.lstm_h[180224:188416]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[720896+b*512:][:512]
-		h := m.lstm_h[188416+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[180224+b*128:][:128]
 		c := m.lstm_c[188416+b*128:][:128]
-		tc := m.lstm_tc[180224+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[180224:188416], m.lstm_c[188416:196608])
+	fastmath.TanhSlice(m.lstm_tc[180224:188416])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[720896+b*512:][:512]
+		tc := m.lstm_tc[180224+b*128:][:128]
+		h := m.lstm_h[188416+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 23
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[753664:786432]), (*[8192]Float)(m.lstm_h[188416:196608]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[753664:786432]), (*[8192]Float)(m.lstm_h[188416:196608]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[753664+b*512:][:512]
-		h := m.lstm_h[196608+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[188416+b*128:][:128]
 		c := m.lstm_c[196608+b*128:][:128]
-		tc := m.lstm_tc[188416+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[188416:196608], m.lstm_c[196608:204800])
+	fastmath.TanhSlice(m.lstm_tc[188416:196608])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[753664+b*512:][:512]
+		tc := m.lstm_tc[188416+b*128:][:128]
+		h := m.lstm_h[196608+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 24
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[786432:819200]), (*[8192]Float)(m.lstm_h[196608:204800]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[786432:819200]), (*[8192]Float)(m.lstm_h[196608:204800]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[786432+b*512:][:512]
-		h := m.lstm_h[204800+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[196608+b*128:][:128]
 		c := m.lstm_c[204800+b*128:][:128]
-		tc := m.lstm_tc[196608+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[196608:204800], m.lstm_c[204800:212992])
+	fastmath.TanhSlice(m.lstm_tc[196608:204800])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[786432+b*512:][:512]
+		tc := m.lstm_tc[196608+b*128:][:128]
+		h := m.lstm_h[204800+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 25
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[819200:851968]), (*[8192]Float)(m.lstm_h[204800:212992]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[819200:851968]), (*[8192]Float)(m.lstm_h[204800:212992]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[819200+b*512:][:512]
-		h := m.lstm_h[212992+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[204800+b*128:][:128]
 		c := m.lstm_c[212992+b*128:][:128]
-		tc := m.lstm_tc[204800+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[204800:212992], m.lstm_c[212992:221184])
+	fastmath.TanhSlice(m.lstm_tc[204800:212992])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[819200+b*512:][:512]
+		tc := m.lstm_tc[204800+b*128:][:128]
+		h := m.lstm_h[212992+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 26
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[851968:884736]), (*[8192]Float)(m.lstm_h[212992:221184]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[851968:884736]), (*[8192]Float)(m.lstm_h[212992:221184]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[851968+b*512:][:512]
-		h := m.lstm_h[221184+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[212992+b*128:][:128]
 		c := m.lstm_c[221184+b*128:][:128]
-		tc := m.lstm_tc[212992+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[212992:221184], m.lstm_c[221184:229376])
+	fastmath.TanhSlice(m.lstm_tc[212992:221184])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[851968+b*512:][:512]
+		tc := m.lstm_tc[212992+b*128:][:128]
+		h := m.lstm_h[221184+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 27
-	gemmNT_64x512x128_acc((*[32768]Float)(m.lstm_gates[884736:917504]), (*[8192]Float)(m.lstm_h[221184:229376]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[884736:917504]), (*[8192]Float)(m.lstm_h[221184:229376]), &m.lstm_whhT)
 	for b := 0; b < 64; b++ {
 		g := m.lstm_gates[884736+b*512:][:512]
-		h := m.lstm_h[229376+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[221184+b*128:][:128]
 		c := m.lstm_c[229376+b*128:][:128]
-		tc := m.lstm_tc[221184+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc[221184:229376], m.lstm_c[229376:237568])
+	fastmath.TanhSlice(m.lstm_tc[221184:229376])
+	for b := 0; b < 64; b++ {
+		g := m.lstm_gates[884736+b*512:][:512]
+		tc := m.lstm_tc[221184+b*128:][:128]
+		h := m.lstm_h[229376+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	copy(m.lstm_out[:], m.lstm_h[229376:237568])
@@ -975,7 +1028,27 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNT_28x512x28(&m.lstm_gates1, &m.lstm_xt1, (*[14336]Float)(m.p[0:14336]))
+	{
+		src := (*[14336]Float)(m.p[0:14336])
+		dst := m.lstm_wihT1[:]
+		for i := 0; i < 512; i++ {
+			row := src[i*28:][:28]
+			for j, v := range row {
+				dst[j*512+i] = v
+			}
+		}
+	}
+	{
+		src := (*[65536]Float)(m.p[14336:79872])
+		dst := m.lstm_whhT1[:]
+		for i := 0; i < 512; i++ {
+			row := src[i*128:][:128]
+			for j, v := range row {
+				dst[j*512+i] = v
+			}
+		}
+	}
+	gemmNN_28x512x28(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
 	{
 		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
@@ -995,616 +1068,644 @@ func (m *Model) forward1() {
 	// step 0
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[0+b*512:][:512]
-		h := m.lstm_h1[128+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[0+b*128:][:128]
 		c := m.lstm_c1[128+b*128:][:128]
-		tc := m.lstm_tc1[0+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[0:128], m.lstm_c1[128:256])
+	fastmath.TanhSlice(m.lstm_tc1[0:128])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[0+b*512:][:512]
+		tc := m.lstm_tc1[0+b*128:][:128]
+		h := m.lstm_h1[128+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 1
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[512:1024]), (*[128]Float)(m.lstm_h1[128:256]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[512:1024]), (*[128]Float)(m.lstm_h1[128:256]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[512+b*512:][:512]
-		h := m.lstm_h1[256+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[128+b*128:][:128]
 		c := m.lstm_c1[256+b*128:][:128]
-		tc := m.lstm_tc1[128+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[128:256], m.lstm_c1[256:384])
+	fastmath.TanhSlice(m.lstm_tc1[128:256])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[512+b*512:][:512]
+		tc := m.lstm_tc1[128+b*128:][:128]
+		h := m.lstm_h1[256+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 2
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[1024:1536]), (*[128]Float)(m.lstm_h1[256:384]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1024:1536]), (*[128]Float)(m.lstm_h1[256:384]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[1024+b*512:][:512]
-		h := m.lstm_h1[384+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[256+b*128:][:128]
 		c := m.lstm_c1[384+b*128:][:128]
-		tc := m.lstm_tc1[256+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[256:384], m.lstm_c1[384:512])
+	fastmath.TanhSlice(m.lstm_tc1[256:384])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[1024+b*512:][:512]
+		tc := m.lstm_tc1[256+b*128:][:128]
+		h := m.lstm_h1[384+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 3
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[1536:2048]), (*[128]Float)(m.lstm_h1[384:512]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1536:2048]), (*[128]Float)(m.lstm_h1[384:512]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[1536+b*512:][:512]
-		h := m.lstm_h1[512+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[384+b*128:][:128]
 		c := m.lstm_c1[512+b*128:][:128]
-		tc := m.lstm_tc1[384+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[384:512], m.lstm_c1[512:640])
+	fastmath.TanhSlice(m.lstm_tc1[384:512])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[1536+b*512:][:512]
+		tc := m.lstm_tc1[384+b*128:][:128]
+		h := m.lstm_h1[512+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 4
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[2048:2560]), (*[128]Float)(m.lstm_h1[512:640]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2048:2560]), (*[128]Float)(m.lstm_h1[512:640]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[2048+b*512:][:512]
-		h := m.lstm_h1[640+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[512+b*128:][:128]
 		c := m.lstm_c1[640+b*128:][:128]
-		tc := m.lstm_tc1[512+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[512:640], m.lstm_c1[640:768])
+	fastmath.TanhSlice(m.lstm_tc1[512:640])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[2048+b*512:][:512]
+		tc := m.lstm_tc1[512+b*128:][:128]
+		h := m.lstm_h1[640+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 5
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[2560:3072]), (*[128]Float)(m.lstm_h1[640:768]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2560:3072]), (*[128]Float)(m.lstm_h1[640:768]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[2560+b*512:][:512]
-		h := m.lstm_h1[768+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[640+b*128:][:128]
 		c := m.lstm_c1[768+b*128:][:128]
-		tc := m.lstm_tc1[640+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[640:768], m.lstm_c1[768:896])
+	fastmath.TanhSlice(m.lstm_tc1[640:768])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[2560+b*512:][:512]
+		tc := m.lstm_tc1[640+b*128:][:128]
+		h := m.lstm_h1[768+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 6
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[3072:3584]), (*[128]Float)(m.lstm_h1[768:896]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3072:3584]), (*[128]Float)(m.lstm_h1[768:896]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[3072+b*512:][:512]
-		h := m.lstm_h1[896+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[768+b*128:][:128]
 		c := m.lstm_c1[896+b*128:][:128]
-		tc := m.lstm_tc1[768+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[768:896], m.lstm_c1[896:1024])
+	fastmath.TanhSlice(m.lstm_tc1[768:896])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[3072+b*512:][:512]
+		tc := m.lstm_tc1[768+b*128:][:128]
+		h := m.lstm_h1[896+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 7
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[3584:4096]), (*[128]Float)(m.lstm_h1[896:1024]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3584:4096]), (*[128]Float)(m.lstm_h1[896:1024]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[3584+b*512:][:512]
-		h := m.lstm_h1[1024+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[896+b*128:][:128]
 		c := m.lstm_c1[1024+b*128:][:128]
-		tc := m.lstm_tc1[896+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[896:1024], m.lstm_c1[1024:1152])
+	fastmath.TanhSlice(m.lstm_tc1[896:1024])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[3584+b*512:][:512]
+		tc := m.lstm_tc1[896+b*128:][:128]
+		h := m.lstm_h1[1024+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 8
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[4096:4608]), (*[128]Float)(m.lstm_h1[1024:1152]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4096:4608]), (*[128]Float)(m.lstm_h1[1024:1152]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[4096+b*512:][:512]
-		h := m.lstm_h1[1152+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1024+b*128:][:128]
 		c := m.lstm_c1[1152+b*128:][:128]
-		tc := m.lstm_tc1[1024+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1024:1152], m.lstm_c1[1152:1280])
+	fastmath.TanhSlice(m.lstm_tc1[1024:1152])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[4096+b*512:][:512]
+		tc := m.lstm_tc1[1024+b*128:][:128]
+		h := m.lstm_h1[1152+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 9
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[4608:5120]), (*[128]Float)(m.lstm_h1[1152:1280]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4608:5120]), (*[128]Float)(m.lstm_h1[1152:1280]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[4608+b*512:][:512]
-		h := m.lstm_h1[1280+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1152+b*128:][:128]
 		c := m.lstm_c1[1280+b*128:][:128]
-		tc := m.lstm_tc1[1152+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1152:1280], m.lstm_c1[1280:1408])
+	fastmath.TanhSlice(m.lstm_tc1[1152:1280])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[4608+b*512:][:512]
+		tc := m.lstm_tc1[1152+b*128:][:128]
+		h := m.lstm_h1[1280+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 10
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[5120:5632]), (*[128]Float)(m.lstm_h1[1280:1408]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5120:5632]), (*[128]Float)(m.lstm_h1[1280:1408]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[5120+b*512:][:512]
-		h := m.lstm_h1[1408+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1280+b*128:][:128]
 		c := m.lstm_c1[1408+b*128:][:128]
-		tc := m.lstm_tc1[1280+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1280:1408], m.lstm_c1[1408:1536])
+	fastmath.TanhSlice(m.lstm_tc1[1280:1408])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[5120+b*512:][:512]
+		tc := m.lstm_tc1[1280+b*128:][:128]
+		h := m.lstm_h1[1408+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 11
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[5632:6144]), (*[128]Float)(m.lstm_h1[1408:1536]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5632:6144]), (*[128]Float)(m.lstm_h1[1408:1536]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[5632+b*512:][:512]
-		h := m.lstm_h1[1536+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1408+b*128:][:128]
 		c := m.lstm_c1[1536+b*128:][:128]
-		tc := m.lstm_tc1[1408+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1408:1536], m.lstm_c1[1536:1664])
+	fastmath.TanhSlice(m.lstm_tc1[1408:1536])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[5632+b*512:][:512]
+		tc := m.lstm_tc1[1408+b*128:][:128]
+		h := m.lstm_h1[1536+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 12
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[6144:6656]), (*[128]Float)(m.lstm_h1[1536:1664]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6144:6656]), (*[128]Float)(m.lstm_h1[1536:1664]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[6144+b*512:][:512]
-		h := m.lstm_h1[1664+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1536+b*128:][:128]
 		c := m.lstm_c1[1664+b*128:][:128]
-		tc := m.lstm_tc1[1536+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1536:1664], m.lstm_c1[1664:1792])
+	fastmath.TanhSlice(m.lstm_tc1[1536:1664])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[6144+b*512:][:512]
+		tc := m.lstm_tc1[1536+b*128:][:128]
+		h := m.lstm_h1[1664+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 13
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[6656:7168]), (*[128]Float)(m.lstm_h1[1664:1792]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6656:7168]), (*[128]Float)(m.lstm_h1[1664:1792]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[6656+b*512:][:512]
-		h := m.lstm_h1[1792+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1664+b*128:][:128]
 		c := m.lstm_c1[1792+b*128:][:128]
-		tc := m.lstm_tc1[1664+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1664:1792], m.lstm_c1[1792:1920])
+	fastmath.TanhSlice(m.lstm_tc1[1664:1792])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[6656+b*512:][:512]
+		tc := m.lstm_tc1[1664+b*128:][:128]
+		h := m.lstm_h1[1792+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 14
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[7168:7680]), (*[128]Float)(m.lstm_h1[1792:1920]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7168:7680]), (*[128]Float)(m.lstm_h1[1792:1920]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[7168+b*512:][:512]
-		h := m.lstm_h1[1920+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1792+b*128:][:128]
 		c := m.lstm_c1[1920+b*128:][:128]
-		tc := m.lstm_tc1[1792+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1792:1920], m.lstm_c1[1920:2048])
+	fastmath.TanhSlice(m.lstm_tc1[1792:1920])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[7168+b*512:][:512]
+		tc := m.lstm_tc1[1792+b*128:][:128]
+		h := m.lstm_h1[1920+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 15
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[7680:8192]), (*[128]Float)(m.lstm_h1[1920:2048]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7680:8192]), (*[128]Float)(m.lstm_h1[1920:2048]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[7680+b*512:][:512]
-		h := m.lstm_h1[2048+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[1920+b*128:][:128]
 		c := m.lstm_c1[2048+b*128:][:128]
-		tc := m.lstm_tc1[1920+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[1920:2048], m.lstm_c1[2048:2176])
+	fastmath.TanhSlice(m.lstm_tc1[1920:2048])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[7680+b*512:][:512]
+		tc := m.lstm_tc1[1920+b*128:][:128]
+		h := m.lstm_h1[2048+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 16
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[8192:8704]), (*[128]Float)(m.lstm_h1[2048:2176]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8192:8704]), (*[128]Float)(m.lstm_h1[2048:2176]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[8192+b*512:][:512]
-		h := m.lstm_h1[2176+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2048+b*128:][:128]
 		c := m.lstm_c1[2176+b*128:][:128]
-		tc := m.lstm_tc1[2048+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2048:2176], m.lstm_c1[2176:2304])
+	fastmath.TanhSlice(m.lstm_tc1[2048:2176])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[8192+b*512:][:512]
+		tc := m.lstm_tc1[2048+b*128:][:128]
+		h := m.lstm_h1[2176+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 17
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[8704:9216]), (*[128]Float)(m.lstm_h1[2176:2304]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8704:9216]), (*[128]Float)(m.lstm_h1[2176:2304]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[8704+b*512:][:512]
-		h := m.lstm_h1[2304+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2176+b*128:][:128]
 		c := m.lstm_c1[2304+b*128:][:128]
-		tc := m.lstm_tc1[2176+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2176:2304], m.lstm_c1[2304:2432])
+	fastmath.TanhSlice(m.lstm_tc1[2176:2304])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[8704+b*512:][:512]
+		tc := m.lstm_tc1[2176+b*128:][:128]
+		h := m.lstm_h1[2304+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 18
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[9216:9728]), (*[128]Float)(m.lstm_h1[2304:2432]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9216:9728]), (*[128]Float)(m.lstm_h1[2304:2432]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[9216+b*512:][:512]
-		h := m.lstm_h1[2432+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2304+b*128:][:128]
 		c := m.lstm_c1[2432+b*128:][:128]
-		tc := m.lstm_tc1[2304+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2304:2432], m.lstm_c1[2432:2560])
+	fastmath.TanhSlice(m.lstm_tc1[2304:2432])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[9216+b*512:][:512]
+		tc := m.lstm_tc1[2304+b*128:][:128]
+		h := m.lstm_h1[2432+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 19
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[9728:10240]), (*[128]Float)(m.lstm_h1[2432:2560]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9728:10240]), (*[128]Float)(m.lstm_h1[2432:2560]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[9728+b*512:][:512]
-		h := m.lstm_h1[2560+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2432+b*128:][:128]
 		c := m.lstm_c1[2560+b*128:][:128]
-		tc := m.lstm_tc1[2432+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2432:2560], m.lstm_c1[2560:2688])
+	fastmath.TanhSlice(m.lstm_tc1[2432:2560])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[9728+b*512:][:512]
+		tc := m.lstm_tc1[2432+b*128:][:128]
+		h := m.lstm_h1[2560+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 20
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[10240:10752]), (*[128]Float)(m.lstm_h1[2560:2688]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10240:10752]), (*[128]Float)(m.lstm_h1[2560:2688]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[10240+b*512:][:512]
-		h := m.lstm_h1[2688+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2560+b*128:][:128]
 		c := m.lstm_c1[2688+b*128:][:128]
-		tc := m.lstm_tc1[2560+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2560:2688], m.lstm_c1[2688:2816])
+	fastmath.TanhSlice(m.lstm_tc1[2560:2688])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[10240+b*512:][:512]
+		tc := m.lstm_tc1[2560+b*128:][:128]
+		h := m.lstm_h1[2688+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 21
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[10752:11264]), (*[128]Float)(m.lstm_h1[2688:2816]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10752:11264]), (*[128]Float)(m.lstm_h1[2688:2816]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[10752+b*512:][:512]
-		h := m.lstm_h1[2816+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2688+b*128:][:128]
 		c := m.lstm_c1[2816+b*128:][:128]
-		tc := m.lstm_tc1[2688+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2688:2816], m.lstm_c1[2816:2944])
+	fastmath.TanhSlice(m.lstm_tc1[2688:2816])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[10752+b*512:][:512]
+		tc := m.lstm_tc1[2688+b*128:][:128]
+		h := m.lstm_h1[2816+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 22
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[11264:11776]), (*[128]Float)(m.lstm_h1[2816:2944]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11264:11776]), (*[128]Float)(m.lstm_h1[2816:2944]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[11264+b*512:][:512]
-		h := m.lstm_h1[2944+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2816+b*128:][:128]
 		c := m.lstm_c1[2944+b*128:][:128]
-		tc := m.lstm_tc1[2816+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2816:2944], m.lstm_c1[2944:3072])
+	fastmath.TanhSlice(m.lstm_tc1[2816:2944])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[11264+b*512:][:512]
+		tc := m.lstm_tc1[2816+b*128:][:128]
+		h := m.lstm_h1[2944+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 23
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[11776:12288]), (*[128]Float)(m.lstm_h1[2944:3072]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11776:12288]), (*[128]Float)(m.lstm_h1[2944:3072]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[11776+b*512:][:512]
-		h := m.lstm_h1[3072+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[2944+b*128:][:128]
 		c := m.lstm_c1[3072+b*128:][:128]
-		tc := m.lstm_tc1[2944+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[2944:3072], m.lstm_c1[3072:3200])
+	fastmath.TanhSlice(m.lstm_tc1[2944:3072])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[11776+b*512:][:512]
+		tc := m.lstm_tc1[2944+b*128:][:128]
+		h := m.lstm_h1[3072+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 24
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[12288:12800]), (*[128]Float)(m.lstm_h1[3072:3200]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12288:12800]), (*[128]Float)(m.lstm_h1[3072:3200]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[12288+b*512:][:512]
-		h := m.lstm_h1[3200+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[3072+b*128:][:128]
 		c := m.lstm_c1[3200+b*128:][:128]
-		tc := m.lstm_tc1[3072+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[3072:3200], m.lstm_c1[3200:3328])
+	fastmath.TanhSlice(m.lstm_tc1[3072:3200])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[12288+b*512:][:512]
+		tc := m.lstm_tc1[3072+b*128:][:128]
+		h := m.lstm_h1[3200+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 25
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[12800:13312]), (*[128]Float)(m.lstm_h1[3200:3328]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12800:13312]), (*[128]Float)(m.lstm_h1[3200:3328]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[12800+b*512:][:512]
-		h := m.lstm_h1[3328+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[3200+b*128:][:128]
 		c := m.lstm_c1[3328+b*128:][:128]
-		tc := m.lstm_tc1[3200+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[3200:3328], m.lstm_c1[3328:3456])
+	fastmath.TanhSlice(m.lstm_tc1[3200:3328])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[12800+b*512:][:512]
+		tc := m.lstm_tc1[3200+b*128:][:128]
+		h := m.lstm_h1[3328+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 26
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[13312:13824]), (*[128]Float)(m.lstm_h1[3328:3456]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13312:13824]), (*[128]Float)(m.lstm_h1[3328:3456]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[13312+b*512:][:512]
-		h := m.lstm_h1[3456+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[3328+b*128:][:128]
 		c := m.lstm_c1[3456+b*128:][:128]
-		tc := m.lstm_tc1[3328+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[3328:3456], m.lstm_c1[3456:3584])
+	fastmath.TanhSlice(m.lstm_tc1[3328:3456])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[13312+b*512:][:512]
+		tc := m.lstm_tc1[3328+b*128:][:128]
+		h := m.lstm_h1[3456+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 27
-	gemmNT_1x512x128_acc((*[512]Float)(m.lstm_gates1[13824:14336]), (*[128]Float)(m.lstm_h1[3456:3584]), (*[65536]Float)(m.p[14336:79872]))
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13824:14336]), (*[128]Float)(m.lstm_h1[3456:3584]), &m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[13824+b*512:][:512]
-		h := m.lstm_h1[3584+b*128:][:128]
+		fastmath.SigmoidSlice(g[0:256])
+		fastmath.TanhSlice(g[256:384])
+		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c1[3456+b*128:][:128]
 		c := m.lstm_c1[3584+b*128:][:128]
-		tc := m.lstm_tc1[3456+b*128:][:128]
 		for j := 0; j < 128; j++ {
-			i := fastmath.Sigmoid(g[j])
-			f := fastmath.Sigmoid(g[128+j])
-			gg := fastmath.Tanh(g[256+j])
-			og := fastmath.Sigmoid(g[384+j])
-			cv := f*cp[j] + i*gg
-			tv := fastmath.Tanh(cv)
-			g[j], g[128+j], g[256+j], g[384+j] = i, f, gg, og
-			c[j] = cv
-			tc[j] = tv
-			v := og * tv
-			h[j] = v
+			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
+		}
+	}
+	copy(m.lstm_tc1[3456:3584], m.lstm_c1[3584:3712])
+	fastmath.TanhSlice(m.lstm_tc1[3456:3584])
+	for b := 0; b < 1; b++ {
+		g := m.lstm_gates1[13824+b*512:][:512]
+		tc := m.lstm_tc1[3456+b*128:][:128]
+		h := m.lstm_h1[3584+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			h[j] = g[384+j] * tc[j]
 		}
 	}
 	copy(m.lstm_out1[:], m.lstm_h1[3584:3712])
@@ -2834,7 +2935,17 @@ func (m *Model) backward() {
 			dc[j] = dcv * f
 		}
 	}
-	gemmTN_512x28x1792((*[14336]Float)(m.g[0:14336]), &m.lstm_dg, &m.lstm_xt)
+	gemmTN_28x512x1792(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
+	{
+		src := m.lstm_dwihT[:]
+		dst := ((*[14336]Float)(m.g[0:14336]))[:]
+		for i := 0; i < 28; i++ {
+			row := src[i*512:][:512]
+			for j, v := range row {
+				dst[j*28+i] = v
+			}
+		}
+	}
 	gemmTN_512x128x1728((*[65536]Float)(m.g[14336:79872]), (*[884736]Float)(m.lstm_dg[32768:917504]), (*[221184]Float)(m.lstm_h[8192:229376]))
 	{
 		db := (*[512]Float)(m.g[79872:80384])

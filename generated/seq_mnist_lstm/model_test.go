@@ -89,6 +89,39 @@ var kernelCases = []struct {
 	sizes    [3]int
 	run, ref func(c, a, b []Float)
 }{{
+	flops: 51380224,
+	k:     28,
+	name:  "gemmNN_1792x512x28",
+	ref: func(c, a, b []Float) {
+		gemmNN_1792x512x28Go((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_1792x512x28((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+	},
+	sizes: [3]int{917504, 50176, 14336},
+}, {
+	flops: 131072,
+	k:     128,
+	name:  "gemmNN_1x512x128_acc",
+	ref: func(c, a, b []Float) {
+		gemmNN_1x512x128_accGo((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_1x512x128_acc((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
+	},
+	sizes: [3]int{512, 128, 65536},
+}, {
+	flops: 802816,
+	k:     28,
+	name:  "gemmNN_28x512x28",
+	ref: func(c, a, b []Float) {
+		gemmNN_28x512x28Go((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_28x512x28((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
+	},
+	sizes: [3]int{14336, 784, 14336},
+}, {
 	flops: 163840,
 	k:     10,
 	name:  "gemmNN_64x128x10",
@@ -111,16 +144,16 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{8192, 32768, 65536},
 }, {
-	flops: 51380224,
-	k:     28,
-	name:  "gemmNT_1792x512x28",
+	flops: 8388608,
+	k:     128,
+	name:  "gemmNN_64x512x128_acc",
 	ref: func(c, a, b []Float) {
-		gemmNT_1792x512x28Go((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+		gemmNN_64x512x128_accGo((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
 	},
 	run: func(c, a, b []Float) {
-		gemmNT_1792x512x28((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+		gemmNN_64x512x128_acc((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
 	},
-	sizes: [3]int{917504, 50176, 14336},
+	sizes: [3]int{32768, 8192, 65536},
 }, {
 	flops: 2560,
 	k:     128,
@@ -133,28 +166,6 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{10, 128, 1280},
 }, {
-	flops: 131072,
-	k:     128,
-	name:  "gemmNT_1x512x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x512x128_accGo((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x512x128_acc((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
-	},
-	sizes: [3]int{512, 128, 65536},
-}, {
-	flops: 802816,
-	k:     28,
-	name:  "gemmNT_28x512x28",
-	ref: func(c, a, b []Float) {
-		gemmNT_28x512x28Go((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_28x512x28((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
-	},
-	sizes: [3]int{14336, 784, 14336},
-}, {
 	flops: 163840,
 	k:     128,
 	name:  "gemmNT_64x10x128",
@@ -165,17 +176,6 @@ var kernelCases = []struct {
 		gemmNT_64x10x128((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
 	},
 	sizes: [3]int{640, 8192, 1280},
-}, {
-	flops: 8388608,
-	k:     128,
-	name:  "gemmNT_64x512x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x512x128_accGo((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x512x128_acc((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
-	},
-	sizes: [3]int{32768, 8192, 65536},
 }, {
 	flops: 163840,
 	k:     64,
@@ -188,6 +188,17 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{1280, 640, 8192},
 }, {
+	flops: 51380224,
+	k:     1792,
+	name:  "gemmTN_28x512x1792",
+	ref: func(c, a, b []Float) {
+		gemmTN_28x512x1792Go((*[14336]Float)(c), (*[50176]Float)(a), (*[917504]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmTN_28x512x1792((*[14336]Float)(c), (*[50176]Float)(a), (*[917504]Float)(b))
+	},
+	sizes: [3]int{14336, 50176, 917504},
+}, {
 	flops: 226492416,
 	k:     1728,
 	name:  "gemmTN_512x128x1728",
@@ -198,17 +209,6 @@ var kernelCases = []struct {
 		gemmTN_512x128x1728((*[65536]Float)(c), (*[884736]Float)(a), (*[221184]Float)(b))
 	},
 	sizes: [3]int{65536, 884736, 221184},
-}, {
-	flops: 51380224,
-	k:     1792,
-	name:  "gemmTN_512x28x1792",
-	ref: func(c, a, b []Float) {
-		gemmTN_512x28x1792Go((*[14336]Float)(c), (*[917504]Float)(a), (*[50176]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmTN_512x28x1792((*[14336]Float)(c), (*[917504]Float)(a), (*[50176]Float)(b))
-	},
-	sizes: [3]int{14336, 917504, 50176},
 }}
 var (
 	_ = kernels.Go

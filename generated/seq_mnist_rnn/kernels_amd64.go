@@ -17,6 +17,72 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
+// gemmNN_1792x128x28AVX2 is gemmNN_1792x128x28 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1792x128x28AVX2(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+
+// gemmNN_1792x128x28AVX512 is gemmNN_1792x128x28 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1792x128x28AVX512(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+
+// gemmNN_1792x128x28 runs the kernel on the path the CPU supports.
+func gemmNN_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1792x128x28AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1792x128x28AVX2(c, a, b)
+	default:
+		gemmNN_1792x128x28Go(c, a, b)
+	}
+}
+
+// gemmNN_1x128x128_accAVX2 is gemmNN_1x128x128_acc in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1x128x128_accAVX2(c *[128]Float, a *[128]Float, b *[16384]Float)
+
+// gemmNN_1x128x128_accAVX512 is gemmNN_1x128x128_acc in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1x128x128_accAVX512(c *[128]Float, a *[128]Float, b *[16384]Float)
+
+// gemmNN_1x128x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1x128x128_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1x128x128_accAVX2(c, a, b)
+	default:
+		gemmNN_1x128x128_accGo(c, a, b)
+	}
+}
+
+// gemmNN_28x128x28AVX2 is gemmNN_28x128x28 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_28x128x28AVX2(c *[3584]Float, a *[784]Float, b *[3584]Float)
+
+// gemmNN_28x128x28AVX512 is gemmNN_28x128x28 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_28x128x28AVX512(c *[3584]Float, a *[784]Float, b *[3584]Float)
+
+// gemmNN_28x128x28 runs the kernel on the path the CPU supports.
+func gemmNN_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_28x128x28AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_28x128x28AVX2(c, a, b)
+	default:
+		gemmNN_28x128x28Go(c, a, b)
+	}
+}
+
 // gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
 
 //go:noescape
@@ -61,25 +127,25 @@ func gemmNN_64x128x128(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
 	}
 }
 
-// gemmNT_1792x128x28AVX2 is gemmNT_1792x128x28 in AVX2 assembly.
+// gemmNN_64x128x128_accAVX2 is gemmNN_64x128x128_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNT_1792x128x28AVX2(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+func gemmNN_64x128x128_accAVX2(c *[8192]Float, a *[8192]Float, b *[16384]Float)
 
-// gemmNT_1792x128x28AVX512 is gemmNT_1792x128x28 in AVX512 assembly.
+// gemmNN_64x128x128_accAVX512 is gemmNN_64x128x128_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNT_1792x128x28AVX512(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+func gemmNN_64x128x128_accAVX512(c *[8192]Float, a *[8192]Float, b *[16384]Float)
 
-// gemmNT_1792x128x28 runs the kernel on the path the CPU supports.
-func gemmNT_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+// gemmNN_64x128x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_1792x128x28AVX512(c, a, b)
+		gemmNN_64x128x128_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_1792x128x28AVX2(c, a, b)
+		gemmNN_64x128x128_accAVX2(c, a, b)
 	default:
-		gemmNT_1792x128x28Go(c, a, b)
+		gemmNN_64x128x128_accGo(c, a, b)
 	}
 }
 
@@ -105,50 +171,6 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_1x128x128_accAVX2 is gemmNT_1x128x128_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNT_1x128x128_accAVX2(c *[128]Float, a *[128]Float, b *[16384]Float)
-
-// gemmNT_1x128x128_accAVX512 is gemmNT_1x128x128_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNT_1x128x128_accAVX512(c *[128]Float, a *[128]Float, b *[16384]Float)
-
-// gemmNT_1x128x128_acc runs the kernel on the path the CPU supports.
-func gemmNT_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_1x128x128_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_1x128x128_accAVX2(c, a, b)
-	default:
-		gemmNT_1x128x128_accGo(c, a, b)
-	}
-}
-
-// gemmNT_28x128x28AVX2 is gemmNT_28x128x28 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_28x128x28AVX2(c *[3584]Float, a *[784]Float, b *[3584]Float)
-
-// gemmNT_28x128x28AVX512 is gemmNT_28x128x28 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_28x128x28AVX512(c *[3584]Float, a *[784]Float, b *[3584]Float)
-
-// gemmNT_28x128x28 runs the kernel on the path the CPU supports.
-func gemmNT_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_28x128x28AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_28x128x28AVX2(c, a, b)
-	default:
-		gemmNT_28x128x28Go(c, a, b)
-	}
-}
-
 // gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -168,28 +190,6 @@ func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 		gemmNT_64x10x128AVX2(c, a, b)
 	default:
 		gemmNT_64x10x128Go(c, a, b)
-	}
-}
-
-// gemmNT_64x128x128_accAVX2 is gemmNT_64x128x128_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNT_64x128x128_accAVX2(c *[8192]Float, a *[8192]Float, b *[16384]Float)
-
-// gemmNT_64x128x128_accAVX512 is gemmNT_64x128x128_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNT_64x128x128_accAVX512(c *[8192]Float, a *[8192]Float, b *[16384]Float)
-
-// gemmNT_64x128x128_acc runs the kernel on the path the CPU supports.
-func gemmNT_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_64x128x128_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_64x128x128_accAVX2(c, a, b)
-	default:
-		gemmNT_64x128x128_accGo(c, a, b)
 	}
 }
 
@@ -237,24 +237,24 @@ func gemmTN_128x128x1728(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
 	}
 }
 
-// gemmTN_128x28x1792AVX2 is gemmTN_128x28x1792 in AVX2 assembly.
+// gemmTN_28x128x1792AVX2 is gemmTN_28x128x1792 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_128x28x1792AVX2(c *[3584]Float, a *[229376]Float, b *[50176]Float)
+func gemmTN_28x128x1792AVX2(c *[3584]Float, a *[50176]Float, b *[229376]Float)
 
-// gemmTN_128x28x1792AVX512 is gemmTN_128x28x1792 in AVX512 assembly.
+// gemmTN_28x128x1792AVX512 is gemmTN_28x128x1792 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_128x28x1792AVX512(c *[3584]Float, a *[229376]Float, b *[50176]Float)
+func gemmTN_28x128x1792AVX512(c *[3584]Float, a *[50176]Float, b *[229376]Float)
 
-// gemmTN_128x28x1792 runs the kernel on the path the CPU supports.
-func gemmTN_128x28x1792(c *[3584]Float, a *[229376]Float, b *[50176]Float) {
+// gemmTN_28x128x1792 runs the kernel on the path the CPU supports.
+func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_128x28x1792AVX512(c, a, b)
+		gemmTN_28x128x1792AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_128x28x1792AVX2(c, a, b)
+		gemmTN_28x128x1792AVX2(c, a, b)
 	default:
-		gemmTN_128x28x1792Go(c, a, b)
+		gemmTN_28x128x1792Go(c, a, b)
 	}
 }

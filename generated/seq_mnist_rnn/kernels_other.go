@@ -22,29 +22,29 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
+func gemmNN_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+	gemmNN_1792x128x28Go(c, a, b)
+}
+func gemmNN_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
+	gemmNN_1x128x128_accGo(c, a, b)
+}
+func gemmNN_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
+	gemmNN_28x128x28Go(c, a, b)
+}
 func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	gemmNN_64x128x10Go(c, a, b)
 }
 func gemmNN_64x128x128(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
 	gemmNN_64x128x128Go(c, a, b)
 }
-func gemmNT_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
-	gemmNT_1792x128x28Go(c, a, b)
+func gemmNN_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
+	gemmNN_64x128x128_accGo(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
 }
-func gemmNT_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
-	gemmNT_1x128x128_accGo(c, a, b)
-}
-func gemmNT_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
-	gemmNT_28x128x28Go(c, a, b)
-}
 func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 	gemmNT_64x10x128Go(c, a, b)
-}
-func gemmNT_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	gemmNT_64x128x128_accGo(c, a, b)
 }
 func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	gemmTN_10x128x64Go(c, a, b)
@@ -52,6 +52,6 @@ func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 func gemmTN_128x128x1728(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
 	gemmTN_128x128x1728Go(c, a, b)
 }
-func gemmTN_128x28x1792(c *[3584]Float, a *[229376]Float, b *[50176]Float) {
-	gemmTN_128x28x1792Go(c, a, b)
+func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
+	gemmTN_28x128x1792Go(c, a, b)
 }

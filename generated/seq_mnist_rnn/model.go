@@ -77,6 +77,8 @@ type Model struct {
 	simple_rnn_xt     [50176]Float  // time-major input [T, batch, F] of layer simple_rnn
 	simple_rnn_gates  [229376]Float // gate values [T, batch, G·H] of layer simple_rnn
 	simple_rnn_h      [237568]Float // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
+	simple_rnn_wihT   [3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn
+	simple_rnn_whhT   [16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn
 	x                 [50176]Float  // model input
 	simple_rnn_out    [8192]Float   // output of layer simple_rnn
 	dense_out         [640]Float    // output of layer dense
@@ -85,9 +87,12 @@ type Model struct {
 	simple_rnn_grad   [8192]Float   // gradient of the output of layer simple_rnn
 	simple_rnn_dg     [229376]Float // gradient of the gate pre-activations [T, batch, G·H] of layer simple_rnn
 	simple_rnn_dh     [8192]Float   // gradient of one step's state [batch, H] of layer simple_rnn
+	simple_rnn_dwihT  [3584]Float   // gradient of weight_ih transposed, [F, G·H], of layer simple_rnn
 	simple_rnn_xt1    [784]Float    // time-major input [T, batch, F] of layer simple_rnn
 	simple_rnn_gates1 [3584]Float   // gate values [T, batch, G·H] of layer simple_rnn
 	simple_rnn_h1     [3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
+	simple_rnn_wihT1  [3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn
+	simple_rnn_whhT1  [16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn
 	x1                [784]Float    // model input
 	simple_rnn_out1   [128]Float    // output of layer simple_rnn
 	dense_out1        [10]Float     // output of layer dense
@@ -203,7 +208,27 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNT_1792x128x28(&m.simple_rnn_gates, &m.simple_rnn_xt, (*[3584]Float)(m.p[0:3584]))
+	{
+		src := (*[3584]Float)(m.p[0:3584])
+		dst := m.simple_rnn_wihT[:]
+		for i := 0; i < 128; i++ {
+			row := src[i*28:][:28]
+			for j, v := range row {
+				dst[j*128+i] = v
+			}
+		}
+	}
+	{
+		src := (*[16384]Float)(m.p[3584:19968])
+		dst := m.simple_rnn_whhT[:]
+		for i := 0; i < 128; i++ {
+			row := src[i*128:][:128]
+			for j, v := range row {
+				dst[j*128+i] = v
+			}
+		}
+	}
+	gemmNN_1792x128x28(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
 	{
 		bi := (*[128]Float)(m.p[19968:20096])
 		bh := (*[128]Float)(m.p[20096:20224])
@@ -220,284 +245,116 @@ func (m *Model) forwardTrain() {
 	}
 	clear(m.simple_rnn_h[0:8192])
 	// step 0
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[0+b*128:][:128]
-		h := m.simple_rnn_h[8192+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	copy(m.simple_rnn_h[8192:16384], m.simple_rnn_gates[0:8192])
+	fastmath.TanhSlice(m.simple_rnn_h[8192:16384])
 	// step 1
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[8192:16384]), (*[8192]Float)(m.simple_rnn_h[8192:16384]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[8192+b*128:][:128]
-		h := m.simple_rnn_h[16384+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[8192:16384]), (*[8192]Float)(m.simple_rnn_h[8192:16384]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[16384:24576], m.simple_rnn_gates[8192:16384])
+	fastmath.TanhSlice(m.simple_rnn_h[16384:24576])
 	// step 2
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[16384:24576]), (*[8192]Float)(m.simple_rnn_h[16384:24576]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[16384+b*128:][:128]
-		h := m.simple_rnn_h[24576+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[16384:24576]), (*[8192]Float)(m.simple_rnn_h[16384:24576]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[24576:32768], m.simple_rnn_gates[16384:24576])
+	fastmath.TanhSlice(m.simple_rnn_h[24576:32768])
 	// step 3
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[24576:32768]), (*[8192]Float)(m.simple_rnn_h[24576:32768]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[24576+b*128:][:128]
-		h := m.simple_rnn_h[32768+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[24576:32768]), (*[8192]Float)(m.simple_rnn_h[24576:32768]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[32768:40960], m.simple_rnn_gates[24576:32768])
+	fastmath.TanhSlice(m.simple_rnn_h[32768:40960])
 	// step 4
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[32768:40960]), (*[8192]Float)(m.simple_rnn_h[32768:40960]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[32768+b*128:][:128]
-		h := m.simple_rnn_h[40960+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[32768:40960]), (*[8192]Float)(m.simple_rnn_h[32768:40960]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[40960:49152], m.simple_rnn_gates[32768:40960])
+	fastmath.TanhSlice(m.simple_rnn_h[40960:49152])
 	// step 5
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[40960:49152]), (*[8192]Float)(m.simple_rnn_h[40960:49152]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[40960+b*128:][:128]
-		h := m.simple_rnn_h[49152+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[40960:49152]), (*[8192]Float)(m.simple_rnn_h[40960:49152]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[49152:57344], m.simple_rnn_gates[40960:49152])
+	fastmath.TanhSlice(m.simple_rnn_h[49152:57344])
 	// step 6
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[49152:57344]), (*[8192]Float)(m.simple_rnn_h[49152:57344]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[49152+b*128:][:128]
-		h := m.simple_rnn_h[57344+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[49152:57344]), (*[8192]Float)(m.simple_rnn_h[49152:57344]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[57344:65536], m.simple_rnn_gates[49152:57344])
+	fastmath.TanhSlice(m.simple_rnn_h[57344:65536])
 	// step 7
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[57344:65536]), (*[8192]Float)(m.simple_rnn_h[57344:65536]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[57344+b*128:][:128]
-		h := m.simple_rnn_h[65536+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[57344:65536]), (*[8192]Float)(m.simple_rnn_h[57344:65536]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[65536:73728], m.simple_rnn_gates[57344:65536])
+	fastmath.TanhSlice(m.simple_rnn_h[65536:73728])
 	// step 8
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[65536:73728]), (*[8192]Float)(m.simple_rnn_h[65536:73728]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[65536+b*128:][:128]
-		h := m.simple_rnn_h[73728+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[65536:73728]), (*[8192]Float)(m.simple_rnn_h[65536:73728]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[73728:81920], m.simple_rnn_gates[65536:73728])
+	fastmath.TanhSlice(m.simple_rnn_h[73728:81920])
 	// step 9
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[73728:81920]), (*[8192]Float)(m.simple_rnn_h[73728:81920]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[73728+b*128:][:128]
-		h := m.simple_rnn_h[81920+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[73728:81920]), (*[8192]Float)(m.simple_rnn_h[73728:81920]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[81920:90112], m.simple_rnn_gates[73728:81920])
+	fastmath.TanhSlice(m.simple_rnn_h[81920:90112])
 	// step 10
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[81920:90112]), (*[8192]Float)(m.simple_rnn_h[81920:90112]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[81920+b*128:][:128]
-		h := m.simple_rnn_h[90112+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[81920:90112]), (*[8192]Float)(m.simple_rnn_h[81920:90112]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[90112:98304], m.simple_rnn_gates[81920:90112])
+	fastmath.TanhSlice(m.simple_rnn_h[90112:98304])
 	// step 11
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[90112:98304]), (*[8192]Float)(m.simple_rnn_h[90112:98304]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[90112+b*128:][:128]
-		h := m.simple_rnn_h[98304+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[90112:98304]), (*[8192]Float)(m.simple_rnn_h[90112:98304]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[98304:106496], m.simple_rnn_gates[90112:98304])
+	fastmath.TanhSlice(m.simple_rnn_h[98304:106496])
 	// step 12
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[98304:106496]), (*[8192]Float)(m.simple_rnn_h[98304:106496]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[98304+b*128:][:128]
-		h := m.simple_rnn_h[106496+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[98304:106496]), (*[8192]Float)(m.simple_rnn_h[98304:106496]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[106496:114688], m.simple_rnn_gates[98304:106496])
+	fastmath.TanhSlice(m.simple_rnn_h[106496:114688])
 	// step 13
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[106496:114688]), (*[8192]Float)(m.simple_rnn_h[106496:114688]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[106496+b*128:][:128]
-		h := m.simple_rnn_h[114688+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[106496:114688]), (*[8192]Float)(m.simple_rnn_h[106496:114688]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[114688:122880], m.simple_rnn_gates[106496:114688])
+	fastmath.TanhSlice(m.simple_rnn_h[114688:122880])
 	// step 14
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[114688:122880]), (*[8192]Float)(m.simple_rnn_h[114688:122880]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[114688+b*128:][:128]
-		h := m.simple_rnn_h[122880+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[114688:122880]), (*[8192]Float)(m.simple_rnn_h[114688:122880]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[122880:131072], m.simple_rnn_gates[114688:122880])
+	fastmath.TanhSlice(m.simple_rnn_h[122880:131072])
 	// step 15
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[122880:131072]), (*[8192]Float)(m.simple_rnn_h[122880:131072]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[122880+b*128:][:128]
-		h := m.simple_rnn_h[131072+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[122880:131072]), (*[8192]Float)(m.simple_rnn_h[122880:131072]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[131072:139264], m.simple_rnn_gates[122880:131072])
+	fastmath.TanhSlice(m.simple_rnn_h[131072:139264])
 	// step 16
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[131072:139264]), (*[8192]Float)(m.simple_rnn_h[131072:139264]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[131072+b*128:][:128]
-		h := m.simple_rnn_h[139264+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[131072:139264]), (*[8192]Float)(m.simple_rnn_h[131072:139264]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[139264:147456], m.simple_rnn_gates[131072:139264])
+	fastmath.TanhSlice(m.simple_rnn_h[139264:147456])
 	// step 17
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[139264:147456]), (*[8192]Float)(m.simple_rnn_h[139264:147456]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[139264+b*128:][:128]
-		h := m.simple_rnn_h[147456+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[139264:147456]), (*[8192]Float)(m.simple_rnn_h[139264:147456]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[147456:155648], m.simple_rnn_gates[139264:147456])
+	fastmath.TanhSlice(m.simple_rnn_h[147456:155648])
 	// step 18
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[147456:155648]), (*[8192]Float)(m.simple_rnn_h[147456:155648]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[147456+b*128:][:128]
-		h := m.simple_rnn_h[155648+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[147456:155648]), (*[8192]Float)(m.simple_rnn_h[147456:155648]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[155648:163840], m.simple_rnn_gates[147456:155648])
+	fastmath.TanhSlice(m.simple_rnn_h[155648:163840])
 	// step 19
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[155648:163840]), (*[8192]Float)(m.simple_rnn_h[155648:163840]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[155648+b*128:][:128]
-		h := m.simple_rnn_h[163840+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[155648:163840]), (*[8192]Float)(m.simple_rnn_h[155648:163840]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[163840:172032], m.simple_rnn_gates[155648:163840])
+	fastmath.TanhSlice(m.simple_rnn_h[163840:172032])
 	// step 20
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[163840:172032]), (*[8192]Float)(m.simple_rnn_h[163840:172032]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[163840+b*128:][:128]
-		h := m.simple_rnn_h[172032+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[163840:172032]), (*[8192]Float)(m.simple_rnn_h[163840:172032]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[172032:180224], m.simple_rnn_gates[163840:172032])
+	fastmath.TanhSlice(m.simple_rnn_h[172032:180224])
 	// step 21
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[172032:180224]), (*[8192]Float)(m.simple_rnn_h[172032:180224]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[172032+b*128:][:128]
-		h := m.simple_rnn_h[180224+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[172032:180224]), (*[8192]Float)(m.simple_rnn_h[172032:180224]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[180224:188416], m.simple_rnn_gates[172032:180224])
+	fastmath.TanhSlice(m.simple_rnn_h[180224:188416])
 	// step 22
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[180224:188416]), (*[8192]Float)(m.simple_rnn_h[180224:188416]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[180224+b*128:][:128]
-		h := m.simple_rnn_h[188416+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[180224:188416]), (*[8192]Float)(m.simple_rnn_h[180224:188416]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[188416:196608], m.simple_rnn_gates[180224:188416])
+	fastmath.TanhSlice(m.simple_rnn_h[188416:196608])
 	// step 23
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[188416:196608]), (*[8192]Float)(m.simple_rnn_h[188416:196608]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[188416+b*128:][:128]
-		h := m.simple_rnn_h[196608+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[188416:196608]), (*[8192]Float)(m.simple_rnn_h[188416:196608]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[196608:204800], m.simple_rnn_gates[188416:196608])
+	fastmath.TanhSlice(m.simple_rnn_h[196608:204800])
 	// step 24
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[196608:204800]), (*[8192]Float)(m.simple_rnn_h[196608:204800]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[196608+b*128:][:128]
-		h := m.simple_rnn_h[204800+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[196608:204800]), (*[8192]Float)(m.simple_rnn_h[196608:204800]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[204800:212992], m.simple_rnn_gates[196608:204800])
+	fastmath.TanhSlice(m.simple_rnn_h[204800:212992])
 	// step 25
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[204800:212992]), (*[8192]Float)(m.simple_rnn_h[204800:212992]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[204800+b*128:][:128]
-		h := m.simple_rnn_h[212992+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[204800:212992]), (*[8192]Float)(m.simple_rnn_h[204800:212992]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[212992:221184], m.simple_rnn_gates[204800:212992])
+	fastmath.TanhSlice(m.simple_rnn_h[212992:221184])
 	// step 26
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[212992:221184]), (*[8192]Float)(m.simple_rnn_h[212992:221184]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[212992+b*128:][:128]
-		h := m.simple_rnn_h[221184+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[212992:221184]), (*[8192]Float)(m.simple_rnn_h[212992:221184]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[221184:229376], m.simple_rnn_gates[212992:221184])
+	fastmath.TanhSlice(m.simple_rnn_h[221184:229376])
 	// step 27
-	gemmNT_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[221184:229376]), (*[8192]Float)(m.simple_rnn_h[221184:229376]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 64; b++ {
-		g := m.simple_rnn_gates[221184+b*128:][:128]
-		h := m.simple_rnn_h[229376+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[221184:229376]), (*[8192]Float)(m.simple_rnn_h[221184:229376]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[229376:237568], m.simple_rnn_gates[221184:229376])
+	fastmath.TanhSlice(m.simple_rnn_h[229376:237568])
 	copy(m.simple_rnn_out[:], m.simple_rnn_h[229376:237568])
 
 	// layer dense (seq_mnist_rnn.yaml:11): Dense 128→10, softmax
@@ -633,7 +490,27 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNT_28x128x28(&m.simple_rnn_gates1, &m.simple_rnn_xt1, (*[3584]Float)(m.p[0:3584]))
+	{
+		src := (*[3584]Float)(m.p[0:3584])
+		dst := m.simple_rnn_wihT1[:]
+		for i := 0; i < 128; i++ {
+			row := src[i*28:][:28]
+			for j, v := range row {
+				dst[j*128+i] = v
+			}
+		}
+	}
+	{
+		src := (*[16384]Float)(m.p[3584:19968])
+		dst := m.simple_rnn_whhT1[:]
+		for i := 0; i < 128; i++ {
+			row := src[i*128:][:128]
+			for j, v := range row {
+				dst[j*128+i] = v
+			}
+		}
+	}
+	gemmNN_28x128x28(&m.simple_rnn_gates1, &m.simple_rnn_xt1, &m.simple_rnn_wihT1)
 	{
 		bi := (*[128]Float)(m.p[19968:20096])
 		bh := (*[128]Float)(m.p[20096:20224])
@@ -650,284 +527,116 @@ func (m *Model) forward1() {
 	}
 	clear(m.simple_rnn_h1[0:128])
 	// step 0
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[0+b*128:][:128]
-		h := m.simple_rnn_h1[128+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	copy(m.simple_rnn_h1[128:256], m.simple_rnn_gates1[0:128])
+	fastmath.TanhSlice(m.simple_rnn_h1[128:256])
 	// step 1
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[128:256]), (*[128]Float)(m.simple_rnn_h1[128:256]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[128+b*128:][:128]
-		h := m.simple_rnn_h1[256+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[128:256]), (*[128]Float)(m.simple_rnn_h1[128:256]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[256:384], m.simple_rnn_gates1[128:256])
+	fastmath.TanhSlice(m.simple_rnn_h1[256:384])
 	// step 2
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[256:384]), (*[128]Float)(m.simple_rnn_h1[256:384]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[256+b*128:][:128]
-		h := m.simple_rnn_h1[384+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[256:384]), (*[128]Float)(m.simple_rnn_h1[256:384]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[384:512], m.simple_rnn_gates1[256:384])
+	fastmath.TanhSlice(m.simple_rnn_h1[384:512])
 	// step 3
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[384:512]), (*[128]Float)(m.simple_rnn_h1[384:512]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[384+b*128:][:128]
-		h := m.simple_rnn_h1[512+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[384:512]), (*[128]Float)(m.simple_rnn_h1[384:512]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[512:640], m.simple_rnn_gates1[384:512])
+	fastmath.TanhSlice(m.simple_rnn_h1[512:640])
 	// step 4
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[512:640]), (*[128]Float)(m.simple_rnn_h1[512:640]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[512+b*128:][:128]
-		h := m.simple_rnn_h1[640+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[512:640]), (*[128]Float)(m.simple_rnn_h1[512:640]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[640:768], m.simple_rnn_gates1[512:640])
+	fastmath.TanhSlice(m.simple_rnn_h1[640:768])
 	// step 5
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[640:768]), (*[128]Float)(m.simple_rnn_h1[640:768]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[640+b*128:][:128]
-		h := m.simple_rnn_h1[768+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[640:768]), (*[128]Float)(m.simple_rnn_h1[640:768]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[768:896], m.simple_rnn_gates1[640:768])
+	fastmath.TanhSlice(m.simple_rnn_h1[768:896])
 	// step 6
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[768:896]), (*[128]Float)(m.simple_rnn_h1[768:896]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[768+b*128:][:128]
-		h := m.simple_rnn_h1[896+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[768:896]), (*[128]Float)(m.simple_rnn_h1[768:896]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[896:1024], m.simple_rnn_gates1[768:896])
+	fastmath.TanhSlice(m.simple_rnn_h1[896:1024])
 	// step 7
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[896:1024]), (*[128]Float)(m.simple_rnn_h1[896:1024]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[896+b*128:][:128]
-		h := m.simple_rnn_h1[1024+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[896:1024]), (*[128]Float)(m.simple_rnn_h1[896:1024]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1024:1152], m.simple_rnn_gates1[896:1024])
+	fastmath.TanhSlice(m.simple_rnn_h1[1024:1152])
 	// step 8
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1024:1152]), (*[128]Float)(m.simple_rnn_h1[1024:1152]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1024+b*128:][:128]
-		h := m.simple_rnn_h1[1152+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1024:1152]), (*[128]Float)(m.simple_rnn_h1[1024:1152]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1152:1280], m.simple_rnn_gates1[1024:1152])
+	fastmath.TanhSlice(m.simple_rnn_h1[1152:1280])
 	// step 9
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1152:1280]), (*[128]Float)(m.simple_rnn_h1[1152:1280]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1152+b*128:][:128]
-		h := m.simple_rnn_h1[1280+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1152:1280]), (*[128]Float)(m.simple_rnn_h1[1152:1280]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1280:1408], m.simple_rnn_gates1[1152:1280])
+	fastmath.TanhSlice(m.simple_rnn_h1[1280:1408])
 	// step 10
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1280:1408]), (*[128]Float)(m.simple_rnn_h1[1280:1408]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1280+b*128:][:128]
-		h := m.simple_rnn_h1[1408+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1280:1408]), (*[128]Float)(m.simple_rnn_h1[1280:1408]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1408:1536], m.simple_rnn_gates1[1280:1408])
+	fastmath.TanhSlice(m.simple_rnn_h1[1408:1536])
 	// step 11
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1408:1536]), (*[128]Float)(m.simple_rnn_h1[1408:1536]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1408+b*128:][:128]
-		h := m.simple_rnn_h1[1536+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1408:1536]), (*[128]Float)(m.simple_rnn_h1[1408:1536]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1536:1664], m.simple_rnn_gates1[1408:1536])
+	fastmath.TanhSlice(m.simple_rnn_h1[1536:1664])
 	// step 12
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1536:1664]), (*[128]Float)(m.simple_rnn_h1[1536:1664]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1536+b*128:][:128]
-		h := m.simple_rnn_h1[1664+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1536:1664]), (*[128]Float)(m.simple_rnn_h1[1536:1664]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1664:1792], m.simple_rnn_gates1[1536:1664])
+	fastmath.TanhSlice(m.simple_rnn_h1[1664:1792])
 	// step 13
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1664:1792]), (*[128]Float)(m.simple_rnn_h1[1664:1792]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1664+b*128:][:128]
-		h := m.simple_rnn_h1[1792+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1664:1792]), (*[128]Float)(m.simple_rnn_h1[1664:1792]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1792:1920], m.simple_rnn_gates1[1664:1792])
+	fastmath.TanhSlice(m.simple_rnn_h1[1792:1920])
 	// step 14
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1792:1920]), (*[128]Float)(m.simple_rnn_h1[1792:1920]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1792+b*128:][:128]
-		h := m.simple_rnn_h1[1920+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1792:1920]), (*[128]Float)(m.simple_rnn_h1[1792:1920]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[1920:2048], m.simple_rnn_gates1[1792:1920])
+	fastmath.TanhSlice(m.simple_rnn_h1[1920:2048])
 	// step 15
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1920:2048]), (*[128]Float)(m.simple_rnn_h1[1920:2048]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[1920+b*128:][:128]
-		h := m.simple_rnn_h1[2048+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1920:2048]), (*[128]Float)(m.simple_rnn_h1[1920:2048]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2048:2176], m.simple_rnn_gates1[1920:2048])
+	fastmath.TanhSlice(m.simple_rnn_h1[2048:2176])
 	// step 16
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2048:2176]), (*[128]Float)(m.simple_rnn_h1[2048:2176]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2048+b*128:][:128]
-		h := m.simple_rnn_h1[2176+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2048:2176]), (*[128]Float)(m.simple_rnn_h1[2048:2176]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2176:2304], m.simple_rnn_gates1[2048:2176])
+	fastmath.TanhSlice(m.simple_rnn_h1[2176:2304])
 	// step 17
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2176:2304]), (*[128]Float)(m.simple_rnn_h1[2176:2304]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2176+b*128:][:128]
-		h := m.simple_rnn_h1[2304+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2176:2304]), (*[128]Float)(m.simple_rnn_h1[2176:2304]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2304:2432], m.simple_rnn_gates1[2176:2304])
+	fastmath.TanhSlice(m.simple_rnn_h1[2304:2432])
 	// step 18
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2304:2432]), (*[128]Float)(m.simple_rnn_h1[2304:2432]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2304+b*128:][:128]
-		h := m.simple_rnn_h1[2432+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2304:2432]), (*[128]Float)(m.simple_rnn_h1[2304:2432]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2432:2560], m.simple_rnn_gates1[2304:2432])
+	fastmath.TanhSlice(m.simple_rnn_h1[2432:2560])
 	// step 19
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2432:2560]), (*[128]Float)(m.simple_rnn_h1[2432:2560]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2432+b*128:][:128]
-		h := m.simple_rnn_h1[2560+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2432:2560]), (*[128]Float)(m.simple_rnn_h1[2432:2560]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2560:2688], m.simple_rnn_gates1[2432:2560])
+	fastmath.TanhSlice(m.simple_rnn_h1[2560:2688])
 	// step 20
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2560:2688]), (*[128]Float)(m.simple_rnn_h1[2560:2688]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2560+b*128:][:128]
-		h := m.simple_rnn_h1[2688+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2560:2688]), (*[128]Float)(m.simple_rnn_h1[2560:2688]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2688:2816], m.simple_rnn_gates1[2560:2688])
+	fastmath.TanhSlice(m.simple_rnn_h1[2688:2816])
 	// step 21
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2688:2816]), (*[128]Float)(m.simple_rnn_h1[2688:2816]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2688+b*128:][:128]
-		h := m.simple_rnn_h1[2816+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2688:2816]), (*[128]Float)(m.simple_rnn_h1[2688:2816]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2816:2944], m.simple_rnn_gates1[2688:2816])
+	fastmath.TanhSlice(m.simple_rnn_h1[2816:2944])
 	// step 22
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2816:2944]), (*[128]Float)(m.simple_rnn_h1[2816:2944]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2816+b*128:][:128]
-		h := m.simple_rnn_h1[2944+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2816:2944]), (*[128]Float)(m.simple_rnn_h1[2816:2944]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[2944:3072], m.simple_rnn_gates1[2816:2944])
+	fastmath.TanhSlice(m.simple_rnn_h1[2944:3072])
 	// step 23
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2944:3072]), (*[128]Float)(m.simple_rnn_h1[2944:3072]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[2944+b*128:][:128]
-		h := m.simple_rnn_h1[3072+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2944:3072]), (*[128]Float)(m.simple_rnn_h1[2944:3072]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[3072:3200], m.simple_rnn_gates1[2944:3072])
+	fastmath.TanhSlice(m.simple_rnn_h1[3072:3200])
 	// step 24
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3072:3200]), (*[128]Float)(m.simple_rnn_h1[3072:3200]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[3072+b*128:][:128]
-		h := m.simple_rnn_h1[3200+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3072:3200]), (*[128]Float)(m.simple_rnn_h1[3072:3200]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[3200:3328], m.simple_rnn_gates1[3072:3200])
+	fastmath.TanhSlice(m.simple_rnn_h1[3200:3328])
 	// step 25
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3200:3328]), (*[128]Float)(m.simple_rnn_h1[3200:3328]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[3200+b*128:][:128]
-		h := m.simple_rnn_h1[3328+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3200:3328]), (*[128]Float)(m.simple_rnn_h1[3200:3328]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[3328:3456], m.simple_rnn_gates1[3200:3328])
+	fastmath.TanhSlice(m.simple_rnn_h1[3328:3456])
 	// step 26
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3328:3456]), (*[128]Float)(m.simple_rnn_h1[3328:3456]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[3328+b*128:][:128]
-		h := m.simple_rnn_h1[3456+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3328:3456]), (*[128]Float)(m.simple_rnn_h1[3328:3456]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[3456:3584], m.simple_rnn_gates1[3328:3456])
+	fastmath.TanhSlice(m.simple_rnn_h1[3456:3584])
 	// step 27
-	gemmNT_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3456:3584]), (*[128]Float)(m.simple_rnn_h1[3456:3584]), (*[16384]Float)(m.p[3584:19968]))
-	for b := 0; b < 1; b++ {
-		g := m.simple_rnn_gates1[3456+b*128:][:128]
-		h := m.simple_rnn_h1[3584+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			v := fastmath.Tanh(g[j])
-			h[j] = v
-		}
-	}
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3456:3584]), (*[128]Float)(m.simple_rnn_h1[3456:3584]), &m.simple_rnn_whhT1)
+	copy(m.simple_rnn_h1[3584:3712], m.simple_rnn_gates1[3456:3584])
+	fastmath.TanhSlice(m.simple_rnn_h1[3584:3712])
 	copy(m.simple_rnn_out1[:], m.simple_rnn_h1[3584:3712])
 
 	// layer dense (seq_mnist_rnn.yaml:11): Dense 128→10, softmax
@@ -1734,7 +1443,17 @@ func (m *Model) backward() {
 			dg[j] = d
 		}
 	}
-	gemmTN_128x28x1792((*[3584]Float)(m.g[0:3584]), &m.simple_rnn_dg, &m.simple_rnn_xt)
+	gemmTN_28x128x1792(&m.simple_rnn_dwihT, &m.simple_rnn_xt, &m.simple_rnn_dg)
+	{
+		src := m.simple_rnn_dwihT[:]
+		dst := ((*[3584]Float)(m.g[0:3584]))[:]
+		for i := 0; i < 28; i++ {
+			row := src[i*128:][:128]
+			for j, v := range row {
+				dst[j*28+i] = v
+			}
+		}
+	}
 	gemmTN_128x128x1728((*[16384]Float)(m.g[3584:19968]), (*[221184]Float)(m.simple_rnn_dg[8192:229376]), (*[221184]Float)(m.simple_rnn_h[8192:229376]))
 	{
 		db := (*[128]Float)(m.g[19968:20096])

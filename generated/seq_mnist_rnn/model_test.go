@@ -89,6 +89,39 @@ var kernelCases = []struct {
 	sizes    [3]int
 	run, ref func(c, a, b []Float)
 }{{
+	flops: 12845056,
+	k:     28,
+	name:  "gemmNN_1792x128x28",
+	ref: func(c, a, b []Float) {
+		gemmNN_1792x128x28Go((*[229376]Float)(c), (*[50176]Float)(a), (*[3584]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_1792x128x28((*[229376]Float)(c), (*[50176]Float)(a), (*[3584]Float)(b))
+	},
+	sizes: [3]int{229376, 50176, 3584},
+}, {
+	flops: 32768,
+	k:     128,
+	name:  "gemmNN_1x128x128_acc",
+	ref: func(c, a, b []Float) {
+		gemmNN_1x128x128_accGo((*[128]Float)(c), (*[128]Float)(a), (*[16384]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_1x128x128_acc((*[128]Float)(c), (*[128]Float)(a), (*[16384]Float)(b))
+	},
+	sizes: [3]int{128, 128, 16384},
+}, {
+	flops: 200704,
+	k:     28,
+	name:  "gemmNN_28x128x28",
+	ref: func(c, a, b []Float) {
+		gemmNN_28x128x28Go((*[3584]Float)(c), (*[784]Float)(a), (*[3584]Float)(b))
+	},
+	run: func(c, a, b []Float) {
+		gemmNN_28x128x28((*[3584]Float)(c), (*[784]Float)(a), (*[3584]Float)(b))
+	},
+	sizes: [3]int{3584, 784, 3584},
+}, {
 	flops: 163840,
 	k:     10,
 	name:  "gemmNN_64x128x10",
@@ -111,16 +144,16 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{8192, 8192, 16384},
 }, {
-	flops: 12845056,
-	k:     28,
-	name:  "gemmNT_1792x128x28",
+	flops: 2097152,
+	k:     128,
+	name:  "gemmNN_64x128x128_acc",
 	ref: func(c, a, b []Float) {
-		gemmNT_1792x128x28Go((*[229376]Float)(c), (*[50176]Float)(a), (*[3584]Float)(b))
+		gemmNN_64x128x128_accGo((*[8192]Float)(c), (*[8192]Float)(a), (*[16384]Float)(b))
 	},
 	run: func(c, a, b []Float) {
-		gemmNT_1792x128x28((*[229376]Float)(c), (*[50176]Float)(a), (*[3584]Float)(b))
+		gemmNN_64x128x128_acc((*[8192]Float)(c), (*[8192]Float)(a), (*[16384]Float)(b))
 	},
-	sizes: [3]int{229376, 50176, 3584},
+	sizes: [3]int{8192, 8192, 16384},
 }, {
 	flops: 2560,
 	k:     128,
@@ -133,28 +166,6 @@ var kernelCases = []struct {
 	},
 	sizes: [3]int{10, 128, 1280},
 }, {
-	flops: 32768,
-	k:     128,
-	name:  "gemmNT_1x128x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x128x128_accGo((*[128]Float)(c), (*[128]Float)(a), (*[16384]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x128x128_acc((*[128]Float)(c), (*[128]Float)(a), (*[16384]Float)(b))
-	},
-	sizes: [3]int{128, 128, 16384},
-}, {
-	flops: 200704,
-	k:     28,
-	name:  "gemmNT_28x128x28",
-	ref: func(c, a, b []Float) {
-		gemmNT_28x128x28Go((*[3584]Float)(c), (*[784]Float)(a), (*[3584]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_28x128x28((*[3584]Float)(c), (*[784]Float)(a), (*[3584]Float)(b))
-	},
-	sizes: [3]int{3584, 784, 3584},
-}, {
 	flops: 163840,
 	k:     128,
 	name:  "gemmNT_64x10x128",
@@ -165,17 +176,6 @@ var kernelCases = []struct {
 		gemmNT_64x10x128((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
 	},
 	sizes: [3]int{640, 8192, 1280},
-}, {
-	flops: 2097152,
-	k:     128,
-	name:  "gemmNT_64x128x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x128x128_accGo((*[8192]Float)(c), (*[8192]Float)(a), (*[16384]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x128x128_acc((*[8192]Float)(c), (*[8192]Float)(a), (*[16384]Float)(b))
-	},
-	sizes: [3]int{8192, 8192, 16384},
 }, {
 	flops: 163840,
 	k:     64,
@@ -201,14 +201,14 @@ var kernelCases = []struct {
 }, {
 	flops: 12845056,
 	k:     1792,
-	name:  "gemmTN_128x28x1792",
+	name:  "gemmTN_28x128x1792",
 	ref: func(c, a, b []Float) {
-		gemmTN_128x28x1792Go((*[3584]Float)(c), (*[229376]Float)(a), (*[50176]Float)(b))
+		gemmTN_28x128x1792Go((*[3584]Float)(c), (*[50176]Float)(a), (*[229376]Float)(b))
 	},
 	run: func(c, a, b []Float) {
-		gemmTN_128x28x1792((*[3584]Float)(c), (*[229376]Float)(a), (*[50176]Float)(b))
+		gemmTN_28x128x1792((*[3584]Float)(c), (*[50176]Float)(a), (*[229376]Float)(b))
 	},
-	sizes: [3]int{3584, 229376, 50176},
+	sizes: [3]int{3584, 50176, 229376},
 }}
 var (
 	_ = kernels.Go
