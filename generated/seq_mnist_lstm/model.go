@@ -34,7 +34,7 @@ const (
 	// ModelName is the model's name in its spec.
 	ModelName = "seq_mnist_lstm"
 	// SpecHash identifies the spec this package was generated from.
-	SpecHash = "22b9fa9a8acc920b"
+	SpecHash = "b6d0d507fd17c08f"
 	// DefaultSeed is the spec's seed.
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
@@ -2965,7 +2965,7 @@ func (m *Model) backward() {
 // update applies one optimizer step.
 func (m *Model) update() {
 	optim.ClipByNorm(m.g[:], 1.0)
-	m.opt.Update(m.p[:], m.g[:], hyper.LR, m.step+1)
+	m.opt.Update(m.p[:], m.g[:], optim.CosineLR(hyper.LR, m.step, 9370, 0.0), m.step+1)
 }
 
 /*

@@ -34,7 +34,7 @@ const (
 	// ModelName is the model's name in its spec.
 	ModelName = "seq_mnist_rnn"
 	// SpecHash identifies the spec this package was generated from.
-	SpecHash = "1eda9598d7be371d"
+	SpecHash = "c3f5f1ec4ac6c312"
 	// DefaultSeed is the spec's seed.
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
@@ -1473,7 +1473,7 @@ func (m *Model) backward() {
 // update applies one optimizer step.
 func (m *Model) update() {
 	optim.ClipByNorm(m.g[:], 1.0)
-	m.opt.Update(m.p[:], m.g[:], hyper.LR, m.step+1)
+	m.opt.Update(m.p[:], m.g[:], optim.CosineLR(hyper.LR, m.step, 9370, 0.0), m.step+1)
 }
 
 /*

@@ -52,12 +52,12 @@ func TestTwins(t *testing.T) {
 				x[i] = float32(12 * (2*r.Float64() - 1))
 			}
 			for _, f := range []struct {
-				name      string
-				slice, go_ func([]float32)
+				name        string
+				slice, twin func([]float32)
 			}{{"tanh", TanhSlice[float32], tanh32Go}, {"sigmoid", SigmoidSlice[float32], sigmoid32Go}} {
 				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
 				f.slice(got[:n])
-				f.go_(want[:n])
+				f.twin(want[:n])
 				for i := range got {
 					if i >= n && got[i] != x[i] {
 						t.Fatalf("%s %s n=%d: wrote past the slice at %d", p, f.name, n, i)
