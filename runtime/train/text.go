@@ -148,3 +148,14 @@ func draw(probs []float32, p []float64, temp float64, r *rng.RNG) int {
 	}
 	return len(p) - 1
 }
+
+// rowsPerSample is the number of classified rows of one sample: one per
+// step for sequence outputs ([steps, classes]), else 1. The correct counts
+// of TrainBatch are per row.
+func rowsPerSample(m Model) int {
+	out := m.OutputShape()
+	if len(out) < 2 || out[len(out)-1] == 0 {
+		return 1
+	}
+	return size(out) / out[len(out)-1]
+}

@@ -22,7 +22,7 @@ func (m *fakeText) OutputShape() []int { return []int{4, 128} }
 func (m *fakeText) Vocabulary() int    { return 128 }
 func (m *fakeText) TrainBatch(set *data.Set, idx []int) (float64, int) {
 	m.trained = set
-	return 0, 0
+	return 0, 2 * len(idx) // 2 of the 4 steps of every sample
 }
 func (m *fakeText) Evaluate(set *data.Set) (loss, accuracy float64) { return 0, 0 }
 func (m *fakeText) PredictOne(x, out []float32) {
@@ -83,8 +83,12 @@ func TestTrainText(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.txt")
 	os.WriteFile(path, []byte(strings.Repeat("the quick brown fox ", 20)), 0o666)
 	m := &fakeText{fakeModel: newFake(1)}
-	if code, _, errOut := runText(t, m, "train", "--text", path, "--epochs", "1", "--quiet"); code != 0 {
+	code, out, errOut := runText(t, m, "train", "--text", path, "--epochs", "1")
+	if code != 0 {
 		t.Fatalf("train --text: exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "train_accuracy=0.5000") {
+		t.Errorf("train --text: want the accuracy over every step, 0.5:\n%s", out)
 	}
 	if m.trained == nil || m.trained.Steps != 4 || m.trained.Shape[0] != 4 {
 		t.Fatalf("train --text did not train on windows of 4 steps: %+v", m.trained)

@@ -138,7 +138,7 @@ func (r *run) loop(done int) error {
 		}
 		if !r.quiet {
 			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d seconds=%.2f\n",
-				e, trainLoss, float64(correct)/float64(n*b), testLoss, testAcc, rate(n*b, dt), time.Since(start).Seconds())
+				e, trainLoss, float64(correct)/float64(n*b*rowsPerSample(m)), testLoss, testAcc, rate(n*b, dt), time.Since(start).Seconds())
 		}
 	}
 	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f test_accuracy=%.4f samples_per_sec=%d\n",
@@ -156,7 +156,7 @@ func trainEpoch(m Model, set *data.Set, perm []int, n int, p *progress) (loss fl
 		loss += l
 		correct += c
 		if p != nil {
-			p.update(i+1, loss, correct)
+			p.update(i+1, loss, correct/rowsPerSample(m))
 		}
 	}
 	return loss / float64(n), correct
