@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/rng"
@@ -158,4 +159,13 @@ func rowsPerSample(m Model) int {
 		return 1
 	}
 	return size(out) / out[len(out)-1]
+}
+
+// argsOf is the synopsis of cmd for the model: a text model reads
+// --text FILE where the others read --data DIR.
+func (c *cli) argsOf(cmd *command) string {
+	if _, ok := c.model.(TextModel); ok {
+		return strings.Replace(cmd.args, "--data DIR", "--text FILE", 1)
+	}
+	return cmd.args
 }

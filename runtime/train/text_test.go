@@ -52,7 +52,7 @@ func TestSample(t *testing.T) {
 			t.Errorf("sample --seed-text %s: exit %d, stdout %q, stderr %q; want %q", seed, code, out, errOut, want)
 		}
 	}
-	if _, out, _ := runText(t, m, "-h"); !strings.Contains(out, "sample --seed-text") {
+	if _, out, _ := runText(t, m, "-h"); !strings.Contains(out, "sample --seed-text") || !strings.Contains(out, "train --text FILE --epochs N") {
 		t.Errorf("a text model's usage does not list sample:\n%s", out)
 	}
 	for _, c := range []struct{ args, err string }{
