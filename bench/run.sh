@@ -12,9 +12,12 @@
 #   conv <name> <HxWxC>→<OHxOWxF> k <KHxKW> nngen_fwd=<GFLOP/s> pytorch_fwd=<GFLOP/s> ratio=<nngen/pytorch>
 # and then, for the VAE of PyTorch's examples/vae (generated/mnist_vae, batch 128):
 #   vae_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
+# and then, for MNIST read row by row (generated/seq_mnist_rnn and seq_mnist_lstm, batch 64; bench/rnn.sh):
+#   rnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
+#   lstm_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm|cnn|vae (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|cnn|vae|rnn (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
@@ -36,7 +39,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm | cnn | vae) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn or vae" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | cnn | vae | rnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn, vae or rnn" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -452,4 +455,7 @@ vae_bench() {
 [[ $only == all || $only == gemm ]] && gemm_bench
 [[ $only == all || $only == cnn ]] && cnn_bench
 [[ $only == all || $only == vae ]] && vae_bench
+# shellcheck source=bench/rnn.sh
+source "$BENCH_DIR/rnn.sh"
+[[ $only == all || $only == rnn ]] && rnn_bench
 exit "$failed"

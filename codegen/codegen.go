@@ -89,6 +89,7 @@ type gen struct {
 	bufs    *layers.Buffers
 	kernels *layers.Kernels
 	fused   map[*ir.Node]bool
+	out1    string // buffer of the batch-1 output
 }
 
 func (g *gen) newFile(pkg string) *File {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 	"github.com/nngen/nngen/spec"
 )
 
@@ -56,6 +57,13 @@ var mutants = []mutant{
 	{"kl_mu_gradient", "vae_bce", "dmu[i] = Float(0.3333333333333333 * mu)", "dmu[i] = Float(0.3333333333333333)"},
 	{"sampling_logvar_gradient", "vae_bce", "d[i] * 0.5 * Float(", "d[i] * Float("},
 	{"sampling_overwrites_kl", "vae_bce", "dx[i] += d[i]\n", "dx[i] = d[i]\n"},
+	// The LSTM forget gate's gradient is 1% off; the GRU's recurrent
+	// n-product gradient loses the reset gate; the SimpleRNN's last
+	// backward step forgets the derivative of tanh.
+	{"lstm_forget_gate", "rnn_lstm", "df := dcv * cp[j]", "df := 1.01 * dcv * cp[j]"},
+	{"gru_reset_product", "rnn_gru", "dn*rg", "dn"},
+	{"embedding_gradient", "rnn_embedding_gru_seq", "dw[j] += g", "dw[j] = g"},
+	{"simplernn_tanh", "rnn_simple", "d *= 1 - y*y", "d *= 1 + 0*y*y"},
 }
 
 // gradcheckTest is the test written into every generated package.
@@ -87,6 +95,11 @@ func TestGradCheck(t *testing.T) {
 	for i := range x {
 		x[i] = Float(2*r.Float64() - 1)
 	}
+	{{- if .Tokens}}
+	for i := range x { // token ids
+		x[i] = Float(r.IntN({{.Tokens}}))
+	}
+	{{- end}}
 	y := m.Target()
 	rows, c := BatchSize*rowsPerSample, OutputSize/rowsPerSample
 	for i := range rows {
@@ -261,7 +274,11 @@ func doGradcheck(t *testing.T) error {
 		// inference.
 		same := true
 		var buffers []string
+		tokens := 0
 		for _, n := range m.Nodes {
+			if k, _ := layers.Lookup(n.Kind); k != nil && k.Tokens != nil {
+				tokens = k.Tokens(n)
+			}
 			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization" && n.Kind != "Sampling"
 			for _, p := range n.Params {
 				if p.Buffer {
@@ -270,7 +287,7 @@ func doGradcheck(t *testing.T) error {
 			}
 		}
 		var test bytes.Buffer
-		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers}); err != nil {
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers, "Tokens": tokens}); err != nil {
 			return err
 		}
 		out["gradcheck_test.go"] = test.Bytes()

@@ -31,6 +31,18 @@ func (g *gen) testFile() *File {
 			Id("row").Index(Id("r").Dot("Intn").Call(Len(Id("row")))).Op("=").Lit(1),
 		),
 	)
+	if v := g.tokens(); v > 0 {
+		// A token model reads ids and learns a function of each.
+		fill = Func().Id("fillBatch").Params(Id("m").Op("*").Id("Model")).Block(
+			Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(99), Lit(0)),
+			For(Id("i").Op(":=").Range().Id("m").Dot("x")).Block(Id("m").Dot("x").Index(Id("i")).Op("=").Id("Float").Call(Id("r").Dot("Intn").Call(Lit(v)))),
+			Comment("Each step's target is its own id modulo 4."),
+			For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("BatchSize").Op("*").Id("rowsPerSample"), Id("i").Op("++")).Block(
+				Id("row").Op(":=").Id("m").Dot("y").Index(Id("i").Op("*").Id("OutputSize").Op("/").Id("rowsPerSample").Op(":")).Index(Op(":").Id("OutputSize").Op("/").Id("rowsPerSample")),
+				Id("row").Index(Int().Call(Id("m").Dot("x").Index(Id("i"))).Op("%").Min(Lit(4), Len(Id("row")))).Op("=").Lit(1),
+			),
+		)
+	}
 	f.Add(fill)
 	f.Func().Id("TestZeroAllocs").Params(t).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),

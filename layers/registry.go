@@ -71,6 +71,13 @@ type Kind struct {
 	Backward func(e *Emitter, n *ir.Node)
 	// Summary is the one-line description used in generated comments.
 	Summary func(n *ir.Node) string
+	// Tokens is the vocabulary size of a kind that reads token ids from
+	// the model input (Embedding), nil for the others: such a model is a
+	// token model, trained on text.
+	Tokens func(n *ir.Node) int
+	// ClipNorm is the gradient clipping norm a model with this kind gets
+	// when its optimizer does not set clipnorm (0: none).
+	ClipNorm float64
 }
 
 var registry = map[string]*Kind{}
@@ -154,7 +161,7 @@ func Doc() string {
 }
 
 // Initializers are the weight initializer names (Keras's).
-var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones"}
+var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
 
 // Common field checks.
 func positive(v any) string {

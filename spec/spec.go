@@ -296,6 +296,7 @@ func (p *parser) parse(src []byte) *ir.Model {
 			out = o.val
 		}
 		p.graph(m, e.val, inShape, out)
+		defaultClipNorm(m, top)
 	}
 	return m
 }

@@ -76,7 +76,7 @@ func TestSuggest(t *testing.T) {
 		{"dense", layers.Names(), `; did you mean "Dense"?`},
 		{"DROPOUT", layers.Names(), `; did you mean "Dropout"?`},
 		{"Flaten", layers.Names(), `; did you mean "Flatten"?`},
-		{"Embedding", layers.Names(), ""},
+		{"MultiHeadAttention", layers.Names(), ""},
 		{"rleu", layers.ActivationNames(), `; did you mean "relu"?`},
 		{"softmx", layers.ActivationNames(), `; did you mean "softmax"?`},
 		{"sdg", opts, `; did you mean "sgd"?`},

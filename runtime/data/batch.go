@@ -24,7 +24,8 @@ func GatherRows[T float32 | float64](dst []T, src []float32, idx []int, width in
 }
 
 // GatherTargets copies the targets of the samples idx of set into dst: one-hot
-// rows of the labels when set.Labels != nil (width must equal set.Classes),
+// rows of the labels when set.Labels != nil (width must equal set.Classes,
+// times set.Steps for per-step labels),
 // else rows of set.Y (width must equal set.Width). It allocates nothing.
 func GatherTargets[T float32 | float64](dst []T, set *Set, idx []int, width int) {
 	if set.Labels == nil {
@@ -34,8 +35,9 @@ func GatherTargets[T float32 | float64](dst []T, set *Set, idx []int, width int)
 		GatherRows(dst, set.Y, idx, width)
 		return
 	}
-	if width != set.Classes {
-		panic("data: GatherTargets: width differs from set.Classes")
+	steps := max(set.Steps, 1) // one-hot rows per sample
+	if width != set.Classes*steps {
+		panic("data: GatherTargets: width differs from set.Classes*set.Steps")
 	}
 	if len(dst) < len(idx)*width {
 		panic("data: GatherTargets: dst too short")
@@ -43,7 +45,9 @@ func GatherTargets[T float32 | float64](dst []T, set *Set, idx []int, width int)
 	for i, j := range idx {
 		d := dst[i*width : (i+1)*width]
 		clear(d)
-		d[set.Labels[j]] = 1
+		for s, l := range set.Labels[j*steps : (j+1)*steps] {
+			d[s*set.Classes+int(l)] = 1
+		}
 	}
 }
 

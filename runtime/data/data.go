@@ -11,7 +11,8 @@ type Set struct {
 	N       int       // number of samples
 	Shape   []int     // per-sample input shape, e.g. [784] for MNIST
 	X       []float32 // N*prod(Shape) inputs, row-major, sample-major
-	Labels  []int32   // N class labels, or nil
+	Labels  []int32   // N class labels (N·Steps for sequences), or nil
+	Steps   int       // labels per sample when > 1: one per time step (text)
 	Classes int       // number of classes when Labels != nil
 	Y       []float32 // N*Width targets when Labels == nil (regression, autoencoders), else nil
 	Width   int       // per-sample target width when Y != nil
@@ -44,8 +45,8 @@ func (s *Set) Validate() error {
 	case s.Labels != nil && s.Y != nil:
 		return fmt.Errorf("data: both Labels and Y are set")
 	case s.Labels != nil:
-		if len(s.Labels) != s.N {
-			return fmt.Errorf("data: %d labels for %d samples", len(s.Labels), s.N)
+		if len(s.Labels) != s.N*max(s.Steps, 1) {
+			return fmt.Errorf("data: %d labels for %d samples of %d steps", len(s.Labels), s.N, max(s.Steps, 1))
 		}
 		if s.Classes <= 0 {
 			return fmt.Errorf("data: %d classes, want at least 1", s.Classes)

@@ -50,6 +50,10 @@ func Fill[T float32 | float64](dst []T, name string, fanIn, fanOut int, r rng.RN
 		for i := range dst {
 			dst[i] = T(0.05 * r.Norm())
 		}
+	case "orthogonal":
+		orthogonal(dst, fanIn, &r)
+	case "unit_forget":
+		unitForget(dst)
 	default:
 		return fmt.Errorf("initializer: unknown initializer %q", name)
 	}

@@ -50,3 +50,38 @@ func TestFill(t *testing.T) {
 		t.Error("unknown initializer accepted")
 	}
 }
+
+func TestOrthogonal(t *testing.T) {
+	for _, c := range []struct{ rows, cols int }{{12, 3}, {3, 12}, {5, 5}} {
+		v := make([]float64, c.rows*c.cols)
+		if err := Fill(v, "orthogonal", c.cols, c.rows, rng.New(1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		// The shorter side's vectors are orthonormal.
+		k, n := c.cols, c.rows
+		at := func(i, x int) float64 { return v[x*c.cols+i] } // column i
+		if c.rows < c.cols {
+			k, n = c.rows, c.cols
+			at = func(i, x int) float64 { return v[i*c.cols+x] } // row i
+		}
+		for i := range k {
+			for j := range k {
+				var dot float64
+				for x := range n {
+					dot += at(i, x) * at(j, x)
+				}
+				want := 0.0
+				if i == j {
+					want = 1
+				}
+				if math.Abs(dot-want) > 1e-12 {
+					t.Errorf("%dx%d: vectors %d and %d have dot product %g, want %g", c.rows, c.cols, i, j, dot, want)
+				}
+			}
+		}
+	}
+	b := make([]float32, 8)
+	if Fill(b, "unit_forget", 1, 8, rng.New(1, 0)); b[1] != 0 || b[2] != 1 || b[3] != 1 || b[4] != 0 {
+		t.Errorf("unit_forget gave %v, want ones in the second quarter", b)
+	}
+}

@@ -13,18 +13,19 @@ import (
 
 func runEval(c *cli, fs *flag.FlagSet, args []string) error {
 	dir := fs.String("data", "", "read the MNIST test set from `DIR`")
+	text := textFlag(c.model, fs)
 	weights := weightsFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usagef("--data is required")
+	if *dir == "" && *text == "" {
+		return usagef("%s is required", dataFlag(c.model))
 	}
 	m := c.model
 	if _, err := loadWeights(m, *weights); err != nil {
 		return err
 	}
-	_, test, err := loadSets(m, *dir)
+	_, test, err := loadTrainSets(m, *dir, *text)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, s
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(stdout, "Usage: %s\n\n%s\n", strings.TrimSpace(c.name+" "+cmd.name+" "+cmd.args), cmd.doc)
+		fmt.Fprintf(stdout, "Usage: %s\n\n%s\n", strings.TrimSpace(c.name+" "+cmd.name+" "+c.argsOf(cmd)), cmd.doc)
 		if strings.Contains(cmd.args, "-") {
 			fmt.Fprintf(stdout, "\nFlags:\n")
 			fs.SetOutput(stdout)
@@ -151,7 +151,7 @@ var commands = []*command{
 func (c *cli) usage() {
 	fmt.Fprintf(c.stdout, "Usage: %s <command> [flags]\n\nCommands:\n", c.name)
 	for _, cmd := range c.commands() {
-		fmt.Fprintf(c.stdout, "  %s\n", strings.TrimSpace(cmd.name+" "+cmd.args))
+		fmt.Fprintf(c.stdout, "  %s\n", strings.TrimSpace(cmd.name+" "+c.argsOf(cmd)))
 	}
 	fmt.Fprintf(c.stdout, "\nRun '%s <command> -h' for a command's flags.\n", c.name)
 }

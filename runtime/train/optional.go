@@ -11,7 +11,7 @@ type optionalCommand struct {
 }
 
 // optionalCommands are the optional commands, in order of precedence.
-var optionalCommands = slices.Concat(autoencoderCommands)
+var optionalCommands = slices.Concat(autoencoderCommands, textCommands)
 
 // commands returns the commands of the binary: the common ones, then the
 // optional ones its model fits.

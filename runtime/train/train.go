@@ -17,6 +17,7 @@ import (
 
 func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	dir := fs.String("data", "", "read MNIST from `DIR`")
+	text := textFlag(c.model, fs)
 	epochs := fs.Int("epochs", 0, "train until `N` epochs in total are done")
 	seed := fs.Uint64("seed", c.defaultSeed, "initialise, shuffle and drop out with `SEED`")
 	save := fs.String("checkpoint", "", "save parameters and optimizer state to `FILE` after every epoch")
@@ -25,8 +26,8 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usagef("--data is required")
+	if *dir == "" && *text == "" {
+		return usagef("%s is required", dataFlag(c.model))
 	}
 	if *epochs <= 0 {
 		return usagef("--epochs N is required and must be at least 1")
@@ -45,7 +46,7 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 			return fmt.Errorf("%s is at epoch %d already; ask for more with --epochs", *resume, done)
 		}
 	}
-	trainSet, testSet, err := loadSets(m, *dir)
+	trainSet, testSet, err := loadTrainSets(m, *dir, *text)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (r *run) loop(done int) error {
 		}
 		if !r.quiet {
 			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f%s test_loss=%.4f%s samples_per_sec=%d seconds=%.2f\n",
-				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b)), testLoss, testMetrics, rate(n*b, dt), time.Since(start).Seconds())
+				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b*rowsPerSample(m))), testLoss, testMetrics, rate(n*b, dt), time.Since(start).Seconds())
 		}
 	}
 	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f%s samples_per_sec=%d\n",
@@ -157,7 +158,7 @@ func trainEpoch(m Model, set *data.Set, perm []int, n int, p *progress) (loss fl
 		loss += l
 		correct += c
 		if p != nil {
-			p.update(i+1, loss, correct)
+			p.update(i+1, loss, correct/rowsPerSample(m))
 		}
 	}
 	return loss / float64(n), correct

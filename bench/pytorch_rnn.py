@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""PyTorch peer of nngen's recurrent benchmarks (seq_mnist_rnn, seq_mnist_lstm).
+
+Model: MNIST read row by row (28 steps of 28 pixels, batch_first) into
+nn.RNN(28, 128) (tanh) or nn.LSTM(28, 128), the last step's state into
+Linear(128, 10); CrossEntropyLoss; gradient clipping to norm 1 (as nngen's
+recurrent models by default); Adam (lr 1e-3, betas 0.9/0.999, eps 1e-7);
+batch 64; one thread.
+
+Trains on shuffled MNIST batches read from the IDX .gz files in DIR: --warmup
+untimed steps, then --steps timed ones (batch gathering, forward, backward,
+clipping, Adam step, loss.item()). Prints one logfmt line
+
+    samples_per_sec=N
+
+(details on stderr).
+
+Usage: pytorch_rnn.py [--cell rnn|lstm] [--steps 100] [--warmup 10] [--seed 1] DIR
+"""
+import argparse
+import gzip
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+class Net(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.RNN)(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir")
+    ap.add_argument("--cell", choices=["rnn", "lstm"], default="rnn")
+    ap.add_argument("--steps", type=int, default=100, help="timed train steps")
+    ap.add_argument("--warmup", type=int, default=10, help="untimed train steps first")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    x = read_idx(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte.gz"))
+    train_x = torch.from_numpy(x.reshape(len(x), 28, 28).astype(np.float32) / 255.0)
+    train_y = torch.from_numpy(y.astype(np.int64))
+
+    model = Net(args.cell)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    n = len(train_x)
+    perm = torch.randperm(n)
+    per_epoch = n // args.batch
+
+    def step(s):
+        s %= per_epoch
+        idx = perm[s * args.batch:(s + 1) * args.batch]
+        xb, yb = train_x[idx], train_y[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for s in range(args.warmup):
+        step(s)
+    losses = []
+    t0 = time.perf_counter()
+    for s in range(args.warmup, args.warmup + args.steps):
+        losses.append(step(s))
+    elapsed = time.perf_counter() - t0
+    print(f"pytorch: {args.cell}: {args.steps} steps of {args.batch} in {elapsed:.2f}s after "
+          f"{args.warmup} warm-up steps, loss {losses[0]:.4f} -> {losses[-1]:.4f}; "
+          f"torch {torch.__version__}, mkldnn {torch.backends.mkldnn.is_available()}", file=sys.stderr)
+    print(f"samples_per_sec={args.steps * args.batch / elapsed:.0f}")
+
+
+if __name__ == "__main__":
+    main()

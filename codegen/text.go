@@ -1,0 +1,36 @@
+package codegen
+
+import (
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/layers"
+)
+
+// tokens returns the vocabulary of a token model (one whose input a kind
+// with Tokens reads), or 0.
+func (g *gen) tokens() int {
+	for _, n := range g.m.Nodes {
+		if k, ok := layers.Lookup(n.Kind); ok && k.Tokens != nil && n.Inputs[0] == g.m.Nodes[0] {
+			return k.Tokens(n)
+		}
+	}
+	return 0
+}
+
+// tokenMethods adds the methods of train.TextModel to a token model:
+// Vocabulary and PredictOne, which runs the batch-1 buffers of Predict1 on
+// slices.
+func (g *gen) tokenMethods(f *File) {
+	v := g.tokens()
+	if v == 0 {
+		return
+	}
+	f.Add(g.method("Vocabulary is the number of token ids the model reads: its input is text,\none byte per id.", "Vocabulary", nil, []Code{Int()}, Return(Lit(v))))
+	f.Add(g.method("PredictOne runs inference on one sample, x of InputSize values and out of\nOutputSize, with buffers of its own.", "PredictOne",
+		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
+		For(List(Id("i"), Id("v")).Op(":=").Range().Id("x").Index(Op(":").Id("InputSize"))).Block(
+			m_("x1").Index(Id("i")).Op("=").Id("Float").Call(Id("v"))),
+		m_("forward1").Call(),
+		For(List(Id("i"), Id("v")).Op(":=").Range().Add(m_(g.out1)).Index(Op(":"))).Block(
+			Id("out").Index(Id("i")).Op("=").Float32().Call(Id("v")))))
+}
