@@ -257,6 +257,10 @@ func view(buf string, off Code, n int) *Statement {
 
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if n.Str("padding") == "valid" {
+		convForwardFused(e, n, g)
+		return
+	}
 	if direct(g, n) {
 		convForwardDirect(e, n, g)
 		return
@@ -356,6 +360,32 @@ func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
 	return body
 }
 
+// convForwardFused is the forward pass of a convolution without padding as
+// one ConvFwd kernel call per sample: every output is summed in registers
+// over all taps and channels and stored once, bias and ReLU included.
+func convForwardFused(e *Emitter, n *ir.Node, g convGeom) {
+	f, act := n.Int("filters"), n.Str("activation")
+	w, _ := e.Param(n, "weight")
+	wtT, _ := e.taps(n, "wtT")
+	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	k := ConvFwd{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f,
+		Bias: n.Bool("use_bias"), Relu: act == "relu"}
+	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
+	args := []Code{sample(outName, outSize), sample(e.OutName(n.Inputs[0]), inSize), Op("&").Id("m").Dot(wtT)}
+	if k.Bias {
+		bias, _ := e.Param(n, "bias")
+		args = append(args, bias)
+	}
+	body := []Code{e.funcCall(k, args...)}
+	if !k.Relu && !Rowwise(act) {
+		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
+	}
+	e.batchLoop(body...)
+	if Rowwise(act) {
+		e.Activate(n, act)
+	}
+}
+
 // convForwardDirect is the forward pass as shifted products:
 // out[oh] (OW×F) += x[oh+kh][kw:kw+OW] (OW×C) · W[kh][kw] (C×F).
 func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
@@ -428,22 +458,23 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 func (e *Emitter) gradPrologue(n *ir.Node, ohw int) []Code {
 	f, act, gradName := n.Int("filters"), n.Str("activation"), e.GradName(n)
 	var body []Code
+	relu := act == "relu" && !e.Fused[n]
 	if Rowwise(act) {
 		e.ActBackward(n, act)
-	} else if !e.Fused[n] {
+	} else if !e.Fused[n] && !(relu && n.Bool("use_bias")) {
 		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
 	}
 	if n.Bool("use_bias") {
 		db, _ := e.ParamGrad(n, "bias")
 		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
-		body = append(body, Block(
-			Id("db").Op(":=").Add(db),
-			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
-				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
-			),
-		))
+		// One kernel masks the gradient by ReLU's derivative and sums it
+		// into the bias gradient.
+		k := BiasGrad{Rows: ohw, F: f, Relu: relu}
+		args := []Code{sample(gradName, ohw*f), db}
+		if relu {
+			args = append(args, sample(e.OutName(n), n.Size()))
+		}
+		body = append(body, e.funcCall(k, args...))
 	}
 	return body
 }

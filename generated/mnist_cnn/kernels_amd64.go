@@ -83,50 +83,6 @@ func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
 	}
 }
 
-// gemmNN_24x64x32_accAVX2 is gemmNN_24x64x32_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_24x64x32_accAVX2(c *[1536]Float, a *[768]Float, b *[2048]Float)
-
-// gemmNN_24x64x32_accAVX512 is gemmNN_24x64x32_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_24x64x32_accAVX512(c *[1536]Float, a *[768]Float, b *[2048]Float)
-
-// gemmNN_24x64x32_acc runs the kernel on the path the CPU supports.
-func gemmNN_24x64x32_acc(c *[1536]Float, a *[768]Float, b *[2048]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_24x64x32_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_24x64x32_accAVX2(c, a, b)
-	default:
-		gemmNN_24x64x32_accGo(c, a, b)
-	}
-}
-
-// gemmNN_676x32x9AVX2 is gemmNN_676x32x9 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_676x32x9AVX2(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNN_676x32x9AVX512 is gemmNN_676x32x9 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_676x32x9AVX512(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNN_676x32x9 runs the kernel on the path the CPU supports.
-func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_676x32x9AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_676x32x9AVX2(c, a, b)
-	default:
-		gemmNN_676x32x9Go(c, a, b)
-	}
-}
-
 // gemmNT_128x10x128AVX2 is gemmNT_128x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -300,5 +256,93 @@ func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
 		gemmTN_32x9x676_accAVX2(c, a, b)
 	default:
 		gemmTN_32x9x676_accGo(c, a, b)
+	}
+}
+
+// biasGrad_576x64_reluAVX2 is biasGrad_576x64_relu in AVX2 assembly.
+
+//go:noescape
+func biasGrad_576x64_reluAVX2(d *[36864]Float, db *[64]Float, s *[36864]Float)
+
+// biasGrad_576x64_reluAVX512 is biasGrad_576x64_relu in AVX512 assembly.
+
+//go:noescape
+func biasGrad_576x64_reluAVX512(d *[36864]Float, db *[64]Float, s *[36864]Float)
+
+// biasGrad_576x64_relu runs the kernel on the path the CPU supports.
+func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		biasGrad_576x64_reluAVX512(d, db, s)
+	case kernels.AVX2:
+		biasGrad_576x64_reluAVX2(d, db, s)
+	default:
+		biasGrad_576x64_reluGo(d, db, s)
+	}
+}
+
+// biasGrad_676x32_reluAVX2 is biasGrad_676x32_relu in AVX2 assembly.
+
+//go:noescape
+func biasGrad_676x32_reluAVX2(d *[21632]Float, db *[32]Float, s *[21632]Float)
+
+// biasGrad_676x32_reluAVX512 is biasGrad_676x32_relu in AVX512 assembly.
+
+//go:noescape
+func biasGrad_676x32_reluAVX512(d *[21632]Float, db *[32]Float, s *[21632]Float)
+
+// biasGrad_676x32_relu runs the kernel on the path the CPU supports.
+func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		biasGrad_676x32_reluAVX512(d, db, s)
+	case kernels.AVX2:
+		biasGrad_676x32_reluAVX2(d, db, s)
+	default:
+		biasGrad_676x32_reluGo(d, db, s)
+	}
+}
+
+// conv_26x26x32_24x24x64_k3x3_bias_reluAVX2 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX2 assembly.
+
+//go:noescape
+func conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+
+// conv_26x26x32_24x24x64_k3x3_bias_reluAVX512 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX512 assembly.
+
+//go:noescape
+func conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+
+// conv_26x26x32_24x24x64_k3x3_bias_relu runs the kernel on the path the CPU supports.
+func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out, x, w, bias)
+	case kernels.AVX2:
+		conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out, x, w, bias)
+	default:
+		conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)
+	}
+}
+
+// conv_28x28x1_26x26x32_k3x3_bias_reluAVX2 is conv_28x28x1_26x26x32_k3x3_bias_relu in AVX2 assembly.
+
+//go:noescape
+func conv_28x28x1_26x26x32_k3x3_bias_reluAVX2(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float)
+
+// conv_28x28x1_26x26x32_k3x3_bias_reluAVX512 is conv_28x28x1_26x26x32_k3x3_bias_relu in AVX512 assembly.
+
+//go:noescape
+func conv_28x28x1_26x26x32_k3x3_bias_reluAVX512(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float)
+
+// conv_28x28x1_26x26x32_k3x3_bias_relu runs the kernel on the path the CPU supports.
+func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_28x28x1_26x26x32_k3x3_bias_reluAVX512(out, x, w, bias)
+	case kernels.AVX2:
+		conv_28x28x1_26x26x32_k3x3_bias_reluAVX2(out, x, w, bias)
+	default:
+		conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
 	}
 }

@@ -79,7 +79,6 @@ type Model struct {
 	s                    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt                  optim.Optimizer[Float]
 	idx                  [BatchSize]int
-	conv2d_col           [6084]Float    // im2col windows of one sample of layer conv2d
 	conv2d_wtT           [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out           [2768896]Float // output of layer conv2d
 	x                    [100352]Float  // model input
@@ -103,6 +102,7 @@ type Model struct {
 	conv2d_1_dwtT        [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_grad          [2768896]Float // gradient of the output of layer conv2d
 	conv2d_1_wtFC        [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
+	conv2d_col           [6084]Float    // im2col windows of one sample of layer conv2d
 	conv2d_wt            [288]Float     // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_dwt           [288]Float     // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
 	conv2d_out1          [21632]Float   // output of layer conv2d
@@ -234,48 +234,7 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -291,36 +250,7 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -548,48 +478,7 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -605,36 +494,7 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -830,48 +690,7 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		{
-			x := m.x1[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), (*[784]Float)(m.x1[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -887,36 +706,7 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		x := m.conv2d_out1[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out1[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -1494,27 +1284,7 @@ func (m *Model) backward() {
 	}
 	*&m.conv2d_grad = [2768896]Float{}
 	for b := 0; b < 128; b++ {
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			d := (*[36864]Float)(m.conv2d_1_grad[b*36864 : (b+1)*36864])[:][:len(s)]
-			for i := range s {
-				u := math.Float32bits(d[i])
-				if math.Float32bits(s[i]) == 0 {
-					u = 0
-				}
-				d[i] = math.Float32frombits(u)
-			}
-		}
-		{
-			db := (*[64]Float)(m.g[18752:18816])
-			d := (*[36864]Float)(m.conv2d_1_grad[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := d[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					db[j] += row[j]
-				}
-			}
-		}
+		biasGrad_576x64_relu((*[36864]Float)(m.conv2d_1_grad[b*36864:(b+1)*36864]), (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
 		dy := m.conv2d_1_grad[b*36864 : (b+1)*36864]
 		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
@@ -1545,27 +1315,7 @@ func (m *Model) backward() {
 	*(*[32]Float)(m.g[288:320]) = [32]Float{}
 	m.conv2d_dwt = [288]Float{}
 	for b := 0; b < 128; b++ {
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			d := (*[21632]Float)(m.conv2d_grad[b*21632 : (b+1)*21632])[:][:len(s)]
-			for i := range s {
-				u := math.Float32bits(d[i])
-				if math.Float32bits(s[i]) == 0 {
-					u = 0
-				}
-				d[i] = math.Float32frombits(u)
-			}
-		}
-		{
-			db := (*[32]Float)(m.g[288:320])
-			d := (*[21632]Float)(m.conv2d_grad[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := d[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					db[j] += row[j]
-				}
-			}
-		}
+		biasGrad_676x32_relu((*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), (*[32]Float)(m.g[288:320]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]))
 		{
 			x := m.x[b*784 : (b+1)*784]
 			col := m.conv2d_col[:]
