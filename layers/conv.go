@@ -292,8 +292,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 	f := n.Int("filters")
 	kk := g.C * g.KH * g.KW
 	ohw := g.OH * g.OW
-	gradName := e.GradName(n)
-	body := e.gradPrologue(n, ohw)
+	dy, body := e.gradPrologue(n, ohw)
 	colName, _ := e.col(n)
 	dw, _ := e.ParamGrad(n, "weight")
 	wt, _ := e.taps(n, "wt")
@@ -302,7 +301,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 	w, _ := e.Param(n, "weight")
 	body = append(body,
 		e.im2col(n, g, colName),
-		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), sample(gradName, ohw*f), Op("&").Id("m").Dot(colName)),
+		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), dy, Op("&").Id("m").Dot(colName)),
 	)
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), orderTaps, false))
@@ -315,7 +314,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 			return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
 		}
 		body = append(body,
-			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), sample(gradName, ohw*f), Op("&").Id("m").Dot(wt)),
+			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), dy, Op("&").Id("m").Dot(wt)),
 			Block(
 				Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 				Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
@@ -416,16 +415,15 @@ func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	f := n.Int("filters")
 	ohw := g.OH * g.OW
-	gradName := e.GradName(n)
 	inSize := n.Inputs[0].Size()
-	body := e.gradPrologue(n, ohw)
+	dy, body := e.gradPrologue(n, ohw)
 	dw, _ := e.ParamGrad(n, "weight")
 	w, _ := e.Param(n, "weight")
 	dwtT, _ := e.taps(n, "dwtT")
 	e.Add(Id("m").Dot(dwtT).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
 	body = append(body,
 		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
-		Id("dy").Op(":=").Id("m").Dot(gradName).Index(Id("b").Op("*").Lit(ohw*f).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(ohw*f)),
+		Id("dy").Op(":=").Parens(dy).Index(Op(":")),
 	)
 	kw := GEMM{Layout: TN, M: g.C, N: f, K: g.OW, Acc: true}
 	calls := func(in, row, tap Code) Code {
@@ -434,10 +432,10 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		wtFC, _ := e.taps(n, "wtFC")
 		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtFC), orderTapFC, false))
-		if !acc {
-			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
-		}
 		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
+		if !acc { // cleared sample by sample, while in cache
+			body = append(body, Clear(Id("dx")))
+		}
 		kx := GEMM{Layout: NN, M: g.OW, N: g.C, K: f, Acc: true}
 		calls = func(in, row, tap Code) Code {
 			return Block(
@@ -451,18 +449,27 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
 }
 
-// gradPrologue returns the per-sample start of a Conv2D's backward pass:
-// the activation's derivative and the bias gradient, which run on each
-// sample's gradient while it is in cache (a row-wise activation runs on the
+// gradPrologue returns the gradient of sample b of a Conv2D's output (an
+// array pointer) and the per-sample start of its backward pass: the
+// gradient itself where a consumer deferred its backward here (into a
+// one-sample scratch buffer, which stays in cache), the activation's
+// derivative and the bias gradient (a row-wise activation runs on the
 // whole batch first, and the bias gradient is cleared first).
-func (e *Emitter) gradPrologue(n *ir.Node, ohw int) []Code {
+func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 	f, act, gradName := n.Int("filters"), n.Str("activation"), e.GradName(n)
 	var body []Code
+	dy := Code(sample(gradName, ohw*f))
+	if write := e.sampleGrad[n]; write != nil {
+		scratch := n.Name + "_dy"
+		e.Bufs.Use(scratch, ohw*f, "gradient of one sample's output of layer "+n.Name)
+		dy = Op("&").Id("m").Dot(scratch)
+		body = append(body, write(dy))
+	}
 	relu := act == "relu" && !e.Fused[n]
 	if Rowwise(act) {
 		e.ActBackward(n, act)
 	} else if !e.Fused[n] && !(relu && n.Bool("use_bias")) {
-		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
+		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), Parens(dy).Index(Op(":"))))
 	}
 	if n.Bool("use_bias") {
 		db, _ := e.ParamGrad(n, "bias")
@@ -470,11 +477,11 @@ func (e *Emitter) gradPrologue(n *ir.Node, ohw int) []Code {
 		// One kernel masks the gradient by ReLU's derivative and sums it
 		// into the bias gradient.
 		k := BiasGrad{Rows: ohw, F: f, Relu: relu}
-		args := []Code{sample(gradName, ohw*f), db}
+		args := []Code{dy, db}
 		if relu {
 			args = append(args, sample(e.OutName(n), n.Size()))
 		}
 		body = append(body, e.funcCall(k, args...))
 	}
-	return body
+	return dy, body
 }

@@ -51,8 +51,12 @@ type Emitter struct {
 	Bufs    *Buffers
 	Kernels *Kernels
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
-	code    []Code
-	written map[string]bool
+	// sampleGrad holds, for a node, a consumer's backward code deferred
+	// into the node's own per-sample backward loop: it writes the gradient
+	// of sample b of the node's output to dst.
+	sampleGrad map[*ir.Node]func(dst Code) Code
+	code       []Code
+	written    map[string]bool
 }
 
 // Code returns the statements emitted so far.

@@ -777,3 +777,53 @@ func conv_28x28x1_26x26x32_k3x3_bias_reluGo(out *[21632]Float, x *[784]Float, w 
 		}
 	}
 }
+
+/*
+maxPool_24x24x64_k2x2Go is out[oh][ow][c] = max over the 2x2 window of in[oh*2+i][ow*2+j][c]
+([24][24][64]), a later cell replacing the maximum only if greater.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func maxPool_24x24x64_k2x2Go(out *[9216]Float, in *[36864]Float) {
+	for oh := 0; oh < 12; oh++ {
+		for ow := 0; ow < 12; ow++ {
+			o := out[(oh*12+ow)*64:][:64]
+			copy(o, in[((oh*2+0)*24+ow*2+0)*64:])
+			for i := 0; i < 2; i++ {
+				for j := 0; j < 2; j++ {
+					for c, v := range in[((oh*2+i)*24+ow*2+j)*64:][:64] {
+						if v > o[c] {
+							o[c] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+maxPool_24x24x64_k2x2_gradGo sends each d[oh][ow][c] to the first cell of its 2x2 window of in
+equal to out[oh][ow][c]; every other cell of dx ([24][24][64]) is zero.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func maxPool_24x24x64_k2x2_gradGo(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	clear(dx[:])
+	for oh := 0; oh < 12; oh++ {
+		for ow := 0; ow < 12; ow++ {
+			o := (oh*12 + ow) * 64
+			for c := 0; c < 64; c++ {
+				mx := out[o+c]
+			cells:
+				for i := 0; i < 2; i++ {
+					for j := 0; j < 2; j++ {
+						x := ((oh*2+i)*24+ow*2+j)*64 + c
+						if in[x] == mx {
+							dx[x] = d[o+c]
+							break cells
+						}
+					}
+				}
+			}
+		}
+	}
+}

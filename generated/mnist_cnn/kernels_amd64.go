@@ -346,3 +346,47 @@ func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[
 		conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
 	}
 }
+
+// maxPool_24x24x64_k2x2AVX2 is maxPool_24x24x64_k2x2 in AVX2 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2AVX2(out *[9216]Float, in *[36864]Float)
+
+// maxPool_24x24x64_k2x2AVX512 is maxPool_24x24x64_k2x2 in AVX512 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2AVX512(out *[9216]Float, in *[36864]Float)
+
+// maxPool_24x24x64_k2x2 runs the kernel on the path the CPU supports.
+func maxPool_24x24x64_k2x2(out *[9216]Float, in *[36864]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		maxPool_24x24x64_k2x2AVX512(out, in)
+	case kernels.AVX2:
+		maxPool_24x24x64_k2x2AVX2(out, in)
+	default:
+		maxPool_24x24x64_k2x2Go(out, in)
+	}
+}
+
+// maxPool_24x24x64_k2x2_gradAVX2 is maxPool_24x24x64_k2x2_grad in AVX2 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2_gradAVX2(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float)
+
+// maxPool_24x24x64_k2x2_gradAVX512 is maxPool_24x24x64_k2x2_grad in AVX512 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2_gradAVX512(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float)
+
+// maxPool_24x24x64_k2x2_grad runs the kernel on the path the CPU supports.
+func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		maxPool_24x24x64_k2x2_gradAVX512(dx, d, in, out)
+	case kernels.AVX2:
+		maxPool_24x24x64_k2x2_gradAVX2(dx, d, in, out)
+	default:
+		maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
+	}
+}

@@ -67,3 +67,9 @@ func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w
 func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
 	conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
 }
+func maxPool_24x24x64_k2x2(out *[9216]Float, in *[36864]Float) {
+	maxPool_24x24x64_k2x2Go(out, in)
+}
+func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
+}

@@ -270,6 +270,30 @@ var kernelCases = []struct {
 		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(o[0]), (*[784]Float)(o[1]), (*[288]Float)(o[2]), (*[32]Float)(o[3]))
 	},
 	sizes: []int{21632, 784, 288, 32},
+}, {
+	flops: 36864,
+	k:     1,
+	name:  "maxPool_24x24x64_k2x2",
+	outs:  1,
+	ref: func(o [][]Float) {
+		maxPool_24x24x64_k2x2Go((*[9216]Float)(o[0]), (*[36864]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		maxPool_24x24x64_k2x2((*[9216]Float)(o[0]), (*[36864]Float)(o[1]))
+	},
+	sizes: []int{9216, 36864},
+}, {
+	flops: 36864,
+	k:     1,
+	name:  "maxPool_24x24x64_k2x2_grad",
+	outs:  1,
+	ref: func(o [][]Float) {
+		maxPool_24x24x64_k2x2_gradGo((*[36864]Float)(o[0]), (*[9216]Float)(o[1]), (*[36864]Float)(o[2]), (*[9216]Float)(o[3]))
+	},
+	run: func(o [][]Float) {
+		maxPool_24x24x64_k2x2_grad((*[36864]Float)(o[0]), (*[9216]Float)(o[1]), (*[36864]Float)(o[2]), (*[9216]Float)(o[3]))
+	},
+	sizes: []int{36864, 9216, 36864, 9216},
 }}
 var (
 	_ = kernels.Go
