@@ -63,6 +63,8 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 				k.biasGrad(f)
 			case layers.MaxPool:
 				k.maxPool(f)
+			case layers.ConvWGrad:
+				k.convWGrad(f)
 			default:
 				panic(fmt.Sprintf("asmgen: no assembly for kernel %T", f))
 			}
@@ -82,6 +84,8 @@ func funcNeedsMask(f layers.Routine) bool {
 		return f.F%8 != 0
 	case layers.MaxPool:
 		return f.C%8 != 0
+	case layers.ConvWGrad:
+		return f.F%8 != 0
 	}
 	return false
 }
@@ -443,4 +447,97 @@ func (k *kernel) maxPool(f layers.MaxPool) {
 			c.ADDQ(operand.U32(f.KH*f.W*f.C*4), rW)
 		}
 	})
+}
+
+// convWGrad emits a ConvWGrad: for each tap, each tile of mr channels and
+// each panel of filters, mr×nv accumulators run over every output (a
+// broadcast of x, vectors of dy), then are added to dw.
+func (k *kernel) convWGrad(f layers.ConvWGrad) {
+	c := k.ctx
+	L := lanes[k.isa]
+	c.Load(c.Param("dw"), rW)
+	c.Load(c.Param("x"), rX)
+	c.Load(c.Param("dy"), rOut)
+	for kh := 0; kh < f.KH; kh++ {
+		for kw := 0; kw < f.KW; kw++ {
+			tap := kh*f.KW + kw
+			for _, p := range k.panels(f.F, 2) {
+				regs := numVecRegs[k.isa] - p.nv - 1
+				if p.tail > 0 && k.isa == AVX2 {
+					regs--
+				}
+				mrMax := min(regs/p.nv, 14)
+				tiles := (f.C + mrMax - 1) / mrMax
+				mr := (f.C + tiles - 1) / tiles
+				for c0 := 0; c0 < f.C; c0 += mr {
+					k.convWBlock(f, p, min(mr, f.C-c0), c0, ((kh*f.DH*f.W+kw*f.DW)*f.C+c0)*4, ((tap*f.C+c0)*f.F)*4)
+				}
+			}
+		}
+	}
+	_ = L
+}
+
+// convWBlock emits one block of dw: mr channels from c0 by panel p, the
+// input tap at byte offset xoff of x, the block at byte offset woff of dw.
+func (k *kernel) convWBlock(f layers.ConvWGrad, p panel, mr, c0, xoff, woff int) {
+	c := k.ctx
+	L := lanes[k.isa]
+	nv := p.nv
+	acc := func(r, v int) reg.VecPhysical { return k.vec(r*nv + v) }
+	gReg := func(v int) reg.VecPhysical { return k.vec(mr*nv + v) }
+	bc := k.vec(mr*nv + nv)
+	var maskY reg.VecPhysical
+	if p.tail > 0 && k.isa == AVX2 {
+		maskY = k.vec(mr*nv + nv + 1)
+	}
+	k.setTail(p.tail, maskY)
+	tailOf := func(v int) int {
+		if v == nv-1 {
+			return p.tail
+		}
+		return 0
+	}
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			c.VXORPS(acc(r, v), acc(r, v), acc(r, v))
+		}
+	}
+	c.LEAQ(mem(rX, xoff), rXp)
+	c.LEAQ(mem(rOut, p.v0*L*4), rWp)
+	step := func(u int) {
+		for v := 0; v < nv; v++ {
+			k.vecLoad(mem(rWp, (u*f.F+v*L)*4), gReg(v), tailOf(v), maskY)
+		}
+		for r := 0; r < mr; r++ {
+			c.VBROADCASTSS(mem(rXp, (u*f.SW*f.C+r)*4), bc)
+			for v := 0; v < nv; v++ {
+				c.VFMADD231PS(gReg(v), bc, acc(r, v))
+			}
+		}
+	}
+	const unroll = 2
+	k.loop(f.OH, rRows, "cwoh", func() {
+		k.loop(f.OW/unroll, rTiles, "cwow", func() {
+			for u := 0; u < unroll; u++ {
+				step(u)
+			}
+			c.ADDQ(operand.U32(unroll*f.SW*f.C*4), rXp)
+			c.ADDQ(operand.U32(unroll*f.F*4), rWp)
+		})
+		if f.OW%unroll != 0 {
+			step(0)
+			c.ADDQ(operand.U32(f.SW*f.C*4), rXp)
+			c.ADDQ(operand.U32(f.F*4), rWp)
+		}
+		c.ADDQ(operand.U32((f.SH*f.W-f.OW*f.SW)*f.C*4), rXp)
+	})
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			m := mem(rW, woff+(r*f.F+(p.v0+v)*L)*4)
+			k.vecLoad(m, gReg(v), tailOf(v), maskY)
+			c.VADDPS(gReg(v), acc(r, v), acc(r, v))
+			k.vecStore(acc(r, v), m, tailOf(v), maskY)
+		}
+	}
 }

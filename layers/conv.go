@@ -59,7 +59,7 @@ func init() {
 	Register(&Kind{
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
-			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample as im2col and a matrix product by the model's kernels.",
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply).",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
 			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
@@ -421,14 +421,10 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	w, _ := e.Param(n, "weight")
 	dwtT, _ := e.taps(n, "dwtT")
 	e.Add(Id("m").Dot(dwtT).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
-	body = append(body,
-		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
-		Id("dy").Op(":=").Parens(dy).Index(Op(":")),
-	)
-	kw := GEMM{Layout: TN, M: g.C, N: f, K: g.OW, Acc: true}
-	calls := func(in, row, tap Code) Code {
-		return e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f))
-	}
+	// The kernel gradient: one kernel per sample, every block of dW summed
+	// in registers over all outputs.
+	kw := ConvWGrad{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f}
+	body = append(body, e.funcCall(kw, Op("&").Id("m").Dot(dwtT), sample(e.OutName(n.Inputs[0]), inSize), dy))
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		wtFC, _ := e.taps(n, "wtFC")
 		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtFC), orderTapFC, false))
@@ -437,14 +433,10 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 			body = append(body, Clear(Id("dx")))
 		}
 		kx := GEMM{Layout: NN, M: g.OW, N: g.C, K: f, Acc: true}
-		calls = func(in, row, tap Code) Code {
-			return Block(
-				e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f)),
-				e.gemmCall(kx, view("dx", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f), view("m."+wtFC, Add(tap).Op("*").Lit(f*g.C), f*g.C)),
-			)
-		}
+		body = append(body, Id("dy").Op(":=").Parens(dy).Index(Op(":")), shifted(g, func(in, row, tap Code) Code {
+			return e.gemmCall(kx, view("dx", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f), view("m."+wtFC, Add(tap).Op("*").Lit(f*g.C), f*g.C))
+		}))
 	}
-	body = append(body, shifted(g, calls))
 	e.batchLoop(body...)
 	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
 }

@@ -387,3 +387,55 @@ func (k MaxPool) Twin() []Code {
 		)),
 	}
 }
+
+// ConvWGrad is the kernel gradient of a ConvFwd over one sample, added to
+// dw: dw[kh][kw][c][f] += Σ_{oh,ow} x[oh·SH+kh·DH][ow·SW+kw·DW][c]·dy[oh][ow][f],
+// the accumulators of a block of dw held in registers over every output.
+type ConvWGrad struct {
+	H, W, C, KH, KW, SH, SW, DH, DW, OH, OW, F int
+}
+
+// Name is the kernel's Go name.
+func (k ConvWGrad) Name() string {
+	s := fmt.Sprintf("convWGrad_%dx%dx%d_%dx%dx%d_k%dx%d", k.H, k.W, k.C, k.OH, k.OW, k.F, k.KH, k.KW)
+	if k.SH != 1 || k.SW != 1 {
+		s += fmt.Sprintf("_s%dx%d", k.SH, k.SW)
+	}
+	if k.DH != 1 || k.DW != 1 {
+		s += fmt.Sprintf("_d%dx%d", k.DH, k.DW)
+	}
+	return s
+}
+
+// Args: dw ([KH][KW][C][F]), x and dy.
+func (k ConvWGrad) Args() []Arg {
+	return []Arg{{"dw", k.KH * k.KW * k.C * k.F, true}, {"x", k.H * k.W * k.C, false}, {"dy", k.OH * k.OW * k.F, false}}
+}
+
+// Doc says what the kernel computes.
+func (k ConvWGrad) Doc() string {
+	return fmt.Sprintf("is dw[kh][kw][c][f] += Σ x[oh*%d+kh*%d][ow*%d+kw*%d][c]·dy[oh][ow][f]:\nthe kernel gradient of a %dx%d convolution of one [%d][%d][%d] sample to [%d][%d][%d].",
+		k.SH, k.DH, k.SW, k.DW, k.KH, k.KW, k.H, k.W, k.C, k.OH, k.OW, k.F)
+}
+
+// Flops of one call.
+func (k ConvWGrad) Flops() int { return 2 * k.OH * k.OW * k.F * k.KH * k.KW * k.C }
+
+// Terms summed into one output.
+func (k ConvWGrad) Terms() int { return k.OH*k.OW + 1 }
+
+// Twin returns the Go loops.
+func (k ConvWGrad) Twin() []Code {
+	return []Code{loop("kh", k.KH, loop("kw", k.KW,
+		Id("wt").Op(":=").Id("dw").Index(Parens(Id("kh").Op("*").Lit(k.KW).Op("+").Id("kw")).Op("*").Lit(k.C*k.F).Op(":")).Index(Op(":").Lit(k.C*k.F)),
+		loop("oh", k.OH, loop("ow", k.OW,
+			Id("xi").Op(":=").Id("x").Index(Parens(Parens(Id("oh").Op("*").Lit(k.SH).Op("+").Id("kh").Op("*").Lit(k.DH)).Op("*").Lit(k.W).
+				Op("+").Id("ow").Op("*").Lit(k.SW).Op("+").Id("kw").Op("*").Lit(k.DW)).Op("*").Lit(k.C).Op(":")).Index(Op(":").Lit(k.C)),
+			Id("g").Op(":=").Id("dy").Index(Parens(Id("oh").Op("*").Lit(k.OW).Op("+").Id("ow")).Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)),
+			For(List(Id("c"), Id("v")).Op(":=").Range().Id("xi")).Block(
+				Id("row").Op(":=").Id("wt").Index(Id("c").Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)),
+				For(List(Id("f"), Id("gv")).Op(":=").Range().Id("g")).Block(Id("row").Index(Id("f")).Op("+=").Id("v").Op("*").Id("gv")),
+			),
+		)),
+	))}
+}

@@ -43,7 +43,7 @@ func init() {
 	})
 	Register(&Kind{
 		Name:     "MaxPooling2D",
-		Doc:      "Maximum over each window of a [height, width, channels] input, channel by channel. Training records the position of each maximum, where backward sends the gradient; padded cells never win.",
+		Doc:      "Maximum over each window of a [height, width, channels] input, channel by channel. Backward sends the gradient to the first maximum of each window: training records its position, or, when the windows tile the input, backward finds it again; padded cells never win.",
 		Fields:   poolFields(),
 		Shape:    poolShape,
 		Summary:  poolSummary,

@@ -215,28 +215,6 @@ func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
-// gemmTN_32x64x24_accAVX2 is gemmTN_32x64x24_acc in AVX2 assembly.
-
-//go:noescape
-func gemmTN_32x64x24_accAVX2(c *[2048]Float, a *[768]Float, b *[1536]Float)
-
-// gemmTN_32x64x24_accAVX512 is gemmTN_32x64x24_acc in AVX512 assembly.
-
-//go:noescape
-func gemmTN_32x64x24_accAVX512(c *[2048]Float, a *[768]Float, b *[1536]Float)
-
-// gemmTN_32x64x24_acc runs the kernel on the path the CPU supports.
-func gemmTN_32x64x24_acc(c *[2048]Float, a *[768]Float, b *[1536]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_32x64x24_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_32x64x24_accAVX2(c, a, b)
-	default:
-		gemmTN_32x64x24_accGo(c, a, b)
-	}
-}
-
 // gemmTN_32x9x676_accAVX2 is gemmTN_32x9x676_acc in AVX2 assembly.
 
 //go:noescape
@@ -300,6 +278,28 @@ func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 		biasGrad_676x32_reluAVX2(d, db, s)
 	default:
 		biasGrad_676x32_reluGo(d, db, s)
+	}
+}
+
+// convWGrad_26x26x32_24x24x64_k3x3AVX2 is convWGrad_26x26x32_24x24x64_k3x3 in AVX2 assembly.
+
+//go:noescape
+func convWGrad_26x26x32_24x24x64_k3x3AVX2(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+
+// convWGrad_26x26x32_24x24x64_k3x3AVX512 is convWGrad_26x26x32_24x24x64_k3x3 in AVX512 assembly.
+
+//go:noescape
+func convWGrad_26x26x32_24x24x64_k3x3AVX512(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+
+// convWGrad_26x26x32_24x24x64_k3x3 runs the kernel on the path the CPU supports.
+func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		convWGrad_26x26x32_24x24x64_k3x3AVX512(dw, x, dy)
+	case kernels.AVX2:
+		convWGrad_26x26x32_24x24x64_k3x3AVX2(dw, x, dy)
+	default:
+		convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
 	}
 }
 

@@ -1206,17 +1206,14 @@ func (m *Model) backward() {
 	for b := 0; b < 128; b++ {
 		maxPool_24x24x64_k2x2_grad(&m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
 		biasGrad_576x64_relu(&m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		dy := (&m.conv2d_1_dy)[:]
+		convWGrad_26x26x32_24x24x64_k3x3(&m.conv2d_1_dwtT, (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_dy)
 		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
 		clear(dx)
+		dy := (&m.conv2d_1_dy)[:]
 		for oh := 0; oh < 24; oh++ {
 			for kh := 0; kh < 3; kh++ {
 				for kw := 0; kw < 3; kw++ {
-					{
-						gemmTN_32x64x24_acc((*[2048]Float)(m.conv2d_1_dwtT[(kh*3+kw)*2048:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]))
-						gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
-					}
+					gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
 				}
 			}
 		}

@@ -57,11 +57,11 @@ func TestLearnsFixedBatch(t *testing.T) {
 	fillBatch(m)
 	first, _ := m.TrainStep()
 	var last float64
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 20; i++ {
 		last, _ = m.TrainStep()
 	}
 	if !(last < first*0.95) {
-		t.Errorf("loss went from %v to %v in 21 steps on one batch", first, last)
+		t.Errorf("loss went from %v to %v in 20 steps on one batch", first, last)
 	}
 }
 func TestPredictMatchesForward(t *testing.T) {
@@ -199,18 +199,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{1179648, 16384, 1179648},
 }, {
-	flops: 98304,
-	k:     24,
-	name:  "gemmTN_32x64x24_acc",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_32x64x24_accGo((*[2048]Float)(o[0]), (*[768]Float)(o[1]), (*[1536]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_32x64x24_acc((*[2048]Float)(o[0]), (*[768]Float)(o[1]), (*[1536]Float)(o[2]))
-	},
-	sizes: []int{2048, 768, 1536},
-}, {
 	flops: 389376,
 	k:     676,
 	name:  "gemmTN_32x9x676_acc",
@@ -246,6 +234,18 @@ var kernelCases = []struct {
 		biasGrad_676x32_relu((*[21632]Float)(o[0]), (*[32]Float)(o[1]), (*[21632]Float)(o[2]))
 	},
 	sizes: []int{21632, 32, 21632},
+}, {
+	flops: 21233664,
+	k:     577,
+	name:  "convWGrad_26x26x32_24x24x64_k3x3",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_26x26x32_24x24x64_k3x3Go((*[18432]Float)(o[0]), (*[21632]Float)(o[1]), (*[36864]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_26x26x32_24x24x64_k3x3((*[18432]Float)(o[0]), (*[21632]Float)(o[1]), (*[36864]Float)(o[2]))
+	},
+	sizes: []int{18432, 21632, 36864},
 }, {
 	flops: 21233664,
 	k:     289,
