@@ -285,7 +285,9 @@ func convForward(e *Emitter, n *ir.Node) {
 
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
-	if direct(g, n) {
+	// Without an input gradient (a first layer), any Conv2D without
+	// padding needs only the ConvWGrad kernel of the direct path.
+	if direct(g, n) || n.Str("padding") == "valid" && !NeedsGrad(n.Inputs[0]) {
 		convBackwardDirect(e, n, g)
 		return
 	}

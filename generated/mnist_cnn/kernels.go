@@ -586,63 +586,6 @@ func gemmTN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 }
 
 /*
-gemmTN_32x9x676_accGo is C[m*9+n] += Σ_k A[m*1+k*32]·B[n*1+k*9] for m < 32, n < 9, k < 676:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_32x9x676_accGo(c *[288]Float, a *[21632]Float, b *[6084]Float) {
-	for m := 0; m < 32; m += 2 {
-		for n := 0; n < 8; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 676; k++ {
-				ak := a[k*32+m*1:][:2]
-				bk := b[k*9+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*9+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*9+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-		{
-			n := 8
-			var c00, c10 Float
-			for k := 0; k < 676; k++ {
-				ak := a[k*32+m*1:][:2]
-				bk := b[k*9+n*1:][:1]
-				x0 := bk[0]
-				y := ak[0]
-				c00 += y * x0
-				y = ak[1]
-				c10 += y * x0
-			}
-			cr := c[(m+0)*9+n:][:1]
-			cr[0] += c00
-			cr = c[(m+1)*9+n:][:1]
-			cr[0] += c10
-		}
-	}
-}
-
-/*
 biasGrad_576x64_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
 the columns of d, 576 rows of 64, to db.
 It is the pure-Go twin of the kernel, and its reference.
@@ -693,6 +636,31 @@ func convWGrad_26x26x32_24x24x64_k3x3Go(dw *[18432]Float, x *[21632]Float, dy *[
 					g := dy[(oh*24+ow)*64:][:64]
 					for c, v := range xi {
 						row := wt[c*64:][:64]
+						for f, gv := range g {
+							row[f] += v * gv
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+convWGrad_28x28x1_26x26x32_k3x3Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 3x3 convolution of one [28][28][1] sample to [26][26][32].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func convWGrad_28x28x1_26x26x32_k3x3Go(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	for kh := 0; kh < 3; kh++ {
+		for kw := 0; kw < 3; kw++ {
+			wt := dw[(kh*3+kw)*32:][:32]
+			for oh := 0; oh < 26; oh++ {
+				for ow := 0; ow < 26; ow++ {
+					xi := x[((oh*1+kh*1)*28+ow*1+kw*1)*1:][:1]
+					g := dy[(oh*26+ow)*32:][:32]
+					for c, v := range xi {
+						row := wt[c*32:][:32]
 						for f, gv := range g {
 							row[f] += v * gv
 						}

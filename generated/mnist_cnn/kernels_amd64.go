@@ -215,28 +215,6 @@ func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
-// gemmTN_32x9x676_accAVX2 is gemmTN_32x9x676_acc in AVX2 assembly.
-
-//go:noescape
-func gemmTN_32x9x676_accAVX2(c *[288]Float, a *[21632]Float, b *[6084]Float)
-
-// gemmTN_32x9x676_accAVX512 is gemmTN_32x9x676_acc in AVX512 assembly.
-
-//go:noescape
-func gemmTN_32x9x676_accAVX512(c *[288]Float, a *[21632]Float, b *[6084]Float)
-
-// gemmTN_32x9x676_acc runs the kernel on the path the CPU supports.
-func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_32x9x676_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_32x9x676_accAVX2(c, a, b)
-	default:
-		gemmTN_32x9x676_accGo(c, a, b)
-	}
-}
-
 // biasGrad_576x64_reluAVX2 is biasGrad_576x64_relu in AVX2 assembly.
 
 //go:noescape
@@ -300,6 +278,28 @@ func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36
 		convWGrad_26x26x32_24x24x64_k3x3AVX2(dw, x, dy)
 	default:
 		convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+	}
+}
+
+// convWGrad_28x28x1_26x26x32_k3x3AVX2 is convWGrad_28x28x1_26x26x32_k3x3 in AVX2 assembly.
+
+//go:noescape
+func convWGrad_28x28x1_26x26x32_k3x3AVX2(dw *[288]Float, x *[784]Float, dy *[21632]Float)
+
+// convWGrad_28x28x1_26x26x32_k3x3AVX512 is convWGrad_28x28x1_26x26x32_k3x3 in AVX512 assembly.
+
+//go:noescape
+func convWGrad_28x28x1_26x26x32_k3x3AVX512(dw *[288]Float, x *[784]Float, dy *[21632]Float)
+
+// convWGrad_28x28x1_26x26x32_k3x3 runs the kernel on the path the CPU supports.
+func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		convWGrad_28x28x1_26x26x32_k3x3AVX512(dw, x, dy)
+	case kernels.AVX2:
+		convWGrad_28x28x1_26x26x32_k3x3AVX2(dw, x, dy)
+	default:
+		convWGrad_28x28x1_26x26x32_k3x3Go(dw, x, dy)
 	}
 }
 

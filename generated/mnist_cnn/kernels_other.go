@@ -49,9 +49,6 @@ func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
 func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
 	gemmTN_128x9216x128Go(c, a, b)
 }
-func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
-	gemmTN_32x9x676_accGo(c, a, b)
-}
 func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
 	biasGrad_576x64_reluGo(d, db, s)
 }
@@ -60,6 +57,9 @@ func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 }
 func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
 	convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+}
+func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	convWGrad_28x28x1_26x26x32_k3x3Go(dw, x, dy)
 }
 func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
 	conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)

@@ -102,9 +102,7 @@ type Model struct {
 	conv2d_1_dwtT      [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_grad        [2768896]Float // gradient of the output of layer conv2d
 	conv2d_1_wtFC      [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
-	conv2d_col         [6084]Float    // im2col windows of one sample of layer conv2d
-	conv2d_wt          [288]Float     // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_dwt         [288]Float     // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_dwtT        [288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out1        [21632]Float   // output of layer conv2d
 	x1                 [784]Float     // model input
 	conv2d_1_out1      [36864]Float   // output of layer conv2d_1
@@ -1232,39 +1230,18 @@ func (m *Model) backward() {
 
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	*(*[32]Float)(m.g[288:320]) = [32]Float{}
-	m.conv2d_dwt = [288]Float{}
+	m.conv2d_dwtT = [288]Float{}
 	for b := 0; b < 128; b++ {
 		biasGrad_676x32_relu((*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), (*[32]Float)(m.g[288:320]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]))
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmTN_32x9x676_acc(&m.conv2d_dwt, (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), &m.conv2d_col)
+		convWGrad_28x28x1_26x26x32_k3x3(&m.conv2d_dwtT, (*[784]Float)(m.x[b*784:(b+1)*784]), (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]))
 	}
 	{
 		w := (*[288]Float)(m.g[0:288])
-		wt := &m.conv2d_dwt
+		wt := &m.conv2d_dwtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
-					w[(i*1+c)*9+k] = wt[(i*9+k)*1+c]
+					w[(i*1+c)*9+k] = wt[(k*1+c)*32+i]
 				}
 			}
 		}

@@ -199,18 +199,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{1179648, 16384, 1179648},
 }, {
-	flops: 389376,
-	k:     676,
-	name:  "gemmTN_32x9x676_acc",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_32x9x676_accGo((*[288]Float)(o[0]), (*[21632]Float)(o[1]), (*[6084]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_32x9x676_acc((*[288]Float)(o[0]), (*[21632]Float)(o[1]), (*[6084]Float)(o[2]))
-	},
-	sizes: []int{288, 21632, 6084},
-}, {
 	flops: 36864,
 	k:     577,
 	name:  "biasGrad_576x64_relu",
@@ -246,6 +234,18 @@ var kernelCases = []struct {
 		convWGrad_26x26x32_24x24x64_k3x3((*[18432]Float)(o[0]), (*[21632]Float)(o[1]), (*[36864]Float)(o[2]))
 	},
 	sizes: []int{18432, 21632, 36864},
+}, {
+	flops: 389376,
+	k:     677,
+	name:  "convWGrad_28x28x1_26x26x32_k3x3",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_28x28x1_26x26x32_k3x3Go((*[288]Float)(o[0]), (*[784]Float)(o[1]), (*[21632]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_28x28x1_26x26x32_k3x3((*[288]Float)(o[0]), (*[784]Float)(o[1]), (*[21632]Float)(o[2]))
+	},
+	sizes: []int{288, 784, 21632},
 }, {
 	flops: 21233664,
 	k:     289,

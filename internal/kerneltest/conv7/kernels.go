@@ -666,73 +666,6 @@ func gemmNT_2x4x20Go(c *[8]Float, a *[40]Float, b *[80]Float) {
 }
 
 /*
-gemmTN_20x27x99_accGo is C[m*27+n] += Σ_k A[m*1+k*20]·B[n*1+k*27] for m < 20, n < 27, k < 99:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_20x27x99_accGo(c *[540]Float, a *[1980]Float, b *[2673]Float) {
-	for m := 0; m < 20; m += 2 {
-		for n := 0; n < 24; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 99; k++ {
-				ak := a[k*20+m*1:][:2]
-				bk := b[k*27+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*27+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*27+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-		{
-			n := 24
-			var c00, c01, c02, c10, c11, c12 Float
-			for k := 0; k < 99; k++ {
-				ak := a[k*20+m*1:][:2]
-				bk := b[k*27+n*1:][:3]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-			}
-			cr := c[(m+0)*27+n:][:3]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr = c[(m+1)*27+n:][:3]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-		}
-	}
-}
-
-/*
 gemmTN_4x20x2Go is C[m*20+n] = Σ_k A[m*1+k*4]·B[n*1+k*20] for m < 4, n < 20, k < 2:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -992,6 +925,31 @@ func biasGrad_99x20_reluGo(d *[1980]Float, db *[20]Float, s *[1980]Float) {
 				dr[f] = 0
 			}
 			db[f] += dr[f]
+		}
+	}
+}
+
+/*
+convWGrad_11x13x3_9x11x20_k3x3Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 3x3 convolution of one [11][13][3] sample to [9][11][20].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func convWGrad_11x13x3_9x11x20_k3x3Go(dw *[540]Float, x *[429]Float, dy *[1980]Float) {
+	for kh := 0; kh < 3; kh++ {
+		for kw := 0; kw < 3; kw++ {
+			wt := dw[(kh*3+kw)*60:][:60]
+			for oh := 0; oh < 9; oh++ {
+				for ow := 0; ow < 11; ow++ {
+					xi := x[((oh*1+kh*1)*13+ow*1+kw*1)*3:][:3]
+					g := dy[(oh*11+ow)*20:][:20]
+					for c, v := range xi {
+						row := wt[c*20:][:20]
+						for f, gv := range g {
+							row[f] += v * gv
+						}
+					}
+				}
+			}
 		}
 	}
 }

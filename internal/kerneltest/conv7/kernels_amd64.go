@@ -127,28 +127,6 @@ func gemmNT_2x4x20(c *[8]Float, a *[40]Float, b *[80]Float) {
 	}
 }
 
-// gemmTN_20x27x99_accAVX2 is gemmTN_20x27x99_acc in AVX2 assembly.
-
-//go:noescape
-func gemmTN_20x27x99_accAVX2(c *[540]Float, a *[1980]Float, b *[2673]Float)
-
-// gemmTN_20x27x99_accAVX512 is gemmTN_20x27x99_acc in AVX512 assembly.
-
-//go:noescape
-func gemmTN_20x27x99_accAVX512(c *[540]Float, a *[1980]Float, b *[2673]Float)
-
-// gemmTN_20x27x99_acc runs the kernel on the path the CPU supports.
-func gemmTN_20x27x99_acc(c *[540]Float, a *[1980]Float, b *[2673]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_20x27x99_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_20x27x99_accAVX2(c, a, b)
-	default:
-		gemmTN_20x27x99_accGo(c, a, b)
-	}
-}
-
 // gemmTN_4x20x2AVX2 is gemmTN_4x20x2 in AVX2 assembly.
 
 //go:noescape
@@ -256,6 +234,28 @@ func biasGrad_99x20_relu(d *[1980]Float, db *[20]Float, s *[1980]Float) {
 		biasGrad_99x20_reluAVX2(d, db, s)
 	default:
 		biasGrad_99x20_reluGo(d, db, s)
+	}
+}
+
+// convWGrad_11x13x3_9x11x20_k3x3AVX2 is convWGrad_11x13x3_9x11x20_k3x3 in AVX2 assembly.
+
+//go:noescape
+func convWGrad_11x13x3_9x11x20_k3x3AVX2(dw *[540]Float, x *[429]Float, dy *[1980]Float)
+
+// convWGrad_11x13x3_9x11x20_k3x3AVX512 is convWGrad_11x13x3_9x11x20_k3x3 in AVX512 assembly.
+
+//go:noescape
+func convWGrad_11x13x3_9x11x20_k3x3AVX512(dw *[540]Float, x *[429]Float, dy *[1980]Float)
+
+// convWGrad_11x13x3_9x11x20_k3x3 runs the kernel on the path the CPU supports.
+func convWGrad_11x13x3_9x11x20_k3x3(dw *[540]Float, x *[429]Float, dy *[1980]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		convWGrad_11x13x3_9x11x20_k3x3AVX512(dw, x, dy)
+	case kernels.AVX2:
+		convWGrad_11x13x3_9x11x20_k3x3AVX2(dw, x, dy)
+	default:
+		convWGrad_11x13x3_9x11x20_k3x3Go(dw, x, dy)
 	}
 }
 

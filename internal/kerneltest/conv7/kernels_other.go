@@ -37,9 +37,6 @@ func gemmNT_1x4x20(c *[4]Float, a *[20]Float, b *[80]Float) {
 func gemmNT_2x4x20(c *[8]Float, a *[40]Float, b *[80]Float) {
 	gemmNT_2x4x20Go(c, a, b)
 }
-func gemmTN_20x27x99_acc(c *[540]Float, a *[1980]Float, b *[2673]Float) {
-	gemmTN_20x27x99_accGo(c, a, b)
-}
 func gemmTN_4x20x2(c *[80]Float, a *[8]Float, b *[40]Float) {
 	gemmTN_4x20x2Go(c, a, b)
 }
@@ -54,6 +51,9 @@ func biasGrad_72x12_relu(d *[864]Float, db *[12]Float, s *[864]Float) {
 }
 func biasGrad_99x20_relu(d *[1980]Float, db *[20]Float, s *[1980]Float) {
 	biasGrad_99x20_reluGo(d, db, s)
+}
+func convWGrad_11x13x3_9x11x20_k3x3(dw *[540]Float, x *[429]Float, dy *[1980]Float) {
+	convWGrad_11x13x3_9x11x20_k3x3Go(dw, x, dy)
 }
 func convWGrad_9x11x20_8x9x12_k2x3(dw *[1440]Float, x *[1980]Float, dy *[864]Float) {
 	convWGrad_9x11x20_8x9x12_k2x3Go(dw, x, dy)

@@ -93,9 +93,7 @@ type Model struct {
 	conv2d_1_dwtT      [1440]Float // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_grad        [3960]Float // gradient of the output of layer conv2d
 	conv2d_1_wtFC      [1440]Float // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
-	conv2d_col         [2673]Float // im2col windows of one sample of layer conv2d
-	conv2d_wt          [540]Float  // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_dwt         [540]Float  // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
+	conv2d_dwtT        [540]Float  // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out1        [1980]Float // output of layer conv2d
 	x1                 [429]Float  // model input
 	conv2d_1_out1      [864]Float  // output of layer conv2d_1
@@ -765,39 +763,18 @@ func (m *Model) backward() {
 
 	// layer conv2d (conv7.yaml:9): Conv2D 3x3, 3→20 channels, 11x13→9x11, relu
 	*(*[20]Float)(m.g[540:560]) = [20]Float{}
-	m.conv2d_dwt = [540]Float{}
+	m.conv2d_dwtT = [540]Float{}
 	for b := 0; b < 2; b++ {
 		biasGrad_99x20_relu((*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]), (*[20]Float)(m.g[540:560]), (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]))
-		{
-			x := m.x[b*429 : (b+1)*429]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 9; oh++ {
-				for ow := 0; ow < 11; ow++ {
-					row := (oh*11 + ow) * 27
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 11 || iw < 0 || iw >= 13 {
-								clear(col[row+tap*3:][:3])
-								continue
-							}
-							copy(col[row+tap*3:][:3], x[(ih*13+iw)*3:][:3])
-						}
-					}
-				}
-			}
-		}
-		gemmTN_20x27x99_acc(&m.conv2d_dwt, (*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]), &m.conv2d_col)
+		convWGrad_11x13x3_9x11x20_k3x3(&m.conv2d_dwtT, (*[429]Float)(m.x[b*429:(b+1)*429]), (*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]))
 	}
 	{
 		w := (*[540]Float)(m.g[0:540])
-		wt := &m.conv2d_dwt
+		wt := &m.conv2d_dwtT
 		for i := 0; i < 20; i++ {
 			for c := 0; c < 3; c++ {
 				for k := 0; k < 9; k++ {
-					w[(i*3+c)*9+k] = wt[(i*9+k)*3+c]
+					w[(i*3+c)*9+k] = wt[(k*3+c)*20+i]
 				}
 			}
 		}

@@ -151,18 +151,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{8, 40, 80},
 }, {
-	flops: 106920,
-	k:     99,
-	name:  "gemmTN_20x27x99_acc",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_20x27x99_accGo((*[540]Float)(o[0]), (*[1980]Float)(o[1]), (*[2673]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_20x27x99_acc((*[540]Float)(o[0]), (*[1980]Float)(o[1]), (*[2673]Float)(o[2]))
-	},
-	sizes: []int{540, 1980, 2673},
-}, {
 	flops: 320,
 	k:     2,
 	name:  "gemmTN_4x20x2",
@@ -222,6 +210,18 @@ var kernelCases = []struct {
 		biasGrad_99x20_relu((*[1980]Float)(o[0]), (*[20]Float)(o[1]), (*[1980]Float)(o[2]))
 	},
 	sizes: []int{1980, 20, 1980},
+}, {
+	flops: 106920,
+	k:     100,
+	name:  "convWGrad_11x13x3_9x11x20_k3x3",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_11x13x3_9x11x20_k3x3Go((*[540]Float)(o[0]), (*[429]Float)(o[1]), (*[1980]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_11x13x3_9x11x20_k3x3((*[540]Float)(o[0]), (*[429]Float)(o[1]), (*[1980]Float)(o[2]))
+	},
+	sizes: []int{540, 429, 1980},
 }, {
 	flops: 207360,
 	k:     73,
