@@ -35,6 +35,7 @@ func (k *kernel) dot() {
 		k.dotAll(g.K, g.Acc)
 		return
 	}
+	k.chunked = true
 	if !g.Acc {
 		zero := k.vec(0)
 		c.VXORPS(zero, zero, zero)
@@ -65,6 +66,11 @@ func (k *kernel) dot() {
 func (k *kernel) dotAll(kLen int, acc bool) {
 	c, g := k.ctx, k.g
 	mr, nr, nr1 := k.dotTile()
+	if k.chunked && k.isa == AVX512 {
+		// Blocks of B come from L2: six rows of A per block load fewer
+		// vectors per multiply-add (24 accumulators, 4 B, 1 A).
+		mr = 6
+	}
 	if g.M < mr {
 		mr = g.M
 	}
