@@ -136,10 +136,11 @@ func CheckAVX2(src []byte) error {
 
 // kernel emits one function.
 type kernel struct {
-	ctx *build.Context
-	g   layers.GEMM
-	isa ISA
-	lbl int
+	ctx     *build.Context
+	g       layers.GEMM
+	isa     ISA
+	lbl     int
+	chunked bool // the dot-product kernel cuts K in blocks
 }
 
 // Registers: the operand pointers and loop state live in general registers

@@ -21,11 +21,56 @@ func (k *kernel) dotTile() (mr, nr, nr1 int) {
 	return 4, 3, 13
 }
 
+// dotChunk is the K-block of the dot-product kernel when B is too large
+// for L2 (see dot).
+const dotChunk = 1024
+
 // dot emits C (+)= A·Bᵀ: for each block of C, vector accumulators run along
-// K and are summed across their lanes at the end.
+// K and are summed across their lanes at the end. When B exceeds 512 KiB,
+// K is cut in blocks of dotChunk: each block of B stays in L2 while every
+// row of A passes over it, and C gathers the blocks' sums.
 func (k *kernel) dot() {
 	c, g := k.ctx, k.g
+	if g.N*g.K*4 <= 512<<10 || g.K < 2*dotChunk {
+		k.dotAll(g.K, g.Acc)
+		return
+	}
+	k.chunked = true
+	if !g.Acc {
+		zero := k.vec(0)
+		c.VXORPS(zero, zero, zero)
+		c.MOVQ(rC, rPC)
+		L := lanes[k.isa]
+		n := g.M * g.N
+		k.loop(n/L, rNi, "dotz", func() {
+			c.VMOVUPS(zero, mem(rPC, 0))
+			c.ADDQ(operand.U32(L*4), rPC)
+		})
+		for i := 0; i < n%L; i++ {
+			c.VMOVSS(xmmOf[zero], mem(rPC, i*4))
+		}
+	}
+	chunks, rem := g.K/dotChunk, g.K%dotChunk
+	k.loop(chunks, rPA2, "dotc", func() {
+		k.dotAll(dotChunk, true)
+		c.ADDQ(operand.U32(dotChunk*4), rA)
+		c.ADDQ(operand.U32(dotChunk*4), rB)
+	})
+	if rem > 0 {
+		k.dotAll(rem, true)
+	}
+}
+
+// dotAll emits C (+)= A·Bᵀ over kLen values of K from the current rA and
+// rB (acc: add to C).
+func (k *kernel) dotAll(kLen int, acc bool) {
+	c, g := k.ctx, k.g
 	mr, nr, nr1 := k.dotTile()
+	if k.chunked && k.isa == AVX512 {
+		// Blocks of B come from L2: six rows of A per block load fewer
+		// vectors per multiply-add (24 accumulators, 4 B, 1 A).
+		mr = 6
+	}
 	if g.M < mr {
 		mr = g.M
 	}
@@ -39,12 +84,12 @@ func (k *kernel) dot() {
 		c.MOVQ(rB, rPB)
 		c.MOVQ(rPC, rPB2) // C pointer of the block
 		k.loop(g.N/n, rNi, "dotn", func() {
-			k.dotBlock(mr, n)
+			k.dotBlock(mr, n, kLen, acc)
 			c.ADDQ(operand.U32(n*g.K*4), rPB)
 			c.ADDQ(operand.U32(n*4), rPB2)
 		})
 		if rem := g.N % n; rem > 0 {
-			k.dotBlock(mr, rem)
+			k.dotBlock(mr, rem, kLen, acc)
 		}
 	}
 	k.loop(g.M/mr, rMi, "dotm", func() {
@@ -59,10 +104,10 @@ func (k *kernel) dot() {
 
 // dotBlock emits one mr×nr block of C at rPA (rows of A), rPB (rows of B)
 // and rPB2 (C).
-func (k *kernel) dotBlock(mr, nr int) {
+func (k *kernel) dotBlock(mr, nr, kLen int, acc bool) {
 	c, g := k.ctx, k.g
 	L, W := lanes[k.isa], vecBytes[k.isa]
-	acc := func(r, j int) reg.VecPhysical { return k.vec(r*nr + j) }
+	accR := func(r, j int) reg.VecPhysical { return k.vec(r*nr + j) }
 	bReg := func(j int) reg.VecPhysical { return k.vec(mr*nr + j) }
 	aReg := k.vec(mr * nr)
 	if mr > 1 {
@@ -71,7 +116,7 @@ func (k *kernel) dotBlock(mr, nr int) {
 	var maskY reg.VecPhysical
 	for r := 0; r < mr; r++ {
 		for j := 0; j < nr; j++ {
-			c.VXORPS(acc(r, j), acc(r, j), acc(r, j))
+			c.VXORPS(accR(r, j), accR(r, j), accR(r, j))
 		}
 	}
 	at := func(base reg.Register, row, disp int) operand.Mem {
@@ -96,9 +141,9 @@ func (k *kernel) dotBlock(mr, nr int) {
 				if masked {
 					tmp := k.vec(nr + 1) // the register past aReg
 					load(at(rPB, j, disp), tmp)
-					c.VFMADD231PS(tmp, aReg, acc(0, j))
+					c.VFMADD231PS(tmp, aReg, accR(0, j))
 				} else {
-					c.VFMADD231PS(at(rPB, j, disp), aReg, acc(0, j))
+					c.VFMADD231PS(at(rPB, j, disp), aReg, accR(0, j))
 				}
 			}
 			return
@@ -109,11 +154,11 @@ func (k *kernel) dotBlock(mr, nr int) {
 		for r := 0; r < mr; r++ {
 			load(at(rPA, r, disp), aReg)
 			for j := 0; j < nr; j++ {
-				c.VFMADD231PS(bReg(j), aReg, acc(r, j))
+				c.VFMADD231PS(bReg(j), aReg, accR(r, j))
 			}
 		}
 	}
-	steps, tail := g.K/L, g.K%L
+	steps, tail := kLen/L, kLen%L
 	const unroll = 2
 	c.XORQ(rK, rK)
 	k.loop(steps/unroll, rTmp, "dotk", func() {
@@ -141,16 +186,16 @@ func (k *kernel) dotBlock(mr, nr int) {
 	for r := 0; r < mr; r++ {
 		j := 0
 		for ; j+4 <= nr; j += 4 {
-			k.reduce4([4]reg.VecPhysical{acc(r, j), acc(r, j+1), acc(r, j+2), acc(r, j+3)}, tmp, mem(rPB2, (r*g.N+j)*4))
+			k.reduce4([4]reg.VecPhysical{accR(r, j), accR(r, j+1), accR(r, j+2), accR(r, j+3)}, tmp, mem(rPB2, (r*g.N+j)*4), acc)
 		}
 		for ; j < nr; j++ {
-			k.reduce1(acc(r, j), tmp[0], mem(rPB2, (r*g.N+j)*4))
+			k.reduce1(accR(r, j), tmp[0], mem(rPB2, (r*g.N+j)*4), acc)
 		}
 	}
 }
 
 // reduce1 stores (or adds) the sum of a's lanes to dst.
-func (k *kernel) reduce1(a, tmp reg.VecPhysical, dst operand.Mem) {
+func (k *kernel) reduce1(a, tmp reg.VecPhysical, dst operand.Mem, acc bool) {
 	c := k.ctx
 	x, t := xmmOf[a], xmmOf[tmp]
 	if k.isa == AVX512 {
@@ -169,7 +214,7 @@ func (k *kernel) reduce1(a, tmp reg.VecPhysical, dst operand.Mem) {
 		c.VHADDPS(x, x, x)
 		c.VHADDPS(x, x, x)
 	}
-	if k.g.Acc {
+	if acc {
 		c.VADDSS(dst, x, x)
 	}
 	c.VMOVSS(x, dst)
@@ -179,7 +224,7 @@ func (k *kernel) reduce1(a, tmp reg.VecPhysical, dst operand.Mem) {
 // dst. Within each 128-bit lane, two unpacks and two shuffles transpose and
 // add the four vectors into [Σa0, Σa1, Σa2, Σa3]; the 128-bit lanes are then
 // added together.
-func (k *kernel) reduce4(a [4]reg.VecPhysical, t [3]reg.VecPhysical, dst operand.Mem) {
+func (k *kernel) reduce4(a [4]reg.VecPhysical, t [3]reg.VecPhysical, dst operand.Mem, acc bool) {
 	c := k.ctx
 	c.VUNPCKLPS(a[1], a[0], t[0])
 	c.VUNPCKHPS(a[1], a[0], t[1])
@@ -200,7 +245,7 @@ func (k *kernel) reduce4(a [4]reg.VecPhysical, t [3]reg.VecPhysical, dst operand
 		c.VADDPS(xmmOf[t[1]], xmmOf[t[0]], xmmOf[t[0]])
 	}
 	x := xmmOf[t[0]]
-	if k.g.Acc {
+	if acc {
 		c.VADDPS(dst, x, x)
 	}
 	c.VMOVUPS(x, dst)

@@ -285,7 +285,7 @@ CNN_PKG=generated/mnist_cnn
 # package holding BenchmarkBenchConvFwd/<layer>: the block of every Conv2D layer
 # of forwardInfer (from its "// layer NAME (...): Conv2D ..." comment to the next
 # layer's), copied verbatim into a method and timed as a whole (kernel
-# permutation, im2col, GEMM, bias, activation over the batch); the best call
+# permutation and the per-sample conv kernels over the batch); the best call
 # gives GFLOP/s = 2*BatchSize*OH*OW*F*KH*KW*C / time. It prints
 # "name KHxKW HxWxC OHxOWxF" per layer.
 cnn_conv_overlay() {

@@ -23,14 +23,27 @@ func kernelParams(k layers.GEMM) []Code {
 
 func callArgs() []Code { return []Code{Id("c"), Id("a"), Id("b")} }
 
+// routineArgs are the names of r's operands, in order.
+func routineArgs(r layers.Routine) []Code {
+	var l []Code
+	for _, a := range r.Args() {
+		l = append(l, Id(a.Name))
+	}
+	return l
+}
+
 // kernelFiles returns the kernel files: the pure-Go twins in kernels.go,
 // and for float32 models the assembly of both instruction sets with its
 // stubs and dispatch (amd64) and the forwarding to Go (other builds).
 func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 	list := g.kernels.List()
 	twins := g.newFile(g.m.Name)
+	routines := g.kernels.Routines()
 	for _, k := range list {
 		twins.Add(layers.EmitKernel(k, g.opt.Unroll))
+	}
+	for _, r := range routines {
+		twins.Add(layers.EmitFunc(r))
 	}
 	files["kernels.go"] = twins
 	if !g.asm() {
@@ -40,6 +53,9 @@ func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 		g.setKernels(twins, false)
 		for _, k := range list {
 			twins.Func().Id(k.Name()).Params(kernelParams(k)...).Block(Id(k.Name() + "Go").Call(callArgs()...))
+		}
+		for _, r := range routines {
+			twins.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(routineArgs(r)...))
 		}
 		return nil
 	}
@@ -68,9 +84,25 @@ func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 			))
 		other.Func().Id(k.Name()).Params(kernelParams(k)...).Block(Id(k.Name() + "Go").Call(callArgs()...))
 	}
+	for _, r := range routines {
+		args := routineArgs(r)
+		for _, isa := range asmgen.ISAs {
+			amd.Comment(fmt.Sprintf("%s is %s in %s assembly.", asmgen.FuncName(r, isa), r.Name(), isa))
+			amd.Line().Comment("//go:noescape")
+			amd.Func().Id(asmgen.FuncName(r, isa)).Params(layers.FuncParams(r)...)
+		}
+		amd.Commentf("%s runs the kernel on the path the CPU supports.", r.Name())
+		amd.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(
+			Switch(Id("kernelPath")).Block(
+				Case(Qual(kernelsPkg, "AVX512")).Block(Id(asmgen.FuncName(r, asmgen.AVX512)).Call(args...)),
+				Case(Qual(kernelsPkg, "AVX2")).Block(Id(asmgen.FuncName(r, asmgen.AVX2)).Call(args...)),
+				Default().Block(Id(r.Name()+"Go").Call(args...)),
+			))
+		other.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(args...))
+	}
 	files["kernels_amd64.go"] = amd
 	files["kernels_other.go"] = other
-	s, err := asmgen.Generate(g.m.Name, Header(g.m.SpecPath), list)
+	s, err := asmgen.GenerateAll(g.m.Name, Header(g.m.SpecPath), list, routines)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,9 @@ func (g *gen) learnSteps() int {
 	for _, k := range g.kernels.List() {
 		flops += 2 * k.M * k.N * k.K
 	}
+	for _, r := range g.kernels.Routines() {
+		flops += r.Flops()
+	}
 	return min(300, max(20, int(2e10)/max(flops, 1)))
 }
 
@@ -113,27 +116,47 @@ func (g *gen) testFile() *File {
 // of each kernel on each path.
 func (g *gen) kernelTests(f *File) {
 	var cases []Code
-	for _, k := range g.kernels.List() {
-		cs, as, bs := k.Sizes()
-		conv := func(n int, v string) *Statement { return Parens(Op("*").Index(Lit(n)).Id("Float")).Call(Id(v)) }
+	conv := func(n int, i int) *Statement {
+		return Parens(Op("*").Index(Lit(n)).Id("Float")).Call(Id("o").Index(Lit(i)))
+	}
+	add := func(name string, k, flops int, sizes []int, outs int, run, ref string) {
+		var sz, args []Code
+		for i, n := range sizes {
+			sz = append(sz, Lit(n))
+			args = append(args, conv(n, i))
+		}
 		cases = append(cases, Values(Dict{
-			Id("name"): Lit(k.Name()), Id("k"): Lit(k.K), Id("flops"): Lit(2 * k.M * k.N * k.K),
-			Id("sizes"): Index(Lit(3)).Int().Values(Lit(cs), Lit(as), Lit(bs)),
-			Id("run"): Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")).Block(
-				Id(k.Name()).Call(conv(cs, "c"), conv(as, "a"), conv(bs, "b"))),
-			Id("ref"): Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")).Block(
-				Id(k.Name()+"Go").Call(conv(cs, "c"), conv(as, "a"), conv(bs, "b"))),
+			Id("name"): Lit(name), Id("k"): Lit(k), Id("flops"): Lit(flops), Id("outs"): Lit(outs),
+			Id("sizes"): Index().Int().Values(sz...),
+			Id("run"):   Func().Params(Id("o").Index().Index().Id("Float")).Block(Id(run).Call(args...)),
+			Id("ref"):   Func().Params(Id("o").Index().Index().Id("Float")).Block(Id(ref).Call(args...)),
 		}))
 	}
-	f.Comment("kernelCases lists the package's kernels for the suite below.")
+	for _, k := range g.kernels.List() {
+		cs, as, bs := k.Sizes()
+		add(k.Name(), k.K, 2*k.M*k.N*k.K, []int{cs, as, bs}, 1, k.Name(), k.Name()+"Go")
+	}
+	for _, r := range g.kernels.Routines() {
+		var sizes []int
+		outs := 0
+		for _, a := range r.Args() {
+			sizes = append(sizes, a.Size)
+			if a.Out {
+				outs++
+			}
+		}
+		add(r.Name(), r.Terms(), r.Flops(), sizes, outs, r.Name(), r.Name()+"Go")
+	}
+	f.Comment("kernelCases lists the package's kernels for the suite below: the")
+	f.Comment("first outs operands are written, the others only read.")
 	f.Var().Id("kernelCases").Op("=").Index().Struct(
 		Id("name").String(),
-		List(Id("k"), Id("flops")).Int(),
-		Id("sizes").Index(Lit(3)).Int(),
-		List(Id("run"), Id("ref")).Func().Params(List(Id("c"), Id("a"), Id("b")).Index().Id("Float")),
+		List(Id("k"), Id("flops"), Id("outs")).Int(),
+		Id("sizes").Index().Int(),
+		List(Id("run"), Id("ref")).Func().Params(Id("o").Index().Index().Id("Float")),
 	).Values(cases...)
 	// The suite is written as Go text; these name its imports for jennifer.
-	f.Var().Defs(Id("_").Op("=").Qual(kernelsPkg, "Go"), Id("_").Op("=").Qual("math", "Abs"))
+	f.Var().Defs(Id("_").Op("=").Qual(kernelsPkg, "Go"), Id("_").Op("=").Qual("math", "Abs"), Id("_").Op("=").Qual("fmt", "Sprint"))
 	f.Add(Id(kernelSuite))
 }
 
@@ -177,31 +200,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -250,11 +268,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

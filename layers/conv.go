@@ -59,7 +59,7 @@ func init() {
 	Register(&Kind{
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
-			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample as im2col and a matrix product by the model's kernels.",
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply).",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
 			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
@@ -257,6 +257,10 @@ func view(buf string, off Code, n int) *Statement {
 
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if n.Str("padding") == "valid" {
+		convForwardFused(e, n, g)
+		return
+	}
 	if direct(g, n) {
 		convForwardDirect(e, n, g)
 		return
@@ -281,15 +285,16 @@ func convForward(e *Emitter, n *ir.Node) {
 
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
-	if direct(g, n) {
+	// Without an input gradient (a first layer), any Conv2D without
+	// padding needs only the ConvWGrad kernel of the direct path.
+	if direct(g, n) || n.Str("padding") == "valid" && !NeedsGrad(n.Inputs[0]) {
 		convBackwardDirect(e, n, g)
 		return
 	}
 	f := n.Int("filters")
 	kk := g.C * g.KH * g.KW
 	ohw := g.OH * g.OW
-	gradName := e.GradName(n)
-	body := e.gradPrologue(n, ohw)
+	dy, body := e.gradPrologue(n, ohw)
 	colName, _ := e.col(n)
 	dw, _ := e.ParamGrad(n, "weight")
 	wt, _ := e.taps(n, "wt")
@@ -298,7 +303,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 	w, _ := e.Param(n, "weight")
 	body = append(body,
 		e.im2col(n, g, colName),
-		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), sample(gradName, ohw*f), Op("&").Id("m").Dot(colName)),
+		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), dy, Op("&").Id("m").Dot(colName)),
 	)
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), orderTaps, false))
@@ -311,7 +316,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 			return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
 		}
 		body = append(body,
-			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), sample(gradName, ohw*f), Op("&").Id("m").Dot(wt)),
+			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), dy, Op("&").Id("m").Dot(wt)),
 			Block(
 				Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 				Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
@@ -356,6 +361,32 @@ func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
 	return body
 }
 
+// convForwardFused is the forward pass of a convolution without padding as
+// one ConvFwd kernel call per sample: every output is summed in registers
+// over all taps and channels and stored once, bias and ReLU included.
+func convForwardFused(e *Emitter, n *ir.Node, g convGeom) {
+	f, act := n.Int("filters"), n.Str("activation")
+	w, _ := e.Param(n, "weight")
+	wtT, _ := e.taps(n, "wtT")
+	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	k := ConvFwd{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f,
+		Bias: n.Bool("use_bias"), Relu: act == "relu"}
+	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
+	args := []Code{sample(outName, outSize), sample(e.OutName(n.Inputs[0]), inSize), Op("&").Id("m").Dot(wtT)}
+	if k.Bias {
+		bias, _ := e.Param(n, "bias")
+		args = append(args, bias)
+	}
+	body := []Code{e.funcCall(k, args...)}
+	if !k.Relu && !Rowwise(act) {
+		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
+	}
+	e.batchLoop(body...)
+	if Rowwise(act) {
+		e.Activate(n, act)
+	}
+}
+
 // convForwardDirect is the forward pass as shifted products:
 // out[oh] (OW×F) += x[oh+kh][kw:kw+OW] (OW×C) · W[kh][kw] (C×F).
 func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
@@ -386,64 +417,65 @@ func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	f := n.Int("filters")
 	ohw := g.OH * g.OW
-	gradName := e.GradName(n)
 	inSize := n.Inputs[0].Size()
-	body := e.gradPrologue(n, ohw)
+	dy, body := e.gradPrologue(n, ohw)
 	dw, _ := e.ParamGrad(n, "weight")
 	w, _ := e.Param(n, "weight")
 	dwtT, _ := e.taps(n, "dwtT")
 	e.Add(Id("m").Dot(dwtT).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
-	body = append(body,
-		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
-		Id("dy").Op(":=").Id("m").Dot(gradName).Index(Id("b").Op("*").Lit(ohw*f).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(ohw*f)),
-	)
-	kw := GEMM{Layout: TN, M: g.C, N: f, K: g.OW, Acc: true}
-	calls := func(in, row, tap Code) Code {
-		return e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f))
-	}
+	// The kernel gradient: one kernel per sample, every block of dW summed
+	// in registers over all outputs.
+	kw := ConvWGrad{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f}
+	body = append(body, e.funcCall(kw, Op("&").Id("m").Dot(dwtT), sample(e.OutName(n.Inputs[0]), inSize), dy))
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		wtFC, _ := e.taps(n, "wtFC")
 		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtFC), orderTapFC, false))
-		if !acc {
-			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
-		}
 		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
-		kx := GEMM{Layout: NN, M: g.OW, N: g.C, K: f, Acc: true}
-		calls = func(in, row, tap Code) Code {
-			return Block(
-				e.gemmCall(kw, view("m."+dwtT, Add(tap).Op("*").Lit(g.C*f), g.C*f), view("x", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f)),
-				e.gemmCall(kx, view("dx", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f), view("m."+wtFC, Add(tap).Op("*").Lit(f*g.C), f*g.C)),
-			)
+		if !acc { // cleared sample by sample, while in cache
+			body = append(body, Clear(Id("dx")))
 		}
+		kx := GEMM{Layout: NN, M: g.OW, N: g.C, K: f, Acc: true}
+		body = append(body, Id("dy").Op(":=").Parens(dy).Index(Op(":")), shifted(g, func(in, row, tap Code) Code {
+			return e.gemmCall(kx, view("dx", in, g.OW*g.C), view("dy", Add(row).Op("*").Lit(f), g.OW*f), view("m."+wtFC, Add(tap).Op("*").Lit(f*g.C), f*g.C))
+		}))
 	}
-	body = append(body, shifted(g, calls))
 	e.batchLoop(body...)
 	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
 }
 
-// gradPrologue returns the per-sample start of a Conv2D's backward pass:
-// the activation's derivative and the bias gradient, which run on each
-// sample's gradient while it is in cache (a row-wise activation runs on the
+// gradPrologue returns the gradient of sample b of a Conv2D's output (an
+// array pointer) and the per-sample start of its backward pass: the
+// gradient itself where a consumer deferred its backward here (into a
+// one-sample scratch buffer, which stays in cache), the activation's
+// derivative and the bias gradient (a row-wise activation runs on the
 // whole batch first, and the bias gradient is cleared first).
-func (e *Emitter) gradPrologue(n *ir.Node, ohw int) []Code {
+func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 	f, act, gradName := n.Int("filters"), n.Str("activation"), e.GradName(n)
 	var body []Code
+	dy := Code(sample(gradName, ohw*f))
+	if write := e.sampleGrad[n]; write != nil {
+		scratch := n.Name + "_dy"
+		e.Bufs.Use(scratch, ohw*f, "gradient of one sample's output of layer "+n.Name)
+		dy = Op("&").Id("m").Dot(scratch)
+		body = append(body, write(dy))
+	}
+	relu := act == "relu" && !e.Fused[n]
 	if Rowwise(act) {
 		e.ActBackward(n, act)
-	} else if !e.Fused[n] {
-		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), sample(gradName, n.Size()).Index(Op(":"))))
+	} else if !e.Fused[n] && !(relu && n.Bool("use_bias")) {
+		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), Parens(dy).Index(Op(":"))))
 	}
 	if n.Bool("use_bias") {
 		db, _ := e.ParamGrad(n, "bias")
 		e.Add(Op("*").Add(db).Op("=").Index(Lit(f)).Id("Float").Values())
-		body = append(body, Block(
-			Id("db").Op(":=").Add(db),
-			Id("d").Op(":=").Add(sample(gradName, ohw*f)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(ohw), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Id("d").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
-				e.For("j", f, func(j Code) []Code { return []Code{Id("db").Index(j).Op("+=").Id("row").Index(j)} }),
-			),
-		))
+		// One kernel masks the gradient by ReLU's derivative and sums it
+		// into the bias gradient.
+		k := BiasGrad{Rows: ohw, F: f, Relu: relu}
+		args := []Code{dy, db}
+		if relu {
+			args = append(args, sample(e.OutName(n), n.Size()))
+		}
+		body = append(body, e.funcCall(k, args...))
 	}
-	return body
+	return dy, body
 }

@@ -51,8 +51,12 @@ type Emitter struct {
 	Bufs    *Buffers
 	Kernels *Kernels
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
-	code    []Code
-	written map[string]bool
+	// sampleGrad holds, for a node, a consumer's backward code deferred
+	// into the node's own per-sample backward loop: it writes the gradient
+	// of sample b of the node's output to dst.
+	sampleGrad map[*ir.Node]func(dst Code) Code
+	code       []Code
+	written    map[string]bool
 }
 
 // Code returns the statements emitted so far.
@@ -238,7 +242,8 @@ func (g GEMM) Name() string {
 
 // Kernels collects the distinct GEMM shapes a model uses.
 type Kernels struct {
-	set map[GEMM]bool
+	set   map[GEMM]bool
+	funcs map[string]Routine
 }
 
 // Add records a kernel shape.
@@ -263,4 +268,55 @@ func (k *Kernels) List() []GEMM {
 func (e *Emitter) GEMM(g GEMM, c, a, b Code) {
 	e.Kernels.Add(g)
 	e.Add(Id(g.Name()).Call(c, a, b))
+}
+
+// Routine is a model kernel other than a GEMM (a fused convolution, a
+// pooling pass): a function of fixed-size Float arrays with a pure-Go twin
+// and assembly versions that asmgen emits for each concrete type.
+type Routine interface {
+	// Name is the Go name of the kernel; the twin is Name()+"Go".
+	Name() string
+	// Args lists the operands in call order.
+	Args() []Arg
+	// Doc is the twin's doc comment: what the kernel computes.
+	Doc() string
+	// Twin returns the body of the pure-Go twin; operands are named as in
+	// Args.
+	Twin() []Code
+	// Flops is the floating-point work of one call (for benchmarks), and
+	// Terms the most terms summed into one output (for test tolerances).
+	Flops() int
+	Terms() int
+}
+
+// Arg is an operand of a Routine: Size values; Out operands are written (and
+// may be read first), the others only read. Out operands come first.
+type Arg struct {
+	Name string
+	Size int
+	Out  bool
+}
+
+// AddRoutine records kernel f; kernels of equal names must be equal.
+func (k *Kernels) AddRoutine(f Routine) {
+	if k.funcs == nil {
+		k.funcs = map[string]Routine{}
+	}
+	k.funcs[f.Name()] = f
+}
+
+// Routines returns the recorded Routine kernels sorted by name.
+func (k *Kernels) Routines() []Routine {
+	var l []Routine
+	for _, f := range k.funcs {
+		l = append(l, f)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].Name() < l[j].Name() })
+	return l
+}
+
+// funcCall records kernel f and returns its call with the operands args.
+func (e *Emitter) funcCall(f Routine, args ...Code) Code {
+	e.Kernels.AddRoutine(f)
+	return Id(f.Name()).Call(args...)
 }

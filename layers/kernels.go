@@ -152,3 +152,290 @@ func (g GEMM) tile(mr, nr, unroll int) []Code {
 	}
 	return s
 }
+
+// floatArr is the Go type *[n]Float.
+func floatArr(n int) Code { return Op("*").Index(Lit(n)).Id("Float") }
+
+// FuncParams returns the parameters of f's Go functions.
+func FuncParams(f Routine) []Code {
+	var p []Code
+	for _, a := range f.Args() {
+		p = append(p, Id(a.Name).Add(floatArr(a.Size)))
+	}
+	return p
+}
+
+// EmitFunc returns the pure-Go twin of f, named f.Name()+"Go".
+func EmitFunc(f Routine) Code {
+	return Comment(f.Name() + "Go " + f.Doc() + "\nIt is the pure-Go twin of the kernel, and its reference.").Line().
+		Func().Id(f.Name() + "Go").Params(FuncParams(f)...).Block(f.Twin()...)
+}
+
+// loop emits `for v := 0; v < n; v++ { body }`.
+func loop(v string, n int, body ...Code) Code {
+	return For(Id(v).Op(":=").Lit(0), Id(v).Op("<").Lit(n), Id(v).Op("++")).Block(body...)
+}
+
+// ConvFwd is a whole convolution of one NHWC sample without padding:
+// out[oh][ow][f] = act(bias[f] + Σ x[oh·SH+kh·DH][ow·SW+kw·DW][c]·w[kh][kw][c][f]),
+// the accumulators of a block of outputs held in registers over every tap
+// and channel, bias and activation applied before the one store.
+type ConvFwd struct {
+	H, W, C, KH, KW, SH, SW, DH, DW, OH, OW, F int
+	Bias, Relu                                 bool
+}
+
+// Name is the kernel's Go name.
+func (k ConvFwd) Name() string {
+	s := fmt.Sprintf("conv_%dx%dx%d_%dx%dx%d_k%dx%d", k.H, k.W, k.C, k.OH, k.OW, k.F, k.KH, k.KW)
+	if k.SH != 1 || k.SW != 1 {
+		s += fmt.Sprintf("_s%dx%d", k.SH, k.SW)
+	}
+	if k.DH != 1 || k.DW != 1 {
+		s += fmt.Sprintf("_d%dx%d", k.DH, k.DW)
+	}
+	if k.Bias {
+		s += "_bias"
+	}
+	if k.Relu {
+		s += "_relu"
+	}
+	return s
+}
+
+// Args: out, x, w ([KH][KW][C][F]) and bias.
+func (k ConvFwd) Args() []Arg {
+	a := []Arg{{"out", k.OH * k.OW * k.F, true}, {"x", k.H * k.W * k.C, false}, {"w", k.KH * k.KW * k.C * k.F, false}}
+	if k.Bias {
+		a = append(a, Arg{"bias", k.F, false})
+	}
+	return a
+}
+
+// Doc says what the kernel computes.
+func (k ConvFwd) Doc() string {
+	act, b := "", ""
+	if k.Relu {
+		act = " and ReLU"
+	}
+	if k.Bias {
+		b = " plus bias"
+	}
+	return fmt.Sprintf("is out[oh][ow][f] = Σ x[oh*%d+kh*%d][ow*%d+kw*%d][c]·w[kh][kw][c][f]%s%s:\na %dx%d convolution of one [%d][%d][%d] sample to [%d][%d][%d].",
+		k.SH, k.DH, k.SW, k.DW, b, act, k.KH, k.KW, k.H, k.W, k.C, k.OH, k.OW, k.F)
+}
+
+// Flops of one call.
+func (k ConvFwd) Flops() int { return 2 * k.OH * k.OW * k.F * k.KH * k.KW * k.C }
+
+// Terms summed into one output.
+func (k ConvFwd) Terms() int { return k.KH*k.KW*k.C + 1 }
+
+// Twin returns the Go loops.
+func (k ConvFwd) Twin() []Code {
+	init := Clear(Id("o"))
+	if k.Bias {
+		init = Copy(Id("o"), Id("bias").Index(Op(":")))
+	}
+	body := []Code{
+		Id("o").Op(":=").Id("out").Index(Parens(Id("oh").Op("*").Lit(k.OW).Op("+").Id("ow")).Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)),
+		init,
+		loop("kh", k.KH, loop("kw", k.KW,
+			Id("xi").Op(":=").Id("x").Index(Parens(Parens(Id("oh").Op("*").Lit(k.SH).Op("+").Id("kh").Op("*").Lit(k.DH)).Op("*").Lit(k.W).
+				Op("+").Id("ow").Op("*").Lit(k.SW).Op("+").Id("kw").Op("*").Lit(k.DW)).Op("*").Lit(k.C).Op(":")).Index(Op(":").Lit(k.C)),
+			Id("wt").Op(":=").Id("w").Index(Parens(Id("kh").Op("*").Lit(k.KW).Op("+").Id("kw")).Op("*").Lit(k.C*k.F).Op(":")).Index(Op(":").Lit(k.C*k.F)),
+			For(List(Id("c"), Id("v")).Op(":=").Range().Id("xi")).Block(
+				For(List(Id("f"), Id("wv")).Op(":=").Range().Id("wt").Index(Id("c").Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F))).Block(
+					Id("o").Index(Id("f")).Op("+=").Id("v").Op("*").Id("wv"))),
+		)),
+	}
+	if k.Relu {
+		body = append(body, For(List(Id("f"), Id("v")).Op(":=").Range().Id("o")).Block(
+			If(Op("!").Parens(Id("v").Op(">").Lit(0))).Block(Id("o").Index(Id("f")).Op("=").Lit(0))))
+	}
+	return []Code{loop("oh", k.OH, loop("ow", k.OW, body...))}
+}
+
+// BiasGrad is the start of a layer's backward pass over Rows rows of F
+// values: with Relu, d[r][f] = 0 where s[r][f] (the ReLU's output) is not
+// positive; then db[f] += Σ_r d[r][f].
+type BiasGrad struct {
+	Rows, F int
+	Relu    bool
+}
+
+// Name is the kernel's Go name.
+func (k BiasGrad) Name() string {
+	s := fmt.Sprintf("biasGrad_%dx%d", k.Rows, k.F)
+	if k.Relu {
+		s += "_relu"
+	}
+	return s
+}
+
+// Args: d, db and, with Relu, s.
+func (k BiasGrad) Args() []Arg {
+	a := []Arg{{"d", k.Rows * k.F, true}, {"db", k.F, true}}
+	if k.Relu {
+		a = append(a, Arg{"s", k.Rows * k.F, false})
+	}
+	return a
+}
+
+// Doc says what the kernel computes.
+func (k BiasGrad) Doc() string {
+	if k.Relu {
+		return fmt.Sprintf("zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds\nthe columns of d, %d rows of %d, to db.", k.Rows, k.F)
+	}
+	return fmt.Sprintf("adds the columns of d, %d rows of %d, to db.", k.Rows, k.F)
+}
+
+// Flops of one call.
+func (k BiasGrad) Flops() int { return k.Rows * k.F }
+
+// Terms summed into one output.
+func (k BiasGrad) Terms() int { return k.Rows + 1 }
+
+// Twin returns the Go loops.
+func (k BiasGrad) Twin() []Code {
+	body := []Code{Id("dr").Op(":=").Id("d").Index(Id("r").Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F))}
+	var inner []Code
+	if k.Relu {
+		body = append(body, Id("sr").Op(":=").Id("s").Index(Id("r").Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)))
+		inner = append(inner, If(Op("!").Parens(Id("sr").Index(Id("f")).Op(">").Lit(0))).Block(Id("dr").Index(Id("f")).Op("=").Lit(0)))
+	}
+	inner = append(inner, Id("db").Index(Id("f")).Op("+=").Id("dr").Index(Id("f")))
+	body = append(body, For(Id("f").Op(":=").Range().Id("dr")).Block(inner...))
+	return []Code{loop("r", k.Rows, body...)}
+}
+
+// MaxPool is a max pooling of one NHWC sample over KH×KW windows that tile
+// it exactly (strides equal to the window, H and W multiples of it). Grad
+// is its backward pass, which finds each maximum again: the first cell of
+// a window equal to the window's output gets the gradient (as the first
+// maximum wins forward), every other cell zero.
+type MaxPool struct {
+	H, W, C, KH, KW int
+	Grad            bool
+}
+
+// Name is the kernel's Go name.
+func (k MaxPool) Name() string {
+	s := fmt.Sprintf("maxPool_%dx%dx%d_k%dx%d", k.H, k.W, k.C, k.KH, k.KW)
+	if k.Grad {
+		s += "_grad"
+	}
+	return s
+}
+
+func (k MaxPool) out() int { return k.H / k.KH * k.W / k.KW * k.C }
+
+// Args: out and in; for Grad dx, d, in and out.
+func (k MaxPool) Args() []Arg {
+	in := k.H * k.W * k.C
+	if k.Grad {
+		return []Arg{{"dx", in, true}, {"d", k.out(), false}, {"in", in, false}, {"out", k.out(), false}}
+	}
+	return []Arg{{"out", k.out(), true}, {"in", in, false}}
+}
+
+// Doc says what the kernel computes.
+func (k MaxPool) Doc() string {
+	if k.Grad {
+		return fmt.Sprintf("sends each d[oh][ow][c] to the first cell of its %dx%d window of in\nequal to out[oh][ow][c]; every other cell of dx ([%d][%d][%d]) is zero.", k.KH, k.KW, k.H, k.W, k.C)
+	}
+	return fmt.Sprintf("is out[oh][ow][c] = max over the %dx%d window of in[oh*%d+i][ow*%d+j][c]\n([%d][%d][%d]), a later cell replacing the maximum only if greater.", k.KH, k.KW, k.KH, k.KW, k.H, k.W, k.C)
+}
+
+// Flops of one call (comparisons).
+func (k MaxPool) Flops() int { return k.H * k.W * k.C }
+
+// Terms: none are summed.
+func (k MaxPool) Terms() int { return 1 }
+
+// Twin returns the Go loops.
+func (k MaxPool) Twin() []Code {
+	oh, ow := k.H/k.KH, k.W/k.KW
+	cell := func(i, j string) *Statement {
+		return Parens(Parens(Id("oh").Op("*").Lit(k.KH).Op("+").Id(i)).Op("*").Lit(k.W).Op("+").Id("ow").Op("*").Lit(k.KW).Op("+").Id(j)).Op("*").Lit(k.C)
+	}
+	o := Parens(Id("oh").Op("*").Lit(ow).Op("+").Id("ow")).Op("*").Lit(k.C)
+	if !k.Grad {
+		return []Code{loop("oh", oh, loop("ow", ow,
+			Id("o").Op(":=").Id("out").Index(Add(o).Op(":")).Index(Op(":").Lit(k.C)),
+			Copy(Id("o"), Id("in").Index(Add(cell("0", "0")).Op(":"))),
+			loop("i", k.KH, loop("j", k.KW,
+				For(List(Id("c"), Id("v")).Op(":=").Range().Id("in").Index(Add(cell("i", "j")).Op(":")).Index(Op(":").Lit(k.C))).Block(
+					If(Id("v").Op(">").Id("o").Index(Id("c"))).Block(Id("o").Index(Id("c")).Op("=").Id("v")))),
+			)))}
+	}
+	return []Code{
+		Clear(Id("dx").Index(Op(":"))),
+		loop("oh", oh, loop("ow", ow,
+			Id("o").Op(":=").Add(o),
+			loop("c", k.C,
+				Id("mx").Op(":=").Id("out").Index(Id("o").Op("+").Id("c")),
+				Id("cells").Op(":"),
+				loop("i", k.KH, loop("j", k.KW,
+					Id("x").Op(":=").Add(cell("i", "j")).Op("+").Id("c"),
+					If(Id("in").Index(Id("x")).Op("==").Id("mx")).Block(
+						Id("dx").Index(Id("x")).Op("=").Id("d").Index(Id("o").Op("+").Id("c")),
+						Break().Id("cells"),
+					),
+				)),
+			),
+		)),
+	}
+}
+
+// ConvWGrad is the kernel gradient of a ConvFwd over one sample, added to
+// dw: dw[kh][kw][c][f] += Σ_{oh,ow} x[oh·SH+kh·DH][ow·SW+kw·DW][c]·dy[oh][ow][f],
+// the accumulators of a block of dw held in registers over every output.
+type ConvWGrad struct {
+	H, W, C, KH, KW, SH, SW, DH, DW, OH, OW, F int
+}
+
+// Name is the kernel's Go name.
+func (k ConvWGrad) Name() string {
+	s := fmt.Sprintf("convWGrad_%dx%dx%d_%dx%dx%d_k%dx%d", k.H, k.W, k.C, k.OH, k.OW, k.F, k.KH, k.KW)
+	if k.SH != 1 || k.SW != 1 {
+		s += fmt.Sprintf("_s%dx%d", k.SH, k.SW)
+	}
+	if k.DH != 1 || k.DW != 1 {
+		s += fmt.Sprintf("_d%dx%d", k.DH, k.DW)
+	}
+	return s
+}
+
+// Args: dw ([KH][KW][C][F]), x and dy.
+func (k ConvWGrad) Args() []Arg {
+	return []Arg{{"dw", k.KH * k.KW * k.C * k.F, true}, {"x", k.H * k.W * k.C, false}, {"dy", k.OH * k.OW * k.F, false}}
+}
+
+// Doc says what the kernel computes.
+func (k ConvWGrad) Doc() string {
+	return fmt.Sprintf("is dw[kh][kw][c][f] += Σ x[oh*%d+kh*%d][ow*%d+kw*%d][c]·dy[oh][ow][f]:\nthe kernel gradient of a %dx%d convolution of one [%d][%d][%d] sample to [%d][%d][%d].",
+		k.SH, k.DH, k.SW, k.DW, k.KH, k.KW, k.H, k.W, k.C, k.OH, k.OW, k.F)
+}
+
+// Flops of one call.
+func (k ConvWGrad) Flops() int { return 2 * k.OH * k.OW * k.F * k.KH * k.KW * k.C }
+
+// Terms summed into one output.
+func (k ConvWGrad) Terms() int { return k.OH*k.OW + 1 }
+
+// Twin returns the Go loops.
+func (k ConvWGrad) Twin() []Code {
+	return []Code{loop("kh", k.KH, loop("kw", k.KW,
+		Id("wt").Op(":=").Id("dw").Index(Parens(Id("kh").Op("*").Lit(k.KW).Op("+").Id("kw")).Op("*").Lit(k.C*k.F).Op(":")).Index(Op(":").Lit(k.C*k.F)),
+		loop("oh", k.OH, loop("ow", k.OW,
+			Id("xi").Op(":=").Id("x").Index(Parens(Parens(Id("oh").Op("*").Lit(k.SH).Op("+").Id("kh").Op("*").Lit(k.DH)).Op("*").Lit(k.W).
+				Op("+").Id("ow").Op("*").Lit(k.SW).Op("+").Id("kw").Op("*").Lit(k.DW)).Op("*").Lit(k.C).Op(":")).Index(Op(":").Lit(k.C)),
+			Id("g").Op(":=").Id("dy").Index(Parens(Id("oh").Op("*").Lit(k.OW).Op("+").Id("ow")).Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)),
+			For(List(Id("c"), Id("v")).Op(":=").Range().Id("xi")).Block(
+				Id("row").Op(":=").Id("wt").Index(Id("c").Op("*").Lit(k.F).Op(":")).Index(Op(":").Lit(k.F)),
+				For(List(Id("f"), Id("gv")).Op(":=").Range().Id("g")).Block(Id("row").Index(Id("f")).Op("+=").Id("v").Op("*").Id("gv")),
+			),
+		)),
+	))}
+}

@@ -43,7 +43,7 @@ func init() {
 	})
 	Register(&Kind{
 		Name:     "MaxPooling2D",
-		Doc:      "Maximum over each window of a [height, width, channels] input, channel by channel. Training records the position of each maximum, where backward sends the gradient; padded cells never win.",
+		Doc:      "Maximum over each window of a [height, width, channels] input, channel by channel. Backward sends the gradient to the first maximum of each window: training records its position, or, when the windows tile the input, backward finds it again; padded cells never win.",
 		Fields:   poolFields(),
 		Shape:    poolShape,
 		Summary:  poolSummary,
@@ -257,8 +257,21 @@ func (e *Emitter) poolArgmax(n *ir.Node) (name, typ string) {
 	return name, typ
 }
 
+// poolTiles reports whether the windows tile the input exactly (strides
+// equal to the window, no padding, no cell left over): then the MaxPool
+// kernels run the layer, and backward finds each maximum again instead of
+// recording it.
+func poolTiles(g convGeom) bool {
+	return g.SH == g.KH && g.SW == g.KW && g.PT == 0 && g.PL == 0 && g.H%g.KH == 0 && g.W%g.KW == 0 && g.OH*g.KH == g.H && g.OW*g.KW == g.W
+}
+
 func maxPoolForward(e *Emitter, n *ir.Node) {
 	g, _ := poolGeometry(n, n.Inputs[0].Shape)
+	if poolTiles(g) {
+		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW}
+		e.batchLoop(e.funcCall(k, sample(e.OutName(n), n.Size()), sample(e.OutName(n.Inputs[0]), n.Inputs[0].Size())))
+		return
+	}
 	// Each window starts from its first cell, so padding never wins.
 	first := []Code{
 		Id("dst").Op(":=").Add(poolChannels("out", Id("o"), g.C)),
@@ -290,6 +303,36 @@ func maxPoolForward(e *Emitter, n *ir.Node) {
 func maxPoolBackward(e *Emitter, n *ir.Node) {
 	dx, acc, ok := e.GradIn(n, 0)
 	if !ok {
+		return
+	}
+	if g, _ := poolGeometry(n, n.Inputs[0].Shape); poolTiles(g) {
+		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, Grad: true}
+		in, out := n.Inputs[0].Size(), n.Size()
+		if x := n.Inputs[0]; !acc && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
+			// The convolution's backward loop runs this per sample, just
+			// before it uses the gradient.
+			if e.sampleGrad == nil {
+				e.sampleGrad = map[*ir.Node]func(Code) Code{}
+			}
+			e.sampleGrad[x] = func(dst Code) Code {
+				return e.funcCall(k, dst, sample(e.GradName(n), out), sample(e.OutName(x), in), sample(e.OutName(n), out))
+			}
+			return
+		}
+		call := e.funcCall(k, sample(e.GradName(n.Inputs[0]), in), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
+		if !acc {
+			e.batchLoop(call)
+			return
+		}
+		// Another consumer wrote dx first: the kernel writes a scratch
+		// sample, which is added.
+		tmp := n.Name + "_dx"
+		e.Bufs.Use(tmp, in, "one sample's input gradient of layer "+n.Name)
+		call = e.funcCall(k, Op("&").Id("m").Dot(tmp), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
+		e.batchLoop(call, Block(
+			Id("dx").Op(":=").Add(sample(e.GradName(n.Inputs[0]), in)),
+			For(List(Id("i"), Id("v")).Op(":=").Range().Id("m").Dot(tmp)).Block(Id("dx").Index(Id("i")).Op("+=").Id("v")),
+		))
 		return
 	}
 	arg, _ := e.poolArgmax(n)

@@ -487,47 +487,6 @@ func gemmNN_100x150x16Go(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 }
 
 /*
-gemmNN_100x16x150Go is C[m*16+n] = Σ_k A[m*150+k*1]·B[n*1+k*16] for m < 100, n < 16, k < 150:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_100x16x150Go(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
-	for m := 0; m < 100; m += 2 {
-		for n := 0; n < 16; n += 4 {
-			a0 := a[(m+0)*150:][:150]
-			a1 := a[(m+1)*150:][:150]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 150; k++ {
-				bk := b[k*16+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*16+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*16+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNN_64x120x84Go is C[m*120+n] = Σ_k A[m*84+k*1]·B[n*1+k*120] for m < 64, n < 120, k < 84:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1447,6 +1406,31 @@ func gemmTN_84x120x64Go(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+	}
+}
+
+/*
+conv_14x14x6_10x10x16_k5x5Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 5x5 convolution of one [14][14][6] sample to [10][10][16].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_14x14x6_10x10x16_k5x5Go(out *[1600]Float, x *[1176]Float, w *[2400]Float) {
+	for oh := 0; oh < 10; oh++ {
+		for ow := 0; ow < 10; ow++ {
+			o := out[(oh*10+ow)*16:][:16]
+			clear(o)
+			for kh := 0; kh < 5; kh++ {
+				for kw := 0; kw < 5; kw++ {
+					xi := x[((oh*1+kh*1)*14+ow*1+kw*1)*6:][:6]
+					wt := w[(kh*5+kw)*96:][:96]
+					for c, v := range xi {
+						for f, wv := range wt[c*16:][:16] {
+							o[f] += v * wv
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -39,28 +39,6 @@ func gemmNN_100x150x16(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 	}
 }
 
-// gemmNN_100x16x150AVX2 is gemmNN_100x16x150 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_100x16x150AVX2(c *[1600]Float, a *[15000]Float, b *[2400]Float)
-
-// gemmNN_100x16x150AVX512 is gemmNN_100x16x150 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_100x16x150AVX512(c *[1600]Float, a *[15000]Float, b *[2400]Float)
-
-// gemmNN_100x16x150 runs the kernel on the path the CPU supports.
-func gemmNN_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_100x16x150AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_100x16x150AVX2(c, a, b)
-	default:
-		gemmNN_100x16x150Go(c, a, b)
-	}
-}
-
 // gemmNN_64x120x84AVX2 is gemmNN_64x120x84 in AVX2 assembly.
 
 //go:noescape
@@ -388,5 +366,27 @@ func gemmTN_84x120x64(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
 		gemmTN_84x120x64AVX2(c, a, b)
 	default:
 		gemmTN_84x120x64Go(c, a, b)
+	}
+}
+
+// conv_14x14x6_10x10x16_k5x5AVX2 is conv_14x14x6_10x10x16_k5x5 in AVX2 assembly.
+
+//go:noescape
+func conv_14x14x6_10x10x16_k5x5AVX2(out *[1600]Float, x *[1176]Float, w *[2400]Float)
+
+// conv_14x14x6_10x10x16_k5x5AVX512 is conv_14x14x6_10x10x16_k5x5 in AVX512 assembly.
+
+//go:noescape
+func conv_14x14x6_10x10x16_k5x5AVX512(out *[1600]Float, x *[1176]Float, w *[2400]Float)
+
+// conv_14x14x6_10x10x16_k5x5 runs the kernel on the path the CPU supports.
+func conv_14x14x6_10x10x16_k5x5(out *[1600]Float, x *[1176]Float, w *[2400]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_14x14x6_10x10x16_k5x5AVX512(out, x, w)
+	case kernels.AVX2:
+		conv_14x14x6_10x10x16_k5x5AVX2(out, x, w)
+	default:
+		conv_14x14x6_10x10x16_k5x5Go(out, x, w)
 	}
 }

@@ -25,9 +25,6 @@ func SetKernels(p kernels.Path) error {
 func gemmNN_100x150x16(c *[15000]Float, a *[1600]Float, b *[2400]Float) {
 	gemmNN_100x150x16Go(c, a, b)
 }
-func gemmNN_100x16x150(c *[1600]Float, a *[15000]Float, b *[2400]Float) {
-	gemmNN_100x16x150Go(c, a, b)
-}
 func gemmNN_64x120x84(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
 	gemmNN_64x120x84Go(c, a, b)
 }
@@ -72,4 +69,7 @@ func gemmTN_6x25x784_acc(c *[150]Float, a *[4704]Float, b *[19600]Float) {
 }
 func gemmTN_84x120x64(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
 	gemmTN_84x120x64Go(c, a, b)
+}
+func conv_14x14x6_10x10x16_k5x5(out *[1600]Float, x *[1176]Float, w *[2400]Float) {
+	conv_14x14x6_10x10x16_k5x5Go(out, x, w)
 }

@@ -96,7 +96,6 @@ type Model struct {
 	batch_normalization_out    [301056]Float // output of layer batch_normalization
 	activation_out             [301056]Float // output of layer activation
 	average_pooling2d_out      [75264]Float  // output of layer average_pooling2d
-	conv2d_1_col               [15000]Float  // im2col windows of one sample of layer conv2d_1
 	conv2d_1_wtT               [2400]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_1_out               [102400]Float // output of layer conv2d_1
 	batch_normalization_1_xhat [102400]Float // x̂ of layer batch_normalization_1: its input normalized by the batch statistics, kept for backward
@@ -117,6 +116,7 @@ type Model struct {
 	activation_1_grad          [102400]Float // gradient of the output of layer activation_1
 	batch_normalization_1_grad [102400]Float // gradient of the output of layer batch_normalization_1
 	conv2d_1_grad              [102400]Float // gradient of the output of layer conv2d_1
+	conv2d_1_col               [15000]Float  // im2col windows of one sample of layer conv2d_1
 	conv2d_1_wt                [2400]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order
 	conv2d_1_dwt               [2400]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order
 	average_pooling2d_grad     [75264]Float  // gradient of the output of layer average_pooling2d
@@ -517,28 +517,7 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		{
-			x := m.average_pooling2d_out[b*1176 : (b+1)*1176]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 10; oh++ {
-				for ow := 0; ow < 10; ow++ {
-					row := (oh*10 + ow) * 150
-					for kh := 0; kh < 5; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 5; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*5 + kw
-							if ih < 0 || ih >= 14 || iw < 0 || iw >= 14 {
-								clear(col[row+tap*6:][:6])
-								continue
-							}
-							copy(col[row+tap*6:][:6], x[(ih*14+iw)*6:][:6])
-						}
-					}
-				}
-			}
-		}
-		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1217,28 +1196,7 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		{
-			x := m.average_pooling2d_out[b*1176 : (b+1)*1176]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 10; oh++ {
-				for ow := 0; ow < 10; ow++ {
-					row := (oh*10 + ow) * 150
-					for kh := 0; kh < 5; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 5; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*5 + kw
-							if ih < 0 || ih >= 14 || iw < 0 || iw >= 14 {
-								clear(col[row+tap*6:][:6])
-								continue
-							}
-							copy(col[row+tap*6:][:6], x[(ih*14+iw)*6:][:6])
-						}
-					}
-				}
-			}
-		}
-		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1723,28 +1681,7 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		{
-			x := m.average_pooling2d_out1[b*1176 : (b+1)*1176]
-			col := m.conv2d_1_col[:]
-			for oh := 0; oh < 10; oh++ {
-				for ow := 0; ow < 10; ow++ {
-					row := (oh*10 + ow) * 150
-					for kh := 0; kh < 5; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 5; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*5 + kw
-							if ih < 0 || ih >= 14 || iw < 0 || iw >= 14 {
-								clear(col[row+tap*6:][:6])
-								continue
-							}
-							copy(col[row+tap*6:][:6], x[(ih*14+iw)*6:][:6])
-						}
-					}
-				}
-			}
-		}
-		gemmNN_100x16x150((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), &m.conv2d_1_col, &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out1[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001

@@ -3,6 +3,7 @@
 package lenet_bn
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,203 +83,222 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 480000,
 	k:     16,
 	name:  "gemmNN_100x150x16",
-	ref: func(c, a, b []Float) {
-		gemmNN_100x150x16Go((*[15000]Float)(c), (*[1600]Float)(a), (*[2400]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_100x150x16Go((*[15000]Float)(o[0]), (*[1600]Float)(o[1]), (*[2400]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_100x150x16((*[15000]Float)(c), (*[1600]Float)(a), (*[2400]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_100x150x16((*[15000]Float)(o[0]), (*[1600]Float)(o[1]), (*[2400]Float)(o[2]))
 	},
-	sizes: [3]int{15000, 1600, 2400},
-}, {
-	flops: 480000,
-	k:     150,
-	name:  "gemmNN_100x16x150",
-	ref: func(c, a, b []Float) {
-		gemmNN_100x16x150Go((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNN_100x16x150((*[1600]Float)(c), (*[15000]Float)(a), (*[2400]Float)(b))
-	},
-	sizes: [3]int{1600, 15000, 2400},
+	sizes: []int{15000, 1600, 2400},
 }, {
 	flops: 1290240,
 	k:     84,
 	name:  "gemmNN_64x120x84",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x120x84Go((*[7680]Float)(c), (*[5376]Float)(a), (*[10080]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x120x84Go((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x120x84((*[7680]Float)(c), (*[5376]Float)(a), (*[10080]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x120x84((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	sizes: [3]int{7680, 5376, 10080},
+	sizes: []int{7680, 5376, 10080},
 }, {
 	flops: 6144000,
 	k:     120,
 	name:  "gemmNN_64x400x120",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x400x120Go((*[25600]Float)(c), (*[7680]Float)(a), (*[48000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x400x120Go((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x400x120((*[25600]Float)(c), (*[7680]Float)(a), (*[48000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x400x120((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	sizes: [3]int{25600, 7680, 48000},
+	sizes: []int{25600, 7680, 48000},
 }, {
 	flops: 107520,
 	k:     10,
 	name:  "gemmNN_64x84x10",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x84x10Go((*[5376]Float)(c), (*[640]Float)(a), (*[840]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x84x10Go((*[5376]Float)(o[0]), (*[640]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x84x10((*[5376]Float)(c), (*[640]Float)(a), (*[840]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x84x10((*[5376]Float)(o[0]), (*[640]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	sizes: [3]int{5376, 640, 840},
+	sizes: []int{5376, 640, 840},
 }, {
 	flops: 235200,
 	k:     25,
 	name:  "gemmNN_784x6x25",
-	ref: func(c, a, b []Float) {
-		gemmNN_784x6x25Go((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_784x6x25Go((*[4704]Float)(o[0]), (*[19600]Float)(o[1]), (*[150]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_784x6x25((*[4704]Float)(c), (*[19600]Float)(a), (*[150]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_784x6x25((*[4704]Float)(o[0]), (*[19600]Float)(o[1]), (*[150]Float)(o[2]))
 	},
-	sizes: [3]int{4704, 19600, 150},
+	sizes: []int{4704, 19600, 150},
 }, {
 	flops: 1680,
 	k:     84,
 	name:  "gemmNT_1x10x84",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x10x84Go((*[10]Float)(c), (*[84]Float)(a), (*[840]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x10x84Go((*[10]Float)(o[0]), (*[84]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x10x84((*[10]Float)(c), (*[84]Float)(a), (*[840]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x10x84((*[10]Float)(o[0]), (*[84]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	sizes: [3]int{10, 84, 840},
+	sizes: []int{10, 84, 840},
 }, {
 	flops: 96000,
 	k:     400,
 	name:  "gemmNT_1x120x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x120x400Go((*[120]Float)(c), (*[400]Float)(a), (*[48000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x120x400Go((*[120]Float)(o[0]), (*[400]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x120x400((*[120]Float)(c), (*[400]Float)(a), (*[48000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x120x400((*[120]Float)(o[0]), (*[400]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	sizes: [3]int{120, 400, 48000},
+	sizes: []int{120, 400, 48000},
 }, {
 	flops: 20160,
 	k:     120,
 	name:  "gemmNT_1x84x120",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x84x120Go((*[84]Float)(c), (*[120]Float)(a), (*[10080]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x84x120Go((*[84]Float)(o[0]), (*[120]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x84x120((*[84]Float)(c), (*[120]Float)(a), (*[10080]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x84x120((*[84]Float)(o[0]), (*[120]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	sizes: [3]int{84, 120, 10080},
+	sizes: []int{84, 120, 10080},
 }, {
 	flops: 107520,
 	k:     84,
 	name:  "gemmNT_64x10x84",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x10x84Go((*[640]Float)(c), (*[5376]Float)(a), (*[840]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x10x84Go((*[640]Float)(o[0]), (*[5376]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x10x84((*[640]Float)(c), (*[5376]Float)(a), (*[840]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_64x10x84((*[640]Float)(o[0]), (*[5376]Float)(o[1]), (*[840]Float)(o[2]))
 	},
-	sizes: [3]int{640, 5376, 840},
+	sizes: []int{640, 5376, 840},
 }, {
 	flops: 6144000,
 	k:     400,
 	name:  "gemmNT_64x120x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x120x400Go((*[7680]Float)(c), (*[25600]Float)(a), (*[48000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x120x400Go((*[7680]Float)(o[0]), (*[25600]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x120x400((*[7680]Float)(c), (*[25600]Float)(a), (*[48000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_64x120x400((*[7680]Float)(o[0]), (*[25600]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	sizes: [3]int{7680, 25600, 48000},
+	sizes: []int{7680, 25600, 48000},
 }, {
 	flops: 1290240,
 	k:     120,
 	name:  "gemmNT_64x84x120",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x84x120Go((*[5376]Float)(c), (*[7680]Float)(a), (*[10080]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x84x120Go((*[5376]Float)(o[0]), (*[7680]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x84x120((*[5376]Float)(c), (*[7680]Float)(a), (*[10080]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_64x84x120((*[5376]Float)(o[0]), (*[7680]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	sizes: [3]int{5376, 7680, 10080},
+	sizes: []int{5376, 7680, 10080},
 }, {
 	flops: 107520,
 	k:     64,
 	name:  "gemmTN_10x84x64",
-	ref: func(c, a, b []Float) {
-		gemmTN_10x84x64Go((*[840]Float)(c), (*[640]Float)(a), (*[5376]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x84x64Go((*[840]Float)(o[0]), (*[640]Float)(o[1]), (*[5376]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_10x84x64((*[840]Float)(c), (*[640]Float)(a), (*[5376]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_10x84x64((*[840]Float)(o[0]), (*[640]Float)(o[1]), (*[5376]Float)(o[2]))
 	},
-	sizes: [3]int{840, 640, 5376},
+	sizes: []int{840, 640, 5376},
 }, {
 	flops: 6144000,
 	k:     64,
 	name:  "gemmTN_120x400x64",
-	ref: func(c, a, b []Float) {
-		gemmTN_120x400x64Go((*[48000]Float)(c), (*[7680]Float)(a), (*[25600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_120x400x64Go((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_120x400x64((*[48000]Float)(c), (*[7680]Float)(a), (*[25600]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_120x400x64((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
 	},
-	sizes: [3]int{48000, 7680, 25600},
+	sizes: []int{48000, 7680, 25600},
 }, {
 	flops: 480000,
 	k:     100,
 	name:  "gemmTN_16x150x100_acc",
-	ref: func(c, a, b []Float) {
-		gemmTN_16x150x100_accGo((*[2400]Float)(c), (*[1600]Float)(a), (*[15000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_16x150x100_accGo((*[2400]Float)(o[0]), (*[1600]Float)(o[1]), (*[15000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_16x150x100_acc((*[2400]Float)(c), (*[1600]Float)(a), (*[15000]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_16x150x100_acc((*[2400]Float)(o[0]), (*[1600]Float)(o[1]), (*[15000]Float)(o[2]))
 	},
-	sizes: [3]int{2400, 1600, 15000},
+	sizes: []int{2400, 1600, 15000},
 }, {
 	flops: 235200,
 	k:     784,
 	name:  "gemmTN_6x25x784_acc",
-	ref: func(c, a, b []Float) {
-		gemmTN_6x25x784_accGo((*[150]Float)(c), (*[4704]Float)(a), (*[19600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_6x25x784_accGo((*[150]Float)(o[0]), (*[4704]Float)(o[1]), (*[19600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_6x25x784_acc((*[150]Float)(c), (*[4704]Float)(a), (*[19600]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_6x25x784_acc((*[150]Float)(o[0]), (*[4704]Float)(o[1]), (*[19600]Float)(o[2]))
 	},
-	sizes: [3]int{150, 4704, 19600},
+	sizes: []int{150, 4704, 19600},
 }, {
 	flops: 1290240,
 	k:     64,
 	name:  "gemmTN_84x120x64",
-	ref: func(c, a, b []Float) {
-		gemmTN_84x120x64Go((*[10080]Float)(c), (*[5376]Float)(a), (*[7680]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_84x120x64Go((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_84x120x64((*[10080]Float)(c), (*[5376]Float)(a), (*[7680]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_84x120x64((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
 	},
-	sizes: [3]int{10080, 5376, 7680},
+	sizes: []int{10080, 5376, 7680},
+}, {
+	flops: 480000,
+	k:     151,
+	name:  "conv_14x14x6_10x10x16_k5x5",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_14x14x6_10x10x16_k5x5Go((*[1600]Float)(o[0]), (*[1176]Float)(o[1]), (*[2400]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(o[0]), (*[1176]Float)(o[1]), (*[2400]Float)(o[2]))
+	},
+	sizes: []int{1600, 1176, 2400},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -319,31 +339,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -392,11 +407,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

@@ -279,224 +279,6 @@ func gemmNN_24x32x64_accGo(c *[768]Float, a *[1536]Float, b *[2048]Float) {
 }
 
 /*
-gemmNN_24x64x32_accGo is C[m*64+n] += Σ_k A[m*32+k*1]·B[n*1+k*64] for m < 24, n < 64, k < 32:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_24x64x32_accGo(c *[1536]Float, a *[768]Float, b *[2048]Float) {
-	for m := 0; m < 24; m += 2 {
-		for n := 0; n < 64; n += 4 {
-			a0 := a[(m+0)*32:][:32]
-			a1 := a[(m+1)*32:][:32]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 32; k++ {
-				bk := b[k*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*64+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*64+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
-gemmNN_676x32x9Go is C[m*32+n] = Σ_k A[m*9+k*1]·B[n*1+k*32] for m < 676, n < 32, k < 9:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_676x32x9Go(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	for m := 0; m < 676; m += 2 {
-		for n := 0; n < 32; n += 4 {
-			a0 := a[(m+0)*9:][:9]
-			a1 := a[(m+1)*9:][:9]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			{
-				bk := b[0*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[0]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[1*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[1]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[2*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[2]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[2]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[3*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[3]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[3]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[4*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[4]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[4]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[5*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[5]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[5]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[6*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[6]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[6]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[7*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[7]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[7]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				bk := b[8*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[8]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[8]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*32+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*32+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNT_128x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 128, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -804,98 +586,197 @@ func gemmTN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 }
 
 /*
-gemmTN_32x64x24_accGo is C[m*64+n] += Σ_k A[m*1+k*32]·B[n*1+k*64] for m < 32, n < 64, k < 24:
-the pure-Go twin of the kernel, and its reference.
+biasGrad_576x64_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
+the columns of d, 576 rows of 64, to db.
+It is the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_32x64x24_accGo(c *[2048]Float, a *[768]Float, b *[1536]Float) {
-	for m := 0; m < 32; m += 2 {
-		for n := 0; n < 64; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 24; k++ {
-				ak := a[k*32+m*1:][:2]
-				bk := b[k*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
+func biasGrad_576x64_reluGo(d *[36864]Float, db *[64]Float, s *[36864]Float) {
+	for r := 0; r < 576; r++ {
+		dr := d[r*64:][:64]
+		sr := s[r*64:][:64]
+		for f := range dr {
+			if !(sr[f] > 0) {
+				dr[f] = 0
 			}
-			cr := c[(m+0)*64+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*64+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
+			db[f] += dr[f]
 		}
 	}
 }
 
 /*
-gemmTN_32x9x676_accGo is C[m*9+n] += Σ_k A[m*1+k*32]·B[n*1+k*9] for m < 32, n < 9, k < 676:
-the pure-Go twin of the kernel, and its reference.
+biasGrad_676x32_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
+the columns of d, 676 rows of 32, to db.
+It is the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_32x9x676_accGo(c *[288]Float, a *[21632]Float, b *[6084]Float) {
-	for m := 0; m < 32; m += 2 {
-		for n := 0; n < 8; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 676; k++ {
-				ak := a[k*32+m*1:][:2]
-				bk := b[k*9+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
+func biasGrad_676x32_reluGo(d *[21632]Float, db *[32]Float, s *[21632]Float) {
+	for r := 0; r < 676; r++ {
+		dr := d[r*32:][:32]
+		sr := s[r*32:][:32]
+		for f := range dr {
+			if !(sr[f] > 0) {
+				dr[f] = 0
 			}
-			cr := c[(m+0)*9+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*9+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
+			db[f] += dr[f]
 		}
-		{
-			n := 8
-			var c00, c10 Float
-			for k := 0; k < 676; k++ {
-				ak := a[k*32+m*1:][:2]
-				bk := b[k*9+n*1:][:1]
-				x0 := bk[0]
-				y := ak[0]
-				c00 += y * x0
-				y = ak[1]
-				c10 += y * x0
+	}
+}
+
+/*
+convWGrad_26x26x32_24x24x64_k3x3Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 3x3 convolution of one [26][26][32] sample to [24][24][64].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func convWGrad_26x26x32_24x24x64_k3x3Go(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
+	for kh := 0; kh < 3; kh++ {
+		for kw := 0; kw < 3; kw++ {
+			wt := dw[(kh*3+kw)*2048:][:2048]
+			for oh := 0; oh < 24; oh++ {
+				for ow := 0; ow < 24; ow++ {
+					xi := x[((oh*1+kh*1)*26+ow*1+kw*1)*32:][:32]
+					g := dy[(oh*24+ow)*64:][:64]
+					for c, v := range xi {
+						row := wt[c*64:][:64]
+						for f, gv := range g {
+							row[f] += v * gv
+						}
+					}
+				}
 			}
-			cr := c[(m+0)*9+n:][:1]
-			cr[0] += c00
-			cr = c[(m+1)*9+n:][:1]
-			cr[0] += c10
+		}
+	}
+}
+
+/*
+convWGrad_28x28x1_26x26x32_k3x3Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 3x3 convolution of one [28][28][1] sample to [26][26][32].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func convWGrad_28x28x1_26x26x32_k3x3Go(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	for kh := 0; kh < 3; kh++ {
+		for kw := 0; kw < 3; kw++ {
+			wt := dw[(kh*3+kw)*32:][:32]
+			for oh := 0; oh < 26; oh++ {
+				for ow := 0; ow < 26; ow++ {
+					xi := x[((oh*1+kh*1)*28+ow*1+kw*1)*1:][:1]
+					g := dy[(oh*26+ow)*32:][:32]
+					for c, v := range xi {
+						row := wt[c*32:][:32]
+						for f, gv := range g {
+							row[f] += v * gv
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+conv_26x26x32_24x24x64_k3x3_bias_reluGo is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f] plus bias and ReLU:
+a 3x3 convolution of one [26][26][32] sample to [24][24][64].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_26x26x32_24x24x64_k3x3_bias_reluGo(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
+	for oh := 0; oh < 24; oh++ {
+		for ow := 0; ow < 24; ow++ {
+			o := out[(oh*24+ow)*64:][:64]
+			copy(o, bias[:])
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					xi := x[((oh*1+kh*1)*26+ow*1+kw*1)*32:][:32]
+					wt := w[(kh*3+kw)*2048:][:2048]
+					for c, v := range xi {
+						for f, wv := range wt[c*64:][:64] {
+							o[f] += v * wv
+						}
+					}
+				}
+			}
+			for f, v := range o {
+				if !(v > 0) {
+					o[f] = 0
+				}
+			}
+		}
+	}
+}
+
+/*
+conv_28x28x1_26x26x32_k3x3_bias_reluGo is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f] plus bias and ReLU:
+a 3x3 convolution of one [28][28][1] sample to [26][26][32].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_28x28x1_26x26x32_k3x3_bias_reluGo(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
+	for oh := 0; oh < 26; oh++ {
+		for ow := 0; ow < 26; ow++ {
+			o := out[(oh*26+ow)*32:][:32]
+			copy(o, bias[:])
+			for kh := 0; kh < 3; kh++ {
+				for kw := 0; kw < 3; kw++ {
+					xi := x[((oh*1+kh*1)*28+ow*1+kw*1)*1:][:1]
+					wt := w[(kh*3+kw)*32:][:32]
+					for c, v := range xi {
+						for f, wv := range wt[c*32:][:32] {
+							o[f] += v * wv
+						}
+					}
+				}
+			}
+			for f, v := range o {
+				if !(v > 0) {
+					o[f] = 0
+				}
+			}
+		}
+	}
+}
+
+/*
+maxPool_24x24x64_k2x2Go is out[oh][ow][c] = max over the 2x2 window of in[oh*2+i][ow*2+j][c]
+([24][24][64]), a later cell replacing the maximum only if greater.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func maxPool_24x24x64_k2x2Go(out *[9216]Float, in *[36864]Float) {
+	for oh := 0; oh < 12; oh++ {
+		for ow := 0; ow < 12; ow++ {
+			o := out[(oh*12+ow)*64:][:64]
+			copy(o, in[((oh*2+0)*24+ow*2+0)*64:])
+			for i := 0; i < 2; i++ {
+				for j := 0; j < 2; j++ {
+					for c, v := range in[((oh*2+i)*24+ow*2+j)*64:][:64] {
+						if v > o[c] {
+							o[c] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+maxPool_24x24x64_k2x2_gradGo sends each d[oh][ow][c] to the first cell of its 2x2 window of in
+equal to out[oh][ow][c]; every other cell of dx ([24][24][64]) is zero.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func maxPool_24x24x64_k2x2_gradGo(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	clear(dx[:])
+	for oh := 0; oh < 12; oh++ {
+		for ow := 0; ow < 12; ow++ {
+			o := (oh*12 + ow) * 64
+			for c := 0; c < 64; c++ {
+				mx := out[o+c]
+			cells:
+				for i := 0; i < 2; i++ {
+					for j := 0; j < 2; j++ {
+						x := ((oh*2+i)*24+ow*2+j)*64 + c
+						if in[x] == mx {
+							dx[x] = d[o+c]
+							break cells
+						}
+					}
+				}
+			}
 		}
 	}
 }

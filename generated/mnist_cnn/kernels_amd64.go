@@ -83,50 +83,6 @@ func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
 	}
 }
 
-// gemmNN_24x64x32_accAVX2 is gemmNN_24x64x32_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_24x64x32_accAVX2(c *[1536]Float, a *[768]Float, b *[2048]Float)
-
-// gemmNN_24x64x32_accAVX512 is gemmNN_24x64x32_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_24x64x32_accAVX512(c *[1536]Float, a *[768]Float, b *[2048]Float)
-
-// gemmNN_24x64x32_acc runs the kernel on the path the CPU supports.
-func gemmNN_24x64x32_acc(c *[1536]Float, a *[768]Float, b *[2048]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_24x64x32_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_24x64x32_accAVX2(c, a, b)
-	default:
-		gemmNN_24x64x32_accGo(c, a, b)
-	}
-}
-
-// gemmNN_676x32x9AVX2 is gemmNN_676x32x9 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_676x32x9AVX2(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNN_676x32x9AVX512 is gemmNN_676x32x9 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_676x32x9AVX512(c *[21632]Float, a *[6084]Float, b *[288]Float)
-
-// gemmNN_676x32x9 runs the kernel on the path the CPU supports.
-func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_676x32x9AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_676x32x9AVX2(c, a, b)
-	default:
-		gemmNN_676x32x9Go(c, a, b)
-	}
-}
-
 // gemmNT_128x10x128AVX2 is gemmNT_128x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -259,46 +215,178 @@ func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
-// gemmTN_32x64x24_accAVX2 is gemmTN_32x64x24_acc in AVX2 assembly.
+// biasGrad_576x64_reluAVX2 is biasGrad_576x64_relu in AVX2 assembly.
 
 //go:noescape
-func gemmTN_32x64x24_accAVX2(c *[2048]Float, a *[768]Float, b *[1536]Float)
+func biasGrad_576x64_reluAVX2(d *[36864]Float, db *[64]Float, s *[36864]Float)
 
-// gemmTN_32x64x24_accAVX512 is gemmTN_32x64x24_acc in AVX512 assembly.
+// biasGrad_576x64_reluAVX512 is biasGrad_576x64_relu in AVX512 assembly.
 
 //go:noescape
-func gemmTN_32x64x24_accAVX512(c *[2048]Float, a *[768]Float, b *[1536]Float)
+func biasGrad_576x64_reluAVX512(d *[36864]Float, db *[64]Float, s *[36864]Float)
 
-// gemmTN_32x64x24_acc runs the kernel on the path the CPU supports.
-func gemmTN_32x64x24_acc(c *[2048]Float, a *[768]Float, b *[1536]Float) {
+// biasGrad_576x64_relu runs the kernel on the path the CPU supports.
+func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_32x64x24_accAVX512(c, a, b)
+		biasGrad_576x64_reluAVX512(d, db, s)
 	case kernels.AVX2:
-		gemmTN_32x64x24_accAVX2(c, a, b)
+		biasGrad_576x64_reluAVX2(d, db, s)
 	default:
-		gemmTN_32x64x24_accGo(c, a, b)
+		biasGrad_576x64_reluGo(d, db, s)
 	}
 }
 
-// gemmTN_32x9x676_accAVX2 is gemmTN_32x9x676_acc in AVX2 assembly.
+// biasGrad_676x32_reluAVX2 is biasGrad_676x32_relu in AVX2 assembly.
 
 //go:noescape
-func gemmTN_32x9x676_accAVX2(c *[288]Float, a *[21632]Float, b *[6084]Float)
+func biasGrad_676x32_reluAVX2(d *[21632]Float, db *[32]Float, s *[21632]Float)
 
-// gemmTN_32x9x676_accAVX512 is gemmTN_32x9x676_acc in AVX512 assembly.
+// biasGrad_676x32_reluAVX512 is biasGrad_676x32_relu in AVX512 assembly.
 
 //go:noescape
-func gemmTN_32x9x676_accAVX512(c *[288]Float, a *[21632]Float, b *[6084]Float)
+func biasGrad_676x32_reluAVX512(d *[21632]Float, db *[32]Float, s *[21632]Float)
 
-// gemmTN_32x9x676_acc runs the kernel on the path the CPU supports.
-func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
+// biasGrad_676x32_relu runs the kernel on the path the CPU supports.
+func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_32x9x676_accAVX512(c, a, b)
+		biasGrad_676x32_reluAVX512(d, db, s)
 	case kernels.AVX2:
-		gemmTN_32x9x676_accAVX2(c, a, b)
+		biasGrad_676x32_reluAVX2(d, db, s)
 	default:
-		gemmTN_32x9x676_accGo(c, a, b)
+		biasGrad_676x32_reluGo(d, db, s)
+	}
+}
+
+// convWGrad_26x26x32_24x24x64_k3x3AVX2 is convWGrad_26x26x32_24x24x64_k3x3 in AVX2 assembly.
+
+//go:noescape
+func convWGrad_26x26x32_24x24x64_k3x3AVX2(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+
+// convWGrad_26x26x32_24x24x64_k3x3AVX512 is convWGrad_26x26x32_24x24x64_k3x3 in AVX512 assembly.
+
+//go:noescape
+func convWGrad_26x26x32_24x24x64_k3x3AVX512(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+
+// convWGrad_26x26x32_24x24x64_k3x3 runs the kernel on the path the CPU supports.
+func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		convWGrad_26x26x32_24x24x64_k3x3AVX512(dw, x, dy)
+	case kernels.AVX2:
+		convWGrad_26x26x32_24x24x64_k3x3AVX2(dw, x, dy)
+	default:
+		convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+	}
+}
+
+// convWGrad_28x28x1_26x26x32_k3x3AVX2 is convWGrad_28x28x1_26x26x32_k3x3 in AVX2 assembly.
+
+//go:noescape
+func convWGrad_28x28x1_26x26x32_k3x3AVX2(dw *[288]Float, x *[784]Float, dy *[21632]Float)
+
+// convWGrad_28x28x1_26x26x32_k3x3AVX512 is convWGrad_28x28x1_26x26x32_k3x3 in AVX512 assembly.
+
+//go:noescape
+func convWGrad_28x28x1_26x26x32_k3x3AVX512(dw *[288]Float, x *[784]Float, dy *[21632]Float)
+
+// convWGrad_28x28x1_26x26x32_k3x3 runs the kernel on the path the CPU supports.
+func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		convWGrad_28x28x1_26x26x32_k3x3AVX512(dw, x, dy)
+	case kernels.AVX2:
+		convWGrad_28x28x1_26x26x32_k3x3AVX2(dw, x, dy)
+	default:
+		convWGrad_28x28x1_26x26x32_k3x3Go(dw, x, dy)
+	}
+}
+
+// conv_26x26x32_24x24x64_k3x3_bias_reluAVX2 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX2 assembly.
+
+//go:noescape
+func conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+
+// conv_26x26x32_24x24x64_k3x3_bias_reluAVX512 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX512 assembly.
+
+//go:noescape
+func conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+
+// conv_26x26x32_24x24x64_k3x3_bias_relu runs the kernel on the path the CPU supports.
+func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out, x, w, bias)
+	case kernels.AVX2:
+		conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out, x, w, bias)
+	default:
+		conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)
+	}
+}
+
+// conv_28x28x1_26x26x32_k3x3_bias_reluAVX2 is conv_28x28x1_26x26x32_k3x3_bias_relu in AVX2 assembly.
+
+//go:noescape
+func conv_28x28x1_26x26x32_k3x3_bias_reluAVX2(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float)
+
+// conv_28x28x1_26x26x32_k3x3_bias_reluAVX512 is conv_28x28x1_26x26x32_k3x3_bias_relu in AVX512 assembly.
+
+//go:noescape
+func conv_28x28x1_26x26x32_k3x3_bias_reluAVX512(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float)
+
+// conv_28x28x1_26x26x32_k3x3_bias_relu runs the kernel on the path the CPU supports.
+func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_28x28x1_26x26x32_k3x3_bias_reluAVX512(out, x, w, bias)
+	case kernels.AVX2:
+		conv_28x28x1_26x26x32_k3x3_bias_reluAVX2(out, x, w, bias)
+	default:
+		conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
+	}
+}
+
+// maxPool_24x24x64_k2x2AVX2 is maxPool_24x24x64_k2x2 in AVX2 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2AVX2(out *[9216]Float, in *[36864]Float)
+
+// maxPool_24x24x64_k2x2AVX512 is maxPool_24x24x64_k2x2 in AVX512 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2AVX512(out *[9216]Float, in *[36864]Float)
+
+// maxPool_24x24x64_k2x2 runs the kernel on the path the CPU supports.
+func maxPool_24x24x64_k2x2(out *[9216]Float, in *[36864]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		maxPool_24x24x64_k2x2AVX512(out, in)
+	case kernels.AVX2:
+		maxPool_24x24x64_k2x2AVX2(out, in)
+	default:
+		maxPool_24x24x64_k2x2Go(out, in)
+	}
+}
+
+// maxPool_24x24x64_k2x2_gradAVX2 is maxPool_24x24x64_k2x2_grad in AVX2 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2_gradAVX2(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float)
+
+// maxPool_24x24x64_k2x2_gradAVX512 is maxPool_24x24x64_k2x2_grad in AVX512 assembly.
+
+//go:noescape
+func maxPool_24x24x64_k2x2_gradAVX512(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float)
+
+// maxPool_24x24x64_k2x2_grad runs the kernel on the path the CPU supports.
+func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		maxPool_24x24x64_k2x2_gradAVX512(dx, d, in, out)
+	case kernels.AVX2:
+		maxPool_24x24x64_k2x2_gradAVX2(dx, d, in, out)
+	default:
+		maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
 	}
 }

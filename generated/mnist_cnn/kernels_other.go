@@ -31,12 +31,6 @@ func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
 	gemmNN_24x32x64_accGo(c, a, b)
 }
-func gemmNN_24x64x32_acc(c *[1536]Float, a *[768]Float, b *[2048]Float) {
-	gemmNN_24x64x32_accGo(c, a, b)
-}
-func gemmNN_676x32x9(c *[21632]Float, a *[6084]Float, b *[288]Float) {
-	gemmNN_676x32x9Go(c, a, b)
-}
 func gemmNT_128x10x128(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
 	gemmNT_128x10x128Go(c, a, b)
 }
@@ -55,9 +49,27 @@ func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
 func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
 	gemmTN_128x9216x128Go(c, a, b)
 }
-func gemmTN_32x64x24_acc(c *[2048]Float, a *[768]Float, b *[1536]Float) {
-	gemmTN_32x64x24_accGo(c, a, b)
+func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
+	biasGrad_576x64_reluGo(d, db, s)
 }
-func gemmTN_32x9x676_acc(c *[288]Float, a *[21632]Float, b *[6084]Float) {
-	gemmTN_32x9x676_accGo(c, a, b)
+func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
+	biasGrad_676x32_reluGo(d, db, s)
+}
+func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
+	convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+}
+func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
+	convWGrad_28x28x1_26x26x32_k3x3Go(dw, x, dy)
+}
+func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
+	conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)
+}
+func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
+	conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
+}
+func maxPool_24x24x64_k2x2(out *[9216]Float, in *[36864]Float) {
+	maxPool_24x24x64_k2x2Go(out, in)
+}
+func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
+	maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
 }

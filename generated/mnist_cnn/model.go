@@ -72,45 +72,43 @@ Model holds the parameters, gradients, optimizer state and every activation
 buffer of the model in fixed-size arrays. Create it with New.
 */
 type Model struct {
-	seed                 uint64
-	step                 int
-	p                    [NumParams]Float             // parameters
-	g                    [NumParams]Float             // gradients
-	s                    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
-	opt                  optim.Optimizer[Float]
-	idx                  [BatchSize]int
-	conv2d_col           [6084]Float    // im2col windows of one sample of layer conv2d
-	conv2d_wtT           [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out           [2768896]Float // output of layer conv2d
-	x                    [100352]Float  // model input
-	conv2d_1_wtT         [18432]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
-	conv2d_1_out         [4718592]Float // output of layer conv2d_1
-	max_pooling2d_out    [1179648]Float // output of layer max_pooling2d
-	max_pooling2d_argmax [1179648]int32 // input offset of each maximum of layer max_pooling2d
-	dropout_mask         [1179648]Float // dropout mask of layer dropout
-	dropout_out          [1179648]Float // output of layer dropout
-	dense_out            [16384]Float   // output of layer dense
-	dropout_1_mask       [16384]Float   // dropout mask of layer dropout_1
-	dropout_1_out        [16384]Float   // output of layer dropout_1
-	dense_1_out          [1280]Float    // output of layer dense_1
-	y                    [1280]Float    // targets
-	dense_1_grad         [1280]Float    // gradient of the output of layer dense_1
-	dropout_1_grad       [16384]Float   // gradient of the output of layer dropout_1
-	dense_grad           [16384]Float   // gradient of the output of layer dense
-	dropout_grad         [1179648]Float // gradient of the output of layer dropout
-	max_pooling2d_grad   [1179648]Float // gradient of the output of layer max_pooling2d
-	conv2d_1_grad        [4718592]Float // gradient of the output of layer conv2d_1
-	conv2d_1_dwtT        [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
-	conv2d_grad          [2768896]Float // gradient of the output of layer conv2d
-	conv2d_1_wtFC        [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
-	conv2d_wt            [288]Float     // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_dwt           [288]Float     // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_out1          [21632]Float   // output of layer conv2d
-	x1                   [784]Float     // model input
-	conv2d_1_out1        [36864]Float   // output of layer conv2d_1
-	max_pooling2d_out1   [9216]Float    // output of layer max_pooling2d
-	dense_out1           [128]Float     // output of layer dense
-	dense_1_out1         [10]Float      // output of layer dense_1
+	seed               uint64
+	step               int
+	p                  [NumParams]Float             // parameters
+	g                  [NumParams]Float             // gradients
+	s                  [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
+	opt                optim.Optimizer[Float]
+	idx                [BatchSize]int
+	conv2d_wtT         [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
+	conv2d_out         [2768896]Float // output of layer conv2d
+	x                  [100352]Float  // model input
+	conv2d_1_wtT       [18432]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
+	conv2d_1_out       [4718592]Float // output of layer conv2d_1
+	max_pooling2d_out  [1179648]Float // output of layer max_pooling2d
+	dropout_mask       [1179648]Float // dropout mask of layer dropout
+	dropout_out        [1179648]Float // output of layer dropout
+	dense_out          [16384]Float   // output of layer dense
+	dropout_1_mask     [16384]Float   // dropout mask of layer dropout_1
+	dropout_1_out      [16384]Float   // output of layer dropout_1
+	dense_1_out        [1280]Float    // output of layer dense_1
+	y                  [1280]Float    // targets
+	dense_1_grad       [1280]Float    // gradient of the output of layer dense_1
+	dropout_1_grad     [16384]Float   // gradient of the output of layer dropout_1
+	dense_grad         [16384]Float   // gradient of the output of layer dense
+	dropout_grad       [1179648]Float // gradient of the output of layer dropout
+	max_pooling2d_grad [1179648]Float // gradient of the output of layer max_pooling2d
+	conv2d_1_grad      [4718592]Float // gradient of the output of layer conv2d_1
+	conv2d_1_dy        [36864]Float   // gradient of one sample's output of layer conv2d_1
+	conv2d_1_dwtT      [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
+	conv2d_grad        [2768896]Float // gradient of the output of layer conv2d
+	conv2d_1_wtFC      [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
+	conv2d_dwtT        [288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
+	conv2d_out1        [21632]Float   // output of layer conv2d
+	x1                 [784]Float     // model input
+	conv2d_1_out1      [36864]Float   // output of layer conv2d_1
+	max_pooling2d_out1 [9216]Float    // output of layer max_pooling2d
+	dense_out1         [128]Float     // output of layer dense
+	dense_1_out1       [10]Float      // output of layer dense_1
 }
 
 /*
@@ -234,48 +232,7 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -291,72 +248,12 @@ func (m *Model) forwardTrain() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	{
-		in := m.conv2d_1_out[:]
-		out := m.max_pooling2d_out[:]
-		arg := m.max_pooling2d_argmax[:]
-		for b := 0; b < 128; b++ {
-			for oh := 0; oh < 12; oh++ {
-				h0 := oh * 2
-				h1 := oh*2 + 2
-				for ow := 0; ow < 12; ow++ {
-					w0 := ow * 2
-					w1 := ow*2 + 2
-					o := ((b*12+oh)*12 + ow) * 64
-					dst := out[o:][:64]
-					i0 := ((b*24+h0)*24 + w0) * 64
-					copy(dst, in[i0:])
-					am := arg[o:][:64]
-					for c := range am {
-						am[c] = int32(i0 + c)
-					}
-					for h := h0; h < h1; h++ {
-						for w := w0; w < w1; w++ {
-							i := ((b*24+h)*24 + w) * 64
-							for c, v := range in[i:][:64] {
-								if v > dst[c] {
-									dst[c] = v
-									am[c] = int32(i + c)
-								}
-							}
-						}
-					}
-				}
-			}
-		}
+	for b := 0; b < 128; b++ {
+		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
@@ -365,11 +262,16 @@ func (m *Model) forwardTrain() {
 		mask := m.dropout_mask[:]
 		in := m.max_pooling2d_out[:][:len(mask)]
 		out := m.dropout_out[:][:len(mask)]
+		scale := math.Float32bits(Float(1.3333333333333333))
+		var u uint64
 		for i := range mask {
-			var k Float
-			if r.Float64() >= 0.25 {
-				k = Float(1.3333333333333333)
+			if i&1 == 0 {
+				u = r.Uint64()
+			} else {
+				u >>= 32
 			}
+			keep := 1 - ((u&4294967295 - uint64(0x40000000)) >> 63)
+			k := math.Float32frombits(scale & -uint32(keep))
 			mask[i] = k
 			out[i] = in[i] * k
 		}
@@ -407,11 +309,16 @@ func (m *Model) forwardTrain() {
 		mask := m.dropout_1_mask[:]
 		in := m.dense_out[:][:len(mask)]
 		out := m.dropout_1_out[:][:len(mask)]
+		scale := math.Float32bits(Float(2.0))
+		var u uint64
 		for i := range mask {
-			var k Float
-			if r.Float64() >= 0.5 {
-				k = Float(2.0)
+			if i&1 == 0 {
+				u = r.Uint64()
+			} else {
+				u >>= 32
 			}
+			keep := 1 - ((u&4294967295 - uint64(0x80000000)) >> 63)
+			k := math.Float32frombits(scale & -uint32(keep))
 			mask[i] = k
 			out[i] = in[i] * k
 		}
@@ -548,48 +455,7 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -605,66 +471,12 @@ func (m *Model) forwardInfer() {
 		}
 	}
 	for b := 0; b < 128; b++ {
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	{
-		in := m.conv2d_1_out[:]
-		out := m.max_pooling2d_out[:]
-		for b := 0; b < 128; b++ {
-			for oh := 0; oh < 12; oh++ {
-				h0 := oh * 2
-				h1 := oh*2 + 2
-				for ow := 0; ow < 12; ow++ {
-					w0 := ow * 2
-					w1 := ow*2 + 2
-					o := ((b*12+oh)*12 + ow) * 64
-					dst := out[o:][:64]
-					i0 := ((b*24+h0)*24 + w0) * 64
-					copy(dst, in[i0:])
-					for h := h0; h < h1; h++ {
-						for w := w0; w < w1; w++ {
-							i := ((b*24+h)*24 + w) * 64
-							for c, v := range in[i:][:64] {
-								if v > dst[c] {
-									dst[c] = v
-								}
-							}
-						}
-					}
-				}
-			}
-		}
+	for b := 0; b < 128; b++ {
+		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
@@ -830,48 +642,7 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		{
-			x := m.x1[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmNN_676x32x9((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_col, &m.conv2d_wtT)
-		{
-			bias := (*[32]Float)(m.p[288:320])
-			out := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := out[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[21632]Float)(m.conv2d_out1[b*21632 : (b+1)*21632])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), (*[784]Float)(m.x1[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
@@ -887,66 +658,12 @@ func (m *Model) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		x := m.conv2d_out1[b*21632 : (b+1)*21632]
-		out := m.conv2d_1_out1[b*36864 : (b+1)*36864]
-		clear(out)
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x64x32_acc((*[1536]Float)(out[oh*24*64:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[2048]Float)(m.conv2d_1_wtT[(kh*3+kw)*2048:]))
-				}
-			}
-		}
-		{
-			bias := (*[64]Float)(m.p[18752:18816])
-			out := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := out[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					row[j] += bias[j]
-				}
-			}
-		}
-		{
-			s := (*[36864]Float)(m.conv2d_1_out1[b*36864 : (b+1)*36864])[:]
-			for i, v := range s {
-				u := math.Float32bits(v)
-				if int32(u) < 0 {
-					u = 0
-				}
-				s[i] = math.Float32frombits(u)
-			}
-		}
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	{
-		in := m.conv2d_1_out1[:]
-		out := m.max_pooling2d_out1[:]
-		for b := 0; b < 1; b++ {
-			for oh := 0; oh < 12; oh++ {
-				h0 := oh * 2
-				h1 := oh*2 + 2
-				for ow := 0; ow < 12; ow++ {
-					w0 := ow * 2
-					w1 := ow*2 + 2
-					o := ((b*12+oh)*12 + ow) * 64
-					dst := out[o:][:64]
-					i0 := ((b*24+h0)*24 + w0) * 64
-					copy(dst, in[i0:])
-					for h := h0; h < h1; h++ {
-						for w := w0; w < w1; w++ {
-							i := ((b*24+h)*24 + w) * 64
-							for c, v := range in[i:][:64] {
-								if v > dst[c] {
-									dst[c] = v
-								}
-							}
-						}
-					}
-				}
-			}
-		}
+	for b := 0; b < 1; b++ {
+		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out1[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]))
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
@@ -1469,14 +1186,6 @@ func (m *Model) backward() {
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	{
-		dx := (&m.conv2d_1_grad)[:]
-		clear(dx)
-		d := m.max_pooling2d_grad[:]
-		for k, i := range m.max_pooling2d_argmax[:] {
-			dx[i] += d[k]
-		}
-	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	*(*[64]Float)(m.g[18752:18816]) = [64]Float{}
@@ -1492,39 +1201,17 @@ func (m *Model) backward() {
 			}
 		}
 	}
-	*&m.conv2d_grad = [2768896]Float{}
 	for b := 0; b < 128; b++ {
-		{
-			s := (*[36864]Float)(m.conv2d_1_out[b*36864 : (b+1)*36864])[:]
-			d := (*[36864]Float)(m.conv2d_1_grad[b*36864 : (b+1)*36864])[:][:len(s)]
-			for i := range s {
-				u := math.Float32bits(d[i])
-				if math.Float32bits(s[i]) == 0 {
-					u = 0
-				}
-				d[i] = math.Float32frombits(u)
-			}
-		}
-		{
-			db := (*[64]Float)(m.g[18752:18816])
-			d := (*[36864]Float)(m.conv2d_1_grad[b*36864 : (b+1)*36864])
-			for r := 0; r < 576; r++ {
-				row := d[r*64:][:64]
-				for j := 0; j < 64; j++ {
-					db[j] += row[j]
-				}
-			}
-		}
-		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		dy := m.conv2d_1_grad[b*36864 : (b+1)*36864]
+		maxPool_24x24x64_k2x2_grad(&m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
+		biasGrad_576x64_relu(&m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
+		convWGrad_26x26x32_24x24x64_k3x3(&m.conv2d_1_dwtT, (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_dy)
 		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
+		clear(dx)
+		dy := (&m.conv2d_1_dy)[:]
 		for oh := 0; oh < 24; oh++ {
 			for kh := 0; kh < 3; kh++ {
 				for kw := 0; kw < 3; kw++ {
-					{
-						gemmTN_32x64x24_acc((*[2048]Float)(m.conv2d_1_dwtT[(kh*3+kw)*2048:]), (*[768]Float)(x[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]))
-						gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
-					}
+					gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
 				}
 			}
 		}
@@ -1543,59 +1230,18 @@ func (m *Model) backward() {
 
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	*(*[32]Float)(m.g[288:320]) = [32]Float{}
-	m.conv2d_dwt = [288]Float{}
+	m.conv2d_dwtT = [288]Float{}
 	for b := 0; b < 128; b++ {
-		{
-			s := (*[21632]Float)(m.conv2d_out[b*21632 : (b+1)*21632])[:]
-			d := (*[21632]Float)(m.conv2d_grad[b*21632 : (b+1)*21632])[:][:len(s)]
-			for i := range s {
-				u := math.Float32bits(d[i])
-				if math.Float32bits(s[i]) == 0 {
-					u = 0
-				}
-				d[i] = math.Float32frombits(u)
-			}
-		}
-		{
-			db := (*[32]Float)(m.g[288:320])
-			d := (*[21632]Float)(m.conv2d_grad[b*21632 : (b+1)*21632])
-			for r := 0; r < 676; r++ {
-				row := d[r*32:][:32]
-				for j := 0; j < 32; j++ {
-					db[j] += row[j]
-				}
-			}
-		}
-		{
-			x := m.x[b*784 : (b+1)*784]
-			col := m.conv2d_col[:]
-			for oh := 0; oh < 26; oh++ {
-				for ow := 0; ow < 26; ow++ {
-					row := (oh*26 + ow) * 9
-					for kh := 0; kh < 3; kh++ {
-						ih := oh*1 - 0 + kh*1
-						for kw := 0; kw < 3; kw++ {
-							iw := ow*1 - 0 + kw*1
-							tap := kh*3 + kw
-							if ih < 0 || ih >= 28 || iw < 0 || iw >= 28 {
-								col[row+tap] = 0
-								continue
-							}
-							col[row+tap] = x[(ih*28+iw)*1]
-						}
-					}
-				}
-			}
-		}
-		gemmTN_32x9x676_acc(&m.conv2d_dwt, (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), &m.conv2d_col)
+		biasGrad_676x32_relu((*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), (*[32]Float)(m.g[288:320]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]))
+		convWGrad_28x28x1_26x26x32_k3x3(&m.conv2d_dwtT, (*[784]Float)(m.x[b*784:(b+1)*784]), (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]))
 	}
 	{
 		w := (*[288]Float)(m.g[0:288])
-		wt := &m.conv2d_dwt
+		wt := &m.conv2d_dwtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
-					w[(i*1+c)*9+k] = wt[(i*9+k)*1+c]
+					w[(i*1+c)*9+k] = wt[(k*1+c)*32+i]
 				}
 			}
 		}

@@ -3,6 +3,7 @@
 package mnist_cnn
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -56,11 +57,11 @@ func TestLearnsFixedBatch(t *testing.T) {
 	fillBatch(m)
 	first, _ := m.TrainStep()
 	var last float64
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 20; i++ {
 		last, _ = m.TrainStep()
 	}
 	if !(last < first*0.95) {
-		t.Errorf("loss went from %v to %v in 21 steps on one batch", first, last)
+		t.Errorf("loss went from %v to %v in 20 steps on one batch", first, last)
 	}
 }
 func TestPredictMatchesForward(t *testing.T) {
@@ -82,159 +83,222 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 327680,
 	k:     10,
 	name:  "gemmNN_128x128x10",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x128x10Go((*[16384]Float)(c), (*[1280]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x128x10Go((*[16384]Float)(o[0]), (*[1280]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x128x10((*[16384]Float)(c), (*[1280]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x128x10((*[16384]Float)(o[0]), (*[1280]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{16384, 1280, 1280},
+	sizes: []int{16384, 1280, 1280},
 }, {
 	flops: 301989888,
 	k:     128,
 	name:  "gemmNN_128x9216x128",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x9216x128Go((*[1179648]Float)(c), (*[16384]Float)(a), (*[1179648]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x9216x128Go((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x9216x128((*[1179648]Float)(c), (*[16384]Float)(a), (*[1179648]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x9216x128((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: [3]int{1179648, 16384, 1179648},
+	sizes: []int{1179648, 16384, 1179648},
 }, {
 	flops: 98304,
 	k:     64,
 	name:  "gemmNN_24x32x64_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_24x32x64_accGo((*[768]Float)(c), (*[1536]Float)(a), (*[2048]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_24x32x64_accGo((*[768]Float)(o[0]), (*[1536]Float)(o[1]), (*[2048]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_24x32x64_acc((*[768]Float)(c), (*[1536]Float)(a), (*[2048]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_24x32x64_acc((*[768]Float)(o[0]), (*[1536]Float)(o[1]), (*[2048]Float)(o[2]))
 	},
-	sizes: [3]int{768, 1536, 2048},
-}, {
-	flops: 98304,
-	k:     32,
-	name:  "gemmNN_24x64x32_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_24x64x32_accGo((*[1536]Float)(c), (*[768]Float)(a), (*[2048]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNN_24x64x32_acc((*[1536]Float)(c), (*[768]Float)(a), (*[2048]Float)(b))
-	},
-	sizes: [3]int{1536, 768, 2048},
-}, {
-	flops: 389376,
-	k:     9,
-	name:  "gemmNN_676x32x9",
-	ref: func(c, a, b []Float) {
-		gemmNN_676x32x9Go((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
-	},
-	run: func(c, a, b []Float) {
-		gemmNN_676x32x9((*[21632]Float)(c), (*[6084]Float)(a), (*[288]Float)(b))
-	},
-	sizes: [3]int{21632, 6084, 288},
+	sizes: []int{768, 1536, 2048},
 }, {
 	flops: 327680,
 	k:     128,
 	name:  "gemmNT_128x10x128",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x10x128Go((*[1280]Float)(c), (*[16384]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x10x128Go((*[1280]Float)(o[0]), (*[16384]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x10x128((*[1280]Float)(c), (*[16384]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x10x128((*[1280]Float)(o[0]), (*[16384]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{1280, 16384, 1280},
+	sizes: []int{1280, 16384, 1280},
 }, {
 	flops: 301989888,
 	k:     9216,
 	name:  "gemmNT_128x128x9216",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x128x9216Go((*[16384]Float)(c), (*[1179648]Float)(a), (*[1179648]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x128x9216Go((*[16384]Float)(o[0]), (*[1179648]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x128x9216((*[16384]Float)(c), (*[1179648]Float)(a), (*[1179648]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x128x9216((*[16384]Float)(o[0]), (*[1179648]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: [3]int{16384, 1179648, 1179648},
+	sizes: []int{16384, 1179648, 1179648},
 }, {
 	flops: 2560,
 	k:     128,
 	name:  "gemmNT_1x10x128",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x10x128Go((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x10x128Go((*[10]Float)(o[0]), (*[128]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x10x128((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x10x128((*[10]Float)(o[0]), (*[128]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{10, 128, 1280},
+	sizes: []int{10, 128, 1280},
 }, {
 	flops: 2359296,
 	k:     9216,
 	name:  "gemmNT_1x128x9216",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x128x9216Go((*[128]Float)(c), (*[9216]Float)(a), (*[1179648]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x128x9216Go((*[128]Float)(o[0]), (*[9216]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x128x9216((*[128]Float)(c), (*[9216]Float)(a), (*[1179648]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x128x9216((*[128]Float)(o[0]), (*[9216]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: [3]int{128, 9216, 1179648},
+	sizes: []int{128, 9216, 1179648},
 }, {
 	flops: 327680,
 	k:     128,
 	name:  "gemmTN_10x128x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_10x128x128Go((*[1280]Float)(c), (*[1280]Float)(a), (*[16384]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x128x128Go((*[1280]Float)(o[0]), (*[1280]Float)(o[1]), (*[16384]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_10x128x128((*[1280]Float)(c), (*[1280]Float)(a), (*[16384]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_10x128x128((*[1280]Float)(o[0]), (*[1280]Float)(o[1]), (*[16384]Float)(o[2]))
 	},
-	sizes: [3]int{1280, 1280, 16384},
+	sizes: []int{1280, 1280, 16384},
 }, {
 	flops: 301989888,
 	k:     128,
 	name:  "gemmTN_128x9216x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_128x9216x128Go((*[1179648]Float)(c), (*[16384]Float)(a), (*[1179648]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_128x9216x128Go((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_128x9216x128((*[1179648]Float)(c), (*[16384]Float)(a), (*[1179648]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_128x9216x128((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: [3]int{1179648, 16384, 1179648},
+	sizes: []int{1179648, 16384, 1179648},
 }, {
-	flops: 98304,
-	k:     24,
-	name:  "gemmTN_32x64x24_acc",
-	ref: func(c, a, b []Float) {
-		gemmTN_32x64x24_accGo((*[2048]Float)(c), (*[768]Float)(a), (*[1536]Float)(b))
+	flops: 36864,
+	k:     577,
+	name:  "biasGrad_576x64_relu",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_576x64_reluGo((*[36864]Float)(o[0]), (*[64]Float)(o[1]), (*[36864]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_32x64x24_acc((*[2048]Float)(c), (*[768]Float)(a), (*[1536]Float)(b))
+	run: func(o [][]Float) {
+		biasGrad_576x64_relu((*[36864]Float)(o[0]), (*[64]Float)(o[1]), (*[36864]Float)(o[2]))
 	},
-	sizes: [3]int{2048, 768, 1536},
+	sizes: []int{36864, 64, 36864},
+}, {
+	flops: 21632,
+	k:     677,
+	name:  "biasGrad_676x32_relu",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_676x32_reluGo((*[21632]Float)(o[0]), (*[32]Float)(o[1]), (*[21632]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		biasGrad_676x32_relu((*[21632]Float)(o[0]), (*[32]Float)(o[1]), (*[21632]Float)(o[2]))
+	},
+	sizes: []int{21632, 32, 21632},
+}, {
+	flops: 21233664,
+	k:     577,
+	name:  "convWGrad_26x26x32_24x24x64_k3x3",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_26x26x32_24x24x64_k3x3Go((*[18432]Float)(o[0]), (*[21632]Float)(o[1]), (*[36864]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_26x26x32_24x24x64_k3x3((*[18432]Float)(o[0]), (*[21632]Float)(o[1]), (*[36864]Float)(o[2]))
+	},
+	sizes: []int{18432, 21632, 36864},
 }, {
 	flops: 389376,
-	k:     676,
-	name:  "gemmTN_32x9x676_acc",
-	ref: func(c, a, b []Float) {
-		gemmTN_32x9x676_accGo((*[288]Float)(c), (*[21632]Float)(a), (*[6084]Float)(b))
+	k:     677,
+	name:  "convWGrad_28x28x1_26x26x32_k3x3",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_28x28x1_26x26x32_k3x3Go((*[288]Float)(o[0]), (*[784]Float)(o[1]), (*[21632]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_32x9x676_acc((*[288]Float)(c), (*[21632]Float)(a), (*[6084]Float)(b))
+	run: func(o [][]Float) {
+		convWGrad_28x28x1_26x26x32_k3x3((*[288]Float)(o[0]), (*[784]Float)(o[1]), (*[21632]Float)(o[2]))
 	},
-	sizes: [3]int{288, 21632, 6084},
+	sizes: []int{288, 784, 21632},
+}, {
+	flops: 21233664,
+	k:     289,
+	name:  "conv_26x26x32_24x24x64_k3x3_bias_relu",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_26x26x32_24x24x64_k3x3_bias_reluGo((*[36864]Float)(o[0]), (*[21632]Float)(o[1]), (*[18432]Float)(o[2]), (*[64]Float)(o[3]))
+	},
+	run: func(o [][]Float) {
+		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(o[0]), (*[21632]Float)(o[1]), (*[18432]Float)(o[2]), (*[64]Float)(o[3]))
+	},
+	sizes: []int{36864, 21632, 18432, 64},
+}, {
+	flops: 389376,
+	k:     10,
+	name:  "conv_28x28x1_26x26x32_k3x3_bias_relu",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_28x28x1_26x26x32_k3x3_bias_reluGo((*[21632]Float)(o[0]), (*[784]Float)(o[1]), (*[288]Float)(o[2]), (*[32]Float)(o[3]))
+	},
+	run: func(o [][]Float) {
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(o[0]), (*[784]Float)(o[1]), (*[288]Float)(o[2]), (*[32]Float)(o[3]))
+	},
+	sizes: []int{21632, 784, 288, 32},
+}, {
+	flops: 36864,
+	k:     1,
+	name:  "maxPool_24x24x64_k2x2",
+	outs:  1,
+	ref: func(o [][]Float) {
+		maxPool_24x24x64_k2x2Go((*[9216]Float)(o[0]), (*[36864]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		maxPool_24x24x64_k2x2((*[9216]Float)(o[0]), (*[36864]Float)(o[1]))
+	},
+	sizes: []int{9216, 36864},
+}, {
+	flops: 36864,
+	k:     1,
+	name:  "maxPool_24x24x64_k2x2_grad",
+	outs:  1,
+	ref: func(o [][]Float) {
+		maxPool_24x24x64_k2x2_gradGo((*[36864]Float)(o[0]), (*[9216]Float)(o[1]), (*[36864]Float)(o[2]), (*[9216]Float)(o[3]))
+	},
+	run: func(o [][]Float) {
+		maxPool_24x24x64_k2x2_grad((*[36864]Float)(o[0]), (*[9216]Float)(o[1]), (*[36864]Float)(o[2]), (*[9216]Float)(o[3]))
+	},
+	sizes: []int{36864, 9216, 36864, 9216},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -275,31 +339,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -348,11 +407,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

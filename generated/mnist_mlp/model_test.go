@@ -3,6 +3,7 @@
 package mnist_mlp
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,93 +83,102 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 40960,
 	k:     10,
 	name:  "gemmNN_32x64x10",
-	ref: func(c, a, b []Float) {
-		gemmNN_32x64x10Go((*[2048]Float)(c), (*[320]Float)(a), (*[640]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_32x64x10Go((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_32x64x10((*[2048]Float)(c), (*[320]Float)(a), (*[640]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_32x64x10((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: [3]int{2048, 320, 640},
+	sizes: []int{2048, 320, 640},
 }, {
 	flops: 1280,
 	k:     64,
 	name:  "gemmNT_1x10x64",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x10x64Go((*[10]Float)(c), (*[64]Float)(a), (*[640]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x10x64Go((*[10]Float)(o[0]), (*[64]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x10x64((*[10]Float)(c), (*[64]Float)(a), (*[640]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x10x64((*[10]Float)(o[0]), (*[64]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: [3]int{10, 64, 640},
+	sizes: []int{10, 64, 640},
 }, {
 	flops: 100352,
 	k:     784,
 	name:  "gemmNT_1x64x784",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x64x784Go((*[64]Float)(c), (*[784]Float)(a), (*[50176]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x64x784Go((*[64]Float)(o[0]), (*[784]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x64x784((*[64]Float)(c), (*[784]Float)(a), (*[50176]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x64x784((*[64]Float)(o[0]), (*[784]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
-	sizes: [3]int{64, 784, 50176},
+	sizes: []int{64, 784, 50176},
 }, {
 	flops: 40960,
 	k:     64,
 	name:  "gemmNT_32x10x64",
-	ref: func(c, a, b []Float) {
-		gemmNT_32x10x64Go((*[320]Float)(c), (*[2048]Float)(a), (*[640]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_32x10x64Go((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_32x10x64((*[320]Float)(c), (*[2048]Float)(a), (*[640]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_32x10x64((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: [3]int{320, 2048, 640},
+	sizes: []int{320, 2048, 640},
 }, {
 	flops: 3211264,
 	k:     784,
 	name:  "gemmNT_32x64x784",
-	ref: func(c, a, b []Float) {
-		gemmNT_32x64x784Go((*[2048]Float)(c), (*[25088]Float)(a), (*[50176]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_32x64x784Go((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_32x64x784((*[2048]Float)(c), (*[25088]Float)(a), (*[50176]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_32x64x784((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
-	sizes: [3]int{2048, 25088, 50176},
+	sizes: []int{2048, 25088, 50176},
 }, {
 	flops: 40960,
 	k:     32,
 	name:  "gemmTN_10x64x32",
-	ref: func(c, a, b []Float) {
-		gemmTN_10x64x32Go((*[640]Float)(c), (*[320]Float)(a), (*[2048]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x64x32Go((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_10x64x32((*[640]Float)(c), (*[320]Float)(a), (*[2048]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_10x64x32((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
 	},
-	sizes: [3]int{640, 320, 2048},
+	sizes: []int{640, 320, 2048},
 }, {
 	flops: 3211264,
 	k:     32,
 	name:  "gemmTN_64x784x32",
-	ref: func(c, a, b []Float) {
-		gemmTN_64x784x32Go((*[50176]Float)(c), (*[2048]Float)(a), (*[25088]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_64x784x32((*[50176]Float)(c), (*[2048]Float)(a), (*[25088]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
-	sizes: [3]int{50176, 2048, 25088},
+	sizes: []int{50176, 2048, 25088},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -209,31 +219,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -282,11 +287,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

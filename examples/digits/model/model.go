@@ -214,11 +214,16 @@ func (m *Model) forwardTrain() {
 		mask := m.dropout_mask[:]
 		in := m.hidden_out[:][:len(mask)]
 		out := m.dropout_out[:][:len(mask)]
+		scale := math.Float32bits(Float(1.25))
+		var u uint64
 		for i := range mask {
-			var k Float
-			if r.Float64() >= 0.2 {
-				k = Float(1.25)
+			if i&1 == 0 {
+				u = r.Uint64()
+			} else {
+				u >>= 32
 			}
+			keep := 1 - ((u&4294967295 - uint64(0x33333333)) >> 63)
+			k := math.Float32frombits(scale & -uint32(keep))
 			mask[i] = k
 			out[i] = in[i] * k
 		}

@@ -3,6 +3,7 @@
 package odd7
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,93 +83,102 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 1190,
 	k:     5,
 	name:  "gemmNN_7x17x5",
-	ref: func(c, a, b []Float) {
-		gemmNN_7x17x5Go((*[119]Float)(c), (*[35]Float)(a), (*[85]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_7x17x5Go((*[119]Float)(o[0]), (*[35]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_7x17x5((*[119]Float)(c), (*[35]Float)(a), (*[85]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_7x17x5((*[119]Float)(o[0]), (*[35]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	sizes: [3]int{119, 35, 85},
+	sizes: []int{119, 35, 85},
 }, {
 	flops: 1122,
 	k:     33,
 	name:  "gemmNT_1x17x33",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x17x33Go((*[17]Float)(c), (*[33]Float)(a), (*[561]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x17x33Go((*[17]Float)(o[0]), (*[33]Float)(o[1]), (*[561]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x17x33((*[17]Float)(c), (*[33]Float)(a), (*[561]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x17x33((*[17]Float)(o[0]), (*[33]Float)(o[1]), (*[561]Float)(o[2]))
 	},
-	sizes: [3]int{17, 33, 561},
+	sizes: []int{17, 33, 561},
 }, {
 	flops: 170,
 	k:     17,
 	name:  "gemmNT_1x5x17",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x5x17Go((*[5]Float)(c), (*[17]Float)(a), (*[85]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x5x17Go((*[5]Float)(o[0]), (*[17]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x5x17((*[5]Float)(c), (*[17]Float)(a), (*[85]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x5x17((*[5]Float)(o[0]), (*[17]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	sizes: [3]int{5, 17, 85},
+	sizes: []int{5, 17, 85},
 }, {
 	flops: 7854,
 	k:     33,
 	name:  "gemmNT_7x17x33",
-	ref: func(c, a, b []Float) {
-		gemmNT_7x17x33Go((*[119]Float)(c), (*[231]Float)(a), (*[561]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_7x17x33Go((*[119]Float)(o[0]), (*[231]Float)(o[1]), (*[561]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_7x17x33((*[119]Float)(c), (*[231]Float)(a), (*[561]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_7x17x33((*[119]Float)(o[0]), (*[231]Float)(o[1]), (*[561]Float)(o[2]))
 	},
-	sizes: [3]int{119, 231, 561},
+	sizes: []int{119, 231, 561},
 }, {
 	flops: 1190,
 	k:     17,
 	name:  "gemmNT_7x5x17",
-	ref: func(c, a, b []Float) {
-		gemmNT_7x5x17Go((*[35]Float)(c), (*[119]Float)(a), (*[85]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_7x5x17Go((*[35]Float)(o[0]), (*[119]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_7x5x17((*[35]Float)(c), (*[119]Float)(a), (*[85]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_7x5x17((*[35]Float)(o[0]), (*[119]Float)(o[1]), (*[85]Float)(o[2]))
 	},
-	sizes: [3]int{35, 119, 85},
+	sizes: []int{35, 119, 85},
 }, {
 	flops: 7854,
 	k:     7,
 	name:  "gemmTN_17x33x7",
-	ref: func(c, a, b []Float) {
-		gemmTN_17x33x7Go((*[561]Float)(c), (*[119]Float)(a), (*[231]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_17x33x7Go((*[561]Float)(o[0]), (*[119]Float)(o[1]), (*[231]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_17x33x7((*[561]Float)(c), (*[119]Float)(a), (*[231]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_17x33x7((*[561]Float)(o[0]), (*[119]Float)(o[1]), (*[231]Float)(o[2]))
 	},
-	sizes: [3]int{561, 119, 231},
+	sizes: []int{561, 119, 231},
 }, {
 	flops: 1190,
 	k:     7,
 	name:  "gemmTN_5x17x7",
-	ref: func(c, a, b []Float) {
-		gemmTN_5x17x7Go((*[85]Float)(c), (*[35]Float)(a), (*[119]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_5x17x7Go((*[85]Float)(o[0]), (*[35]Float)(o[1]), (*[119]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_5x17x7((*[85]Float)(c), (*[35]Float)(a), (*[119]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_5x17x7((*[85]Float)(o[0]), (*[35]Float)(o[1]), (*[119]Float)(o[2]))
 	},
-	sizes: [3]int{85, 35, 119},
+	sizes: []int{85, 35, 119},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -209,31 +219,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -282,11 +287,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

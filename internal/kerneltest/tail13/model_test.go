@@ -3,6 +3,7 @@
 package tail13
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,93 +83,102 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 702,
 	k:     3,
 	name:  "gemmNN_13x9x3",
-	ref: func(c, a, b []Float) {
-		gemmNN_13x9x3Go((*[117]Float)(c), (*[39]Float)(a), (*[27]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_13x9x3Go((*[117]Float)(o[0]), (*[39]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_13x9x3((*[117]Float)(c), (*[39]Float)(a), (*[27]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_13x9x3((*[117]Float)(o[0]), (*[39]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	sizes: [3]int{117, 39, 27},
+	sizes: []int{117, 39, 27},
 }, {
 	flops: 702,
 	k:     9,
 	name:  "gemmNT_13x3x9",
-	ref: func(c, a, b []Float) {
-		gemmNT_13x3x9Go((*[39]Float)(c), (*[117]Float)(a), (*[27]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_13x3x9Go((*[39]Float)(o[0]), (*[117]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_13x3x9((*[39]Float)(c), (*[117]Float)(a), (*[27]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_13x3x9((*[39]Float)(o[0]), (*[117]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	sizes: [3]int{39, 117, 27},
+	sizes: []int{39, 117, 27},
 }, {
 	flops: 23400,
 	k:     100,
 	name:  "gemmNT_13x9x100",
-	ref: func(c, a, b []Float) {
-		gemmNT_13x9x100Go((*[117]Float)(c), (*[1300]Float)(a), (*[900]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_13x9x100Go((*[117]Float)(o[0]), (*[1300]Float)(o[1]), (*[900]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_13x9x100((*[117]Float)(c), (*[1300]Float)(a), (*[900]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_13x9x100((*[117]Float)(o[0]), (*[1300]Float)(o[1]), (*[900]Float)(o[2]))
 	},
-	sizes: [3]int{117, 1300, 900},
+	sizes: []int{117, 1300, 900},
 }, {
 	flops: 54,
 	k:     9,
 	name:  "gemmNT_1x3x9",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x3x9Go((*[3]Float)(c), (*[9]Float)(a), (*[27]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x3x9Go((*[3]Float)(o[0]), (*[9]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x3x9((*[3]Float)(c), (*[9]Float)(a), (*[27]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x3x9((*[3]Float)(o[0]), (*[9]Float)(o[1]), (*[27]Float)(o[2]))
 	},
-	sizes: [3]int{3, 9, 27},
+	sizes: []int{3, 9, 27},
 }, {
 	flops: 1800,
 	k:     100,
 	name:  "gemmNT_1x9x100",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x9x100Go((*[9]Float)(c), (*[100]Float)(a), (*[900]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x9x100Go((*[9]Float)(o[0]), (*[100]Float)(o[1]), (*[900]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x9x100((*[9]Float)(c), (*[100]Float)(a), (*[900]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x9x100((*[9]Float)(o[0]), (*[100]Float)(o[1]), (*[900]Float)(o[2]))
 	},
-	sizes: [3]int{9, 100, 900},
+	sizes: []int{9, 100, 900},
 }, {
 	flops: 702,
 	k:     13,
 	name:  "gemmTN_3x9x13",
-	ref: func(c, a, b []Float) {
-		gemmTN_3x9x13Go((*[27]Float)(c), (*[39]Float)(a), (*[117]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_3x9x13Go((*[27]Float)(o[0]), (*[39]Float)(o[1]), (*[117]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_3x9x13((*[27]Float)(c), (*[39]Float)(a), (*[117]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_3x9x13((*[27]Float)(o[0]), (*[39]Float)(o[1]), (*[117]Float)(o[2]))
 	},
-	sizes: [3]int{27, 39, 117},
+	sizes: []int{27, 39, 117},
 }, {
 	flops: 23400,
 	k:     13,
 	name:  "gemmTN_9x100x13",
-	ref: func(c, a, b []Float) {
-		gemmTN_9x100x13Go((*[900]Float)(c), (*[117]Float)(a), (*[1300]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_9x100x13Go((*[900]Float)(o[0]), (*[117]Float)(o[1]), (*[1300]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_9x100x13((*[900]Float)(c), (*[117]Float)(a), (*[1300]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_9x100x13((*[900]Float)(o[0]), (*[117]Float)(o[1]), (*[1300]Float)(o[2]))
 	},
-	sizes: [3]int{900, 117, 1300},
+	sizes: []int{900, 117, 1300},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -209,31 +219,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -282,11 +287,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

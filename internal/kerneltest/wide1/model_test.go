@@ -3,6 +3,7 @@
 package wide1
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,71 +83,78 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 260,
 	k:     1,
 	name:  "gemmNN_1x130x1",
-	ref: func(c, a, b []Float) {
-		gemmNN_1x130x1Go((*[130]Float)(c), (*[1]Float)(a), (*[130]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1x130x1Go((*[130]Float)(o[0]), (*[1]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_1x130x1((*[130]Float)(c), (*[1]Float)(a), (*[130]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_1x130x1((*[130]Float)(o[0]), (*[1]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	sizes: [3]int{130, 1, 130},
+	sizes: []int{130, 1, 130},
 }, {
 	flops: 66820,
 	k:     257,
 	name:  "gemmNT_1x130x257",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x130x257Go((*[130]Float)(c), (*[257]Float)(a), (*[33410]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x130x257Go((*[130]Float)(o[0]), (*[257]Float)(o[1]), (*[33410]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x130x257((*[130]Float)(c), (*[257]Float)(a), (*[33410]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x130x257((*[130]Float)(o[0]), (*[257]Float)(o[1]), (*[33410]Float)(o[2]))
 	},
-	sizes: [3]int{130, 257, 33410},
+	sizes: []int{130, 257, 33410},
 }, {
 	flops: 260,
 	k:     130,
 	name:  "gemmNT_1x1x130",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x1x130Go((*[1]Float)(c), (*[130]Float)(a), (*[130]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x1x130Go((*[1]Float)(o[0]), (*[130]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x1x130((*[1]Float)(c), (*[130]Float)(a), (*[130]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x1x130((*[1]Float)(o[0]), (*[130]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	sizes: [3]int{1, 130, 130},
+	sizes: []int{1, 130, 130},
 }, {
 	flops: 66820,
 	k:     1,
 	name:  "gemmTN_130x257x1",
-	ref: func(c, a, b []Float) {
-		gemmTN_130x257x1Go((*[33410]Float)(c), (*[130]Float)(a), (*[257]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_130x257x1Go((*[33410]Float)(o[0]), (*[130]Float)(o[1]), (*[257]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_130x257x1((*[33410]Float)(c), (*[130]Float)(a), (*[257]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_130x257x1((*[33410]Float)(o[0]), (*[130]Float)(o[1]), (*[257]Float)(o[2]))
 	},
-	sizes: [3]int{33410, 130, 257},
+	sizes: []int{33410, 130, 257},
 }, {
 	flops: 260,
 	k:     1,
 	name:  "gemmTN_1x130x1",
-	ref: func(c, a, b []Float) {
-		gemmTN_1x130x1Go((*[130]Float)(c), (*[1]Float)(a), (*[130]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_1x130x1Go((*[130]Float)(o[0]), (*[1]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_1x130x1((*[130]Float)(c), (*[1]Float)(a), (*[130]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_1x130x1((*[130]Float)(o[0]), (*[1]Float)(o[1]), (*[130]Float)(o[2]))
 	},
-	sizes: [3]int{130, 1, 130},
+	sizes: []int{130, 1, 130},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -187,31 +195,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -260,11 +263,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
