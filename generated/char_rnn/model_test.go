@@ -3,6 +3,7 @@
 package char_rnn
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,148 +83,162 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 393216,
 	k:     256,
 	name:  "gemmNN_1x768x256",
-	ref: func(c, a, b []Float) {
-		gemmNN_1x768x256Go((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1x768x256Go((*[768]Float)(o[0]), (*[256]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_1x768x256((*[768]Float)(c), (*[256]Float)(a), (*[196608]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_1x768x256((*[768]Float)(o[0]), (*[256]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	sizes: [3]int{768, 256, 196608},
+	sizes: []int{768, 256, 196608},
 }, {
 	flops: 167772160,
 	k:     128,
 	name:  "gemmNN_2560x256x128",
-	ref: func(c, a, b []Float) {
-		gemmNN_2560x256x128Go((*[655360]Float)(c), (*[327680]Float)(a), (*[32768]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_2560x256x128Go((*[655360]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_2560x256x128((*[655360]Float)(c), (*[327680]Float)(a), (*[32768]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_2560x256x128((*[655360]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	sizes: [3]int{655360, 327680, 32768},
+	sizes: []int{655360, 327680, 32768},
 }, {
 	flops: 125829120,
 	k:     768,
 	name:  "gemmNN_2560x32x768",
-	ref: func(c, a, b []Float) {
-		gemmNN_2560x32x768Go((*[81920]Float)(c), (*[1966080]Float)(a), (*[24576]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_2560x32x768Go((*[81920]Float)(o[0]), (*[1966080]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_2560x32x768((*[81920]Float)(c), (*[1966080]Float)(a), (*[24576]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_2560x32x768((*[81920]Float)(o[0]), (*[1966080]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	sizes: [3]int{81920, 1966080, 24576},
+	sizes: []int{81920, 1966080, 24576},
 }, {
 	flops: 125829120,
 	k:     32,
 	name:  "gemmNN_2560x768x32",
-	ref: func(c, a, b []Float) {
-		gemmNN_2560x768x32Go((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_2560x768x32Go((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_2560x768x32((*[1966080]Float)(c), (*[81920]Float)(a), (*[24576]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_2560x768x32((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	sizes: [3]int{1966080, 81920, 24576},
+	sizes: []int{1966080, 81920, 24576},
 }, {
 	flops: 1966080,
 	k:     32,
 	name:  "gemmNN_40x768x32",
-	ref: func(c, a, b []Float) {
-		gemmNN_40x768x32Go((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_40x768x32Go((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_40x768x32((*[30720]Float)(c), (*[1280]Float)(a), (*[24576]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_40x768x32((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
-	sizes: [3]int{30720, 1280, 24576},
+	sizes: []int{30720, 1280, 24576},
 }, {
 	flops: 25165824,
 	k:     768,
 	name:  "gemmNN_64x256x768_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x256x768_accGo((*[16384]Float)(c), (*[49152]Float)(a), (*[196608]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x256x768_accGo((*[16384]Float)(o[0]), (*[49152]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x256x768_acc((*[16384]Float)(c), (*[49152]Float)(a), (*[196608]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x256x768_acc((*[16384]Float)(o[0]), (*[49152]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	sizes: [3]int{16384, 49152, 196608},
+	sizes: []int{16384, 49152, 196608},
 }, {
 	flops: 25165824,
 	k:     256,
 	name:  "gemmNN_64x768x256",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x768x256Go((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x768x256Go((*[49152]Float)(o[0]), (*[16384]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x768x256((*[49152]Float)(c), (*[16384]Float)(a), (*[196608]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x768x256((*[49152]Float)(o[0]), (*[16384]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	sizes: [3]int{49152, 16384, 196608},
+	sizes: []int{49152, 16384, 196608},
 }, {
 	flops: 167772160,
 	k:     256,
 	name:  "gemmNT_2560x128x256",
-	ref: func(c, a, b []Float) {
-		gemmNT_2560x128x256Go((*[327680]Float)(c), (*[655360]Float)(a), (*[32768]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_2560x128x256Go((*[327680]Float)(o[0]), (*[655360]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_2560x128x256((*[327680]Float)(c), (*[655360]Float)(a), (*[32768]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_2560x128x256((*[327680]Float)(o[0]), (*[655360]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	sizes: [3]int{327680, 655360, 32768},
+	sizes: []int{327680, 655360, 32768},
 }, {
 	flops: 2621440,
 	k:     256,
 	name:  "gemmNT_40x128x256",
-	ref: func(c, a, b []Float) {
-		gemmNT_40x128x256Go((*[5120]Float)(c), (*[10240]Float)(a), (*[32768]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_40x128x256Go((*[5120]Float)(o[0]), (*[10240]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_40x128x256((*[5120]Float)(c), (*[10240]Float)(a), (*[32768]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_40x128x256((*[5120]Float)(o[0]), (*[10240]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	sizes: [3]int{5120, 10240, 32768},
+	sizes: []int{5120, 10240, 32768},
 }, {
 	flops: 167772160,
 	k:     2560,
 	name:  "gemmTN_128x256x2560",
-	ref: func(c, a, b []Float) {
-		gemmTN_128x256x2560Go((*[32768]Float)(c), (*[327680]Float)(a), (*[655360]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_128x256x2560Go((*[32768]Float)(o[0]), (*[327680]Float)(o[1]), (*[655360]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_128x256x2560((*[32768]Float)(c), (*[327680]Float)(a), (*[655360]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_128x256x2560((*[32768]Float)(o[0]), (*[327680]Float)(o[1]), (*[655360]Float)(o[2]))
 	},
-	sizes: [3]int{32768, 327680, 655360},
+	sizes: []int{32768, 327680, 655360},
 }, {
 	flops: 125829120,
 	k:     2560,
 	name:  "gemmTN_32x768x2560",
-	ref: func(c, a, b []Float) {
-		gemmTN_32x768x2560Go((*[24576]Float)(c), (*[81920]Float)(a), (*[1966080]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_32x768x2560Go((*[24576]Float)(o[0]), (*[81920]Float)(o[1]), (*[1966080]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_32x768x2560((*[24576]Float)(c), (*[81920]Float)(a), (*[1966080]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_32x768x2560((*[24576]Float)(o[0]), (*[81920]Float)(o[1]), (*[1966080]Float)(o[2]))
 	},
-	sizes: [3]int{24576, 81920, 1966080},
+	sizes: []int{24576, 81920, 1966080},
 }, {
 	flops: 981467136,
 	k:     2496,
 	name:  "gemmTN_768x256x2496",
-	ref: func(c, a, b []Float) {
-		gemmTN_768x256x2496Go((*[196608]Float)(c), (*[1916928]Float)(a), (*[638976]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_768x256x2496Go((*[196608]Float)(o[0]), (*[1916928]Float)(o[1]), (*[638976]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_768x256x2496((*[196608]Float)(c), (*[1916928]Float)(a), (*[638976]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_768x256x2496((*[196608]Float)(o[0]), (*[1916928]Float)(o[1]), (*[638976]Float)(o[2]))
 	},
-	sizes: [3]int{196608, 1916928, 638976},
+	sizes: []int{196608, 1916928, 638976},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -264,31 +279,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -337,11 +347,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

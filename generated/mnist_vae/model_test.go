@@ -4,6 +4,7 @@ package mnist_vae
 
 import (
 	"bytes"
+	"fmt"
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
@@ -88,192 +89,210 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 2048000,
 	k:     400,
 	name:  "gemmNN_128x20x400",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x20x400Go((*[2560]Float)(c), (*[51200]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x20x400Go((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x20x400((*[2560]Float)(c), (*[51200]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x20x400((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{2560, 51200, 8000},
+	sizes: []int{2560, 51200, 8000},
 }, {
 	flops: 2048000,
 	k:     20,
 	name:  "gemmNN_128x400x20",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x400x20Go((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x400x20Go((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x400x20((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x400x20((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{51200, 2560, 8000},
+	sizes: []int{51200, 2560, 8000},
 }, {
 	flops: 2048000,
 	k:     20,
 	name:  "gemmNN_128x400x20_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x400x20_accGo((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x400x20_accGo((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x400x20_acc((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x400x20_acc((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{51200, 2560, 8000},
+	sizes: []int{51200, 2560, 8000},
 }, {
 	flops: 80281600,
 	k:     784,
 	name:  "gemmNN_128x400x784",
-	ref: func(c, a, b []Float) {
-		gemmNN_128x400x784Go((*[51200]Float)(c), (*[100352]Float)(a), (*[313600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_128x400x784Go((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_128x400x784((*[51200]Float)(c), (*[100352]Float)(a), (*[313600]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_128x400x784((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: [3]int{51200, 100352, 313600},
+	sizes: []int{51200, 100352, 313600},
 }, {
 	flops: 2048000,
 	k:     400,
 	name:  "gemmNT_128x20x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x20x400Go((*[2560]Float)(c), (*[51200]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x20x400Go((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x20x400((*[2560]Float)(c), (*[51200]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x20x400((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{2560, 51200, 8000},
+	sizes: []int{2560, 51200, 8000},
 }, {
 	flops: 2048000,
 	k:     20,
 	name:  "gemmNT_128x400x20",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x400x20Go((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x400x20Go((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x400x20((*[51200]Float)(c), (*[2560]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x400x20((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{51200, 2560, 8000},
+	sizes: []int{51200, 2560, 8000},
 }, {
 	flops: 80281600,
 	k:     784,
 	name:  "gemmNT_128x400x784",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x400x784Go((*[51200]Float)(c), (*[100352]Float)(a), (*[313600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x400x784Go((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x400x784((*[51200]Float)(c), (*[100352]Float)(a), (*[313600]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x400x784((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: [3]int{51200, 100352, 313600},
+	sizes: []int{51200, 100352, 313600},
 }, {
 	flops: 80281600,
 	k:     400,
 	name:  "gemmNT_128x784x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_128x784x400Go((*[100352]Float)(c), (*[51200]Float)(a), (*[313600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_128x784x400Go((*[100352]Float)(o[0]), (*[51200]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_128x784x400((*[100352]Float)(c), (*[51200]Float)(a), (*[313600]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_128x784x400((*[100352]Float)(o[0]), (*[51200]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: [3]int{100352, 51200, 313600},
+	sizes: []int{100352, 51200, 313600},
 }, {
 	flops: 16000,
 	k:     400,
 	name:  "gemmNT_1x20x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x20x400Go((*[20]Float)(c), (*[400]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x20x400Go((*[20]Float)(o[0]), (*[400]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x20x400((*[20]Float)(c), (*[400]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x20x400((*[20]Float)(o[0]), (*[400]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{20, 400, 8000},
+	sizes: []int{20, 400, 8000},
 }, {
 	flops: 16000,
 	k:     20,
 	name:  "gemmNT_1x400x20",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x400x20Go((*[400]Float)(c), (*[20]Float)(a), (*[8000]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x400x20Go((*[400]Float)(o[0]), (*[20]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x400x20((*[400]Float)(c), (*[20]Float)(a), (*[8000]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x400x20((*[400]Float)(o[0]), (*[20]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: [3]int{400, 20, 8000},
+	sizes: []int{400, 20, 8000},
 }, {
 	flops: 627200,
 	k:     784,
 	name:  "gemmNT_1x400x784",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x400x784Go((*[400]Float)(c), (*[784]Float)(a), (*[313600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x400x784Go((*[400]Float)(o[0]), (*[784]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x400x784((*[400]Float)(c), (*[784]Float)(a), (*[313600]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x400x784((*[400]Float)(o[0]), (*[784]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: [3]int{400, 784, 313600},
+	sizes: []int{400, 784, 313600},
 }, {
 	flops: 627200,
 	k:     400,
 	name:  "gemmNT_1x784x400",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x784x400Go((*[784]Float)(c), (*[400]Float)(a), (*[313600]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x784x400Go((*[784]Float)(o[0]), (*[400]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x784x400((*[784]Float)(c), (*[400]Float)(a), (*[313600]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x784x400((*[784]Float)(o[0]), (*[400]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: [3]int{784, 400, 313600},
+	sizes: []int{784, 400, 313600},
 }, {
 	flops: 2048000,
 	k:     128,
 	name:  "gemmTN_20x400x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_20x400x128Go((*[8000]Float)(c), (*[2560]Float)(a), (*[51200]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_20x400x128Go((*[8000]Float)(o[0]), (*[2560]Float)(o[1]), (*[51200]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_20x400x128((*[8000]Float)(c), (*[2560]Float)(a), (*[51200]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_20x400x128((*[8000]Float)(o[0]), (*[2560]Float)(o[1]), (*[51200]Float)(o[2]))
 	},
-	sizes: [3]int{8000, 2560, 51200},
+	sizes: []int{8000, 2560, 51200},
 }, {
 	flops: 2048000,
 	k:     128,
 	name:  "gemmTN_400x20x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_400x20x128Go((*[8000]Float)(c), (*[51200]Float)(a), (*[2560]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_400x20x128Go((*[8000]Float)(o[0]), (*[51200]Float)(o[1]), (*[2560]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_400x20x128((*[8000]Float)(c), (*[51200]Float)(a), (*[2560]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_400x20x128((*[8000]Float)(o[0]), (*[51200]Float)(o[1]), (*[2560]Float)(o[2]))
 	},
-	sizes: [3]int{8000, 51200, 2560},
+	sizes: []int{8000, 51200, 2560},
 }, {
 	flops: 80281600,
 	k:     128,
 	name:  "gemmTN_400x784x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_400x784x128Go((*[313600]Float)(c), (*[51200]Float)(a), (*[100352]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_400x784x128Go((*[313600]Float)(o[0]), (*[51200]Float)(o[1]), (*[100352]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_400x784x128((*[313600]Float)(c), (*[51200]Float)(a), (*[100352]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_400x784x128((*[313600]Float)(o[0]), (*[51200]Float)(o[1]), (*[100352]Float)(o[2]))
 	},
-	sizes: [3]int{313600, 51200, 100352},
+	sizes: []int{313600, 51200, 100352},
 }, {
 	flops: 80281600,
 	k:     128,
 	name:  "gemmTN_784x400x128",
-	ref: func(c, a, b []Float) {
-		gemmTN_784x400x128Go((*[313600]Float)(c), (*[100352]Float)(a), (*[51200]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_784x400x128Go((*[313600]Float)(o[0]), (*[100352]Float)(o[1]), (*[51200]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_784x400x128((*[313600]Float)(c), (*[100352]Float)(a), (*[51200]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_784x400x128((*[313600]Float)(o[0]), (*[100352]Float)(o[1]), (*[51200]Float)(o[2]))
 	},
-	sizes: [3]int{313600, 100352, 51200},
+	sizes: []int{313600, 100352, 51200},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -314,31 +333,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -387,11 +401,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

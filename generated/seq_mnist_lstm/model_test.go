@@ -3,6 +3,7 @@
 package seq_mnist_lstm
 
 import (
+	"fmt"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
@@ -82,137 +83,150 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 51380224,
 	k:     28,
 	name:  "gemmNN_1792x512x28",
-	ref: func(c, a, b []Float) {
-		gemmNN_1792x512x28Go((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1792x512x28Go((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_1792x512x28((*[917504]Float)(c), (*[50176]Float)(a), (*[14336]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_1792x512x28((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
-	sizes: [3]int{917504, 50176, 14336},
+	sizes: []int{917504, 50176, 14336},
 }, {
 	flops: 131072,
 	k:     128,
 	name:  "gemmNN_1x512x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_1x512x128_accGo((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1x512x128_accGo((*[512]Float)(o[0]), (*[128]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_1x512x128_acc((*[512]Float)(c), (*[128]Float)(a), (*[65536]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_1x512x128_acc((*[512]Float)(o[0]), (*[128]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	sizes: [3]int{512, 128, 65536},
+	sizes: []int{512, 128, 65536},
 }, {
 	flops: 802816,
 	k:     28,
 	name:  "gemmNN_28x512x28",
-	ref: func(c, a, b []Float) {
-		gemmNN_28x512x28Go((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_28x512x28Go((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_28x512x28((*[14336]Float)(c), (*[784]Float)(a), (*[14336]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_28x512x28((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
-	sizes: [3]int{14336, 784, 14336},
+	sizes: []int{14336, 784, 14336},
 }, {
 	flops: 163840,
 	k:     10,
 	name:  "gemmNN_64x128x10",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x128x10Go((*[8192]Float)(c), (*[640]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x128x10Go((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x128x10((*[8192]Float)(c), (*[640]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x128x10((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{8192, 640, 1280},
+	sizes: []int{8192, 640, 1280},
 }, {
 	flops: 8388608,
 	k:     512,
 	name:  "gemmNN_64x128x512",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x128x512Go((*[8192]Float)(c), (*[32768]Float)(a), (*[65536]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x128x512Go((*[8192]Float)(o[0]), (*[32768]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x128x512((*[8192]Float)(c), (*[32768]Float)(a), (*[65536]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x128x512((*[8192]Float)(o[0]), (*[32768]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	sizes: [3]int{8192, 32768, 65536},
+	sizes: []int{8192, 32768, 65536},
 }, {
 	flops: 8388608,
 	k:     128,
 	name:  "gemmNN_64x512x128_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_64x512x128_accGo((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x512x128_accGo((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_64x512x128_acc((*[32768]Float)(c), (*[8192]Float)(a), (*[65536]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_64x512x128_acc((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	sizes: [3]int{32768, 8192, 65536},
+	sizes: []int{32768, 8192, 65536},
 }, {
 	flops: 2560,
 	k:     128,
 	name:  "gemmNT_1x10x128",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x10x128Go((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x10x128Go((*[10]Float)(o[0]), (*[128]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x10x128((*[10]Float)(c), (*[128]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x10x128((*[10]Float)(o[0]), (*[128]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{10, 128, 1280},
+	sizes: []int{10, 128, 1280},
 }, {
 	flops: 163840,
 	k:     128,
 	name:  "gemmNT_64x10x128",
-	ref: func(c, a, b []Float) {
-		gemmNT_64x10x128Go((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x10x128Go((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_64x10x128((*[640]Float)(c), (*[8192]Float)(a), (*[1280]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_64x10x128((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: [3]int{640, 8192, 1280},
+	sizes: []int{640, 8192, 1280},
 }, {
 	flops: 163840,
 	k:     64,
 	name:  "gemmTN_10x128x64",
-	ref: func(c, a, b []Float) {
-		gemmTN_10x128x64Go((*[1280]Float)(c), (*[640]Float)(a), (*[8192]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x128x64Go((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_10x128x64((*[1280]Float)(c), (*[640]Float)(a), (*[8192]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_10x128x64((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
 	},
-	sizes: [3]int{1280, 640, 8192},
+	sizes: []int{1280, 640, 8192},
 }, {
 	flops: 51380224,
 	k:     1792,
 	name:  "gemmTN_28x512x1792",
-	ref: func(c, a, b []Float) {
-		gemmTN_28x512x1792Go((*[14336]Float)(c), (*[50176]Float)(a), (*[917504]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_28x512x1792Go((*[14336]Float)(o[0]), (*[50176]Float)(o[1]), (*[917504]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_28x512x1792((*[14336]Float)(c), (*[50176]Float)(a), (*[917504]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_28x512x1792((*[14336]Float)(o[0]), (*[50176]Float)(o[1]), (*[917504]Float)(o[2]))
 	},
-	sizes: [3]int{14336, 50176, 917504},
+	sizes: []int{14336, 50176, 917504},
 }, {
 	flops: 226492416,
 	k:     1728,
 	name:  "gemmTN_512x128x1728",
-	ref: func(c, a, b []Float) {
-		gemmTN_512x128x1728Go((*[65536]Float)(c), (*[884736]Float)(a), (*[221184]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_512x128x1728Go((*[65536]Float)(o[0]), (*[884736]Float)(o[1]), (*[221184]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_512x128x1728((*[65536]Float)(c), (*[884736]Float)(a), (*[221184]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_512x128x1728((*[65536]Float)(o[0]), (*[884736]Float)(o[1]), (*[221184]Float)(o[2]))
 	},
-	sizes: [3]int{65536, 884736, 221184},
+	sizes: []int{65536, 884736, 221184},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -253,31 +267,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -326,11 +335,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

@@ -4,6 +4,7 @@ package vae_sampled
 
 import (
 	"bytes"
+	"fmt"
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
@@ -89,148 +90,162 @@ func TestPredictMatchesForward(t *testing.T) {
 	}
 }
 
-// kernelCases lists the package's kernels for the suite below.
+// kernelCases lists the package's kernels for the suite below: the
+// first outs operands are written, the others only read.
 var kernelCases = []struct {
-	name     string
-	k, flops int
-	sizes    [3]int
-	run, ref func(c, a, b []Float)
+	name           string
+	k, flops, outs int
+	sizes          []int
+	run, ref       func(o [][]Float)
 }{{
 	flops: 80,
 	k:     5,
 	name:  "gemmNN_4x2x5",
-	ref: func(c, a, b []Float) {
-		gemmNN_4x2x5Go((*[8]Float)(c), (*[20]Float)(a), (*[10]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_4x2x5Go((*[8]Float)(o[0]), (*[20]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_4x2x5((*[8]Float)(c), (*[20]Float)(a), (*[10]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_4x2x5((*[8]Float)(o[0]), (*[20]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	sizes: [3]int{8, 20, 10},
+	sizes: []int{8, 20, 10},
 }, {
 	flops: 128,
 	k:     2,
 	name:  "gemmNN_4x8x2",
-	ref: func(c, a, b []Float) {
-		gemmNN_4x8x2Go((*[32]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_4x8x2Go((*[32]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_4x8x2((*[32]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_4x8x2((*[32]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: [3]int{32, 8, 16},
+	sizes: []int{32, 8, 16},
 }, {
 	flops: 128,
 	k:     2,
 	name:  "gemmNN_4x8x2_acc",
-	ref: func(c, a, b []Float) {
-		gemmNN_4x8x2_accGo((*[32]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_4x8x2_accGo((*[32]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNN_4x8x2_acc((*[32]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	run: func(o [][]Float) {
+		gemmNN_4x8x2_acc((*[32]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: [3]int{32, 8, 16},
+	sizes: []int{32, 8, 16},
 }, {
 	flops: 32,
 	k:     8,
 	name:  "gemmNT_1x2x8",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x2x8Go((*[2]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x2x8Go((*[2]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x2x8((*[2]Float)(c), (*[8]Float)(a), (*[16]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x2x8((*[2]Float)(o[0]), (*[8]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: [3]int{2, 8, 16},
+	sizes: []int{2, 8, 16},
 }, {
 	flops: 20,
 	k:     2,
 	name:  "gemmNT_1x5x2",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x5x2Go((*[5]Float)(c), (*[2]Float)(a), (*[10]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x5x2Go((*[5]Float)(o[0]), (*[2]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x5x2((*[5]Float)(c), (*[2]Float)(a), (*[10]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x5x2((*[5]Float)(o[0]), (*[2]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	sizes: [3]int{5, 2, 10},
+	sizes: []int{5, 2, 10},
 }, {
 	flops: 80,
 	k:     5,
 	name:  "gemmNT_1x8x5",
-	ref: func(c, a, b []Float) {
-		gemmNT_1x8x5Go((*[8]Float)(c), (*[5]Float)(a), (*[40]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_1x8x5Go((*[8]Float)(o[0]), (*[5]Float)(o[1]), (*[40]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_1x8x5((*[8]Float)(c), (*[5]Float)(a), (*[40]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_1x8x5((*[8]Float)(o[0]), (*[5]Float)(o[1]), (*[40]Float)(o[2]))
 	},
-	sizes: [3]int{8, 5, 40},
+	sizes: []int{8, 5, 40},
 }, {
 	flops: 128,
 	k:     8,
 	name:  "gemmNT_4x2x8",
-	ref: func(c, a, b []Float) {
-		gemmNT_4x2x8Go((*[8]Float)(c), (*[32]Float)(a), (*[16]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_4x2x8Go((*[8]Float)(o[0]), (*[32]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_4x2x8((*[8]Float)(c), (*[32]Float)(a), (*[16]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_4x2x8((*[8]Float)(o[0]), (*[32]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: [3]int{8, 32, 16},
+	sizes: []int{8, 32, 16},
 }, {
 	flops: 80,
 	k:     2,
 	name:  "gemmNT_4x5x2",
-	ref: func(c, a, b []Float) {
-		gemmNT_4x5x2Go((*[20]Float)(c), (*[8]Float)(a), (*[10]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_4x5x2Go((*[20]Float)(o[0]), (*[8]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_4x5x2((*[20]Float)(c), (*[8]Float)(a), (*[10]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_4x5x2((*[20]Float)(o[0]), (*[8]Float)(o[1]), (*[10]Float)(o[2]))
 	},
-	sizes: [3]int{20, 8, 10},
+	sizes: []int{20, 8, 10},
 }, {
 	flops: 320,
 	k:     5,
 	name:  "gemmNT_4x8x5",
-	ref: func(c, a, b []Float) {
-		gemmNT_4x8x5Go((*[32]Float)(c), (*[20]Float)(a), (*[40]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_4x8x5Go((*[32]Float)(o[0]), (*[20]Float)(o[1]), (*[40]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmNT_4x8x5((*[32]Float)(c), (*[20]Float)(a), (*[40]Float)(b))
+	run: func(o [][]Float) {
+		gemmNT_4x8x5((*[32]Float)(o[0]), (*[20]Float)(o[1]), (*[40]Float)(o[2]))
 	},
-	sizes: [3]int{32, 20, 40},
+	sizes: []int{32, 20, 40},
 }, {
 	flops: 128,
 	k:     4,
 	name:  "gemmTN_2x8x4",
-	ref: func(c, a, b []Float) {
-		gemmTN_2x8x4Go((*[16]Float)(c), (*[8]Float)(a), (*[32]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_2x8x4Go((*[16]Float)(o[0]), (*[8]Float)(o[1]), (*[32]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_2x8x4((*[16]Float)(c), (*[8]Float)(a), (*[32]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_2x8x4((*[16]Float)(o[0]), (*[8]Float)(o[1]), (*[32]Float)(o[2]))
 	},
-	sizes: [3]int{16, 8, 32},
+	sizes: []int{16, 8, 32},
 }, {
 	flops: 80,
 	k:     4,
 	name:  "gemmTN_5x2x4",
-	ref: func(c, a, b []Float) {
-		gemmTN_5x2x4Go((*[10]Float)(c), (*[20]Float)(a), (*[8]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_5x2x4Go((*[10]Float)(o[0]), (*[20]Float)(o[1]), (*[8]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_5x2x4((*[10]Float)(c), (*[20]Float)(a), (*[8]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_5x2x4((*[10]Float)(o[0]), (*[20]Float)(o[1]), (*[8]Float)(o[2]))
 	},
-	sizes: [3]int{10, 20, 8},
+	sizes: []int{10, 20, 8},
 }, {
 	flops: 320,
 	k:     4,
 	name:  "gemmTN_8x5x4",
-	ref: func(c, a, b []Float) {
-		gemmTN_8x5x4Go((*[40]Float)(c), (*[32]Float)(a), (*[20]Float)(b))
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_8x5x4Go((*[40]Float)(o[0]), (*[32]Float)(o[1]), (*[20]Float)(o[2]))
 	},
-	run: func(c, a, b []Float) {
-		gemmTN_8x5x4((*[40]Float)(c), (*[32]Float)(a), (*[20]Float)(b))
+	run: func(o [][]Float) {
+		gemmTN_8x5x4((*[40]Float)(o[0]), (*[32]Float)(o[1]), (*[20]Float)(o[2]))
 	},
-	sizes: [3]int{40, 32, 20},
+	sizes: []int{40, 32, 20},
 }}
 var (
 	_ = kernels.Go
 	_ = math.Abs
+	_ = fmt.Sprint
 )
 
 // guard is the sentinel around every operand of a kernel under test.
@@ -271,31 +286,26 @@ func TestKernels(t *testing.T) {
 		}
 		for _, kc := range kernelCases {
 			r := rng.New(uint64(kc.flops), 1)
-			cbuf, c := guarded(kc.sizes[0], &r)
-			abuf, a := guarded(kc.sizes[1], &r)
-			bbuf, b := guarded(kc.sizes[2], &r)
-			want := append([]Float(nil), c...)
-			a0, b0 := append([]Float(nil), a...), append([]Float(nil), b...)
-			kc.ref(want, a, b)
-			kc.run(c, a, b)
 			what := kc.name + "/" + p.String()
-			checkGuards(t, what+" c", cbuf)
-			checkGuards(t, what+" a", abuf)
-			checkGuards(t, what+" b", bbuf)
-			for i := range a {
-				if a[i] != a0[i] {
-					t.Fatalf("%s wrote its input a[%d]", what, i)
-				}
+			var bufs, ops, want [][]Float
+			for _, n := range kc.sizes {
+				buf, v := guarded(n, &r)
+				bufs, ops, want = append(bufs, buf), append(ops, v), append(want, append([]Float(nil), v...))
 			}
-			for i := range b {
-				if b[i] != b0[i] {
-					t.Fatalf("%s wrote its input b[%d]", what, i)
-				}
+			kc.ref(want)
+			kc.run(ops)
+			for i, buf := range bufs {
+				checkGuards(t, fmt.Sprintf("%s operand %d", what, i), buf)
 			}
 			tol := 1e-6 * float64(kc.k)
-			for i := range c {
-				if d := float64(c[i] - want[i]); d > tol*(1+math.Abs(float64(want[i]))) || -d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want[i])
+			for i, v := range ops {
+				for j := range v {
+					if i >= kc.outs && v[j] != want[i][j] {
+						t.Fatalf("%s wrote its input operand %d at %d", what, i, j)
+					}
+					if d := float64(v[j] - want[i][j]); d > tol*(1+math.Abs(float64(want[i][j]))) || -d > tol*(1+math.Abs(float64(want[i][j]))) {
+						t.Fatalf("%s: operand %d [%d] = %v, want %v", what, i, j, v[j], want[i][j])
+					}
 				}
 			}
 		}
@@ -344,11 +354,13 @@ func BenchmarkKernels(b *testing.B) {
 			}
 			b.Run(kc.name+"/"+p.String(), func(b *testing.B) {
 				r := rng.New(1, 1)
-				_, c := guarded(kc.sizes[0], &r)
-				_, a := guarded(kc.sizes[1], &r)
-				_, bb := guarded(kc.sizes[2], &r)
+				var ops [][]Float
+				for _, n := range kc.sizes {
+					_, v := guarded(n, &r)
+					ops = append(ops, v)
+				}
 				for range b.N {
-					kc.run(c, a, bb)
+					kc.run(ops)
 				}
 				b.ReportMetric(float64(kc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
