@@ -39,7 +39,7 @@ const (
 	// ModelName is the model's name in its spec.
 	ModelName = "mnist_cnn"
 	// SpecHash identifies the spec this package was generated from.
-	SpecHash = "a581cffe837b6453"
+	SpecHash = "49fa3c0498ca3bc7"
 	// DefaultSeed is the spec's seed.
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
@@ -1251,7 +1251,7 @@ func (m *Model) backward() {
 
 // update applies one optimizer step.
 func (m *Model) update() {
-	m.opt.Update(m.p[:], m.g[:], hyper.LR, m.step+1)
+	m.opt.Update(m.p[:], m.g[:], optim.CosineLR(hyper.LR, m.step, 5616, 0.0), m.step+1)
 }
 
 /*
