@@ -274,11 +274,8 @@ func doGradcheck(t *testing.T) error {
 		// inference.
 		same := true
 		var buffers []string
-		tokens := 0
+		tokens := layers.Vocabulary(m)
 		for _, n := range m.Nodes {
-			if k, _ := layers.Lookup(n.Kind); k != nil && k.Tokens != nil {
-				tokens = k.Tokens(n)
-			}
 			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization" && n.Kind != "Sampling"
 			for _, p := range n.Params {
 				if p.Buffer {

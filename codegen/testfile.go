@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/layers"
 )
 
 // learnSteps is how many steps the generated learning test takes: 300, or
@@ -34,7 +36,7 @@ func (g *gen) testFile() *File {
 			Id("row").Index(Id("r").Dot("Intn").Call(Len(Id("row")))).Op("=").Lit(1),
 		),
 	)
-	if v := g.tokens(); v > 0 {
+	if v := layers.Vocabulary(g.m); v > 0 {
 		// A token model reads ids and learns a function of each.
 		fill = Func().Id("fillBatch").Params(Id("m").Op("*").Id("Model")).Block(
 			Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(99), Lit(0)),

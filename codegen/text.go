@@ -6,22 +6,11 @@ import (
 	"github.com/nngen/nngen/layers"
 )
 
-// tokens returns the vocabulary of a token model (one whose input a kind
-// with Tokens reads), or 0.
-func (g *gen) tokens() int {
-	for _, n := range g.m.Nodes {
-		if k, ok := layers.Lookup(n.Kind); ok && k.Tokens != nil && n.Inputs[0] == g.m.Nodes[0] {
-			return k.Tokens(n)
-		}
-	}
-	return 0
-}
-
 // tokenMethods adds the methods of train.TextModel to a token model:
 // Vocabulary and PredictOne, which runs the batch-1 buffers of Predict1 on
 // slices.
 func (g *gen) tokenMethods(f *File) {
-	v := g.tokens()
+	v := layers.Vocabulary(g.m)
 	if v == 0 {
 		return
 	}

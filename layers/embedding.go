@@ -70,3 +70,14 @@ func embeddingBackward(e *Emitter, n *ir.Node) {
 		For(List(Id("j"), Id("g")).Op(":=").Range().Id("row")).Block(Id("dw").Index(Id("j")).Op("+=").Id("g")),
 	)
 }
+
+// Vocabulary returns the vocabulary of a token model (one whose input a
+// kind with Tokens reads), or 0 for other models.
+func Vocabulary(m *ir.Model) int {
+	for _, n := range m.Nodes {
+		if k, ok := Lookup(n.Kind); ok && k.Tokens != nil && n.Inputs[0] == m.Nodes[0] {
+			return k.Tokens(n)
+		}
+	}
+	return 0
+}
