@@ -65,6 +65,8 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 				k.maxPool(f)
 			case layers.ConvWGrad:
 				k.convWGrad(f)
+			case layers.Wino:
+				k.wino(f)
 			default:
 				panic(fmt.Sprintf("asmgen: no assembly for kernel %T", f))
 			}
@@ -86,6 +88,8 @@ func funcNeedsMask(f layers.Routine) bool {
 		return f.C%8 != 0
 	case layers.ConvWGrad:
 		return f.F%8 != 0
+	case layers.Wino:
+		return f.C%8 != 0
 	}
 	return false
 }

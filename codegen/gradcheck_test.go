@@ -64,6 +64,10 @@ var mutants = []mutant{
 	{"gru_reset_product", "rnn_gru", "dn*rg", "dn"},
 	{"embedding_gradient", "rnn_embedding_gru_seq", "dw[j] += g", "dw[j] = g"},
 	{"simplernn_tanh", "rnn_simple", "d *= 1 - y*y", "d *= 1 + 0*y*y"},
+	// Winograd: the kernel gradient's transform Gᵀ·dU·G flips a sign in
+	// the centre tap; the kernel's transform G·g·Gᵀ flips one in U[2][2].
+	{"winograd_kernel_grad", "conv_winograd", "g[4] = Float(0.5)*s11 - Float(0.5)*s12", "g[4] = Float(0.5)*s11 + Float(0.5)*s12"},
+	{"winograd_kernel_transform", "conv_winograd", "u[(160+c)*17+f] = Float(0.5)*t20 - Float(0.5)*t21", "u[(160+c)*17+f] = Float(0.5)*t20 + Float(0.5)*t21"},
 }
 
 // gradcheckTest is the test written into every generated package.

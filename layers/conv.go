@@ -59,7 +59,8 @@ func init() {
 	Register(&Kind{
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
-			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply).",
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
+			"a 3x3 kernel at stride 1 without padding or dilation, with an even output and 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike.",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
 			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
@@ -257,6 +258,10 @@ func view(buf string, off Code, n int) *Statement {
 
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if winograd(g, n) {
+		convForwardWino(e, n, g)
+		return
+	}
 	if n.Str("padding") == "valid" {
 		convForwardFused(e, n, g)
 		return
@@ -285,6 +290,10 @@ func convForward(e *Emitter, n *ir.Node) {
 
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	if winograd(g, n) {
+		convBackwardWino(e, n, g)
+		return
+	}
 	// Without an input gradient (a first layer), any Conv2D without
 	// padding needs only the ConvWGrad kernel of the direct path.
 	if direct(g, n) || n.Str("padding") == "valid" && !NeedsGrad(n.Inputs[0]) {

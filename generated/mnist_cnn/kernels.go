@@ -238,47 +238,6 @@ func gemmNN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 }
 
 /*
-gemmNN_24x32x64_accGo is C[m*32+n] += Σ_k A[m*64+k*1]·B[n*1+k*32] for m < 24, n < 32, k < 64:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_24x32x64_accGo(c *[768]Float, a *[1536]Float, b *[2048]Float) {
-	for m := 0; m < 24; m += 2 {
-		for n := 0; n < 32; n += 4 {
-			a0 := a[(m+0)*64:][:64]
-			a1 := a[(m+1)*64:][:64]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
-				bk := b[k*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*32+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*32+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
 gemmNT_128x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 128, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -622,18 +581,18 @@ func biasGrad_676x32_reluGo(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 }
 
 /*
-convWGrad_26x26x32_24x24x64_k3x3Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
-the kernel gradient of a 3x3 convolution of one [26][26][32] sample to [24][24][64].
+convWGrad_1x36x32_1x36x64_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 1x1 convolution of one [1][36][32] sample to [1][36][64].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func convWGrad_26x26x32_24x24x64_k3x3Go(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
-	for kh := 0; kh < 3; kh++ {
-		for kw := 0; kw < 3; kw++ {
-			wt := dw[(kh*3+kw)*2048:][:2048]
-			for oh := 0; oh < 24; oh++ {
-				for ow := 0; ow < 24; ow++ {
-					xi := x[((oh*1+kh*1)*26+ow*1+kw*1)*32:][:32]
-					g := dy[(oh*24+ow)*64:][:64]
+func convWGrad_1x36x32_1x36x64_k1x1Go(dw *[2048]Float, x *[1152]Float, dy *[2304]Float) {
+	for kh := 0; kh < 1; kh++ {
+		for kw := 0; kw < 1; kw++ {
+			wt := dw[(kh*1+kw)*2048:][:2048]
+			for oh := 0; oh < 1; oh++ {
+				for ow := 0; ow < 36; ow++ {
+					xi := x[((oh*1+kh*1)*36+ow*1+kw*1)*32:][:32]
+					g := dy[(oh*36+ow)*64:][:64]
 					for c, v := range xi {
 						row := wt[c*64:][:64]
 						for f, gv := range g {
@@ -672,19 +631,19 @@ func convWGrad_28x28x1_26x26x32_k3x3Go(dw *[288]Float, x *[784]Float, dy *[21632
 }
 
 /*
-conv_26x26x32_24x24x64_k3x3_bias_reluGo is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f] plus bias and ReLU:
-a 3x3 convolution of one [26][26][32] sample to [24][24][64].
+conv_1x36x32_1x36x64_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][36][32] sample to [1][36][64].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func conv_26x26x32_24x24x64_k3x3_bias_reluGo(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
-	for oh := 0; oh < 24; oh++ {
-		for ow := 0; ow < 24; ow++ {
-			o := out[(oh*24+ow)*64:][:64]
-			copy(o, bias[:])
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					xi := x[((oh*1+kh*1)*26+ow*1+kw*1)*32:][:32]
-					wt := w[(kh*3+kw)*2048:][:2048]
+func conv_1x36x32_1x36x64_k1x1Go(out *[2304]Float, x *[1152]Float, w *[2048]Float) {
+	for oh := 0; oh < 1; oh++ {
+		for ow := 0; ow < 36; ow++ {
+			o := out[(oh*36+ow)*64:][:64]
+			clear(o)
+			for kh := 0; kh < 1; kh++ {
+				for kw := 0; kw < 1; kw++ {
+					xi := x[((oh*1+kh*1)*36+ow*1+kw*1)*32:][:32]
+					wt := w[(kh*1+kw)*2048:][:2048]
 					for c, v := range xi {
 						for f, wv := range wt[c*64:][:64] {
 							o[f] += v * wv
@@ -692,9 +651,29 @@ func conv_26x26x32_24x24x64_k3x3_bias_reluGo(out *[36864]Float, x *[21632]Float,
 					}
 				}
 			}
-			for f, v := range o {
-				if !(v > 0) {
-					o[f] = 0
+		}
+	}
+}
+
+/*
+conv_1x36x64_1x36x32_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][36][64] sample to [1][36][32].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_1x36x64_1x36x32_k1x1Go(out *[1152]Float, x *[2304]Float, w *[2048]Float) {
+	for oh := 0; oh < 1; oh++ {
+		for ow := 0; ow < 36; ow++ {
+			o := out[(oh*36+ow)*32:][:32]
+			clear(o)
+			for kh := 0; kh < 1; kh++ {
+				for kw := 0; kw < 1; kw++ {
+					xi := x[((oh*1+kh*1)*36+ow*1+kw*1)*64:][:64]
+					wt := w[(kh*1+kw)*2048:][:2048]
+					for c, v := range xi {
+						for f, wv := range wt[c*32:][:32] {
+							o[f] += v * wv
+						}
+					}
 				}
 			}
 		}
@@ -775,6 +754,262 @@ func maxPool_24x24x64_k2x2_gradGo(dx *[36864]Float, d *[9216]Float, in *[36864]F
 							break cells
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+/*
+winoInGrad_3x12x32_w26Go adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile
+(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over 3 rows of 12 tiles, 32 channels, image rows of 26 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoInGrad_3x12x32_w26Go(x *[6656]Float, v *[18432]Float) {
+	for tr := 0; tr < 3; tr++ {
+		for tw := 0; tw < 12; tw++ {
+			t := tr*12 + tw
+			for c := 0; c < 32; c++ {
+				s00 := v[(0+t)*32+c]
+				s01 := v[(36+t)*32+c]
+				s02 := v[(72+t)*32+c]
+				s03 := v[(108+t)*32+c]
+				s10 := v[(144+t)*32+c]
+				s11 := v[(180+t)*32+c]
+				s12 := v[(216+t)*32+c]
+				s13 := v[(252+t)*32+c]
+				s20 := v[(288+t)*32+c]
+				s21 := v[(324+t)*32+c]
+				s22 := v[(360+t)*32+c]
+				s23 := v[(396+t)*32+c]
+				s30 := v[(432+t)*32+c]
+				s31 := v[(468+t)*32+c]
+				s32 := v[(504+t)*32+c]
+				s33 := v[(540+t)*32+c]
+				{
+					r0 := s00
+					r1 := s01
+					r2 := s02
+					r3 := s03
+					x[((2*tr+0)*26+2*tw+0)*32+c] += r0
+					x[((2*tr+0)*26+2*tw+1)*32+c] += r1 + r3 - r2
+					x[((2*tr+0)*26+2*tw+2)*32+c] += r1 + r2 - r0
+					x[((2*tr+0)*26+2*tw+3)*32+c] += -r3
+				}
+				{
+					r0 := s10 + s30 - s20
+					r1 := s11 + s31 - s21
+					r2 := s12 + s32 - s22
+					r3 := s13 + s33 - s23
+					x[((2*tr+1)*26+2*tw+0)*32+c] += r0
+					x[((2*tr+1)*26+2*tw+1)*32+c] += r1 + r3 - r2
+					x[((2*tr+1)*26+2*tw+2)*32+c] += r1 + r2 - r0
+					x[((2*tr+1)*26+2*tw+3)*32+c] += -r3
+				}
+				{
+					r0 := s10 + s20 - s00
+					r1 := s11 + s21 - s01
+					r2 := s12 + s22 - s02
+					r3 := s13 + s23 - s03
+					x[((2*tr+2)*26+2*tw+0)*32+c] += r0
+					x[((2*tr+2)*26+2*tw+1)*32+c] += r1 + r3 - r2
+					x[((2*tr+2)*26+2*tw+2)*32+c] += r1 + r2 - r0
+					x[((2*tr+2)*26+2*tw+3)*32+c] += -r3
+				}
+				{
+					r0 := -s30
+					r1 := -s31
+					r2 := -s32
+					r3 := -s33
+					x[((2*tr+3)*26+2*tw+0)*32+c] += r0
+					x[((2*tr+3)*26+2*tw+1)*32+c] += r1 + r3 - r2
+					x[((2*tr+3)*26+2*tw+2)*32+c] += r1 + r2 - r0
+					x[((2*tr+3)*26+2*tw+3)*32+c] += -r3
+				}
+			}
+		}
+	}
+}
+
+/*
+winoIn_3x12x32_w26Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
+the input transform of Winograd's F(2×2, 3×3) over 3 rows of 12 tiles, 32 channels, image rows of 26 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoIn_3x12x32_w26Go(v *[18432]Float, x *[6656]Float) {
+	for tr := 0; tr < 3; tr++ {
+		for tw := 0; tw < 12; tw++ {
+			t := tr*12 + tw
+			for c := 0; c < 32; c++ {
+				s00 := x[((2*tr+0)*26+2*tw+0)*32+c]
+				s01 := x[((2*tr+0)*26+2*tw+1)*32+c]
+				s02 := x[((2*tr+0)*26+2*tw+2)*32+c]
+				s03 := x[((2*tr+0)*26+2*tw+3)*32+c]
+				s10 := x[((2*tr+1)*26+2*tw+0)*32+c]
+				s11 := x[((2*tr+1)*26+2*tw+1)*32+c]
+				s12 := x[((2*tr+1)*26+2*tw+2)*32+c]
+				s13 := x[((2*tr+1)*26+2*tw+3)*32+c]
+				s20 := x[((2*tr+2)*26+2*tw+0)*32+c]
+				s21 := x[((2*tr+2)*26+2*tw+1)*32+c]
+				s22 := x[((2*tr+2)*26+2*tw+2)*32+c]
+				s23 := x[((2*tr+2)*26+2*tw+3)*32+c]
+				s30 := x[((2*tr+3)*26+2*tw+0)*32+c]
+				s31 := x[((2*tr+3)*26+2*tw+1)*32+c]
+				s32 := x[((2*tr+3)*26+2*tw+2)*32+c]
+				s33 := x[((2*tr+3)*26+2*tw+3)*32+c]
+				{
+					r0 := s00 - s20
+					r1 := s01 - s21
+					r2 := s02 - s22
+					r3 := s03 - s23
+					v[(0+t)*32+c] = r0 - r2
+					v[(36+t)*32+c] = r1 + r2
+					v[(72+t)*32+c] = r2 - r1
+					v[(108+t)*32+c] = r1 - r3
+				}
+				{
+					r0 := s10 + s20
+					r1 := s11 + s21
+					r2 := s12 + s22
+					r3 := s13 + s23
+					v[(144+t)*32+c] = r0 - r2
+					v[(180+t)*32+c] = r1 + r2
+					v[(216+t)*32+c] = r2 - r1
+					v[(252+t)*32+c] = r1 - r3
+				}
+				{
+					r0 := s20 - s10
+					r1 := s21 - s11
+					r2 := s22 - s12
+					r3 := s23 - s13
+					v[(288+t)*32+c] = r0 - r2
+					v[(324+t)*32+c] = r1 + r2
+					v[(360+t)*32+c] = r2 - r1
+					v[(396+t)*32+c] = r1 - r3
+				}
+				{
+					r0 := s10 - s30
+					r1 := s11 - s31
+					r2 := s12 - s32
+					r3 := s13 - s33
+					v[(432+t)*32+c] = r0 - r2
+					v[(468+t)*32+c] = r1 + r2
+					v[(504+t)*32+c] = r2 - r1
+					v[(540+t)*32+c] = r1 - r3
+				}
+			}
+		}
+	}
+}
+
+/*
+winoOutGrad_3x12x64_w24Go is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:
+the output gradient's transform of Winograd's F(2×2, 3×3) over 3 rows of 12 tiles, 64 channels, image rows of 24 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoOutGrad_3x12x64_w24Go(v *[36864]Float, x *[9216]Float) {
+	for tr := 0; tr < 3; tr++ {
+		for tw := 0; tw < 12; tw++ {
+			t := tr*12 + tw
+			for c := 0; c < 64; c++ {
+				s00 := x[((2*tr+0)*24+2*tw+0)*64+c]
+				s01 := x[((2*tr+0)*24+2*tw+1)*64+c]
+				s10 := x[((2*tr+1)*24+2*tw+0)*64+c]
+				s11 := x[((2*tr+1)*24+2*tw+1)*64+c]
+				{
+					r0 := s00
+					r1 := s01
+					v[(0+t)*64+c] = r0
+					v[(36+t)*64+c] = r0 + r1
+					v[(72+t)*64+c] = r0 - r1
+					v[(108+t)*64+c] = -r1
+				}
+				{
+					r0 := s00 + s10
+					r1 := s01 + s11
+					v[(144+t)*64+c] = r0
+					v[(180+t)*64+c] = r0 + r1
+					v[(216+t)*64+c] = r0 - r1
+					v[(252+t)*64+c] = -r1
+				}
+				{
+					r0 := s00 - s10
+					r1 := s01 - s11
+					v[(288+t)*64+c] = r0
+					v[(324+t)*64+c] = r0 + r1
+					v[(360+t)*64+c] = r0 - r1
+					v[(396+t)*64+c] = -r1
+				}
+				{
+					r0 := -s10
+					r1 := -s11
+					v[(432+t)*64+c] = r0
+					v[(468+t)*64+c] = r0 + r1
+					v[(504+t)*64+c] = r0 - r1
+					v[(540+t)*64+c] = -r1
+				}
+			}
+		}
+	}
+}
+
+/*
+winoOut_3x12x64_w24_bias_reluGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c], ReLU'd, for the 4×4 tile m of v of every tile:
+the output transform of Winograd's F(2×2, 3×3) over 3 rows of 12 tiles, 64 channels, image rows of 24 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoOut_3x12x64_w24_bias_reluGo(x *[9216]Float, v *[36864]Float, bias *[64]Float) {
+	for tr := 0; tr < 3; tr++ {
+		for tw := 0; tw < 12; tw++ {
+			t := tr*12 + tw
+			for c := 0; c < 64; c++ {
+				s00 := v[(0+t)*64+c]
+				s01 := v[(36+t)*64+c]
+				s02 := v[(72+t)*64+c]
+				s03 := v[(108+t)*64+c]
+				s10 := v[(144+t)*64+c]
+				s11 := v[(180+t)*64+c]
+				s12 := v[(216+t)*64+c]
+				s13 := v[(252+t)*64+c]
+				s20 := v[(288+t)*64+c]
+				s21 := v[(324+t)*64+c]
+				s22 := v[(360+t)*64+c]
+				s23 := v[(396+t)*64+c]
+				s30 := v[(432+t)*64+c]
+				s31 := v[(468+t)*64+c]
+				s32 := v[(504+t)*64+c]
+				s33 := v[(540+t)*64+c]
+				{
+					r0 := s00 + s10 + s20
+					r1 := s01 + s11 + s21
+					r2 := s02 + s12 + s22
+					r3 := s03 + s13 + s23
+					y0 := (r0 + r1 + r2) + bias[c]
+					if !(y0 > 0) {
+						y0 = 0
+					}
+					x[((2*tr+0)*24+2*tw+0)*64+c] = y0
+					y1 := (r1 - r2 - r3) + bias[c]
+					if !(y1 > 0) {
+						y1 = 0
+					}
+					x[((2*tr+0)*24+2*tw+1)*64+c] = y1
+				}
+				{
+					r0 := s10 - s20 - s30
+					r1 := s11 - s21 - s31
+					r2 := s12 - s22 - s32
+					r3 := s13 - s23 - s33
+					y0 := (r0 + r1 + r2) + bias[c]
+					if !(y0 > 0) {
+						y0 = 0
+					}
+					x[((2*tr+1)*24+2*tw+0)*64+c] = y0
+					y1 := (r1 - r2 - r3) + bias[c]
+					if !(y1 > 0) {
+						y1 = 0
+					}
+					x[((2*tr+1)*24+2*tw+1)*64+c] = y1
 				}
 			}
 		}

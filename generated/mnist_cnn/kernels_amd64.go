@@ -61,28 +61,6 @@ func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) 
 	}
 }
 
-// gemmNN_24x32x64_accAVX2 is gemmNN_24x32x64_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_24x32x64_accAVX2(c *[768]Float, a *[1536]Float, b *[2048]Float)
-
-// gemmNN_24x32x64_accAVX512 is gemmNN_24x32x64_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_24x32x64_accAVX512(c *[768]Float, a *[1536]Float, b *[2048]Float)
-
-// gemmNN_24x32x64_acc runs the kernel on the path the CPU supports.
-func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_24x32x64_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_24x32x64_accAVX2(c, a, b)
-	default:
-		gemmNN_24x32x64_accGo(c, a, b)
-	}
-}
-
 // gemmNT_128x10x128AVX2 is gemmNT_128x10x128 in AVX2 assembly.
 
 //go:noescape
@@ -259,25 +237,25 @@ func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 	}
 }
 
-// convWGrad_26x26x32_24x24x64_k3x3AVX2 is convWGrad_26x26x32_24x24x64_k3x3 in AVX2 assembly.
+// convWGrad_1x36x32_1x36x64_k1x1AVX2 is convWGrad_1x36x32_1x36x64_k1x1 in AVX2 assembly.
 
 //go:noescape
-func convWGrad_26x26x32_24x24x64_k3x3AVX2(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+func convWGrad_1x36x32_1x36x64_k1x1AVX2(dw *[2048]Float, x *[1152]Float, dy *[2304]Float)
 
-// convWGrad_26x26x32_24x24x64_k3x3AVX512 is convWGrad_26x26x32_24x24x64_k3x3 in AVX512 assembly.
+// convWGrad_1x36x32_1x36x64_k1x1AVX512 is convWGrad_1x36x32_1x36x64_k1x1 in AVX512 assembly.
 
 //go:noescape
-func convWGrad_26x26x32_24x24x64_k3x3AVX512(dw *[18432]Float, x *[21632]Float, dy *[36864]Float)
+func convWGrad_1x36x32_1x36x64_k1x1AVX512(dw *[2048]Float, x *[1152]Float, dy *[2304]Float)
 
-// convWGrad_26x26x32_24x24x64_k3x3 runs the kernel on the path the CPU supports.
-func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
+// convWGrad_1x36x32_1x36x64_k1x1 runs the kernel on the path the CPU supports.
+func convWGrad_1x36x32_1x36x64_k1x1(dw *[2048]Float, x *[1152]Float, dy *[2304]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		convWGrad_26x26x32_24x24x64_k3x3AVX512(dw, x, dy)
+		convWGrad_1x36x32_1x36x64_k1x1AVX512(dw, x, dy)
 	case kernels.AVX2:
-		convWGrad_26x26x32_24x24x64_k3x3AVX2(dw, x, dy)
+		convWGrad_1x36x32_1x36x64_k1x1AVX2(dw, x, dy)
 	default:
-		convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+		convWGrad_1x36x32_1x36x64_k1x1Go(dw, x, dy)
 	}
 }
 
@@ -303,25 +281,47 @@ func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]F
 	}
 }
 
-// conv_26x26x32_24x24x64_k3x3_bias_reluAVX2 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX2 assembly.
+// conv_1x36x32_1x36x64_k1x1AVX2 is conv_1x36x32_1x36x64_k1x1 in AVX2 assembly.
 
 //go:noescape
-func conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+func conv_1x36x32_1x36x64_k1x1AVX2(out *[2304]Float, x *[1152]Float, w *[2048]Float)
 
-// conv_26x26x32_24x24x64_k3x3_bias_reluAVX512 is conv_26x26x32_24x24x64_k3x3_bias_relu in AVX512 assembly.
+// conv_1x36x32_1x36x64_k1x1AVX512 is conv_1x36x32_1x36x64_k1x1 in AVX512 assembly.
 
 //go:noescape
-func conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float)
+func conv_1x36x32_1x36x64_k1x1AVX512(out *[2304]Float, x *[1152]Float, w *[2048]Float)
 
-// conv_26x26x32_24x24x64_k3x3_bias_relu runs the kernel on the path the CPU supports.
-func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
+// conv_1x36x32_1x36x64_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x36x32_1x36x64_k1x1(out *[2304]Float, x *[1152]Float, w *[2048]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		conv_26x26x32_24x24x64_k3x3_bias_reluAVX512(out, x, w, bias)
+		conv_1x36x32_1x36x64_k1x1AVX512(out, x, w)
 	case kernels.AVX2:
-		conv_26x26x32_24x24x64_k3x3_bias_reluAVX2(out, x, w, bias)
+		conv_1x36x32_1x36x64_k1x1AVX2(out, x, w)
 	default:
-		conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)
+		conv_1x36x32_1x36x64_k1x1Go(out, x, w)
+	}
+}
+
+// conv_1x36x64_1x36x32_k1x1AVX2 is conv_1x36x64_1x36x32_k1x1 in AVX2 assembly.
+
+//go:noescape
+func conv_1x36x64_1x36x32_k1x1AVX2(out *[1152]Float, x *[2304]Float, w *[2048]Float)
+
+// conv_1x36x64_1x36x32_k1x1AVX512 is conv_1x36x64_1x36x32_k1x1 in AVX512 assembly.
+
+//go:noescape
+func conv_1x36x64_1x36x32_k1x1AVX512(out *[1152]Float, x *[2304]Float, w *[2048]Float)
+
+// conv_1x36x64_1x36x32_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x36x64_1x36x32_k1x1(out *[1152]Float, x *[2304]Float, w *[2048]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		conv_1x36x64_1x36x32_k1x1AVX512(out, x, w)
+	case kernels.AVX2:
+		conv_1x36x64_1x36x32_k1x1AVX2(out, x, w)
+	default:
+		conv_1x36x64_1x36x32_k1x1Go(out, x, w)
 	}
 }
 
@@ -388,5 +388,93 @@ func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Flo
 		maxPool_24x24x64_k2x2_gradAVX2(dx, d, in, out)
 	default:
 		maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
+	}
+}
+
+// winoInGrad_3x12x32_w26AVX2 is winoInGrad_3x12x32_w26 in AVX2 assembly.
+
+//go:noescape
+func winoInGrad_3x12x32_w26AVX2(x *[6656]Float, v *[18432]Float)
+
+// winoInGrad_3x12x32_w26AVX512 is winoInGrad_3x12x32_w26 in AVX512 assembly.
+
+//go:noescape
+func winoInGrad_3x12x32_w26AVX512(x *[6656]Float, v *[18432]Float)
+
+// winoInGrad_3x12x32_w26 runs the kernel on the path the CPU supports.
+func winoInGrad_3x12x32_w26(x *[6656]Float, v *[18432]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoInGrad_3x12x32_w26AVX512(x, v)
+	case kernels.AVX2:
+		winoInGrad_3x12x32_w26AVX2(x, v)
+	default:
+		winoInGrad_3x12x32_w26Go(x, v)
+	}
+}
+
+// winoIn_3x12x32_w26AVX2 is winoIn_3x12x32_w26 in AVX2 assembly.
+
+//go:noescape
+func winoIn_3x12x32_w26AVX2(v *[18432]Float, x *[6656]Float)
+
+// winoIn_3x12x32_w26AVX512 is winoIn_3x12x32_w26 in AVX512 assembly.
+
+//go:noescape
+func winoIn_3x12x32_w26AVX512(v *[18432]Float, x *[6656]Float)
+
+// winoIn_3x12x32_w26 runs the kernel on the path the CPU supports.
+func winoIn_3x12x32_w26(v *[18432]Float, x *[6656]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoIn_3x12x32_w26AVX512(v, x)
+	case kernels.AVX2:
+		winoIn_3x12x32_w26AVX2(v, x)
+	default:
+		winoIn_3x12x32_w26Go(v, x)
+	}
+}
+
+// winoOutGrad_3x12x64_w24AVX2 is winoOutGrad_3x12x64_w24 in AVX2 assembly.
+
+//go:noescape
+func winoOutGrad_3x12x64_w24AVX2(v *[36864]Float, x *[9216]Float)
+
+// winoOutGrad_3x12x64_w24AVX512 is winoOutGrad_3x12x64_w24 in AVX512 assembly.
+
+//go:noescape
+func winoOutGrad_3x12x64_w24AVX512(v *[36864]Float, x *[9216]Float)
+
+// winoOutGrad_3x12x64_w24 runs the kernel on the path the CPU supports.
+func winoOutGrad_3x12x64_w24(v *[36864]Float, x *[9216]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOutGrad_3x12x64_w24AVX512(v, x)
+	case kernels.AVX2:
+		winoOutGrad_3x12x64_w24AVX2(v, x)
+	default:
+		winoOutGrad_3x12x64_w24Go(v, x)
+	}
+}
+
+// winoOut_3x12x64_w24_bias_reluAVX2 is winoOut_3x12x64_w24_bias_relu in AVX2 assembly.
+
+//go:noescape
+func winoOut_3x12x64_w24_bias_reluAVX2(x *[9216]Float, v *[36864]Float, bias *[64]Float)
+
+// winoOut_3x12x64_w24_bias_reluAVX512 is winoOut_3x12x64_w24_bias_relu in AVX512 assembly.
+
+//go:noescape
+func winoOut_3x12x64_w24_bias_reluAVX512(x *[9216]Float, v *[36864]Float, bias *[64]Float)
+
+// winoOut_3x12x64_w24_bias_relu runs the kernel on the path the CPU supports.
+func winoOut_3x12x64_w24_bias_relu(x *[9216]Float, v *[36864]Float, bias *[64]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOut_3x12x64_w24_bias_reluAVX512(x, v, bias)
+	case kernels.AVX2:
+		winoOut_3x12x64_w24_bias_reluAVX2(x, v, bias)
+	default:
+		winoOut_3x12x64_w24_bias_reluGo(x, v, bias)
 	}
 }

@@ -28,9 +28,6 @@ func gemmNN_128x128x10(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
 func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
 	gemmNN_128x9216x128Go(c, a, b)
 }
-func gemmNN_24x32x64_acc(c *[768]Float, a *[1536]Float, b *[2048]Float) {
-	gemmNN_24x32x64_accGo(c, a, b)
-}
 func gemmNT_128x10x128(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
 	gemmNT_128x10x128Go(c, a, b)
 }
@@ -55,14 +52,17 @@ func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
 func biasGrad_676x32_relu(d *[21632]Float, db *[32]Float, s *[21632]Float) {
 	biasGrad_676x32_reluGo(d, db, s)
 }
-func convWGrad_26x26x32_24x24x64_k3x3(dw *[18432]Float, x *[21632]Float, dy *[36864]Float) {
-	convWGrad_26x26x32_24x24x64_k3x3Go(dw, x, dy)
+func convWGrad_1x36x32_1x36x64_k1x1(dw *[2048]Float, x *[1152]Float, dy *[2304]Float) {
+	convWGrad_1x36x32_1x36x64_k1x1Go(dw, x, dy)
 }
 func convWGrad_28x28x1_26x26x32_k3x3(dw *[288]Float, x *[784]Float, dy *[21632]Float) {
 	convWGrad_28x28x1_26x26x32_k3x3Go(dw, x, dy)
 }
-func conv_26x26x32_24x24x64_k3x3_bias_relu(out *[36864]Float, x *[21632]Float, w *[18432]Float, bias *[64]Float) {
-	conv_26x26x32_24x24x64_k3x3_bias_reluGo(out, x, w, bias)
+func conv_1x36x32_1x36x64_k1x1(out *[2304]Float, x *[1152]Float, w *[2048]Float) {
+	conv_1x36x32_1x36x64_k1x1Go(out, x, w)
+}
+func conv_1x36x64_1x36x32_k1x1(out *[1152]Float, x *[2304]Float, w *[2048]Float) {
+	conv_1x36x64_1x36x32_k1x1Go(out, x, w)
 }
 func conv_28x28x1_26x26x32_k3x3_bias_relu(out *[21632]Float, x *[784]Float, w *[288]Float, bias *[32]Float) {
 	conv_28x28x1_26x26x32_k3x3_bias_reluGo(out, x, w, bias)
@@ -72,4 +72,16 @@ func maxPool_24x24x64_k2x2(out *[9216]Float, in *[36864]Float) {
 }
 func maxPool_24x24x64_k2x2_grad(dx *[36864]Float, d *[9216]Float, in *[36864]Float, out *[9216]Float) {
 	maxPool_24x24x64_k2x2_gradGo(dx, d, in, out)
+}
+func winoInGrad_3x12x32_w26(x *[6656]Float, v *[18432]Float) {
+	winoInGrad_3x12x32_w26Go(x, v)
+}
+func winoIn_3x12x32_w26(v *[18432]Float, x *[6656]Float) {
+	winoIn_3x12x32_w26Go(v, x)
+}
+func winoOutGrad_3x12x64_w24(v *[36864]Float, x *[9216]Float) {
+	winoOutGrad_3x12x64_w24Go(v, x)
+}
+func winoOut_3x12x64_w24_bias_relu(x *[9216]Float, v *[36864]Float, bias *[64]Float) {
+	winoOut_3x12x64_w24_bias_reluGo(x, v, bias)
 }

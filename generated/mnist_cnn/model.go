@@ -82,7 +82,9 @@ type Model struct {
 	conv2d_wtT         [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out         [2768896]Float // output of layer conv2d
 	x                  [100352]Float  // model input
-	conv2d_1_wtT       [18432]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
+	conv2d_1_wV        [18432]Float   // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels]
+	conv2d_1_wM        [36864]Float   // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters]
+	conv2d_1_wU        [32768]Float   // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters]
 	conv2d_1_out       [4718592]Float // output of layer conv2d_1
 	max_pooling2d_out  [1179648]Float // output of layer max_pooling2d
 	dropout_mask       [1179648]Float // dropout mask of layer dropout
@@ -98,10 +100,10 @@ type Model struct {
 	dropout_grad       [1179648]Float // gradient of the output of layer dropout
 	max_pooling2d_grad [1179648]Float // gradient of the output of layer max_pooling2d
 	conv2d_1_grad      [4718592]Float // gradient of the output of layer conv2d_1
+	conv2d_1_wdU       [32768]Float   // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters]
 	conv2d_1_dy        [36864]Float   // gradient of one sample's output of layer conv2d_1
-	conv2d_1_dwtT      [18432]Float   // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
 	conv2d_grad        [2768896]Float // gradient of the output of layer conv2d
-	conv2d_1_wtFC      [18432]Float   // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
+	conv2d_1_wUT       [32768]Float   // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels]
 	conv2d_dwtT        [288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out1        [21632]Float   // output of layer conv2d
 	x1                 [784]Float     // model input
@@ -238,17 +240,51 @@ func (m *Model) forwardTrain() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wtT
-		for i := 0; i < 64; i++ {
+		u := &m.conv2d_1_wU
+		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
-				for k := 0; k < 9; k++ {
-					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
-				}
+				g := w[(f*32+c)*9:][:9]
+				t00 := g[0]
+				t01 := g[1]
+				t02 := g[2]
+				t10 := Float(0.5)*g[0] + Float(0.5)*g[3] + Float(0.5)*g[6]
+				t11 := Float(0.5)*g[1] + Float(0.5)*g[4] + Float(0.5)*g[7]
+				t12 := Float(0.5)*g[2] + Float(0.5)*g[5] + Float(0.5)*g[8]
+				t20 := Float(0.5)*g[0] - Float(0.5)*g[3] + Float(0.5)*g[6]
+				t21 := Float(0.5)*g[1] - Float(0.5)*g[4] + Float(0.5)*g[7]
+				t22 := Float(0.5)*g[2] - Float(0.5)*g[5] + Float(0.5)*g[8]
+				t30 := g[6]
+				t31 := g[7]
+				t32 := g[8]
+				u[(0+c)*64+f] = t00
+				u[(32+c)*64+f] = Float(0.5)*t00 + Float(0.5)*t01 + Float(0.5)*t02
+				u[(64+c)*64+f] = Float(0.5)*t00 - Float(0.5)*t01 + Float(0.5)*t02
+				u[(96+c)*64+f] = t02
+				u[(128+c)*64+f] = t10
+				u[(160+c)*64+f] = Float(0.5)*t10 + Float(0.5)*t11 + Float(0.5)*t12
+				u[(192+c)*64+f] = Float(0.5)*t10 - Float(0.5)*t11 + Float(0.5)*t12
+				u[(224+c)*64+f] = t12
+				u[(256+c)*64+f] = t20
+				u[(288+c)*64+f] = Float(0.5)*t20 + Float(0.5)*t21 + Float(0.5)*t22
+				u[(320+c)*64+f] = Float(0.5)*t20 - Float(0.5)*t21 + Float(0.5)*t22
+				u[(352+c)*64+f] = t22
+				u[(384+c)*64+f] = t30
+				u[(416+c)*64+f] = Float(0.5)*t30 + Float(0.5)*t31 + Float(0.5)*t32
+				u[(448+c)*64+f] = Float(0.5)*t30 - Float(0.5)*t31 + Float(0.5)*t32
+				u[(480+c)*64+f] = t32
 			}
 		}
 	}
 	for b := 0; b < 128; b++ {
-		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
+		for r0 := 0; r0 < 12; r0 += 3 {
+			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			for xi := 0; xi < 16; xi++ {
+				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
+			}
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+		}
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -461,17 +497,51 @@ func (m *Model) forwardInfer() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wtT
-		for i := 0; i < 64; i++ {
+		u := &m.conv2d_1_wU
+		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
-				for k := 0; k < 9; k++ {
-					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
-				}
+				g := w[(f*32+c)*9:][:9]
+				t00 := g[0]
+				t01 := g[1]
+				t02 := g[2]
+				t10 := Float(0.5)*g[0] + Float(0.5)*g[3] + Float(0.5)*g[6]
+				t11 := Float(0.5)*g[1] + Float(0.5)*g[4] + Float(0.5)*g[7]
+				t12 := Float(0.5)*g[2] + Float(0.5)*g[5] + Float(0.5)*g[8]
+				t20 := Float(0.5)*g[0] - Float(0.5)*g[3] + Float(0.5)*g[6]
+				t21 := Float(0.5)*g[1] - Float(0.5)*g[4] + Float(0.5)*g[7]
+				t22 := Float(0.5)*g[2] - Float(0.5)*g[5] + Float(0.5)*g[8]
+				t30 := g[6]
+				t31 := g[7]
+				t32 := g[8]
+				u[(0+c)*64+f] = t00
+				u[(32+c)*64+f] = Float(0.5)*t00 + Float(0.5)*t01 + Float(0.5)*t02
+				u[(64+c)*64+f] = Float(0.5)*t00 - Float(0.5)*t01 + Float(0.5)*t02
+				u[(96+c)*64+f] = t02
+				u[(128+c)*64+f] = t10
+				u[(160+c)*64+f] = Float(0.5)*t10 + Float(0.5)*t11 + Float(0.5)*t12
+				u[(192+c)*64+f] = Float(0.5)*t10 - Float(0.5)*t11 + Float(0.5)*t12
+				u[(224+c)*64+f] = t12
+				u[(256+c)*64+f] = t20
+				u[(288+c)*64+f] = Float(0.5)*t20 + Float(0.5)*t21 + Float(0.5)*t22
+				u[(320+c)*64+f] = Float(0.5)*t20 - Float(0.5)*t21 + Float(0.5)*t22
+				u[(352+c)*64+f] = t22
+				u[(384+c)*64+f] = t30
+				u[(416+c)*64+f] = Float(0.5)*t30 + Float(0.5)*t31 + Float(0.5)*t32
+				u[(448+c)*64+f] = Float(0.5)*t30 - Float(0.5)*t31 + Float(0.5)*t32
+				u[(480+c)*64+f] = t32
 			}
 		}
 	}
 	for b := 0; b < 128; b++ {
-		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
+		for r0 := 0; r0 < 12; r0 += 3 {
+			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			for xi := 0; xi < 16; xi++ {
+				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
+			}
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+		}
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -648,17 +718,51 @@ func (m *Model) forward1() {
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wtT
-		for i := 0; i < 64; i++ {
+		u := &m.conv2d_1_wU
+		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
-				for k := 0; k < 9; k++ {
-					wt[(k*32+c)*64+i] = w[(i*32+c)*9+k]
-				}
+				g := w[(f*32+c)*9:][:9]
+				t00 := g[0]
+				t01 := g[1]
+				t02 := g[2]
+				t10 := Float(0.5)*g[0] + Float(0.5)*g[3] + Float(0.5)*g[6]
+				t11 := Float(0.5)*g[1] + Float(0.5)*g[4] + Float(0.5)*g[7]
+				t12 := Float(0.5)*g[2] + Float(0.5)*g[5] + Float(0.5)*g[8]
+				t20 := Float(0.5)*g[0] - Float(0.5)*g[3] + Float(0.5)*g[6]
+				t21 := Float(0.5)*g[1] - Float(0.5)*g[4] + Float(0.5)*g[7]
+				t22 := Float(0.5)*g[2] - Float(0.5)*g[5] + Float(0.5)*g[8]
+				t30 := g[6]
+				t31 := g[7]
+				t32 := g[8]
+				u[(0+c)*64+f] = t00
+				u[(32+c)*64+f] = Float(0.5)*t00 + Float(0.5)*t01 + Float(0.5)*t02
+				u[(64+c)*64+f] = Float(0.5)*t00 - Float(0.5)*t01 + Float(0.5)*t02
+				u[(96+c)*64+f] = t02
+				u[(128+c)*64+f] = t10
+				u[(160+c)*64+f] = Float(0.5)*t10 + Float(0.5)*t11 + Float(0.5)*t12
+				u[(192+c)*64+f] = Float(0.5)*t10 - Float(0.5)*t11 + Float(0.5)*t12
+				u[(224+c)*64+f] = t12
+				u[(256+c)*64+f] = t20
+				u[(288+c)*64+f] = Float(0.5)*t20 + Float(0.5)*t21 + Float(0.5)*t22
+				u[(320+c)*64+f] = Float(0.5)*t20 - Float(0.5)*t21 + Float(0.5)*t22
+				u[(352+c)*64+f] = t22
+				u[(384+c)*64+f] = t30
+				u[(416+c)*64+f] = Float(0.5)*t30 + Float(0.5)*t31 + Float(0.5)*t32
+				u[(448+c)*64+f] = Float(0.5)*t30 - Float(0.5)*t31 + Float(0.5)*t32
+				u[(480+c)*64+f] = t32
 			}
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_26x26x32_24x24x64_k3x3_bias_relu((*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]), (*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), &m.conv2d_1_wtT, (*[64]Float)(m.p[18752:18816]))
+		x := m.conv2d_out1[b*21632 : (b+1)*21632]
+		y := m.conv2d_1_out1[b*36864 : (b+1)*36864]
+		for r0 := 0; r0 < 12; r0 += 3 {
+			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			for xi := 0; xi < 16; xi++ {
+				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
+			}
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+		}
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
@@ -1189,41 +1293,58 @@ func (m *Model) backward() {
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	*(*[64]Float)(m.g[18752:18816]) = [64]Float{}
-	m.conv2d_1_dwtT = [18432]Float{}
-	{
-		w := (*[18432]Float)(m.p[320:18752])
-		wt := &m.conv2d_1_wtFC
-		for i := 0; i < 64; i++ {
-			for c := 0; c < 32; c++ {
-				for k := 0; k < 9; k++ {
-					wt[(k*64+i)*32+c] = w[(i*32+c)*9+k]
-				}
+	m.conv2d_1_wdU = [32768]Float{}
+	for xi := 0; xi < 16; xi++ {
+		for c := 0; c < 32; c++ {
+			for f := 0; f < 64; f++ {
+				m.conv2d_1_wUT[(xi*64+f)*32+c] = m.conv2d_1_wU[(xi*32+c)*64+f]
 			}
 		}
 	}
 	for b := 0; b < 128; b++ {
 		maxPool_24x24x64_k2x2_grad(&m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
 		biasGrad_576x64_relu(&m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
-		convWGrad_26x26x32_24x24x64_k3x3(&m.conv2d_1_dwtT, (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), &m.conv2d_1_dy)
+		x := m.conv2d_out[b*21632 : (b+1)*21632]
+		dy := (&m.conv2d_1_dy)[:]
 		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
 		clear(dx)
-		dy := (&m.conv2d_1_dy)[:]
-		for oh := 0; oh < 24; oh++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					gemmNN_24x32x64_acc((*[768]Float)(dx[((oh+kh)*26+kw)*32:]), (*[1536]Float)(dy[oh*24*64:]), (*[2048]Float)(m.conv2d_1_wtFC[(kh*3+kw)*2048:]))
-				}
+		for r0 := 0; r0 < 12; r0 += 3 {
+			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			winoOutGrad_3x12x64_w24(&m.conv2d_1_wM, (*[9216]Float)(dy[r0*3072:]))
+			for xi := 0; xi < 16; xi++ {
+				convWGrad_1x36x32_1x36x64_k1x1((*[2048]Float)(m.conv2d_1_wdU[xi*2048:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2304]Float)(m.conv2d_1_wM[xi*2304:]))
+				conv_1x36x64_1x36x32_k1x1((*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[2048]Float)(m.conv2d_1_wUT[xi*2048:]))
 			}
+			winoInGrad_3x12x32_w26((*[6656]Float)(dx[r0*1664:]), &m.conv2d_1_wV)
 		}
 	}
 	{
-		w := (*[18432]Float)(m.g[320:18752])
-		wt := &m.conv2d_1_dwtT
-		for i := 0; i < 64; i++ {
+		dw := (*[18432]Float)(m.g[320:18752])
+		du := &m.conv2d_1_wdU
+		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
-				for k := 0; k < 9; k++ {
-					w[(i*32+c)*9+k] = wt[(k*32+c)*64+i]
-				}
+				s00 := du[(0+c)*64+f] + Float(0.5)*du[(128+c)*64+f] + Float(0.5)*du[(256+c)*64+f]
+				s01 := du[(32+c)*64+f] + Float(0.5)*du[(160+c)*64+f] + Float(0.5)*du[(288+c)*64+f]
+				s02 := du[(64+c)*64+f] + Float(0.5)*du[(192+c)*64+f] + Float(0.5)*du[(320+c)*64+f]
+				s03 := du[(96+c)*64+f] + Float(0.5)*du[(224+c)*64+f] + Float(0.5)*du[(352+c)*64+f]
+				s10 := Float(0.5)*du[(128+c)*64+f] - Float(0.5)*du[(256+c)*64+f]
+				s11 := Float(0.5)*du[(160+c)*64+f] - Float(0.5)*du[(288+c)*64+f]
+				s12 := Float(0.5)*du[(192+c)*64+f] - Float(0.5)*du[(320+c)*64+f]
+				s13 := Float(0.5)*du[(224+c)*64+f] - Float(0.5)*du[(352+c)*64+f]
+				s20 := Float(0.5)*du[(128+c)*64+f] + Float(0.5)*du[(256+c)*64+f] + du[(384+c)*64+f]
+				s21 := Float(0.5)*du[(160+c)*64+f] + Float(0.5)*du[(288+c)*64+f] + du[(416+c)*64+f]
+				s22 := Float(0.5)*du[(192+c)*64+f] + Float(0.5)*du[(320+c)*64+f] + du[(448+c)*64+f]
+				s23 := Float(0.5)*du[(224+c)*64+f] + Float(0.5)*du[(352+c)*64+f] + du[(480+c)*64+f]
+				g := dw[(f*32+c)*9:][:9]
+				g[0] = s00 + Float(0.5)*s01 + Float(0.5)*s02
+				g[1] = Float(0.5)*s01 - Float(0.5)*s02
+				g[2] = Float(0.5)*s01 + Float(0.5)*s02 + s03
+				g[3] = s10 + Float(0.5)*s11 + Float(0.5)*s12
+				g[4] = Float(0.5)*s11 - Float(0.5)*s12
+				g[5] = Float(0.5)*s11 + Float(0.5)*s12 + s13
+				g[6] = s20 + Float(0.5)*s21 + Float(0.5)*s22
+				g[7] = Float(0.5)*s21 - Float(0.5)*s22
+				g[8] = Float(0.5)*s21 + Float(0.5)*s22 + s23
 			}
 		}
 	}

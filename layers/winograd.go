@@ -1,0 +1,502 @@
+package layers
+
+import (
+	"fmt"
+
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016): a 4×4 tile d of the
+// input and a 3×3 kernel g give a 2×2 tile of the output as
+//
+//	Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A,
+//
+// 16 products instead of 36. Summed over the channels, each of the 16
+// positions ξ of the transformed tiles is one matrix product over all
+// tiles: M[ξ] (tiles×F) = V[ξ] (tiles×C) · U[ξ] (C×F). Backward runs the
+// same algebra transposed: dM = A·dY·Aᵀ, dU[ξ] += V[ξ]ᵀ·dM[ξ],
+// dV[ξ] = dM[ξ]·U[ξ]ᵀ, dx += B·dV·Bᵀ and dW = Gᵀ·dU·G, so the weight
+// and input gradients take 16 products per tile as well.
+var (
+	winoBT = [][]int{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	winoAT = [][]int{{1, 1, 1, 0}, {0, 1, -1, -1}}
+	winoG  = [][]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+)
+
+func matT[T any](m [][]T) [][]T {
+	t := make([][]T, len(m[0]))
+	for j := range t {
+		t[j] = make([]T, len(m))
+		for i := range m {
+			t[j][i] = m[i][j]
+		}
+	}
+	return t
+}
+
+// winograd reports whether a Conv2D runs as F(2×2, 3×3): a 3×3 kernel at
+// stride 1 without dilation or padding, an even output, and enough
+// channels and filters for the products to pay.
+func winograd(g convGeom, n *ir.Node) bool {
+	return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
+		n.Str("padding") == "valid" && g.OH%2 == 0 && g.OW%2 == 0 && g.C >= 16 && n.Int("filters") >= 16
+}
+
+// WinoOp is one of the four tile transforms of F(2×2, 3×3).
+type WinoOp int
+
+// The transforms: the input's tiles into V (Bᵀ·d·B), V's products back to
+// output tiles (Aᵀ·M·A, plus bias and ReLU), the output gradient into dM
+// (A·dY·Aᵀ), and dV back into the input gradient (B·dV·Bᵀ, added: tiles
+// overlap).
+const (
+	WinoIn WinoOp = iota
+	WinoOut
+	WinoOutGrad
+	WinoInGrad
+)
+
+// Wino is a tile transform of F(2×2, 3×3) over TR rows of TW tiles of one
+// NHWC sample: between the image side x (rows of W pixels of C channels;
+// a tile's 4×4 inputs or 2×2 outputs start at row 2·tr, column 2·tw) and
+// the transformed side v ([16][TR·TW][C], position ξ = 4i+j major).
+type Wino struct {
+	Op         WinoOp
+	TR, TW, C  int
+	W          int
+	Bias, Relu bool // WinoOut only
+}
+
+// FromImage reports whether the transform reads the image side.
+func (k Wino) FromImage() bool { return k.Op == WinoIn || k.Op == WinoOutGrad }
+
+// Matrix is L of the transform dst = L·src·Lᵀ (src and dst are tiles).
+func (k Wino) Matrix() [][]int {
+	switch k.Op {
+	case WinoIn:
+		return winoBT
+	case WinoOut:
+		return winoAT
+	case WinoOutGrad:
+		return matT(winoAT)
+	}
+	return matT(winoBT)
+}
+
+// ImageTile is the side of a tile on the image side: 4 inputs or 2 outputs.
+func (k Wino) ImageTile() int {
+	if k.Op == WinoIn || k.Op == WinoInGrad {
+		return 4
+	}
+	return 2
+}
+
+// ImageRows is the rows of the image side the transform covers.
+func (k Wino) ImageRows() int { return 2*k.TR + k.ImageTile() - 2 }
+
+// Tiles is the tiles of one call.
+func (k Wino) Tiles() int { return k.TR * k.TW }
+
+// Name is the kernel's Go name.
+func (k Wino) Name() string {
+	s := fmt.Sprintf("wino%s_%dx%dx%d_w%d", [...]string{"In", "Out", "OutGrad", "InGrad"}[k.Op], k.TR, k.TW, k.C, k.W)
+	if k.Bias {
+		s += "_bias"
+	}
+	if k.Relu {
+		s += "_relu"
+	}
+	return s
+}
+
+// Args: the written side first (v, or x), then the other, then bias.
+func (k Wino) Args() []Arg {
+	img := Arg{"x", k.ImageRows() * k.W * k.C, false}
+	v := Arg{"v", 16 * k.Tiles() * k.C, false}
+	var a []Arg
+	if k.FromImage() {
+		v.Out = true
+		a = []Arg{v, img}
+	} else {
+		img.Out = true
+		a = []Arg{img, v}
+	}
+	if k.Bias {
+		a = append(a, Arg{"bias", k.C, false})
+	}
+	return a
+}
+
+// Doc says what the kernel computes.
+func (k Wino) Doc() string {
+	t := fmt.Sprintf("%d rows of %d tiles, %d channels, image rows of %d pixels", k.TR, k.TW, k.C, k.W)
+	switch k.Op {
+	case WinoIn:
+		return "is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:\nthe input transform of Winograd's F(2×2, 3×3) over " + t + "."
+	case WinoOut:
+		s := "is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j]"
+		if k.Bias {
+			s += " + bias[c]"
+		}
+		if k.Relu {
+			s += ", ReLU'd,"
+		}
+		return s + " for the 4×4 tile m of v of every tile:\nthe output transform of Winograd's F(2×2, 3×3) over " + t + "."
+	case WinoOutGrad:
+		return "is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:\nthe output gradient's transform of Winograd's F(2×2, 3×3) over " + t + "."
+	}
+	return "adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile\n(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over " + t + "."
+}
+
+// Flops of one call: the additions of the row and column combinations.
+func (k Wino) Flops() int {
+	l := k.Matrix()
+	p := len(l[0])
+	ops := 0
+	for i := range l {
+		nz := 0
+		for _, v := range l[i] {
+			if v != 0 {
+				nz++
+			}
+		}
+		ops += (nz - 1) * p
+	}
+	ops += len(l) * ops / p
+	return ops * k.Tiles() * k.C
+}
+
+// Terms summed into one output: 16 per tile, four tiles overlapping in the
+// input gradient.
+func (k Wino) Terms() int {
+	if k.Op == WinoInGrad {
+		return 4*16 + 1
+	}
+	return 16 + 1
+}
+
+// ImageIndex is the index into x of (pixel row r, column q of tile (tr,
+// tw), channel c) for Go code.
+func (k Wino) imageIndex(r, q int) *Statement {
+	return Parens(Parens(Lit(2).Op("*").Id("tr").Op("+").Lit(r)).Op("*").Lit(k.W).Op("+").Lit(2).Op("*").Id("tw").Op("+").Lit(q)).Op("*").Lit(k.C).Op("+").Id("c")
+}
+
+func (k Wino) winoIndex(xi int) *Statement {
+	return Parens(Lit(xi * k.Tiles()).Op("+").Id("t")).Op("*").Lit(k.C).Op("+").Id("c")
+}
+
+// sumOf is the expression Σ coef[i]·terms[i] for coefficients in {-1, 0, 1},
+// starting with a positive term where there is one.
+func sumOf(coef []int, terms []Code) *Statement {
+	var s *Statement
+	for pass := 0; pass < 2; pass++ {
+		for i, c := range coef {
+			if c == 0 || (pass == 0) != (c > 0) {
+				continue
+			}
+			switch {
+			case s == nil && c > 0:
+				s = Add(terms[i])
+			case s == nil:
+				s = Op("-").Add(terms[i])
+			case c > 0:
+				s = s.Op("+").Add(terms[i])
+			default:
+				s = s.Op("-").Add(terms[i])
+			}
+		}
+	}
+	return s
+}
+
+// Twin returns the Go loops.
+func (k Wino) Twin() []Code {
+	l := k.Matrix()
+	a, p := len(l), len(l[0])
+	src := func(r, q int) *Statement {
+		if k.FromImage() {
+			return Id("x").Index(k.imageIndex(r, q))
+		}
+		return Id("v").Index(k.winoIndex(r*4 + q))
+	}
+	dst := func(i, j int) *Statement {
+		if k.FromImage() {
+			return Id("v").Index(k.winoIndex(i*4 + j))
+		}
+		return Id("x").Index(k.imageIndex(i, j))
+	}
+	sv := func(r, q int) Code { return Id(fmt.Sprintf("s%d%d", r, q)) }
+	body := []Code{}
+	for r := 0; r < p; r++ {
+		for q := 0; q < p; q++ {
+			body = append(body, Add(sv(r, q)).Op(":=").Add(src(r, q)))
+		}
+	}
+	for i := 0; i < a; i++ {
+		var rows []Code
+		var rs []Code
+		for q := 0; q < p; q++ {
+			var col []Code
+			for r := 0; r < p; r++ {
+				col = append(col, sv(r, q))
+			}
+			rq := Id(fmt.Sprintf("r%d", q))
+			rs = append(rs, rq)
+			rows = append(rows, Add(rq).Op(":=").Add(sumOf(l[i], col)))
+		}
+		for j := 0; j < a; j++ {
+			val := sumOf(l[j], rs)
+			switch {
+			case k.Op == WinoInGrad:
+				rows = append(rows, dst(i, j).Op("+=").Add(val))
+			case k.Bias || k.Relu:
+				if k.Bias {
+					val = Parens(val).Op("+").Id("bias").Index(Id("c"))
+				}
+				y := Id(fmt.Sprintf("y%d", j))
+				rows = append(rows, Add(y).Op(":=").Add(val))
+				if k.Relu {
+					rows = append(rows, If(Op("!").Parens(Add(y).Op(">").Lit(0))).Block(Add(y).Op("=").Lit(0)))
+				}
+				rows = append(rows, dst(i, j).Op("=").Add(y))
+			default:
+				rows = append(rows, dst(i, j).Op("=").Add(val))
+			}
+		}
+		body = append(body, Block(rows...))
+	}
+	return []Code{loop("tr", k.TR, loop("tw", k.TW,
+		Id("t").Op(":=").Id("tr").Op("*").Lit(k.TW).Op("+").Id("tw"),
+		loop("c", k.C, body...),
+	))}
+}
+
+// winoRows is the tile rows of one pass of a Winograd convolution: the
+// largest divisor of th whose transformed tiles (16 positions × tiles × ch
+// values) stay within 160 KiB, so that V and M of a pass stay in L2.
+func winoRows(th, tw, ch int) int {
+	for tr := th; tr > 1; tr-- {
+		if th%tr == 0 && 16*tr*tw*ch*4 <= 160<<10 {
+			return tr
+		}
+	}
+	return 1
+}
+
+// winoGeom is the plan of a Winograd Conv2D: its passes of TR tile rows
+// and its buffers.
+type winoGeom struct {
+	g          convGeom
+	f          int
+	th, tw, tr int
+	tiles      int // tiles of one pass
+	v, m       string
+	u, ut, du  string
+}
+
+func (e *Emitter) winoPlan(n *ir.Node, g convGeom) winoGeom {
+	f := n.Int("filters")
+	w := winoGeom{g: g, f: f, th: g.OH / 2, tw: g.OW / 2}
+	w.tr = winoRows(w.th, w.tw, max(g.C, f))
+	w.tiles = w.tr * w.tw
+	w.v, w.m = n.Name+"_wV", n.Name+"_wM"
+	w.u, w.ut, w.du = n.Name+"_wU", n.Name+"_wUT", n.Name+"_wdU"
+	e.Bufs.Use(w.v, 16*w.tiles*g.C, "Winograd-transformed input tiles (and their gradient) of one pass of layer "+n.Name+", [16][tiles][channels]")
+	e.Bufs.Use(w.m, 16*w.tiles*f, "Winograd-domain outputs (and their gradient) of one pass of layer "+n.Name+", [16][tiles][filters]")
+	e.Bufs.Use(w.u, 16*g.C*f, "Winograd-transformed kernel G·g·Gᵀ of layer "+n.Name+", [16][channels][filters]")
+	return w
+}
+
+// product is the kernel of one position's product, a 1×1 convolution over
+// the tiles of a pass: from c channels to f filters.
+func (w winoGeom) product(c, f int) ConvFwd {
+	return ConvFwd{H: 1, W: w.tiles, C: c, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 1, OW: w.tiles, F: f}
+}
+
+// passes emits the loop over the passes of sample b (r0: the first tile
+// row of the pass).
+func (w winoGeom) passes(body ...Code) Code {
+	return For(Id("r0").Op(":=").Lit(0), Id("r0").Op("<").Lit(w.th), Id("r0").Op("+=").Lit(w.tr)).Block(body...)
+}
+
+// rows is the image rows of sample b of buffer buf (a slice variable)
+// that a pass starting at tile row r0 covers: n rows of width×ch values.
+func rowsOf(buf string, width, ch, n int) *Statement {
+	return view(buf, Id("r0").Op("*").Lit(2*width*ch), n*width*ch)
+}
+
+// positions emits `for xi := 0; xi < 16; xi++ { body }`.
+func positions(body ...Code) Code { return loop("xi", 16, body...) }
+
+// posOf is position xi of a [16][n] buffer (a field name) as an array
+// pointer.
+func posOf(buf string, n int) *Statement {
+	return view("m."+buf, Id("xi").Op("*").Lit(n), n)
+}
+
+// floatSum is the Go expression Σ coef[i]·terms[i].
+func floatSum(e *Emitter, coef []float64, terms []Code) *Statement {
+	var s *Statement
+	for i, c := range coef {
+		if c == 0 {
+			continue
+		}
+		t := Add(terms[i])
+		if c != 1 && c != -1 {
+			t = e.Lit(abs(c)).Op("*").Add(terms[i])
+		}
+		switch {
+		case s == nil && c < 0:
+			s = Op("-").Add(t)
+		case s == nil:
+			s = t
+		case c < 0:
+			s = s.Op("-").Add(t)
+		default:
+			s = s.Op("+").Add(t)
+		}
+	}
+	return s
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// kernelTransform emits U = G·g·Gᵀ for every (filter, channel) of the
+// PyTorch-ordered kernel w: u[ξ][c][f].
+func (e *Emitter) winoKernel(w winoGeom, torch Code) Code {
+	C, F := w.g.C, w.f
+	gv := func(kh, kw int) Code { return Id("g").Index(Lit(kh*3 + kw)) }
+	tv := func(i, kw int) Code { return Id(fmt.Sprintf("t%d%d", i, kw)) }
+	var body []Code
+	body = append(body, Id("g").Op(":=").Id("w").Index(Parens(Id("f").Op("*").Lit(C).Op("+").Id("c")).Op("*").Lit(9).Op(":")).Index(Op(":").Lit(9)))
+	for i := 0; i < 4; i++ {
+		for kw := 0; kw < 3; kw++ {
+			body = append(body, Add(tv(i, kw)).Op(":=").Add(floatSum(e, winoG[i], []Code{gv(0, kw), gv(1, kw), gv(2, kw)})))
+		}
+	}
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			body = append(body, Id("u").Index(Parens(Lit((i*4+j)*C).Op("+").Id("c")).Op("*").Lit(F).Op("+").Id("f")).Op("=").
+				Add(floatSum(e, winoG[j], []Code{tv(i, 0), tv(i, 1), tv(i, 2)})))
+		}
+	}
+	return Block(
+		Id("w").Op(":=").Add(torch),
+		Id("u").Op(":=").Op("&").Id("m").Dot(w.u),
+		loop("f", F, loop("c", C, body...)),
+	)
+}
+
+// winoKernelGrad emits dW = Gᵀ·dU·G into the PyTorch-ordered gradient dw.
+func (e *Emitter) winoKernelGrad(w winoGeom, torch Code) Code {
+	C, F := w.g.C, w.f
+	dv := func(i, j int) Code {
+		return Id("du").Index(Parens(Lit((i*4 + j) * C).Op("+").Id("c")).Op("*").Lit(F).Op("+").Id("f"))
+	}
+	sv := func(kh, j int) Code { return Id(fmt.Sprintf("s%d%d", kh, j)) }
+	gt := matT(winoG)
+	var body []Code
+	for kh := 0; kh < 3; kh++ {
+		for j := 0; j < 4; j++ {
+			body = append(body, Add(sv(kh, j)).Op(":=").Add(floatSum(e, gt[kh], []Code{dv(0, j), dv(1, j), dv(2, j), dv(3, j)})))
+		}
+	}
+	body = append(body, Id("g").Op(":=").Id("dw").Index(Parens(Id("f").Op("*").Lit(C).Op("+").Id("c")).Op("*").Lit(9).Op(":")).Index(Op(":").Lit(9)))
+	for kh := 0; kh < 3; kh++ {
+		for kw := 0; kw < 3; kw++ {
+			body = append(body, Id("g").Index(Lit(kh*3+kw)).Op("=").Add(floatSum(e, gt[kw], []Code{sv(kh, 0), sv(kh, 1), sv(kh, 2), sv(kh, 3)})))
+		}
+	}
+	return Block(
+		Id("dw").Op(":=").Add(torch),
+		Id("du").Op(":=").Op("&").Id("m").Dot(w.du),
+		loop("f", F, loop("c", C, body...)),
+	)
+}
+
+// convForwardWino is the forward pass of a Conv2D as F(2×2, 3×3): per
+// sample and pass, the input transform, 16 products and the output
+// transform with bias and ReLU.
+func convForwardWino(e *Emitter, n *ir.Node, g convGeom) {
+	f, act := n.Int("filters"), n.Str("activation")
+	w := e.winoPlan(n, g)
+	wp, _ := e.Param(n, "weight")
+	e.Add(e.winoKernel(w, wp))
+	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
+	out := Wino{Op: WinoOut, TR: w.tr, TW: w.tw, C: f, W: g.OW, Bias: n.Bool("use_bias"), Relu: act == "relu"}
+	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
+	outArgs := []Code{rowsOf("y", g.OW, f, out.ImageRows()), Op("&").Id("m").Dot(w.m)}
+	if out.Bias {
+		bias, _ := e.Param(n, "bias")
+		outArgs = append(outArgs, bias)
+	}
+	body := []Code{
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("y").Op(":=").Id("m").Dot(outName).Index(Id("b").Op("*").Lit(outSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(outSize)),
+		w.passes(
+			e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf("x", g.W, g.C, in.ImageRows())),
+			positions(e.funcCall(w.product(g.C, f), posOf(w.m, w.tiles*f), posOf(w.v, w.tiles*g.C), posOf(w.u, g.C*f))),
+			e.funcCall(out, outArgs...),
+		),
+	}
+	if !out.Relu && !Rowwise(act) {
+		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
+	}
+	e.batchLoop(body...)
+	if Rowwise(act) {
+		e.Activate(n, act)
+	}
+}
+
+// convBackwardWino is the backward pass of a Conv2D as F(2×2, 3×3): per
+// sample and pass, the input transform again and the output gradient's,
+// then per position the kernel gradient's product and the input
+// gradient's (into V, which that position no longer needs), and the input
+// gradient's transform; the kernel gradient is transformed back once.
+func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
+	f := n.Int("filters")
+	ohw, inSize := g.OH*g.OW, n.Inputs[0].Size()
+	w := e.winoPlan(n, g)
+	e.Bufs.Use(w.du, 16*g.C*f, "gradient of the Winograd-transformed kernel of layer "+n.Name+", [16][channels][filters]")
+	dy, body := e.gradPrologue(n, ohw)
+	e.Add(Id("m").Dot(w.du).Op("=").Index(Lit(16 * g.C * f)).Id("Float").Values())
+	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
+	outGrad := Wino{Op: WinoOutGrad, TR: w.tr, TW: w.tw, C: f, W: g.OW}
+	wgrad := ConvWGrad{H: 1, W: w.tiles, C: g.C, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 1, OW: w.tiles, F: f}
+	perPos := []Code{e.funcCall(wgrad, posOf(w.du, g.C*f), posOf(w.v, w.tiles*g.C), posOf(w.m, w.tiles*f))}
+	body = append(body,
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("dy").Op(":=").Parens(dy).Index(Op(":")))
+	var pass []Code
+	pass = append(pass,
+		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf("x", g.W, g.C, in.ImageRows())),
+		e.funcCall(outGrad, Op("&").Id("m").Dot(w.m), rowsOf("dy", g.OW, f, outGrad.ImageRows())))
+	var after []Code
+	if dx, acc, ok := e.GradIn(n, 0); ok {
+		e.Bufs.Use(w.ut, 16*f*g.C, "Winograd-transformed kernel of layer "+n.Name+", [16][filters][channels]")
+		e.Add(loop("xi", 16, loop("c", g.C, loop("f", f,
+			Id("m").Dot(w.ut).Index(Parens(Id("xi").Op("*").Lit(f).Op("+").Id("f")).Op("*").Lit(g.C).Op("+").Id("c")).Op("=").
+				Id("m").Dot(w.u).Index(Parens(Id("xi").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(f).Op("+").Id("f"))))))
+		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
+		if !acc { // cleared sample by sample, while in cache
+			body = append(body, Clear(Id("dx")))
+		}
+		perPos = append(perPos, e.funcCall(w.product(f, g.C), posOf(w.v, w.tiles*g.C), posOf(w.m, w.tiles*f), posOf(w.ut, f*g.C)))
+		inGrad := Wino{Op: WinoInGrad, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
+		after = append(after, e.funcCall(inGrad, rowsOf("dx", g.W, g.C, inGrad.ImageRows()), Op("&").Id("m").Dot(w.v)))
+	}
+	pass = append(pass, positions(perPos...))
+	pass = append(pass, after...)
+	body = append(body, w.passes(pass...))
+	e.batchLoop(body...)
+	dw, _ := e.ParamGrad(n, "weight")
+	e.Add(e.winoKernelGrad(w, dw))
+}
