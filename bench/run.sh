@@ -26,6 +26,7 @@
 #      or SkylakeX if OpenBLAS then falls back to a core without AVX-512 on an AVX-512 CPU),
 #      BENCH_CNN_STEPS=40 (timed train steps, both), BENCH_CNN_WARMUP=5 (PyTorch's untimed steps),
 #      BENCH_CNN_CONV_REPS=20 (forward calls per conv layer, best one counts; 0 = no conv lines),
+#      BENCH_CNN_REPS=3 (alternating train-step runs of each; the best counts),
 #      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch),
 #      BENCH_VAE_STEPS=468 (PyTorch's timed train steps), BENCH_VAE_WARMUP=10 (its untimed steps),
 #      BENCH_VAE_REPS=3 (alternating runs of each; the best counts).
@@ -334,7 +335,7 @@ openblas_core() {
 }
 
 cnn_bench() {
-	local steps=${BENCH_CNN_STEPS:-40} warm=${BENCH_CNN_WARMUP:-5} reps=${BENCH_CNN_CONV_REPS:-20}
+	local steps=${BENCH_CNN_STEPS:-40} warm=${BENCH_CNN_WARMUP:-5} reps=${BENCH_CNN_CONV_REPS:-20} cnn_reps=${BENCH_CNN_REPS:-3}
 	local out convs="" name conv_ok=0 n_sps="" p_sps="" core ct torch_env=(env)
 	need_torch
 	locate_mnist
@@ -364,31 +365,42 @@ cnn_bench() {
 		log "WARNING: OpenBLAS detects core '$core' for PyTorch: running it with ${torch_env[1]}"
 	fi
 
-	# ---- nngen ---------------------------------------------------------------
-	if ((nngen_ok)); then
-		log "nngen: BenchmarkTrainStep, ${steps} steps"
-		if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' \
-			-test.benchtime "${steps}x" -test.cpu 1); then
-			n_sps=$(awk '$1 ~ /^BenchmarkTrainStep/ { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }' <<<"$out")
-		else
-			log "nngen: BenchmarkTrainStep failed"; echo "$out" >&2
+	# ---- nngen and PyTorch, alternating -------------------------------------
+	# The train steps of the two alternate cnn_reps times and each one's best
+	# run counts, so that a burst of load on the shared machine does not
+	# decide the ratio; PyTorch's last run also times its conv layers.
+	local i v p_out="" n_all="" p_all="" creps
+	for ((i = 1; i <= cnn_reps; i++)); do
+		if ((nngen_ok)); then
+			log "nngen: BenchmarkTrainStep, ${steps} steps ($i/$cnn_reps)"
+			if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' \
+				-test.benchtime "${steps}x" -test.cpu 1); then
+				v=$(awk '$1 ~ /^BenchmarkTrainStep/ { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }' <<<"$out")
+				n_all+=" $v"
+				[[ -n $v ]] && { [[ -z $n_sps ]] || ((v > n_sps)); } && n_sps=$v
+			else
+				log "nngen: BenchmarkTrainStep failed"; echo "$out" >&2
+			fi
 		fi
-	fi
+		creps=0
+		((i == cnn_reps)) && creps=$reps
+		log "pytorch: $warm warm-up + $steps timed train steps ($i/$cnn_reps)"
+		if out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_cnn.py" --steps "$steps" --warmup "$warm" \
+			--conv-reps "$creps" "$MNIST"); then
+			v=$(field samples_per_sec "$out")
+			p_all+=" $v"
+			[[ -n $v ]] && { [[ -z $p_sps ]] || ((v > p_sps)); } && p_sps=$v
+			p_out=$out
+		else
+			log "pytorch: run failed"
+		fi
+	done
+	log "cnn_train runs: nngen$n_all; pytorch$p_all"
 	local conv_out=""
 	if ((conv_ok)); then
 		log "nngen: conv layers, best of $reps forward calls"
 		conv_out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn_conv.test" -test.run '^$' -test.bench '^BenchmarkBenchConvFwd$' \
 			-test.benchtime "${reps}x" -test.cpu 1) || { log "nngen: conv benchmark failed"; echo "$conv_out" >&2; }
-	fi
-
-	# ---- PyTorch -------------------------------------------------------------
-	local p_out=""
-	log "pytorch: $warm warm-up + $steps timed train steps"
-	if p_out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_cnn.py" --steps "$steps" --warmup "$warm" \
-		--conv-reps "$reps" "$MNIST"); then
-		p_sps=$(field samples_per_sec "$p_out")
-	else
-		log "pytorch: run failed"
 	fi
 
 	# ---- report --------------------------------------------------------------

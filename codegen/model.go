@@ -289,12 +289,21 @@ func (g *gen) tensors(stateNames []string) Code {
 		for _, p := range n.Params {
 			size := ir.Prod(p.Shape)
 			view := func(arr *Statement) *Statement { return arr.Index(Lit(p.Offset).Op(":").Lit(p.Offset + size)) }
-			params = append(params, Values(Dict{Id("Name"): Lit(n.Name + "." + p.Name), Id("Shape"): ints(p.Shape), Id("Data"): view(m_(arrayName(p)))}))
+			// A weight over a flattened image is stored in PyTorch's NCHW
+			// order of its inputs, and so is its optimizer state.
+			tensor := func(name string, arr *Statement) Code {
+				d := Dict{Id("Name"): Lit(name), Id("Shape"): ints(p.Shape), Id("Data"): view(arr)}
+				if img := layers.FlatImage(n, p.Name); img != nil {
+					d[Id("Image")] = ints(img)
+				}
+				return Values(d)
+			}
+			params = append(params, tensor(n.Name+"."+p.Name, m_(arrayName(p))))
 			if p.Buffer {
 				continue
 			}
 			for i, s := range stateNames {
-				state = append(state, Values(Dict{Id("Name"): Lit("optimizer." + n.Name + "." + p.Name + "." + s), Id("Shape"): ints(p.Shape), Id("Data"): view(m_("s").Index(Lit(i)))}))
+				state = append(state, tensor("optimizer."+n.Name+"."+p.Name+"."+s, m_("s").Index(Lit(i))))
 			}
 		}
 	}

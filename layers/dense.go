@@ -15,8 +15,9 @@ func actField(def any) Field {
 
 func init() {
 	Register(&Kind{
-		Name: "Dense",
-		Doc:  "Fully connected layer over the last axis: y = activation(x·Wᵀ + b). The kernel is stored as PyTorch's nn.Linear.weight, [units, inputs].",
+		Name:      "Dense",
+		FlatInput: []string{"weight"},
+		Doc:       "Fully connected layer over the last axis: y = activation(x·Wᵀ + b). The kernel is stored as PyTorch's nn.Linear.weight, [units, inputs].",
 		Fields: []Field{
 			{Name: "units", Type: IntField, Doc: "Number of outputs.", Check: positive},
 			actField("linear"),

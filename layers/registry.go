@@ -6,6 +6,7 @@ package layers
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -75,6 +76,11 @@ type Kind struct {
 	// the model input (Embedding), nil for the others: such a model is a
 	// token model, trained on text.
 	Tokens func(n *ir.Node) int
+	// FlatInput names the parameters whose last axis runs over the node's
+	// input features (Dense's weight): after a Flatten of an image, PyTorch
+	// orders those NCHW where nngen has NHWC, and checkpoints follow
+	// PyTorch (see FlatImage).
+	FlatInput []string
 	// ClipNorm is the gradient clipping norm a model with this kind gets
 	// when its optimizer does not set clipnorm (0: none).
 	ClipNorm float64
@@ -169,4 +175,29 @@ func positive(v any) string {
 		return "must be positive"
 	}
 	return ""
+}
+
+// FlatImage returns the [height, width, channels] image whose flattened
+// NHWC order the last axis of parameter p of n follows, when p is a
+// FlatInput parameter and n's input is an image flattened by a Flatten
+// (through layers without parameters that keep the shape, such as
+// Dropout); else nil. Checkpoints store such a parameter with that axis in
+// NCHW order, as PyTorch's nn.Flatten after a convolution sees it.
+func FlatImage(n *ir.Node, p string) []int {
+	k := registry[n.Kind]
+	if k == nil || !slices.Contains(k.FlatInput, p) || len(n.Inputs) != 1 {
+		return nil
+	}
+	for in := n.Inputs[0]; len(in.Inputs) == 1; in = in.Inputs[0] {
+		if in.Kind == "Flatten" {
+			if s := in.Inputs[0].Shape; len(s) == 3 && s[2] > 1 && s[0]*s[1] > 1 {
+				return s
+			}
+			return nil
+		}
+		if len(in.Params) > 0 || !slices.Equal(in.Shape, in.Inputs[0].Shape) {
+			return nil
+		}
+	}
+	return nil
 }

@@ -3069,6 +3069,7 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 		Shape: []int{16},
 	}, {
 		Data:  m.p[2594:50594],
+		Image: []int{5, 5, 16},
 		Name:  "dense.weight",
 		Shape: []int{120, 400},
 	}, {
@@ -3143,10 +3144,12 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 			Shape: []int{16},
 		}, {
 			Data:  m.s[0][2594:50594],
+			Image: []int{5, 5, 16},
 			Name:  "optimizer.dense.weight.exp_avg",
 			Shape: []int{120, 400},
 		}, {
 			Data:  m.s[1][2594:50594],
+			Image: []int{5, 5, 16},
 			Name:  "optimizer.dense.weight.exp_avg_sq",
 			Shape: []int{120, 400},
 		}, {

@@ -1489,6 +1489,7 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 		Shape: []int{64},
 	}, {
 		Data:  m.p[18816:1198464],
+		Image: []int{12, 12, 64},
 		Name:  "dense.weight",
 		Shape: []int{128, 9216},
 	}, {
@@ -1539,10 +1540,12 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 			Shape: []int{64},
 		}, {
 			Data:  m.s[0][18816:1198464],
+			Image: []int{12, 12, 64},
 			Name:  "optimizer.dense.weight.exp_avg",
 			Shape: []int{128, 9216},
 		}, {
 			Data:  m.s[1][18816:1198464],
+			Image: []int{12, 12, 64},
 			Name:  "optimizer.dense.weight.exp_avg_sq",
 			Shape: []int{128, 9216},
 		}, {

@@ -35,6 +35,61 @@ type Tensor struct {
 	Name  string
 	Shape []int
 	Data  any // []float32 or []float64: a view into the caller's arrays; Load fills it in place
+	// Image, when set to [H, W, C], says that the last axis of Data is a
+	// flattened NHWC image and that of the file the NCHW one (PyTorch's
+	// nn.Flatten after a convolution): Save and Load permute it.
+	Image []int
+}
+
+// permuteImage returns a copy of data (rows of a flattened image img,
+// [H, W, C]) with each row's values moved from NHWC to NCHW order, or
+// back with toNHWC.
+func permuteImage[T float32 | float64](data []T, img []int, toNHWC bool) []T {
+	h, w, c := img[0], img[1], img[2]
+	n := h * w * c
+	out := make([]T, len(data))
+	for r := 0; r+n <= len(data); r += n {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for k := 0; k < c; k++ {
+					hwc, chw := r+(y*w+x)*c+k, r+(k*h+y)*w+x
+					if toNHWC {
+						out[hwc] = data[chw]
+					} else {
+						out[chw] = data[hwc]
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// reorder returns a copy of t's data with the image axis permuted from
+// NHWC to NCHW order (the file's), or back with toNHWC; t.Data itself where
+// t has no Image.
+func (t Tensor) reorder(toNHWC bool) any {
+	if len(t.Image) != 3 {
+		return t.Data
+	}
+	switch d := t.Data.(type) {
+	case []float32:
+		return permuteImage(d, t.Image, toNHWC)
+	case []float64:
+		return permuteImage(d, t.Image, toNHWC)
+	}
+	return t.Data
+}
+
+// checkImage reports whether t's Image, if any, divides its last axis.
+func (t Tensor) checkImage() error {
+	if t.Image == nil {
+		return nil
+	}
+	if len(t.Image) != 3 || len(t.Shape) == 0 || t.Image[0]*t.Image[1]*t.Image[2] != t.Shape[len(t.Shape)-1] {
+		return fmt.Errorf("image %v does not match the last axis of shape %v", t.Image, t.Shape)
+	}
+	return nil
 }
 
 // OptimizerPrefix starts the names of tensors that hold optimizer state;
@@ -51,6 +106,9 @@ func Save(path string, ts []Tensor, meta map[string]string) error {
 		if err == nil {
 			err = checkShape(t.Shape, n)
 		}
+		if err == nil {
+			err = t.checkImage()
+		}
 		switch {
 		case err != nil:
 			return fmt.Errorf("ckpt: %s: tensor %q: %w", path, t.Name, err)
@@ -64,7 +122,7 @@ func Save(path string, ts []Tensor, meta map[string]string) error {
 		for i, d := range t.Shape {
 			shape[i] = uint64(d)
 		}
-		views[t.Name] = view{dt, shape, t.Data, n}
+		views[t.Name] = view{dt, shape, t.reorder(false), n}
 	}
 	err := writeAtomic(path, func(w io.Writer) error { return safetensors.SerializeToWriter(views, meta, w) })
 	if err != nil {
@@ -93,6 +151,9 @@ func Load(path string, ts []Tensor) (meta map[string]string, err error) {
 		if err == nil {
 			err = checkShape(t.Shape, n)
 		}
+		if err == nil {
+			err = t.checkImage()
+		}
 		switch {
 		case err != nil:
 			return nil, fail("tensor %q: %v", t.Name, err)
@@ -119,6 +180,15 @@ func Load(path string, ts []Tensor) (meta map[string]string, err error) {
 	}
 	for _, t := range ts {
 		decode(t.Data, f.bytes(t.Name))
+		if t.Image == nil {
+			continue
+		}
+		switch d := t.reorder(true).(type) { // the file's order back to t's
+		case []float32:
+			copy(t.Data.([]float32), d)
+		case []float64:
+			copy(t.Data.([]float64), d)
+		}
 	}
 	return f.meta, nil
 }

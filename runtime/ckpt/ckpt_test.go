@@ -97,7 +97,7 @@ func TestRoundTrip(t *testing.T) {
 // padded with spaces to 8 bytes, F64 data before F32 data.
 func TestFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.safetensors")
-	err := Save(path, []Tensor{{"a", []int{2}, []float32{1, 2}}, {"b", []int{1}, []float64{3}}}, map[string]string{"k": "v"})
+	err := Save(path, []Tensor{{Name: "a", Shape: []int{2}, Data: []float32{1, 2}}, {Name: "b", Shape: []int{1}, Data: []float64{3}}}, map[string]string{"k": "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func readErr(path string) error              { _, _, err := Read(path); return e
 
 func TestLoadMismatch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.safetensors")
-	full := append(sample(), Tensor{"optimizer.m.fc1.weight", []int{2, 3}, make([]float32, 6)})
+	full := append(sample(), Tensor{Name: "optimizer.m.fc1.weight", Shape: []int{2, 3}, Data: make([]float32, 6)})
 	if err := Save(path, full, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -239,12 +239,12 @@ func TestSaveErrors(t *testing.T) {
 		ts   []Tensor
 		want string
 	}{
-		{[]Tensor{{"a", []int{3}, []float32{1, 2}}}, `tensor "a": shape [3] holds 3 values, data has 2`},
-		{[]Tensor{{"a", []int{-1, -2}, []float32{1, 2}}}, "negative dimension"},
-		{[]Tensor{{"a", []int{1}, []int32{1}}}, "data is []int32"},
-		{[]Tensor{{"", []int{1}, []float32{1}}}, `invalid tensor name ""`},
-		{[]Tensor{{"__metadata__", []int{1}, []float32{1}}}, "invalid tensor name"},
-		{[]Tensor{{"a", []int{1}, []float32{1}}, {"a", []int{1}, []float64{1}}}, `tensor "a" given twice`},
+		{[]Tensor{{Name: "a", Shape: []int{3}, Data: []float32{1, 2}}}, `tensor "a": shape [3] holds 3 values, data has 2`},
+		{[]Tensor{{Name: "a", Shape: []int{-1, -2}, Data: []float32{1, 2}}}, "negative dimension"},
+		{[]Tensor{{Name: "a", Shape: []int{1}, Data: []int32{1}}}, "data is []int32"},
+		{[]Tensor{{Name: "", Shape: []int{1}, Data: []float32{1}}}, `invalid tensor name ""`},
+		{[]Tensor{{Name: "__metadata__", Shape: []int{1}, Data: []float32{1}}}, "invalid tensor name"},
+		{[]Tensor{{Name: "a", Shape: []int{1}, Data: []float32{1}}, {Name: "a", Shape: []int{1}, Data: []float64{1}}}, `tensor "a" given twice`},
 	} {
 		if err := Save(path, tc.ts, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got error %v, want one containing %q", err, tc.want)
@@ -342,4 +342,38 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestImage checks that a tensor with an Image is written with its last
+// axis in NCHW order, read back into NHWC order, and that a bad Image is
+// refused.
+func TestImage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "img.safetensors")
+	// Two rows of a 1×2×3 image (h, w, c): value 100·row + 10·w + c.
+	hwc := []float32{0, 1, 2, 10, 11, 12, 100, 101, 102, 110, 111, 112}
+	if err := Save(path, []Tensor{{Name: "w", Shape: []int{2, 6}, Data: hwc, Image: []int{1, 2, 3}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ts, _, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chw := []float32{0, 10, 1, 11, 2, 12, 100, 110, 101, 111, 102, 112}
+	if got := ts[0].Data.([]float32); !slices.Equal(got, chw) {
+		t.Errorf("file holds %v, want %v (NCHW)", got, chw)
+	}
+	back := make([]float32, 12)
+	if _, err := Load(path, []Tensor{{Name: "w", Shape: []int{2, 6}, Data: back, Image: []int{1, 2, 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back, hwc) {
+		t.Errorf("Load gives %v, want %v (NHWC)", back, hwc)
+	}
+	if !slices.Equal(hwc, []float32{0, 1, 2, 10, 11, 12, 100, 101, 102, 110, 111, 112}) {
+		t.Errorf("Save changed its input: %v", hwc)
+	}
+	err = Save(path, []Tensor{{Name: "w", Shape: []int{2, 6}, Data: hwc, Image: []int{2, 2, 3}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "image [2 2 3] does not match") {
+		t.Errorf("Save with a wrong Image: %v", err)
+	}
 }

@@ -33,9 +33,9 @@ func TestPyTorch(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "model.safetensors")
 	ts := []Tensor{
-		{"fc1.weight", []int{2, 3}, []float32{1, -2, 3.5, 1e-30, 0.1, float32(math.Inf(1))}},
-		{"fc1.bias", []int{2}, []float64{math.Pi, -1e300}},
-		{"scale", []int{}, []float32{7}},
+		{Name: "fc1.weight", Shape: []int{2, 3}, Data: []float32{1, -2, 3.5, 1e-30, 0.1, float32(math.Inf(1))}},
+		{Name: "fc1.bias", Shape: []int{2}, Data: []float64{math.Pi, -1e300}},
+		{Name: "scale", Shape: []int{}, Data: []float32{7}},
 	}
 	if err := Save(path, ts, map[string]string{"step": "12"}); err != nil {
 		t.Fatal(err)

@@ -909,6 +909,7 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 		Shape: []int{5},
 	}, {
 		Data:  m.p[2257:2337],
+		Image: []int{2, 2, 5},
 		Name:  "dense.weight",
 		Shape: []int{4, 20},
 	}, {

@@ -898,6 +898,7 @@ func (m *Model) Tensors(withState bool) []ckpt.Tensor {
 		Shape: []int{16},
 	}, {
 		Data:  m.p[14316:22956],
+		Image: []int{10, 18, 16},
 		Name:  "dense.weight",
 		Shape: []int{3, 2880},
 	}, {
