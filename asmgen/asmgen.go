@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/pass"
@@ -56,26 +55,7 @@ func Signature(g layers.GEMM) string {
 // Generate returns the assembly file of package pkg with both variants of
 // every kernel, and its header comment line.
 func Generate(pkg, header string, gemms []layers.GEMM) ([]byte, error) {
-	ctx := build.NewContext()
-	for _, g := range gemms {
-		if needsMask(g) {
-			addMaskTable(ctx)
-			break
-		}
-	}
-	for _, g := range gemms {
-		for _, isa := range ISAs {
-			ctx.Function(Name(g, isa))
-			ctx.Attributes(attr.NOSPLIT)
-			ctx.SignatureExpr(Signature(g))
-			ctx.Doc(fmt.Sprintf("%s is %s with %s.", Name(g, isa), g.Name(), isa))
-			k := &kernel{ctx: ctx, g: g, isa: isa}
-			k.emit()
-			ctx.VZEROUPPER()
-			ctx.RET()
-		}
-	}
-	return compile(ctx, pkg, header)
+	return GenerateAll(pkg, header, gemms, nil)
 }
 
 // compile runs avo's passes on the functions built in ctx and prints them
