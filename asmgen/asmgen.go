@@ -13,6 +13,12 @@
 //   - NN and TN (B contiguous along N: the input and weight gradients) are
 //     BLIS-style outer-product kernels: vectors run along N, each step loads
 //     a row piece of B and broadcasts mr values of A.
+//
+// On AVX2, where large operands' rows alias in the caches (rows a multiple
+// of 4 KiB apart map to one L1 set), two kernels copy B to their stack
+// frame first, and so are not NOSPLIT: the outer-product kernel packs each
+// column panel of B (packB), and a large NT product runs as the
+// outer-product kernel over blocks of Bᵀ transposed (packNT).
 package asmgen
 
 import (
@@ -172,9 +178,12 @@ func (k *kernel) emit() {
 	c.Load(c.Param("c"), rC)
 	c.Load(c.Param("a"), rA)
 	c.Load(c.Param("b"), rB)
-	if k.g.Layout == layers.NT {
+	switch {
+	case k.packNT():
+		k.outerNT()
+	case k.g.Layout == layers.NT:
 		k.dot()
-	} else {
+	default:
 		k.outer()
 	}
 }

@@ -104,19 +104,19 @@ func (k *kernel) outer() {
 		c.MOVQ(rB, rPB)
 		c.MOVQ(rPC, rPB2) // C pointer of the block
 		k.loop(g.N/(2*L), rNi, "outn", func() {
-			k.outerBlock(mr, 2, 0, rPB, g.N*4)
+			k.outerBlock(mr, 2, 0, rPB, g.N*4, g.K, g.Acc)
 			c.ADDQ(operand.U32(2*L*4), rPB)
 			c.ADDQ(operand.U32(2*L*4), rPB2)
 		})
 		rem := g.N % (2 * L)
 		if rem >= L {
-			k.outerBlock(mr, 1, 0, rPB, g.N*4)
+			k.outerBlock(mr, 1, 0, rPB, g.N*4, g.K, g.Acc)
 			c.ADDQ(operand.U32(L*4), rPB)
 			c.ADDQ(operand.U32(L*4), rPB2)
 			rem -= L
 		}
 		if rem > 0 {
-			k.outerBlock(mr, 1, rem, rPB, g.N*4)
+			k.outerBlock(mr, 1, rem, rPB, g.N*4, g.K, g.Acc)
 		}
 	}
 	if g.N <= g.M {
@@ -149,12 +149,12 @@ func (k *kernel) outer() {
 		c.MOVQ(rA, rPA)
 		c.MOVQ(rPC, rPB2)
 		k.loop(g.M/mr, rMi, "outm", func() {
-			k.outerBlock(mr, nv, tail, pb, bks)
+			k.outerBlock(mr, nv, tail, pb, bks, g.K, g.Acc)
 			c.ADDQ(operand.U32(mr*ams*4), rPA)
 			c.ADDQ(operand.U32(mr*g.N*4), rPB2)
 		})
 		if rem := g.M % mr; rem > 0 {
-			k.outerBlock(rem, nv, tail, pb, bks)
+			k.outerBlock(rem, nv, tail, pb, bks, g.K, g.Acc)
 		}
 	}
 	k.loop(g.N/(2*L), rNi, "outn", func() {
@@ -174,10 +174,10 @@ func (k *kernel) outer() {
 	}
 }
 
-// outerBlock emits an mr×(nv vectors) block of C at rPA (A), pb (B, bks
-// bytes from one k to the next) and rPB2 (C); tail > 0 makes it one vector
-// of which only tail lanes exist.
-func (k *kernel) outerBlock(mr, nv, tail int, pb reg.Register, bks int) {
+// outerBlock emits an mr×(nv vectors) block of C (+)= A·B over kLen values
+// of K (add: add to C) at rPA (A), pb (B, bks bytes from one k to the next)
+// and rPB2 (C); tail > 0 makes it one vector of which only tail lanes exist.
+func (k *kernel) outerBlock(mr, nv, tail int, pb reg.Register, bks, kLen int, add bool) {
 	c, g := k.ctx, k.g
 	ams, aks := k.aStrides()
 	L := lanes[k.isa]
@@ -231,22 +231,22 @@ func (k *kernel) outerBlock(mr, nv, tail int, pb reg.Register, bks int) {
 			}
 		}
 	}
-	if g.K <= fullUnroll {
-		for kk := 0; kk < g.K; kk++ {
+	if kLen <= fullUnroll {
+		for kk := 0; kk < kLen; kk++ {
 			step(rPA, pb, kk*aks*4, kk*bks)
 		}
 	} else {
 		const unroll = 4
 		c.MOVQ(rPA, rPA2)
 		c.MOVQ(pb, rTmp)
-		k.loop(g.K/unroll, rK, "outk", func() {
+		k.loop(kLen/unroll, rK, "outk", func() {
 			for u := 0; u < unroll; u++ {
 				step(rPA2, rTmp, u*aks*4, u*bks)
 			}
 			c.ADDQ(operand.U32(unroll*aks*4), rPA2)
 			c.ADDQ(operand.U32(unroll*bks), rTmp)
 		})
-		for u := 0; u < g.K%unroll; u++ {
+		for u := 0; u < kLen%unroll; u++ {
 			step(rPA2, rTmp, u*aks*4, u*bks)
 		}
 	}
@@ -256,18 +256,18 @@ func (k *kernel) outerBlock(mr, nv, tail int, pb reg.Register, bks int) {
 			a := acc(r, v)
 			switch {
 			case tail == 0:
-				if g.Acc {
+				if add {
 					c.VADDPS(dst, a, a)
 				}
 				c.VMOVUPS(a, dst)
 			case k.isa == AVX512:
-				if g.Acc {
+				if add {
 					c.VMOVUPS_Z(dst, maskK, bReg(0))
 					c.VADDPS(bReg(0), a, a)
 				}
 				c.VMOVUPS(a, maskK, dst)
 			default:
-				if g.Acc {
+				if add {
 					c.VMASKMOVPS(dst, maskY, bReg(0))
 					c.VADDPS(bReg(0), a, a)
 				}
