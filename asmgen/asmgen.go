@@ -13,6 +13,12 @@
 //   - NN and TN (B contiguous along N: the input and weight gradients) are
 //     BLIS-style outer-product kernels: vectors run along N, each step loads
 //     a row piece of B and broadcasts mr values of A.
+//
+// On AVX2, where large operands' rows alias in the caches (rows a multiple
+// of 4 KiB apart map to one L1 set), two kernels copy B to their stack
+// frame first, and so are not NOSPLIT: the outer-product kernel packs each
+// column panel of B (packB), and a large NT product runs as the
+// outer-product kernel over blocks of Bᵀ transposed (packNT).
 package asmgen
 
 import (
@@ -20,7 +26,6 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/pass"
@@ -56,26 +61,7 @@ func Signature(g layers.GEMM) string {
 // Generate returns the assembly file of package pkg with both variants of
 // every kernel, and its header comment line.
 func Generate(pkg, header string, gemms []layers.GEMM) ([]byte, error) {
-	ctx := build.NewContext()
-	for _, g := range gemms {
-		if needsMask(g) {
-			addMaskTable(ctx)
-			break
-		}
-	}
-	for _, g := range gemms {
-		for _, isa := range ISAs {
-			ctx.Function(Name(g, isa))
-			ctx.Attributes(attr.NOSPLIT)
-			ctx.SignatureExpr(Signature(g))
-			ctx.Doc(fmt.Sprintf("%s is %s with %s.", Name(g, isa), g.Name(), isa))
-			k := &kernel{ctx: ctx, g: g, isa: isa}
-			k.emit()
-			ctx.VZEROUPPER()
-			ctx.RET()
-		}
-	}
-	return compile(ctx, pkg, header)
+	return GenerateAll(pkg, header, gemms, nil)
 }
 
 // compile runs avo's passes on the functions built in ctx and prints them
@@ -192,9 +178,12 @@ func (k *kernel) emit() {
 	c.Load(c.Param("c"), rC)
 	c.Load(c.Param("a"), rA)
 	c.Load(c.Param("b"), rB)
-	if k.g.Layout == layers.NT {
+	switch {
+	case k.packNT():
+		k.outerNT()
+	case k.g.Layout == layers.NT:
 		k.dot()
-	} else {
+	default:
 		k.outer()
 	}
 }

@@ -37,18 +37,7 @@ func (k *kernel) dot() {
 	}
 	k.chunked = true
 	if !g.Acc {
-		zero := k.vec(0)
-		c.VXORPS(zero, zero, zero)
-		c.MOVQ(rC, rPC)
-		L := lanes[k.isa]
-		n := g.M * g.N
-		k.loop(n/L, rNi, "dotz", func() {
-			c.VMOVUPS(zero, mem(rPC, 0))
-			c.ADDQ(operand.U32(L*4), rPC)
-		})
-		for i := 0; i < n%L; i++ {
-			c.VMOVSS(xmmOf[zero], mem(rPC, i*4))
-		}
+		k.zeroC()
 	}
 	chunks, rem := g.K/dotChunk, g.K%dotChunk
 	k.loop(chunks, rPA2, "dotc", func() {
@@ -58,6 +47,23 @@ func (k *kernel) dot() {
 	})
 	if rem > 0 {
 		k.dotAll(rem, true)
+	}
+}
+
+// zeroC emits C = 0 (with rPC and rNi).
+func (k *kernel) zeroC() {
+	c, g := k.ctx, k.g
+	zero := k.vec(0)
+	c.VXORPS(zero, zero, zero)
+	c.MOVQ(rC, rPC)
+	L := lanes[k.isa]
+	n := g.M * g.N
+	k.loop(n/L, rNi, "dotz", func() {
+		c.VMOVUPS(zero, mem(rPC, 0))
+		c.ADDQ(operand.U32(L*4), rPC)
+	})
+	for i := 0; i < n%L; i++ {
+		c.VMOVSS(xmmOf[zero], mem(rPC, i*4))
 	}
 }
 

@@ -39,11 +39,15 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 	}
 	for _, g := range gemms {
 		for _, isa := range ISAs {
+			k := &kernel{ctx: ctx, g: g, isa: isa}
 			ctx.Function(Name(g, isa))
-			ctx.Attributes(attr.NOSPLIT)
+			if !k.packB() && !k.packNT() {
+				// A kernel that packs B needs a stack frame for the
+				// panel, and so the stack check NOSPLIT leaves out.
+				ctx.Attributes(attr.NOSPLIT)
+			}
 			ctx.SignatureExpr(Signature(g))
 			ctx.Doc(fmt.Sprintf("%s is %s with %s.", Name(g, isa), g.Name(), isa))
-			k := &kernel{ctx: ctx, g: g, isa: isa}
 			k.emit()
 			ctx.VZEROUPPER()
 			ctx.RET()

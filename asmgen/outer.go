@@ -30,6 +30,67 @@ func (k *kernel) aStrides() (ams, aks int) {
 	return k.g.K, 1
 }
 
+// packMax is the largest packed panel of B, in bytes: the kernel's stack
+// frame, half of L1d.
+const packMax = 16 << 10
+
+// packB reports whether the outer-product kernel copies each full column
+// panel of B (K rows of two vectors) into a contiguous buffer on its stack
+// before the row blocks of A pass over it. It does on AVX2 when the panel
+// sweep would otherwise reread the panel from L2 while B streams through
+// it: B's row stride maps more than four of the panel's rows to one L1 set
+// (a stride of a multiple of 4 KiB maps them all to one), B takes at least
+// half of L2 (a smaller B stays in L2, which serves the rereads well), and
+// at least two row blocks read each panel. AVX-512 keeps the unpacked sweep.
+func (k *kernel) packB() bool {
+	g := k.g
+	L := lanes[k.isa]
+	if k.isa != AVX2 || g.Layout == layers.NT || g.N <= g.M || g.N < 2*L ||
+		g.M < 2*k.outerRows() || g.K <= fullUnroll || g.K*2*L*4 > packMax ||
+		g.K*g.N*4 < 256<<10 {
+		return false
+	}
+	// L1d: 64 sets of 64-byte lines.
+	var rows [64]int
+	for kk := 0; kk < g.K; kk++ {
+		s := kk * g.N * 4 / 64 % 64
+		if rows[s]++; rows[s] > 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// packPanel copies the panel of B at rPB (K rows of two vectors, B's row
+// stride apart) to the buffer at rB (64 bytes a row), and prefetches the
+// next panel's rows.
+func (k *kernel) packPanel() {
+	c, g := k.ctx, k.g
+	L := lanes[k.isa]
+	row := func(u int) {
+		for v := 0; v < 2; v++ {
+			c.VMOVUPS(mem(rTmp, u*g.N*4+v*L*4), k.vec(2*u+v))
+		}
+		c.PREFETCHT0(mem(rTmp, u*g.N*4+2*L*4))
+		for v := 0; v < 2; v++ {
+			c.VMOVUPS(k.vec(2*u+v), mem(rPA2, (u*2+v)*L*4))
+		}
+	}
+	const unroll = 4
+	c.MOVQ(rPB, rTmp)
+	c.MOVQ(rB, rPA2)
+	k.loop(g.K/unroll, rK, "pack", func() {
+		for u := 0; u < unroll; u++ {
+			row(u)
+		}
+		c.ADDQ(operand.U32(unroll*g.N*4), rTmp)
+		c.ADDQ(operand.U32(unroll*2*L*4), rPA2)
+	})
+	for u := 0; u < g.K%unroll; u++ {
+		row(u)
+	}
+}
+
 // outer emits C (+)= A·B for B contiguous along N: each step loads a row
 // piece of B and broadcasts values of A.
 func (k *kernel) outer() {
@@ -43,19 +104,19 @@ func (k *kernel) outer() {
 		c.MOVQ(rB, rPB)
 		c.MOVQ(rPC, rPB2) // C pointer of the block
 		k.loop(g.N/(2*L), rNi, "outn", func() {
-			k.outerBlock(mr, 2, 0)
+			k.outerBlock(mr, 2, 0, rPB, g.N*4, g.K, g.Acc)
 			c.ADDQ(operand.U32(2*L*4), rPB)
 			c.ADDQ(operand.U32(2*L*4), rPB2)
 		})
 		rem := g.N % (2 * L)
 		if rem >= L {
-			k.outerBlock(mr, 1, 0)
+			k.outerBlock(mr, 1, 0, rPB, g.N*4, g.K, g.Acc)
 			c.ADDQ(operand.U32(L*4), rPB)
 			c.ADDQ(operand.U32(L*4), rPB2)
 			rem -= L
 		}
 		if rem > 0 {
-			k.outerBlock(mr, 1, rem)
+			k.outerBlock(mr, 1, rem, rPB, g.N*4, g.K, g.Acc)
 		}
 	}
 	if g.N <= g.M {
@@ -72,38 +133,51 @@ func (k *kernel) outer() {
 	// B is the larger operand: sweep it once, column panel by column panel
 	// (each panel stays in L1 while every row block of A passes over it).
 	c.MOVQ(rB, rPB)
-	cols := func(nv, tail int) {
+	pack := k.packB()
+	if pack {
+		// rB: the panel buffer, aligned to a cache line.
+		c.LEAQ(c.AllocLocal(g.K*2*L*4+64), rB)
+		c.ADDQ(operand.U32(63), rB)
+		c.ANDQ(operand.I32(-64), rB)
+	}
+	cols := func(nv, tail int, packed bool) {
+		pb, bks := rPB, g.N*4
+		if packed {
+			k.packPanel()
+			pb, bks = rB, nv*L*4
+		}
 		c.MOVQ(rA, rPA)
 		c.MOVQ(rPC, rPB2)
 		k.loop(g.M/mr, rMi, "outm", func() {
-			k.outerBlock(mr, nv, tail)
+			k.outerBlock(mr, nv, tail, pb, bks, g.K, g.Acc)
 			c.ADDQ(operand.U32(mr*ams*4), rPA)
 			c.ADDQ(operand.U32(mr*g.N*4), rPB2)
 		})
 		if rem := g.M % mr; rem > 0 {
-			k.outerBlock(rem, nv, tail)
+			k.outerBlock(rem, nv, tail, pb, bks, g.K, g.Acc)
 		}
 	}
 	k.loop(g.N/(2*L), rNi, "outn", func() {
-		cols(2, 0)
+		cols(2, 0, pack)
 		c.ADDQ(operand.U32(2*L*4), rPB)
 		c.ADDQ(operand.U32(2*L*4), rPC)
 	})
 	rem := g.N % (2 * L)
 	if rem >= L {
-		cols(1, 0)
+		cols(1, 0, false)
 		c.ADDQ(operand.U32(L*4), rPB)
 		c.ADDQ(operand.U32(L*4), rPC)
 		rem -= L
 	}
 	if rem > 0 {
-		cols(1, rem)
+		cols(1, rem, false)
 	}
 }
 
-// outerBlock emits an mr×(nv vectors) block of C at rPA (A), rPB (B) and
-// rPB2 (C); tail > 0 makes it one vector of which only tail lanes exist.
-func (k *kernel) outerBlock(mr, nv, tail int) {
+// outerBlock emits an mr×(nv vectors) block of C (+)= A·B over kLen values
+// of K (add: add to C) at rPA (A), pb (B, bks bytes from one k to the next)
+// and rPB2 (C); tail > 0 makes it one vector of which only tail lanes exist.
+func (k *kernel) outerBlock(mr, nv, tail int, pb reg.Register, bks, kLen int, add bool) {
 	c, g := k.ctx, k.g
 	ams, aks := k.aStrides()
 	L := lanes[k.isa]
@@ -134,6 +208,9 @@ func (k *kernel) outerBlock(mr, nv, tail int) {
 		for v := 0; v < nv; v++ {
 			c.VXORPS(acc(r, v), acc(r, v), acc(r, v))
 		}
+		if pb != rPB {
+			c.PREFETCHT0(mem(rPB2, r*g.N*4))
+		}
 	}
 	// step emits one k: B's row at pb+bDisp, A's column at pa+aDisp.
 	step := func(pa, pb reg.Register, aDisp, bDisp int) {
@@ -154,23 +231,23 @@ func (k *kernel) outerBlock(mr, nv, tail int) {
 			}
 		}
 	}
-	if g.K <= fullUnroll {
-		for kk := 0; kk < g.K; kk++ {
-			step(rPA, rPB, kk*aks*4, kk*g.N*4)
+	if kLen <= fullUnroll {
+		for kk := 0; kk < kLen; kk++ {
+			step(rPA, pb, kk*aks*4, kk*bks)
 		}
 	} else {
 		const unroll = 4
 		c.MOVQ(rPA, rPA2)
-		c.MOVQ(rPB, rTmp)
-		k.loop(g.K/unroll, rK, "outk", func() {
+		c.MOVQ(pb, rTmp)
+		k.loop(kLen/unroll, rK, "outk", func() {
 			for u := 0; u < unroll; u++ {
-				step(rPA2, rTmp, u*aks*4, u*g.N*4)
+				step(rPA2, rTmp, u*aks*4, u*bks)
 			}
 			c.ADDQ(operand.U32(unroll*aks*4), rPA2)
-			c.ADDQ(operand.U32(unroll*g.N*4), rTmp)
+			c.ADDQ(operand.U32(unroll*bks), rTmp)
 		})
-		for u := 0; u < g.K%unroll; u++ {
-			step(rPA2, rTmp, u*aks*4, u*g.N*4)
+		for u := 0; u < kLen%unroll; u++ {
+			step(rPA2, rTmp, u*aks*4, u*bks)
 		}
 	}
 	for r := 0; r < mr; r++ {
@@ -179,18 +256,18 @@ func (k *kernel) outerBlock(mr, nv, tail int) {
 			a := acc(r, v)
 			switch {
 			case tail == 0:
-				if g.Acc {
+				if add {
 					c.VADDPS(dst, a, a)
 				}
 				c.VMOVUPS(a, dst)
 			case k.isa == AVX512:
-				if g.Acc {
+				if add {
 					c.VMOVUPS_Z(dst, maskK, bReg(0))
 					c.VADDPS(bReg(0), a, a)
 				}
 				c.VMOVUPS(a, maskK, dst)
 			default:
-				if g.Acc {
+				if add {
 					c.VMASKMOVPS(dst, maskY, bReg(0))
 					c.VADDPS(bReg(0), a, a)
 				}
