@@ -274,13 +274,13 @@ func doGradcheck(t *testing.T) error {
 			fail(base, err.Error())
 			continue
 		}
-		// Dropout and BatchNormalization compute another function at
-		// inference.
+		// Dropout, BatchNormalization and Sampling compute another
+		// function at inference.
 		same := true
 		var buffers []string
 		tokens := layers.Vocabulary(m)
 		for _, n := range m.Nodes {
-			same = same && n.Kind != "Dropout" && n.Kind != "BatchNormalization" && n.Kind != "Sampling"
+			same = same && !layers.DiffersAtInference(n)
 			for _, p := range n.Params {
 				if p.Buffer {
 					buffers = append(buffers, n.Name+"."+p.Name)

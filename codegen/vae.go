@@ -144,7 +144,7 @@ func (g *gen) latent() (s *ir.Node, enc, dec []*ir.Node) {
 		return nil, nil, nil
 	}
 	for _, n := range g.m.Nodes {
-		if n.Kind == "Sampling" {
+		if layers.IsLatent(n) {
 			if s != nil {
 				return nil, nil, nil // which one is the latent space is not clear
 			}
@@ -165,7 +165,7 @@ func (g *gen) latent() (s *ir.Node, enc, dec []*ir.Node) {
 // nothing otherwise.
 func (g *gen) skipIfDraws() Code {
 	for _, n := range g.m.Nodes {
-		if n.Kind == "Sampling" && n.Str("inference") == "sample" {
+		if layers.DrawsAtInference(n) {
 			return Id("t").Dot("Skip").Call(Lit("layer " + n.Name + " draws at inference: two passes differ"))
 		}
 	}

@@ -48,8 +48,9 @@ func init() {
 		},
 	})
 	Register(&Kind{
-		Name: "Dropout",
-		Doc:  "Sets each input to zero with probability rate during training and scales the others by 1/(1−rate); the identity at inference. Masks come from the model's seeded generator, one stream per step.",
+		Name:      "Dropout",
+		Inference: &Inference{},
+		Doc:       "Sets each input to zero with probability rate during training and scales the others by 1/(1−rate); the identity at inference. Masks come from the model's seeded generator, one stream per step.",
 		Fields: []Field{{Name: "rate", Type: FloatField, Doc: "Fraction of the inputs to drop.", Check: func(v any) string {
 			if r := v.(float64); r < 0 || r >= 1 {
 				return "must be in [0, 1)"

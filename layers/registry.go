@@ -76,6 +76,13 @@ type Kind struct {
 	// the model input (Embedding), nil for the others: such a model is a
 	// token model, trained on text.
 	Tokens func(n *ir.Node) int
+	// Inference says how the kind's inference differs from its training:
+	// nil when it computes the same function (see DiffersAtInference and
+	// DrawsAtInference).
+	Inference *Inference
+	// Latent marks the kind whose output is an autoencoder's latent code
+	// (Sampling): Encode ends there and Decode starts from it.
+	Latent bool
 	// FlatInput names the parameters whose last axis runs over the node's
 	// input features (Dense's weight): after a Flatten of an image, PyTorch
 	// orders those NCHW where nngen has NHWC, and checkpoints follow
@@ -200,4 +207,32 @@ func FlatImage(n *ir.Node, p string) []int {
 		}
 	}
 	return nil
+}
+
+// Inference describes a kind that computes another function at inference
+// than in training (Dropout, BatchNormalization's moving statistics,
+// Sampling's mean).
+type Inference struct {
+	// Draws reports whether node n still draws random numbers at
+	// inference (nil: never), so that two inference passes differ.
+	Draws func(n *ir.Node) bool
+}
+
+// DiffersAtInference reports whether n computes another function at
+// inference than in training.
+func DiffersAtInference(n *ir.Node) bool {
+	k := registry[n.Kind]
+	return k != nil && k.Inference != nil
+}
+
+// DrawsAtInference reports whether n draws random numbers at inference.
+func DrawsAtInference(n *ir.Node) bool {
+	k := registry[n.Kind]
+	return k != nil && k.Inference != nil && k.Inference.Draws != nil && k.Inference.Draws(n)
+}
+
+// IsLatent reports whether n's output is an autoencoder's latent code.
+func IsLatent(n *ir.Node) bool {
+	k := registry[n.Kind]
+	return k != nil && k.Latent
 }
