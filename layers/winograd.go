@@ -151,22 +151,21 @@ func (k Wino) Doc() string {
 	return "adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile\n(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over " + t + "."
 }
 
-// Flops of one call: the additions of the row and column combinations.
+// Flops of one call: the additions of the row combinations (S per column
+// of a source tile, S = Σ_i (nonzeros of row i of L − 1)) and of the column
+// combinations (S per row of the destination tile).
 func (k Wino) Flops() int {
 	l := k.Matrix()
-	p := len(l[0])
-	ops := 0
-	for i := range l {
-		nz := 0
-		for _, v := range l[i] {
+	s := 0
+	for _, row := range l {
+		for _, v := range row {
 			if v != 0 {
-				nz++
+				s++
 			}
 		}
-		ops += (nz - 1) * p
+		s--
 	}
-	ops += len(l) * ops / p
-	return ops * k.Tiles() * k.C
+	return (len(l[0]) + len(l)) * s * k.Tiles() * k.C
 }
 
 // Terms summed into one output: 16 per tile, four tiles overlapping in the
@@ -178,12 +177,13 @@ func (k Wino) Terms() int {
 	return 16 + 1
 }
 
-// ImageIndex is the index into x of (pixel row r, column q of tile (tr,
-// tw), channel c) for Go code.
+// imageIndex is the index into x of pixel (r, q) of tile (tr, tw),
+// channel c, in the twin's variables.
 func (k Wino) imageIndex(r, q int) *Statement {
 	return Parens(Parens(Lit(2).Op("*").Id("tr").Op("+").Lit(r)).Op("*").Lit(k.W).Op("+").Lit(2).Op("*").Id("tw").Op("+").Lit(q)).Op("*").Lit(k.C).Op("+").Id("c")
 }
 
+// winoIndex is the index into v of position xi of tile t, channel c.
 func (k Wino) winoIndex(xi int) *Statement {
 	return Parens(Lit(xi * k.Tiles()).Op("+").Id("t")).Op("*").Lit(k.C).Op("+").Id("c")
 }
@@ -322,7 +322,7 @@ func (w winoGeom) passes(body ...Code) Code {
 	return For(Id("r0").Op(":=").Lit(0), Id("r0").Op("<").Lit(w.th), Id("r0").Op("+=").Lit(w.tr)).Block(body...)
 }
 
-// rows is the image rows of sample b of buffer buf (a slice variable)
+// rowsOf is the image rows of sample b of buffer buf (a slice variable)
 // that a pass starting at tile row r0 covers: n rows of width×ch values.
 func rowsOf(buf string, width, ch, n int) *Statement {
 	return view(buf, Id("r0").Op("*").Lit(2*width*ch), n*width*ch)
@@ -369,7 +369,7 @@ func abs(v float64) float64 {
 	return v
 }
 
-// kernelTransform emits U = G·g·Gᵀ for every (filter, channel) of the
+// winoKernel emits U = G·g·Gᵀ for every (filter, channel) of the
 // PyTorch-ordered kernel w: u[ξ][c][f].
 func (e *Emitter) winoKernel(w winoGeom, torch Code) Code {
 	C, F := w.g.C, w.f
