@@ -60,7 +60,7 @@ func init() {
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
 			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
-			"a 3x3 kernel at stride 1 without padding or dilation, with an even output and 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike.",
+			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size).",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
 			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},

@@ -38,11 +38,12 @@ func matT[T any](m [][]T) [][]T {
 }
 
 // winograd reports whether a Conv2D runs as F(2×2, 3×3): a 3×3 kernel at
-// stride 1 without dilation or padding, an even output, and enough
-// channels and filters for the products to pay.
+// stride 1 without dilation, and enough channels and filters for the
+// products to pay. Padding and odd outputs take zero-bordered copies of a
+// sample (see winoGeom).
 func winograd(g convGeom, n *ir.Node) bool {
 	return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
-		n.Str("padding") == "valid" && g.OH%2 == 0 && g.OW%2 == 0 && g.C >= 16 && n.Int("filters") >= 16
+		g.C >= 16 && n.Int("filters") >= 16
 }
 
 // WinoOp is one of the four tile transforms of F(2×2, 3×3).
@@ -286,28 +287,66 @@ func winoRows(th, tw, ch int) int {
 	return 1
 }
 
-// winoGeom is the plan of a Winograd Conv2D: its passes of TR tile rows
-// and its buffers.
+// winoGeom is the plan of a Winograd Conv2D: its passes of tr tile rows
+// over th rows of tw tiles, and its buffers. The tiles cover an output of
+// oh×ow (OH and OW rounded up to even) from an input of ih×iw = (oh+2)×(ow+2)
+// pixels; where that is not the sample itself (padding, odd sizes), each
+// sample is copied into the zero border of xp first (padIn), the outputs go
+// to yp and are cut out of it (padOut), and backward reads the output
+// gradient from dyp (whose extra row and column stay zero) and sums the
+// input gradient in dxp.
 type winoGeom struct {
-	g          convGeom
-	f          int
-	th, tw, tr int
-	tiles      int // tiles of one pass
-	v, m       string
-	u, ut, du  string
+	g              convGeom
+	f              int
+	th, tw, tr     int
+	tiles          int // tiles of one pass
+	oh, ow, ih, iw int
+	padIn, padOut  bool
+	v, m           string
+	u, ut, du      string
+	xp, yp         string
+	dxp, dyp       string
 }
 
 func (e *Emitter) winoPlan(n *ir.Node, g convGeom) winoGeom {
 	f := n.Int("filters")
-	w := winoGeom{g: g, f: f, th: g.OH / 2, tw: g.OW / 2}
+	w := winoGeom{g: g, f: f, th: (g.OH + 1) / 2, tw: (g.OW + 1) / 2}
+	w.oh, w.ow = 2*w.th, 2*w.tw
+	w.ih, w.iw = w.oh+2, w.ow+2
+	w.padIn = g.PT > 0 || g.PL > 0 || g.H != w.ih || g.W != w.iw
+	w.padOut = w.oh != g.OH || w.ow != g.OW
 	w.tr = winoRows(w.th, w.tw, max(g.C, f))
 	w.tiles = w.tr * w.tw
 	w.v, w.m = n.Name+"_wV", n.Name+"_wM"
 	w.u, w.ut, w.du = n.Name+"_wU", n.Name+"_wUT", n.Name+"_wdU"
+	w.xp, w.yp = n.Name+"_wX", n.Name+"_wY"
+	w.dxp, w.dyp = n.Name+"_wdX", n.Name+"_wdY"
 	e.Bufs.Use(w.v, 16*w.tiles*g.C, "Winograd-transformed input tiles (and their gradient) of one pass of layer "+n.Name+", [16][tiles][channels]")
 	e.Bufs.Use(w.m, 16*w.tiles*f, "Winograd-domain outputs (and their gradient) of one pass of layer "+n.Name+", [16][tiles][filters]")
 	e.Bufs.Use(w.u, 16*g.C*f, "Winograd-transformed kernel G·g·Gᵀ of layer "+n.Name+", [16][channels][filters]")
+	if w.padIn {
+		e.Bufs.Use(w.xp, w.ih*w.iw*g.C, "one sample's input of layer "+n.Name+" in a border of zeros, as the Winograd tiles read it")
+	}
+	if w.padOut {
+		e.Bufs.Use(w.yp, w.oh*w.ow*f, "one sample's output of layer "+n.Name+" over whole Winograd tiles")
+	}
 	return w
+}
+
+// copyRows emits the copy of rows rows of cols pixels of ch values from
+// src (a slice expression, rows sw pixels wide) to dst (rows dw wide), the
+// first at pixel (r0, c0) of dst: add adds instead.
+func copyRows(dst, src Code, rows, cols, ch, dw, sw, r0, c0 int, add bool) Code {
+	d := Add(dst).Index(Parens(Parens(Id("r").Op("+").Lit(r0)).Op("*").Lit(dw).Op("+").Lit(c0)).Op("*").Lit(ch).Op(":")).Index(Op(":").Lit(cols * ch))
+	sr := Add(src).Index(Id("r").Op("*").Lit(sw * ch).Op(":")).Index(Op(":").Lit(cols * ch))
+	body := Copy(d, sr)
+	if add {
+		body = Block(
+			Id("d").Op(":=").Add(d),
+			For(List(Id("i"), Id("v")).Op(":=").Range().Add(sr)).Block(Id("d").Index(Id("i")).Op("+=").Id("v")),
+		)
+	}
+	return loop("r", rows, body)
 }
 
 // product is the kernel of one position's product, a 1×1 convolution over
@@ -430,22 +469,33 @@ func convForwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	w := e.winoPlan(n, g)
 	wp, _ := e.Param(n, "weight")
 	e.Add(e.winoKernel(w, wp))
-	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
-	out := Wino{Op: WinoOut, TR: w.tr, TW: w.tw, C: f, W: g.OW, Bias: n.Bool("use_bias"), Relu: act == "relu"}
+	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
+	out := Wino{Op: WinoOut, TR: w.tr, TW: w.tw, C: f, W: w.ow, Bias: n.Bool("use_bias"), Relu: act == "relu"}
 	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
-	outArgs := []Code{rowsOf("y", g.OW, f, out.ImageRows()), Op("&").Id("m").Dot(w.m)}
+	body := []Code{
+		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("y").Op(":=").Id("m").Dot(outName).Index(Id("b").Op("*").Lit(outSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(outSize)),
+	}
+	xs, ys := "x", "y"
+	if w.padIn {
+		body = append(body, copyRows(Id("m").Dot(w.xp), Id("x"), g.H, g.W, g.C, w.iw, g.W, g.PT, g.PL, false))
+		xs = "m." + w.xp
+	}
+	if w.padOut {
+		ys = "m." + w.yp
+	}
+	outArgs := []Code{rowsOf(ys, w.ow, f, out.ImageRows()), Op("&").Id("m").Dot(w.m)}
 	if out.Bias {
 		bias, _ := e.Param(n, "bias")
 		outArgs = append(outArgs, bias)
 	}
-	body := []Code{
-		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
-		Id("y").Op(":=").Id("m").Dot(outName).Index(Id("b").Op("*").Lit(outSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(outSize)),
-		w.passes(
-			e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf("x", g.W, g.C, in.ImageRows())),
-			positions(e.funcCall(w.product(g.C, f), posOf(w.m, w.tiles*f), posOf(w.v, w.tiles*g.C), posOf(w.u, g.C*f))),
-			e.funcCall(out, outArgs...),
-		),
+	body = append(body, w.passes(
+		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
+		positions(e.funcCall(w.product(g.C, f), posOf(w.m, w.tiles*f), posOf(w.v, w.tiles*g.C), posOf(w.u, g.C*f))),
+		e.funcCall(out, outArgs...),
+	))
+	if w.padOut {
+		body = append(body, copyRows(Id("y"), Id("m").Dot(w.yp), g.OH, g.OW, f, g.OW, w.ow, 0, 0, false))
 	}
 	if !out.Relu && !Rowwise(act) {
 		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
@@ -468,34 +518,52 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	e.Bufs.Use(w.du, 16*g.C*f, "gradient of the Winograd-transformed kernel of layer "+n.Name+", [16][channels][filters]")
 	dy, body := e.gradPrologue(n, ohw)
 	e.Add(Id("m").Dot(w.du).Op("=").Index(Lit(16 * g.C * f)).Id("Float").Values())
-	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
-	outGrad := Wino{Op: WinoOutGrad, TR: w.tr, TW: w.tw, C: f, W: g.OW}
+	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
+	outGrad := Wino{Op: WinoOutGrad, TR: w.tr, TW: w.tw, C: f, W: w.ow}
 	wgrad := ConvWGrad{H: 1, W: w.tiles, C: g.C, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 1, OW: w.tiles, F: f}
 	perPos := []Code{e.funcCall(wgrad, posOf(w.du, g.C*f), posOf(w.v, w.tiles*g.C), posOf(w.m, w.tiles*f))}
 	body = append(body,
 		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 		Id("dy").Op(":=").Parens(dy).Index(Op(":")))
+	xs, dys := "x", "dy"
+	if w.padIn {
+		body = append(body, copyRows(Id("m").Dot(w.xp), Id("x"), g.H, g.W, g.C, w.iw, g.W, g.PT, g.PL, false))
+		xs = "m." + w.xp
+	}
+	if w.padOut { // the extra row or column of outputs has no gradient: zeros
+		e.Bufs.Use(w.dyp, w.oh*w.ow*f, "one sample's output gradient of layer "+n.Name+" over whole Winograd tiles, zero outside the output")
+		body = append(body, copyRows(Id("m").Dot(w.dyp), Id("dy"), g.OH, g.OW, f, w.ow, g.OW, 0, 0, false))
+		dys = "m." + w.dyp
+	}
 	var pass []Code
 	pass = append(pass,
-		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf("x", g.W, g.C, in.ImageRows())),
-		e.funcCall(outGrad, Op("&").Id("m").Dot(w.m), rowsOf("dy", g.OW, f, outGrad.ImageRows())))
-	var after []Code
+		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
+		e.funcCall(outGrad, Op("&").Id("m").Dot(w.m), rowsOf(dys, w.ow, f, outGrad.ImageRows())))
+	var after, last []Code
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		e.Bufs.Use(w.ut, 16*f*g.C, "Winograd-transformed kernel of layer "+n.Name+", [16][filters][channels]")
 		e.Add(loop("xi", 16, loop("c", g.C, loop("f", f,
 			Id("m").Dot(w.ut).Index(Parens(Id("xi").Op("*").Lit(f).Op("+").Id("f")).Op("*").Lit(g.C).Op("+").Id("c")).Op("=").
 				Id("m").Dot(w.u).Index(Parens(Id("xi").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(f).Op("+").Id("f"))))))
 		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
-		if !acc { // cleared sample by sample, while in cache
+		dxs := "dx"
+		switch {
+		case w.padIn: // into a bordered buffer, then its inside into dx
+			e.Bufs.Use(w.dxp, w.ih*w.iw*g.C, "one sample's input gradient of layer "+n.Name+" over the Winograd tiles' inputs")
+			body = append(body, Clear(Id("m").Dot(w.dxp).Index(Op(":"))))
+			dxs = "m." + w.dxp
+			last = append(last, copyRows(Id("dx"), Id("m").Dot(w.dxp).Index(Lit((g.PT*w.iw+g.PL)*g.C).Op(":")), g.H, g.W, g.C, g.W, w.iw, 0, 0, acc))
+		case !acc: // cleared sample by sample, while in cache
 			body = append(body, Clear(Id("dx")))
 		}
 		perPos = append(perPos, e.funcCall(w.product(f, g.C), posOf(w.v, w.tiles*g.C), posOf(w.m, w.tiles*f), posOf(w.ut, f*g.C)))
-		inGrad := Wino{Op: WinoInGrad, TR: w.tr, TW: w.tw, C: g.C, W: g.W}
-		after = append(after, e.funcCall(inGrad, rowsOf("dx", g.W, g.C, inGrad.ImageRows()), Op("&").Id("m").Dot(w.v)))
+		inGrad := Wino{Op: WinoInGrad, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
+		after = append(after, e.funcCall(inGrad, rowsOf(dxs, w.iw, g.C, inGrad.ImageRows()), Op("&").Id("m").Dot(w.v)))
 	}
 	pass = append(pass, positions(perPos...))
 	pass = append(pass, after...)
 	body = append(body, w.passes(pass...))
+	body = append(body, last...)
 	e.batchLoop(body...)
 	dw, _ := e.ParamGrad(n, "weight")
 	e.Add(e.winoKernelGrad(w, dw))

@@ -3,17 +3,17 @@
 package wino9
 
 /*
-gemmNN_2x2880x3Go is C[m*2880+n] = Σ_k A[m*3+k*1]·B[n*1+k*2880] for m < 2, n < 2880, k < 3:
+gemmNN_2x3168x3Go is C[m*3168+n] = Σ_k A[m*3+k*1]·B[n*1+k*3168] for m < 2, n < 3168, k < 3:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_2x2880x3Go(c *[5760]Float, a *[6]Float, b *[8640]Float) {
+func gemmNN_2x3168x3Go(c *[6336]Float, a *[6]Float, b *[9504]Float) {
 	for m := 0; m < 2; m += 2 {
-		for n := 0; n < 2880; n += 4 {
+		for n := 0; n < 3168; n += 4 {
 			a0 := a[(m+0)*3:][:3]
 			a1 := a[(m+1)*3:][:3]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			{
-				bk := b[0*2880+n*1:][:4]
+				bk := b[0*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -30,7 +30,7 @@ func gemmNN_2x2880x3Go(c *[5760]Float, a *[6]Float, b *[8640]Float) {
 				c13 += y * x3
 			}
 			{
-				bk := b[1*2880+n*1:][:4]
+				bk := b[1*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -47,7 +47,7 @@ func gemmNN_2x2880x3Go(c *[5760]Float, a *[6]Float, b *[8640]Float) {
 				c13 += y * x3
 			}
 			{
-				bk := b[2*2880+n*1:][:4]
+				bk := b[2*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -63,12 +63,12 @@ func gemmNN_2x2880x3Go(c *[5760]Float, a *[6]Float, b *[8640]Float) {
 				c12 += y * x2
 				c13 += y * x3
 			}
-			cr := c[(m+0)*2880+n:][:4]
+			cr := c[(m+0)*3168+n:][:4]
 			cr[0] = c00
 			cr[1] = c01
 			cr[2] = c02
 			cr[3] = c03
-			cr = c[(m+1)*2880+n:][:4]
+			cr = c[(m+1)*3168+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -78,19 +78,19 @@ func gemmNN_2x2880x3Go(c *[5760]Float, a *[6]Float, b *[8640]Float) {
 }
 
 /*
-gemmNT_1x3x2880Go is C[m*3+n] = Σ_k A[m*2880+k*1]·B[n*2880+k*1] for m < 1, n < 3, k < 2880:
+gemmNT_1x3x3168Go is C[m*3+n] = Σ_k A[m*3168+k*1]·B[n*3168+k*1] for m < 1, n < 3, k < 3168:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_1x3x2880Go(c *[3]Float, a *[2880]Float, b *[8640]Float) {
+func gemmNT_1x3x3168Go(c *[3]Float, a *[3168]Float, b *[9504]Float) {
 	for m := 0; m < 1; m += 1 {
 		{
 			n := 0
-			a0 := a[(m+0)*2880:][:2880]
-			b0 := b[(n+0)*2880:][:2880]
-			b1 := b[(n+1)*2880:][:2880]
-			b2 := b[(n+2)*2880:][:2880]
+			a0 := a[(m+0)*3168:][:3168]
+			b0 := b[(n+0)*3168:][:3168]
+			b1 := b[(n+1)*3168:][:3168]
+			b2 := b[(n+2)*3168:][:3168]
 			var c00, c01, c02 Float
-			for k := 0; k < 2880; k++ {
+			for k := 0; k < 3168; k++ {
 				x0 := b0[k]
 				x1 := b1[k]
 				x2 := b2[k]
@@ -108,20 +108,20 @@ func gemmNT_1x3x2880Go(c *[3]Float, a *[2880]Float, b *[8640]Float) {
 }
 
 /*
-gemmNT_2x3x2880Go is C[m*3+n] = Σ_k A[m*2880+k*1]·B[n*2880+k*1] for m < 2, n < 3, k < 2880:
+gemmNT_2x3x3168Go is C[m*3+n] = Σ_k A[m*3168+k*1]·B[n*3168+k*1] for m < 2, n < 3, k < 3168:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_2x3x2880Go(c *[6]Float, a *[5760]Float, b *[8640]Float) {
+func gemmNT_2x3x3168Go(c *[6]Float, a *[6336]Float, b *[9504]Float) {
 	for m := 0; m < 2; m += 2 {
 		{
 			n := 0
-			a0 := a[(m+0)*2880:][:2880]
-			a1 := a[(m+1)*2880:][:2880]
-			b0 := b[(n+0)*2880:][:2880]
-			b1 := b[(n+1)*2880:][:2880]
-			b2 := b[(n+2)*2880:][:2880]
+			a0 := a[(m+0)*3168:][:3168]
+			a1 := a[(m+1)*3168:][:3168]
+			b0 := b[(n+0)*3168:][:3168]
+			b1 := b[(n+1)*3168:][:3168]
+			b2 := b[(n+2)*3168:][:3168]
 			var c00, c01, c02, c10, c11, c12 Float
-			for k := 0; k < 2880; k++ {
+			for k := 0; k < 3168; k++ {
 				x0 := b0[k]
 				x1 := b1[k]
 				x2 := b2[k]
@@ -147,16 +147,16 @@ func gemmNT_2x3x2880Go(c *[6]Float, a *[5760]Float, b *[8640]Float) {
 }
 
 /*
-gemmTN_3x2880x2Go is C[m*2880+n] = Σ_k A[m*1+k*3]·B[n*1+k*2880] for m < 3, n < 2880, k < 2:
+gemmTN_3x3168x2Go is C[m*3168+n] = Σ_k A[m*1+k*3]·B[n*1+k*3168] for m < 3, n < 3168, k < 2:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
+func gemmTN_3x3168x2Go(c *[9504]Float, a *[6]Float, b *[6336]Float) {
 	for m := 0; m < 2; m += 2 {
-		for n := 0; n < 2880; n += 4 {
+		for n := 0; n < 3168; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			{
 				ak := a[0*3+m*1:][:2]
-				bk := b[0*2880+n*1:][:4]
+				bk := b[0*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -174,7 +174,7 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 			}
 			{
 				ak := a[1*3+m*1:][:2]
-				bk := b[1*2880+n*1:][:4]
+				bk := b[1*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -190,12 +190,12 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 				c12 += y * x2
 				c13 += y * x3
 			}
-			cr := c[(m+0)*2880+n:][:4]
+			cr := c[(m+0)*3168+n:][:4]
 			cr[0] = c00
 			cr[1] = c01
 			cr[2] = c02
 			cr[3] = c03
-			cr = c[(m+1)*2880+n:][:4]
+			cr = c[(m+1)*3168+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -204,11 +204,11 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 	}
 	{
 		m := 2
-		for n := 0; n < 2880; n += 4 {
+		for n := 0; n < 3168; n += 4 {
 			var c00, c01, c02, c03 Float
 			{
 				ak := a[0*3+m*1:][:1]
-				bk := b[0*2880+n*1:][:4]
+				bk := b[0*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -221,7 +221,7 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 			}
 			{
 				ak := a[1*3+m*1:][:1]
-				bk := b[1*2880+n*1:][:4]
+				bk := b[1*3168+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -232,7 +232,7 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 				c02 += y * x2
 				c03 += y * x3
 			}
-			cr := c[(m+0)*2880+n:][:4]
+			cr := c[(m+0)*3168+n:][:4]
 			cr[0] = c00
 			cr[1] = c01
 			cr[2] = c02
@@ -242,11 +242,11 @@ func gemmTN_3x2880x2Go(c *[8640]Float, a *[6]Float, b *[5760]Float) {
 }
 
 /*
-biasGrad_180x16Go adds the columns of d, 180 rows of 16, to db.
+biasGrad_198x16Go adds the columns of d, 198 rows of 16, to db.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func biasGrad_180x16Go(d *[2880]Float, db *[16]Float) {
-	for r := 0; r < 180; r++ {
+func biasGrad_198x16Go(d *[3168]Float, db *[16]Float) {
+	for r := 0; r < 198; r++ {
 		dr := d[r*16:][:16]
 		for f := range dr {
 			db[f] += dr[f]
@@ -255,12 +255,30 @@ func biasGrad_180x16Go(d *[2880]Float, db *[16]Float) {
 }
 
 /*
-biasGrad_240x44_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
-the columns of d, 240 rows of 44, to db.
+biasGrad_198x16_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
+the columns of d, 198 rows of 16, to db.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func biasGrad_240x44_reluGo(d *[10560]Float, db *[44]Float, s *[10560]Float) {
-	for r := 0; r < 240; r++ {
+func biasGrad_198x16_reluGo(d *[3168]Float, db *[16]Float, s *[3168]Float) {
+	for r := 0; r < 198; r++ {
+		dr := d[r*16:][:16]
+		sr := s[r*16:][:16]
+		for f := range dr {
+			if !(sr[f] > 0) {
+				dr[f] = 0
+			}
+			db[f] += dr[f]
+		}
+	}
+}
+
+/*
+biasGrad_260x44_reluGo zeroes d[i] where !(s[i] > 0) (ReLU's derivative), then adds
+the columns of d, 260 rows of 44, to db.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func biasGrad_260x44_reluGo(d *[11440]Float, db *[44]Float, s *[11440]Float) {
+	for r := 0; r < 260; r++ {
 		dr := d[r*44:][:44]
 		sr := s[r*44:][:44]
 		for f := range dr {
@@ -273,18 +291,18 @@ func biasGrad_240x44_reluGo(d *[10560]Float, db *[44]Float, s *[10560]Float) {
 }
 
 /*
-convWGrad_1x30x20_1x30x44_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
-the kernel gradient of a 1x1 convolution of one [1][30][20] sample to [1][30][44].
+convWGrad_1x10x20_1x10x44_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 1x1 convolution of one [1][10][20] sample to [1][10][44].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func convWGrad_1x30x20_1x30x44_k1x1Go(dw *[880]Float, x *[600]Float, dy *[1320]Float) {
+func convWGrad_1x10x20_1x10x44_k1x1Go(dw *[880]Float, x *[200]Float, dy *[440]Float) {
 	for kh := 0; kh < 1; kh++ {
 		for kw := 0; kw < 1; kw++ {
 			wt := dw[(kh*1+kw)*880:][:880]
 			for oh := 0; oh < 1; oh++ {
-				for ow := 0; ow < 30; ow++ {
-					xi := x[((oh*1+kh*1)*30+ow*1+kw*1)*20:][:20]
-					g := dy[(oh*30+ow)*44:][:44]
+				for ow := 0; ow < 10; ow++ {
+					xi := x[((oh*1+kh*1)*10+ow*1+kw*1)*20:][:20]
+					g := dy[(oh*10+ow)*44:][:44]
 					for c, v := range xi {
 						row := wt[c*44:][:44]
 						for f, gv := range g {
@@ -298,18 +316,18 @@ func convWGrad_1x30x20_1x30x44_k1x1Go(dw *[880]Float, x *[600]Float, dy *[1320]F
 }
 
 /*
-convWGrad_1x45x44_1x45x16_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
-the kernel gradient of a 1x1 convolution of one [1][45][44] sample to [1][45][16].
+convWGrad_1x54x16_1x54x16_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 1x1 convolution of one [1][54][16] sample to [1][54][16].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func convWGrad_1x45x44_1x45x16_k1x1Go(dw *[704]Float, x *[1980]Float, dy *[720]Float) {
+func convWGrad_1x54x16_1x54x16_k1x1Go(dw *[256]Float, x *[864]Float, dy *[864]Float) {
 	for kh := 0; kh < 1; kh++ {
 		for kw := 0; kw < 1; kw++ {
-			wt := dw[(kh*1+kw)*704:][:704]
+			wt := dw[(kh*1+kw)*256:][:256]
 			for oh := 0; oh < 1; oh++ {
-				for ow := 0; ow < 45; ow++ {
-					xi := x[((oh*1+kh*1)*45+ow*1+kw*1)*44:][:44]
-					g := dy[(oh*45+ow)*16:][:16]
+				for ow := 0; ow < 54; ow++ {
+					xi := x[((oh*1+kh*1)*54+ow*1+kw*1)*16:][:16]
+					g := dy[(oh*54+ow)*16:][:16]
 					for c, v := range xi {
 						row := wt[c*16:][:16]
 						for f, gv := range g {
@@ -323,18 +341,43 @@ func convWGrad_1x45x44_1x45x16_k1x1Go(dw *[704]Float, x *[1980]Float, dy *[720]F
 }
 
 /*
-conv_1x30x20_1x30x44_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
-a 1x1 convolution of one [1][30][20] sample to [1][30][44].
+convWGrad_1x54x44_1x54x16_k1x1Go is dw[kh][kw][c][f] += Σ x[oh*1+kh*1][ow*1+kw*1][c]·dy[oh][ow][f]:
+the kernel gradient of a 1x1 convolution of one [1][54][44] sample to [1][54][16].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func conv_1x30x20_1x30x44_k1x1Go(out *[1320]Float, x *[600]Float, w *[880]Float) {
+func convWGrad_1x54x44_1x54x16_k1x1Go(dw *[704]Float, x *[2376]Float, dy *[864]Float) {
+	for kh := 0; kh < 1; kh++ {
+		for kw := 0; kw < 1; kw++ {
+			wt := dw[(kh*1+kw)*704:][:704]
+			for oh := 0; oh < 1; oh++ {
+				for ow := 0; ow < 54; ow++ {
+					xi := x[((oh*1+kh*1)*54+ow*1+kw*1)*44:][:44]
+					g := dy[(oh*54+ow)*16:][:16]
+					for c, v := range xi {
+						row := wt[c*16:][:16]
+						for f, gv := range g {
+							row[f] += v * gv
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+conv_1x10x20_1x10x44_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][10][20] sample to [1][10][44].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_1x10x20_1x10x44_k1x1Go(out *[440]Float, x *[200]Float, w *[880]Float) {
 	for oh := 0; oh < 1; oh++ {
-		for ow := 0; ow < 30; ow++ {
-			o := out[(oh*30+ow)*44:][:44]
+		for ow := 0; ow < 10; ow++ {
+			o := out[(oh*10+ow)*44:][:44]
 			clear(o)
 			for kh := 0; kh < 1; kh++ {
 				for kw := 0; kw < 1; kw++ {
-					xi := x[((oh*1+kh*1)*30+ow*1+kw*1)*20:][:20]
+					xi := x[((oh*1+kh*1)*10+ow*1+kw*1)*20:][:20]
 					wt := w[(kh*1+kw)*880:][:880]
 					for c, v := range xi {
 						for f, wv := range wt[c*44:][:44] {
@@ -348,18 +391,43 @@ func conv_1x30x20_1x30x44_k1x1Go(out *[1320]Float, x *[600]Float, w *[880]Float)
 }
 
 /*
-conv_1x45x16_1x45x44_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
-a 1x1 convolution of one [1][45][16] sample to [1][45][44].
+conv_1x54x16_1x54x16_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][54][16] sample to [1][54][16].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func conv_1x45x16_1x45x44_k1x1Go(out *[1980]Float, x *[720]Float, w *[704]Float) {
+func conv_1x54x16_1x54x16_k1x1Go(out *[864]Float, x *[864]Float, w *[256]Float) {
 	for oh := 0; oh < 1; oh++ {
-		for ow := 0; ow < 45; ow++ {
-			o := out[(oh*45+ow)*44:][:44]
+		for ow := 0; ow < 54; ow++ {
+			o := out[(oh*54+ow)*16:][:16]
 			clear(o)
 			for kh := 0; kh < 1; kh++ {
 				for kw := 0; kw < 1; kw++ {
-					xi := x[((oh*1+kh*1)*45+ow*1+kw*1)*16:][:16]
+					xi := x[((oh*1+kh*1)*54+ow*1+kw*1)*16:][:16]
+					wt := w[(kh*1+kw)*256:][:256]
+					for c, v := range xi {
+						for f, wv := range wt[c*16:][:16] {
+							o[f] += v * wv
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
+conv_1x54x16_1x54x44_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][54][16] sample to [1][54][44].
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func conv_1x54x16_1x54x44_k1x1Go(out *[2376]Float, x *[864]Float, w *[704]Float) {
+	for oh := 0; oh < 1; oh++ {
+		for ow := 0; ow < 54; ow++ {
+			o := out[(oh*54+ow)*44:][:44]
+			clear(o)
+			for kh := 0; kh < 1; kh++ {
+				for kw := 0; kw < 1; kw++ {
+					xi := x[((oh*1+kh*1)*54+ow*1+kw*1)*16:][:16]
 					wt := w[(kh*1+kw)*704:][:704]
 					for c, v := range xi {
 						for f, wv := range wt[c*44:][:44] {
@@ -373,18 +441,18 @@ func conv_1x45x16_1x45x44_k1x1Go(out *[1980]Float, x *[720]Float, w *[704]Float)
 }
 
 /*
-conv_1x45x44_1x45x16_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
-a 1x1 convolution of one [1][45][44] sample to [1][45][16].
+conv_1x54x44_1x54x16_k1x1Go is out[oh][ow][f] = Σ x[oh*1+kh*1][ow*1+kw*1][c]·w[kh][kw][c][f]:
+a 1x1 convolution of one [1][54][44] sample to [1][54][16].
 It is the pure-Go twin of the kernel, and its reference.
 */
-func conv_1x45x44_1x45x16_k1x1Go(out *[720]Float, x *[1980]Float, w *[704]Float) {
+func conv_1x54x44_1x54x16_k1x1Go(out *[864]Float, x *[2376]Float, w *[704]Float) {
 	for oh := 0; oh < 1; oh++ {
-		for ow := 0; ow < 45; ow++ {
-			o := out[(oh*45+ow)*16:][:16]
+		for ow := 0; ow < 54; ow++ {
+			o := out[(oh*54+ow)*16:][:16]
 			clear(o)
 			for kh := 0; kh < 1; kh++ {
 				for kw := 0; kw < 1; kw++ {
-					xi := x[((oh*1+kh*1)*45+ow*1+kw*1)*44:][:44]
+					xi := x[((oh*1+kh*1)*54+ow*1+kw*1)*44:][:44]
 					wt := w[(kh*1+kw)*704:][:704]
 					for c, v := range xi {
 						for f, wv := range wt[c*16:][:16] {
@@ -398,31 +466,102 @@ func conv_1x45x44_1x45x16_k1x1Go(out *[720]Float, x *[1980]Float, w *[704]Float)
 }
 
 /*
-winoInGrad_5x9x44_w20Go adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile
-(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over 5 rows of 9 tiles, 44 channels, image rows of 20 pixels.
+winoInGrad_6x9x16_w20Go adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile
+(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 16 channels, image rows of 20 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoInGrad_5x9x44_w20Go(x *[10560]Float, v *[31680]Float) {
-	for tr := 0; tr < 5; tr++ {
+func winoInGrad_6x9x16_w20Go(x *[4480]Float, v *[13824]Float) {
+	for tr := 0; tr < 6; tr++ {
+		for tw := 0; tw < 9; tw++ {
+			t := tr*9 + tw
+			for c := 0; c < 16; c++ {
+				s00 := v[(0+t)*16+c]
+				s01 := v[(54+t)*16+c]
+				s02 := v[(108+t)*16+c]
+				s03 := v[(162+t)*16+c]
+				s10 := v[(216+t)*16+c]
+				s11 := v[(270+t)*16+c]
+				s12 := v[(324+t)*16+c]
+				s13 := v[(378+t)*16+c]
+				s20 := v[(432+t)*16+c]
+				s21 := v[(486+t)*16+c]
+				s22 := v[(540+t)*16+c]
+				s23 := v[(594+t)*16+c]
+				s30 := v[(648+t)*16+c]
+				s31 := v[(702+t)*16+c]
+				s32 := v[(756+t)*16+c]
+				s33 := v[(810+t)*16+c]
+				{
+					r0 := s00
+					r1 := s01
+					r2 := s02
+					r3 := s03
+					x[((2*tr+0)*20+2*tw+0)*16+c] += r0
+					x[((2*tr+0)*20+2*tw+1)*16+c] += r1 + r3 - r2
+					x[((2*tr+0)*20+2*tw+2)*16+c] += r1 + r2 - r0
+					x[((2*tr+0)*20+2*tw+3)*16+c] += -r3
+				}
+				{
+					r0 := s10 + s30 - s20
+					r1 := s11 + s31 - s21
+					r2 := s12 + s32 - s22
+					r3 := s13 + s33 - s23
+					x[((2*tr+1)*20+2*tw+0)*16+c] += r0
+					x[((2*tr+1)*20+2*tw+1)*16+c] += r1 + r3 - r2
+					x[((2*tr+1)*20+2*tw+2)*16+c] += r1 + r2 - r0
+					x[((2*tr+1)*20+2*tw+3)*16+c] += -r3
+				}
+				{
+					r0 := s10 + s20 - s00
+					r1 := s11 + s21 - s01
+					r2 := s12 + s22 - s02
+					r3 := s13 + s23 - s03
+					x[((2*tr+2)*20+2*tw+0)*16+c] += r0
+					x[((2*tr+2)*20+2*tw+1)*16+c] += r1 + r3 - r2
+					x[((2*tr+2)*20+2*tw+2)*16+c] += r1 + r2 - r0
+					x[((2*tr+2)*20+2*tw+3)*16+c] += -r3
+				}
+				{
+					r0 := -s30
+					r1 := -s31
+					r2 := -s32
+					r3 := -s33
+					x[((2*tr+3)*20+2*tw+0)*16+c] += r0
+					x[((2*tr+3)*20+2*tw+1)*16+c] += r1 + r3 - r2
+					x[((2*tr+3)*20+2*tw+2)*16+c] += r1 + r2 - r0
+					x[((2*tr+3)*20+2*tw+3)*16+c] += -r3
+				}
+			}
+		}
+	}
+}
+
+/*
+winoInGrad_6x9x44_w20Go adds (B·dv·Bᵀ)[i][j] to x[2tr+i][2tw+j][c] for the 4×4 tile dv of v of every tile
+(tiles overlap by two rows and columns): the input gradient's transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 44 channels, image rows of 20 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoInGrad_6x9x44_w20Go(x *[12320]Float, v *[38016]Float) {
+	for tr := 0; tr < 6; tr++ {
 		for tw := 0; tw < 9; tw++ {
 			t := tr*9 + tw
 			for c := 0; c < 44; c++ {
 				s00 := v[(0+t)*44+c]
-				s01 := v[(45+t)*44+c]
-				s02 := v[(90+t)*44+c]
-				s03 := v[(135+t)*44+c]
-				s10 := v[(180+t)*44+c]
-				s11 := v[(225+t)*44+c]
-				s12 := v[(270+t)*44+c]
-				s13 := v[(315+t)*44+c]
-				s20 := v[(360+t)*44+c]
-				s21 := v[(405+t)*44+c]
-				s22 := v[(450+t)*44+c]
-				s23 := v[(495+t)*44+c]
-				s30 := v[(540+t)*44+c]
-				s31 := v[(585+t)*44+c]
-				s32 := v[(630+t)*44+c]
-				s33 := v[(675+t)*44+c]
+				s01 := v[(54+t)*44+c]
+				s02 := v[(108+t)*44+c]
+				s03 := v[(162+t)*44+c]
+				s10 := v[(216+t)*44+c]
+				s11 := v[(270+t)*44+c]
+				s12 := v[(324+t)*44+c]
+				s13 := v[(378+t)*44+c]
+				s20 := v[(432+t)*44+c]
+				s21 := v[(486+t)*44+c]
+				s22 := v[(540+t)*44+c]
+				s23 := v[(594+t)*44+c]
+				s30 := v[(648+t)*44+c]
+				s31 := v[(702+t)*44+c]
+				s32 := v[(756+t)*44+c]
+				s33 := v[(810+t)*44+c]
 				{
 					r0 := s00
 					r1 := s01
@@ -469,12 +608,12 @@ func winoInGrad_5x9x44_w20Go(x *[10560]Float, v *[31680]Float) {
 }
 
 /*
-winoIn_3x10x20_w22Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
-the input transform of Winograd's F(2×2, 3×3) over 3 rows of 10 tiles, 20 channels, image rows of 22 pixels.
+winoIn_1x10x20_w22Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
+the input transform of Winograd's F(2×2, 3×3) over 1 rows of 10 tiles, 20 channels, image rows of 22 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoIn_3x10x20_w22Go(v *[9600]Float, x *[3520]Float) {
-	for tr := 0; tr < 3; tr++ {
+func winoIn_1x10x20_w22Go(v *[3200]Float, x *[1760]Float) {
+	for tr := 0; tr < 1; tr++ {
 		for tw := 0; tw < 10; tw++ {
 			t := tr*10 + tw
 			for c := 0; c < 20; c++ {
@@ -500,39 +639,39 @@ func winoIn_3x10x20_w22Go(v *[9600]Float, x *[3520]Float) {
 					r2 := s02 - s22
 					r3 := s03 - s23
 					v[(0+t)*20+c] = r0 - r2
-					v[(30+t)*20+c] = r1 + r2
-					v[(60+t)*20+c] = r2 - r1
-					v[(90+t)*20+c] = r1 - r3
+					v[(10+t)*20+c] = r1 + r2
+					v[(20+t)*20+c] = r2 - r1
+					v[(30+t)*20+c] = r1 - r3
 				}
 				{
 					r0 := s10 + s20
 					r1 := s11 + s21
 					r2 := s12 + s22
 					r3 := s13 + s23
-					v[(120+t)*20+c] = r0 - r2
-					v[(150+t)*20+c] = r1 + r2
-					v[(180+t)*20+c] = r2 - r1
-					v[(210+t)*20+c] = r1 - r3
+					v[(40+t)*20+c] = r0 - r2
+					v[(50+t)*20+c] = r1 + r2
+					v[(60+t)*20+c] = r2 - r1
+					v[(70+t)*20+c] = r1 - r3
 				}
 				{
 					r0 := s20 - s10
 					r1 := s21 - s11
 					r2 := s22 - s12
 					r3 := s23 - s13
-					v[(240+t)*20+c] = r0 - r2
-					v[(270+t)*20+c] = r1 + r2
-					v[(300+t)*20+c] = r2 - r1
-					v[(330+t)*20+c] = r1 - r3
+					v[(80+t)*20+c] = r0 - r2
+					v[(90+t)*20+c] = r1 + r2
+					v[(100+t)*20+c] = r2 - r1
+					v[(110+t)*20+c] = r1 - r3
 				}
 				{
 					r0 := s10 - s30
 					r1 := s11 - s31
 					r2 := s12 - s32
 					r3 := s13 - s33
-					v[(360+t)*20+c] = r0 - r2
-					v[(390+t)*20+c] = r1 + r2
-					v[(420+t)*20+c] = r2 - r1
-					v[(450+t)*20+c] = r1 - r3
+					v[(120+t)*20+c] = r0 - r2
+					v[(130+t)*20+c] = r1 + r2
+					v[(140+t)*20+c] = r2 - r1
+					v[(150+t)*20+c] = r1 - r3
 				}
 			}
 		}
@@ -540,12 +679,83 @@ func winoIn_3x10x20_w22Go(v *[9600]Float, x *[3520]Float) {
 }
 
 /*
-winoIn_5x9x44_w20Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
-the input transform of Winograd's F(2×2, 3×3) over 5 rows of 9 tiles, 44 channels, image rows of 20 pixels.
+winoIn_6x9x16_w20Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
+the input transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 16 channels, image rows of 20 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoIn_5x9x44_w20Go(v *[31680]Float, x *[10560]Float) {
-	for tr := 0; tr < 5; tr++ {
+func winoIn_6x9x16_w20Go(v *[13824]Float, x *[4480]Float) {
+	for tr := 0; tr < 6; tr++ {
+		for tw := 0; tw < 9; tw++ {
+			t := tr*9 + tw
+			for c := 0; c < 16; c++ {
+				s00 := x[((2*tr+0)*20+2*tw+0)*16+c]
+				s01 := x[((2*tr+0)*20+2*tw+1)*16+c]
+				s02 := x[((2*tr+0)*20+2*tw+2)*16+c]
+				s03 := x[((2*tr+0)*20+2*tw+3)*16+c]
+				s10 := x[((2*tr+1)*20+2*tw+0)*16+c]
+				s11 := x[((2*tr+1)*20+2*tw+1)*16+c]
+				s12 := x[((2*tr+1)*20+2*tw+2)*16+c]
+				s13 := x[((2*tr+1)*20+2*tw+3)*16+c]
+				s20 := x[((2*tr+2)*20+2*tw+0)*16+c]
+				s21 := x[((2*tr+2)*20+2*tw+1)*16+c]
+				s22 := x[((2*tr+2)*20+2*tw+2)*16+c]
+				s23 := x[((2*tr+2)*20+2*tw+3)*16+c]
+				s30 := x[((2*tr+3)*20+2*tw+0)*16+c]
+				s31 := x[((2*tr+3)*20+2*tw+1)*16+c]
+				s32 := x[((2*tr+3)*20+2*tw+2)*16+c]
+				s33 := x[((2*tr+3)*20+2*tw+3)*16+c]
+				{
+					r0 := s00 - s20
+					r1 := s01 - s21
+					r2 := s02 - s22
+					r3 := s03 - s23
+					v[(0+t)*16+c] = r0 - r2
+					v[(54+t)*16+c] = r1 + r2
+					v[(108+t)*16+c] = r2 - r1
+					v[(162+t)*16+c] = r1 - r3
+				}
+				{
+					r0 := s10 + s20
+					r1 := s11 + s21
+					r2 := s12 + s22
+					r3 := s13 + s23
+					v[(216+t)*16+c] = r0 - r2
+					v[(270+t)*16+c] = r1 + r2
+					v[(324+t)*16+c] = r2 - r1
+					v[(378+t)*16+c] = r1 - r3
+				}
+				{
+					r0 := s20 - s10
+					r1 := s21 - s11
+					r2 := s22 - s12
+					r3 := s23 - s13
+					v[(432+t)*16+c] = r0 - r2
+					v[(486+t)*16+c] = r1 + r2
+					v[(540+t)*16+c] = r2 - r1
+					v[(594+t)*16+c] = r1 - r3
+				}
+				{
+					r0 := s10 - s30
+					r1 := s11 - s31
+					r2 := s12 - s32
+					r3 := s13 - s33
+					v[(648+t)*16+c] = r0 - r2
+					v[(702+t)*16+c] = r1 + r2
+					v[(756+t)*16+c] = r2 - r1
+					v[(810+t)*16+c] = r1 - r3
+				}
+			}
+		}
+	}
+}
+
+/*
+winoIn_6x9x44_w20Go is v[ξ][t][c] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of every tile t:
+the input transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 44 channels, image rows of 20 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoIn_6x9x44_w20Go(v *[38016]Float, x *[12320]Float) {
+	for tr := 0; tr < 6; tr++ {
 		for tw := 0; tw < 9; tw++ {
 			t := tr*9 + tw
 			for c := 0; c < 44; c++ {
@@ -571,39 +781,39 @@ func winoIn_5x9x44_w20Go(v *[31680]Float, x *[10560]Float) {
 					r2 := s02 - s22
 					r3 := s03 - s23
 					v[(0+t)*44+c] = r0 - r2
-					v[(45+t)*44+c] = r1 + r2
-					v[(90+t)*44+c] = r2 - r1
-					v[(135+t)*44+c] = r1 - r3
+					v[(54+t)*44+c] = r1 + r2
+					v[(108+t)*44+c] = r2 - r1
+					v[(162+t)*44+c] = r1 - r3
 				}
 				{
 					r0 := s10 + s20
 					r1 := s11 + s21
 					r2 := s12 + s22
 					r3 := s13 + s23
-					v[(180+t)*44+c] = r0 - r2
-					v[(225+t)*44+c] = r1 + r2
-					v[(270+t)*44+c] = r2 - r1
-					v[(315+t)*44+c] = r1 - r3
+					v[(216+t)*44+c] = r0 - r2
+					v[(270+t)*44+c] = r1 + r2
+					v[(324+t)*44+c] = r2 - r1
+					v[(378+t)*44+c] = r1 - r3
 				}
 				{
 					r0 := s20 - s10
 					r1 := s21 - s11
 					r2 := s22 - s12
 					r3 := s23 - s13
-					v[(360+t)*44+c] = r0 - r2
-					v[(405+t)*44+c] = r1 + r2
-					v[(450+t)*44+c] = r2 - r1
-					v[(495+t)*44+c] = r1 - r3
+					v[(432+t)*44+c] = r0 - r2
+					v[(486+t)*44+c] = r1 + r2
+					v[(540+t)*44+c] = r2 - r1
+					v[(594+t)*44+c] = r1 - r3
 				}
 				{
 					r0 := s10 - s30
 					r1 := s11 - s31
 					r2 := s12 - s32
 					r3 := s13 - s33
-					v[(540+t)*44+c] = r0 - r2
-					v[(585+t)*44+c] = r1 + r2
-					v[(630+t)*44+c] = r2 - r1
-					v[(675+t)*44+c] = r1 - r3
+					v[(648+t)*44+c] = r0 - r2
+					v[(702+t)*44+c] = r1 + r2
+					v[(756+t)*44+c] = r2 - r1
+					v[(810+t)*44+c] = r1 - r3
 				}
 			}
 		}
@@ -611,12 +821,12 @@ func winoIn_5x9x44_w20Go(v *[31680]Float, x *[10560]Float) {
 }
 
 /*
-winoOutGrad_3x10x44_w20Go is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:
-the output gradient's transform of Winograd's F(2×2, 3×3) over 3 rows of 10 tiles, 44 channels, image rows of 20 pixels.
+winoOutGrad_1x10x44_w20Go is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:
+the output gradient's transform of Winograd's F(2×2, 3×3) over 1 rows of 10 tiles, 44 channels, image rows of 20 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoOutGrad_3x10x44_w20Go(v *[21120]Float, x *[5280]Float) {
-	for tr := 0; tr < 3; tr++ {
+func winoOutGrad_1x10x44_w20Go(v *[7040]Float, x *[1760]Float) {
+	for tr := 0; tr < 1; tr++ {
 		for tw := 0; tw < 10; tw++ {
 			t := tr*10 + tw
 			for c := 0; c < 44; c++ {
@@ -628,33 +838,33 @@ func winoOutGrad_3x10x44_w20Go(v *[21120]Float, x *[5280]Float) {
 					r0 := s00
 					r1 := s01
 					v[(0+t)*44+c] = r0
-					v[(30+t)*44+c] = r0 + r1
-					v[(60+t)*44+c] = r0 - r1
-					v[(90+t)*44+c] = -r1
+					v[(10+t)*44+c] = r0 + r1
+					v[(20+t)*44+c] = r0 - r1
+					v[(30+t)*44+c] = -r1
 				}
 				{
 					r0 := s00 + s10
 					r1 := s01 + s11
-					v[(120+t)*44+c] = r0
-					v[(150+t)*44+c] = r0 + r1
-					v[(180+t)*44+c] = r0 - r1
-					v[(210+t)*44+c] = -r1
+					v[(40+t)*44+c] = r0
+					v[(50+t)*44+c] = r0 + r1
+					v[(60+t)*44+c] = r0 - r1
+					v[(70+t)*44+c] = -r1
 				}
 				{
 					r0 := s00 - s10
 					r1 := s01 - s11
-					v[(240+t)*44+c] = r0
-					v[(270+t)*44+c] = r0 + r1
-					v[(300+t)*44+c] = r0 - r1
-					v[(330+t)*44+c] = -r1
+					v[(80+t)*44+c] = r0
+					v[(90+t)*44+c] = r0 + r1
+					v[(100+t)*44+c] = r0 - r1
+					v[(110+t)*44+c] = -r1
 				}
 				{
 					r0 := -s10
 					r1 := -s11
-					v[(360+t)*44+c] = r0
-					v[(390+t)*44+c] = r0 + r1
-					v[(420+t)*44+c] = r0 - r1
-					v[(450+t)*44+c] = -r1
+					v[(120+t)*44+c] = r0
+					v[(130+t)*44+c] = r0 + r1
+					v[(140+t)*44+c] = r0 - r1
+					v[(150+t)*44+c] = -r1
 				}
 			}
 		}
@@ -662,12 +872,12 @@ func winoOutGrad_3x10x44_w20Go(v *[21120]Float, x *[5280]Float) {
 }
 
 /*
-winoOutGrad_5x9x16_w18Go is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:
-the output gradient's transform of Winograd's F(2×2, 3×3) over 5 rows of 9 tiles, 16 channels, image rows of 18 pixels.
+winoOutGrad_6x9x16_w18Go is v[ξ][t][c] = (A·dy·Aᵀ)[ξ] for the 2×2 tile dy of x of every tile t:
+the output gradient's transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 16 channels, image rows of 18 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoOutGrad_5x9x16_w18Go(v *[11520]Float, x *[2880]Float) {
-	for tr := 0; tr < 5; tr++ {
+func winoOutGrad_6x9x16_w18Go(v *[13824]Float, x *[3456]Float) {
+	for tr := 0; tr < 6; tr++ {
 		for tw := 0; tw < 9; tw++ {
 			t := tr*9 + tw
 			for c := 0; c < 16; c++ {
@@ -679,33 +889,33 @@ func winoOutGrad_5x9x16_w18Go(v *[11520]Float, x *[2880]Float) {
 					r0 := s00
 					r1 := s01
 					v[(0+t)*16+c] = r0
-					v[(45+t)*16+c] = r0 + r1
-					v[(90+t)*16+c] = r0 - r1
-					v[(135+t)*16+c] = -r1
+					v[(54+t)*16+c] = r0 + r1
+					v[(108+t)*16+c] = r0 - r1
+					v[(162+t)*16+c] = -r1
 				}
 				{
 					r0 := s00 + s10
 					r1 := s01 + s11
-					v[(180+t)*16+c] = r0
-					v[(225+t)*16+c] = r0 + r1
-					v[(270+t)*16+c] = r0 - r1
-					v[(315+t)*16+c] = -r1
+					v[(216+t)*16+c] = r0
+					v[(270+t)*16+c] = r0 + r1
+					v[(324+t)*16+c] = r0 - r1
+					v[(378+t)*16+c] = -r1
 				}
 				{
 					r0 := s00 - s10
 					r1 := s01 - s11
-					v[(360+t)*16+c] = r0
-					v[(405+t)*16+c] = r0 + r1
-					v[(450+t)*16+c] = r0 - r1
-					v[(495+t)*16+c] = -r1
+					v[(432+t)*16+c] = r0
+					v[(486+t)*16+c] = r0 + r1
+					v[(540+t)*16+c] = r0 - r1
+					v[(594+t)*16+c] = -r1
 				}
 				{
 					r0 := -s10
 					r1 := -s11
-					v[(540+t)*16+c] = r0
-					v[(585+t)*16+c] = r0 + r1
-					v[(630+t)*16+c] = r0 - r1
-					v[(675+t)*16+c] = -r1
+					v[(648+t)*16+c] = r0
+					v[(702+t)*16+c] = r0 + r1
+					v[(756+t)*16+c] = r0 - r1
+					v[(810+t)*16+c] = -r1
 				}
 			}
 		}
@@ -713,31 +923,31 @@ func winoOutGrad_5x9x16_w18Go(v *[11520]Float, x *[2880]Float) {
 }
 
 /*
-winoOut_3x10x44_w20_bias_reluGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c], ReLU'd, for the 4×4 tile m of v of every tile:
-the output transform of Winograd's F(2×2, 3×3) over 3 rows of 10 tiles, 44 channels, image rows of 20 pixels.
+winoOut_1x10x44_w20_bias_reluGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c], ReLU'd, for the 4×4 tile m of v of every tile:
+the output transform of Winograd's F(2×2, 3×3) over 1 rows of 10 tiles, 44 channels, image rows of 20 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoOut_3x10x44_w20_bias_reluGo(x *[5280]Float, v *[21120]Float, bias *[44]Float) {
-	for tr := 0; tr < 3; tr++ {
+func winoOut_1x10x44_w20_bias_reluGo(x *[1760]Float, v *[7040]Float, bias *[44]Float) {
+	for tr := 0; tr < 1; tr++ {
 		for tw := 0; tw < 10; tw++ {
 			t := tr*10 + tw
 			for c := 0; c < 44; c++ {
 				s00 := v[(0+t)*44+c]
-				s01 := v[(30+t)*44+c]
-				s02 := v[(60+t)*44+c]
-				s03 := v[(90+t)*44+c]
-				s10 := v[(120+t)*44+c]
-				s11 := v[(150+t)*44+c]
-				s12 := v[(180+t)*44+c]
-				s13 := v[(210+t)*44+c]
-				s20 := v[(240+t)*44+c]
-				s21 := v[(270+t)*44+c]
-				s22 := v[(300+t)*44+c]
-				s23 := v[(330+t)*44+c]
-				s30 := v[(360+t)*44+c]
-				s31 := v[(390+t)*44+c]
-				s32 := v[(420+t)*44+c]
-				s33 := v[(450+t)*44+c]
+				s01 := v[(10+t)*44+c]
+				s02 := v[(20+t)*44+c]
+				s03 := v[(30+t)*44+c]
+				s10 := v[(40+t)*44+c]
+				s11 := v[(50+t)*44+c]
+				s12 := v[(60+t)*44+c]
+				s13 := v[(70+t)*44+c]
+				s20 := v[(80+t)*44+c]
+				s21 := v[(90+t)*44+c]
+				s22 := v[(100+t)*44+c]
+				s23 := v[(110+t)*44+c]
+				s30 := v[(120+t)*44+c]
+				s31 := v[(130+t)*44+c]
+				s32 := v[(140+t)*44+c]
+				s33 := v[(150+t)*44+c]
 				{
 					r0 := s00 + s10 + s20
 					r1 := s01 + s11 + s21
@@ -776,31 +986,31 @@ func winoOut_3x10x44_w20_bias_reluGo(x *[5280]Float, v *[21120]Float, bias *[44]
 }
 
 /*
-winoOut_5x9x16_w18_biasGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c] for the 4×4 tile m of v of every tile:
-the output transform of Winograd's F(2×2, 3×3) over 5 rows of 9 tiles, 16 channels, image rows of 18 pixels.
+winoOut_6x9x16_w18_biasGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c] for the 4×4 tile m of v of every tile:
+the output transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 16 channels, image rows of 18 pixels.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func winoOut_5x9x16_w18_biasGo(x *[2880]Float, v *[11520]Float, bias *[16]Float) {
-	for tr := 0; tr < 5; tr++ {
+func winoOut_6x9x16_w18_biasGo(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	for tr := 0; tr < 6; tr++ {
 		for tw := 0; tw < 9; tw++ {
 			t := tr*9 + tw
 			for c := 0; c < 16; c++ {
 				s00 := v[(0+t)*16+c]
-				s01 := v[(45+t)*16+c]
-				s02 := v[(90+t)*16+c]
-				s03 := v[(135+t)*16+c]
-				s10 := v[(180+t)*16+c]
-				s11 := v[(225+t)*16+c]
-				s12 := v[(270+t)*16+c]
-				s13 := v[(315+t)*16+c]
-				s20 := v[(360+t)*16+c]
-				s21 := v[(405+t)*16+c]
-				s22 := v[(450+t)*16+c]
-				s23 := v[(495+t)*16+c]
-				s30 := v[(540+t)*16+c]
-				s31 := v[(585+t)*16+c]
-				s32 := v[(630+t)*16+c]
-				s33 := v[(675+t)*16+c]
+				s01 := v[(54+t)*16+c]
+				s02 := v[(108+t)*16+c]
+				s03 := v[(162+t)*16+c]
+				s10 := v[(216+t)*16+c]
+				s11 := v[(270+t)*16+c]
+				s12 := v[(324+t)*16+c]
+				s13 := v[(378+t)*16+c]
+				s20 := v[(432+t)*16+c]
+				s21 := v[(486+t)*16+c]
+				s22 := v[(540+t)*16+c]
+				s23 := v[(594+t)*16+c]
+				s30 := v[(648+t)*16+c]
+				s31 := v[(702+t)*16+c]
+				s32 := v[(756+t)*16+c]
+				s33 := v[(810+t)*16+c]
 				{
 					r0 := s00 + s10 + s20
 					r1 := s01 + s11 + s21
@@ -819,6 +1029,69 @@ func winoOut_5x9x16_w18_biasGo(x *[2880]Float, v *[11520]Float, bias *[16]Float)
 					y0 := (r0 + r1 + r2) + bias[c]
 					x[((2*tr+1)*18+2*tw+0)*16+c] = y0
 					y1 := (r1 - r2 - r3) + bias[c]
+					x[((2*tr+1)*18+2*tw+1)*16+c] = y1
+				}
+			}
+		}
+	}
+}
+
+/*
+winoOut_6x9x16_w18_bias_reluGo is x[2tr+i][2tw+j][c] = (Aᵀ·m·A)[i][j] + bias[c], ReLU'd, for the 4×4 tile m of v of every tile:
+the output transform of Winograd's F(2×2, 3×3) over 6 rows of 9 tiles, 16 channels, image rows of 18 pixels.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func winoOut_6x9x16_w18_bias_reluGo(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	for tr := 0; tr < 6; tr++ {
+		for tw := 0; tw < 9; tw++ {
+			t := tr*9 + tw
+			for c := 0; c < 16; c++ {
+				s00 := v[(0+t)*16+c]
+				s01 := v[(54+t)*16+c]
+				s02 := v[(108+t)*16+c]
+				s03 := v[(162+t)*16+c]
+				s10 := v[(216+t)*16+c]
+				s11 := v[(270+t)*16+c]
+				s12 := v[(324+t)*16+c]
+				s13 := v[(378+t)*16+c]
+				s20 := v[(432+t)*16+c]
+				s21 := v[(486+t)*16+c]
+				s22 := v[(540+t)*16+c]
+				s23 := v[(594+t)*16+c]
+				s30 := v[(648+t)*16+c]
+				s31 := v[(702+t)*16+c]
+				s32 := v[(756+t)*16+c]
+				s33 := v[(810+t)*16+c]
+				{
+					r0 := s00 + s10 + s20
+					r1 := s01 + s11 + s21
+					r2 := s02 + s12 + s22
+					r3 := s03 + s13 + s23
+					y0 := (r0 + r1 + r2) + bias[c]
+					if !(y0 > 0) {
+						y0 = 0
+					}
+					x[((2*tr+0)*18+2*tw+0)*16+c] = y0
+					y1 := (r1 - r2 - r3) + bias[c]
+					if !(y1 > 0) {
+						y1 = 0
+					}
+					x[((2*tr+0)*18+2*tw+1)*16+c] = y1
+				}
+				{
+					r0 := s10 - s20 - s30
+					r1 := s11 - s21 - s31
+					r2 := s12 - s22 - s32
+					r3 := s13 - s23 - s33
+					y0 := (r0 + r1 + r2) + bias[c]
+					if !(y0 > 0) {
+						y0 = 0
+					}
+					x[((2*tr+1)*18+2*tw+0)*16+c] = y0
+					y1 := (r1 - r2 - r3) + bias[c]
+					if !(y1 > 0) {
+						y1 = 0
+					}
 					x[((2*tr+1)*18+2*tw+1)*16+c] = y1
 				}
 			}

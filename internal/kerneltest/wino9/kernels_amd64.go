@@ -17,398 +17,530 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_2x2880x3AVX2 is gemmNN_2x2880x3 in AVX2 assembly.
+// gemmNN_2x3168x3AVX2 is gemmNN_2x3168x3 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_2x2880x3AVX2(c *[5760]Float, a *[6]Float, b *[8640]Float)
+func gemmNN_2x3168x3AVX2(c *[6336]Float, a *[6]Float, b *[9504]Float)
 
-// gemmNN_2x2880x3AVX512 is gemmNN_2x2880x3 in AVX512 assembly.
+// gemmNN_2x3168x3AVX512 is gemmNN_2x3168x3 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_2x2880x3AVX512(c *[5760]Float, a *[6]Float, b *[8640]Float)
+func gemmNN_2x3168x3AVX512(c *[6336]Float, a *[6]Float, b *[9504]Float)
 
-// gemmNN_2x2880x3 runs the kernel on the path the CPU supports.
-func gemmNN_2x2880x3(c *[5760]Float, a *[6]Float, b *[8640]Float) {
+// gemmNN_2x3168x3 runs the kernel on the path the CPU supports.
+func gemmNN_2x3168x3(c *[6336]Float, a *[6]Float, b *[9504]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_2x2880x3AVX512(c, a, b)
+		gemmNN_2x3168x3AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_2x2880x3AVX2(c, a, b)
+		gemmNN_2x3168x3AVX2(c, a, b)
 	default:
-		gemmNN_2x2880x3Go(c, a, b)
+		gemmNN_2x3168x3Go(c, a, b)
 	}
 }
 
-// gemmNT_1x3x2880AVX2 is gemmNT_1x3x2880 in AVX2 assembly.
+// gemmNT_1x3x3168AVX2 is gemmNT_1x3x3168 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_1x3x2880AVX2(c *[3]Float, a *[2880]Float, b *[8640]Float)
+func gemmNT_1x3x3168AVX2(c *[3]Float, a *[3168]Float, b *[9504]Float)
 
-// gemmNT_1x3x2880AVX512 is gemmNT_1x3x2880 in AVX512 assembly.
+// gemmNT_1x3x3168AVX512 is gemmNT_1x3x3168 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_1x3x2880AVX512(c *[3]Float, a *[2880]Float, b *[8640]Float)
+func gemmNT_1x3x3168AVX512(c *[3]Float, a *[3168]Float, b *[9504]Float)
 
-// gemmNT_1x3x2880 runs the kernel on the path the CPU supports.
-func gemmNT_1x3x2880(c *[3]Float, a *[2880]Float, b *[8640]Float) {
+// gemmNT_1x3x3168 runs the kernel on the path the CPU supports.
+func gemmNT_1x3x3168(c *[3]Float, a *[3168]Float, b *[9504]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_1x3x2880AVX512(c, a, b)
+		gemmNT_1x3x3168AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_1x3x2880AVX2(c, a, b)
+		gemmNT_1x3x3168AVX2(c, a, b)
 	default:
-		gemmNT_1x3x2880Go(c, a, b)
+		gemmNT_1x3x3168Go(c, a, b)
 	}
 }
 
-// gemmNT_2x3x2880AVX2 is gemmNT_2x3x2880 in AVX2 assembly.
+// gemmNT_2x3x3168AVX2 is gemmNT_2x3x3168 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_2x3x2880AVX2(c *[6]Float, a *[5760]Float, b *[8640]Float)
+func gemmNT_2x3x3168AVX2(c *[6]Float, a *[6336]Float, b *[9504]Float)
 
-// gemmNT_2x3x2880AVX512 is gemmNT_2x3x2880 in AVX512 assembly.
+// gemmNT_2x3x3168AVX512 is gemmNT_2x3x3168 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_2x3x2880AVX512(c *[6]Float, a *[5760]Float, b *[8640]Float)
+func gemmNT_2x3x3168AVX512(c *[6]Float, a *[6336]Float, b *[9504]Float)
 
-// gemmNT_2x3x2880 runs the kernel on the path the CPU supports.
-func gemmNT_2x3x2880(c *[6]Float, a *[5760]Float, b *[8640]Float) {
+// gemmNT_2x3x3168 runs the kernel on the path the CPU supports.
+func gemmNT_2x3x3168(c *[6]Float, a *[6336]Float, b *[9504]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_2x3x2880AVX512(c, a, b)
+		gemmNT_2x3x3168AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_2x3x2880AVX2(c, a, b)
+		gemmNT_2x3x3168AVX2(c, a, b)
 	default:
-		gemmNT_2x3x2880Go(c, a, b)
+		gemmNT_2x3x3168Go(c, a, b)
 	}
 }
 
-// gemmTN_3x2880x2AVX2 is gemmTN_3x2880x2 in AVX2 assembly.
+// gemmTN_3x3168x2AVX2 is gemmTN_3x3168x2 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_3x2880x2AVX2(c *[8640]Float, a *[6]Float, b *[5760]Float)
+func gemmTN_3x3168x2AVX2(c *[9504]Float, a *[6]Float, b *[6336]Float)
 
-// gemmTN_3x2880x2AVX512 is gemmTN_3x2880x2 in AVX512 assembly.
+// gemmTN_3x3168x2AVX512 is gemmTN_3x3168x2 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_3x2880x2AVX512(c *[8640]Float, a *[6]Float, b *[5760]Float)
+func gemmTN_3x3168x2AVX512(c *[9504]Float, a *[6]Float, b *[6336]Float)
 
-// gemmTN_3x2880x2 runs the kernel on the path the CPU supports.
-func gemmTN_3x2880x2(c *[8640]Float, a *[6]Float, b *[5760]Float) {
+// gemmTN_3x3168x2 runs the kernel on the path the CPU supports.
+func gemmTN_3x3168x2(c *[9504]Float, a *[6]Float, b *[6336]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_3x2880x2AVX512(c, a, b)
+		gemmTN_3x3168x2AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_3x2880x2AVX2(c, a, b)
+		gemmTN_3x3168x2AVX2(c, a, b)
 	default:
-		gemmTN_3x2880x2Go(c, a, b)
+		gemmTN_3x3168x2Go(c, a, b)
 	}
 }
 
-// biasGrad_180x16AVX2 is biasGrad_180x16 in AVX2 assembly.
+// biasGrad_198x16AVX2 is biasGrad_198x16 in AVX2 assembly.
 
 //go:noescape
-func biasGrad_180x16AVX2(d *[2880]Float, db *[16]Float)
+func biasGrad_198x16AVX2(d *[3168]Float, db *[16]Float)
 
-// biasGrad_180x16AVX512 is biasGrad_180x16 in AVX512 assembly.
+// biasGrad_198x16AVX512 is biasGrad_198x16 in AVX512 assembly.
 
 //go:noescape
-func biasGrad_180x16AVX512(d *[2880]Float, db *[16]Float)
+func biasGrad_198x16AVX512(d *[3168]Float, db *[16]Float)
 
-// biasGrad_180x16 runs the kernel on the path the CPU supports.
-func biasGrad_180x16(d *[2880]Float, db *[16]Float) {
+// biasGrad_198x16 runs the kernel on the path the CPU supports.
+func biasGrad_198x16(d *[3168]Float, db *[16]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		biasGrad_180x16AVX512(d, db)
+		biasGrad_198x16AVX512(d, db)
 	case kernels.AVX2:
-		biasGrad_180x16AVX2(d, db)
+		biasGrad_198x16AVX2(d, db)
 	default:
-		biasGrad_180x16Go(d, db)
+		biasGrad_198x16Go(d, db)
 	}
 }
 
-// biasGrad_240x44_reluAVX2 is biasGrad_240x44_relu in AVX2 assembly.
+// biasGrad_198x16_reluAVX2 is biasGrad_198x16_relu in AVX2 assembly.
 
 //go:noescape
-func biasGrad_240x44_reluAVX2(d *[10560]Float, db *[44]Float, s *[10560]Float)
+func biasGrad_198x16_reluAVX2(d *[3168]Float, db *[16]Float, s *[3168]Float)
 
-// biasGrad_240x44_reluAVX512 is biasGrad_240x44_relu in AVX512 assembly.
+// biasGrad_198x16_reluAVX512 is biasGrad_198x16_relu in AVX512 assembly.
 
 //go:noescape
-func biasGrad_240x44_reluAVX512(d *[10560]Float, db *[44]Float, s *[10560]Float)
+func biasGrad_198x16_reluAVX512(d *[3168]Float, db *[16]Float, s *[3168]Float)
 
-// biasGrad_240x44_relu runs the kernel on the path the CPU supports.
-func biasGrad_240x44_relu(d *[10560]Float, db *[44]Float, s *[10560]Float) {
+// biasGrad_198x16_relu runs the kernel on the path the CPU supports.
+func biasGrad_198x16_relu(d *[3168]Float, db *[16]Float, s *[3168]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		biasGrad_240x44_reluAVX512(d, db, s)
+		biasGrad_198x16_reluAVX512(d, db, s)
 	case kernels.AVX2:
-		biasGrad_240x44_reluAVX2(d, db, s)
+		biasGrad_198x16_reluAVX2(d, db, s)
 	default:
-		biasGrad_240x44_reluGo(d, db, s)
+		biasGrad_198x16_reluGo(d, db, s)
 	}
 }
 
-// convWGrad_1x30x20_1x30x44_k1x1AVX2 is convWGrad_1x30x20_1x30x44_k1x1 in AVX2 assembly.
+// biasGrad_260x44_reluAVX2 is biasGrad_260x44_relu in AVX2 assembly.
 
 //go:noescape
-func convWGrad_1x30x20_1x30x44_k1x1AVX2(dw *[880]Float, x *[600]Float, dy *[1320]Float)
+func biasGrad_260x44_reluAVX2(d *[11440]Float, db *[44]Float, s *[11440]Float)
 
-// convWGrad_1x30x20_1x30x44_k1x1AVX512 is convWGrad_1x30x20_1x30x44_k1x1 in AVX512 assembly.
+// biasGrad_260x44_reluAVX512 is biasGrad_260x44_relu in AVX512 assembly.
 
 //go:noescape
-func convWGrad_1x30x20_1x30x44_k1x1AVX512(dw *[880]Float, x *[600]Float, dy *[1320]Float)
+func biasGrad_260x44_reluAVX512(d *[11440]Float, db *[44]Float, s *[11440]Float)
 
-// convWGrad_1x30x20_1x30x44_k1x1 runs the kernel on the path the CPU supports.
-func convWGrad_1x30x20_1x30x44_k1x1(dw *[880]Float, x *[600]Float, dy *[1320]Float) {
+// biasGrad_260x44_relu runs the kernel on the path the CPU supports.
+func biasGrad_260x44_relu(d *[11440]Float, db *[44]Float, s *[11440]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		convWGrad_1x30x20_1x30x44_k1x1AVX512(dw, x, dy)
+		biasGrad_260x44_reluAVX512(d, db, s)
 	case kernels.AVX2:
-		convWGrad_1x30x20_1x30x44_k1x1AVX2(dw, x, dy)
+		biasGrad_260x44_reluAVX2(d, db, s)
 	default:
-		convWGrad_1x30x20_1x30x44_k1x1Go(dw, x, dy)
+		biasGrad_260x44_reluGo(d, db, s)
 	}
 }
 
-// convWGrad_1x45x44_1x45x16_k1x1AVX2 is convWGrad_1x45x44_1x45x16_k1x1 in AVX2 assembly.
+// convWGrad_1x10x20_1x10x44_k1x1AVX2 is convWGrad_1x10x20_1x10x44_k1x1 in AVX2 assembly.
 
 //go:noescape
-func convWGrad_1x45x44_1x45x16_k1x1AVX2(dw *[704]Float, x *[1980]Float, dy *[720]Float)
+func convWGrad_1x10x20_1x10x44_k1x1AVX2(dw *[880]Float, x *[200]Float, dy *[440]Float)
 
-// convWGrad_1x45x44_1x45x16_k1x1AVX512 is convWGrad_1x45x44_1x45x16_k1x1 in AVX512 assembly.
+// convWGrad_1x10x20_1x10x44_k1x1AVX512 is convWGrad_1x10x20_1x10x44_k1x1 in AVX512 assembly.
 
 //go:noescape
-func convWGrad_1x45x44_1x45x16_k1x1AVX512(dw *[704]Float, x *[1980]Float, dy *[720]Float)
+func convWGrad_1x10x20_1x10x44_k1x1AVX512(dw *[880]Float, x *[200]Float, dy *[440]Float)
 
-// convWGrad_1x45x44_1x45x16_k1x1 runs the kernel on the path the CPU supports.
-func convWGrad_1x45x44_1x45x16_k1x1(dw *[704]Float, x *[1980]Float, dy *[720]Float) {
+// convWGrad_1x10x20_1x10x44_k1x1 runs the kernel on the path the CPU supports.
+func convWGrad_1x10x20_1x10x44_k1x1(dw *[880]Float, x *[200]Float, dy *[440]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		convWGrad_1x45x44_1x45x16_k1x1AVX512(dw, x, dy)
+		convWGrad_1x10x20_1x10x44_k1x1AVX512(dw, x, dy)
 	case kernels.AVX2:
-		convWGrad_1x45x44_1x45x16_k1x1AVX2(dw, x, dy)
+		convWGrad_1x10x20_1x10x44_k1x1AVX2(dw, x, dy)
 	default:
-		convWGrad_1x45x44_1x45x16_k1x1Go(dw, x, dy)
+		convWGrad_1x10x20_1x10x44_k1x1Go(dw, x, dy)
 	}
 }
 
-// conv_1x30x20_1x30x44_k1x1AVX2 is conv_1x30x20_1x30x44_k1x1 in AVX2 assembly.
+// convWGrad_1x54x16_1x54x16_k1x1AVX2 is convWGrad_1x54x16_1x54x16_k1x1 in AVX2 assembly.
 
 //go:noescape
-func conv_1x30x20_1x30x44_k1x1AVX2(out *[1320]Float, x *[600]Float, w *[880]Float)
+func convWGrad_1x54x16_1x54x16_k1x1AVX2(dw *[256]Float, x *[864]Float, dy *[864]Float)
 
-// conv_1x30x20_1x30x44_k1x1AVX512 is conv_1x30x20_1x30x44_k1x1 in AVX512 assembly.
+// convWGrad_1x54x16_1x54x16_k1x1AVX512 is convWGrad_1x54x16_1x54x16_k1x1 in AVX512 assembly.
 
 //go:noescape
-func conv_1x30x20_1x30x44_k1x1AVX512(out *[1320]Float, x *[600]Float, w *[880]Float)
+func convWGrad_1x54x16_1x54x16_k1x1AVX512(dw *[256]Float, x *[864]Float, dy *[864]Float)
 
-// conv_1x30x20_1x30x44_k1x1 runs the kernel on the path the CPU supports.
-func conv_1x30x20_1x30x44_k1x1(out *[1320]Float, x *[600]Float, w *[880]Float) {
+// convWGrad_1x54x16_1x54x16_k1x1 runs the kernel on the path the CPU supports.
+func convWGrad_1x54x16_1x54x16_k1x1(dw *[256]Float, x *[864]Float, dy *[864]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		conv_1x30x20_1x30x44_k1x1AVX512(out, x, w)
+		convWGrad_1x54x16_1x54x16_k1x1AVX512(dw, x, dy)
 	case kernels.AVX2:
-		conv_1x30x20_1x30x44_k1x1AVX2(out, x, w)
+		convWGrad_1x54x16_1x54x16_k1x1AVX2(dw, x, dy)
 	default:
-		conv_1x30x20_1x30x44_k1x1Go(out, x, w)
+		convWGrad_1x54x16_1x54x16_k1x1Go(dw, x, dy)
 	}
 }
 
-// conv_1x45x16_1x45x44_k1x1AVX2 is conv_1x45x16_1x45x44_k1x1 in AVX2 assembly.
+// convWGrad_1x54x44_1x54x16_k1x1AVX2 is convWGrad_1x54x44_1x54x16_k1x1 in AVX2 assembly.
 
 //go:noescape
-func conv_1x45x16_1x45x44_k1x1AVX2(out *[1980]Float, x *[720]Float, w *[704]Float)
+func convWGrad_1x54x44_1x54x16_k1x1AVX2(dw *[704]Float, x *[2376]Float, dy *[864]Float)
 
-// conv_1x45x16_1x45x44_k1x1AVX512 is conv_1x45x16_1x45x44_k1x1 in AVX512 assembly.
+// convWGrad_1x54x44_1x54x16_k1x1AVX512 is convWGrad_1x54x44_1x54x16_k1x1 in AVX512 assembly.
 
 //go:noescape
-func conv_1x45x16_1x45x44_k1x1AVX512(out *[1980]Float, x *[720]Float, w *[704]Float)
+func convWGrad_1x54x44_1x54x16_k1x1AVX512(dw *[704]Float, x *[2376]Float, dy *[864]Float)
 
-// conv_1x45x16_1x45x44_k1x1 runs the kernel on the path the CPU supports.
-func conv_1x45x16_1x45x44_k1x1(out *[1980]Float, x *[720]Float, w *[704]Float) {
+// convWGrad_1x54x44_1x54x16_k1x1 runs the kernel on the path the CPU supports.
+func convWGrad_1x54x44_1x54x16_k1x1(dw *[704]Float, x *[2376]Float, dy *[864]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		conv_1x45x16_1x45x44_k1x1AVX512(out, x, w)
+		convWGrad_1x54x44_1x54x16_k1x1AVX512(dw, x, dy)
 	case kernels.AVX2:
-		conv_1x45x16_1x45x44_k1x1AVX2(out, x, w)
+		convWGrad_1x54x44_1x54x16_k1x1AVX2(dw, x, dy)
 	default:
-		conv_1x45x16_1x45x44_k1x1Go(out, x, w)
+		convWGrad_1x54x44_1x54x16_k1x1Go(dw, x, dy)
 	}
 }
 
-// conv_1x45x44_1x45x16_k1x1AVX2 is conv_1x45x44_1x45x16_k1x1 in AVX2 assembly.
+// conv_1x10x20_1x10x44_k1x1AVX2 is conv_1x10x20_1x10x44_k1x1 in AVX2 assembly.
 
 //go:noescape
-func conv_1x45x44_1x45x16_k1x1AVX2(out *[720]Float, x *[1980]Float, w *[704]Float)
+func conv_1x10x20_1x10x44_k1x1AVX2(out *[440]Float, x *[200]Float, w *[880]Float)
 
-// conv_1x45x44_1x45x16_k1x1AVX512 is conv_1x45x44_1x45x16_k1x1 in AVX512 assembly.
+// conv_1x10x20_1x10x44_k1x1AVX512 is conv_1x10x20_1x10x44_k1x1 in AVX512 assembly.
 
 //go:noescape
-func conv_1x45x44_1x45x16_k1x1AVX512(out *[720]Float, x *[1980]Float, w *[704]Float)
+func conv_1x10x20_1x10x44_k1x1AVX512(out *[440]Float, x *[200]Float, w *[880]Float)
 
-// conv_1x45x44_1x45x16_k1x1 runs the kernel on the path the CPU supports.
-func conv_1x45x44_1x45x16_k1x1(out *[720]Float, x *[1980]Float, w *[704]Float) {
+// conv_1x10x20_1x10x44_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x10x20_1x10x44_k1x1(out *[440]Float, x *[200]Float, w *[880]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		conv_1x45x44_1x45x16_k1x1AVX512(out, x, w)
+		conv_1x10x20_1x10x44_k1x1AVX512(out, x, w)
 	case kernels.AVX2:
-		conv_1x45x44_1x45x16_k1x1AVX2(out, x, w)
+		conv_1x10x20_1x10x44_k1x1AVX2(out, x, w)
 	default:
-		conv_1x45x44_1x45x16_k1x1Go(out, x, w)
+		conv_1x10x20_1x10x44_k1x1Go(out, x, w)
 	}
 }
 
-// winoInGrad_5x9x44_w20AVX2 is winoInGrad_5x9x44_w20 in AVX2 assembly.
+// conv_1x54x16_1x54x16_k1x1AVX2 is conv_1x54x16_1x54x16_k1x1 in AVX2 assembly.
 
 //go:noescape
-func winoInGrad_5x9x44_w20AVX2(x *[10560]Float, v *[31680]Float)
+func conv_1x54x16_1x54x16_k1x1AVX2(out *[864]Float, x *[864]Float, w *[256]Float)
 
-// winoInGrad_5x9x44_w20AVX512 is winoInGrad_5x9x44_w20 in AVX512 assembly.
+// conv_1x54x16_1x54x16_k1x1AVX512 is conv_1x54x16_1x54x16_k1x1 in AVX512 assembly.
 
 //go:noescape
-func winoInGrad_5x9x44_w20AVX512(x *[10560]Float, v *[31680]Float)
+func conv_1x54x16_1x54x16_k1x1AVX512(out *[864]Float, x *[864]Float, w *[256]Float)
 
-// winoInGrad_5x9x44_w20 runs the kernel on the path the CPU supports.
-func winoInGrad_5x9x44_w20(x *[10560]Float, v *[31680]Float) {
+// conv_1x54x16_1x54x16_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x54x16_1x54x16_k1x1(out *[864]Float, x *[864]Float, w *[256]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoInGrad_5x9x44_w20AVX512(x, v)
+		conv_1x54x16_1x54x16_k1x1AVX512(out, x, w)
 	case kernels.AVX2:
-		winoInGrad_5x9x44_w20AVX2(x, v)
+		conv_1x54x16_1x54x16_k1x1AVX2(out, x, w)
 	default:
-		winoInGrad_5x9x44_w20Go(x, v)
+		conv_1x54x16_1x54x16_k1x1Go(out, x, w)
 	}
 }
 
-// winoIn_3x10x20_w22AVX2 is winoIn_3x10x20_w22 in AVX2 assembly.
+// conv_1x54x16_1x54x44_k1x1AVX2 is conv_1x54x16_1x54x44_k1x1 in AVX2 assembly.
 
 //go:noescape
-func winoIn_3x10x20_w22AVX2(v *[9600]Float, x *[3520]Float)
+func conv_1x54x16_1x54x44_k1x1AVX2(out *[2376]Float, x *[864]Float, w *[704]Float)
 
-// winoIn_3x10x20_w22AVX512 is winoIn_3x10x20_w22 in AVX512 assembly.
+// conv_1x54x16_1x54x44_k1x1AVX512 is conv_1x54x16_1x54x44_k1x1 in AVX512 assembly.
 
 //go:noescape
-func winoIn_3x10x20_w22AVX512(v *[9600]Float, x *[3520]Float)
+func conv_1x54x16_1x54x44_k1x1AVX512(out *[2376]Float, x *[864]Float, w *[704]Float)
 
-// winoIn_3x10x20_w22 runs the kernel on the path the CPU supports.
-func winoIn_3x10x20_w22(v *[9600]Float, x *[3520]Float) {
+// conv_1x54x16_1x54x44_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x54x16_1x54x44_k1x1(out *[2376]Float, x *[864]Float, w *[704]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoIn_3x10x20_w22AVX512(v, x)
+		conv_1x54x16_1x54x44_k1x1AVX512(out, x, w)
 	case kernels.AVX2:
-		winoIn_3x10x20_w22AVX2(v, x)
+		conv_1x54x16_1x54x44_k1x1AVX2(out, x, w)
 	default:
-		winoIn_3x10x20_w22Go(v, x)
+		conv_1x54x16_1x54x44_k1x1Go(out, x, w)
 	}
 }
 
-// winoIn_5x9x44_w20AVX2 is winoIn_5x9x44_w20 in AVX2 assembly.
+// conv_1x54x44_1x54x16_k1x1AVX2 is conv_1x54x44_1x54x16_k1x1 in AVX2 assembly.
 
 //go:noescape
-func winoIn_5x9x44_w20AVX2(v *[31680]Float, x *[10560]Float)
+func conv_1x54x44_1x54x16_k1x1AVX2(out *[864]Float, x *[2376]Float, w *[704]Float)
 
-// winoIn_5x9x44_w20AVX512 is winoIn_5x9x44_w20 in AVX512 assembly.
+// conv_1x54x44_1x54x16_k1x1AVX512 is conv_1x54x44_1x54x16_k1x1 in AVX512 assembly.
 
 //go:noescape
-func winoIn_5x9x44_w20AVX512(v *[31680]Float, x *[10560]Float)
+func conv_1x54x44_1x54x16_k1x1AVX512(out *[864]Float, x *[2376]Float, w *[704]Float)
 
-// winoIn_5x9x44_w20 runs the kernel on the path the CPU supports.
-func winoIn_5x9x44_w20(v *[31680]Float, x *[10560]Float) {
+// conv_1x54x44_1x54x16_k1x1 runs the kernel on the path the CPU supports.
+func conv_1x54x44_1x54x16_k1x1(out *[864]Float, x *[2376]Float, w *[704]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoIn_5x9x44_w20AVX512(v, x)
+		conv_1x54x44_1x54x16_k1x1AVX512(out, x, w)
 	case kernels.AVX2:
-		winoIn_5x9x44_w20AVX2(v, x)
+		conv_1x54x44_1x54x16_k1x1AVX2(out, x, w)
 	default:
-		winoIn_5x9x44_w20Go(v, x)
+		conv_1x54x44_1x54x16_k1x1Go(out, x, w)
 	}
 }
 
-// winoOutGrad_3x10x44_w20AVX2 is winoOutGrad_3x10x44_w20 in AVX2 assembly.
+// winoInGrad_6x9x16_w20AVX2 is winoInGrad_6x9x16_w20 in AVX2 assembly.
 
 //go:noescape
-func winoOutGrad_3x10x44_w20AVX2(v *[21120]Float, x *[5280]Float)
+func winoInGrad_6x9x16_w20AVX2(x *[4480]Float, v *[13824]Float)
 
-// winoOutGrad_3x10x44_w20AVX512 is winoOutGrad_3x10x44_w20 in AVX512 assembly.
+// winoInGrad_6x9x16_w20AVX512 is winoInGrad_6x9x16_w20 in AVX512 assembly.
 
 //go:noescape
-func winoOutGrad_3x10x44_w20AVX512(v *[21120]Float, x *[5280]Float)
+func winoInGrad_6x9x16_w20AVX512(x *[4480]Float, v *[13824]Float)
 
-// winoOutGrad_3x10x44_w20 runs the kernel on the path the CPU supports.
-func winoOutGrad_3x10x44_w20(v *[21120]Float, x *[5280]Float) {
+// winoInGrad_6x9x16_w20 runs the kernel on the path the CPU supports.
+func winoInGrad_6x9x16_w20(x *[4480]Float, v *[13824]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoOutGrad_3x10x44_w20AVX512(v, x)
+		winoInGrad_6x9x16_w20AVX512(x, v)
 	case kernels.AVX2:
-		winoOutGrad_3x10x44_w20AVX2(v, x)
+		winoInGrad_6x9x16_w20AVX2(x, v)
 	default:
-		winoOutGrad_3x10x44_w20Go(v, x)
+		winoInGrad_6x9x16_w20Go(x, v)
 	}
 }
 
-// winoOutGrad_5x9x16_w18AVX2 is winoOutGrad_5x9x16_w18 in AVX2 assembly.
+// winoInGrad_6x9x44_w20AVX2 is winoInGrad_6x9x44_w20 in AVX2 assembly.
 
 //go:noescape
-func winoOutGrad_5x9x16_w18AVX2(v *[11520]Float, x *[2880]Float)
+func winoInGrad_6x9x44_w20AVX2(x *[12320]Float, v *[38016]Float)
 
-// winoOutGrad_5x9x16_w18AVX512 is winoOutGrad_5x9x16_w18 in AVX512 assembly.
+// winoInGrad_6x9x44_w20AVX512 is winoInGrad_6x9x44_w20 in AVX512 assembly.
 
 //go:noescape
-func winoOutGrad_5x9x16_w18AVX512(v *[11520]Float, x *[2880]Float)
+func winoInGrad_6x9x44_w20AVX512(x *[12320]Float, v *[38016]Float)
 
-// winoOutGrad_5x9x16_w18 runs the kernel on the path the CPU supports.
-func winoOutGrad_5x9x16_w18(v *[11520]Float, x *[2880]Float) {
+// winoInGrad_6x9x44_w20 runs the kernel on the path the CPU supports.
+func winoInGrad_6x9x44_w20(x *[12320]Float, v *[38016]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoOutGrad_5x9x16_w18AVX512(v, x)
+		winoInGrad_6x9x44_w20AVX512(x, v)
 	case kernels.AVX2:
-		winoOutGrad_5x9x16_w18AVX2(v, x)
+		winoInGrad_6x9x44_w20AVX2(x, v)
 	default:
-		winoOutGrad_5x9x16_w18Go(v, x)
+		winoInGrad_6x9x44_w20Go(x, v)
 	}
 }
 
-// winoOut_3x10x44_w20_bias_reluAVX2 is winoOut_3x10x44_w20_bias_relu in AVX2 assembly.
+// winoIn_1x10x20_w22AVX2 is winoIn_1x10x20_w22 in AVX2 assembly.
 
 //go:noescape
-func winoOut_3x10x44_w20_bias_reluAVX2(x *[5280]Float, v *[21120]Float, bias *[44]Float)
+func winoIn_1x10x20_w22AVX2(v *[3200]Float, x *[1760]Float)
 
-// winoOut_3x10x44_w20_bias_reluAVX512 is winoOut_3x10x44_w20_bias_relu in AVX512 assembly.
+// winoIn_1x10x20_w22AVX512 is winoIn_1x10x20_w22 in AVX512 assembly.
 
 //go:noescape
-func winoOut_3x10x44_w20_bias_reluAVX512(x *[5280]Float, v *[21120]Float, bias *[44]Float)
+func winoIn_1x10x20_w22AVX512(v *[3200]Float, x *[1760]Float)
 
-// winoOut_3x10x44_w20_bias_relu runs the kernel on the path the CPU supports.
-func winoOut_3x10x44_w20_bias_relu(x *[5280]Float, v *[21120]Float, bias *[44]Float) {
+// winoIn_1x10x20_w22 runs the kernel on the path the CPU supports.
+func winoIn_1x10x20_w22(v *[3200]Float, x *[1760]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoOut_3x10x44_w20_bias_reluAVX512(x, v, bias)
+		winoIn_1x10x20_w22AVX512(v, x)
 	case kernels.AVX2:
-		winoOut_3x10x44_w20_bias_reluAVX2(x, v, bias)
+		winoIn_1x10x20_w22AVX2(v, x)
 	default:
-		winoOut_3x10x44_w20_bias_reluGo(x, v, bias)
+		winoIn_1x10x20_w22Go(v, x)
 	}
 }
 
-// winoOut_5x9x16_w18_biasAVX2 is winoOut_5x9x16_w18_bias in AVX2 assembly.
+// winoIn_6x9x16_w20AVX2 is winoIn_6x9x16_w20 in AVX2 assembly.
 
 //go:noescape
-func winoOut_5x9x16_w18_biasAVX2(x *[2880]Float, v *[11520]Float, bias *[16]Float)
+func winoIn_6x9x16_w20AVX2(v *[13824]Float, x *[4480]Float)
 
-// winoOut_5x9x16_w18_biasAVX512 is winoOut_5x9x16_w18_bias in AVX512 assembly.
+// winoIn_6x9x16_w20AVX512 is winoIn_6x9x16_w20 in AVX512 assembly.
 
 //go:noescape
-func winoOut_5x9x16_w18_biasAVX512(x *[2880]Float, v *[11520]Float, bias *[16]Float)
+func winoIn_6x9x16_w20AVX512(v *[13824]Float, x *[4480]Float)
 
-// winoOut_5x9x16_w18_bias runs the kernel on the path the CPU supports.
-func winoOut_5x9x16_w18_bias(x *[2880]Float, v *[11520]Float, bias *[16]Float) {
+// winoIn_6x9x16_w20 runs the kernel on the path the CPU supports.
+func winoIn_6x9x16_w20(v *[13824]Float, x *[4480]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		winoOut_5x9x16_w18_biasAVX512(x, v, bias)
+		winoIn_6x9x16_w20AVX512(v, x)
 	case kernels.AVX2:
-		winoOut_5x9x16_w18_biasAVX2(x, v, bias)
+		winoIn_6x9x16_w20AVX2(v, x)
 	default:
-		winoOut_5x9x16_w18_biasGo(x, v, bias)
+		winoIn_6x9x16_w20Go(v, x)
+	}
+}
+
+// winoIn_6x9x44_w20AVX2 is winoIn_6x9x44_w20 in AVX2 assembly.
+
+//go:noescape
+func winoIn_6x9x44_w20AVX2(v *[38016]Float, x *[12320]Float)
+
+// winoIn_6x9x44_w20AVX512 is winoIn_6x9x44_w20 in AVX512 assembly.
+
+//go:noescape
+func winoIn_6x9x44_w20AVX512(v *[38016]Float, x *[12320]Float)
+
+// winoIn_6x9x44_w20 runs the kernel on the path the CPU supports.
+func winoIn_6x9x44_w20(v *[38016]Float, x *[12320]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoIn_6x9x44_w20AVX512(v, x)
+	case kernels.AVX2:
+		winoIn_6x9x44_w20AVX2(v, x)
+	default:
+		winoIn_6x9x44_w20Go(v, x)
+	}
+}
+
+// winoOutGrad_1x10x44_w20AVX2 is winoOutGrad_1x10x44_w20 in AVX2 assembly.
+
+//go:noescape
+func winoOutGrad_1x10x44_w20AVX2(v *[7040]Float, x *[1760]Float)
+
+// winoOutGrad_1x10x44_w20AVX512 is winoOutGrad_1x10x44_w20 in AVX512 assembly.
+
+//go:noescape
+func winoOutGrad_1x10x44_w20AVX512(v *[7040]Float, x *[1760]Float)
+
+// winoOutGrad_1x10x44_w20 runs the kernel on the path the CPU supports.
+func winoOutGrad_1x10x44_w20(v *[7040]Float, x *[1760]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOutGrad_1x10x44_w20AVX512(v, x)
+	case kernels.AVX2:
+		winoOutGrad_1x10x44_w20AVX2(v, x)
+	default:
+		winoOutGrad_1x10x44_w20Go(v, x)
+	}
+}
+
+// winoOutGrad_6x9x16_w18AVX2 is winoOutGrad_6x9x16_w18 in AVX2 assembly.
+
+//go:noescape
+func winoOutGrad_6x9x16_w18AVX2(v *[13824]Float, x *[3456]Float)
+
+// winoOutGrad_6x9x16_w18AVX512 is winoOutGrad_6x9x16_w18 in AVX512 assembly.
+
+//go:noescape
+func winoOutGrad_6x9x16_w18AVX512(v *[13824]Float, x *[3456]Float)
+
+// winoOutGrad_6x9x16_w18 runs the kernel on the path the CPU supports.
+func winoOutGrad_6x9x16_w18(v *[13824]Float, x *[3456]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOutGrad_6x9x16_w18AVX512(v, x)
+	case kernels.AVX2:
+		winoOutGrad_6x9x16_w18AVX2(v, x)
+	default:
+		winoOutGrad_6x9x16_w18Go(v, x)
+	}
+}
+
+// winoOut_1x10x44_w20_bias_reluAVX2 is winoOut_1x10x44_w20_bias_relu in AVX2 assembly.
+
+//go:noescape
+func winoOut_1x10x44_w20_bias_reluAVX2(x *[1760]Float, v *[7040]Float, bias *[44]Float)
+
+// winoOut_1x10x44_w20_bias_reluAVX512 is winoOut_1x10x44_w20_bias_relu in AVX512 assembly.
+
+//go:noescape
+func winoOut_1x10x44_w20_bias_reluAVX512(x *[1760]Float, v *[7040]Float, bias *[44]Float)
+
+// winoOut_1x10x44_w20_bias_relu runs the kernel on the path the CPU supports.
+func winoOut_1x10x44_w20_bias_relu(x *[1760]Float, v *[7040]Float, bias *[44]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOut_1x10x44_w20_bias_reluAVX512(x, v, bias)
+	case kernels.AVX2:
+		winoOut_1x10x44_w20_bias_reluAVX2(x, v, bias)
+	default:
+		winoOut_1x10x44_w20_bias_reluGo(x, v, bias)
+	}
+}
+
+// winoOut_6x9x16_w18_biasAVX2 is winoOut_6x9x16_w18_bias in AVX2 assembly.
+
+//go:noescape
+func winoOut_6x9x16_w18_biasAVX2(x *[3456]Float, v *[13824]Float, bias *[16]Float)
+
+// winoOut_6x9x16_w18_biasAVX512 is winoOut_6x9x16_w18_bias in AVX512 assembly.
+
+//go:noescape
+func winoOut_6x9x16_w18_biasAVX512(x *[3456]Float, v *[13824]Float, bias *[16]Float)
+
+// winoOut_6x9x16_w18_bias runs the kernel on the path the CPU supports.
+func winoOut_6x9x16_w18_bias(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOut_6x9x16_w18_biasAVX512(x, v, bias)
+	case kernels.AVX2:
+		winoOut_6x9x16_w18_biasAVX2(x, v, bias)
+	default:
+		winoOut_6x9x16_w18_biasGo(x, v, bias)
+	}
+}
+
+// winoOut_6x9x16_w18_bias_reluAVX2 is winoOut_6x9x16_w18_bias_relu in AVX2 assembly.
+
+//go:noescape
+func winoOut_6x9x16_w18_bias_reluAVX2(x *[3456]Float, v *[13824]Float, bias *[16]Float)
+
+// winoOut_6x9x16_w18_bias_reluAVX512 is winoOut_6x9x16_w18_bias_relu in AVX512 assembly.
+
+//go:noescape
+func winoOut_6x9x16_w18_bias_reluAVX512(x *[3456]Float, v *[13824]Float, bias *[16]Float)
+
+// winoOut_6x9x16_w18_bias_relu runs the kernel on the path the CPU supports.
+func winoOut_6x9x16_w18_bias_relu(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		winoOut_6x9x16_w18_bias_reluAVX512(x, v, bias)
+	case kernels.AVX2:
+		winoOut_6x9x16_w18_bias_reluAVX2(x, v, bias)
+	default:
+		winoOut_6x9x16_w18_bias_reluGo(x, v, bias)
 	}
 }

@@ -22,57 +22,75 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_2x2880x3(c *[5760]Float, a *[6]Float, b *[8640]Float) {
-	gemmNN_2x2880x3Go(c, a, b)
+func gemmNN_2x3168x3(c *[6336]Float, a *[6]Float, b *[9504]Float) {
+	gemmNN_2x3168x3Go(c, a, b)
 }
-func gemmNT_1x3x2880(c *[3]Float, a *[2880]Float, b *[8640]Float) {
-	gemmNT_1x3x2880Go(c, a, b)
+func gemmNT_1x3x3168(c *[3]Float, a *[3168]Float, b *[9504]Float) {
+	gemmNT_1x3x3168Go(c, a, b)
 }
-func gemmNT_2x3x2880(c *[6]Float, a *[5760]Float, b *[8640]Float) {
-	gemmNT_2x3x2880Go(c, a, b)
+func gemmNT_2x3x3168(c *[6]Float, a *[6336]Float, b *[9504]Float) {
+	gemmNT_2x3x3168Go(c, a, b)
 }
-func gemmTN_3x2880x2(c *[8640]Float, a *[6]Float, b *[5760]Float) {
-	gemmTN_3x2880x2Go(c, a, b)
+func gemmTN_3x3168x2(c *[9504]Float, a *[6]Float, b *[6336]Float) {
+	gemmTN_3x3168x2Go(c, a, b)
 }
-func biasGrad_180x16(d *[2880]Float, db *[16]Float) {
-	biasGrad_180x16Go(d, db)
+func biasGrad_198x16(d *[3168]Float, db *[16]Float) {
+	biasGrad_198x16Go(d, db)
 }
-func biasGrad_240x44_relu(d *[10560]Float, db *[44]Float, s *[10560]Float) {
-	biasGrad_240x44_reluGo(d, db, s)
+func biasGrad_198x16_relu(d *[3168]Float, db *[16]Float, s *[3168]Float) {
+	biasGrad_198x16_reluGo(d, db, s)
 }
-func convWGrad_1x30x20_1x30x44_k1x1(dw *[880]Float, x *[600]Float, dy *[1320]Float) {
-	convWGrad_1x30x20_1x30x44_k1x1Go(dw, x, dy)
+func biasGrad_260x44_relu(d *[11440]Float, db *[44]Float, s *[11440]Float) {
+	biasGrad_260x44_reluGo(d, db, s)
 }
-func convWGrad_1x45x44_1x45x16_k1x1(dw *[704]Float, x *[1980]Float, dy *[720]Float) {
-	convWGrad_1x45x44_1x45x16_k1x1Go(dw, x, dy)
+func convWGrad_1x10x20_1x10x44_k1x1(dw *[880]Float, x *[200]Float, dy *[440]Float) {
+	convWGrad_1x10x20_1x10x44_k1x1Go(dw, x, dy)
 }
-func conv_1x30x20_1x30x44_k1x1(out *[1320]Float, x *[600]Float, w *[880]Float) {
-	conv_1x30x20_1x30x44_k1x1Go(out, x, w)
+func convWGrad_1x54x16_1x54x16_k1x1(dw *[256]Float, x *[864]Float, dy *[864]Float) {
+	convWGrad_1x54x16_1x54x16_k1x1Go(dw, x, dy)
 }
-func conv_1x45x16_1x45x44_k1x1(out *[1980]Float, x *[720]Float, w *[704]Float) {
-	conv_1x45x16_1x45x44_k1x1Go(out, x, w)
+func convWGrad_1x54x44_1x54x16_k1x1(dw *[704]Float, x *[2376]Float, dy *[864]Float) {
+	convWGrad_1x54x44_1x54x16_k1x1Go(dw, x, dy)
 }
-func conv_1x45x44_1x45x16_k1x1(out *[720]Float, x *[1980]Float, w *[704]Float) {
-	conv_1x45x44_1x45x16_k1x1Go(out, x, w)
+func conv_1x10x20_1x10x44_k1x1(out *[440]Float, x *[200]Float, w *[880]Float) {
+	conv_1x10x20_1x10x44_k1x1Go(out, x, w)
 }
-func winoInGrad_5x9x44_w20(x *[10560]Float, v *[31680]Float) {
-	winoInGrad_5x9x44_w20Go(x, v)
+func conv_1x54x16_1x54x16_k1x1(out *[864]Float, x *[864]Float, w *[256]Float) {
+	conv_1x54x16_1x54x16_k1x1Go(out, x, w)
 }
-func winoIn_3x10x20_w22(v *[9600]Float, x *[3520]Float) {
-	winoIn_3x10x20_w22Go(v, x)
+func conv_1x54x16_1x54x44_k1x1(out *[2376]Float, x *[864]Float, w *[704]Float) {
+	conv_1x54x16_1x54x44_k1x1Go(out, x, w)
 }
-func winoIn_5x9x44_w20(v *[31680]Float, x *[10560]Float) {
-	winoIn_5x9x44_w20Go(v, x)
+func conv_1x54x44_1x54x16_k1x1(out *[864]Float, x *[2376]Float, w *[704]Float) {
+	conv_1x54x44_1x54x16_k1x1Go(out, x, w)
 }
-func winoOutGrad_3x10x44_w20(v *[21120]Float, x *[5280]Float) {
-	winoOutGrad_3x10x44_w20Go(v, x)
+func winoInGrad_6x9x16_w20(x *[4480]Float, v *[13824]Float) {
+	winoInGrad_6x9x16_w20Go(x, v)
 }
-func winoOutGrad_5x9x16_w18(v *[11520]Float, x *[2880]Float) {
-	winoOutGrad_5x9x16_w18Go(v, x)
+func winoInGrad_6x9x44_w20(x *[12320]Float, v *[38016]Float) {
+	winoInGrad_6x9x44_w20Go(x, v)
 }
-func winoOut_3x10x44_w20_bias_relu(x *[5280]Float, v *[21120]Float, bias *[44]Float) {
-	winoOut_3x10x44_w20_bias_reluGo(x, v, bias)
+func winoIn_1x10x20_w22(v *[3200]Float, x *[1760]Float) {
+	winoIn_1x10x20_w22Go(v, x)
 }
-func winoOut_5x9x16_w18_bias(x *[2880]Float, v *[11520]Float, bias *[16]Float) {
-	winoOut_5x9x16_w18_biasGo(x, v, bias)
+func winoIn_6x9x16_w20(v *[13824]Float, x *[4480]Float) {
+	winoIn_6x9x16_w20Go(v, x)
+}
+func winoIn_6x9x44_w20(v *[38016]Float, x *[12320]Float) {
+	winoIn_6x9x44_w20Go(v, x)
+}
+func winoOutGrad_1x10x44_w20(v *[7040]Float, x *[1760]Float) {
+	winoOutGrad_1x10x44_w20Go(v, x)
+}
+func winoOutGrad_6x9x16_w18(v *[13824]Float, x *[3456]Float) {
+	winoOutGrad_6x9x16_w18Go(v, x)
+}
+func winoOut_1x10x44_w20_bias_relu(x *[1760]Float, v *[7040]Float, bias *[44]Float) {
+	winoOut_1x10x44_w20_bias_reluGo(x, v, bias)
+}
+func winoOut_6x9x16_w18_bias(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	winoOut_6x9x16_w18_biasGo(x, v, bias)
+}
+func winoOut_6x9x16_w18_bias_relu(x *[3456]Float, v *[13824]Float, bias *[16]Float) {
+	winoOut_6x9x16_w18_bias_reluGo(x, v, bias)
 }

@@ -91,221 +91,293 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 34560,
+	flops: 38016,
 	k:     3,
-	name:  "gemmNN_2x2880x3",
+	name:  "gemmNN_2x3168x3",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_2x2880x3Go((*[5760]Float)(o[0]), (*[6]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNN_2x3168x3Go((*[6336]Float)(o[0]), (*[6]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_2x2880x3((*[5760]Float)(o[0]), (*[6]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNN_2x3168x3((*[6336]Float)(o[0]), (*[6]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
-	sizes: []int{5760, 6, 8640},
+	sizes: []int{6336, 6, 9504},
 }, {
-	flops: 17280,
-	k:     2880,
-	name:  "gemmNT_1x3x2880",
+	flops: 19008,
+	k:     3168,
+	name:  "gemmNT_1x3x3168",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_1x3x2880Go((*[3]Float)(o[0]), (*[2880]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNT_1x3x3168Go((*[3]Float)(o[0]), (*[3168]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_1x3x2880((*[3]Float)(o[0]), (*[2880]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNT_1x3x3168((*[3]Float)(o[0]), (*[3168]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
-	sizes: []int{3, 2880, 8640},
+	sizes: []int{3, 3168, 9504},
 }, {
-	flops: 34560,
-	k:     2880,
-	name:  "gemmNT_2x3x2880",
+	flops: 38016,
+	k:     3168,
+	name:  "gemmNT_2x3x3168",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_2x3x2880Go((*[6]Float)(o[0]), (*[5760]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNT_2x3x3168Go((*[6]Float)(o[0]), (*[6336]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_2x3x2880((*[6]Float)(o[0]), (*[5760]Float)(o[1]), (*[8640]Float)(o[2]))
+		gemmNT_2x3x3168((*[6]Float)(o[0]), (*[6336]Float)(o[1]), (*[9504]Float)(o[2]))
 	},
-	sizes: []int{6, 5760, 8640},
+	sizes: []int{6, 6336, 9504},
 }, {
-	flops: 34560,
+	flops: 38016,
 	k:     2,
-	name:  "gemmTN_3x2880x2",
+	name:  "gemmTN_3x3168x2",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_3x2880x2Go((*[8640]Float)(o[0]), (*[6]Float)(o[1]), (*[5760]Float)(o[2]))
+		gemmTN_3x3168x2Go((*[9504]Float)(o[0]), (*[6]Float)(o[1]), (*[6336]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_3x2880x2((*[8640]Float)(o[0]), (*[6]Float)(o[1]), (*[5760]Float)(o[2]))
+		gemmTN_3x3168x2((*[9504]Float)(o[0]), (*[6]Float)(o[1]), (*[6336]Float)(o[2]))
 	},
-	sizes: []int{8640, 6, 5760},
+	sizes: []int{9504, 6, 6336},
 }, {
-	flops: 2880,
-	k:     181,
-	name:  "biasGrad_180x16",
+	flops: 3168,
+	k:     199,
+	name:  "biasGrad_198x16",
 	outs:  2,
 	ref: func(o [][]Float) {
-		biasGrad_180x16Go((*[2880]Float)(o[0]), (*[16]Float)(o[1]))
+		biasGrad_198x16Go((*[3168]Float)(o[0]), (*[16]Float)(o[1]))
 	},
 	run: func(o [][]Float) {
-		biasGrad_180x16((*[2880]Float)(o[0]), (*[16]Float)(o[1]))
+		biasGrad_198x16((*[3168]Float)(o[0]), (*[16]Float)(o[1]))
 	},
-	sizes: []int{2880, 16},
+	sizes: []int{3168, 16},
+}, {
+	flops: 3168,
+	k:     199,
+	name:  "biasGrad_198x16_relu",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_198x16_reluGo((*[3168]Float)(o[0]), (*[16]Float)(o[1]), (*[3168]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		biasGrad_198x16_relu((*[3168]Float)(o[0]), (*[16]Float)(o[1]), (*[3168]Float)(o[2]))
+	},
+	sizes: []int{3168, 16, 3168},
+}, {
+	flops: 11440,
+	k:     261,
+	name:  "biasGrad_260x44_relu",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_260x44_reluGo((*[11440]Float)(o[0]), (*[44]Float)(o[1]), (*[11440]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		biasGrad_260x44_relu((*[11440]Float)(o[0]), (*[44]Float)(o[1]), (*[11440]Float)(o[2]))
+	},
+	sizes: []int{11440, 44, 11440},
+}, {
+	flops: 17600,
+	k:     11,
+	name:  "convWGrad_1x10x20_1x10x44_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_1x10x20_1x10x44_k1x1Go((*[880]Float)(o[0]), (*[200]Float)(o[1]), (*[440]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_1x10x20_1x10x44_k1x1((*[880]Float)(o[0]), (*[200]Float)(o[1]), (*[440]Float)(o[2]))
+	},
+	sizes: []int{880, 200, 440},
+}, {
+	flops: 27648,
+	k:     55,
+	name:  "convWGrad_1x54x16_1x54x16_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_1x54x16_1x54x16_k1x1Go((*[256]Float)(o[0]), (*[864]Float)(o[1]), (*[864]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_1x54x16_1x54x16_k1x1((*[256]Float)(o[0]), (*[864]Float)(o[1]), (*[864]Float)(o[2]))
+	},
+	sizes: []int{256, 864, 864},
+}, {
+	flops: 76032,
+	k:     55,
+	name:  "convWGrad_1x54x44_1x54x16_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		convWGrad_1x54x44_1x54x16_k1x1Go((*[704]Float)(o[0]), (*[2376]Float)(o[1]), (*[864]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		convWGrad_1x54x44_1x54x16_k1x1((*[704]Float)(o[0]), (*[2376]Float)(o[1]), (*[864]Float)(o[2]))
+	},
+	sizes: []int{704, 2376, 864},
+}, {
+	flops: 17600,
+	k:     21,
+	name:  "conv_1x10x20_1x10x44_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_1x10x20_1x10x44_k1x1Go((*[440]Float)(o[0]), (*[200]Float)(o[1]), (*[880]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		conv_1x10x20_1x10x44_k1x1((*[440]Float)(o[0]), (*[200]Float)(o[1]), (*[880]Float)(o[2]))
+	},
+	sizes: []int{440, 200, 880},
+}, {
+	flops: 27648,
+	k:     17,
+	name:  "conv_1x54x16_1x54x16_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_1x54x16_1x54x16_k1x1Go((*[864]Float)(o[0]), (*[864]Float)(o[1]), (*[256]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		conv_1x54x16_1x54x16_k1x1((*[864]Float)(o[0]), (*[864]Float)(o[1]), (*[256]Float)(o[2]))
+	},
+	sizes: []int{864, 864, 256},
+}, {
+	flops: 76032,
+	k:     17,
+	name:  "conv_1x54x16_1x54x44_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_1x54x16_1x54x44_k1x1Go((*[2376]Float)(o[0]), (*[864]Float)(o[1]), (*[704]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		conv_1x54x16_1x54x44_k1x1((*[2376]Float)(o[0]), (*[864]Float)(o[1]), (*[704]Float)(o[2]))
+	},
+	sizes: []int{2376, 864, 704},
+}, {
+	flops: 76032,
+	k:     45,
+	name:  "conv_1x54x44_1x54x16_k1x1",
+	outs:  1,
+	ref: func(o [][]Float) {
+		conv_1x54x44_1x54x16_k1x1Go((*[864]Float)(o[0]), (*[2376]Float)(o[1]), (*[704]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		conv_1x54x44_1x54x16_k1x1((*[864]Float)(o[0]), (*[2376]Float)(o[1]), (*[704]Float)(o[2]))
+	},
+	sizes: []int{864, 2376, 704},
+}, {
+	flops: 27648,
+	k:     65,
+	name:  "winoInGrad_6x9x16_w20",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoInGrad_6x9x16_w20Go((*[4480]Float)(o[0]), (*[13824]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoInGrad_6x9x16_w20((*[4480]Float)(o[0]), (*[13824]Float)(o[1]))
+	},
+	sizes: []int{4480, 13824},
+}, {
+	flops: 76032,
+	k:     65,
+	name:  "winoInGrad_6x9x44_w20",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoInGrad_6x9x44_w20Go((*[12320]Float)(o[0]), (*[38016]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoInGrad_6x9x44_w20((*[12320]Float)(o[0]), (*[38016]Float)(o[1]))
+	},
+	sizes: []int{12320, 38016},
+}, {
+	flops: 6400,
+	k:     17,
+	name:  "winoIn_1x10x20_w22",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoIn_1x10x20_w22Go((*[3200]Float)(o[0]), (*[1760]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoIn_1x10x20_w22((*[3200]Float)(o[0]), (*[1760]Float)(o[1]))
+	},
+	sizes: []int{3200, 1760},
+}, {
+	flops: 27648,
+	k:     17,
+	name:  "winoIn_6x9x16_w20",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoIn_6x9x16_w20Go((*[13824]Float)(o[0]), (*[4480]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoIn_6x9x16_w20((*[13824]Float)(o[0]), (*[4480]Float)(o[1]))
+	},
+	sizes: []int{13824, 4480},
+}, {
+	flops: 76032,
+	k:     17,
+	name:  "winoIn_6x9x44_w20",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoIn_6x9x44_w20Go((*[38016]Float)(o[0]), (*[12320]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoIn_6x9x44_w20((*[38016]Float)(o[0]), (*[12320]Float)(o[1]))
+	},
+	sizes: []int{38016, 12320},
+}, {
+	flops: 5280,
+	k:     17,
+	name:  "winoOutGrad_1x10x44_w20",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoOutGrad_1x10x44_w20Go((*[7040]Float)(o[0]), (*[1760]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoOutGrad_1x10x44_w20((*[7040]Float)(o[0]), (*[1760]Float)(o[1]))
+	},
+	sizes: []int{7040, 1760},
+}, {
+	flops: 10368,
+	k:     17,
+	name:  "winoOutGrad_6x9x16_w18",
+	outs:  1,
+	ref: func(o [][]Float) {
+		winoOutGrad_6x9x16_w18Go((*[13824]Float)(o[0]), (*[3456]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		winoOutGrad_6x9x16_w18((*[13824]Float)(o[0]), (*[3456]Float)(o[1]))
+	},
+	sizes: []int{13824, 3456},
 }, {
 	flops: 10560,
-	k:     241,
-	name:  "biasGrad_240x44_relu",
-	outs:  2,
-	ref: func(o [][]Float) {
-		biasGrad_240x44_reluGo((*[10560]Float)(o[0]), (*[44]Float)(o[1]), (*[10560]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		biasGrad_240x44_relu((*[10560]Float)(o[0]), (*[44]Float)(o[1]), (*[10560]Float)(o[2]))
-	},
-	sizes: []int{10560, 44, 10560},
-}, {
-	flops: 52800,
-	k:     31,
-	name:  "convWGrad_1x30x20_1x30x44_k1x1",
-	outs:  1,
-	ref: func(o [][]Float) {
-		convWGrad_1x30x20_1x30x44_k1x1Go((*[880]Float)(o[0]), (*[600]Float)(o[1]), (*[1320]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		convWGrad_1x30x20_1x30x44_k1x1((*[880]Float)(o[0]), (*[600]Float)(o[1]), (*[1320]Float)(o[2]))
-	},
-	sizes: []int{880, 600, 1320},
-}, {
-	flops: 63360,
-	k:     46,
-	name:  "convWGrad_1x45x44_1x45x16_k1x1",
-	outs:  1,
-	ref: func(o [][]Float) {
-		convWGrad_1x45x44_1x45x16_k1x1Go((*[704]Float)(o[0]), (*[1980]Float)(o[1]), (*[720]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		convWGrad_1x45x44_1x45x16_k1x1((*[704]Float)(o[0]), (*[1980]Float)(o[1]), (*[720]Float)(o[2]))
-	},
-	sizes: []int{704, 1980, 720},
-}, {
-	flops: 52800,
-	k:     21,
-	name:  "conv_1x30x20_1x30x44_k1x1",
-	outs:  1,
-	ref: func(o [][]Float) {
-		conv_1x30x20_1x30x44_k1x1Go((*[1320]Float)(o[0]), (*[600]Float)(o[1]), (*[880]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		conv_1x30x20_1x30x44_k1x1((*[1320]Float)(o[0]), (*[600]Float)(o[1]), (*[880]Float)(o[2]))
-	},
-	sizes: []int{1320, 600, 880},
-}, {
-	flops: 63360,
 	k:     17,
-	name:  "conv_1x45x16_1x45x44_k1x1",
+	name:  "winoOut_1x10x44_w20_bias_relu",
 	outs:  1,
 	ref: func(o [][]Float) {
-		conv_1x45x16_1x45x44_k1x1Go((*[1980]Float)(o[0]), (*[720]Float)(o[1]), (*[704]Float)(o[2]))
+		winoOut_1x10x44_w20_bias_reluGo((*[1760]Float)(o[0]), (*[7040]Float)(o[1]), (*[44]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		conv_1x45x16_1x45x44_k1x1((*[1980]Float)(o[0]), (*[720]Float)(o[1]), (*[704]Float)(o[2]))
+		winoOut_1x10x44_w20_bias_relu((*[1760]Float)(o[0]), (*[7040]Float)(o[1]), (*[44]Float)(o[2]))
 	},
-	sizes: []int{1980, 720, 704},
+	sizes: []int{1760, 7040, 44},
 }, {
-	flops: 63360,
-	k:     45,
-	name:  "conv_1x45x44_1x45x16_k1x1",
-	outs:  1,
-	ref: func(o [][]Float) {
-		conv_1x45x44_1x45x16_k1x1Go((*[720]Float)(o[0]), (*[1980]Float)(o[1]), (*[704]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		conv_1x45x44_1x45x16_k1x1((*[720]Float)(o[0]), (*[1980]Float)(o[1]), (*[704]Float)(o[2]))
-	},
-	sizes: []int{720, 1980, 704},
-}, {
-	flops: 63360,
-	k:     65,
-	name:  "winoInGrad_5x9x44_w20",
-	outs:  1,
-	ref: func(o [][]Float) {
-		winoInGrad_5x9x44_w20Go((*[10560]Float)(o[0]), (*[31680]Float)(o[1]))
-	},
-	run: func(o [][]Float) {
-		winoInGrad_5x9x44_w20((*[10560]Float)(o[0]), (*[31680]Float)(o[1]))
-	},
-	sizes: []int{10560, 31680},
-}, {
-	flops: 19200,
+	flops: 20736,
 	k:     17,
-	name:  "winoIn_3x10x20_w22",
+	name:  "winoOut_6x9x16_w18_bias",
 	outs:  1,
 	ref: func(o [][]Float) {
-		winoIn_3x10x20_w22Go((*[9600]Float)(o[0]), (*[3520]Float)(o[1]))
+		winoOut_6x9x16_w18_biasGo((*[3456]Float)(o[0]), (*[13824]Float)(o[1]), (*[16]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		winoIn_3x10x20_w22((*[9600]Float)(o[0]), (*[3520]Float)(o[1]))
+		winoOut_6x9x16_w18_bias((*[3456]Float)(o[0]), (*[13824]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: []int{9600, 3520},
+	sizes: []int{3456, 13824, 16},
 }, {
-	flops: 63360,
+	flops: 20736,
 	k:     17,
-	name:  "winoIn_5x9x44_w20",
+	name:  "winoOut_6x9x16_w18_bias_relu",
 	outs:  1,
 	ref: func(o [][]Float) {
-		winoIn_5x9x44_w20Go((*[31680]Float)(o[0]), (*[10560]Float)(o[1]))
+		winoOut_6x9x16_w18_bias_reluGo((*[3456]Float)(o[0]), (*[13824]Float)(o[1]), (*[16]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		winoIn_5x9x44_w20((*[31680]Float)(o[0]), (*[10560]Float)(o[1]))
+		winoOut_6x9x16_w18_bias_relu((*[3456]Float)(o[0]), (*[13824]Float)(o[1]), (*[16]Float)(o[2]))
 	},
-	sizes: []int{31680, 10560},
-}, {
-	flops: 15840,
-	k:     17,
-	name:  "winoOutGrad_3x10x44_w20",
-	outs:  1,
-	ref: func(o [][]Float) {
-		winoOutGrad_3x10x44_w20Go((*[21120]Float)(o[0]), (*[5280]Float)(o[1]))
-	},
-	run: func(o [][]Float) {
-		winoOutGrad_3x10x44_w20((*[21120]Float)(o[0]), (*[5280]Float)(o[1]))
-	},
-	sizes: []int{21120, 5280},
-}, {
-	flops: 8640,
-	k:     17,
-	name:  "winoOutGrad_5x9x16_w18",
-	outs:  1,
-	ref: func(o [][]Float) {
-		winoOutGrad_5x9x16_w18Go((*[11520]Float)(o[0]), (*[2880]Float)(o[1]))
-	},
-	run: func(o [][]Float) {
-		winoOutGrad_5x9x16_w18((*[11520]Float)(o[0]), (*[2880]Float)(o[1]))
-	},
-	sizes: []int{11520, 2880},
-}, {
-	flops: 31680,
-	k:     17,
-	name:  "winoOut_3x10x44_w20_bias_relu",
-	outs:  1,
-	ref: func(o [][]Float) {
-		winoOut_3x10x44_w20_bias_reluGo((*[5280]Float)(o[0]), (*[21120]Float)(o[1]), (*[44]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		winoOut_3x10x44_w20_bias_relu((*[5280]Float)(o[0]), (*[21120]Float)(o[1]), (*[44]Float)(o[2]))
-	},
-	sizes: []int{5280, 21120, 44},
-}, {
-	flops: 17280,
-	k:     17,
-	name:  "winoOut_5x9x16_w18_bias",
-	outs:  1,
-	ref: func(o [][]Float) {
-		winoOut_5x9x16_w18_biasGo((*[2880]Float)(o[0]), (*[11520]Float)(o[1]), (*[16]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		winoOut_5x9x16_w18_bias((*[2880]Float)(o[0]), (*[11520]Float)(o[1]), (*[16]Float)(o[2]))
-	},
-	sizes: []int{2880, 11520, 16},
+	sizes: []int{3456, 13824, 16},
 }}
 var (
 	_ = kernels.Go
