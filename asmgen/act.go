@@ -31,31 +31,113 @@ const (
 	ActConsts
 )
 
+// The constants of the logistic kernels, in the order of their own
+// constant block (same layout): the clamp of e^x's argument, log₂e, ln 2 in
+// two parts, the polynomial p0..p5 of fastmath.Logistic, 1, and the
+// exponent bias 127 as an int32.
+const (
+	LogLo = iota
+	LogHi
+	LogLog2e
+	LogLn2Hi
+	LogLn2Lo
+	LogP0
+	LogP1
+	LogP2
+	LogP3
+	LogP4
+	LogP5
+	LogOne
+	LogBias
+	LogConsts
+)
+
 // ActSignature is the Go signature of the activation kernels: they apply
 // the function in place to x, whose length is a multiple of the ISA's lanes
 // (the caller handles the rest), with the constants in k.
 const ActSignature = "func(x []float32, k *[224]float32)"
 
 // Activations returns the assembly of package pkg with tanhAVX2,
-// tanhAVX512, sigmoidAVX2 and sigmoidAVX512: fastmath.Tanh and
-// fastmath.Sigmoid applied in place over whole vectors,
+// tanhAVX512, sigmoidAVX2, sigmoidAVX512, logisticAVX2 and
+// logisticAVX512: fastmath.Tanh, fastmath.Sigmoid and fastmath.Logistic
+// applied in place over whole vectors,
 //
-//	tanh:    c = min(max(x, lo), hi);  t = c·P(c²) / Q(c²)
-//	sigmoid: ½ + ½·tanh(½·x)
+//	tanh:     c = min(max(x, lo), hi);  t = c·P(c²) / Q(c²)
+//	sigmoid:  ½ + ½·tanh(½·x)
+//	logistic: t = min(max(−x, lo), hi);  n = round(t·log₂e);
+//	          r = t − n·ln2hi − n·ln2lo;  1 / (1 + (P(r)·r² + r + 1)·2ⁿ)
 func Activations(pkg, header string) ([]byte, error) {
 	ctx := build.NewContext()
-	for _, fn := range []string{"tanh", "sigmoid"} {
+	for _, fn := range []string{"tanh", "sigmoid", "logistic"} {
 		for _, isa := range ISAs {
 			ctx.Function(fn + isa.String())
 			ctx.Attributes(attr.NOSPLIT)
 			ctx.SignatureExpr(ActSignature)
 			ctx.Doc(fmt.Sprintf("%s%s is fastmath's %s over vectors in %s assembly.", fn, isa, fn, isa))
-			emitAct(ctx, isa, fn == "sigmoid")
+			if fn == "logistic" {
+				emitLogistic(ctx, isa)
+			} else {
+				emitAct(ctx, isa, fn == "sigmoid")
+			}
 			ctx.VZEROUPPER()
 			ctx.RET()
 		}
 	}
 	return compile(ctx, pkg, header)
+}
+
+func emitLogistic(c *build.Context, isa ISA) {
+	px, pk, n := reg.RSI, reg.R10, reg.RCX
+	c.Load(c.Param("x").Base(), px)
+	c.Load(c.Param("k"), pk)
+	c.Load(c.Param("x").Len(), n)
+	c.SHRQ(operand.U8(map[ISA]int{AVX2: 3, AVX512: 4}[isa]), n)
+	done := "logistic_done_" + isa.String()
+	top := "logistic_loop_" + isa.String()
+	c.TESTQ(n, n)
+	c.JE(operand.LabelRef(done))
+	k := func(i int) operand.Mem { return mem(pk, i*64) }
+	v := func(i int) reg.VecPhysical {
+		if isa == AVX2 {
+			return ymm[i]
+		}
+		return zmm[i]
+	}
+	zero, t, nn, r, p, z, ni := v(0), v(1), v(2), v(3), v(4), v(5), v(6)
+	c.VXORPS(zero, zero, zero)
+	c.Label(top)
+	c.VMOVUPS(mem(px, 0), t)
+	c.VSUBPS(t, zero, t) // −x
+	c.VMAXPS(k(LogLo), t, t)
+	c.VMINPS(k(LogHi), t, t)
+	c.VMULPS(k(LogLog2e), t, nn)
+	if isa == AVX2 {
+		c.VROUNDPS(operand.U8(0), nn, nn) // to nearest, even
+	} else {
+		c.VRNDSCALEPS(operand.U8(0), nn, nn)
+	}
+	c.VMOVUPS(t, r)
+	c.VFNMADD231PS(k(LogLn2Hi), nn, r) // r −= n·ln2hi
+	c.VFNMADD231PS(k(LogLn2Lo), nn, r) // r −= n·ln2lo
+	c.VMOVUPS(k(LogP0), p)
+	for _, a := range []int{LogP1, LogP2, LogP3, LogP4, LogP5} {
+		c.VFMADD213PS(k(a), r, p) // p = p·r + a
+	}
+	c.VMULPS(r, r, z)
+	c.VFMADD213PS(r, z, p) // p·r² + r
+	c.VADDPS(k(LogOne), p, p)
+	c.VCVTPS2DQ(nn, ni) // 2ⁿ: n + 127 in the exponent field
+	c.VPADDD(k(LogBias), ni, ni)
+	c.VPSLLD(operand.U8(23), ni, ni)
+	c.VMULPS(ni, p, p)
+	c.VADDPS(k(LogOne), p, p)
+	c.VMOVUPS(k(LogOne), t)
+	c.VDIVPS(p, t, t) // 1 / (1 + e^−x)
+	c.VMOVUPS(t, mem(px, 0))
+	c.ADDQ(operand.U32(vecBytes[isa]), px)
+	c.DECQ(n)
+	c.JNE(operand.LabelRef(top))
+	c.Label(done)
 }
 
 func emitAct(c *build.Context, isa ISA, sigmoid bool) {

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	fastmath "github.com/nngen/nngen/runtime/fastmath"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
 	"github.com/nngen/nngen/runtime/rng"
@@ -315,12 +316,7 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	{
-		s := m.fc4_out[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.fc4_out[:])
 
 }
 
@@ -413,12 +409,7 @@ func (m *Model) forwardInfer() {
 			}
 		}
 	}
-	{
-		s := m.fc4_out[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.fc4_out[:])
 
 }
 
@@ -511,12 +502,7 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	{
-		s := m.fc4_out1[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.fc4_out1[:])
 
 }
 
@@ -938,12 +924,7 @@ func (m *Model) forwardDecoder() {
 			}
 		}
 	}
-	{
-		s := m.fc4_out[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.fc4_out[:])
 
 }
 

@@ -54,7 +54,7 @@ func TestTwins(t *testing.T) {
 			for _, f := range []struct {
 				name        string
 				slice, twin func([]float32)
-			}{{"tanh", TanhSlice[float32], tanh32Go}, {"sigmoid", SigmoidSlice[float32], sigmoid32Go}} {
+			}{{"tanh", TanhSlice[float32], tanh32Go}, {"sigmoid", SigmoidSlice[float32], sigmoid32Go}, {"logistic", LogisticSlice[float32], logistic32Go}} {
 				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
 				f.slice(got[:n])
 				f.twin(want[:n])

@@ -93,3 +93,60 @@ func sigmoid32Go(x []float32) {
 		x[i] = Sigmoid(v)
 	}
 }
+
+// The constants of Logistic's e^x (Cephes's expf): the clamp of the
+// argument, log₂e, ln 2 in two parts and the polynomial of e^r on
+// |r| ≤ ½·ln 2.
+const (
+	expLo = -87.0 // e^x stays a normal float32 from here
+	expHi = 88.0  // to here
+	log2e = 1.44269504088896341
+	ln2Hi = 0.693359375
+	ln2Lo = -2.12194440e-4
+	p0    = 1.9875691500e-4
+	p1    = 1.3981999507e-3
+	p2    = 8.3334519073e-3
+	p3    = 4.1665795894e-2
+	p4    = 1.6666665459e-1
+	p5    = 5.0000001201e-1
+)
+
+// Logistic returns 1/(1+e^−x) with e^−x computed in float32 (Cephes's
+// expf, within 2 ulp): unlike Sigmoid its error is relative, so the tiny
+// outputs that a cross-entropy takes the logarithm of stay accurate.
+func Logistic(x float32) float32 {
+	t := min(max(-x, expLo), expHi)
+	n := float32(math.RoundToEven(float64(t * log2e)))
+	r := t - n*ln2Hi
+	r = r - n*ln2Lo
+	p := float32(p0)
+	p = p*r + p1
+	p = p*r + p2
+	p = p*r + p3
+	p = p*r + p4
+	p = p*r + p5
+	e := p*(r*r) + r + 1
+	e *= math.Float32frombits(uint32(int32(n)+127) << 23) // 2^n, n in [-126, 127]
+	return 1 / (1 + e)
+}
+
+// LogisticSlice sets x[i] = 1/(1+e^−x[i]) for every i: Logistic for
+// float32 (vectorized where the CPU allows), exact for float64.
+func LogisticSlice[T float32 | float64](x []T) {
+	switch v := any(x).(type) {
+	case []float32:
+		logistic32(v)
+	case []float64:
+		for i, y := range v {
+			v[i] = 1 / (1 + math.Exp(-y))
+		}
+	}
+}
+
+// logistic32Go is `for i, v := range x { x[i] = Logistic(v) }`: the pure-Go
+// twin of the logistic kernels.
+func logistic32Go(x []float32) {
+	for i, v := range x {
+		x[i] = Logistic(v)
+	}
+}

@@ -157,3 +157,95 @@ sigmoid_loop_AVX512:
 sigmoid_done_AVX512:
 	VZEROUPPER
 	RET
+
+// func logisticAVX2(x []float32, k *[224]float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·logisticAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), SI
+	MOVQ   k+24(FP), R10
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x03, CX
+	TESTQ  CX, CX
+	JE     logistic_done_AVX2
+	VXORPS Y0, Y0, Y0
+
+logistic_loop_AVX2:
+	VMOVUPS      (SI), Y1
+	VSUBPS       Y1, Y0, Y1
+	VMAXPS       (R10), Y1, Y1
+	VMINPS       64(R10), Y1, Y1
+	VMULPS       128(R10), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMOVUPS      Y1, Y3
+	VFNMADD231PS 192(R10), Y2, Y3
+	VFNMADD231PS 256(R10), Y2, Y3
+	VMOVUPS      320(R10), Y4
+	VFMADD213PS  384(R10), Y3, Y4
+	VFMADD213PS  448(R10), Y3, Y4
+	VFMADD213PS  512(R10), Y3, Y4
+	VFMADD213PS  576(R10), Y3, Y4
+	VFMADD213PS  640(R10), Y3, Y4
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y4
+	VADDPS       704(R10), Y4, Y4
+	VCVTPS2DQ    Y2, Y6
+	VPADDD       768(R10), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y4, Y4
+	VADDPS       704(R10), Y4, Y4
+	VMOVUPS      704(R10), Y1
+	VDIVPS       Y4, Y1, Y1
+	VMOVUPS      Y1, (SI)
+	ADDQ         $0x00000020, SI
+	DECQ         CX
+	JNE          logistic_loop_AVX2
+
+logistic_done_AVX2:
+	VZEROUPPER
+	RET
+
+// func logisticAVX512(x []float32, k *[224]float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·logisticAVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), SI
+	MOVQ   k+24(FP), R10
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x04, CX
+	TESTQ  CX, CX
+	JE     logistic_done_AVX512
+	VXORPS Z0, Z0, Z0
+
+logistic_loop_AVX512:
+	VMOVUPS      (SI), Z1
+	VSUBPS       Z1, Z0, Z1
+	VMAXPS       (R10), Z1, Z1
+	VMINPS       64(R10), Z1, Z1
+	VMULPS       128(R10), Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMOVUPS      Z1, Z3
+	VFNMADD231PS 192(R10), Z2, Z3
+	VFNMADD231PS 256(R10), Z2, Z3
+	VMOVUPS      320(R10), Z4
+	VFMADD213PS  384(R10), Z3, Z4
+	VFMADD213PS  448(R10), Z3, Z4
+	VFMADD213PS  512(R10), Z3, Z4
+	VFMADD213PS  576(R10), Z3, Z4
+	VFMADD213PS  640(R10), Z3, Z4
+	VMULPS       Z3, Z3, Z5
+	VFMADD213PS  Z3, Z5, Z4
+	VADDPS       704(R10), Z4, Z4
+	VCVTPS2DQ    Z2, Z6
+	VPADDD       768(R10), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z4, Z4
+	VADDPS       704(R10), Z4, Z4
+	VMOVUPS      704(R10), Z1
+	VDIVPS       Z4, Z1, Z1
+	VMOVUPS      Z1, (SI)
+	ADDQ         $0x00000040, SI
+	DECQ         CX
+	JNE          logistic_loop_AVX512
+
+logistic_done_AVX512:
+	VZEROUPPER
+	RET

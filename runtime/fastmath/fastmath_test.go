@@ -32,6 +32,32 @@ func TestAccuracy(t *testing.T) {
 	}
 }
 
+// TestLogistic checks Logistic's relative error against the exact
+// logistic function: within 4e-7 (a few ulp) from outputs near 1 down to
+// 1e-37, so that a cross-entropy's log of a tiny output stays accurate;
+// beyond the clamp the outputs are 1 and a tiny non-negative number.
+func TestLogistic(t *testing.T) {
+	worst := 0.0
+	for x := -85.0; x <= 30; x += 3e-4 {
+		x32 := float32(x)
+		got, want := float64(Logistic(x32)), 1/(1+math.Exp(-float64(x32)))
+		e := math.Abs(got-want) / want
+		worst = max(worst, e)
+		if !(e <= 4e-7) {
+			t.Fatalf("Logistic(%g) = %g, want %g (relative error %.3g)", x32, got, want, e)
+		}
+	}
+	t.Logf("worst relative error %.3g", worst)
+	for _, c := range []struct{ x, lo, hi float32 }{
+		{100, 1, 1}, {float32(math.Inf(1)), 1, 1}, {0, 0.5, 0.5},
+		{-100, 0, 1e-37}, {float32(math.Inf(-1)), 0, 1e-37},
+	} {
+		if got := Logistic(c.x); !(got >= c.lo && got <= c.hi) {
+			t.Errorf("Logistic(%g) = %g, want within [%g, %g]", c.x, got, c.lo, c.hi)
+		}
+	}
+}
+
 func BenchmarkTanh(b *testing.B) {
 	x := float32(0.3)
 	var s float32

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	fastmath "github.com/nngen/nngen/runtime/fastmath"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
 	"github.com/nngen/nngen/runtime/rng"
@@ -219,12 +220,7 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	{
-		s := m.dense_1_out[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.dense_1_out[:])
 
 }
 
@@ -280,12 +276,7 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	{
-		s := m.dense_1_out1[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.dense_1_out1[:])
 
 }
 

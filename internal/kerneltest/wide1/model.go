@@ -18,11 +18,11 @@ import (
 	"fmt"
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	fastmath "github.com/nngen/nngen/runtime/fastmath"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
-	"math"
 	"strconv"
 )
 
@@ -187,12 +187,7 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	{
-		s := m.dense_out[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.dense_out[:])
 
 	// layer dense_1 (wide1.yaml:10): Dense 130→1, linear
 	gemmNT_1x1x130(&m.dense_1_out, &m.dense_out, (*[130]Float)(m.p[33540:33670]))
@@ -228,12 +223,7 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	{
-		s := m.dense_out1[:]
-		for i, v := range s {
-			s[i] = 1 / (1 + Float(math.Exp(float64(-v))))
-		}
-	}
+	fastmath.LogisticSlice(m.dense_out1[:])
 
 	// layer dense_1 (wide1.yaml:10): Dense 130→1, linear
 	gemmNT_1x1x130(&m.dense_1_out1, &m.dense_out1, (*[130]Float)(m.p[33540:33670]))
