@@ -2,32 +2,18 @@ package e2e
 
 import (
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	lenetbn "github.com/nngen/nngen/generated/lenet_bn"
 	mnistcnn "github.com/nngen/nngen/generated/mnist_cnn"
-	"github.com/nngen/nngen/runtime/ckpt"
-	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/rng"
 )
 
 // torchCNN builds the PyTorch twin (NCHW) of a shipped convolutional model
 // (argv[1]), loads nngen's tensors into it by name, runs x.npy (nngen's
 // NHWC or flat inputs) through it in eval mode and prints the outputs.
-const torchCNN = `
-import json, struct, sys, numpy, torch
-from torch import nn
-import torch.nn.functional as F
-b = open(sys.argv[2], 'rb').read()
-n = struct.unpack('<Q', b[:8])[0]
-h = json.loads(b[8:8 + n]); h.pop('__metadata__', None)
-sd = {}
-for name, v in h.items():
-    s, e = v['data_offsets']
-    sd[name] = torch.frombuffer(bytearray(b[8 + n + s:8 + n + e]), dtype=torch.float32).reshape(v['shape'])
+const torchCNN = torchState + `import torch.nn.functional as F
 class Net(nn.Module):
     def __init__(self, kind):
         super().__init__()
@@ -74,11 +60,10 @@ print(' '.join(repr(float(v)) for v in y.flatten()))
 // included) and compute what nngen computes, every tensor moved off its
 // initial value.
 func TestTorchCNN(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if exec.Command(python, "-c", "import torch, numpy").Run() != nil {
+	if exec.Command(torchPython, "-c", "import torch, numpy").Run() != nil {
 		t.Skip("PyTorch not installed (Debian python3-torch)")
 	}
-	for name, m := range map[string]recurrent{
+	for name, m := range map[string]torchModel{
 		"mnist_cnn": mnistcnn.New(1),
 		"lenet_bn":  lenetbn.New(1),
 	} {
@@ -103,35 +88,7 @@ func TestTorchCNN(t *testing.T) {
 			for i := range x {
 				x[i] = float32(r.Float64())
 			}
-			tmp := t.TempDir()
-			model, xf := filepath.Join(tmp, "model.safetensors"), filepath.Join(tmp, "x.npy")
-			if err := ckpt.Save(model, m.Tensors(false), map[string]string{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := data.WriteNPY(xf, append([]int{n}, m.InputShape()...), x); err != nil {
-				t.Fatal(err)
-			}
-			ours := make([]float32, n*10)
-			m.Predict(x, ours)
-			out, err := exec.Command(python, "-c", torchCNN, name, model, xf).CombinedOutput()
-			if err != nil {
-				t.Fatalf("PyTorch: %v\n%s", err, out)
-			}
-			fields := strings.Fields(string(out))
-			if len(fields) != len(ours) {
-				t.Fatalf("PyTorch printed %d values, want %d:\n%.500s", len(fields), len(ours), out)
-			}
-			bad := 0
-			for i, f := range fields {
-				v, err := strconv.ParseFloat(f, 64)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d := v - float64(ours[i]); (d > 1e-4 || d < -1e-4) && bad < 5 {
-					t.Errorf("output %d: PyTorch %v, nngen %v", i, v, ours[i])
-					bad++
-				}
-			}
+			agreesWithTorch(t, torchCNN, name, m, x, n)
 		})
 	}
 }

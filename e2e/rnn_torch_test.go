@@ -15,10 +15,9 @@ import (
 	"github.com/nngen/nngen/runtime/rng"
 )
 
-// torchRecurrent builds the PyTorch twin of a shipped recurrent model
-// (argv[1]), loads nngen's tensors into it by name (load_state_dict,
-// strict), runs x.npy through it and prints the outputs.
-const torchRecurrent = `
+// torchState starts the scripts of the PyTorch twins: it reads the
+// safetensors file argv[2] into the state dict sd.
+const torchState = `
 import json, struct, sys, numpy, torch
 from torch import nn
 b = open(sys.argv[2], 'rb').read()
@@ -28,7 +27,12 @@ sd = {}
 for name, v in h.items():
     s, e = v['data_offsets']
     sd[name] = torch.frombuffer(bytearray(b[8 + n + s:8 + n + e]), dtype=torch.float32).reshape(v['shape'])
-class Net(nn.Module):
+`
+
+// torchRecurrent builds the PyTorch twin of a shipped recurrent model
+// (argv[1]), loads nngen's tensors into it by name (load_state_dict,
+// strict), runs x.npy through it and prints the outputs.
+const torchRecurrent = torchState + `class Net(nn.Module):
     def __init__(self, kind):
         super().__init__()
         self.kind = kind
@@ -56,8 +60,11 @@ with torch.no_grad():
 print(' '.join(repr(float(v)) for v in y.flatten()))
 `
 
-// recurrent is what the interop test needs of a generated model.
-type recurrent interface {
+// torchPython is the Python with Debian's PyTorch.
+const torchPython = "/usr/bin/python3"
+
+// torchModel is what the interop tests need of a generated model.
+type torchModel interface {
 	Params() []float32
 	Tensors(withState bool) []ckpt.Tensor
 	InputShape() []int
@@ -70,11 +77,10 @@ type recurrent interface {
 // orders i, f, g, o and r, z, n; both biases) and compute what nngen
 // computes, with every parameter moved off its initial value.
 func TestTorchRecurrent(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if exec.Command(python, "-c", "import torch, numpy").Run() != nil {
+	if exec.Command(torchPython, "-c", "import torch, numpy").Run() != nil {
 		t.Skip("PyTorch not installed (Debian python3-torch)")
 	}
-	for name, m := range map[string]recurrent{
+	for name, m := range map[string]torchModel{
 		"seq_mnist_rnn":  seqmnistrnn.New(1),
 		"seq_mnist_lstm": seqmnistlstm.New(1),
 		"char_rnn":       charrnn.New(1),
@@ -98,39 +104,47 @@ func TestTorchRecurrent(t *testing.T) {
 					x[i] = float32(r.Float64())
 				}
 			}
-			tmp := t.TempDir()
-			model, xf := filepath.Join(tmp, "model.safetensors"), filepath.Join(tmp, "x.npy")
-			if err := ckpt.Save(model, m.Tensors(false), map[string]string{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := data.WriteNPY(xf, append([]int{n}, m.InputShape()...), x); err != nil {
-				t.Fatal(err)
-			}
-			outSize := 1
-			for _, d := range m.OutputShape() {
-				outSize *= d
-			}
-			ours := make([]float32, n*outSize)
-			m.Predict(x, ours)
-			out, err := exec.Command(python, "-c", torchRecurrent, name, model, xf).CombinedOutput()
-			if err != nil {
-				t.Fatalf("PyTorch: %v\n%s", err, out)
-			}
-			fields := strings.Fields(string(out))
-			if len(fields) != len(ours) {
-				t.Fatalf("PyTorch printed %d values, want %d:\n%.500s", len(fields), len(ours), out)
-			}
-			bad := 0
-			for i, f := range fields {
-				v, err := strconv.ParseFloat(f, 64)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d := v - float64(ours[i]); (d > 1e-4 || d < -1e-4) && bad < 5 {
-					t.Errorf("output %d: PyTorch %v, nngen %v", i, v, ours[i])
-					bad++
-				}
-			}
+			agreesWithTorch(t, torchRecurrent, name, m, x, n)
 		})
+	}
+}
+
+// agreesWithTorch saves m's tensors and the n inputs x, runs script
+// (argv: name, the tensors, x.npy), which prints the outputs of m's PyTorch
+// twin, and checks that they are m.Predict's within 1e-4.
+func agreesWithTorch(t *testing.T, script, name string, m torchModel, x []float32, n int) {
+	t.Helper()
+	tmp := t.TempDir()
+	model, xf := filepath.Join(tmp, "model.safetensors"), filepath.Join(tmp, "x.npy")
+	if err := ckpt.Save(model, m.Tensors(false), map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := data.WriteNPY(xf, append([]int{n}, m.InputShape()...), x); err != nil {
+		t.Fatal(err)
+	}
+	outSize := 1
+	for _, d := range m.OutputShape() {
+		outSize *= d
+	}
+	ours := make([]float32, n*outSize)
+	m.Predict(x, ours)
+	out, err := exec.Command(torchPython, "-c", script, name, model, xf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("PyTorch: %v\n%s", err, out)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) != len(ours) {
+		t.Fatalf("PyTorch printed %d values, want %d:\n%.500s", len(fields), len(ours), out)
+	}
+	bad := 0
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := v - float64(ours[i]); (d > 1e-4 || d < -1e-4) && bad < 5 {
+			t.Errorf("output %d: PyTorch %v, nngen %v", i, v, ours[i])
+			bad++
+		}
 	}
 }
