@@ -56,7 +56,9 @@ func Supported(p Path) bool {
 	case AVX2:
 		return asm && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	case AVX512:
-		return asm && cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+		// The kernels zero and combine ZMM registers with VXORPS and
+		// friends, which are AVX512DQ instructions.
+		return asm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	}
 	return false
 }
