@@ -41,7 +41,7 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 		for _, isa := range ISAs {
 			k := &kernel{ctx: ctx, g: g, isa: isa}
 			ctx.Function(Name(g, isa))
-			if !k.packB() && !k.packNT() {
+			if !k.packB() && !k.packNT() && !k.kBlocked() {
 				// A kernel that packs B needs a stack frame for the
 				// panel, and so the stack check NOSPLIT leaves out.
 				ctx.Attributes(attr.NOSPLIT)
