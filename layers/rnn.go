@@ -269,27 +269,25 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	// The products run as outer products (NN) over [in, G·H] copies of
 	// the weights: long rows of G·H values vectorize at any F and H.
 	e.Add(transposeW(r.wih, field(r.wihT).Index(Op(":")), G, F), transposeW(r.whh, field(r.whhT).Index(Op(":")), G, H))
-	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
 	if r.bi != nil {
-		// Biases: b_ih, and b_hh but for GRU's n rows, which it adds
-		// inside the reset.
+		// Biases: every row of gates starts as b_ih + b_hh (but for
+		// GRU's n rows, whose b_hn it adds inside the reset), copied
+		// in doubling pieces, and the input products add to them.
 		hhRows := G
 		if c.name == "GRU" {
 			hhRows = 2 * H
 		}
 		e.Block(
-			Id("bi").Op(":=").Add(r.bi),
 			Id("bh").Op(":=").Add(r.bh),
 			Id("gs").Op(":=").Add(field(r.gates)).Index(Op(":")),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(T*B), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Add(rowOf(Id("gs"), G)),
-				For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(G), Id("j").Op("++")).Block(
-					Id("row").Index(Id("j")).Op("+=").Id("bi").Index(Id("j"))),
-				For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
-					Id("row").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))),
-			),
+			Copy(Id("gs"), Add(r.bi).Index(Op(":"))),
+			For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
+				Id("gs").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))),
+			For(Id("n").Op(":=").Lit(G), Id("n").Op("<").Lit(T*B*G), Id("n").Op("*=").Lit(2)).Block(
+				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))),
 		)
 	}
+	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
 	e.Add(Clear(seg(r.h, 0, B*H)))
 	if r.cs != "" {
 		e.Add(Clear(seg(r.cs, 0, B*H)))
@@ -448,15 +446,12 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	if r.bi != nil {
 		dbi, _ := e.ParamGrad(n, "bias_ih_l0")
 		dbh, _ := e.ParamGrad(n, "bias_hh_l0")
+		// The column sums of the gate gradients, by the vectorized
+		// kernel of Dense's bias gradient.
 		colSums := func(db Code, buf string) Code {
 			return Block(
-				Id("db").Op(":=").Add(db),
-				Op("*").Id("db").Op("=").Index(Lit(G)).Id("Float").Values(),
-				Id("d").Op(":=").Add(field(buf)).Index(Op(":")),
-				For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(T*B), Id("r").Op("++")).Block(
-					Id("row").Op(":=").Add(rowOf(Id("d"), G)),
-					For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(G), Id("j").Op("++")).Block(
-						Id("db").Index(Id("j")).Op("+=").Id("row").Index(Id("j")))),
+				Op("*").Add(db).Op("=").Index(Lit(G)).Id("Float").Values(),
+				e.funcCall(BiasGrad{Rows: T * B, F: G}, Op("&").Add(field(buf)), db),
 			)
 		}
 		e.Add(colSums(dbi, r.dg))

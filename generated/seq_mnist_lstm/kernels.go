@@ -3,10 +3,10 @@
 package seq_mnist_lstm
 
 /*
-gemmNN_1792x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
+gemmNN_1792x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+func gemmNN_1792x512x28_accGo(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 	for m := 0; m < 1792; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -30,15 +30,15 @@ func gemmNN_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -86,10 +86,10 @@ func gemmNN_1x512x128_accGo(c *[512]Float, a *[128]Float, b *[65536]Float) {
 }
 
 /*
-gemmNN_28x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 28, n < 512, k < 28:
+gemmNN_28x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 28, n < 512, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+func gemmNN_28x512x28_accGo(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 	for m := 0; m < 28; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -113,15 +113,15 @@ func gemmNN_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -652,6 +652,19 @@ func gemmTN_512x128x1728Go(c *[65536]Float, a *[884736]Float, b *[221184]Float) 
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+	}
+}
+
+/*
+biasGrad_1792x512Go adds the columns of d, 1792 rows of 512, to db.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func biasGrad_1792x512Go(d *[917504]Float, db *[512]Float) {
+	for r := 0; r < 1792; r++ {
+		dr := d[r*512:][:512]
+		for f := range dr {
+			db[f] += dr[f]
 		}
 	}
 }

@@ -233,21 +233,18 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNN_1792x512x28(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
 	{
-		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
 		gs := m.lstm_gates[:]
-		for r := 0; r < 1792; r++ {
-			row := gs[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[512]Float)(m.p[79872:80384])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 512; n < 917504; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_1792x512x28_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
 	clear(m.lstm_h[0:8192])
 	clear(m.lstm_c[0:8192])
 	// step 0
@@ -1048,21 +1045,18 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNN_28x512x28(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
 	{
-		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
 		gs := m.lstm_gates1[:]
-		for r := 0; r < 28; r++ {
-			row := gs[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[512]Float)(m.p[79872:80384])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 512; n < 14336; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_28x512x28_acc(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
 	clear(m.lstm_h1[0:128])
 	clear(m.lstm_c1[0:128])
 	// step 0
@@ -2948,15 +2942,8 @@ func (m *Model) backward() {
 	}
 	gemmTN_512x128x1728((*[65536]Float)(m.g[14336:79872]), (*[884736]Float)(m.lstm_dg[32768:917504]), (*[221184]Float)(m.lstm_h[8192:229376]))
 	{
-		db := (*[512]Float)(m.g[79872:80384])
-		*db = [512]Float{}
-		d := m.lstm_dg[:]
-		for r := 0; r < 1792; r++ {
-			row := d[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				db[j] += row[j]
-			}
-		}
+		*(*[512]Float)(m.g[79872:80384]) = [512]Float{}
+		biasGrad_1792x512(&m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
 	}
 	*(*[512]Float)(m.g[80384:80896]) = *(*[512]Float)(m.g[79872:80384])
 
