@@ -668,3 +668,39 @@ func biasGrad_1792x512Go(d *[917504]Float, db *[512]Float) {
 		}
 	}
 }
+
+/*
+lstmGrad_64x128Go is LSTM's backward step (tanh, sigmoid) over 64 rows of 128 units:
+with i, f, g, o = gt[j], gt[H+j], gt[2H+j], gt[3H+j] and t = tc[j] of a row,
+dcv = dc[j] + dh[j]·o·(1−t²); dg[j], dg[H+j], dg[2H+j], dg[3H+j] =
+dcv·g·i(1−i), dcv·cp[j]·f(1−f), dcv·i·(1−g²), dh[j]·t·o(1−o); dc[j] = dcv·f.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func lstmGrad_64x128Go(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	for b := 0; b < 64; b++ {
+		dg := dg[b*512:][:512]
+		dc := dc[b*128:][:128]
+		dh := dh[b*128:][:128]
+		g := gt[b*512:][:512]
+		cp := cp[b*128:][:128]
+		tc := tc[b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
+			tv := tc[j]
+			dt := d * og
+			dt *= 1 - tv*tv
+			dcv := dc[j] + dt
+			di := dcv * gg
+			di *= i * (1 - i)
+			df := dcv * cp[j]
+			df *= f * (1 - f)
+			dgg := dcv * i
+			dgg *= 1 - gg*gg
+			dog := d * tv
+			dog *= og * (1 - og)
+			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
+			dc[j] = dcv * f
+		}
+	}
+}

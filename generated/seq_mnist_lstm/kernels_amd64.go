@@ -280,3 +280,25 @@ func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
 		biasGrad_1792x512Go(d, db)
 	}
 }
+
+// lstmGrad_64x128AVX2 is lstmGrad_64x128 in AVX2 assembly.
+
+//go:noescape
+func lstmGrad_64x128AVX2(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+
+// lstmGrad_64x128AVX512 is lstmGrad_64x128 in AVX512 assembly.
+
+//go:noescape
+func lstmGrad_64x128AVX512(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+
+// lstmGrad_64x128 runs the kernel on the path the CPU supports.
+func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		lstmGrad_64x128AVX512(dg, dc, dh, gt, cp, tc)
+	case kernels.AVX2:
+		lstmGrad_64x128AVX2(dg, dc, dh, gt, cp, tc)
+	default:
+		lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
+	}
+}

@@ -58,3 +58,6 @@ func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
 func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
 	biasGrad_1792x512Go(d, db)
 }
+func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
+}

@@ -234,6 +234,18 @@ var kernelCases = []struct {
 		biasGrad_1792x512((*[917504]Float)(o[0]), (*[512]Float)(o[1]))
 	},
 	sizes: []int{917504, 512},
+}, {
+	flops: 196608,
+	k:     4,
+	name:  "lstmGrad_64x128",
+	outs:  2,
+	ref: func(o [][]Float) {
+		lstmGrad_64x128Go((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+	},
+	run: func(o [][]Float) {
+		lstmGrad_64x128((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+	},
+	sizes: []int{32768, 8192, 8192, 32768, 8192, 8192},
 }}
 var (
 	_ = kernels.Go
