@@ -41,7 +41,7 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 		for _, isa := range ISAs {
 			k := &kernel{ctx: ctx, g: g, isa: isa}
 			ctx.Function(Name(g, isa))
-			if !k.packB() && !k.packNT() {
+			if !k.packB() && !k.packNT() && !k.kBlocked() {
 				// A kernel that packs B needs a stack frame for the
 				// panel, and so the stack check NOSPLIT leaves out.
 				ctx.Attributes(attr.NOSPLIT)
@@ -71,6 +71,8 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 				k.convWGrad(f)
 			case layers.Wino:
 				k.wino(f)
+			case layers.LSTMGrad:
+				k.lstmGrad(f)
 			default:
 				panic(fmt.Sprintf("asmgen: no assembly for kernel %T", f))
 			}
@@ -94,6 +96,8 @@ func funcNeedsMask(f layers.Routine) bool {
 		return f.F%8 != 0
 	case layers.Wino:
 		return f.C%8 != 0
+	case layers.LSTMGrad:
+		return f.H%8 != 0
 	}
 	return false
 }
@@ -548,4 +552,74 @@ func (k *kernel) convWBlock(f layers.ConvWGrad, p panel, mr, c0, xoff, woff int)
 			k.vecStore(acc(r, v), m, tailOf(v), maskY)
 		}
 	}
+}
+
+// lstmGrad emits an LSTMGrad: row by row, vector by vector of the units.
+func (k *kernel) lstmGrad(f layers.LSTMGrad) {
+	c := k.ctx
+	L, H := lanes[k.isa], f.H
+	rDG, rDC, rDH, rG, rCP, rTC := rOut, rX, rW, rBias, rXp, rWp
+	for i, name := range []string{"dg", "dc", "dh", "gt", "cp", "tc"} {
+		c.Load(c.Param(name), []reg.Register{rDG, rDC, rDH, rG, rCP, rTC}[i])
+	}
+	v := k.vec
+	one, maskY := v(15), v(14)
+	c.MOVL(operand.U32(0x3f800000), rTiles.As32()) // 1.0
+	c.VMOVD(rTiles.As32(), xmmOf[one])
+	c.VBROADCASTSS(xmmOf[one], one)
+	k.setTail(H%L, maskY)
+	d, og, tv, dt, s, dcv, gg, i, fg, cp, di, df, dgg, dog := v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8), v(9), v(10), v(11), v(12), v(13)
+	nvec := (H + L - 1) / L
+	k.loop(f.B, rRows, "lstmb", func() {
+		for vi := 0; vi < nvec; vi++ {
+			tail := 0
+			if vi == nvec-1 {
+				tail = H % L
+			}
+			e := vi * L * 4
+			ld := func(base reg.Register, off int, dst reg.VecPhysical) { k.vecLoad(mem(base, off), dst, tail, maskY) }
+			st := func(src reg.VecPhysical, base reg.Register, off int) { k.vecStore(src, mem(base, off), tail, maskY) }
+			ld(rDH, e, d)
+			ld(rG, 3*H*4+e, og)
+			ld(rTC, e, tv)
+			c.VMULPS(og, d, dt)
+			c.VMOVAPS(one, s)
+			c.VFNMADD231PS(tv, tv, s) // 1 − t²
+			c.VMULPS(s, dt, dt)
+			ld(rDC, e, dcv)
+			c.VADDPS(dt, dcv, dcv)
+			ld(rG, 2*H*4+e, gg)
+			ld(rG, e, i)
+			c.VMULPS(gg, dcv, di)
+			c.VSUBPS(i, one, s)
+			c.VMULPS(i, s, s)
+			c.VMULPS(s, di, di)
+			ld(rG, H*4+e, fg)
+			ld(rCP, e, cp)
+			c.VMULPS(cp, dcv, df)
+			c.VSUBPS(fg, one, s)
+			c.VMULPS(fg, s, s)
+			c.VMULPS(s, df, df)
+			c.VMULPS(i, dcv, dgg)
+			c.VMOVAPS(one, s)
+			c.VFNMADD231PS(gg, gg, s) // 1 − g²
+			c.VMULPS(s, dgg, dgg)
+			c.VMULPS(tv, d, dog)
+			c.VSUBPS(og, one, s)
+			c.VMULPS(og, s, s)
+			c.VMULPS(s, dog, dog)
+			st(di, rDG, e)
+			st(df, rDG, H*4+e)
+			st(dgg, rDG, 2*H*4+e)
+			st(dog, rDG, 3*H*4+e)
+			c.VMULPS(fg, dcv, dcv)
+			st(dcv, rDC, e)
+		}
+		for _, r := range []reg.Register{rDG, rG} {
+			c.ADDQ(operand.U32(4*H*4), r)
+		}
+		for _, r := range []reg.Register{rDC, rDH, rCP, rTC} {
+			c.ADDQ(operand.U32(H*4), r)
+		}
+	})
 }

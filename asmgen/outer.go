@@ -61,6 +61,24 @@ func (k *kernel) packB() bool {
 	return false
 }
 
+// outerKC is the block of K of the outer-product kernel over a B that L2
+// cannot hold (see kBlocked).
+const outerKC = 192
+
+// kBlocked reports whether the outer-product kernel cuts K in blocks of
+// outerKC: on AVX2, for a TN product (the weight gradients of the recurrent
+// layers, K = steps·batch) whose B exceeds half of L2 and whose K is at
+// least two blocks. Unblocked, a sweep by row blocks of A streams all of B
+// from L3 for each (and its K rows of A, a row stride apart, from L2), a
+// sweep by column panels of B rereads panels of K rows from L2; blocked, a
+// block of B stays in L2 and the block's rows of A and of a panel in L1
+// while they pass over each other. C gathers the blocks' sums. (In TN the
+// strides of A and B do not depend on K.)
+func (k *kernel) kBlocked() bool {
+	g := k.g
+	return k.isa == AVX2 && g.Layout == layers.TN && g.K >= 2*outerKC && g.K*g.N*4 > 256<<10
+}
+
 // packPanel copies the panel of B at rPB (K rows of two vectors, B's row
 // stride apart) to the buffer at rB (64 bytes a row), and prefetches the
 // next panel's rows.
@@ -98,49 +116,30 @@ func (k *kernel) outer() {
 	ams, _ := k.aStrides()
 	mr := min(k.outerRows(), g.M)
 	L := lanes[k.isa]
-	c.MOVQ(rA, rPA)
-	c.MOVQ(rC, rPC)
-	rows := func(mr int) {
+	// rows emits mr rows of C (+)= A·B over kLen values of K.
+	rows := func(mr, kLen int, add bool) {
 		c.MOVQ(rB, rPB)
 		c.MOVQ(rPC, rPB2) // C pointer of the block
 		k.loop(g.N/(2*L), rNi, "outn", func() {
-			k.outerBlock(mr, 2, 0, rPB, g.N*4, g.K, g.Acc)
+			k.outerBlock(mr, 2, 0, rPB, g.N*4, kLen, add)
 			c.ADDQ(operand.U32(2*L*4), rPB)
 			c.ADDQ(operand.U32(2*L*4), rPB2)
 		})
 		rem := g.N % (2 * L)
 		if rem >= L {
-			k.outerBlock(mr, 1, 0, rPB, g.N*4, g.K, g.Acc)
+			k.outerBlock(mr, 1, 0, rPB, g.N*4, kLen, add)
 			c.ADDQ(operand.U32(L*4), rPB)
 			c.ADDQ(operand.U32(L*4), rPB2)
 			rem -= L
 		}
 		if rem > 0 {
-			k.outerBlock(mr, 1, rem, rPB, g.N*4, g.K, g.Acc)
+			k.outerBlock(mr, 1, rem, rPB, g.N*4, kLen, add)
 		}
-	}
-	if g.N <= g.M {
-		k.loop(g.M/mr, rMi, "outm", func() {
-			rows(mr)
-			c.ADDQ(operand.U32(mr*ams*4), rPA)
-			c.ADDQ(operand.U32(mr*g.N*4), rPC)
-		})
-		if rem := g.M % mr; rem > 0 {
-			rows(rem)
-		}
-		return
 	}
 	// B is the larger operand: sweep it once, column panel by column panel
 	// (each panel stays in L1 while every row block of A passes over it).
-	c.MOVQ(rB, rPB)
-	pack := k.packB()
-	if pack {
-		// rB: the panel buffer, aligned to a cache line.
-		c.LEAQ(c.AllocLocal(g.K*2*L*4+64), rB)
-		c.ADDQ(operand.U32(63), rB)
-		c.ANDQ(operand.I32(-64), rB)
-	}
-	cols := func(nv, tail int, packed bool) {
+	pack := k.packB() // never with kBlocked (its K is too long for the buffer): one sweep
+	cols := func(nv, tail, kLen int, add, packed bool) {
 		pb, bks := rPB, g.N*4
 		if packed {
 			k.packPanel()
@@ -149,28 +148,75 @@ func (k *kernel) outer() {
 		c.MOVQ(rA, rPA)
 		c.MOVQ(rPC, rPB2)
 		k.loop(g.M/mr, rMi, "outm", func() {
-			k.outerBlock(mr, nv, tail, pb, bks, g.K, g.Acc)
+			k.outerBlock(mr, nv, tail, pb, bks, kLen, add)
 			c.ADDQ(operand.U32(mr*ams*4), rPA)
 			c.ADDQ(operand.U32(mr*g.N*4), rPB2)
 		})
 		if rem := g.M % mr; rem > 0 {
-			k.outerBlock(rem, nv, tail, pb, bks, g.K, g.Acc)
+			k.outerBlock(rem, nv, tail, pb, bks, kLen, add)
 		}
 	}
-	k.loop(g.N/(2*L), rNi, "outn", func() {
-		cols(2, 0, pack)
-		c.ADDQ(operand.U32(2*L*4), rPB)
-		c.ADDQ(operand.U32(2*L*4), rPC)
-	})
-	rem := g.N % (2 * L)
-	if rem >= L {
-		cols(1, 0, false)
-		c.ADDQ(operand.U32(L*4), rPB)
-		c.ADDQ(operand.U32(L*4), rPC)
-		rem -= L
+	// sweep emits C (+)= A·B over kLen values of K from rA and rB.
+	sweep := func(kLen int, add bool) {
+		c.MOVQ(rA, rPA)
+		c.MOVQ(rC, rPC)
+		if g.N <= g.M {
+			k.loop(g.M/mr, rMi, "outm", func() {
+				rows(mr, kLen, add)
+				c.ADDQ(operand.U32(mr*ams*4), rPA)
+				c.ADDQ(operand.U32(mr*g.N*4), rPC)
+			})
+			if rem := g.M % mr; rem > 0 {
+				rows(rem, kLen, add)
+			}
+			return
+		}
+		c.MOVQ(rB, rPB)
+		if pack {
+			// rB: the panel buffer, aligned to a cache line.
+			c.LEAQ(c.AllocLocal(g.K*2*L*4+64), rB)
+			c.ADDQ(operand.U32(63), rB)
+			c.ANDQ(operand.I32(-64), rB)
+		}
+		k.loop(g.N/(2*L), rNi, "outn", func() {
+			cols(2, 0, kLen, add, pack)
+			c.ADDQ(operand.U32(2*L*4), rPB)
+			c.ADDQ(operand.U32(2*L*4), rPC)
+		})
+		rem := g.N % (2 * L)
+		if rem >= L {
+			cols(1, 0, kLen, add, false)
+			c.ADDQ(operand.U32(L*4), rPB)
+			c.ADDQ(operand.U32(L*4), rPC)
+			rem -= L
+		}
+		if rem > 0 {
+			cols(1, rem, kLen, add, false)
+		}
 	}
+	if !k.kBlocked() {
+		sweep(g.K, g.Acc)
+		return
+	}
+	// The first block of K sets C (or adds to it), the others add; the
+	// count of the middle blocks lives in the frame.
+	blocks, rem := g.K/outerKC, g.K%outerKC
+	next := func() {
+		c.ADDQ(operand.U32(outerKC*g.M*4), rA)
+		c.ADDQ(operand.U32(outerKC*g.N*4), rB)
+	}
+	sweep(outerKC, g.Acc)
+	next()
+	count := c.AllocLocal(8)
+	c.MOVQ(operand.U32(blocks-1), count)
+	top := k.label("outkb")
+	c.Label(top)
+	sweep(outerKC, true)
+	next()
+	c.DECQ(count)
+	c.JNE(operand.LabelRef(top))
 	if rem > 0 {
-		cols(1, rem, false)
+		sweep(rem, true)
 	}
 }
 

@@ -29,11 +29,12 @@ import (
 
 var keepGradcheck = flag.Bool("gradcheck.keep", false, "keep the packages the gradient check generates under testdata/")
 
-// A mutant is a generated package with one formula of model.go broken.
+// A mutant is a generated package with one formula of model.go (or, where
+// model.go lacks it, of kernels.go: the Go twin of a kernel) broken.
 type mutant struct {
 	name     string // subtest and directory name
 	spec     string // base name of the spec in testdata/gradcheck
-	old, new string // replaced in model.go; old must occur
+	old, new string // replaced in model.go or kernels.go; old must occur
 }
 
 var mutants = []mutant{
@@ -306,13 +307,17 @@ func doGradcheck(t *testing.T) error {
 			fail(name, "spec "+mu.spec+" did not generate")
 			continue
 		}
-		src := string(out["model.go"])
+		file := "model.go"
+		if !strings.Contains(string(out[file]), mu.old) {
+			file = "kernels.go"
+		}
+		src := string(out[file])
 		if !strings.Contains(src, mu.old) {
-			fail(name, fmt.Sprintf("%q is not in the model.go of %s: update the mutant to the generated code", mu.old, mu.spec))
+			fail(name, fmt.Sprintf("%q is in neither model.go nor kernels.go of %s: update the mutant to the generated code", mu.old, mu.spec))
 			continue
 		}
 		cp := maps.Clone(out)
-		cp["model.go"] = []byte(strings.Replace(src, mu.old, mu.new, 1))
+		cp[file] = []byte(strings.Replace(src, mu.old, mu.new, 1))
 		pkgs[name] = cp
 	}
 
@@ -425,7 +430,7 @@ func TestGradCheckCatchesMutants(t *testing.T) {
 			r := gradcheck.results["mutant_"+mu.name]
 			switch {
 			case r.passed:
-				t.Errorf("%s with %q replaced by %q in model.go passed the gradient check", mu.spec, mu.old, mu.new)
+				t.Errorf("%s with %q replaced by %q passed the gradient check", mu.spec, mu.old, mu.new)
 			case !strings.Contains(r.output, "gradient mismatch"):
 				t.Errorf("%s mutant failed, but not on gradients:\n%s", mu.spec, r.output)
 			}

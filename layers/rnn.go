@@ -17,7 +17,9 @@ import (
 // element-wise gate math. The time loop is unrolled at generation time: all
 // offsets are constants. Hidden states are kept time-major in
 // [T+1, batch, H] with h_0 = 0, so that backward gets dW_hh from one GEMM
-// over all steps, as it gets dW_ih and the input gradient.
+// over all steps, as it gets dW_ih and the input gradient. The gates buffer
+// starts as b_ih + b_hh and the input GEMM adds to it; with the default
+// activations, LSTM's element-wise backward step is the LSTMGrad kernel.
 //
 // Parameters follow PyTorch's nn.RNN/nn.LSTM/nn.GRU: weight_ih_l0 [G·H, F],
 // weight_hh_l0 [G·H, H], bias_ih_l0 and bias_hh_l0 [G·H], gates in the
@@ -269,27 +271,25 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	// The products run as outer products (NN) over [in, G·H] copies of
 	// the weights: long rows of G·H values vectorize at any F and H.
 	e.Add(transposeW(r.wih, field(r.wihT).Index(Op(":")), G, F), transposeW(r.whh, field(r.whhT).Index(Op(":")), G, H))
-	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
 	if r.bi != nil {
-		// Biases: b_ih, and b_hh but for GRU's n rows, which it adds
-		// inside the reset.
+		// Biases: every row of gates starts as b_ih + b_hh (but for
+		// GRU's n rows, whose b_hn it adds inside the reset), copied
+		// in doubling pieces, and the input products add to them.
 		hhRows := G
 		if c.name == "GRU" {
 			hhRows = 2 * H
 		}
 		e.Block(
-			Id("bi").Op(":=").Add(r.bi),
 			Id("bh").Op(":=").Add(r.bh),
 			Id("gs").Op(":=").Add(field(r.gates)).Index(Op(":")),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(T*B), Id("r").Op("++")).Block(
-				Id("row").Op(":=").Add(rowOf(Id("gs"), G)),
-				For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(G), Id("j").Op("++")).Block(
-					Id("row").Index(Id("j")).Op("+=").Id("bi").Index(Id("j"))),
-				For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
-					Id("row").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))),
-			),
+			Copy(Id("gs"), Add(r.bi).Index(Op(":"))),
+			For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
+				Id("gs").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))),
+			For(Id("n").Op(":=").Lit(G), Id("n").Op("<").Lit(T*B*G), Id("n").Op("*=").Lit(2)).Block(
+				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))),
 		)
 	}
+	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
 	e.Add(Clear(seg(r.h, 0, B*H)))
 	if r.cs != "" {
 		e.Add(Clear(seg(r.cs, 0, B*H)))
@@ -448,15 +448,12 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	if r.bi != nil {
 		dbi, _ := e.ParamGrad(n, "bias_ih_l0")
 		dbh, _ := e.ParamGrad(n, "bias_hh_l0")
+		// The column sums of the gate gradients, by the vectorized
+		// kernel of Dense's bias gradient.
 		colSums := func(db Code, buf string) Code {
 			return Block(
-				Id("db").Op(":=").Add(db),
-				Op("*").Id("db").Op("=").Index(Lit(G)).Id("Float").Values(),
-				Id("d").Op(":=").Add(field(buf)).Index(Op(":")),
-				For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(T*B), Id("r").Op("++")).Block(
-					Id("row").Op(":=").Add(rowOf(Id("d"), G)),
-					For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(G), Id("j").Op("++")).Block(
-						Id("db").Index(Id("j")).Op("+=").Id("row").Index(Id("j")))),
+				Op("*").Add(db).Op("=").Index(Lit(G)).Id("Float").Values(),
+				e.funcCall(BiasGrad{Rows: T * B, F: G}, Op("&").Add(field(buf)), db),
 			)
 		}
 		e.Add(colSums(dbi, r.dg))
@@ -499,27 +496,17 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		body = append(body, cellDer(r.act, "d", "y")...)
 		body = append(body, Id("dg").Index(Id("j")).Op("=").Id("d"))
 	case "LSTM":
+		if r.act == "tanh" && r.gact == "sigmoid" && !r.seq {
+			// The default activations: the vectorized kernel.
+			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), Op("&").Add(field(r.dc)), Op("&").Add(field(r.dh)),
+				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
+			if t > 0 {
+				s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, Op("&").Add(field(r.dh)), at(r.dg, gOff, B*G), r.whh))
+			}
+			return s
+		}
 		pro = append(pro, rowAt("cp", r.cs, hIn, H, H), rowAt("tc", r.tc, t*B*H, H, H), rowAt("dc", r.dc, 0, H, H))
-		body = append(body,
-			List(Id("i"), Id("f"), Id("gg"), Id("og")).Op(":=").List(Id("g").Index(Id("j")), Id("g").Index(Lit(H).Op("+").Id("j")), Id("g").Index(Lit(2*H).Op("+").Id("j")), Id("g").Index(Lit(3*H).Op("+").Id("j"))),
-			Id("tv").Op(":=").Id("tc").Index(Id("j")),
-			Id("dt").Op(":=").Id("d").Op("*").Id("og"))
-		body = append(body, cellDer(r.act, "dt", "tv")...)
-		body = append(body,
-			Id("dcv").Op(":=").Id("dc").Index(Id("j")).Op("+").Id("dt"),
-			Id("di").Op(":=").Id("dcv").Op("*").Id("gg"))
-		body = append(body, cellDer(r.gact, "di", "i")...)
-		body = append(body, Id("df").Op(":=").Id("dcv").Op("*").Id("cp").Index(Id("j")))
-		body = append(body, cellDer(r.gact, "df", "f")...)
-		body = append(body, Id("dgg").Op(":=").Id("dcv").Op("*").Id("i"))
-		body = append(body, cellDer(r.act, "dgg", "gg")...)
-		body = append(body, Id("dog").Op(":=").Id("d").Op("*").Id("tv"))
-		body = append(body, cellDer(r.gact, "dog", "og")...)
-		body = append(body,
-			Id("dg").Index(Id("j")).Op(",").Id("dg").Index(Lit(H).Op("+").Id("j")).Op(",").Id("dg").Index(Lit(2*H).Op("+").Id("j")).Op(",").Id("dg").Index(Lit(3*H).Op("+").Id("j")).
-				Op("=").List(Id("di"), Id("df"), Id("dgg"), Id("dog")),
-			Id("dc").Index(Id("j")).Op("=").Id("dcv").Op("*").Id("f"),
-		)
+		body = append(body, lstmGradBody(r.act, r.gact, H)...)
 	case "GRU":
 		pro = append(pro, rowAt("dgh", r.dgh, gOff, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("hn", r.hn, t*B*H, H, H))
 		body = append(body,
@@ -549,4 +536,75 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, Op("&").Add(field(r.dh)), at(r.dg, gOff, B*G), r.whh))
 	}
 	return s
+}
+
+// lstmGradBody returns the statements of LSTM's backward step for unit j
+// of a row, from d (the gradient of h_t) and the rows dg, g, cp, tc, dc.
+func lstmGradBody(act, gact string, H int) []Code {
+	body := []Code{
+		List(Id("i"), Id("f"), Id("gg"), Id("og")).Op(":=").List(Id("g").Index(Id("j")), Id("g").Index(Lit(H).Op("+").Id("j")), Id("g").Index(Lit(2*H).Op("+").Id("j")), Id("g").Index(Lit(3*H).Op("+").Id("j"))),
+		Id("tv").Op(":=").Id("tc").Index(Id("j")),
+		Id("dt").Op(":=").Id("d").Op("*").Id("og"),
+	}
+	body = append(body, cellDer(act, "dt", "tv")...)
+	body = append(body,
+		Id("dcv").Op(":=").Id("dc").Index(Id("j")).Op("+").Id("dt"),
+		Id("di").Op(":=").Id("dcv").Op("*").Id("gg"))
+	body = append(body, cellDer(gact, "di", "i")...)
+	body = append(body, Id("df").Op(":=").Id("dcv").Op("*").Id("cp").Index(Id("j")))
+	body = append(body, cellDer(gact, "df", "f")...)
+	body = append(body, Id("dgg").Op(":=").Id("dcv").Op("*").Id("i"))
+	body = append(body, cellDer(act, "dgg", "gg")...)
+	body = append(body, Id("dog").Op(":=").Id("d").Op("*").Id("tv"))
+	body = append(body, cellDer(gact, "dog", "og")...)
+	return append(body,
+		Id("dg").Index(Id("j")).Op(",").Id("dg").Index(Lit(H).Op("+").Id("j")).Op(",").Id("dg").Index(Lit(2*H).Op("+").Id("j")).Op(",").Id("dg").Index(Lit(3*H).Op("+").Id("j")).
+			Op("=").List(Id("di"), Id("df"), Id("dgg"), Id("dog")),
+		Id("dc").Index(Id("j")).Op("=").Id("dcv").Op("*").Id("f"),
+	)
+}
+
+// LSTMGrad is the element-wise backward step of an LSTM with tanh and
+// sigmoid over B rows of H units: from the gradients dh of h_t and dc of
+// c_t, the gates gt (i, f, g, o after their activations, rows of 4·H), the
+// previous cell state cp and the tanh of the cell state tc, it writes the
+// gradients of the gate pre-activations into dg and that of c_{t−1} into dc.
+type LSTMGrad struct{ B, H int }
+
+// Name is the kernel's Go name.
+func (k LSTMGrad) Name() string { return fmt.Sprintf("lstmGrad_%dx%d", k.B, k.H) }
+
+// Args: dg, dc, dh, gt (the gates; g names a register in Go's assembly),
+// cp, tc.
+func (k LSTMGrad) Args() []Arg {
+	bh, bg := k.B*k.H, k.B*4*k.H
+	return []Arg{{"dg", bg, true}, {"dc", bh, true}, {"dh", bh, false}, {"gt", bg, false}, {"cp", bh, false}, {"tc", bh, false}}
+}
+
+// Doc says what the kernel computes.
+func (k LSTMGrad) Doc() string {
+	return fmt.Sprintf("is LSTM's backward step (tanh, sigmoid) over %d rows of %d units:\n"+
+		"with i, f, g, o = gt[j], gt[H+j], gt[2H+j], gt[3H+j] and t = tc[j] of a row,\n"+
+		"dcv = dc[j] + dh[j]·o·(1−t²); dg[j], dg[H+j], dg[2H+j], dg[3H+j] =\n"+
+		"dcv·g·i(1−i), dcv·cp[j]·f(1−f), dcv·i·(1−g²), dh[j]·t·o(1−o); dc[j] = dcv·f.", k.B, k.H)
+}
+
+// Flops of one call.
+func (k LSTMGrad) Flops() int { return 24 * k.B * k.H }
+
+// Terms summed into one output.
+func (k LSTMGrad) Terms() int { return 4 }
+
+// Twin returns the Go loops.
+func (k LSTMGrad) Twin() []Code {
+	H, G := k.H, 4*k.H
+	row := func(name string, n int) Code {
+		src := name
+		if name == "g" {
+			src = "gt"
+		}
+		return Id(name).Op(":=").Id(src).Index(Id("b").Op("*").Lit(n).Op(":")).Index(Op(":").Lit(n))
+	}
+	body := append([]Code{Id("d").Op(":=").Id("dh").Index(Id("j"))}, lstmGradBody("tanh", "sigmoid", H)...)
+	return []Code{loop("b", k.B, row("dg", G), row("dc", H), row("dh", H), row("g", G), row("cp", H), row("tc", H), loop("j", H, body...))}
 }

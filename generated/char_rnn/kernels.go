@@ -127,10 +127,10 @@ func gemmNN_2560x32x768Go(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 }
 
 /*
-gemmNN_2560x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 2560, n < 768, k < 32:
+gemmNN_2560x768x32_accGo is C[m*768+n] += Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 2560, n < 768, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_2560x768x32Go(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+func gemmNN_2560x768x32_accGo(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
 	for m := 0; m < 2560; m += 2 {
 		for n := 0; n < 768; n += 4 {
 			a0 := a[(m+0)*32:][:32]
@@ -154,24 +154,24 @@ func gemmNN_2560x768x32Go(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*768+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
 
 /*
-gemmNN_40x768x32Go is C[m*768+n] = Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 40, n < 768, k < 32:
+gemmNN_40x768x32_accGo is C[m*768+n] += Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 40, n < 768, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_40x768x32Go(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+func gemmNN_40x768x32_accGo(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 	for m := 0; m < 40; m += 2 {
 		for n := 0; n < 768; n += 4 {
 			a0 := a[(m+0)*32:][:32]
@@ -195,15 +195,15 @@ func gemmNN_40x768x32Go(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*768+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -494,6 +494,19 @@ func gemmTN_768x256x2496Go(c *[196608]Float, a *[1916928]Float, b *[638976]Float
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+	}
+}
+
+/*
+biasGrad_2560x768Go adds the columns of d, 2560 rows of 768, to db.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func biasGrad_2560x768Go(d *[1966080]Float, db *[768]Float) {
+	for r := 0; r < 2560; r++ {
+		dr := d[r*768:][:768]
+		for f := range dr {
+			db[f] += dr[f]
 		}
 	}
 }

@@ -83,47 +83,47 @@ func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 	}
 }
 
-// gemmNN_2560x768x32AVX2 is gemmNN_2560x768x32 in AVX2 assembly.
+// gemmNN_2560x768x32_accAVX2 is gemmNN_2560x768x32_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_2560x768x32AVX2(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
+func gemmNN_2560x768x32_accAVX2(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
 
-// gemmNN_2560x768x32AVX512 is gemmNN_2560x768x32 in AVX512 assembly.
+// gemmNN_2560x768x32_accAVX512 is gemmNN_2560x768x32_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_2560x768x32AVX512(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
+func gemmNN_2560x768x32_accAVX512(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
 
-// gemmNN_2560x768x32 runs the kernel on the path the CPU supports.
-func gemmNN_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+// gemmNN_2560x768x32_acc runs the kernel on the path the CPU supports.
+func gemmNN_2560x768x32_acc(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_2560x768x32AVX512(c, a, b)
+		gemmNN_2560x768x32_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_2560x768x32AVX2(c, a, b)
+		gemmNN_2560x768x32_accAVX2(c, a, b)
 	default:
-		gemmNN_2560x768x32Go(c, a, b)
+		gemmNN_2560x768x32_accGo(c, a, b)
 	}
 }
 
-// gemmNN_40x768x32AVX2 is gemmNN_40x768x32 in AVX2 assembly.
+// gemmNN_40x768x32_accAVX2 is gemmNN_40x768x32_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_40x768x32AVX2(c *[30720]Float, a *[1280]Float, b *[24576]Float)
+func gemmNN_40x768x32_accAVX2(c *[30720]Float, a *[1280]Float, b *[24576]Float)
 
-// gemmNN_40x768x32AVX512 is gemmNN_40x768x32 in AVX512 assembly.
+// gemmNN_40x768x32_accAVX512 is gemmNN_40x768x32_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_40x768x32AVX512(c *[30720]Float, a *[1280]Float, b *[24576]Float)
+func gemmNN_40x768x32_accAVX512(c *[30720]Float, a *[1280]Float, b *[24576]Float)
 
-// gemmNN_40x768x32 runs the kernel on the path the CPU supports.
-func gemmNN_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+// gemmNN_40x768x32_acc runs the kernel on the path the CPU supports.
+func gemmNN_40x768x32_acc(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_40x768x32AVX512(c, a, b)
+		gemmNN_40x768x32_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_40x768x32AVX2(c, a, b)
+		gemmNN_40x768x32_accAVX2(c, a, b)
 	default:
-		gemmNN_40x768x32Go(c, a, b)
+		gemmNN_40x768x32_accGo(c, a, b)
 	}
 }
 
@@ -278,5 +278,27 @@ func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) 
 		gemmTN_768x256x2496AVX2(c, a, b)
 	default:
 		gemmTN_768x256x2496Go(c, a, b)
+	}
+}
+
+// biasGrad_2560x768AVX2 is biasGrad_2560x768 in AVX2 assembly.
+
+//go:noescape
+func biasGrad_2560x768AVX2(d *[1966080]Float, db *[768]Float)
+
+// biasGrad_2560x768AVX512 is biasGrad_2560x768 in AVX512 assembly.
+
+//go:noescape
+func biasGrad_2560x768AVX512(d *[1966080]Float, db *[768]Float)
+
+// biasGrad_2560x768 runs the kernel on the path the CPU supports.
+func biasGrad_2560x768(d *[1966080]Float, db *[768]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		biasGrad_2560x768AVX512(d, db)
+	case kernels.AVX2:
+		biasGrad_2560x768AVX2(d, db)
+	default:
+		biasGrad_2560x768Go(d, db)
 	}
 }

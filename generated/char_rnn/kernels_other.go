@@ -31,11 +31,11 @@ func gemmNN_2560x256x128(c *[655360]Float, a *[327680]Float, b *[32768]Float) {
 func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
 	gemmNN_2560x32x768Go(c, a, b)
 }
-func gemmNN_2560x768x32(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	gemmNN_2560x768x32Go(c, a, b)
+func gemmNN_2560x768x32_acc(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
+	gemmNN_2560x768x32_accGo(c, a, b)
 }
-func gemmNN_40x768x32(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
-	gemmNN_40x768x32Go(c, a, b)
+func gemmNN_40x768x32_acc(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
+	gemmNN_40x768x32_accGo(c, a, b)
 }
 func gemmNN_64x256x768_acc(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
 	gemmNN_64x256x768_accGo(c, a, b)
@@ -57,4 +57,7 @@ func gemmTN_32x768x2560(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
 }
 func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) {
 	gemmTN_768x256x2496Go(c, a, b)
+}
+func biasGrad_2560x768(d *[1966080]Float, db *[768]Float) {
+	biasGrad_2560x768Go(d, db)
 }

@@ -256,21 +256,18 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNN_2560x768x32(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
 	{
-		bi := (*[768]Float)(m.p[225280:226048])
 		bh := (*[768]Float)(m.p[226048:226816])
 		gs := m.gru_gates[:]
-		for r := 0; r < 2560; r++ {
-			row := gs[r*768:][:768]
-			for j := 0; j < 768; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[768]Float)(m.p[225280:226048])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 768; n < 1966080; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_2560x768x32_acc(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
 	clear(m.gru_h[0:16384])
 	// step 0
 	clear(m.gru_hp[:])
@@ -1437,21 +1434,18 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNN_40x768x32(&m.gru_gates1, &m.gru_xt1, &m.gru_wihT1)
 	{
-		bi := (*[768]Float)(m.p[225280:226048])
 		bh := (*[768]Float)(m.p[226048:226816])
 		gs := m.gru_gates1[:]
-		for r := 0; r < 40; r++ {
-			row := gs[r*768:][:768]
-			for j := 0; j < 768; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[768]Float)(m.p[225280:226048])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 768; n < 30720; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_40x768x32_acc(&m.gru_gates1, &m.gru_xt1, &m.gru_wihT1)
 	clear(m.gru_h1[0:256])
 	// step 0
 	clear(m.gru_hp1[:])
@@ -3624,26 +3618,12 @@ func (m *Model) backward() {
 	}
 	gemmTN_768x256x2496((*[196608]Float)(m.g[28672:225280]), (*[1916928]Float)(m.gru_dgh[49152:1966080]), (*[638976]Float)(m.gru_h[16384:655360]))
 	{
-		db := (*[768]Float)(m.g[225280:226048])
-		*db = [768]Float{}
-		d := m.gru_dg[:]
-		for r := 0; r < 2560; r++ {
-			row := d[r*768:][:768]
-			for j := 0; j < 768; j++ {
-				db[j] += row[j]
-			}
-		}
+		*(*[768]Float)(m.g[225280:226048]) = [768]Float{}
+		biasGrad_2560x768(&m.gru_dg, (*[768]Float)(m.g[225280:226048]))
 	}
 	{
-		db := (*[768]Float)(m.g[226048:226816])
-		*db = [768]Float{}
-		d := m.gru_dgh[:]
-		for r := 0; r < 2560; r++ {
-			row := d[r*768:][:768]
-			for j := 0; j < 768; j++ {
-				db[j] += row[j]
-			}
-		}
+		*(*[768]Float)(m.g[226048:226816]) = [768]Float{}
+		biasGrad_2560x768(&m.gru_dgh, (*[768]Float)(m.g[226048:226816]))
 	}
 	gemmNN_2560x32x768(&m.gru_dxt, &m.gru_dg, (*[24576]Float)(m.p[4096:28672]))
 	{

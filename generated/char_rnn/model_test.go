@@ -129,25 +129,25 @@ var kernelCases = []struct {
 }, {
 	flops: 125829120,
 	k:     32,
-	name:  "gemmNN_2560x768x32",
+	name:  "gemmNN_2560x768x32_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_2560x768x32Go((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_2560x768x32_accGo((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_2560x768x32((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_2560x768x32_acc((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
 	sizes: []int{1966080, 81920, 24576},
 }, {
 	flops: 1966080,
 	k:     32,
-	name:  "gemmNN_40x768x32",
+	name:  "gemmNN_40x768x32_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_40x768x32Go((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_40x768x32_accGo((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_40x768x32((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_40x768x32_acc((*[30720]Float)(o[0]), (*[1280]Float)(o[1]), (*[24576]Float)(o[2]))
 	},
 	sizes: []int{30720, 1280, 24576},
 }, {
@@ -234,6 +234,18 @@ var kernelCases = []struct {
 		gemmTN_768x256x2496((*[196608]Float)(o[0]), (*[1916928]Float)(o[1]), (*[638976]Float)(o[2]))
 	},
 	sizes: []int{196608, 1916928, 638976},
+}, {
+	flops: 1966080,
+	k:     2561,
+	name:  "biasGrad_2560x768",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_2560x768Go((*[1966080]Float)(o[0]), (*[768]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		biasGrad_2560x768((*[1966080]Float)(o[0]), (*[768]Float)(o[1]))
+	},
+	sizes: []int{1966080, 768},
 }}
 var (
 	_ = kernels.Go

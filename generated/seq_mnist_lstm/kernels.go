@@ -3,10 +3,10 @@
 package seq_mnist_lstm
 
 /*
-gemmNN_1792x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
+gemmNN_1792x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+func gemmNN_1792x512x28_accGo(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 	for m := 0; m < 1792; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -30,15 +30,15 @@ func gemmNN_1792x512x28Go(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -86,10 +86,10 @@ func gemmNN_1x512x128_accGo(c *[512]Float, a *[128]Float, b *[65536]Float) {
 }
 
 /*
-gemmNN_28x512x28Go is C[m*512+n] = Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 28, n < 512, k < 28:
+gemmNN_28x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 28, n < 512, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+func gemmNN_28x512x28_accGo(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 	for m := 0; m < 28; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -113,15 +113,15 @@ func gemmNN_28x512x28Go(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*512+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*512+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -652,6 +652,55 @@ func gemmTN_512x128x1728Go(c *[65536]Float, a *[884736]Float, b *[221184]Float) 
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+	}
+}
+
+/*
+biasGrad_1792x512Go adds the columns of d, 1792 rows of 512, to db.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func biasGrad_1792x512Go(d *[917504]Float, db *[512]Float) {
+	for r := 0; r < 1792; r++ {
+		dr := d[r*512:][:512]
+		for f := range dr {
+			db[f] += dr[f]
+		}
+	}
+}
+
+/*
+lstmGrad_64x128Go is LSTM's backward step (tanh, sigmoid) over 64 rows of 128 units:
+with i, f, g, o = gt[j], gt[H+j], gt[2H+j], gt[3H+j] and t = tc[j] of a row,
+dcv = dc[j] + dh[j]·o·(1−t²); dg[j], dg[H+j], dg[2H+j], dg[3H+j] =
+dcv·g·i(1−i), dcv·cp[j]·f(1−f), dcv·i·(1−g²), dh[j]·t·o(1−o); dc[j] = dcv·f.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func lstmGrad_64x128Go(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	for b := 0; b < 64; b++ {
+		dg := dg[b*512:][:512]
+		dc := dc[b*128:][:128]
+		dh := dh[b*128:][:128]
+		g := gt[b*512:][:512]
+		cp := cp[b*128:][:128]
+		tc := tc[b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
+			tv := tc[j]
+			dt := d * og
+			dt *= 1 - tv*tv
+			dcv := dc[j] + dt
+			di := dcv * gg
+			di *= i * (1 - i)
+			df := dcv * cp[j]
+			df *= f * (1 - f)
+			dgg := dcv * i
+			dgg *= 1 - gg*gg
+			dog := d * tv
+			dog *= og * (1 - og)
+			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
+			dc[j] = dcv * f
 		}
 	}
 }

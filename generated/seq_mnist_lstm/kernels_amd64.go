@@ -17,25 +17,25 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_1792x512x28AVX2 is gemmNN_1792x512x28 in AVX2 assembly.
+// gemmNN_1792x512x28_accAVX2 is gemmNN_1792x512x28_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_1792x512x28AVX2(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+func gemmNN_1792x512x28_accAVX2(c *[917504]Float, a *[50176]Float, b *[14336]Float)
 
-// gemmNN_1792x512x28AVX512 is gemmNN_1792x512x28 in AVX512 assembly.
+// gemmNN_1792x512x28_accAVX512 is gemmNN_1792x512x28_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_1792x512x28AVX512(c *[917504]Float, a *[50176]Float, b *[14336]Float)
+func gemmNN_1792x512x28_accAVX512(c *[917504]Float, a *[50176]Float, b *[14336]Float)
 
-// gemmNN_1792x512x28 runs the kernel on the path the CPU supports.
-func gemmNN_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+// gemmNN_1792x512x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_1792x512x28_acc(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_1792x512x28AVX512(c, a, b)
+		gemmNN_1792x512x28_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_1792x512x28AVX2(c, a, b)
+		gemmNN_1792x512x28_accAVX2(c, a, b)
 	default:
-		gemmNN_1792x512x28Go(c, a, b)
+		gemmNN_1792x512x28_accGo(c, a, b)
 	}
 }
 
@@ -61,25 +61,25 @@ func gemmNN_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
 	}
 }
 
-// gemmNN_28x512x28AVX2 is gemmNN_28x512x28 in AVX2 assembly.
+// gemmNN_28x512x28_accAVX2 is gemmNN_28x512x28_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_28x512x28AVX2(c *[14336]Float, a *[784]Float, b *[14336]Float)
+func gemmNN_28x512x28_accAVX2(c *[14336]Float, a *[784]Float, b *[14336]Float)
 
-// gemmNN_28x512x28AVX512 is gemmNN_28x512x28 in AVX512 assembly.
+// gemmNN_28x512x28_accAVX512 is gemmNN_28x512x28_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_28x512x28AVX512(c *[14336]Float, a *[784]Float, b *[14336]Float)
+func gemmNN_28x512x28_accAVX512(c *[14336]Float, a *[784]Float, b *[14336]Float)
 
-// gemmNN_28x512x28 runs the kernel on the path the CPU supports.
-func gemmNN_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+// gemmNN_28x512x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_28x512x28_acc(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_28x512x28AVX512(c, a, b)
+		gemmNN_28x512x28_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_28x512x28AVX2(c, a, b)
+		gemmNN_28x512x28_accAVX2(c, a, b)
 	default:
-		gemmNN_28x512x28Go(c, a, b)
+		gemmNN_28x512x28_accGo(c, a, b)
 	}
 }
 
@@ -256,5 +256,49 @@ func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
 		gemmTN_512x128x1728AVX2(c, a, b)
 	default:
 		gemmTN_512x128x1728Go(c, a, b)
+	}
+}
+
+// biasGrad_1792x512AVX2 is biasGrad_1792x512 in AVX2 assembly.
+
+//go:noescape
+func biasGrad_1792x512AVX2(d *[917504]Float, db *[512]Float)
+
+// biasGrad_1792x512AVX512 is biasGrad_1792x512 in AVX512 assembly.
+
+//go:noescape
+func biasGrad_1792x512AVX512(d *[917504]Float, db *[512]Float)
+
+// biasGrad_1792x512 runs the kernel on the path the CPU supports.
+func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		biasGrad_1792x512AVX512(d, db)
+	case kernels.AVX2:
+		biasGrad_1792x512AVX2(d, db)
+	default:
+		biasGrad_1792x512Go(d, db)
+	}
+}
+
+// lstmGrad_64x128AVX2 is lstmGrad_64x128 in AVX2 assembly.
+
+//go:noescape
+func lstmGrad_64x128AVX2(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+
+// lstmGrad_64x128AVX512 is lstmGrad_64x128 in AVX512 assembly.
+
+//go:noescape
+func lstmGrad_64x128AVX512(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+
+// lstmGrad_64x128 runs the kernel on the path the CPU supports.
+func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		lstmGrad_64x128AVX512(dg, dc, dh, gt, cp, tc)
+	case kernels.AVX2:
+		lstmGrad_64x128AVX2(dg, dc, dh, gt, cp, tc)
+	default:
+		lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
 	}
 }

@@ -22,14 +22,14 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_1792x512x28(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	gemmNN_1792x512x28Go(c, a, b)
+func gemmNN_1792x512x28_acc(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
+	gemmNN_1792x512x28_accGo(c, a, b)
 }
 func gemmNN_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
 	gemmNN_1x512x128_accGo(c, a, b)
 }
-func gemmNN_28x512x28(c *[14336]Float, a *[784]Float, b *[14336]Float) {
-	gemmNN_28x512x28Go(c, a, b)
+func gemmNN_28x512x28_acc(c *[14336]Float, a *[784]Float, b *[14336]Float) {
+	gemmNN_28x512x28_accGo(c, a, b)
 }
 func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	gemmNN_64x128x10Go(c, a, b)
@@ -54,4 +54,10 @@ func gemmTN_28x512x1792(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
 }
 func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
 	gemmTN_512x128x1728Go(c, a, b)
+}
+func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
+	biasGrad_1792x512Go(d, db)
+}
+func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+	lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
 }

@@ -233,21 +233,18 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNN_1792x512x28(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
 	{
-		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
 		gs := m.lstm_gates[:]
-		for r := 0; r < 1792; r++ {
-			row := gs[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[512]Float)(m.p[79872:80384])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 512; n < 917504; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_1792x512x28_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
 	clear(m.lstm_h[0:8192])
 	clear(m.lstm_c[0:8192])
 	// step 0
@@ -1048,21 +1045,18 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNN_28x512x28(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
 	{
-		bi := (*[512]Float)(m.p[79872:80384])
 		bh := (*[512]Float)(m.p[80384:80896])
 		gs := m.lstm_gates1[:]
-		for r := 0; r < 28; r++ {
-			row := gs[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 512; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[512]Float)(m.p[79872:80384])[:])
+		for j := 0; j < 512; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 512; n < 14336; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_28x512x28_acc(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
 	clear(m.lstm_h1[0:128])
 	clear(m.lstm_c1[0:128])
 	// step 0
@@ -2153,788 +2147,88 @@ func (m *Model) backward() {
 	copy(m.lstm_dh[:], m.lstm_grad[:])
 	clear(m.lstm_dc[:])
 	// step 27
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[884736+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[884736+b*512:][:512]
-		cp := m.lstm_c[221184+b*128:][:128]
-		tc := m.lstm_tc[221184+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[884736:917504]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[884736:917504]), (*[8192]Float)(m.lstm_c[221184:229376]), (*[8192]Float)(m.lstm_tc[221184:229376]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[884736:917504]), (*[65536]Float)(m.p[14336:79872]))
 	// step 26
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[851968+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[851968+b*512:][:512]
-		cp := m.lstm_c[212992+b*128:][:128]
-		tc := m.lstm_tc[212992+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[851968:884736]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[851968:884736]), (*[8192]Float)(m.lstm_c[212992:221184]), (*[8192]Float)(m.lstm_tc[212992:221184]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[851968:884736]), (*[65536]Float)(m.p[14336:79872]))
 	// step 25
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[819200+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[819200+b*512:][:512]
-		cp := m.lstm_c[204800+b*128:][:128]
-		tc := m.lstm_tc[204800+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[819200:851968]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[819200:851968]), (*[8192]Float)(m.lstm_c[204800:212992]), (*[8192]Float)(m.lstm_tc[204800:212992]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[819200:851968]), (*[65536]Float)(m.p[14336:79872]))
 	// step 24
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[786432+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[786432+b*512:][:512]
-		cp := m.lstm_c[196608+b*128:][:128]
-		tc := m.lstm_tc[196608+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[786432:819200]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[786432:819200]), (*[8192]Float)(m.lstm_c[196608:204800]), (*[8192]Float)(m.lstm_tc[196608:204800]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[786432:819200]), (*[65536]Float)(m.p[14336:79872]))
 	// step 23
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[753664+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[753664+b*512:][:512]
-		cp := m.lstm_c[188416+b*128:][:128]
-		tc := m.lstm_tc[188416+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[753664:786432]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[753664:786432]), (*[8192]Float)(m.lstm_c[188416:196608]), (*[8192]Float)(m.lstm_tc[188416:196608]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[753664:786432]), (*[65536]Float)(m.p[14336:79872]))
 	// step 22
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[720896+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[720896+b*512:][:512]
-		cp := m.lstm_c[180224+b*128:][:128]
-		tc := m.lstm_tc[180224+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[720896:753664]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[720896:753664]), (*[8192]Float)(m.lstm_c[180224:188416]), (*[8192]Float)(m.lstm_tc[180224:188416]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[720896:753664]), (*[65536]Float)(m.p[14336:79872]))
 	// step 21
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[688128+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[688128+b*512:][:512]
-		cp := m.lstm_c[172032+b*128:][:128]
-		tc := m.lstm_tc[172032+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[688128:720896]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[688128:720896]), (*[8192]Float)(m.lstm_c[172032:180224]), (*[8192]Float)(m.lstm_tc[172032:180224]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[688128:720896]), (*[65536]Float)(m.p[14336:79872]))
 	// step 20
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[655360+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[655360+b*512:][:512]
-		cp := m.lstm_c[163840+b*128:][:128]
-		tc := m.lstm_tc[163840+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[655360:688128]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[655360:688128]), (*[8192]Float)(m.lstm_c[163840:172032]), (*[8192]Float)(m.lstm_tc[163840:172032]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[655360:688128]), (*[65536]Float)(m.p[14336:79872]))
 	// step 19
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[622592+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[622592+b*512:][:512]
-		cp := m.lstm_c[155648+b*128:][:128]
-		tc := m.lstm_tc[155648+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[622592:655360]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[622592:655360]), (*[8192]Float)(m.lstm_c[155648:163840]), (*[8192]Float)(m.lstm_tc[155648:163840]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[622592:655360]), (*[65536]Float)(m.p[14336:79872]))
 	// step 18
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[589824+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[589824+b*512:][:512]
-		cp := m.lstm_c[147456+b*128:][:128]
-		tc := m.lstm_tc[147456+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[589824:622592]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[589824:622592]), (*[8192]Float)(m.lstm_c[147456:155648]), (*[8192]Float)(m.lstm_tc[147456:155648]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[589824:622592]), (*[65536]Float)(m.p[14336:79872]))
 	// step 17
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[557056+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[557056+b*512:][:512]
-		cp := m.lstm_c[139264+b*128:][:128]
-		tc := m.lstm_tc[139264+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[557056:589824]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[557056:589824]), (*[8192]Float)(m.lstm_c[139264:147456]), (*[8192]Float)(m.lstm_tc[139264:147456]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[557056:589824]), (*[65536]Float)(m.p[14336:79872]))
 	// step 16
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[524288+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[524288+b*512:][:512]
-		cp := m.lstm_c[131072+b*128:][:128]
-		tc := m.lstm_tc[131072+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[524288:557056]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[524288:557056]), (*[8192]Float)(m.lstm_c[131072:139264]), (*[8192]Float)(m.lstm_tc[131072:139264]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[524288:557056]), (*[65536]Float)(m.p[14336:79872]))
 	// step 15
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[491520+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[491520+b*512:][:512]
-		cp := m.lstm_c[122880+b*128:][:128]
-		tc := m.lstm_tc[122880+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[491520:524288]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[491520:524288]), (*[8192]Float)(m.lstm_c[122880:131072]), (*[8192]Float)(m.lstm_tc[122880:131072]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[491520:524288]), (*[65536]Float)(m.p[14336:79872]))
 	// step 14
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[458752+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[458752+b*512:][:512]
-		cp := m.lstm_c[114688+b*128:][:128]
-		tc := m.lstm_tc[114688+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[458752:491520]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[458752:491520]), (*[8192]Float)(m.lstm_c[114688:122880]), (*[8192]Float)(m.lstm_tc[114688:122880]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[458752:491520]), (*[65536]Float)(m.p[14336:79872]))
 	// step 13
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[425984+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[425984+b*512:][:512]
-		cp := m.lstm_c[106496+b*128:][:128]
-		tc := m.lstm_tc[106496+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[425984:458752]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[425984:458752]), (*[8192]Float)(m.lstm_c[106496:114688]), (*[8192]Float)(m.lstm_tc[106496:114688]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[425984:458752]), (*[65536]Float)(m.p[14336:79872]))
 	// step 12
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[393216+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[393216+b*512:][:512]
-		cp := m.lstm_c[98304+b*128:][:128]
-		tc := m.lstm_tc[98304+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[393216:425984]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[393216:425984]), (*[8192]Float)(m.lstm_c[98304:106496]), (*[8192]Float)(m.lstm_tc[98304:106496]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[393216:425984]), (*[65536]Float)(m.p[14336:79872]))
 	// step 11
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[360448+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[360448+b*512:][:512]
-		cp := m.lstm_c[90112+b*128:][:128]
-		tc := m.lstm_tc[90112+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[360448:393216]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[360448:393216]), (*[8192]Float)(m.lstm_c[90112:98304]), (*[8192]Float)(m.lstm_tc[90112:98304]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[360448:393216]), (*[65536]Float)(m.p[14336:79872]))
 	// step 10
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[327680+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[327680+b*512:][:512]
-		cp := m.lstm_c[81920+b*128:][:128]
-		tc := m.lstm_tc[81920+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[327680:360448]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[327680:360448]), (*[8192]Float)(m.lstm_c[81920:90112]), (*[8192]Float)(m.lstm_tc[81920:90112]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[327680:360448]), (*[65536]Float)(m.p[14336:79872]))
 	// step 9
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[294912+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[294912+b*512:][:512]
-		cp := m.lstm_c[73728+b*128:][:128]
-		tc := m.lstm_tc[73728+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[294912:327680]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[294912:327680]), (*[8192]Float)(m.lstm_c[73728:81920]), (*[8192]Float)(m.lstm_tc[73728:81920]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[294912:327680]), (*[65536]Float)(m.p[14336:79872]))
 	// step 8
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[262144+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[262144+b*512:][:512]
-		cp := m.lstm_c[65536+b*128:][:128]
-		tc := m.lstm_tc[65536+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[262144:294912]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[262144:294912]), (*[8192]Float)(m.lstm_c[65536:73728]), (*[8192]Float)(m.lstm_tc[65536:73728]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[262144:294912]), (*[65536]Float)(m.p[14336:79872]))
 	// step 7
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[229376+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[229376+b*512:][:512]
-		cp := m.lstm_c[57344+b*128:][:128]
-		tc := m.lstm_tc[57344+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[229376:262144]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[229376:262144]), (*[8192]Float)(m.lstm_c[57344:65536]), (*[8192]Float)(m.lstm_tc[57344:65536]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[229376:262144]), (*[65536]Float)(m.p[14336:79872]))
 	// step 6
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[196608+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[196608+b*512:][:512]
-		cp := m.lstm_c[49152+b*128:][:128]
-		tc := m.lstm_tc[49152+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[196608:229376]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[196608:229376]), (*[8192]Float)(m.lstm_c[49152:57344]), (*[8192]Float)(m.lstm_tc[49152:57344]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[196608:229376]), (*[65536]Float)(m.p[14336:79872]))
 	// step 5
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[163840+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[163840+b*512:][:512]
-		cp := m.lstm_c[40960+b*128:][:128]
-		tc := m.lstm_tc[40960+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[163840:196608]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[163840:196608]), (*[8192]Float)(m.lstm_c[40960:49152]), (*[8192]Float)(m.lstm_tc[40960:49152]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[163840:196608]), (*[65536]Float)(m.p[14336:79872]))
 	// step 4
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[131072+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[131072+b*512:][:512]
-		cp := m.lstm_c[32768+b*128:][:128]
-		tc := m.lstm_tc[32768+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[131072:163840]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[131072:163840]), (*[8192]Float)(m.lstm_c[32768:40960]), (*[8192]Float)(m.lstm_tc[32768:40960]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[131072:163840]), (*[65536]Float)(m.p[14336:79872]))
 	// step 3
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[98304+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[98304+b*512:][:512]
-		cp := m.lstm_c[24576+b*128:][:128]
-		tc := m.lstm_tc[24576+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[98304:131072]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[98304:131072]), (*[8192]Float)(m.lstm_c[24576:32768]), (*[8192]Float)(m.lstm_tc[24576:32768]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[98304:131072]), (*[65536]Float)(m.p[14336:79872]))
 	// step 2
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[65536+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[65536+b*512:][:512]
-		cp := m.lstm_c[16384+b*128:][:128]
-		tc := m.lstm_tc[16384+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[65536:98304]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[65536:98304]), (*[8192]Float)(m.lstm_c[16384:24576]), (*[8192]Float)(m.lstm_tc[16384:24576]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[65536:98304]), (*[65536]Float)(m.p[14336:79872]))
 	// step 1
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[32768+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[32768+b*512:][:512]
-		cp := m.lstm_c[8192+b*128:][:128]
-		tc := m.lstm_tc[8192+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[32768:65536]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[32768:65536]), (*[8192]Float)(m.lstm_c[8192:16384]), (*[8192]Float)(m.lstm_tc[8192:16384]))
 	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[32768:65536]), (*[65536]Float)(m.p[14336:79872]))
 	// step 0
-	for b := 0; b < 64; b++ {
-		dg := m.lstm_dg[0+b*512:][:512]
-		dh := m.lstm_dh[0+b*128:][:128]
-		g := m.lstm_gates[0+b*512:][:512]
-		cp := m.lstm_c[0+b*128:][:128]
-		tc := m.lstm_tc[0+b*128:][:128]
-		dc := m.lstm_dc[0+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			i, f, gg, og := g[j], g[128+j], g[256+j], g[384+j]
-			tv := tc[j]
-			dt := d * og
-			dt *= 1 - tv*tv
-			dcv := dc[j] + dt
-			di := dcv * gg
-			di *= i * (1 - i)
-			df := dcv * cp[j]
-			df *= f * (1 - f)
-			dgg := dcv * i
-			dgg *= 1 - gg*gg
-			dog := d * tv
-			dog *= og * (1 - og)
-			dg[j], dg[128+j], dg[256+j], dg[384+j] = di, df, dgg, dog
-			dc[j] = dcv * f
-		}
-	}
+	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[0:32768]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[0:32768]), (*[8192]Float)(m.lstm_c[0:8192]), (*[8192]Float)(m.lstm_tc[0:8192]))
 	gemmTN_28x512x1792(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
 	{
 		src := m.lstm_dwihT[:]
@@ -2948,15 +2242,8 @@ func (m *Model) backward() {
 	}
 	gemmTN_512x128x1728((*[65536]Float)(m.g[14336:79872]), (*[884736]Float)(m.lstm_dg[32768:917504]), (*[221184]Float)(m.lstm_h[8192:229376]))
 	{
-		db := (*[512]Float)(m.g[79872:80384])
-		*db = [512]Float{}
-		d := m.lstm_dg[:]
-		for r := 0; r < 1792; r++ {
-			row := d[r*512:][:512]
-			for j := 0; j < 512; j++ {
-				db[j] += row[j]
-			}
-		}
+		*(*[512]Float)(m.g[79872:80384]) = [512]Float{}
+		biasGrad_1792x512(&m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
 	}
 	*(*[512]Float)(m.g[80384:80896]) = *(*[512]Float)(m.g[79872:80384])
 

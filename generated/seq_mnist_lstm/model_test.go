@@ -93,13 +93,13 @@ var kernelCases = []struct {
 }{{
 	flops: 51380224,
 	k:     28,
-	name:  "gemmNN_1792x512x28",
+	name:  "gemmNN_1792x512x28_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_1792x512x28Go((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
+		gemmNN_1792x512x28_accGo((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_1792x512x28((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
+		gemmNN_1792x512x28_acc((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
 	sizes: []int{917504, 50176, 14336},
 }, {
@@ -117,13 +117,13 @@ var kernelCases = []struct {
 }, {
 	flops: 802816,
 	k:     28,
-	name:  "gemmNN_28x512x28",
+	name:  "gemmNN_28x512x28_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_28x512x28Go((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
+		gemmNN_28x512x28_accGo((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_28x512x28((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
+		gemmNN_28x512x28_acc((*[14336]Float)(o[0]), (*[784]Float)(o[1]), (*[14336]Float)(o[2]))
 	},
 	sizes: []int{14336, 784, 14336},
 }, {
@@ -222,6 +222,30 @@ var kernelCases = []struct {
 		gemmTN_512x128x1728((*[65536]Float)(o[0]), (*[884736]Float)(o[1]), (*[221184]Float)(o[2]))
 	},
 	sizes: []int{65536, 884736, 221184},
+}, {
+	flops: 917504,
+	k:     1793,
+	name:  "biasGrad_1792x512",
+	outs:  2,
+	ref: func(o [][]Float) {
+		biasGrad_1792x512Go((*[917504]Float)(o[0]), (*[512]Float)(o[1]))
+	},
+	run: func(o [][]Float) {
+		biasGrad_1792x512((*[917504]Float)(o[0]), (*[512]Float)(o[1]))
+	},
+	sizes: []int{917504, 512},
+}, {
+	flops: 196608,
+	k:     4,
+	name:  "lstmGrad_64x128",
+	outs:  2,
+	ref: func(o [][]Float) {
+		lstmGrad_64x128Go((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+	},
+	run: func(o [][]Float) {
+		lstmGrad_64x128((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+	},
+	sizes: []int{32768, 8192, 8192, 32768, 8192, 8192},
 }}
 var (
 	_ = kernels.Go

@@ -3,10 +3,10 @@
 package seq_mnist_rnn
 
 /*
-gemmNN_1792x128x28Go is C[m*128+n] = Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 1792, n < 128, k < 28:
+gemmNN_1792x128x28_accGo is C[m*128+n] += Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 1792, n < 128, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_1792x128x28Go(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+func gemmNN_1792x128x28_accGo(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
 	for m := 0; m < 1792; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -30,15 +30,15 @@ func gemmNN_1792x128x28Go(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*128+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*128+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -86,10 +86,10 @@ func gemmNN_1x128x128_accGo(c *[128]Float, a *[128]Float, b *[16384]Float) {
 }
 
 /*
-gemmNN_28x128x28Go is C[m*128+n] = Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 28, n < 128, k < 28:
+gemmNN_28x128x28_accGo is C[m*128+n] += Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 28, n < 128, k < 28:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_28x128x28Go(c *[3584]Float, a *[784]Float, b *[3584]Float) {
+func gemmNN_28x128x28_accGo(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 	for m := 0; m < 28; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*28:][:28]
@@ -113,15 +113,15 @@ func gemmNN_28x128x28Go(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 				c13 += y * x3
 			}
 			cr := c[(m+0)*128+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*128+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
@@ -652,6 +652,19 @@ func gemmTN_28x128x1792Go(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
 			cr[1] = c11
 			cr[2] = c12
 			cr[3] = c13
+		}
+	}
+}
+
+/*
+biasGrad_1792x128Go adds the columns of d, 1792 rows of 128, to db.
+It is the pure-Go twin of the kernel, and its reference.
+*/
+func biasGrad_1792x128Go(d *[229376]Float, db *[128]Float) {
+	for r := 0; r < 1792; r++ {
+		dr := d[r*128:][:128]
+		for f := range dr {
+			db[f] += dr[f]
 		}
 	}
 }

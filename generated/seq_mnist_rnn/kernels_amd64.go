@@ -17,25 +17,25 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_1792x128x28AVX2 is gemmNN_1792x128x28 in AVX2 assembly.
+// gemmNN_1792x128x28_accAVX2 is gemmNN_1792x128x28_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_1792x128x28AVX2(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+func gemmNN_1792x128x28_accAVX2(c *[229376]Float, a *[50176]Float, b *[3584]Float)
 
-// gemmNN_1792x128x28AVX512 is gemmNN_1792x128x28 in AVX512 assembly.
+// gemmNN_1792x128x28_accAVX512 is gemmNN_1792x128x28_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_1792x128x28AVX512(c *[229376]Float, a *[50176]Float, b *[3584]Float)
+func gemmNN_1792x128x28_accAVX512(c *[229376]Float, a *[50176]Float, b *[3584]Float)
 
-// gemmNN_1792x128x28 runs the kernel on the path the CPU supports.
-func gemmNN_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+// gemmNN_1792x128x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_1792x128x28_acc(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_1792x128x28AVX512(c, a, b)
+		gemmNN_1792x128x28_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_1792x128x28AVX2(c, a, b)
+		gemmNN_1792x128x28_accAVX2(c, a, b)
 	default:
-		gemmNN_1792x128x28Go(c, a, b)
+		gemmNN_1792x128x28_accGo(c, a, b)
 	}
 }
 
@@ -61,25 +61,25 @@ func gemmNN_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
 	}
 }
 
-// gemmNN_28x128x28AVX2 is gemmNN_28x128x28 in AVX2 assembly.
+// gemmNN_28x128x28_accAVX2 is gemmNN_28x128x28_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_28x128x28AVX2(c *[3584]Float, a *[784]Float, b *[3584]Float)
+func gemmNN_28x128x28_accAVX2(c *[3584]Float, a *[784]Float, b *[3584]Float)
 
-// gemmNN_28x128x28AVX512 is gemmNN_28x128x28 in AVX512 assembly.
+// gemmNN_28x128x28_accAVX512 is gemmNN_28x128x28_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_28x128x28AVX512(c *[3584]Float, a *[784]Float, b *[3584]Float)
+func gemmNN_28x128x28_accAVX512(c *[3584]Float, a *[784]Float, b *[3584]Float)
 
-// gemmNN_28x128x28 runs the kernel on the path the CPU supports.
-func gemmNN_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
+// gemmNN_28x128x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_28x128x28_acc(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_28x128x28AVX512(c, a, b)
+		gemmNN_28x128x28_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_28x128x28AVX2(c, a, b)
+		gemmNN_28x128x28_accAVX2(c, a, b)
 	default:
-		gemmNN_28x128x28Go(c, a, b)
+		gemmNN_28x128x28_accGo(c, a, b)
 	}
 }
 
@@ -256,5 +256,27 @@ func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
 		gemmTN_28x128x1792AVX2(c, a, b)
 	default:
 		gemmTN_28x128x1792Go(c, a, b)
+	}
+}
+
+// biasGrad_1792x128AVX2 is biasGrad_1792x128 in AVX2 assembly.
+
+//go:noescape
+func biasGrad_1792x128AVX2(d *[229376]Float, db *[128]Float)
+
+// biasGrad_1792x128AVX512 is biasGrad_1792x128 in AVX512 assembly.
+
+//go:noescape
+func biasGrad_1792x128AVX512(d *[229376]Float, db *[128]Float)
+
+// biasGrad_1792x128 runs the kernel on the path the CPU supports.
+func biasGrad_1792x128(d *[229376]Float, db *[128]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		biasGrad_1792x128AVX512(d, db)
+	case kernels.AVX2:
+		biasGrad_1792x128AVX2(d, db)
+	default:
+		biasGrad_1792x128Go(d, db)
 	}
 }

@@ -22,14 +22,14 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_1792x128x28(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
-	gemmNN_1792x128x28Go(c, a, b)
+func gemmNN_1792x128x28_acc(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
+	gemmNN_1792x128x28_accGo(c, a, b)
 }
 func gemmNN_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
 	gemmNN_1x128x128_accGo(c, a, b)
 }
-func gemmNN_28x128x28(c *[3584]Float, a *[784]Float, b *[3584]Float) {
-	gemmNN_28x128x28Go(c, a, b)
+func gemmNN_28x128x28_acc(c *[3584]Float, a *[784]Float, b *[3584]Float) {
+	gemmNN_28x128x28_accGo(c, a, b)
 }
 func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	gemmNN_64x128x10Go(c, a, b)
@@ -54,4 +54,7 @@ func gemmTN_128x128x1728(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
 }
 func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
 	gemmTN_28x128x1792Go(c, a, b)
+}
+func biasGrad_1792x128(d *[229376]Float, db *[128]Float) {
+	biasGrad_1792x128Go(d, db)
 }

@@ -228,21 +228,18 @@ func (m *Model) forwardTrain() {
 			}
 		}
 	}
-	gemmNN_1792x128x28(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
 	{
-		bi := (*[128]Float)(m.p[19968:20096])
 		bh := (*[128]Float)(m.p[20096:20224])
 		gs := m.simple_rnn_gates[:]
-		for r := 0; r < 1792; r++ {
-			row := gs[r*128:][:128]
-			for j := 0; j < 128; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 128; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[128]Float)(m.p[19968:20096])[:])
+		for j := 0; j < 128; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 128; n < 229376; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_1792x128x28_acc(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
 	clear(m.simple_rnn_h[0:8192])
 	// step 0
 	copy(m.simple_rnn_h[8192:16384], m.simple_rnn_gates[0:8192])
@@ -510,21 +507,18 @@ func (m *Model) forward1() {
 			}
 		}
 	}
-	gemmNN_28x128x28(&m.simple_rnn_gates1, &m.simple_rnn_xt1, &m.simple_rnn_wihT1)
 	{
-		bi := (*[128]Float)(m.p[19968:20096])
 		bh := (*[128]Float)(m.p[20096:20224])
 		gs := m.simple_rnn_gates1[:]
-		for r := 0; r < 28; r++ {
-			row := gs[r*128:][:128]
-			for j := 0; j < 128; j++ {
-				row[j] += bi[j]
-			}
-			for j := 0; j < 128; j++ {
-				row[j] += bh[j]
-			}
+		copy(gs, (*[128]Float)(m.p[19968:20096])[:])
+		for j := 0; j < 128; j++ {
+			gs[j] += bh[j]
+		}
+		for n := 128; n < 3584; n *= 2 {
+			copy(gs[n:], gs[:n])
 		}
 	}
+	gemmNN_28x128x28_acc(&m.simple_rnn_gates1, &m.simple_rnn_xt1, &m.simple_rnn_wihT1)
 	clear(m.simple_rnn_h1[0:128])
 	// step 0
 	copy(m.simple_rnn_h1[128:256], m.simple_rnn_gates1[0:128])
@@ -1456,15 +1450,8 @@ func (m *Model) backward() {
 	}
 	gemmTN_128x128x1728((*[16384]Float)(m.g[3584:19968]), (*[221184]Float)(m.simple_rnn_dg[8192:229376]), (*[221184]Float)(m.simple_rnn_h[8192:229376]))
 	{
-		db := (*[128]Float)(m.g[19968:20096])
-		*db = [128]Float{}
-		d := m.simple_rnn_dg[:]
-		for r := 0; r < 1792; r++ {
-			row := d[r*128:][:128]
-			for j := 0; j < 128; j++ {
-				db[j] += row[j]
-			}
-		}
+		*(*[128]Float)(m.g[19968:20096]) = [128]Float{}
+		biasGrad_1792x128(&m.simple_rnn_dg, (*[128]Float)(m.g[19968:20096]))
 	}
 	*(*[128]Float)(m.g[20096:20224]) = *(*[128]Float)(m.g[19968:20096])
 
