@@ -86,70 +86,16 @@ func Activations(pkg, header string) ([]byte, error) {
 	return compile(ctx, pkg, header)
 }
 
-func emitLogistic(c *build.Context, isa ISA) {
+// actLoop emits the loop of an activation kernel named name: over the
+// whole vectors of x in place, body computes the vector loaded into v(0)
+// and leaves the result there, with k(i) the constant i of the block and
+// v(i) vector register i; setup runs once before the loop.
+func actLoop(c *build.Context, isa ISA, name string, setup func(v func(int) reg.VecPhysical), body func(k func(int) operand.Mem, v func(int) reg.VecPhysical)) {
 	px, pk, n := reg.RSI, reg.R10, reg.RCX
 	c.Load(c.Param("x").Base(), px)
 	c.Load(c.Param("k"), pk)
 	c.Load(c.Param("x").Len(), n)
 	c.SHRQ(operand.U8(map[ISA]int{AVX2: 3, AVX512: 4}[isa]), n)
-	done := "logistic_done_" + isa.String()
-	top := "logistic_loop_" + isa.String()
-	c.TESTQ(n, n)
-	c.JE(operand.LabelRef(done))
-	k := func(i int) operand.Mem { return mem(pk, i*64) }
-	v := func(i int) reg.VecPhysical {
-		if isa == AVX2 {
-			return ymm[i]
-		}
-		return zmm[i]
-	}
-	zero, t, nn, r, p, z, ni := v(0), v(1), v(2), v(3), v(4), v(5), v(6)
-	c.VXORPS(zero, zero, zero)
-	c.Label(top)
-	c.VMOVUPS(mem(px, 0), t)
-	c.VSUBPS(t, zero, t) // −x
-	c.VMAXPS(k(LogLo), t, t)
-	c.VMINPS(k(LogHi), t, t)
-	c.VMULPS(k(LogLog2e), t, nn)
-	if isa == AVX2 {
-		c.VROUNDPS(operand.U8(0), nn, nn) // to nearest, even
-	} else {
-		c.VRNDSCALEPS(operand.U8(0), nn, nn)
-	}
-	c.VMOVUPS(t, r)
-	c.VFNMADD231PS(k(LogLn2Hi), nn, r) // r −= n·ln2hi
-	c.VFNMADD231PS(k(LogLn2Lo), nn, r) // r −= n·ln2lo
-	c.VMOVUPS(k(LogP0), p)
-	for _, a := range []int{LogP1, LogP2, LogP3, LogP4, LogP5} {
-		c.VFMADD213PS(k(a), r, p) // p = p·r + a
-	}
-	c.VMULPS(r, r, z)
-	c.VFMADD213PS(r, z, p) // p·r² + r
-	c.VADDPS(k(LogOne), p, p)
-	c.VCVTPS2DQ(nn, ni) // 2ⁿ: n + 127 in the exponent field
-	c.VPADDD(k(LogBias), ni, ni)
-	c.VPSLLD(operand.U8(23), ni, ni)
-	c.VMULPS(ni, p, p)
-	c.VADDPS(k(LogOne), p, p)
-	c.VMOVUPS(k(LogOne), t)
-	c.VDIVPS(p, t, t) // 1 / (1 + e^−x)
-	c.VMOVUPS(t, mem(px, 0))
-	c.ADDQ(operand.U32(vecBytes[isa]), px)
-	c.DECQ(n)
-	c.JNE(operand.LabelRef(top))
-	c.Label(done)
-}
-
-func emitAct(c *build.Context, isa ISA, sigmoid bool) {
-	px, pk, n := reg.RSI, reg.R10, reg.RCX
-	c.Load(c.Param("x").Base(), px)
-	c.Load(c.Param("k"), pk)
-	c.Load(c.Param("x").Len(), n)
-	c.SHRQ(operand.U8(map[ISA]int{AVX2: 3, AVX512: 4}[isa]), n)
-	name := "tanh"
-	if sigmoid {
-		name = "sigmoid"
-	}
 	done := name + "_done_" + isa.String()
 	top := name + "_loop_" + isa.String()
 	c.TESTQ(n, n)
@@ -161,32 +107,79 @@ func emitAct(c *build.Context, isa ISA, sigmoid bool) {
 		}
 		return zmm[i]
 	}
-	x, x2, p, q := v(0), v(1), v(2), v(3)
+	if setup != nil {
+		setup(v)
+	}
 	c.Label(top)
-	c.VMOVUPS(mem(px, 0), x)
-	if sigmoid {
-		c.VMULPS(k(ActHalf), x, x)
-	}
-	c.VMAXPS(k(ActLo), x, x)
-	c.VMINPS(k(ActHi), x, x)
-	c.VMULPS(x, x, x2)
-	c.VMOVUPS(k(ActA13), p)
-	for _, a := range []int{ActA11, ActA9, ActA7, ActA5, ActA3, ActA1} {
-		c.VFMADD213PS(k(a), x2, p) // p = p·x² + a
-	}
-	c.VMOVUPS(k(ActB6), q)
-	for _, b := range []int{ActB4, ActB2, ActB0} {
-		c.VFMADD213PS(k(b), x2, q) // q = q·x² + b
-	}
-	c.VMULPS(x, p, p)
-	c.VDIVPS(q, p, x) // x·p / q
-	if sigmoid {
-		c.VMOVUPS(k(ActHalf), p)
-		c.VFMADD213PS(p, p, x) // ½·t + ½
-	}
-	c.VMOVUPS(x, mem(px, 0))
+	c.VMOVUPS(mem(px, 0), v(0))
+	body(k, v)
+	c.VMOVUPS(v(0), mem(px, 0))
 	c.ADDQ(operand.U32(vecBytes[isa]), px)
 	c.DECQ(n)
 	c.JNE(operand.LabelRef(top))
 	c.Label(done)
+}
+
+func emitLogistic(c *build.Context, isa ISA) {
+	actLoop(c, isa, "logistic", func(v func(int) reg.VecPhysical) {
+		c.VXORPS(v(7), v(7), v(7))
+	}, func(k func(int) operand.Mem, v func(int) reg.VecPhysical) {
+		t, nn, r, p, z, ni, zero := v(0), v(2), v(3), v(4), v(5), v(6), v(7)
+		c.VSUBPS(t, zero, t) // −x
+		c.VMAXPS(k(LogLo), t, t)
+		c.VMINPS(k(LogHi), t, t)
+		c.VMULPS(k(LogLog2e), t, nn)
+		if isa == AVX2 {
+			c.VROUNDPS(operand.U8(0), nn, nn) // to nearest, even
+		} else {
+			c.VRNDSCALEPS(operand.U8(0), nn, nn)
+		}
+		c.VMOVUPS(t, r)
+		c.VFNMADD231PS(k(LogLn2Hi), nn, r) // r −= n·ln2hi
+		c.VFNMADD231PS(k(LogLn2Lo), nn, r) // r −= n·ln2lo
+		c.VMOVUPS(k(LogP0), p)
+		for _, a := range []int{LogP1, LogP2, LogP3, LogP4, LogP5} {
+			c.VFMADD213PS(k(a), r, p) // p = p·r + a
+		}
+		c.VMULPS(r, r, z)
+		c.VFMADD213PS(r, z, p) // p·r² + r
+		c.VADDPS(k(LogOne), p, p)
+		c.VCVTPS2DQ(nn, ni) // 2ⁿ: n + 127 in the exponent field
+		c.VPADDD(k(LogBias), ni, ni)
+		c.VPSLLD(operand.U8(23), ni, ni)
+		c.VMULPS(ni, p, p)
+		c.VADDPS(k(LogOne), p, p)
+		c.VMOVUPS(k(LogOne), t)
+		c.VDIVPS(p, t, t) // 1 / (1 + e^−x)
+	})
+}
+
+func emitAct(c *build.Context, isa ISA, sigmoid bool) {
+	name := "tanh"
+	if sigmoid {
+		name = "sigmoid"
+	}
+	actLoop(c, isa, name, nil, func(k func(int) operand.Mem, v func(int) reg.VecPhysical) {
+		x, x2, p, q := v(0), v(1), v(2), v(3)
+		if sigmoid {
+			c.VMULPS(k(ActHalf), x, x)
+		}
+		c.VMAXPS(k(ActLo), x, x)
+		c.VMINPS(k(ActHi), x, x)
+		c.VMULPS(x, x, x2)
+		c.VMOVUPS(k(ActA13), p)
+		for _, a := range []int{ActA11, ActA9, ActA7, ActA5, ActA3, ActA1} {
+			c.VFMADD213PS(k(a), x2, p) // p = p·x² + a
+		}
+		c.VMOVUPS(k(ActB6), q)
+		for _, b := range []int{ActB4, ActB2, ActB0} {
+			c.VFMADD213PS(k(b), x2, q) // q = q·x² + b
+		}
+		c.VMULPS(x, p, p)
+		c.VDIVPS(q, p, x) // x·p / q
+		if sigmoid {
+			c.VMOVUPS(k(ActHalf), p)
+			c.VFMADD213PS(p, p, x) // ½·t + ½
+		}
+	})
 }

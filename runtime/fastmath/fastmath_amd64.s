@@ -167,16 +167,16 @@ TEXT ·logisticAVX2(SB), NOSPLIT, $0-32
 	SHRQ   $0x03, CX
 	TESTQ  CX, CX
 	JE     logistic_done_AVX2
-	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
 
 logistic_loop_AVX2:
-	VMOVUPS      (SI), Y1
-	VSUBPS       Y1, Y0, Y1
-	VMAXPS       (R10), Y1, Y1
-	VMINPS       64(R10), Y1, Y1
-	VMULPS       128(R10), Y1, Y2
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y0, Y7, Y0
+	VMAXPS       (R10), Y0, Y0
+	VMINPS       64(R10), Y0, Y0
+	VMULPS       128(R10), Y0, Y2
 	VROUNDPS     $0x00, Y2, Y2
-	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y3
 	VFNMADD231PS 192(R10), Y2, Y3
 	VFNMADD231PS 256(R10), Y2, Y3
 	VMOVUPS      320(R10), Y4
@@ -193,9 +193,9 @@ logistic_loop_AVX2:
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y4, Y4
 	VADDPS       704(R10), Y4, Y4
-	VMOVUPS      704(R10), Y1
-	VDIVPS       Y4, Y1, Y1
-	VMOVUPS      Y1, (SI)
+	VMOVUPS      704(R10), Y0
+	VDIVPS       Y4, Y0, Y0
+	VMOVUPS      Y0, (SI)
 	ADDQ         $0x00000020, SI
 	DECQ         CX
 	JNE          logistic_loop_AVX2
@@ -213,16 +213,16 @@ TEXT ·logisticAVX512(SB), NOSPLIT, $0-32
 	SHRQ   $0x04, CX
 	TESTQ  CX, CX
 	JE     logistic_done_AVX512
-	VXORPS Z0, Z0, Z0
+	VXORPS Z7, Z7, Z7
 
 logistic_loop_AVX512:
-	VMOVUPS      (SI), Z1
-	VSUBPS       Z1, Z0, Z1
-	VMAXPS       (R10), Z1, Z1
-	VMINPS       64(R10), Z1, Z1
-	VMULPS       128(R10), Z1, Z2
+	VMOVUPS      (SI), Z0
+	VSUBPS       Z0, Z7, Z0
+	VMAXPS       (R10), Z0, Z0
+	VMINPS       64(R10), Z0, Z0
+	VMULPS       128(R10), Z0, Z2
 	VRNDSCALEPS  $0x00, Z2, Z2
-	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z3
 	VFNMADD231PS 192(R10), Z2, Z3
 	VFNMADD231PS 256(R10), Z2, Z3
 	VMOVUPS      320(R10), Z4
@@ -239,9 +239,9 @@ logistic_loop_AVX512:
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z4, Z4
 	VADDPS       704(R10), Z4, Z4
-	VMOVUPS      704(R10), Z1
-	VDIVPS       Z4, Z1, Z1
-	VMOVUPS      Z1, (SI)
+	VMOVUPS      704(R10), Z0
+	VDIVPS       Z4, Z0, Z0
+	VMOVUPS      Z0, (SI)
 	ADDQ         $0x00000040, SI
 	DECQ         CX
 	JNE          logistic_loop_AVX512
