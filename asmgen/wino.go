@@ -69,21 +69,9 @@ func (k *kernel) winoVec(f layers.Wino, p panel) {
 			c.VSUBPS(o, x, x)
 		}
 	}
-	// order lists the nonzero coefficients, positive ones first.
-	order := func(coef []int) []int {
-		var ix []int
-		for pass := 0; pass < 2; pass++ {
-			for i, v := range coef {
-				if v != 0 && (v > 0) == (pass == 0) {
-					ix = append(ix, i)
-				}
-			}
-		}
-		return ix
-	}
 	for i := 0; i < a; i++ {
 		for q := 0; q < n; q++ {
-			for t, kk := range order(l[i]) {
+			for t, kk := range layers.PositiveFirst(l[i]) {
 				switch {
 				case t > 0:
 					addMem(r(q), src(kk, q), l[i][kk])
@@ -96,7 +84,7 @@ func (k *kernel) winoVec(f layers.Wino, p panel) {
 			}
 		}
 		for j := 0; j < a; j++ {
-			ix := order(l[j])
+			ix := layers.PositiveFirst(l[j])
 			switch q0 := ix[0]; {
 			case l[j][q0] < 0:
 				c.VSUBPS(r(q0), zero, out)

@@ -56,6 +56,14 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 # field KEY LINE -> value of KEY=value in a logfmt line (empty if absent)
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n1; }
+# keep_best VAR V: appends V to the list VAR_all and sets VAR to V if V is
+# larger (or VAR is empty); V empty changes nothing.
+keep_best() {
+	local -n best=$1 all=${1}_all
+	[[ -n $2 ]] || return 0
+	all+=" $2"
+	if [[ -z $best ]] || (($2 > best)); then best=$2; fi
+}
 # div A B [scale] -> A/B with 2 decimals, NA if either is missing/zero
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else print "NA" }'; }
 na() { [[ -n "$1" ]] && echo "$1" || echo NA; }
@@ -369,15 +377,14 @@ cnn_bench() {
 	# The train steps of the two alternate cnn_reps times and each one's best
 	# run counts, so that a burst of load on the shared machine does not
 	# decide the ratio; PyTorch's last run also times its conv layers.
-	local i v p_out="" n_all="" p_all="" creps
+	local i v p_out="" n_sps_all="" p_sps_all="" creps
 	for ((i = 1; i <= cnn_reps; i++)); do
 		if ((nngen_ok)); then
 			log "nngen: BenchmarkTrainStep, ${steps} steps ($i/$cnn_reps)"
 			if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_cnn.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' \
 				-test.benchtime "${steps}x" -test.cpu 1); then
 				v=$(awk '$1 ~ /^BenchmarkTrainStep/ { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }' <<<"$out")
-				n_all+=" $v"
-				[[ -n $v ]] && { [[ -z $n_sps ]] || ((v > n_sps)); } && n_sps=$v
+				keep_best n_sps "$v"
 			else
 				log "nngen: BenchmarkTrainStep failed"; echo "$out" >&2
 			fi
@@ -388,14 +395,13 @@ cnn_bench() {
 		if out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_cnn.py" --steps "$steps" --warmup "$warm" \
 			--conv-reps "$creps" "$MNIST"); then
 			v=$(field samples_per_sec "$out")
-			p_all+=" $v"
-			[[ -n $v ]] && { [[ -z $p_sps ]] || ((v > p_sps)); } && p_sps=$v
+			keep_best p_sps "$v"
 			p_out=$out
 		else
 			log "pytorch: run failed"
 		fi
 	done
-	log "cnn_train runs: nngen$n_all; pytorch$p_all"
+	log "cnn_train runs: nngen$n_sps_all; pytorch$p_sps_all"
 	local conv_out=""
 	if ((conv_ok)); then
 		log "nngen: conv layers, best of $reps forward calls"
@@ -428,7 +434,7 @@ cnn_bench() {
 # that a burst of load on the shared machine does not decide the ratio.
 vae_bench() {
 	local steps=${BENCH_VAE_STEPS:-468} warm=${BENCH_VAE_WARMUP:-10} reps=${BENCH_VAE_REPS:-3}
-	local out v n_sps="" p_sps="" n_all="" p_all="" core ct torch_env=(env) i
+	local out v n_sps="" p_sps="" n_sps_all="" p_sps_all="" core ct torch_env=(env) i
 	need_torch
 	locate_mnist
 	local nngen_ok=1
@@ -442,8 +448,7 @@ vae_bench() {
 			log "nngen: training 1 epoch ($i/$reps)"
 			if out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/mnist_vae" train --data "$MNIST" --epochs 1 --quiet); then
 				v=$(field samples_per_sec "$(tail -n1 <<<"$out")")
-				n_all+=" $v"
-				[[ -n $v ]] && { [[ -z $n_sps ]] || ((v > n_sps)); } && n_sps=$v
+				keep_best n_sps "$v"
 			else
 				log "nngen: train failed"
 			fi
@@ -451,13 +456,12 @@ vae_bench() {
 		log "pytorch: $warm warm-up + $steps timed train steps ($i/$reps)"
 		if out=$("${torch_env[@]}" "${pin[@]}" "$PY" "$BENCH_DIR/pytorch_vae.py" --steps "$steps" --warmup "$warm" "$MNIST"); then
 			v=$(field samples_per_sec "$out")
-			p_all+=" $v"
-			[[ -n $v ]] && { [[ -z $p_sps ]] || ((v > p_sps)); } && p_sps=$v
+			keep_best p_sps "$v"
 		else
 			log "pytorch: run failed"
 		fi
 	done
-	log "vae runs: nngen$n_all; pytorch$p_all"
+	log "vae runs: nngen$n_sps_all; pytorch$p_sps_all"
 	echo "vae_train nngen=$(na "$n_sps") pytorch=$(na "$p_sps") ratio=$(div "$n_sps" "$p_sps")"
 	[[ -n $n_sps ]] || { log "nngen could not be measured"; failed=1; }
 	[[ -n $p_sps ]] || { log "PyTorch could not run"; failed=1; }

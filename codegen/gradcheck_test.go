@@ -68,7 +68,7 @@ var mutants = []mutant{
 	// Winograd: the kernel gradient's transform Gᵀ·dU·G flips a sign in
 	// the centre tap; the kernel's transform G·g·Gᵀ flips one in U[2][2].
 	{"winograd_kernel_grad", "conv_winograd", "g[4] = Float(0.5)*s11 - Float(0.5)*s12", "g[4] = Float(0.5)*s11 + Float(0.5)*s12"},
-	{"winograd_kernel_transform", "conv_winograd", "u[(160+c)*17+f] = Float(0.5)*t20 - Float(0.5)*t21", "u[(160+c)*17+f] = Float(0.5)*t20 + Float(0.5)*t21"},
+	{"winograd_kernel_transform", "conv_winograd", "u[(160+c)*17+f] = Float(0.5)*t20 + Float(0.5)*t22 - Float(0.5)*t21", "u[(160+c)*17+f] = Float(0.5)*t20 + Float(0.5)*t22 + Float(0.5)*t21"},
 	// The output gradient lands one pixel right in its whole-tile copy;
 	// the second head's input gradient overwrites the first's.
 	{"winograd_padded_grad", "conv_winograd_same", "copy(m.conv2d_2_wdY[((r+0)*6+0)*16:]", "copy(m.conv2d_2_wdY[((r+0)*6+1)*16:]"},

@@ -186,9 +186,9 @@ func positive(v any) string {
 
 // FlatImage returns the [height, width, channels] image whose flattened
 // NHWC order the last axis of parameter p of n follows, when p is a
-// FlatInput parameter and n's input is an image flattened by a Flatten
-// (through layers without parameters that keep the shape, such as
-// Dropout); else nil. Checkpoints store such a parameter with that axis in
+// FlatInput parameter and n's input is an image flattened by an aliasing
+// layer (Flatten, or Reshape to one axis; through layers without
+// parameters that keep the shape, such as Dropout); else nil. Checkpoints store such a parameter with that axis in
 // NCHW order, as PyTorch's nn.Flatten after a convolution sees it.
 func FlatImage(n *ir.Node, p string) []int {
 	k := registry[n.Kind]
@@ -196,7 +196,8 @@ func FlatImage(n *ir.Node, p string) []int {
 		return nil
 	}
 	for in := n.Inputs[0]; len(in.Inputs) == 1; in = in.Inputs[0] {
-		if in.Kind == "Flatten" {
+		if k := registry[in.Kind]; k != nil && k.Alias == AliasAlways && len(in.Shape) == 1 {
+			// A flattening alias (Flatten, or Reshape to one axis).
 			if s := in.Inputs[0].Shape; len(s) == 3 && s[2] > 1 && s[0]*s[1] > 1 {
 				return s
 			}

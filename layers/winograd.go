@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/dave/jennifer/jen"
 
@@ -189,25 +190,40 @@ func (k Wino) winoIndex(xi int) *Statement {
 	return Parens(Lit(xi * k.Tiles()).Op("+").Id("t")).Op("*").Lit(k.C).Op("+").Id("c")
 }
 
-// sumOf is the expression Σ coef[i]·terms[i] for coefficients in {-1, 0, 1},
-// starting with a positive term where there is one.
-func sumOf(coef []int, terms []Code) *Statement {
-	var s *Statement
+// PositiveFirst returns the indices of coef's nonzero coefficients,
+// positive ones first: a sum then starts with a positive term where it has
+// one (the Go twins and the assembly alike).
+func PositiveFirst[T int | float64](coef []T) []int {
+	var ix []int
 	for pass := 0; pass < 2; pass++ {
 		for i, c := range coef {
-			if c == 0 || (pass == 0) != (c > 0) {
-				continue
+			if c != 0 && (c > 0) == (pass == 0) {
+				ix = append(ix, i)
 			}
-			switch {
-			case s == nil && c > 0:
-				s = Add(terms[i])
-			case s == nil:
-				s = Op("-").Add(terms[i])
-			case c > 0:
-				s = s.Op("+").Add(terms[i])
-			default:
-				s = s.Op("-").Add(terms[i])
-			}
+		}
+	}
+	return ix
+}
+
+// linComb is the Go expression Σ coef[i]·terms[i], in PositiveFirst's
+// order; coefficients ±1 multiply nothing.
+func linComb[T int | float64](coef []T, terms []Code) *Statement {
+	var s *Statement
+	for _, i := range PositiveFirst(coef) {
+		c := float64(coef[i])
+		t := Add(terms[i])
+		if c != 1 && c != -1 {
+			t = Id("Float").Call(Lit(math.Abs(c))).Op("*").Add(terms[i])
+		}
+		switch {
+		case s == nil && c < 0:
+			s = Op("-").Add(t)
+		case s == nil:
+			s = t
+		case c < 0:
+			s = s.Op("-").Add(t)
+		default:
+			s = s.Op("+").Add(t)
 		}
 	}
 	return s
@@ -246,10 +262,10 @@ func (k Wino) Twin() []Code {
 			}
 			rq := Id(fmt.Sprintf("r%d", q))
 			rs = append(rs, rq)
-			rows = append(rows, Add(rq).Op(":=").Add(sumOf(l[i], col)))
+			rows = append(rows, Add(rq).Op(":=").Add(linComb(l[i], col)))
 		}
 		for j := 0; j < a; j++ {
-			val := sumOf(l[j], rs)
+			val := linComb(l[j], rs)
 			switch {
 			case k.Op == WinoInGrad:
 				rows = append(rows, dst(i, j).Op("+=").Add(val))
@@ -376,38 +392,6 @@ func posOf(buf string, n int) *Statement {
 	return view("m."+buf, Id("xi").Op("*").Lit(n), n)
 }
 
-// floatSum is the Go expression Σ coef[i]·terms[i].
-func floatSum(e *Emitter, coef []float64, terms []Code) *Statement {
-	var s *Statement
-	for i, c := range coef {
-		if c == 0 {
-			continue
-		}
-		t := Add(terms[i])
-		if c != 1 && c != -1 {
-			t = e.Lit(abs(c)).Op("*").Add(terms[i])
-		}
-		switch {
-		case s == nil && c < 0:
-			s = Op("-").Add(t)
-		case s == nil:
-			s = t
-		case c < 0:
-			s = s.Op("-").Add(t)
-		default:
-			s = s.Op("+").Add(t)
-		}
-	}
-	return s
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
 // winoKernel emits U = G·g·Gᵀ for every (filter, channel) of the
 // PyTorch-ordered kernel w: u[ξ][c][f].
 func (e *Emitter) winoKernel(w winoGeom, torch Code) Code {
@@ -418,13 +402,13 @@ func (e *Emitter) winoKernel(w winoGeom, torch Code) Code {
 	body = append(body, Id("g").Op(":=").Id("w").Index(Parens(Id("f").Op("*").Lit(C).Op("+").Id("c")).Op("*").Lit(9).Op(":")).Index(Op(":").Lit(9)))
 	for i := 0; i < 4; i++ {
 		for kw := 0; kw < 3; kw++ {
-			body = append(body, Add(tv(i, kw)).Op(":=").Add(floatSum(e, winoG[i], []Code{gv(0, kw), gv(1, kw), gv(2, kw)})))
+			body = append(body, Add(tv(i, kw)).Op(":=").Add(linComb(winoG[i], []Code{gv(0, kw), gv(1, kw), gv(2, kw)})))
 		}
 	}
 	for i := 0; i < 4; i++ {
 		for j := 0; j < 4; j++ {
 			body = append(body, Id("u").Index(Parens(Lit((i*4+j)*C).Op("+").Id("c")).Op("*").Lit(F).Op("+").Id("f")).Op("=").
-				Add(floatSum(e, winoG[j], []Code{tv(i, 0), tv(i, 1), tv(i, 2)})))
+				Add(linComb(winoG[j], []Code{tv(i, 0), tv(i, 1), tv(i, 2)})))
 		}
 	}
 	return Block(
@@ -445,13 +429,13 @@ func (e *Emitter) winoKernelGrad(w winoGeom, torch Code) Code {
 	var body []Code
 	for kh := 0; kh < 3; kh++ {
 		for j := 0; j < 4; j++ {
-			body = append(body, Add(sv(kh, j)).Op(":=").Add(floatSum(e, gt[kh], []Code{dv(0, j), dv(1, j), dv(2, j), dv(3, j)})))
+			body = append(body, Add(sv(kh, j)).Op(":=").Add(linComb(gt[kh], []Code{dv(0, j), dv(1, j), dv(2, j), dv(3, j)})))
 		}
 	}
 	body = append(body, Id("g").Op(":=").Id("dw").Index(Parens(Id("f").Op("*").Lit(C).Op("+").Id("c")).Op("*").Lit(9).Op(":")).Index(Op(":").Lit(9)))
 	for kh := 0; kh < 3; kh++ {
 		for kw := 0; kw < 3; kw++ {
-			body = append(body, Id("g").Index(Lit(kh*3+kw)).Op("=").Add(floatSum(e, gt[kw], []Code{sv(kh, 0), sv(kh, 1), sv(kh, 2), sv(kh, 3)})))
+			body = append(body, Id("g").Index(Lit(kh*3+kw)).Op("=").Add(linComb(gt[kw], []Code{sv(kh, 0), sv(kh, 1), sv(kh, 2), sv(kh, 3)})))
 		}
 	}
 	return Block(
