@@ -215,6 +215,11 @@ func (g *gen) modelFile() *File {
 	g.autoencoder(f, infer)
 	g.tokenMethods(f)
 	f.Add(g.tensors(names))
+	if err := layers.TorchLayout(m); err != nil {
+		// PyTorch's layout cannot express the parameters: export refuses.
+		f.Add(g.method("ExportError says why PyTorch's layout cannot express this model's\nparameters: the export command refuses to write them.", "ExportError", nil, []Code{Error()},
+			Return(Qual("errors", "New").Call(Lit(path.Base(m.SpecPath)+":"+err.Error())))))
+	}
 	f.Add(g.method("Save writes the parameters and optimizer state to a safetensors checkpoint.", "Save",
 		[]Code{Id("path").String()}, []Code{Error()},
 		Return(Qual(ckptPkg, "Save").Call(Id("path"), m_("Tensors").Call(True()), Map(String()).String().Values(Dict{
@@ -277,8 +282,20 @@ func (g *gen) update() []Code {
 		lr = Qual(optimPkg, "CosineLR").Call(lr, m_("step"), Lit(o.DecaySteps), Lit(o.Alpha))
 	}
 	var s []Code
-	if o.ClipNorm > 0 {
-		s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Op(":")), Lit(o.ClipNorm)))
+	switch {
+	case o.GlobalClipNorm > 0:
+		s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Op(":")), Lit(o.GlobalClipNorm)))
+	case o.ClipValue > 0:
+		s = append(s, Qual(optimPkg, "ClipByValue").Call(m_("g").Index(Op(":")), Lit(o.ClipValue)))
+	case o.ClipNorm > 0:
+		// Keras's clipnorm: each parameter tensor on its own.
+		for _, n := range g.m.Nodes {
+			for _, p := range n.Params {
+				if !p.Buffer {
+					s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Lit(p.Offset).Op(":").Lit(p.Offset+ir.Prod(p.Shape))), Lit(o.ClipNorm)))
+				}
+			}
+		}
 	}
 	return append(s, m_("opt").Dot("Update").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), lr, m_("step").Op("+").Lit(1)))
 }

@@ -130,7 +130,16 @@ func check(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok: model %s, %d layers, %d parameters\n", *specPath, m.Name, len(m.Nodes)-1, m.NumParams())
+	warnExport(stderr, *specPath, m)
 	return nil
+}
+
+// warnExport warns, without failing, of a model whose parameters PyTorch's
+// layout cannot express: its binary's export command refuses it.
+func warnExport(stderr io.Writer, specPath string, m *ir.Model) {
+	if err := layers.TorchLayout(m); err != nil {
+		fmt.Fprintf(stderr, "%s:%v (warning: the export command will refuse this model)\n", specPath, err)
+	}
 }
 
 func doc(args []string, stdout, stderr io.Writer) error {
@@ -186,6 +195,7 @@ func generate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "nngen: wrote %d files of package %s to %s\n", len(files), m.Name, *out)
+	warnExport(stderr, *specPath, m)
 	return nil
 }
 

@@ -531,3 +531,14 @@ func TestMisusePanics(t *testing.T) {
 		}()
 	}
 }
+
+func TestClipByValue(t *testing.T) {
+	g := []float32{3, -4, 0.25, -0.5, float32(math.Inf(-1))}
+	ClipByValue(g, 0.5)
+	want := []float32{0.5, -0.5, 0.25, -0.5, -0.5}
+	for i := range g {
+		if g[i] != want[i] {
+			t.Errorf("g[%d] = %v, want %v", i, g[i], want[i])
+		}
+	}
+}
