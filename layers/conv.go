@@ -63,10 +63,10 @@ func init() {
 			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size).",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
-			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
-			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window.", Check: ints2},
+			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width (one integer: both).", Check: ints2, Broadcast: 2},
+			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window (one integer: both).", Check: ints2, Broadcast: 2},
 			{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: no padding; same: output size ceil(input/stride), zero padding (extra at the bottom and right).", Enum: []string{"valid", "same"}},
-			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps.", Check: ints2},
+			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps (one integer: both).", Check: ints2, Broadcast: 2},
 			actField("linear"),
 			{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds a bias vector."},
 			{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of the kernel.", Enum: Initializers},

@@ -124,8 +124,8 @@ func poolFields() []Field {
 		}
 	}
 	return []Field{
-		{Name: "pool_size", Type: IntsField, Default: []int{2, 2}, Doc: "Window height and width.", Check: pair(false)},
-		{Name: "strides", Type: IntsField, Default: []int{}, Doc: "Steps of the window, vertical and horizontal; empty means pool_size (Keras's None).", Check: pair(true)},
+		{Name: "pool_size", Type: IntsField, Default: []int{2, 2}, Doc: "Window height and width (one integer: both).", Check: pair(false), Broadcast: 2},
+		{Name: "strides", Type: IntsField, Default: []int{}, Doc: "Steps of the window, vertical and horizontal (one integer: both); empty means pool_size (Keras's None).", Check: pair(true), Broadcast: 2},
 		{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: windows inside the input only; same: output size ceil(input/stride), the windows padded evenly (extra at the bottom and right) and padded cells ignored.", Enum: []string{"valid", "same"}},
 	}
 }

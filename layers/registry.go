@@ -37,6 +37,9 @@ type Field struct {
 	Doc     string
 	Enum    []string           // allowed values of a String field
 	Check   func(v any) string // extra check; returns a message or ""
+	// Broadcast, for an Ints field, lets one integer stand for that many
+	// copies of it, as Keras's "an integer or a tuple of 2 integers".
+	Broadcast int
 }
 
 // Alias says when a kind's output is its input's buffer, with no copy.
