@@ -91,10 +91,10 @@ type Kind struct {
 	// a Flatten of an image, PyTorch orders those NCHW where nngen has
 	// NHWC, and checkpoints follow PyTorch (see FlatImage).
 	FlatInput []string
-	// Featurewise marks a kind of one input whose output keeps the input's
-	// shape and treats every feature alike (element-wise, per feature with
-	// FlatInput parameters, or symmetrically as softmax): a permutation of
-	// the input's features permutes the output's the same way. A flattened
+	// Featurewise marks a kind whose inputs and output share one shape and
+	// that treats every feature alike (element-wise, per feature with
+	// FlatInput parameters, or symmetrically as softmax): permuting the
+	// features of its inputs permutes its output's the same way. A flattened
 	// image's order is followed through such kinds to the layer that mixes
 	// its features (see FlatImage).
 	Featurewise bool
@@ -213,26 +213,32 @@ func FlatImage(n *ir.Node, p string) []int {
 
 // flatOrigin returns the image (with more than one pixel and more than one
 // channel) whose NHWC flattening node t's output is, and the flattening
-// node itself; nil when t's output is not one.
+// node itself; nil when t's output is not one. A Featurewise node of
+// several inputs (Sampling) has that origin when all its inputs have it.
 func flatOrigin(t *ir.Node) ([]int, *ir.Node) {
-	for len(t.Shape) == 1 && len(t.Inputs) == 1 {
-		k, in := registry[t.Kind], t.Inputs[0]
-		switch {
-		case k == nil:
-			return nil, nil
-		case k.Alias == AliasAlways && len(in.Shape) == 3:
-			// A flattening alias (Flatten, or Reshape to one axis).
-			if s := in.Shape; s[2] > 1 && s[0]*s[1] > 1 {
-				return s, t
-			}
-			return nil, nil
-		case k.Alias == AliasAlways && len(in.Shape) == 1, k.Featurewise:
-			t = in
-		default:
+	k := registry[t.Kind]
+	if k == nil || len(t.Shape) != 1 || len(t.Inputs) == 0 {
+		return nil, nil
+	}
+	if in := t.Inputs[0]; k.Alias == AliasAlways {
+		switch s := in.Shape; {
+		case len(s) == 3 && s[2] > 1 && s[0]*s[1] > 1:
+			return s, t // a flattening alias: Flatten, or Reshape to one axis
+		case len(s) == 1:
+			return flatOrigin(in)
+		}
+		return nil, nil
+	}
+	if !k.Featurewise {
+		return nil, nil
+	}
+	img, flat := flatOrigin(t.Inputs[0])
+	for _, in := range t.Inputs[1:] {
+		if other, _ := flatOrigin(in); !slices.Equal(other, img) {
 			return nil, nil
 		}
 	}
-	return nil, nil
+	return img, flat
 }
 
 // TorchLayout reports, as an error naming the layer, a model whose
@@ -250,7 +256,7 @@ func TorchLayout(m *ir.Model) error {
 		}
 		for _, c := range t.Consumers {
 			k := registry[c.Kind]
-			if k == nil || len(c.Inputs) == 1 && (k.Featurewise || k.Alias == AliasAlways && len(c.Shape) == 1 || len(k.FlatInput) > 0) {
+			if cimg, _ := flatOrigin(c); k == nil || len(c.Inputs) == 1 && len(k.FlatInput) > 0 || slices.Equal(cimg, img) {
 				continue
 			}
 			return fmt.Errorf("%s: PyTorch's layout cannot express layer %s (%s): it reads the image %v that layer %s (line %d) flattens in NHWC order, where torch.flatten gives NCHW, and only the parameters of a Dense or a featurewise layer can be reordered to match",

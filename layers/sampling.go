@@ -16,9 +16,10 @@ const SamplingStream = 1 << 62
 
 func init() {
 	Register(&Kind{
-		Name:      "Sampling",
-		Inference: &Inference{Draws: func(n *ir.Node) bool { return n.Str("inference") == "sample" }},
-		Latent:    true,
+		Name:        "Sampling",
+		Inference:   &Inference{Draws: func(n *ir.Node) bool { return n.Str("inference") == "sample" }},
+		Latent:      true,
+		Featurewise: true,
 		Doc: "The reparameterization of a variational autoencoder: takes inputs [mu, logvar] of equal shape and outputs z = μ + exp(½·logvar)·ε, ε ~ N(0, I) drawn from the model's seeded generator, one stream per train step (the same seed gives the same draws). " +
 			"At inference it outputs μ, or a draw with inference: sample. Put the KL divergence of N(μ, exp(logvar)) from N(0, I) into the loss with `loss: {reconstruction: ..., kl: {mu: ..., logvar: ...}}`.",
 		Fields: []Field{
