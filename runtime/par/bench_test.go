@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkRun measures one fork and join of empty parts: the cost a Run
@@ -18,6 +20,76 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				p.Run(f)
+			}
+		})
+	}
+}
+
+// spinWork is a step of iters iterations of integer work, split in parts.
+type spinWork struct{ iters int }
+
+var sinkWork atomic.Int64
+
+func (w *spinWork) Do(i, n int) {
+	lo, hi := Split(w.iters, n, i)
+	x := i
+	for range hi - lo {
+		x = x*31 + 7
+	}
+	sinkWork.Add(int64(x))
+}
+
+// newSpinWork returns a step of about d of work on one core.
+func newSpinWork(d time.Duration) *spinWork {
+	w := &spinWork{iters: 1 << 22}
+	best := time.Hour
+	for range 5 {
+		t := time.Now()
+		w.Do(0, 1)
+		best = min(best, time.Since(t))
+	}
+	w.iters = int(float64(w.iters) * float64(d) / float64(best))
+	return w
+}
+
+// BenchmarkForkJoin splits 8 µs of work (a tenth of the seed MLP's train
+// step) over the workers: with free synchronisation and idle cores, n
+// workers take 8/n µs, and the rest is the cost of a fork and a join.
+// stolen/op counts the parts per Run that another goroutine ran because
+// their own had not started them (the machine was busy, or the goroutine
+// asleep).
+func BenchmarkForkJoin(b *testing.B) {
+	w := newSpinWork(8 * time.Microsecond)
+	for _, n := range []int{1, 2, 3} {
+		for _, spin := range []time.Duration{DefaultSpin, 0} {
+			b.Run(fmt.Sprintf("workers=%d/spin=%v", n, spin), func(b *testing.B) {
+				p := New(n)
+				defer p.Close()
+				p.SetSpin(spin)
+				p.s.stolen.Store(0)
+				for b.Loop() {
+					p.RunTask(w)
+				}
+				b.ReportMetric(float64(p.s.stolen.Load())/float64(b.N), "stolen/op")
+			})
+		}
+	}
+}
+
+// BenchmarkRunBlocking is BenchmarkRun with workers that block at once
+// (SetSpin(0)): each Run wakes them from the scheduler.
+func BenchmarkRunBlocking(b *testing.B) {
+	for _, n := range []int{2, 3} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			p := New(n)
+			defer p.Close()
+			p.SetSpin(0)
+			var ran atomic.Int64
+			f := func(i, n int) { ran.Add(1) }
+			for b.Loop() {
+				p.Run(f)
+				for t := time.Now(); time.Since(t) < 20*time.Microsecond; {
+				} // the caller's serial work, while the workers fall asleep
 			}
 		})
 	}
@@ -109,28 +181,39 @@ func TestGemmBitIdentical(t *testing.T) {
 	}
 }
 
-// BenchmarkGemm is C = A·Bᵀ, 256×256×256 in float32, over row blocks of C
-// (3 workers on a 2-core machine share the cores). Each run checks that C
-// is bit-identical to one worker's.
+// chunk computes the i-th block of 16 rows of C, on any part.
+func (g *gemm) chunk(w, i int) { g.rows(16*i, min(16*i+16, g.m)) }
+
+// BenchmarkGemm is C = A·Bᵀ, 256×256×256 in float32, over row blocks of C:
+// by Run, one block of rows per worker, or by For, 16 blocks of 16 rows
+// taken in turn (3 workers on a 2-core machine share the cores). Each
+// checks that C is bit-identical to one worker's.
 func BenchmarkGemm(b *testing.B) {
 	const size = 256
 	g := newGemm(size, size, size)
 	g.rows(0, size)
 	want := append([]float32(nil), g.c...)
-	for _, n := range []int{1, 2, 3} {
-		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
-			p := New(n)
-			defer p.Close()
-			b.SetBytes(0)
-			for b.Loop() {
-				p.RunTask(g)
-			}
-			b.ReportMetric(2*size*size*size*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			for i := range want {
-				if math.Float32bits(g.c[i]) != math.Float32bits(want[i]) {
-					b.Fatalf("C[%d] = %v, want %v (one worker's)", i, g.c[i], want[i])
+	chunk := g.chunk
+	for _, mode := range []string{"run", "for"} {
+		for _, n := range []int{1, 2, 3} {
+			b.Run(fmt.Sprintf("%s/workers=%d", mode, n), func(b *testing.B) {
+				p := New(n)
+				defer p.Close()
+				clear(g.c)
+				for b.Loop() {
+					if mode == "run" {
+						p.RunTask(g)
+					} else {
+						p.For(size/16, chunk)
+					}
 				}
-			}
-		})
+				b.ReportMetric(2*size*size*size*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				for i := range want {
+					if math.Float32bits(g.c[i]) != math.Float32bits(want[i]) {
+						b.Fatalf("C[%d] = %v, want %v (one worker's)", i, g.c[i], want[i])
+					}
+				}
+			})
+		}
 	}
 }

@@ -210,6 +210,7 @@ type state struct {
 	running      atomic.Bool
 	closed       atomic.Bool
 	panicked     atomic.Pointer[Panic]
+	stolen       atomic.Int64 // parts run by another goroutine than theirs, for tests
 	exited       sync.WaitGroup
 	loop         forLoop
 	parts        []part
@@ -297,6 +298,9 @@ func (s *state) work(first int, e uint64) {
 		}
 		c := &s.parts[i].claim
 		if c.Load() == e-1 && c.CompareAndSwap(e-1, e) {
+			if k > 0 {
+				s.stolen.Add(1)
+			}
 			s.do(i)
 		}
 	}
