@@ -76,6 +76,32 @@ func BenchmarkForkJoin(b *testing.B) {
 	}
 }
 
+// BenchmarkStep is a train step as generated code would run it: 10 Runs
+// of 8 µs of work each (split over the workers), each followed by 10 µs of
+// serial work on the caller (an optimizer update, a reduction). Workers
+// that spin for less than the gap fall asleep before every Run.
+func BenchmarkStep(b *testing.B) {
+	w := newSpinWork(8 * time.Microsecond)
+	gap := newSpinWork(10 * time.Microsecond)
+	for _, spin := range []time.Duration{5 * time.Microsecond, DefaultSpin} {
+		for _, n := range []int{1, 2} {
+			b.Run(fmt.Sprintf("spin=%v/workers=%d", spin, n), func(b *testing.B) {
+				p := New(n)
+				defer p.Close()
+				p.SetSpin(spin)
+				p.s.stolen.Store(0)
+				for b.Loop() {
+					for range 10 {
+						p.RunTask(w)
+						gap.Do(0, 1)
+					}
+				}
+				b.ReportMetric(float64(p.s.stolen.Load())/float64(10*b.N), "stolen/run")
+			})
+		}
+	}
+}
+
 // BenchmarkRunBlocking is BenchmarkRun with workers that block at once
 // (SetSpin(0)): each Run wakes them from the scheduler.
 func BenchmarkRunBlocking(b *testing.B) {

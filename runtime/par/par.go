@@ -128,6 +128,9 @@ func (p *Pool) Workers() int { return p.s.n }
 // SetWorkers changes the number of workers to n, stopping and starting
 // goroutines; it panics if n < 1. The parts of the next Run are 0..n-1.
 func (p *Pool) SetWorkers(n int) {
+	if n < 1 {
+		panic(fmt.Sprintf("par: SetWorkers(%d) (want at least 1)", n))
+	}
 	if n == p.s.n && !p.s.closed.Load() {
 		return
 	}
@@ -196,16 +199,16 @@ type state struct {
 	n    int
 	spin atomic.Int64 // time.Duration
 	_    cpu.CacheLinePad
-	// epoch counts Runs; a worker waits for it to change.
+	// epoch counts Runs; a worker waits for it to change. task is this
+	// Run's work, written before epoch changes, on the same cache line.
 	epoch atomic.Uint64
+	task  Task
 	_     cpu.CacheLinePad
-	// done counts the parts of this Run that have returned.
-	done atomic.Int64
-	_    cpu.CacheLinePad
-	// task is this Run's work, written before epoch changes.
-	task Task
-	// callerSleeps is true while the caller blocks on callerWake.
+	// done counts the parts of this Run that have returned; callerSleeps
+	// is true while the caller blocks on callerWake.
+	done         atomic.Int64
 	callerSleeps atomic.Bool
+	_            cpu.CacheLinePad
 	callerWake   chan struct{}
 	running      atomic.Bool
 	closed       atomic.Bool
@@ -289,8 +292,9 @@ func (s *state) wakeAll() {
 }
 
 // work does part first of epoch e if it is unclaimed, then every other part
-// still unclaimed.
-func (s *state) work(first int, e uint64) {
+// still unclaimed, and reports whether it did any.
+func (s *state) work(first int, e uint64) bool {
+	did := false
 	for k := range s.n {
 		i := first + k
 		if i >= s.n {
@@ -302,8 +306,10 @@ func (s *state) work(first int, e uint64) {
 				s.stolen.Add(1)
 			}
 			s.do(i)
+			did = true
 		}
 	}
+	return did
 }
 
 // do runs part i and counts it done, waking the caller if it was the last.
@@ -340,10 +346,10 @@ func (s *state) worker(j int) {
 	seen := uint64(0)
 	for {
 		e := s.await(j, seen)
-		if s.closed.Load() {
+		// stop claims every part before it changes the epoch.
+		if !s.work(j, e) && s.closed.Load() {
 			return
 		}
-		s.work(j, e)
 		seen = e
 	}
 }
