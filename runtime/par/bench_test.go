@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,7 +58,8 @@ func newSpinWork(d time.Duration) *spinWork {
 // workers take 8/n µs, and the rest is the cost of a fork and a join.
 // stolen/op counts the parts per Run that another goroutine ran because
 // their own had not started them (the machine was busy, or the goroutine
-// asleep).
+// asleep); median-ns is the median time of one Run, which other programs
+// on the machine disturb less than the mean.
 func BenchmarkForkJoin(b *testing.B) {
 	w := newSpinWork(8 * time.Microsecond)
 	for _, n := range []int{1, 2, 3} {
@@ -67,10 +69,17 @@ func BenchmarkForkJoin(b *testing.B) {
 				defer p.Close()
 				p.SetSpin(spin)
 				p.s.stolen.Store(0)
+				lat := make([]time.Duration, 0, 1<<20)
 				for b.Loop() {
+					t := time.Now()
 					p.RunTask(w)
+					if len(lat) < cap(lat) {
+						lat = append(lat, time.Since(t))
+					}
 				}
 				b.ReportMetric(float64(p.s.stolen.Load())/float64(b.N), "stolen/op")
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)/2]), "median-ns")
 			})
 		}
 	}

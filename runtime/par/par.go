@@ -20,7 +20,7 @@
 // goroutine that sleeps in the scheduler costs more than that, so a goroutine
 // that waits (a worker for the next Run, the caller for the other parts)
 // first spins: it polls an atomic counter, yielding the processor with
-// runtime.Gosched every few dozen polls (so that more workers than
+// runtime.Gosched about every microsecond (so that more workers than
 // GOMAXPROCS still make progress), for a bounded time, DefaultSpin unless
 // SetSpin says otherwise. Then it blocks on a channel until woken. A waiter
 // never spins without bound: on a loaded machine, a spinning thread takes
@@ -386,9 +386,10 @@ func (s *state) stop() {
 	s.wakeAll()
 }
 
-// spin reports whether cond became true within about d. It polls cond, and
-// yields the processor every 64 polls so that goroutines waiting for one
-// (more workers than GOMAXPROCS) can run.
+// spin reports whether cond became true within about d. It polls cond,
+// reading the clock every 64 polls and yielding the processor
+// (runtime.Gosched) about every microsecond, so that goroutines waiting for
+// one (more workers than GOMAXPROCS) run soon.
 func spin(d time.Duration, cond func() bool) bool {
 	for range 64 {
 		if cond() {
@@ -396,15 +397,20 @@ func spin(d time.Duration, cond func() bool) bool {
 		}
 	}
 	start := time.Now()
+	yield := time.Duration(0)
 	for {
-		runtime.Gosched()
 		for range 64 {
 			if cond() {
 				return true
 			}
 		}
-		if time.Since(start) >= d {
+		t := time.Since(start)
+		if t >= d {
 			return false
+		}
+		if t >= yield {
+			runtime.Gosched()
+			yield = t + time.Microsecond
 		}
 	}
 }
