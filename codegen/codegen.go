@@ -39,6 +39,7 @@ const (
 	initPkg  = rtPkg + "initializer"
 	rngPkg   = rtPkg + "rng"
 	trainPkg = rtPkg + "train"
+	parPkg   = rtPkg + "par"
 )
 
 // Header is the first line of every generated file.

@@ -95,6 +95,7 @@ func (g *gen) testFile() *File {
 					Id("t").Dot("Fatalf").Call(Lit("sample %d output %d: Predict1 %v, Forward %v"), Id("s"), Id("j"), Id("v"), Id("out").Index(Id("s").Op("*").Id("OutputSize").Op("+").Id("j"))))),
 		),
 	)
+	g.workersTest(f)
 	g.kernelTests(f)
 	g.autoencoderTests(f)
 	f.Func().Id("BenchmarkTrainStep").Params(Id("b").Op("*").Qual("testing", "B")).Block(
@@ -284,3 +285,30 @@ func BenchmarkKernels(b *testing.B) {
 	}
 }
 `
+
+// workersTest emits TestWorkers: Predict gives the same outputs, bit for
+// bit, on 1, 2 and 3 workers, over several batches and a partial one.
+func (g *gen) workersTest(f *File) {
+	x := Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Float64").Call())
+	if v := layers.Vocabulary(g.m); v > 0 {
+		x = Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Intn").Call(Lit(v)))
+	}
+	f.Func().Id("TestWorkers").Params(Id("t").Op("*").Qual("testing", "T")).Block(
+		g.skipIfDraws(),
+		Id("m").Op(":=").Id("New").Call(Lit(1)),
+		Id("n").Op(":=").Lit(3).Op("*").Id("BatchSize").Op("+").Lit(1),
+		Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(5), Lit(0)),
+		Id("x").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("InputSize")),
+		For(Id("i").Op(":=").Range().Id("x")).Block(x),
+		Var().Id("want").Index().Float32(),
+		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(
+			Id("m").Dot("SetWorkers").Call(Id("w")),
+			Id("out").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("OutputSize")),
+			Id("m").Dot("Predict").Call(Id("x"), Id("out")),
+			If(Id("w").Op("==").Lit(1)).Block(Id("want").Op("=").Id("out"), Continue()),
+			For(Id("i").Op(":=").Range().Id("out")).Block(
+				If(Qual("math", "Float32bits").Call(Id("out").Index(Id("i"))).Op("!=").Qual("math", "Float32bits").Call(Id("want").Index(Id("i")))).Block(
+					Id("t").Dot("Fatalf").Call(Lit("%d workers: output %d is %v, one worker gives %v"), Id("w"), Id("i"), Id("out").Index(Id("i")), Id("want").Index(Id("i"))))),
+		),
+	)
+}
