@@ -71,7 +71,7 @@ func sameTree(t *testing.T, dir string, want map[string]string) {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"-h"}, {"--help"}, {"help"},
-		{"generate", "-h"}, {"check", "-h"}, {"doc", "-h"},
+		{"generate", "-h"}, {"check", "-h"}, {"summary", "-h"}, {"doc", "-h"},
 		{"generate", "-spec", "x.yaml", "-help"},
 	} {
 		code, stdout, stderr := nngen(t, args...)
@@ -104,6 +104,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check"}, "nngen check: missing -spec\nRun 'nngen check -h' for usage.\n"},
 		{[]string{"generate", "-out", out}, "nngen generate: missing -spec\n"},
 		{[]string{"generate", "-spec", mnist}, "nngen generate: missing -out\n"},
+		{[]string{"summary"}, "nngen summary: missing -spec\n"},
+		{[]string{"summary", "-spec", mnist, "-batch", "0"}, "nngen summary: -batch must be in [1, 65536], got 0\n"},
+		{[]string{"summary", "-spec", mnist, "-batch", "70000"}, "nngen summary: -batch must be in [1, 65536], got 70000\n"},
+		{[]string{"summary", "-spec", mnist, "extra"}, `nngen summary: unexpected argument "extra"`},
 	} {
 		code, stdout, stderr := nngen(t, tc.args...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.want) {
@@ -117,10 +121,10 @@ func TestUsageErrors(t *testing.T) {
 
 func TestSpecFileMissing(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	for _, cmd := range []string{"check", "generate"} {
+	for _, cmd := range []string{"check", "generate", "summary"} {
 		out := filepath.Join(t.TempDir(), "out")
 		code, stdout, stderr := nngen(t, cmd, "-spec", missing, "-out", out)
-		if cmd == "check" {
+		if cmd != "generate" {
 			code, stdout, stderr = nngen(t, cmd, "-spec", missing)
 		}
 		if code != 1 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, missing) {
