@@ -167,7 +167,7 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 			}
 			r := rows[n]
 			c := KernelCall{Kernel: k, Count: counts[k], Flops: flops[k]}
-			if reg.backward && reg.node != nil {
+			if reg.backward {
 				r.Backward = append(r.Backward, c)
 			} else {
 				r.Forward = append(r.Forward, c)

@@ -45,98 +45,45 @@ func summary(args []string, stdout, stderr io.Writer) error {
 // model.summary(): a line per layer with a line per kernel below it, then
 // the totals.
 func formatSummary(s *codegen.Summary) string {
-	head := []string{"Layer (type)", "Line", "Output shape", "With batch", "Params", "FLOPs fwd", "FLOPs bwd", "Memory"}
-	right := []bool{false, true, false, false, true, true, true, true}
-	type line struct {
-		cells  []string
-		kernel bool // cells[0] spans the first five columns
+	t := &table{head: []string{"Layer (type)", "Line", "Output shape", "With batch", "Params"}, right: []bool{false, true, false, false, true}}
+	if s.Fixed > 0 {
+		t.head, t.right = append(t.head, "Non-trainable"), append(t.right, true)
 	}
-	var lines []line
+	t.span = len(t.head) // a kernel's line spans the columns so far
+	t.head, t.right = append(t.head, "FLOPs fwd", "FLOPs bwd", "Memory"), append(t.right, true, true, true)
 	for _, r := range s.Rows {
-		c := []string{fmt.Sprintf("%s (%s)", r.Name, r.Kind), "", "", "", "", flops(codegen.Flops(r.Forward)), flops(codegen.Flops(r.Backward)), "-"}
-		if r.Bytes > 0 {
-			c[7] = byteSize(r.Bytes)
-		}
+		c := []string{fmt.Sprintf("%s (%s)", r.Name, r.Kind), "", "", "", ""}
 		if r.Line > 0 {
 			c[1] = strconv.Itoa(r.Line)
 		}
 		if r.Shape != nil {
-			c[2], c[3] = shape(r.Shape), shape(append([]int{s.Batch}, r.Shape...))
-			c[4] = count(r.Params + r.Fixed)
+			c[2], c[3], c[4] = shape(r.Shape), shape(append([]int{s.Batch}, r.Shape...)), count(r.Params+r.Fixed)
+			if s.Fixed > 0 {
+				c = append(c, count(r.Fixed))
+			}
+		} else if s.Fixed > 0 {
+			c = append(c, "")
 		}
-		lines = append(lines, line{cells: c})
+		mem := "-"
+		if r.Bytes > 0 {
+			mem = byteSize(r.Bytes)
+		}
+		t.add(append(c, flops(codegen.Flops(r.Forward)), flops(codegen.Flops(r.Backward)), mem)...)
 		for pass, calls := range [][]codegen.KernelCall{r.Forward, r.Backward} {
 			for i, k := range calls {
 				label := ""
 				if i == 0 {
 					label = [...]string{"fwd", "bwd"}[pass]
 				}
-				kc := []string{fmt.Sprintf("  %-3s  %s ×%d", label, k.Kernel, k.Count), "", "", "", "", "", "", ""}
-				kc[5+pass] = flops(k.Count * k.Flops)
-				lines = append(lines, line{cells: kc, kernel: true})
+				kc := []string{fmt.Sprintf("  %-3s  %s ×%d", label, k.Kernel, k.Count), "", ""}
+				kc[1+pass] = flops(k.Count * k.Flops)
+				t.addSpan(kc...)
 			}
 		}
 	}
-
-	// Column widths: the widest cell; a kernel line's text spans the first
-	// five columns, which the first column widens to hold.
-	const gap = 2
-	width := make([]int, len(head))
-	for i, h := range head {
-		width[i] = utf8.RuneCountInString(h)
-	}
-	for _, l := range lines {
-		for i, c := range l.cells {
-			if !l.kernel || i > 0 {
-				width[i] = max(width[i], utf8.RuneCountInString(c))
-			}
-		}
-	}
-	for _, l := range lines {
-		if span := width[0] + width[1] + width[2] + width[3] + width[4] + 4*gap; l.kernel {
-			width[0] += max(0, utf8.RuneCountInString(l.cells[0])-span)
-		}
-	}
-	total := (len(head) - 1) * gap
-	for _, w := range width {
-		total += w
-	}
-	pad := func(s string, w int, right bool) string {
-		n := max(0, w-utf8.RuneCountInString(s))
-		if right {
-			return strings.Repeat(" ", n) + s
-		}
-		return s + strings.Repeat(" ", n)
-	}
-	row := func(cells []string, kernel bool) string {
-		var b strings.Builder
-		first := 0
-		if kernel {
-			span := width[0] + width[1] + width[2] + width[3] + width[4] + 4*gap
-			b.WriteString(pad(cells[0], span, false))
-			first = 5
-		}
-		for i := first; i < len(cells); i++ {
-			if i > 0 {
-				b.WriteString(strings.Repeat(" ", gap))
-			}
-			b.WriteString(pad(cells[i], width[i], right[i]))
-		}
-		return strings.TrimRight(b.String(), " ") + "\n"
-	}
-
 	var b strings.Builder
 	fmt.Fprintf(&b, "Model: %s (%s), batch %d, %s, %s\n", s.Model, s.Spec, s.Batch, s.DType, s.Optimizer)
-	b.WriteString(strings.Repeat("━", total) + "\n")
-	b.WriteString(row(head, false))
-	b.WriteString(strings.Repeat("━", total) + "\n")
-	for i, l := range lines {
-		if i > 0 && !l.kernel {
-			b.WriteString(strings.Repeat("─", total) + "\n")
-		}
-		b.WriteString(row(l.cells, l.kernel))
-	}
-	b.WriteString(strings.Repeat("━", total) + "\n")
+	t.write(&b)
 
 	fb := s.FloatBytes
 	fwd, bwd := s.Flops()
@@ -158,8 +105,112 @@ func formatSummary(s *codegen.Summary) string {
 	fmt.Fprintf(&b, "Model struct: %s in all\n", byteSize(s.ModelBytes))
 	b.WriteString(wrap("FLOPs count the matrix products (2·M·N·K a GEMM) and the kernels; the element-wise work "+
 		"outside kernels (activations, biases, dropout, normalization, the loss, the optimizer update) is left out. "+
-		"Memory is that of the buffers a train step uses for the layer: its output, its gradient and its scratch.", total))
+		"Memory is that of the buffers a train step uses for the layer: its output, its gradient and its scratch.", t.width()))
 	return b.String()
+}
+
+// table is a fixed-width text table whose rows are layers, and below each
+// a row per kernel whose first cell spans the first span columns.
+type table struct {
+	head  []string
+	right []bool // right-aligned columns
+	span  int
+	rows  [][]string
+	spans []bool // rows[i] is a kernel's
+	w     []int
+}
+
+const gap = 2 // spaces between columns
+
+func (t *table) add(cells ...string) { t.rows, t.spans = append(t.rows, cells), append(t.spans, false) }
+func (t *table) addSpan(cells ...string) {
+	t.rows, t.spans = append(t.rows, cells), append(t.spans, true)
+}
+
+// widths sets each column's width to its widest cell, the first widened
+// to hold the widest spanning cell.
+func (t *table) widths() {
+	t.w = make([]int, len(t.head))
+	for i, h := range t.head {
+		t.w[i] = utf8.RuneCountInString(h)
+	}
+	for r, cells := range t.rows {
+		if !t.spans[r] {
+			for i, c := range cells {
+				t.w[i] = max(t.w[i], utf8.RuneCountInString(c))
+			}
+		} else {
+			for i, c := range cells[1:] {
+				t.w[t.span+i] = max(t.w[t.span+i], utf8.RuneCountInString(c))
+			}
+		}
+	}
+	for r, cells := range t.rows {
+		if t.spans[r] {
+			t.w[0] += max(0, utf8.RuneCountInString(cells[0])-t.spanWidth())
+		}
+	}
+}
+
+func (t *table) spanWidth() int {
+	w := (t.span - 1) * gap
+	for _, x := range t.w[:t.span] {
+		w += x
+	}
+	return w
+}
+
+// width is the width of the whole table.
+func (t *table) width() int {
+	if t.w == nil {
+		t.widths()
+	}
+	w := (len(t.w) - 1) * gap
+	for _, x := range t.w {
+		w += x
+	}
+	return w
+}
+
+func (t *table) write(b *strings.Builder) {
+	rule := func(r string) { b.WriteString(strings.Repeat(r, t.width()) + "\n") }
+	line := func(cells []string, spans bool) {
+		var l strings.Builder
+		col := 0
+		for i, c := range cells {
+			w, right := 0, false
+			switch {
+			case spans && i == 0:
+				w = t.spanWidth()
+			case spans:
+				col = t.span + i - 1
+				w, right = t.w[col], t.right[col]
+			default:
+				col = i
+				w, right = t.w[col], t.right[col]
+			}
+			if i > 0 {
+				l.WriteString(strings.Repeat(" ", gap))
+			}
+			n := max(0, w-utf8.RuneCountInString(c))
+			if right {
+				l.WriteString(strings.Repeat(" ", n) + c)
+			} else {
+				l.WriteString(c + strings.Repeat(" ", n))
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+	}
+	rule("━")
+	line(t.head, false)
+	rule("━")
+	for r, cells := range t.rows {
+		if r > 0 && !t.spans[r] {
+			rule("─")
+		}
+		line(cells, t.spans[r])
+	}
+	rule("━")
 }
 
 // wrap breaks text into lines of at most width runes.
