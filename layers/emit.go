@@ -50,8 +50,9 @@ type Uses struct {
 	// its first use (nil: the loss).
 	Owner map[string]*ir.Node
 	// Calls maps each kernel called in a node's code (Site) to the node the
-	// call computes for: a consumer whose backward runs inside its input's
-	// per-sample loop has its calls there.
+	// call computes for: the same node, but for a consumer whose backward
+	// runs inside its input's per-sample loop (a MaxPooling2D after a
+	// Conv2D), whose calls are in its input's code.
 	Calls map[Site]*ir.Node
 }
 
@@ -75,12 +76,12 @@ type Emitter struct {
 	Bufs    *Buffers
 	Kernels *Kernels
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
-	// Node is the node whose code is being emitted (nil: the loss), set by
-	// codegen's loops through Begin; Uses, when set, records what a
-	// training variant's code uses.
-	Node   *ir.Node
-	Uses   *Uses
-	region *ir.Node // the node whose code the statements are
+	// Uses, when set, records what a training variant's code uses.
+	Uses *Uses
+	// node is the node whose code is being emitted (nil: the loss) and
+	// region the node whose code the statements go to: they differ in
+	// deferred code (see deferGrad). Begin sets both.
+	node, region *ir.Node
 	// sampleGrad holds, for a node, a consumer's backward code deferred
 	// into the node's own per-sample backward loop: it writes the gradient
 	// of sample b of the node's output to dst.
@@ -90,16 +91,16 @@ type Emitter struct {
 }
 
 // Begin starts the code of node n (nil: the loss).
-func (e *Emitter) Begin(n *ir.Node) { e.Node, e.region = n, n }
+func (e *Emitter) Begin(n *ir.Node) { e.node, e.region = n, n }
 
 // Use records buffer name of size values of the model's float type, for
 // the node being emitted.
-func (e *Emitter) Use(name string, size int, doc string) { e.use(e.Node, name, size, "", doc) }
+func (e *Emitter) Use(name string, size int, doc string) { e.use(e.node, name, size, "", doc) }
 
 // UseTyped records buffer name of size values of the Go type typ (int32 for
 // indices, say), for the node being emitted.
 func (e *Emitter) UseTyped(name string, size int, typ, doc string) {
-	e.use(e.Node, name, size, typ, doc)
+	e.use(e.node, name, size, typ, doc)
 }
 
 // use records buffer name of node owner.
@@ -122,9 +123,14 @@ func (e *Emitter) call(name string) {
 	if e.Uses == nil || !e.Train {
 		return
 	}
-	if s := (Site{e.region, name}); e.Uses.Calls[s] == nil {
-		e.Uses.Calls[s] = e.Node
+	if s := (Site{e.region, name}); !e.called(s) {
+		e.Uses.Calls[s] = e.node
 	}
+}
+
+func (e *Emitter) called(s Site) bool {
+	_, ok := e.Uses.Calls[s]
+	return ok
 }
 
 // deferGrad defers consumer n's backward code into the per-sample backward
@@ -134,9 +140,9 @@ func (e *Emitter) deferGrad(x, n *ir.Node, write func(dst Code) Code) {
 		e.sampleGrad = map[*ir.Node]func(Code) Code{}
 	}
 	e.sampleGrad[x] = func(dst Code) Code {
-		node := e.Node
-		e.Node = n
-		defer func() { e.Node = node }()
+		node := e.node
+		e.node = n
+		defer func() { e.node = node }()
 		return write(dst)
 	}
 }

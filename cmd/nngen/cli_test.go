@@ -346,3 +346,20 @@ func TestGenerateMainNeedsImportPath(t *testing.T) {
 		t.Errorf("cmd/mnist_mlp/main.go does not import example.com/m/models/mnist:\n%s", b)
 	}
 }
+
+func TestSummaryBatch(t *testing.T) {
+	code, stdout, stderr := nngen(t, "summary", "-spec", mnist, "-batch", "64")
+	for _, want := range []string{"batch 64,", "(64, 784)", "gemmNT_64x64x784 ×1", "= 13.1 M (205 k per sample)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("nngen summary -batch 64: no %q in:\n%s", want, stdout)
+		}
+	}
+	if code != 0 || stderr != "" {
+		t.Errorf("nngen summary -batch 64: exit %d, stderr %q", code, stderr)
+	}
+	bad := badSpec(t)
+	code, stdout, stderr = nngen(t, "summary", "-spec", bad)
+	if want := bad + ":5:12: dense.units must be positive, got 0\n"; code != 1 || stdout != "" || stderr != want {
+		t.Errorf("nngen summary of a bad spec: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
+	}
+}
