@@ -101,7 +101,7 @@ func formatSummary(s *codegen.Summary) string {
 	fmt.Fprintf(&b, "Parameter memory: %s (%s)\n", byteSize(s.ParamBytes), held)
 	fmt.Fprintf(&b, "FLOPs per train step: %s forward + %s backward = %s (%s per sample)\n",
 		flops(fwd), flops(bwd), flops(fwd+bwd), flops((fwd+bwd)/s.Batch))
-	fmt.Fprintf(&b, "Activation memory: %s in training, %s more for inference only\n", byteSize(s.TrainBytes), byteSize(s.InferBytes))
+	fmt.Fprintf(&b, "Activation and scratch memory: %s in training, %s more for inference only\n", byteSize(s.TrainBytes), byteSize(s.InferBytes))
 	fmt.Fprintf(&b, "Model struct: %s in all\n", byteSize(s.ModelBytes))
 	b.WriteString(wrap("FLOPs count the matrix products (2·M·N·K a GEMM) and the kernels; the element-wise work "+
 		"outside kernels (activations, biases, dropout, normalization, the loss, the optimizer update) is left out. "+
