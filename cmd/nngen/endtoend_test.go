@@ -282,4 +282,12 @@ func TestSummary(t *testing.T) {
 			}
 		})
 	}
+	// README quotes mnist_cnn's.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := os.ReadFile("testdata/summary/mnist_cnn.txt"); !bytes.Contains(readme, append([]byte("$ nngen summary -spec testdata/models/mnist_cnn.yaml\n"), want...)) {
+		t.Error("README.md does not quote testdata/summary/mnist_cnn.txt as it is")
+	}
 }
