@@ -103,7 +103,7 @@ func formatSummary(s *codegen.Summary) string {
 		flops(fwd), flops(bwd), flops(fwd+bwd), flops((fwd+bwd)/s.Batch))
 	fmt.Fprintf(&b, "Activation and scratch memory: %s in training, %s more for inference only\n", byteSize(s.TrainBytes), byteSize(s.InferBytes))
 	fmt.Fprintf(&b, "Model struct: %s in all\n", byteSize(s.ModelBytes))
-	b.WriteString(wrap("FLOPs count the matrix products (2·M·N·K a GEMM) and the kernels; the element-wise work "+
+	b.WriteString(wrap("FLOPs are those of the kernels (2·M·N·K for a GEMM of M×K by K×N); element-wise work "+
 		"outside kernels (activations, biases, dropout, normalization, the loss, the optimizer update) is left out. "+
 		"Memory is that of the buffers a train step uses for the layer: its output, its gradient and its scratch.", t.width()))
 	return b.String()
