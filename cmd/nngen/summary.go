@@ -87,18 +87,17 @@ func formatSummary(s *codegen.Summary) string {
 
 	fb := s.FloatBytes
 	fwd, bwd := s.Flops()
-	parts := []string{"the parameters", "their gradients"}
+	held := []string{"parameters", "gradients"}
 	if len(s.StateNames) > 0 {
-		parts = append(parts, s.Optimizer+"'s state ("+strings.Join(s.StateNames, ", ")+")")
+		held = append(held, s.Optimizer+"'s "+strings.Join(s.StateNames, " + "))
 	}
 	if s.Fixed > 0 {
-		parts = append(parts, "the non-trainable parameters")
+		held = append(held, "non-trainable parameters")
 	}
-	held := strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 	fmt.Fprintf(&b, "Total params: %s (%s)\n", count(s.Params+s.Fixed), byteSize((s.Params+s.Fixed)*fb))
 	fmt.Fprintf(&b, "Trainable params: %s (%s)\n", count(s.Params), byteSize(s.Params*fb))
 	fmt.Fprintf(&b, "Non-trainable params: %s (%s)\n", count(s.Fixed), byteSize(s.Fixed*fb))
-	fmt.Fprintf(&b, "Parameter memory: %s (%s)\n", byteSize(s.ParamBytes), held)
+	fmt.Fprintf(&b, "Parameter memory: %s (%s)\n", byteSize(s.ParamBytes), strings.Join(held, ", "))
 	fmt.Fprintf(&b, "FLOPs per train step: %s forward + %s backward = %s (%s per sample)\n",
 		flops(fwd), flops(bwd), flops(fwd+bwd), flops((fwd+bwd)/s.Batch))
 	fmt.Fprintf(&b, "Activation and scratch memory: %s in training, %s more for inference only\n", byteSize(s.TrainBytes), byteSize(s.InferBytes))
