@@ -14,7 +14,7 @@ import (
 func summary(args []string, stdout, stderr io.Writer) error {
 	fs := flags("summary", "-spec model.yaml [-batch N]", stdout, stderr)
 	specPath := fs.String("spec", "", "the model spec (YAML)")
-	batch := fs.Int("batch", 0, "report for batches of N samples instead of the spec's batch_size")
+	batch := fs.Int("batch", 0, "report for batches of `N` samples instead of the spec's batch_size")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
