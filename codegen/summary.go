@@ -91,14 +91,22 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 	g := newGen(m, opt)
 	g.uses = layers.NewUses()
 	g.modelFile()
-	floatBytes := map[string]int{"float32": 4, "float64": 8}[m.DType]
 	h := g.hyper()
-	s := &Summary{Model: m.Name, Spec: m.SpecPath, Batch: m.Batch, DType: m.DType, FloatBytes: floatBytes,
+	s := &Summary{Model: m.Name, Spec: m.SpecPath, Batch: m.Batch, DType: m.DType, FloatBytes: int(floatType(m.DType).Size()),
 		Optimizer: m.Opt.Name, StateNames: optim.StateNames(m.Opt.Name, h),
 		Params: m.NumParams(), Fixed: m.NumBuffers()}
-	s.ParamBytes = ((2+optim.StateSlots(m.Opt.Name, h))*s.Params + s.Fixed) * floatBytes
+	s.ParamBytes = ((2+optim.StateSlots(m.Opt.Name, h))*s.Params + s.Fixed) * s.FloatBytes
+	rows := s.layerRows(m)
+	g.summarizeBuffers(s, rows)
+	if err := g.summarizeCalls(rows); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
-	rows := map[*ir.Node]*Row{}
+// layerRows fills s.Rows with a row per node and one for the loss, and
+// returns them by node (nil: the loss).
+func (s *Summary) layerRows(m *ir.Model) map[*ir.Node]*Row {
 	for _, n := range m.Nodes {
 		r := Row{Name: n.Name, Kind: n.Kind, Line: n.Pos.Line, Shape: n.Shape}
 		if n.Kind == "Input" {
@@ -118,13 +126,17 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 		loss += " + KL"
 	}
 	s.Rows = append(s.Rows, Row{Name: "loss", Kind: loss, Line: m.Loss.Pos.Line})
+	rows := map[*ir.Node]*Row{nil: &s.Rows[len(s.Rows)-1]}
 	for i, n := range m.Nodes {
 		rows[n] = &s.Rows[i]
 	}
-	rows[nil] = &s.Rows[len(s.Rows)-1]
+	return rows
+}
 
-	// Buffers: the training ones by owner, the others for inference.
-	types := map[string]reflect.Type{"": floatType(m.DType), "float64": reflect.TypeFor[float64](),
+// summarizeBuffers gives each training buffer to its row and measures the
+// buffers and the Model.
+func (g *gen) summarizeBuffers(s *Summary, rows map[*ir.Node]*Row) {
+	types := map[string]reflect.Type{"": floatType(g.m.DType), "float64": reflect.TypeFor[float64](),
 		"float32": reflect.TypeFor[float32](), "int32": reflect.TypeFor[int32](), "int": reflect.TypeFor[int](), "uint64": reflect.TypeFor[uint64]()}
 	bufType := func(name string) reflect.Type {
 		t, ok := types[g.bufs.Type[name]]
@@ -145,9 +157,11 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 		}
 	}
 	s.ModelBytes = int(g.modelType(bufType).Size())
+}
 
-	// Kernel calls: counted in each node's code, given to the node they
-	// compute for.
+// summarizeCalls counts the kernel calls in each node's training code and
+// gives them to the rows of the nodes they compute for.
+func (g *gen) summarizeCalls(rows map[*ir.Node]*Row) error {
 	flops := map[string]int{}
 	for _, k := range g.kernels.List() {
 		flops[k.Name()] = 2 * k.M * k.N * k.K
@@ -158,15 +172,14 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 	for _, reg := range g.regions {
 		counts, order, err := countCalls(reg.code, flops)
 		if err != nil {
-			return nil, fmt.Errorf("codegen: summary of layer %s: %v", rowName(reg.node), err)
+			return fmt.Errorf("codegen: summary of layer %s: %v", rowName(reg.node), err)
 		}
 		for _, k := range order {
 			n, ok := g.uses.Calls[layers.Site{Region: reg.node, Kernel: k}]
 			if !ok {
 				n = reg.node
 			}
-			r := rows[n]
-			c := KernelCall{Kernel: k, Count: counts[k], Flops: flops[k]}
+			r, c := rows[n], KernelCall{Kernel: k, Count: counts[k], Flops: flops[k]}
 			if reg.backward {
 				r.Backward = append(r.Backward, c)
 			} else {
@@ -174,7 +187,7 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 			}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 func rowName(n *ir.Node) string {
