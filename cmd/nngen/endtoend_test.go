@@ -39,7 +39,9 @@ func nngen(t *testing.T, args ...string) (int, string, string) {
 // so that the spec paths in messages and generated headers are
 // "testdata/cases/<case>/spec.yaml". A case whose spec must fail has
 // stderr.txt, the exact stderr of check, generate and summary; a case whose spec
-// is valid has expected/<file>.golden for every file generate writes.
+// is valid has expected/<file>.golden for every file generate writes, and
+// its summary must succeed (testdata/summary/ holds the goldens of the
+// shipped models' summaries).
 // With -update the test rewrites them from what nngen does now.
 func TestEndToEnd(t *testing.T) {
 	t.Chdir("../..")
@@ -107,6 +109,9 @@ func runCase(t *testing.T, dir string) {
 		}
 	} else if want, _ := os.ReadFile(warnFile); stderr != string(want) {
 		t.Errorf("nngen check succeeded with stderr:\n%s\nwant (%s):\n%s", stderr, warnFile, want)
+	}
+	if code, stdout, stderr := nngen(t, "summary", "-spec", spec); code != 0 || stderr != "" || !strings.HasPrefix(stdout, "Model: ") {
+		t.Errorf("nngen summary: exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 	}
 	out := t.TempDir()
 	if code, _, stderr := nngen(t, "generate", "-spec", spec, "-out", out); code != 0 {
