@@ -59,6 +59,7 @@ func (g *gen) modelFile() *File {
 	// gradient of a layer that backward then adds to.
 	lossGrad := g.emitter(m.Batch, true, "")
 	lossGrad.EmitLoss(Lit(m.Batch), true)
+	g.region(lossGrad, nil, false, 0)
 	lossGradCode := lossGrad.Take()
 	back := g.backward(lossGrad)
 	infer := g.emitter(m.Batch, false, "")

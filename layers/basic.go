@@ -67,7 +67,7 @@ func init() {
 		Forward: func(e *Emitter, n *ir.Node) {
 			rate := n.Float("rate")
 			mask := n.Name + "_mask"
-			e.Bufs.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name)
+			e.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name)
 			// Each 64-bit draw decides two elements, 32 bits each: kept
 			// where the bits are at least rate·2³². The select is branch
 			// free (a borrow out of the subtraction), since a branch on a

@@ -147,7 +147,7 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r.G = c.gates * r.H
 	use := func(what string, size int, doc string) string {
 		name := n.Name + "_" + what + e.Suffix
-		e.Bufs.Use(name, size, doc+" of layer "+n.Name)
+		e.Use(name, size, doc+" of layer "+n.Name)
 		return name
 	}
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
@@ -177,7 +177,7 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 func (e *Emitter) rnnGrads(r *rnn) {
 	use := func(what string, size int, doc string) string {
 		name := r.n.Name + "_" + what
-		e.Bufs.Use(name, size, doc+" of layer "+r.n.Name)
+		e.Use(name, size, doc+" of layer "+r.n.Name)
 		return name
 	}
 	T, B, H, G := r.T, r.B, r.H, r.G
@@ -433,7 +433,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	dwhh, whhSize := e.ParamGrad(n, "weight_hh_l0")
 	// dW_ihᵀ = xtᵀ·dg runs along rows of G·H values, then turns around.
 	dwihT := n.Name + "_dwihT"
-	e.Bufs.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
+	e.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
 	e.GEMM(GEMM{Layout: TN, M: F, N: G, K: T * B}, Op("&").Add(field(dwihT)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.dg)))
 	e.Add(transposeW(field(dwihT).Index(Op(":")), Parens(dwih).Index(Op(":")), F, G))
 	dgh := r.dg
@@ -466,7 +466,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	}
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		dxt := n.Name + "_dxt"
-		e.Bufs.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
+		e.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
 		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, Op("&").Add(field(dxt)), Op("&").Add(field(r.dg)), r.wih)
 		e.Add(transpose(r, Parens(dx).Index(Op(":")), field(dxt).Index(Op(":")), true, acc))
 	}

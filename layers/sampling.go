@@ -55,10 +55,10 @@ func samplingForward(e *Emitter, n *ir.Node) {
 	stream := Uint64().Call(Id("m").Dot("step")).Op("<<").Lit(8).Op("|").Lit(n.Index)
 	if !e.Train {
 		stream = Lit(SamplingStream).Op("|").Id("m").Dot("draws").Index(Lit(0)).Op("<<").Lit(8).Op("|").Lit(n.Index)
-		e.Bufs.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
+		e.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
 	}
 	eps := n.Name + "_eps" + e.Suffix
-	e.Bufs.Use(eps, size, "ε of the last draw of layer "+n.Name)
+	e.Use(eps, size, "ε of the last draw of layer "+n.Name)
 	stmts := []Code{
 		Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), stream),
 		Id("eps").Op(":=").Id("m").Dot(eps).Index(Op(":")),

@@ -22,6 +22,7 @@ const usage = `nngen compiles a neural-network spec into a Go package.
 Usage:
   nngen generate -spec model.yaml -out DIR [-main] [-unroll N] [-pkg PATH] [-check]
   nngen check -spec model.yaml
+  nngen summary -spec model.yaml [-batch N]
   nngen doc
 
 Run 'nngen <command> -h' for a command's flags.
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = generate(args[1:], stdout, stderr)
 	case "check":
 		err = check(args[1:], stdout, stderr)
+	case "summary":
+		err = summary(args[1:], stdout, stderr)
 	case "doc":
 		err = doc(args[1:], stdout, stderr)
 	default:
