@@ -204,29 +204,37 @@ func floatType(dtype string) reflect.Type {
 	return reflect.TypeFor[float32]()
 }
 
-// modelType is a struct type of the same fields as the generated Model
-// (see modelFile), to measure it.
+// modelType is a struct type of the same layout as the generated Model
+// (see modelFile: worker 0's workspace, the shared params, the worker
+// count, the pool and the further workspaces), to measure it.
 func (g *gen) modelType(bufType func(string) reflect.Type) reflect.Type {
 	m := g.m
 	float := floatType(m.DType)
 	slots := optim.StateSlots(m.Opt.Name, g.hyper())
 	np := m.NumParams()
-	fields := []reflect.Type{
+	shared := []reflect.Type{
 		reflect.TypeFor[uint64](),                              // seed
 		reflect.TypeFor[int](),                                 // step
 		reflect.ArrayOf(np, float), reflect.ArrayOf(np, float), // p, g
 		reflect.ArrayOf(slots, reflect.ArrayOf(np, float)), // s
 		reflect.TypeFor[optim.Optimizer[float32]](),        // opt (its size does not depend on Float)
-		reflect.ArrayOf(m.Batch, reflect.TypeFor[int]()),   // idx
 	}
 	if nb := m.NumBuffers(); nb > 0 {
-		fields = append(fields, reflect.ArrayOf(nb, float))
+		shared = append(shared, reflect.ArrayOf(nb, float))
 	}
+	params := structOf(shared)
+	ws := []reflect.Type{reflect.PointerTo(params), reflect.ArrayOf(m.Batch, reflect.TypeFor[int]())} // params, idx
 	for _, b := range g.bufs.Names {
-		fields = append(fields, bufType(b))
+		ws = append(ws, bufType(b))
 	}
+	workspace := structOf(ws)
+	return structOf([]reflect.Type{workspace, params, reflect.TypeFor[int](), reflect.TypeFor[*int](), reflect.SliceOf(reflect.PointerTo(workspace))})
+}
+
+// structOf is a struct type of fields of the types ts, in order.
+func structOf(ts []reflect.Type) reflect.Type {
 	var sf []reflect.StructField
-	for i, t := range fields {
+	for i, t := range ts {
 		sf = append(sf, reflect.StructField{Name: "F" + strconv.Itoa(i), Type: t})
 	}
 	return reflect.StructOf(sf)
