@@ -405,6 +405,27 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*BatchSize)/b.Elapsed().Seconds(), "samples/s")
 }
+func BenchmarkPredict(b *testing.B) {
+	n := 8 * BatchSize
+	r := rng.New(5, 0)
+	x := make([]float32, n*InputSize)
+	for i := range x {
+		x[i] = float32(r.Float64())
+	}
+	out := make([]float32, n*OutputSize)
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			m := New(1)
+			m.SetWorkers(w)
+			m.Predict(x, out)
+			b.ResetTimer()
+			for range b.N {
+				m.Predict(x, out)
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
 func BenchmarkPredict1(b *testing.B) {
 	m := New(1)
 	var x [InputSize]Float
