@@ -73,6 +73,9 @@ var mutants = []mutant{
 	// the second head's input gradient overwrites the first's.
 	{"winograd_padded_grad", "conv_winograd_same", "copy(m.conv2d_2_wdY[((r+0)*6+0)*16:]", "copy(m.conv2d_2_wdY[((r+0)*6+1)*16:]"},
 	{"winograd_overwrites_grad", "vae_conv_winograd", "d[i] += v", "d[i] = v"},
+	// The second shard's gradient replaces the first's instead of adding
+	// to it.
+	{"shard_reduction", "sharded_dropout", "g[i] += gs[i]", "g[i] = gs[i]"},
 }
 
 // gradcheckTest is the test written into every generated package.

@@ -12,12 +12,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -68,7 +68,7 @@ func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -115,17 +135,41 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 40960,
+	flops: 20480,
 	k:     10,
-	name:  "gemmNN_32x64x10",
+	name:  "gemmNN_16x64x10",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_32x64x10Go((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmNN_16x64x10Go((*[1024]Float)(o[0]), (*[160]Float)(o[1]), (*[640]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_32x64x10((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmNN_16x64x10((*[1024]Float)(o[0]), (*[160]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: []int{2048, 320, 640},
+	sizes: []int{1024, 160, 640},
+}, {
+	flops: 20480,
+	k:     64,
+	name:  "gemmNT_16x10x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_16x10x64Go((*[160]Float)(o[0]), (*[1024]Float)(o[1]), (*[640]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_16x10x64((*[160]Float)(o[0]), (*[1024]Float)(o[1]), (*[640]Float)(o[2]))
+	},
+	sizes: []int{160, 1024, 640},
+}, {
+	flops: 1605632,
+	k:     784,
+	name:  "gemmNT_16x64x784",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_16x64x784Go((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_16x64x784((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	sizes: []int{1024, 12544, 50176},
 }, {
 	flops: 1280,
 	k:     64,
@@ -151,53 +195,29 @@ var kernelCases = []struct {
 	},
 	sizes: []int{64, 784, 50176},
 }, {
-	flops: 40960,
-	k:     64,
-	name:  "gemmNT_32x10x64",
+	flops: 20480,
+	k:     16,
+	name:  "gemmTN_10x64x16",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_32x10x64Go((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmTN_10x64x16Go((*[640]Float)(o[0]), (*[160]Float)(o[1]), (*[1024]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_32x10x64((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmTN_10x64x16((*[640]Float)(o[0]), (*[160]Float)(o[1]), (*[1024]Float)(o[2]))
 	},
-	sizes: []int{320, 2048, 640},
+	sizes: []int{640, 160, 1024},
 }, {
-	flops: 3211264,
-	k:     784,
-	name:  "gemmNT_32x64x784",
+	flops: 1605632,
+	k:     16,
+	name:  "gemmTN_64x784x16",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_32x64x784Go((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
+		gemmTN_64x784x16Go((*[50176]Float)(o[0]), (*[1024]Float)(o[1]), (*[12544]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_32x64x784((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
+		gemmTN_64x784x16((*[50176]Float)(o[0]), (*[1024]Float)(o[1]), (*[12544]Float)(o[2]))
 	},
-	sizes: []int{2048, 25088, 50176},
-}, {
-	flops: 40960,
-	k:     32,
-	name:  "gemmTN_10x64x32",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_10x64x32Go((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_10x64x32((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
-	},
-	sizes: []int{640, 320, 2048},
-}, {
-	flops: 3211264,
-	k:     32,
-	name:  "gemmTN_64x784x32",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
-	},
-	sizes: []int{50176, 2048, 25088},
+	sizes: []int{50176, 1024, 12544},
 }}
 var (
 	_ = kernels.Go
