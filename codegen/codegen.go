@@ -114,7 +114,7 @@ type region struct {
 func newGen(m *ir.Model, opt Config) *gen {
 	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}, shards: opt.Shards}
 	if g.shards == 0 {
-		g.shards = defaultShards(m)
+		g.shards = defaultShards(m, opt)
 	}
 	if layers.Fuses(m) {
 		g.fused[m.Output] = true

@@ -15,19 +15,34 @@ import (
 // gradients are added in shard order. The result is the same, bit for
 // bit, for any number of workers; one worker runs the shards in turn.
 
-// minShard is the smallest shard the default splitting makes: smaller
-// products lose more speed on one core than a second core gains.
-const minShard = 8
+// minShard is the smallest shard the default splitting makes, and
+// minShardFlops the least work of a train step it splits: below them, the
+// smaller products and the shards' extra gradient arrays cost one core more
+// than a second core gains (the seed MLP, 6.6 MFLOP a step, trains a third
+// slower on one core in two shards).
+const (
+	minShard      = 8
+	minShardFlops = 20e6
+)
 
 // defaultShards is the number of shards of m's train step when the
 // generator is not told: 2 when the batch splits in two shards of at least
-// minShard samples and no layer couples the samples of a batch
-// (BatchNormalization), else 1.
-func defaultShards(m *ir.Model) int {
-	if m.Batch%2 == 0 && m.Batch/2 >= minShard && !layers.Batchwise(m) {
-		return 2
+// minShard samples, no layer couples the samples of a batch
+// (BatchNormalization) and the kernels of a step do minShardFlops or more,
+// else 1.
+func defaultShards(m *ir.Model, opt Config) int {
+	if m.Batch%2 != 0 || m.Batch/2 < minShard || layers.Batchwise(m) {
+		return 1
 	}
-	return 1
+	opt.Shards = 1
+	s, err := Summarize(m, opt)
+	if err != nil {
+		return 1
+	}
+	if f, b := s.Flops(); f+b < minShardFlops {
+		return 1
+	}
+	return 2
 }
 
 // checkShards reports a shard count that m cannot use.
@@ -38,7 +53,11 @@ func checkShards(m *ir.Model, n int) error {
 	case m.Batch%n != 0:
 		return fmt.Errorf("codegen: %d shards do not divide the batch of %d samples", n, m.Batch)
 	case n > 1 && layers.Batchwise(m):
-		return fmt.Errorf("codegen: %d shards: a layer couples the samples of a batch (BatchNormalization's statistics), so the train step cannot be split", n)
+		for _, nd := range m.Nodes {
+			if k, _ := layers.Lookup(nd.Kind); k != nil && k.Batchwise {
+				return fmt.Errorf("%s:%v: -shards %d: layer %s (%s) couples the samples of a batch in training, so the train step cannot be split", m.SpecPath, nd.Pos, n, nd.Name, nd.Kind)
+			}
+		}
 	}
 	return nil
 }

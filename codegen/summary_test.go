@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -34,25 +35,25 @@ func summarize(t *testing.T, path string) *Summary {
 }
 
 // TestSummaryMLP checks the summary of the seed model (784 → 64 relu → 10
-// softmax, batch 32 in 2 shards of 16, Adam) against values computed by hand.
+// softmax, batch 32 in one shard, Adam) against values computed by hand.
 func TestSummaryMLP(t *testing.T) {
 	s := summarize(t, "../testdata/models/mnist_mlp.yaml")
-	const B, S, F = 32, 2, 4 // batch, shards, bytes of a float32
+	const B, S, F = 32, 1, 4 // batch, shards, bytes of a float32
 	const Bs = B / S
 	if s.Shards != S {
 		t.Fatalf("%d shards, want %d", s.Shards, S)
 	}
-	// Each shard calls each kernel once, on its 16 samples.
+	// Each shard calls each kernel once, on its Bs samples.
 	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: S, Flops: 2 * m * n * kk} }
 	want := []Row{
 		{Name: "input", Kind: "Input", Shape: []int{784}, Buffers: []string{"x"}, Bytes: B * 784 * F},
 		{Name: "dense", Kind: "Dense", Line: 12, Shape: []int{64}, Params: 784*64 + 64,
-			Forward:  []KernelCall{call("gemmNT_16x64x784", Bs, 64, 784)},
-			Backward: []KernelCall{call("gemmTN_64x784x16", 64, 784, Bs)}, // no input gradient
+			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx64x784", Bs), Bs, 64, 784)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_64x784x%d", Bs), 64, 784, Bs)}, // no input gradient
 			Buffers:  []string{"dense_out", "dense_grad"}, Bytes: 2 * B * 64 * F},
 		{Name: "dense_1", Kind: "Dense", Line: 15, Shape: []int{10}, Params: 64*10 + 10,
-			Forward:  []KernelCall{call("gemmNT_16x10x64", Bs, 10, 64)},
-			Backward: []KernelCall{call("gemmTN_10x64x16", 10, 64, Bs), call("gemmNN_16x64x10", Bs, 64, 10)},
+			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx10x64", Bs), Bs, 10, 64)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_10x64x%d", Bs), 10, 64, Bs), call(fmt.Sprintf("gemmNN_%dx64x10", Bs), Bs, 64, 10)},
 			Buffers:  []string{"dense_1_out", "dense_1_grad"}, Bytes: 2 * B * 10 * F},
 		{Name: "loss", Kind: "categorical_crossentropy", Line: 18, Buffers: []string{"y"}, Bytes: B * 10 * F},
 	}

@@ -160,7 +160,7 @@ func generate(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "the folder of the generated package")
 	withMain := fs.Bool("main", false, "also generate the standalone binary at DIR/cmd/<name>/main.go")
 	unroll := fs.Int("unroll", codegen.DefaultUnroll, "unroll loops of at most this many iterations")
-	shards := fs.Int("shards", 0, "split a train step's batch in `N` shards that the workers share (0: 2 when the batch splits in shards of 8 or more and no layer couples its samples, else 1)")
+	shards := fs.Int("shards", 0, "split a train step's batch in `N` shards that the workers share (0: 2 when the batch splits in shards of 8 or more, no layer couples its samples and a step does 20 MFLOP or more, else 1)")
 	pkg := fs.String("pkg", "", "import path of DIR (default: found from the go.mod above DIR)")
 	checkOnly := fs.Bool("check", false, "write nothing; exit 1 if DIR differs from what would be generated")
 	if err := parseFlags(fs, args, stdout); err != nil {

@@ -3,11 +3,11 @@
 package mnist_mlp
 
 /*
-gemmNN_16x64x10Go is C[m*64+n] = Σ_k A[m*10+k*1]·B[n*1+k*64] for m < 16, n < 64, k < 10:
+gemmNN_32x64x10Go is C[m*64+n] = Σ_k A[m*10+k*1]·B[n*1+k*64] for m < 32, n < 64, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_16x64x10Go(c *[1024]Float, a *[160]Float, b *[640]Float) {
-	for m := 0; m < 16; m += 2 {
+func gemmNN_32x64x10Go(c *[2048]Float, a *[320]Float, b *[640]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 64; n += 4 {
 			a0 := a[(m+0)*10:][:10]
 			a1 := a[(m+1)*10:][:10]
@@ -197,118 +197,6 @@ func gemmNN_16x64x10Go(c *[1024]Float, a *[160]Float, b *[640]Float) {
 }
 
 /*
-gemmNT_16x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 16, n < 10, k < 64:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_16x10x64Go(c *[160]Float, a *[1024]Float, b *[640]Float) {
-	for m := 0; m < 16; m += 2 {
-		for n := 0; n < 8; n += 4 {
-			a0 := a[(m+0)*64:][:64]
-			a1 := a[(m+1)*64:][:64]
-			b0 := b[(n+0)*64:][:64]
-			b1 := b[(n+1)*64:][:64]
-			b2 := b[(n+2)*64:][:64]
-			b3 := b[(n+3)*64:][:64]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*10+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*10+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-		{
-			n := 8
-			a0 := a[(m+0)*64:][:64]
-			a1 := a[(m+1)*64:][:64]
-			b0 := b[(n+0)*64:][:64]
-			b1 := b[(n+1)*64:][:64]
-			var c00, c01, c10, c11 Float
-			for k := 0; k < 64; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-			}
-			cr := c[(m+0)*10+n:][:2]
-			cr[0] = c00
-			cr[1] = c01
-			cr = c[(m+1)*10+n:][:2]
-			cr[0] = c10
-			cr[1] = c11
-		}
-	}
-}
-
-/*
-gemmNT_16x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 16, n < 64, k < 784:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_16x64x784Go(c *[1024]Float, a *[12544]Float, b *[50176]Float) {
-	for m := 0; m < 16; m += 2 {
-		for n := 0; n < 64; n += 4 {
-			a0 := a[(m+0)*784:][:784]
-			a1 := a[(m+1)*784:][:784]
-			b0 := b[(n+0)*784:][:784]
-			b1 := b[(n+1)*784:][:784]
-			b2 := b[(n+2)*784:][:784]
-			b3 := b[(n+3)*784:][:784]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 784; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*64+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*64+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNT_1x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 1, n < 10, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -424,286 +312,128 @@ func gemmNT_1x64x784Go(c *[64]Float, a *[784]Float, b *[50176]Float) {
 }
 
 /*
-gemmTN_10x64x16Go is C[m*64+n] = Σ_k A[m*1+k*10]·B[n*1+k*64] for m < 10, n < 64, k < 16:
+gemmNT_32x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 32, n < 10, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_10x64x16Go(c *[640]Float, a *[160]Float, b *[1024]Float) {
+func gemmNT_32x10x64Go(c *[320]Float, a *[2048]Float, b *[640]Float) {
+	for m := 0; m < 32; m += 2 {
+		for n := 0; n < 8; n += 4 {
+			a0 := a[(m+0)*64:][:64]
+			a1 := a[(m+1)*64:][:64]
+			b0 := b[(n+0)*64:][:64]
+			b1 := b[(n+1)*64:][:64]
+			b2 := b[(n+2)*64:][:64]
+			b3 := b[(n+3)*64:][:64]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 64; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*10+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*10+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+		{
+			n := 8
+			a0 := a[(m+0)*64:][:64]
+			a1 := a[(m+1)*64:][:64]
+			b0 := b[(n+0)*64:][:64]
+			b1 := b[(n+1)*64:][:64]
+			var c00, c01, c10, c11 Float
+			for k := 0; k < 64; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+			}
+			cr := c[(m+0)*10+n:][:2]
+			cr[0] = c00
+			cr[1] = c01
+			cr = c[(m+1)*10+n:][:2]
+			cr[0] = c10
+			cr[1] = c11
+		}
+	}
+}
+
+/*
+gemmNT_32x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 64, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_32x64x784Go(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
+	for m := 0; m < 32; m += 2 {
+		for n := 0; n < 64; n += 4 {
+			a0 := a[(m+0)*784:][:784]
+			a1 := a[(m+1)*784:][:784]
+			b0 := b[(n+0)*784:][:784]
+			b1 := b[(n+1)*784:][:784]
+			b2 := b[(n+2)*784:][:784]
+			b3 := b[(n+3)*784:][:784]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 784; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*64+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*64+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmTN_10x64x32Go is C[m*64+n] = Σ_k A[m*1+k*10]·B[n*1+k*64] for m < 10, n < 64, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_10x64x32Go(c *[640]Float, a *[320]Float, b *[2048]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 64; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			{
-				ak := a[0*10+m*1:][:2]
-				bk := b[0*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[1*10+m*1:][:2]
-				bk := b[1*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[2*10+m*1:][:2]
-				bk := b[2*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[3*10+m*1:][:2]
-				bk := b[3*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[4*10+m*1:][:2]
-				bk := b[4*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[5*10+m*1:][:2]
-				bk := b[5*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[6*10+m*1:][:2]
-				bk := b[6*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[7*10+m*1:][:2]
-				bk := b[7*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[8*10+m*1:][:2]
-				bk := b[8*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[9*10+m*1:][:2]
-				bk := b[9*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[10*10+m*1:][:2]
-				bk := b[10*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[11*10+m*1:][:2]
-				bk := b[11*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[12*10+m*1:][:2]
-				bk := b[12*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[13*10+m*1:][:2]
-				bk := b[13*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[14*10+m*1:][:2]
-				bk := b[14*64+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[15*10+m*1:][:2]
-				bk := b[15*64+n*1:][:4]
+			for k := 0; k < 32; k++ {
+				ak := a[k*10+m*1:][:2]
+				bk := b[k*64+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]
@@ -734,286 +464,16 @@ func gemmTN_10x64x16Go(c *[640]Float, a *[160]Float, b *[1024]Float) {
 }
 
 /*
-gemmTN_64x784x16Go is C[m*784+n] = Σ_k A[m*1+k*64]·B[n*1+k*784] for m < 64, n < 784, k < 16:
+gemmTN_64x784x32Go is C[m*784+n] = Σ_k A[m*1+k*64]·B[n*1+k*784] for m < 64, n < 784, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_64x784x16Go(c *[50176]Float, a *[1024]Float, b *[12544]Float) {
+func gemmTN_64x784x32Go(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
 	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 784; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			{
-				ak := a[0*64+m*1:][:2]
-				bk := b[0*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[1*64+m*1:][:2]
-				bk := b[1*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[2*64+m*1:][:2]
-				bk := b[2*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[3*64+m*1:][:2]
-				bk := b[3*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[4*64+m*1:][:2]
-				bk := b[4*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[5*64+m*1:][:2]
-				bk := b[5*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[6*64+m*1:][:2]
-				bk := b[6*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[7*64+m*1:][:2]
-				bk := b[7*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[8*64+m*1:][:2]
-				bk := b[8*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[9*64+m*1:][:2]
-				bk := b[9*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[10*64+m*1:][:2]
-				bk := b[10*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[11*64+m*1:][:2]
-				bk := b[11*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[12*64+m*1:][:2]
-				bk := b[12*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[13*64+m*1:][:2]
-				bk := b[13*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[14*64+m*1:][:2]
-				bk := b[14*784+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			{
-				ak := a[15*64+m*1:][:2]
-				bk := b[15*784+n*1:][:4]
+			for k := 0; k < 32; k++ {
+				ak := a[k*64+m*1:][:2]
+				bk := b[k*784+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
 				x2 := bk[2]

@@ -17,69 +17,25 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_16x64x10AVX2 is gemmNN_16x64x10 in AVX2 assembly.
+// gemmNN_32x64x10AVX2 is gemmNN_32x64x10 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_16x64x10AVX2(c *[1024]Float, a *[160]Float, b *[640]Float)
+func gemmNN_32x64x10AVX2(c *[2048]Float, a *[320]Float, b *[640]Float)
 
-// gemmNN_16x64x10AVX512 is gemmNN_16x64x10 in AVX512 assembly.
+// gemmNN_32x64x10AVX512 is gemmNN_32x64x10 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_16x64x10AVX512(c *[1024]Float, a *[160]Float, b *[640]Float)
+func gemmNN_32x64x10AVX512(c *[2048]Float, a *[320]Float, b *[640]Float)
 
-// gemmNN_16x64x10 runs the kernel on the path the CPU supports.
-func gemmNN_16x64x10(c *[1024]Float, a *[160]Float, b *[640]Float) {
+// gemmNN_32x64x10 runs the kernel on the path the CPU supports.
+func gemmNN_32x64x10(c *[2048]Float, a *[320]Float, b *[640]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_16x64x10AVX512(c, a, b)
+		gemmNN_32x64x10AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_16x64x10AVX2(c, a, b)
+		gemmNN_32x64x10AVX2(c, a, b)
 	default:
-		gemmNN_16x64x10Go(c, a, b)
-	}
-}
-
-// gemmNT_16x10x64AVX2 is gemmNT_16x10x64 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_16x10x64AVX2(c *[160]Float, a *[1024]Float, b *[640]Float)
-
-// gemmNT_16x10x64AVX512 is gemmNT_16x10x64 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_16x10x64AVX512(c *[160]Float, a *[1024]Float, b *[640]Float)
-
-// gemmNT_16x10x64 runs the kernel on the path the CPU supports.
-func gemmNT_16x10x64(c *[160]Float, a *[1024]Float, b *[640]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_16x10x64AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_16x10x64AVX2(c, a, b)
-	default:
-		gemmNT_16x10x64Go(c, a, b)
-	}
-}
-
-// gemmNT_16x64x784AVX2 is gemmNT_16x64x784 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_16x64x784AVX2(c *[1024]Float, a *[12544]Float, b *[50176]Float)
-
-// gemmNT_16x64x784AVX512 is gemmNT_16x64x784 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_16x64x784AVX512(c *[1024]Float, a *[12544]Float, b *[50176]Float)
-
-// gemmNT_16x64x784 runs the kernel on the path the CPU supports.
-func gemmNT_16x64x784(c *[1024]Float, a *[12544]Float, b *[50176]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_16x64x784AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_16x64x784AVX2(c, a, b)
-	default:
-		gemmNT_16x64x784Go(c, a, b)
+		gemmNN_32x64x10Go(c, a, b)
 	}
 }
 
@@ -127,46 +83,90 @@ func gemmNT_1x64x784(c *[64]Float, a *[784]Float, b *[50176]Float) {
 	}
 }
 
-// gemmTN_10x64x16AVX2 is gemmTN_10x64x16 in AVX2 assembly.
+// gemmNT_32x10x64AVX2 is gemmNT_32x10x64 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_10x64x16AVX2(c *[640]Float, a *[160]Float, b *[1024]Float)
+func gemmNT_32x10x64AVX2(c *[320]Float, a *[2048]Float, b *[640]Float)
 
-// gemmTN_10x64x16AVX512 is gemmTN_10x64x16 in AVX512 assembly.
+// gemmNT_32x10x64AVX512 is gemmNT_32x10x64 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_10x64x16AVX512(c *[640]Float, a *[160]Float, b *[1024]Float)
+func gemmNT_32x10x64AVX512(c *[320]Float, a *[2048]Float, b *[640]Float)
 
-// gemmTN_10x64x16 runs the kernel on the path the CPU supports.
-func gemmTN_10x64x16(c *[640]Float, a *[160]Float, b *[1024]Float) {
+// gemmNT_32x10x64 runs the kernel on the path the CPU supports.
+func gemmNT_32x10x64(c *[320]Float, a *[2048]Float, b *[640]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_10x64x16AVX512(c, a, b)
+		gemmNT_32x10x64AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_10x64x16AVX2(c, a, b)
+		gemmNT_32x10x64AVX2(c, a, b)
 	default:
-		gemmTN_10x64x16Go(c, a, b)
+		gemmNT_32x10x64Go(c, a, b)
 	}
 }
 
-// gemmTN_64x784x16AVX2 is gemmTN_64x784x16 in AVX2 assembly.
+// gemmNT_32x64x784AVX2 is gemmNT_32x64x784 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_64x784x16AVX2(c *[50176]Float, a *[1024]Float, b *[12544]Float)
+func gemmNT_32x64x784AVX2(c *[2048]Float, a *[25088]Float, b *[50176]Float)
 
-// gemmTN_64x784x16AVX512 is gemmTN_64x784x16 in AVX512 assembly.
+// gemmNT_32x64x784AVX512 is gemmNT_32x64x784 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_64x784x16AVX512(c *[50176]Float, a *[1024]Float, b *[12544]Float)
+func gemmNT_32x64x784AVX512(c *[2048]Float, a *[25088]Float, b *[50176]Float)
 
-// gemmTN_64x784x16 runs the kernel on the path the CPU supports.
-func gemmTN_64x784x16(c *[50176]Float, a *[1024]Float, b *[12544]Float) {
+// gemmNT_32x64x784 runs the kernel on the path the CPU supports.
+func gemmNT_32x64x784(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_64x784x16AVX512(c, a, b)
+		gemmNT_32x64x784AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_64x784x16AVX2(c, a, b)
+		gemmNT_32x64x784AVX2(c, a, b)
 	default:
-		gemmTN_64x784x16Go(c, a, b)
+		gemmNT_32x64x784Go(c, a, b)
+	}
+}
+
+// gemmTN_10x64x32AVX2 is gemmTN_10x64x32 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_10x64x32AVX2(c *[640]Float, a *[320]Float, b *[2048]Float)
+
+// gemmTN_10x64x32AVX512 is gemmTN_10x64x32 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_10x64x32AVX512(c *[640]Float, a *[320]Float, b *[2048]Float)
+
+// gemmTN_10x64x32 runs the kernel on the path the CPU supports.
+func gemmTN_10x64x32(c *[640]Float, a *[320]Float, b *[2048]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_10x64x32AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_10x64x32AVX2(c, a, b)
+	default:
+		gemmTN_10x64x32Go(c, a, b)
+	}
+}
+
+// gemmTN_64x784x32AVX2 is gemmTN_64x784x32 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_64x784x32AVX2(c *[50176]Float, a *[2048]Float, b *[25088]Float)
+
+// gemmTN_64x784x32AVX512 is gemmTN_64x784x32 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_64x784x32AVX512(c *[50176]Float, a *[2048]Float, b *[25088]Float)
+
+// gemmTN_64x784x32 runs the kernel on the path the CPU supports.
+func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_64x784x32AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_64x784x32AVX2(c, a, b)
+	default:
+		gemmTN_64x784x32Go(c, a, b)
 	}
 }

@@ -44,8 +44,8 @@ const (
 	   same for any number of workers; ShardSize is a shard's samples, the batch
 	   of every pass.
 	*/
-	Shards    = 2
-	ShardSize = 16
+	Shards    = 1
+	ShardSize = 32
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 10
@@ -93,12 +93,12 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [1024]Float  // output of layer dense
-	x            [12544]Float // model input
-	dense_1_out  [160]Float   // output of layer dense_1
-	y            [160]Float   // targets
-	dense_1_grad [160]Float   // gradient of the output of layer dense_1
-	dense_grad   [1024]Float  // gradient of the output of layer dense
+	dense_out    [2048]Float  // output of layer dense
+	x            [25088]Float // model input
+	dense_1_out  [320]Float   // output of layer dense_1
+	y            [320]Float   // targets
+	dense_1_grad [320]Float   // gradient of the output of layer dense_1
+	dense_grad   [2048]Float  // gradient of the output of layer dense
 	dense_out1   [64]Float    // output of layer dense
 	x1           [784]Float   // model input
 	dense_1_out1 [10]Float    // output of layer dense_1
@@ -114,11 +114,7 @@ on the first workspace. Create it with New.
 type Model struct {
 	workspace // shard 0's, and worker 0's
 	shared    params
-	xb        [25088]Float                 // the batch's inputs, which the shards copy
-	yb        [320]Float                   // and targets
-	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
-	gs        [Shards - 1][NumParams]Float // and their gradients
-	workers   int                          // workers of the train step, Evaluate and Predict
+	workers   int // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
@@ -154,10 +150,6 @@ func New(seed uint64) *Model {
 	// dense_1.bias [10]: zeros
 	if err := initializer.Fill(m.p[50880:50890], "zeros", 64, 10, rng.New(seed, 3)); err != nil {
 		panic(err)
-	}
-	for s := range m.spaces {
-		w := &m.spaces[s]
-		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -214,22 +206,22 @@ func (m *Model) Grads() []Float {
 
 // Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[25088]Float {
-	return &m.xb
+	return &m.x
 }
 
 // Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[320]Float {
-	return &m.yb
+	return &m.y
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	gemmNT_16x64x784(&m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
+	gemmNT_32x64x784(&m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
 	{
 		b := (*[64]Float)(m.p[50176:50240])
 		out := m.dense_out[:]
-		for r := 0; r < 16; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*64:][:64]
 			for j := 0; j < 64; j++ {
 				row[j] += b[j]
@@ -248,11 +240,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (mnist_mlp.yaml:15): Dense 64→10, softmax
-	gemmNT_16x10x64(&m.dense_1_out, &m.dense_out, (*[640]Float)(m.p[50240:50880]))
+	gemmNT_32x10x64(&m.dense_1_out, &m.dense_out, (*[640]Float)(m.p[50240:50880]))
 	{
 		b := (*[10]Float)(m.p[50880:50890])
 		out := m.dense_1_out[:]
-		for r := 0; r < 16; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -268,7 +260,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for r := 0; r < 16; r++ {
+	for r := 0; r < 32; r++ {
 		row := m.dense_1_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -519,7 +511,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.dense_1_out[:]
 	y := m.y[:]
 	g := m.dense_1_grad[:]
-	for r := 0; r < 16*1; r++ {
+	for r := 0; r < 32*1; r++ {
 		p := out[r*10:][:10]
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
@@ -813,7 +805,7 @@ func (m *workspace) backward() {
 		db := (*[10]Float)(m.g[50880:50890])
 		d := m.dense_1_grad[:]
 		*db = [10]Float{}
-		for r := 0; r < 16; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*10:][:10]
 			{
 				db[0] += row[0]
@@ -829,8 +821,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x64x16((*[640]Float)(m.g[50240:50880]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_16x64x10(&m.dense_grad, &m.dense_1_grad, (*[640]Float)(m.p[50240:50880]))
+	gemmTN_10x64x32((*[640]Float)(m.g[50240:50880]), &m.dense_1_grad, &m.dense_out)
+	gemmNN_32x64x10(&m.dense_grad, &m.dense_1_grad, (*[640]Float)(m.p[50240:50880]))
 
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
 	{
@@ -848,14 +840,14 @@ func (m *workspace) backward() {
 		db := (*[64]Float)(m.g[50176:50240])
 		d := m.dense_grad[:]
 		*db = [64]Float{}
-		for r := 0; r < 16; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*64:][:64]
 			for j := 0; j < 64; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_64x784x16((*[50176]Float)(m.g[0:50176]), &m.dense_grad, &m.x)
+	gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), &m.dense_grad, &m.x)
 
 }
 
@@ -870,25 +862,8 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	if w := min(m.Workers(), Shards); w == 1 {
-		for s := range Shards {
-			m.shardFn(0, s)
-		}
-	} else {
-		m.ensurePool()
-		m.pool.For(Shards, m.shardFn)
-	}
-	g := m.g
-	loss, correct = m.loss, m.correct
-	for s := range m.gs {
-		gs := &m.gs[s]
-		for i := range g {
-			g[i] += gs[i]
-		}
-		loss += m.spaces[s].loss
-		correct += m.spaces[s].correct
-	}
-	return loss / 32.0, correct
+	m.runShard(0, 0)
+	return m.loss / 32.0, m.correct
 }
 
 /*
@@ -897,11 +872,6 @@ the workspace of shard s, whichever worker w runs it.
 */
 func (m *Model) runShard(w, s int) {
 	ws := &m.workspace
-	if s > 0 {
-		ws = &m.spaces[s-1]
-	}
-	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
-	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
 	ws.forwardTrain()
 	ws.loss, ws.correct = ws.lossGrad()
 	ws.backward()
@@ -923,8 +893,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.xb[:], set.X, idx, InputSize)
-	data.GatherTargets(m.yb[:], set, idx, OutputSize)
+	data.GatherRows(m.x[:], set.X, idx, InputSize)
+	data.GatherTargets(m.y[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -1028,9 +998,6 @@ own made on first use.
 func (m *Model) space(w int) *workspace {
 	if w == 0 {
 		return &m.workspace
-	}
-	if w < Shards {
-		return &m.spaces[w-1]
 	}
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}

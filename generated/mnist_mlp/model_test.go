@@ -135,41 +135,17 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 20480,
+	flops: 40960,
 	k:     10,
-	name:  "gemmNN_16x64x10",
+	name:  "gemmNN_32x64x10",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_16x64x10Go((*[1024]Float)(o[0]), (*[160]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmNN_32x64x10Go((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_16x64x10((*[1024]Float)(o[0]), (*[160]Float)(o[1]), (*[640]Float)(o[2]))
+		gemmNN_32x64x10((*[2048]Float)(o[0]), (*[320]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: []int{1024, 160, 640},
-}, {
-	flops: 20480,
-	k:     64,
-	name:  "gemmNT_16x10x64",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_16x10x64Go((*[160]Float)(o[0]), (*[1024]Float)(o[1]), (*[640]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_16x10x64((*[160]Float)(o[0]), (*[1024]Float)(o[1]), (*[640]Float)(o[2]))
-	},
-	sizes: []int{160, 1024, 640},
-}, {
-	flops: 1605632,
-	k:     784,
-	name:  "gemmNT_16x64x784",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_16x64x784Go((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_16x64x784((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
-	},
-	sizes: []int{1024, 12544, 50176},
+	sizes: []int{2048, 320, 640},
 }, {
 	flops: 1280,
 	k:     64,
@@ -195,29 +171,53 @@ var kernelCases = []struct {
 	},
 	sizes: []int{64, 784, 50176},
 }, {
-	flops: 20480,
-	k:     16,
-	name:  "gemmTN_10x64x16",
+	flops: 40960,
+	k:     64,
+	name:  "gemmNT_32x10x64",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_10x64x16Go((*[640]Float)(o[0]), (*[160]Float)(o[1]), (*[1024]Float)(o[2]))
+		gemmNT_32x10x64Go((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_10x64x16((*[640]Float)(o[0]), (*[160]Float)(o[1]), (*[1024]Float)(o[2]))
+		gemmNT_32x10x64((*[320]Float)(o[0]), (*[2048]Float)(o[1]), (*[640]Float)(o[2]))
 	},
-	sizes: []int{640, 160, 1024},
+	sizes: []int{320, 2048, 640},
 }, {
-	flops: 1605632,
-	k:     16,
-	name:  "gemmTN_64x784x16",
+	flops: 3211264,
+	k:     784,
+	name:  "gemmNT_32x64x784",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_64x784x16Go((*[50176]Float)(o[0]), (*[1024]Float)(o[1]), (*[12544]Float)(o[2]))
+		gemmNT_32x64x784Go((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_64x784x16((*[50176]Float)(o[0]), (*[1024]Float)(o[1]), (*[12544]Float)(o[2]))
+		gemmNT_32x64x784((*[2048]Float)(o[0]), (*[25088]Float)(o[1]), (*[50176]Float)(o[2]))
 	},
-	sizes: []int{50176, 1024, 12544},
+	sizes: []int{2048, 25088, 50176},
+}, {
+	flops: 40960,
+	k:     32,
+	name:  "gemmTN_10x64x32",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x64x32Go((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_10x64x32((*[640]Float)(o[0]), (*[320]Float)(o[1]), (*[2048]Float)(o[2]))
+	},
+	sizes: []int{640, 320, 2048},
+}, {
+	flops: 3211264,
+	k:     32,
+	name:  "gemmTN_64x784x32",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	sizes: []int{50176, 2048, 25088},
 }}
 var (
 	_ = kernels.Go
