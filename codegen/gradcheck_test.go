@@ -397,7 +397,8 @@ func doGradcheck(t *testing.T) error {
 }
 
 // generate parses and generates one spec, turning a panic of either into
-// an error so that one broken spec does not hide the others.
+// an error so that one broken spec does not hide the others. A spec named
+// sharded_* is generated with two shards, whatever its size.
 func generate(file string, src []byte) (m *ir.Model, out map[string][]byte, err error) {
 	defer func() {
 		if e := recover(); e != nil {
@@ -407,7 +408,11 @@ func generate(file string, src []byte) (m *ir.Model, out map[string][]byte, err 
 	if m, err = spec.Parse(file, src); err != nil {
 		return nil, nil, err
 	}
-	out, err = Generate(m, Config{Unroll: DefaultUnroll})
+	cfg := Config{Unroll: DefaultUnroll}
+	if strings.HasPrefix(filepath.Base(file), "sharded_") {
+		cfg.Shards = 2
+	}
+	out, err = Generate(m, cfg)
 	return m, out, err
 }
 
