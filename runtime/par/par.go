@@ -112,6 +112,7 @@ func (p *Pool) start(n int, spin time.Duration) {
 		parts:      make([]part, n),
 	}
 	s.spin.Store(int64(spin))
+	s.joinSpin = spin
 	for j := 1; j < n; j++ {
 		s.parts[j].wake = make(chan struct{}, 1)
 		s.exited.Add(1)
@@ -139,9 +140,12 @@ func (p *Pool) SetWorkers(n int) {
 	p.start(n, spin)
 }
 
-// SetSpin sets how long a waiting goroutine polls before it blocks (0:
+// SetSpin sets the longest a waiting goroutine polls before it blocks (0:
 // block at once, after a few dozen polls).
-func (p *Pool) SetSpin(d time.Duration) { p.s.spin.Store(int64(max(d, 0))) }
+func (p *Pool) SetSpin(d time.Duration) {
+	p.s.spin.Store(int64(max(d, 0)))
+	p.s.joinSpin = max(d, 0)
+}
 
 // Close stops the pool's goroutines and waits for them to exit. A closed
 // pool still runs every part of a Run, all on the caller; SetWorkers starts
@@ -210,6 +214,7 @@ type state struct {
 	callerSleeps atomic.Bool
 	_            cpu.CacheLinePad
 	callerWake   chan struct{}
+	joinSpin     time.Duration // the caller's spin in join, adapted
 	running      atomic.Bool
 	closed       atomic.Bool
 	panicked     atomic.Pointer[Panic]
@@ -227,8 +232,17 @@ type part struct {
 	// sleeps is true while the part's goroutine blocks on wake.
 	sleeps atomic.Bool
 	wake   chan struct{}
-	_      cpu.CacheLinePad
+	// late counts the Runs in a row in which the goroutine came too late
+	// for its part (up to maxLate); while it sleeps, the caller wakes it
+	// for one Run in 2^late only, and skip counts down the others.
+	late atomic.Int32
+	skip int
+	_    cpu.CacheLinePad
 }
+
+// maxLate bounds part.late: a worker that keeps coming late is still woken
+// once every 256 Runs, to find out whether the machine is free again.
+const maxLate = 8
 
 // forLoop is For's task: each part takes chunks from next.
 type forLoop struct {
@@ -279,22 +293,33 @@ func (s *state) fork(t Task) {
 	}
 }
 
-// wakeAll wakes the workers that block. A worker sets sleeps before it
-// checks the epoch one last time, and wakeAll runs after the epoch changed,
-// so either the worker sees the change or wakeAll sees it sleep.
+// wakeAll wakes the workers that block, except those that came late to
+// their recent Runs and are not due: waking costs the caller microseconds
+// (more on a busy machine), and a late worker's part is done by the caller
+// anyway. A worker sets sleeps before it checks the epoch one last time,
+// and wakeAll runs after the epoch changed, so either the worker sees the
+// change or wakeAll sees it sleep.
 func (s *state) wakeAll() {
 	for j := 1; j < s.n; j++ {
 		w := &s.parts[j]
-		if w.sleeps.Load() && w.sleeps.CompareAndSwap(true, false) {
+		if !w.sleeps.Load() {
+			continue
+		}
+		if w.skip > 0 {
+			w.skip--
+			continue
+		}
+		if w.sleeps.CompareAndSwap(true, false) {
+			w.skip = 1<<w.late.Load() - 1
 			w.wake <- struct{}{}
 		}
 	}
 }
 
 // work does part first of epoch e if it is unclaimed, then every other part
-// still unclaimed, and reports whether it did any.
-func (s *state) work(first int, e uint64) bool {
-	did := false
+// still unclaimed. It reports whether it did part first, and whether it did
+// any.
+func (s *state) work(first int, e uint64) (own, did bool) {
 	for k := range s.n {
 		i := first + k
 		if i >= s.n {
@@ -306,10 +331,11 @@ func (s *state) work(first int, e uint64) bool {
 				s.stolen.Add(1)
 			}
 			s.do(i)
+			own = own || k == 0
 			did = true
 		}
 	}
-	return did
+	return own, did
 }
 
 // do runs part i and counts it done, waking the caller if it was the last.
@@ -328,46 +354,91 @@ func (s *state) finish() {
 	}
 }
 
-// join waits for the n parts to be done.
+// join waits for the n parts to be done. It spins for joinSpin, which
+// stays at the pool's spin while waits are shorter than that and halves
+// after each longer one: then the other parts' goroutines were not running
+// (the machine is busy), and spinning takes processor time from them.
 func (s *state) join(n int64) {
-	if spin(time.Duration(s.spin.Load()), func() bool { return s.done.Load() == n }) {
-		return
+	full := time.Duration(s.spin.Load())
+	start := time.Now()
+	if !spin(s.joinSpin, func() bool { return s.done.Load() == n }) {
+		s.callerSleeps.Store(true)
+		if s.done.Load() != n || !s.callerSleeps.CompareAndSwap(true, false) {
+			<-s.callerWake
+		}
 	}
-	s.callerSleeps.Store(true)
-	if s.done.Load() == n && s.callerSleeps.CompareAndSwap(true, false) {
-		return
+	if time.Since(start) < full {
+		s.joinSpin = full
+	} else {
+		s.joinSpin = halve(s.joinSpin)
 	}
-	<-s.callerWake
 }
 
-// worker is goroutine j: it waits for each epoch and works on it.
+// halve returns d/2, or 0 below a microsecond.
+func halve(d time.Duration) time.Duration {
+	if d < 2*time.Microsecond {
+		return 0
+	}
+	return d / 2
+}
+
+// worker is goroutine j: it waits for each epoch and works on it. It spins
+// for the pool's spin while it gets to its part in time. When it finds its
+// part done by another goroutine, it was not running when the Run began
+// (the machine is busy) or the part was too small to wait for: it blocks
+// at once after that Run, since spinning would only take processor time
+// from the goroutines doing the work, and counts one more late Run, so
+// that the caller wakes it less often. Each part it gets to in time counts
+// one late Run less. A wake-up comes late for a short part (the caller
+// does not wait), so after one the worker spins in full, to see whether it
+// keeps up with the next Run.
 func (s *state) worker(j int) {
 	defer s.exited.Done()
+	w := &s.parts[j]
 	seen := uint64(0)
+	budget := time.Duration(s.spin.Load())
 	for {
-		e := s.await(j, seen)
+		e, woken := s.await(j, seen, budget)
+		own, did := s.work(j, e)
 		// stop claims every part before it changes the epoch.
-		if !s.work(j, e) && s.closed.Load() {
+		if !did && s.closed.Load() {
 			return
 		}
 		seen = e
+		full := time.Duration(s.spin.Load())
+		l := w.late.Load()
+		switch {
+		case own:
+			budget = full
+			if l > 0 {
+				w.late.Store(l - 1)
+			}
+		case woken:
+			budget = full
+		default:
+			budget = 0
+		}
+		if !own && l < maxLate {
+			w.late.Store(l + 1)
+		}
 	}
 }
 
-// await waits for the epoch to differ from seen, and returns it.
-func (s *state) await(j int, seen uint64) uint64 {
+// await waits for the epoch to differ from seen, spinning for d, and
+// returns it and whether the goroutine blocked.
+func (s *state) await(j int, seen uint64, d time.Duration) (e uint64, woken bool) {
 	ep := &s.epoch
-	if spin(time.Duration(s.spin.Load()), func() bool { return ep.Load() != seen }) {
-		return ep.Load()
+	if spin(d, func() bool { return ep.Load() != seen }) {
+		return ep.Load(), false
 	}
 	w := &s.parts[j]
 	w.sleeps.Store(true)
 	if ep.Load() != seen && w.sleeps.CompareAndSwap(true, false) {
-		return ep.Load()
+		return ep.Load(), false
 	}
 	// Either the epoch has not changed, or wakeAll took the flag and sends.
 	<-w.wake
-	return ep.Load()
+	return ep.Load(), true
 }
 
 // stop makes the goroutines exit, without waiting for them. It must not run
@@ -383,7 +454,11 @@ func (s *state) stop() {
 		s.parts[i].claim.Store(e)
 	}
 	s.epoch.Store(e)
-	s.wakeAll()
+	for j := 1; j < s.n; j++ {
+		if w := &s.parts[j]; w.sleeps.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
 }
 
 // spin reports whether cond became true within about d. It polls cond,
