@@ -204,10 +204,12 @@ type state struct {
 	spin atomic.Int64 // time.Duration
 	_    cpu.CacheLinePad
 	// epoch counts Runs; a worker waits for it to change. task is this
-	// Run's work, written before epoch changes, on the same cache line.
-	epoch atomic.Uint64
-	task  Task
-	_     cpu.CacheLinePad
+	// Run's work and forked the time it began (since clock), written
+	// before epoch changes, on the same cache line.
+	epoch  atomic.Uint64
+	task   Task
+	forked atomic.Int64
+	_      cpu.CacheLinePad
 	// done counts the parts of this Run that have returned; callerSleeps
 	// is true while the caller blocks on callerWake.
 	done         atomic.Int64
@@ -239,6 +241,16 @@ type part struct {
 	skip int
 	_    cpu.CacheLinePad
 }
+
+// clock is the origin of state.forked.
+var clock = time.Now()
+
+// lateAfter is how long after a Run began a worker that finds its part done
+// by another counts as late. A worker that was running sees a Run begin
+// within a microsecond, and finds its part taken only if the part was too
+// short to wait for; a worker the machine had descheduled comes
+// milliseconds late, and one woken from blocking some microseconds late.
+const lateAfter = 10 * time.Microsecond
 
 // maxLate bounds part.late: a worker that keeps coming late is still woken
 // once every 256 Runs, to find out whether the machine is free again.
@@ -280,6 +292,7 @@ func (s *state) run(t Task) {
 func (s *state) fork(t Task) {
 	s.task = t
 	s.done.Store(0)
+	s.forked.Store(int64(time.Since(clock)))
 	e := s.epoch.Add(1)
 	s.wakeAll()
 	s.work(0, e)
@@ -384,14 +397,14 @@ func halve(d time.Duration) time.Duration {
 
 // worker is goroutine j: it waits for each epoch and works on it. It spins
 // for the pool's spin while it gets to its part in time. When it finds its
-// part done by another goroutine, it was not running when the Run began
-// (the machine is busy) or the part was too small to wait for: it blocks
-// at once after that Run, since spinning would only take processor time
-// from the goroutines doing the work, and counts one more late Run, so
-// that the caller wakes it less often. Each part it gets to in time counts
-// one late Run less. A wake-up comes late for a short part (the caller
-// does not wait), so after one the worker spins in full, to see whether it
-// keeps up with the next Run.
+// part done by another goroutine more than lateAfter after the Run began,
+// it was not running (the machine is busy): it blocks at once after that
+// Run, since spinning would only take processor time from the goroutines
+// doing the work, and counts one more late Run, so that the caller wakes
+// it less often. Each part it gets to in time counts one late Run less. A
+// wake-up comes late for a short part (the caller does not wait), so after
+// one the worker spins in full, to see whether it keeps up with the next
+// Run.
 func (s *state) worker(j int) {
 	defer s.exited.Done()
 	w := &s.parts[j]
@@ -413,13 +426,16 @@ func (s *state) worker(j int) {
 			if l > 0 {
 				w.late.Store(l - 1)
 			}
-		case woken:
-			budget = full
+		case time.Since(clock)-time.Duration(s.forked.Load()) < lateAfter:
+			// Running, but the part was short: keep spinning.
 		default:
 			budget = 0
-		}
-		if !own && l < maxLate {
-			w.late.Store(l + 1)
+			if woken {
+				budget = full
+			}
+			if l < maxLate {
+				w.late.Store(l + 1)
+			}
 		}
 	}
 }
