@@ -22,14 +22,26 @@
 // first spins: it polls an atomic counter, yielding the processor with
 // runtime.Gosched about every microsecond (so that more workers than
 // GOMAXPROCS still make progress), for a bounded time, DefaultSpin unless
-// SetSpin says otherwise. Then it blocks on a channel until woken. A waiter
-// never spins without bound: on a loaded machine, a spinning thread takes
-// time from the other programs and, in OpenMP-style runtimes that spin for
-// milliseconds at every barrier, from its own peers (PyTorch with 2 threads
-// falls below its 1-thread speed when the other core is busy). There is no
-// barrier inside a Run for the same reason: a barrier needs every part
-// running at once on its own thread, which is what a descheduled thread
-// breaks; a phase boundary is the end of one Run and the start of the next.
+// SetSpin says otherwise. Then it blocks on a channel until woken.
+//
+// A waiter never spins without bound, and spins less when spinning does not
+// pay. On a busy machine a spinning thread takes processor time from the
+// other programs and from its own peers: OpenMP-style runtimes spin for
+// milliseconds at every barrier, and PyTorch with 2 threads falls below its
+// 1-thread speed when the other core is busy. Here a worker that finds its
+// part already done by another goroutine, well after the Run began, was not
+// running: it stops spinning and blocks, and the caller wakes it for one
+// Run in 2, 4, … up to 256 while it keeps coming late, until it gets to its
+// part in time again. The caller's own spin while it waits for the other
+// parts halves after each wait longer than the spin. So on a loaded machine
+// the pool falls back towards one worker instead of collapsing.
+//
+// There is no barrier inside a Run for the same reason: a barrier needs
+// every part running at once on its own thread, which is what a descheduled
+// thread breaks (and a part done by the caller after its own would
+// deadlock); a phase boundary is the end of one Run and the start of the
+// next, which costs about what a barrier would.
+//
 // A Run or For allocates nothing when f is a function value made once (store
 // a method value in a field; do not write a closure at each call) or a Task
 // held in a pointer.
@@ -44,9 +56,9 @@
 // contiguous ranges of rows, samples or output tiles), so that each output
 // element is still summed by one worker in the one-worker order; or compute
 // per-shard partial results over a fixed number of shards, independent of
-// the workers (For spreads the shards, Split or SplitRange can cut them),
-// and add the partials with Sum, whose tree of additions depends only on
-// the number of shards.
+// the workers (For spreads the shards, Split cuts the batch into them), and
+// add the partials with Sum, whose tree of additions depends only on the
+// number of shards.
 //
 // # Controls
 //
