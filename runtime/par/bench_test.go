@@ -68,7 +68,7 @@ func BenchmarkForkJoin(b *testing.B) {
 				p := New(n)
 				defer p.Close()
 				p.SetSpin(spin)
-				p.s.stolen.Store(0)
+				p.s.stats.stolen.Store(0)
 				lat := make([]time.Duration, 0, 1<<20)
 				for b.Loop() {
 					t := time.Now()
@@ -77,7 +77,7 @@ func BenchmarkForkJoin(b *testing.B) {
 						lat = append(lat, time.Since(t))
 					}
 				}
-				b.ReportMetric(float64(p.s.stolen.Load())/float64(b.N), "stolen/op")
+				b.ReportMetric(float64(p.s.stats.stolen.Load())/float64(b.N), "stolen/op")
 				slices.Sort(lat)
 				b.ReportMetric(float64(lat[len(lat)/2]), "median-ns")
 			})
@@ -98,14 +98,14 @@ func BenchmarkStep(b *testing.B) {
 				p := New(n)
 				defer p.Close()
 				p.SetSpin(spin)
-				p.s.stolen.Store(0)
+				p.s.stats.stolen.Store(0)
 				for b.Loop() {
 					for range 10 {
 						p.RunTask(w)
 						gap.Do(0, 1)
 					}
 				}
-				b.ReportMetric(float64(p.s.stolen.Load())/float64(10*b.N), "stolen/run")
+				b.ReportMetric(float64(p.s.stats.stolen.Load())/float64(10*b.N), "stolen/run")
 			})
 		}
 	}

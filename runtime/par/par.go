@@ -232,10 +232,20 @@ type state struct {
 	running      atomic.Bool
 	closed       atomic.Bool
 	panicked     atomic.Pointer[Panic]
-	stolen       atomic.Int64 // parts run by another goroutine than theirs, for tests
 	exited       sync.WaitGroup
 	loop         forLoop
 	parts        []part
+	_            cpu.CacheLinePad
+	stats        stats
+}
+
+// stats counts events of the slow paths, for tests and benchmarks.
+type stats struct {
+	stolen     atomic.Int64 // parts done by another goroutine than theirs
+	wakes      atomic.Int64 // workers woken by the caller
+	skips      atomic.Int64 // sleeping workers not woken, since late
+	blocks     atomic.Int64 // waits of a worker that ended blocking
+	joinBlocks atomic.Int64 // joins that ended blocking
 }
 
 // part is a part's claim and its goroutine's sleep, on their own cache line.
@@ -246,12 +256,13 @@ type part struct {
 	// sleeps is true while the part's goroutine blocks on wake.
 	sleeps atomic.Bool
 	wake   chan struct{}
-	// late counts the Runs in a row in which the goroutine came too late
-	// for its part (up to maxLate); while it sleeps, the caller wakes it
-	// for one Run in 2^late only, and skip counts down the others.
-	late atomic.Int32
-	skip int
-	_    cpu.CacheLinePad
+	// late counts the goroutine's recent Runs in which it came too late
+	// for its part (up to maxLate; each one in time halves it); while it
+	// sleeps, the caller wakes it for one Run in 2^late only, and skipped
+	// counts the Runs since the last wake.
+	late    atomic.Int32
+	skipped int
+	_       cpu.CacheLinePad
 }
 
 // clock is the origin of state.forked.
@@ -330,12 +341,14 @@ func (s *state) wakeAll() {
 		if !w.sleeps.Load() {
 			continue
 		}
-		if w.skip > 0 {
-			w.skip--
+		if w.skipped < 1<<w.late.Load()-1 {
+			w.skipped++
+			s.stats.skips.Add(1)
 			continue
 		}
 		if w.sleeps.CompareAndSwap(true, false) {
-			w.skip = 1<<w.late.Load() - 1
+			w.skipped = 0
+			s.stats.wakes.Add(1)
 			w.wake <- struct{}{}
 		}
 	}
@@ -353,7 +366,7 @@ func (s *state) work(first int, e uint64) (own, did bool) {
 		c := &s.parts[i].claim
 		if c.Load() == e-1 && c.CompareAndSwap(e-1, e) {
 			if k > 0 {
-				s.stolen.Add(1)
+				s.stats.stolen.Add(1)
 			}
 			s.do(i)
 			own = own || k == 0
@@ -387,6 +400,7 @@ func (s *state) join(n int64) {
 	full := time.Duration(s.spin.Load())
 	start := time.Now()
 	if !spin(s.joinSpin, func() bool { return s.done.Load() == n }) {
+		s.stats.joinBlocks.Add(1)
 		s.callerSleeps.Store(true)
 		if s.done.Load() != n || !s.callerSleeps.CompareAndSwap(true, false) {
 			<-s.callerWake
@@ -410,10 +424,11 @@ func halve(d time.Duration) time.Duration {
 // worker is goroutine j: it waits for each epoch and works on it. It spins
 // for the pool's spin while it gets to its part in time. When it finds its
 // part done by another goroutine more than lateAfter after the Run began,
-// it was not running (the machine is busy): it blocks at once after that
+// or it missed whole Runs, it was not running (the machine is busy): it
+// blocks at once after that
 // Run, since spinning would only take processor time from the goroutines
 // doing the work, and counts one more late Run, so that the caller wakes
-// it less often. Each part it gets to in time counts one late Run less. A
+// it less often. Each part it gets to in time halves the count. A
 // wake-up comes late for a short part (the caller does not wait), so after
 // one the worker spins in full, to see whether it keeps up with the next
 // Run.
@@ -429,6 +444,7 @@ func (s *state) worker(j int) {
 		if !did && s.closed.Load() {
 			return
 		}
+		missed := e != seen+1 // whole Runs went by without this goroutine
 		seen = e
 		full := time.Duration(s.spin.Load())
 		l := w.late.Load()
@@ -436,9 +452,9 @@ func (s *state) worker(j int) {
 		case own:
 			budget = full
 			if l > 0 {
-				w.late.Store(l - 1)
+				w.late.Store(l / 2)
 			}
-		case time.Since(clock)-time.Duration(s.forked.Load()) < lateAfter:
+		case !missed && time.Since(clock)-time.Duration(s.forked.Load()) < lateAfter && s.epoch.Load() == e:
 			// Running, but the part was short: keep spinning.
 		default:
 			budget = 0
@@ -459,6 +475,7 @@ func (s *state) await(j int, seen uint64, d time.Duration) (e uint64, woken bool
 	if spin(d, func() bool { return ep.Load() != seen }) {
 		return ep.Load(), false
 	}
+	s.stats.blocks.Add(1)
 	w := &s.parts[j]
 	w.sleeps.Store(true)
 	if ep.Load() != seen && w.sleeps.CompareAndSwap(true, false) {
@@ -492,7 +509,10 @@ func (s *state) stop() {
 // spin reports whether cond became true within about d. It polls cond,
 // reading the clock every 64 polls and yielding the processor
 // (runtime.Gosched) about every microsecond, so that goroutines waiting for
-// one (more workers than GOMAXPROCS) run soon.
+// one (more workers than GOMAXPROCS) run soon. It gives up early when the
+// clock jumps by more than preempted between two reads: the thread was
+// descheduled, or the yield ran another goroutine for that long, and the
+// processor is better left to others.
 func spin(d time.Duration, cond func() bool) bool {
 	for range 64 {
 		if cond() {
@@ -500,7 +520,7 @@ func spin(d time.Duration, cond func() bool) bool {
 		}
 	}
 	start := time.Now()
-	yield := time.Duration(0)
+	last, yield := time.Duration(0), time.Duration(0)
 	for {
 		for range 64 {
 			if cond() {
@@ -508,12 +528,17 @@ func spin(d time.Duration, cond func() bool) bool {
 			}
 		}
 		t := time.Since(start)
-		if t >= d {
+		if t >= d || t-last > preempted {
 			return false
 		}
+		last = t
 		if t >= yield {
 			runtime.Gosched()
 			yield = t + time.Microsecond
 		}
 	}
 }
+
+// preempted is the jump of the clock between two polls of spin that shows
+// the spinning thread was descheduled.
+const preempted = 20 * time.Microsecond
