@@ -78,10 +78,11 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// DefaultSpin is how long a waiting goroutine polls before it blocks. It is
-// a few times the cost of a blocking wake-up on the machines measured, so
-// the gaps between the Runs of one train step (the optimizer update, a
-// reduction done by the caller) are bridged by spinning, while a pool idle
+// DefaultSpin is the longest a waiting goroutine polls before it blocks.
+// Waking a blocked goroutine costs the waker microseconds (8–20 µs were
+// measured on a busy 2-core machine) and the woken one comes later still,
+// so the gaps between the Runs of one train step (an optimizer update, a
+// reduction on the caller) are better bridged by spinning; a pool idle
 // between steps or epochs sleeps after 50 µs.
 const DefaultSpin = 50 * time.Microsecond
 
