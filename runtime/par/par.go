@@ -29,10 +29,11 @@
 // other programs and from its own peers: OpenMP-style runtimes spin for
 // milliseconds at every barrier, and PyTorch with 2 threads falls below its
 // 1-thread speed when the other core is busy. Here a worker that finds its
-// part already done by another goroutine, well after the Run began, was not
-// running: it stops spinning and blocks, and the caller wakes it for one
-// Run in 2, 4, … up to 256 while it keeps coming late, until it gets to its
-// part in time again. The caller's own spin while it waits for the other
+// part already done by another goroutine because it was not running (it
+// missed whole Runs, its spin was cut short by the machine, or it was
+// woken too late) stops spinning and blocks, and the caller wakes it for
+// one Run in 2, 4, … up to 256 while it keeps coming late, until it gets
+// to its part in time again. The caller's own spin while it waits for the other
 // parts halves after each wait longer than the spin. So on a loaded machine
 // the pool falls back towards one worker instead of collapsing.
 //
@@ -217,12 +218,10 @@ type state struct {
 	spin atomic.Int64 // time.Duration
 	_    cpu.CacheLinePad
 	// epoch counts Runs; a worker waits for it to change. task is this
-	// Run's work and forked the time it began (since clock), written
-	// before epoch changes, on the same cache line.
-	epoch  atomic.Uint64
-	task   Task
-	forked atomic.Int64
-	_      cpu.CacheLinePad
+	// Run's work, written before epoch changes, on the same cache line.
+	epoch atomic.Uint64
+	task  Task
+	_     cpu.CacheLinePad
 	// done counts the parts of this Run that have returned; callerSleeps
 	// is true while the caller blocks on callerWake.
 	done         atomic.Int64
@@ -266,16 +265,6 @@ type part struct {
 	_       cpu.CacheLinePad
 }
 
-// clock is the origin of state.forked.
-var clock = time.Now()
-
-// lateAfter is how long after a Run began a worker that finds its part done
-// by another counts as late. A worker that was running sees a Run begin
-// within a microsecond, and finds its part taken only if the part was too
-// short to wait for; a worker the machine had descheduled comes
-// milliseconds late, and one woken from blocking some microseconds late.
-const lateAfter = 10 * time.Microsecond
-
 // maxLate bounds part.late: a worker that keeps coming late is still woken
 // once every 256 Runs, to find out whether the machine is free again.
 const maxLate = 8
@@ -316,7 +305,6 @@ func (s *state) run(t Task) {
 func (s *state) fork(t Task) {
 	s.task = t
 	s.done.Store(0)
-	s.forked.Store(int64(time.Since(clock)))
 	e := s.epoch.Add(1)
 	s.wakeAll()
 	s.work(0, e)
@@ -423,10 +411,12 @@ func halve(d time.Duration) time.Duration {
 }
 
 // worker is goroutine j: it waits for each epoch and works on it. It spins
-// for the pool's spin while it gets to its part in time. When it finds its
-// part done by another goroutine more than lateAfter after the Run began,
-// or it missed whole Runs, it was not running (the machine is busy): it
-// blocks at once after that
+// for the pool's spin while it gets to its part in time. A worker whose
+// spin saw the Run begin and still found its part taken was only beaten by
+// a short part, and goes on spinning. One that finds its part done by
+// another goroutine after a wake-up, after a spin cut short by the
+// machine, or after missing whole Runs was not running (the machine is
+// busy, or the wake-up was slow): it blocks at once after that
 // Run, since spinning would only take processor time from the goroutines
 // doing the work, and counts one more late Run, so that the caller wakes
 // it less often. Each part it gets to in time halves the count. A
@@ -439,13 +429,13 @@ func (s *state) worker(j int) {
 	seen := uint64(0)
 	budget := time.Duration(s.spin.Load())
 	for {
-		e, woken := s.await(j, seen, budget)
+		e, spun, woken := s.await(j, seen, budget)
 		own, did := s.work(j, e)
 		// stop claims every part before it changes the epoch.
 		if !did && s.closed.Load() {
 			return
 		}
-		missed := e != seen+1 // whole Runs went by without this goroutine
+		prompt := spun && e == seen+1 // it saw the Run begin
 		seen = e
 		full := time.Duration(s.spin.Load())
 		l := w.late.Load()
@@ -455,7 +445,7 @@ func (s *state) worker(j int) {
 			if l > 0 {
 				w.late.Store(l / 2)
 			}
-		case !missed && time.Since(clock)-time.Duration(s.forked.Load()) < lateAfter && s.epoch.Load() == e:
+		case prompt:
 			// Running, but the part was short: keep spinning.
 		default:
 			budget = 0
@@ -470,21 +460,22 @@ func (s *state) worker(j int) {
 }
 
 // await waits for the epoch to differ from seen, spinning for d, and
-// returns it and whether the goroutine blocked.
-func (s *state) await(j int, seen uint64, d time.Duration) (e uint64, woken bool) {
+// returns it, whether the spin saw it change, and whether the goroutine
+// blocked.
+func (s *state) await(j int, seen uint64, d time.Duration) (e uint64, spun, woken bool) {
 	ep := &s.epoch
 	if spin(d, func() bool { return ep.Load() != seen }) {
-		return ep.Load(), false
+		return ep.Load(), true, false
 	}
 	s.stats.blocks.Add(1)
 	w := &s.parts[j]
 	w.sleeps.Store(true)
 	if ep.Load() != seen && w.sleeps.CompareAndSwap(true, false) {
-		return ep.Load(), false
+		return ep.Load(), false, false
 	}
 	// Either the epoch has not changed, or wakeAll took the flag and sends.
 	<-w.wake
-	return ep.Load(), true
+	return ep.Load(), false, true
 }
 
 // stop makes the goroutines exit, without waiting for them. It must not run
