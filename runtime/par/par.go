@@ -412,17 +412,17 @@ func halve(d time.Duration) time.Duration {
 
 // worker is goroutine j: it waits for each epoch and works on it. It spins
 // for the pool's spin while it gets to its part in time. A worker whose
-// spin saw the Run begin and still found its part taken was only beaten by
-// a short part, and goes on spinning. One that finds its part done by
-// another goroutine after a wake-up, after a spin cut short by the
-// machine, or after missing whole Runs was not running (the machine is
-// busy, or the wake-up was slow): it blocks at once after that
-// Run, since spinning would only take processor time from the goroutines
-// doing the work, and counts one more late Run, so that the caller wakes
-// it less often. Each part it gets to in time halves the count. A
-// wake-up comes late for a short part (the caller does not wait), so after
-// one the worker spins in full, to see whether it keeps up with the next
-// Run.
+// spin saw the Run begin and still found its part taken was beaten by a
+// short part, or descheduled briefly: it halves its spin. One that finds
+// its part taken after
+// a spin cut short by the machine, or after missing whole Runs, was not
+// running (the machine is busy): it blocks at once after that Run, since
+// spinning would only take processor time from the goroutines doing the
+// work, and counts one more late Run, so that the caller wakes it less
+// often. Each part it gets to in time halves the count. A wake-up comes
+// late for a short part (the caller does not wait for it), so after one
+// the worker spins again to see whether it keeps up with the next Run: in
+// full after one late Run, 1/2 as long after 2 or 3, 1/4 after 4 or 5, …
 func (s *state) worker(j int) {
 	defer s.exited.Done()
 	w := &s.parts[j]
@@ -446,12 +446,18 @@ func (s *state) worker(j int) {
 				w.late.Store(l / 2)
 			}
 		case prompt:
-			// Running, but the part was short: keep spinning.
+			// Running, but the part was short, or the machine took the
+			// processor for a moment: spin less.
+			budget = halve(budget)
+		case woken:
+			// A probe: spin long enough to catch the next Run, less
+			// long the more Runs it came late to.
+			budget = full >> (l / 2)
+			if l < maxLate {
+				w.late.Store(l + 1)
+			}
 		default:
 			budget = 0
-			if woken {
-				budget = full
-			}
 			if l < maxLate {
 				w.late.Store(l + 1)
 			}
