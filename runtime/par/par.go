@@ -414,15 +414,15 @@ func halve(d time.Duration) time.Duration {
 // for the pool's spin while it gets to its part in time. A worker whose
 // spin saw the Run begin and still found its part taken was beaten by a
 // short part, or descheduled briefly: it halves its spin. One that finds
-// its part taken after
-// a spin cut short by the machine, or after missing whole Runs, was not
-// running (the machine is busy): it blocks at once after that Run, since
-// spinning would only take processor time from the goroutines doing the
-// work, and counts one more late Run, so that the caller wakes it less
-// often. Each part it gets to in time halves the count. A wake-up comes
-// late for a short part (the caller does not wait for it), so after one
-// the worker spins again to see whether it keeps up with the next Run: in
-// full after one late Run, 1/2 as long after 2 or 3, 1/4 after 4 or 5, …
+// its part taken after a spin cut short by the machine, or after missing
+// whole Runs, was not running (the machine is busy): it blocks at once
+// after that Run, since spinning would only take processor time from the
+// goroutines doing the work, and counts one more late Run, so that the
+// caller wakes it less often. Each part it gets to in time halves the
+// count. A wake-up comes late for a short part (the caller does not wait
+// for it), so after one the worker spins again to see whether it keeps up
+// with the next Run: in full after one late Run, half as long after 2 or
+// 3, a quarter after 4 or 5, and so on.
 func (s *state) worker(j int) {
 	defer s.exited.Done()
 	w := &s.parts[j]
