@@ -10,8 +10,10 @@ import (
 	"time"
 )
 
-// BenchmarkRun measures one fork and join of empty parts: the cost a Run
-// adds to a train step.
+// BenchmarkRun measures a Run of empty parts: the least a Run costs its
+// caller. Parts this short are mostly all done by the caller before a
+// worker notices the Run; BenchmarkForkJoin measures a fork and a join
+// with work in the parts.
 func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
@@ -68,7 +70,7 @@ func BenchmarkForkJoin(b *testing.B) {
 				p := New(n)
 				defer p.Close()
 				p.SetSpin(spin)
-				p.s.stolen.Store(0)
+				p.s.stats.stolen.Store(0)
 				lat := make([]time.Duration, 0, 1<<20)
 				for b.Loop() {
 					t := time.Now()
@@ -77,7 +79,7 @@ func BenchmarkForkJoin(b *testing.B) {
 						lat = append(lat, time.Since(t))
 					}
 				}
-				b.ReportMetric(float64(p.s.stolen.Load())/float64(b.N), "stolen/op")
+				b.ReportMetric(float64(p.s.stats.stolen.Load())/float64(b.N), "stolen/op")
 				slices.Sort(lat)
 				b.ReportMetric(float64(lat[len(lat)/2]), "median-ns")
 			})
@@ -98,14 +100,14 @@ func BenchmarkStep(b *testing.B) {
 				p := New(n)
 				defer p.Close()
 				p.SetSpin(spin)
-				p.s.stolen.Store(0)
+				p.s.stats.stolen.Store(0)
 				for b.Loop() {
 					for range 10 {
 						p.RunTask(w)
 						gap.Do(0, 1)
 					}
 				}
-				b.ReportMetric(float64(p.s.stolen.Load())/float64(10*b.N), "stolen/run")
+				b.ReportMetric(float64(p.s.stats.stolen.Load())/float64(10*b.N), "stolen/run")
 			})
 		}
 	}

@@ -22,14 +22,27 @@
 // first spins: it polls an atomic counter, yielding the processor with
 // runtime.Gosched about every microsecond (so that more workers than
 // GOMAXPROCS still make progress), for a bounded time, DefaultSpin unless
-// SetSpin says otherwise. Then it blocks on a channel until woken. A waiter
-// never spins without bound: on a loaded machine, a spinning thread takes
-// time from the other programs and, in OpenMP-style runtimes that spin for
-// milliseconds at every barrier, from its own peers (PyTorch with 2 threads
-// falls below its 1-thread speed when the other core is busy). There is no
-// barrier inside a Run for the same reason: a barrier needs every part
-// running at once on its own thread, which is what a descheduled thread
-// breaks; a phase boundary is the end of one Run and the start of the next.
+// SetSpin says otherwise. Then it blocks on a channel until woken.
+//
+// A waiter never spins without bound, and spins less when spinning does not
+// pay. On a busy machine a spinning thread takes processor time from the
+// other programs and from its own peers: OpenMP-style runtimes spin for
+// milliseconds at every barrier, and PyTorch with 2 threads falls below its
+// 1-thread speed when the other core is busy. Here a worker that finds its
+// part already done by another goroutine because it was not running (it
+// missed whole Runs, its spin was cut short by the machine, or it was
+// woken too late) stops spinning and blocks, and the caller wakes it for
+// one Run in 2, 4, … up to 256 while it keeps coming late, until it gets
+// to its part in time again. The caller's own spin while it waits for the other
+// parts halves after each wait longer than the spin. So on a loaded machine
+// the pool falls back towards one worker instead of collapsing.
+//
+// There is no barrier inside a Run for the same reason: a barrier needs
+// every part running at once on its own thread, which is what a descheduled
+// thread breaks (and a part done by the caller after its own would
+// deadlock); a phase boundary is the end of one Run and the start of the
+// next, which costs about what a barrier would.
+//
 // A Run or For allocates nothing when f is a function value made once (store
 // a method value in a field; do not write a closure at each call) or a Task
 // held in a pointer.
@@ -44,9 +57,9 @@
 // contiguous ranges of rows, samples or output tiles), so that each output
 // element is still summed by one worker in the one-worker order; or compute
 // per-shard partial results over a fixed number of shards, independent of
-// the workers (For spreads the shards, Split or SplitRange can cut them),
-// and add the partials with Sum, whose tree of additions depends only on
-// the number of shards.
+// the workers (For spreads the shards, Split cuts the batch into them), and
+// add the partials with Sum, whose tree of additions depends only on the
+// number of shards.
 //
 // # Controls
 //
@@ -66,10 +79,11 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// DefaultSpin is how long a waiting goroutine polls before it blocks. It is
-// a few times the cost of a blocking wake-up on the machines measured, so
-// the gaps between the Runs of one train step (the optimizer update, a
-// reduction done by the caller) are bridged by spinning, while a pool idle
+// DefaultSpin is the longest a waiting goroutine polls before it blocks.
+// Waking a blocked goroutine costs the waker microseconds (8–20 µs were
+// measured on a busy 2-core machine) and the woken one comes later still,
+// so the gaps between the Runs of one train step (an optimizer update, a
+// reduction on the caller) are better bridged by spinning; a pool idle
 // between steps or epochs sleeps after 50 µs.
 const DefaultSpin = 50 * time.Microsecond
 
@@ -112,6 +126,7 @@ func (p *Pool) start(n int, spin time.Duration) {
 		parts:      make([]part, n),
 	}
 	s.spin.Store(int64(spin))
+	s.joinSpin = spin
 	for j := 1; j < n; j++ {
 		s.parts[j].wake = make(chan struct{}, 1)
 		s.exited.Add(1)
@@ -139,9 +154,12 @@ func (p *Pool) SetWorkers(n int) {
 	p.start(n, spin)
 }
 
-// SetSpin sets how long a waiting goroutine polls before it blocks (0:
+// SetSpin sets the longest a waiting goroutine polls before it blocks (0:
 // block at once, after a few dozen polls).
-func (p *Pool) SetSpin(d time.Duration) { p.s.spin.Store(int64(max(d, 0))) }
+func (p *Pool) SetSpin(d time.Duration) {
+	p.s.spin.Store(int64(max(d, 0)))
+	p.s.joinSpin = max(d, 0)
+}
 
 // Close stops the pool's goroutines and waits for them to exit. A closed
 // pool still runs every part of a Run, all on the caller; SetWorkers starts
@@ -210,13 +228,24 @@ type state struct {
 	callerSleeps atomic.Bool
 	_            cpu.CacheLinePad
 	callerWake   chan struct{}
+	joinSpin     time.Duration // the caller's spin in join, adapted
 	running      atomic.Bool
 	closed       atomic.Bool
 	panicked     atomic.Pointer[Panic]
-	stolen       atomic.Int64 // parts run by another goroutine than theirs, for tests
 	exited       sync.WaitGroup
 	loop         forLoop
 	parts        []part
+	_            cpu.CacheLinePad
+	stats        stats
+}
+
+// stats counts events of the slow paths, for tests and benchmarks.
+type stats struct {
+	stolen     atomic.Int64 // parts done by another goroutine than theirs
+	wakes      atomic.Int64 // workers woken by the caller
+	skips      atomic.Int64 // sleeping workers not woken, since late
+	blocks     atomic.Int64 // waits of a worker that ended blocking
+	joinBlocks atomic.Int64 // joins that ended blocking
 }
 
 // part is a part's claim and its goroutine's sleep, on their own cache line.
@@ -227,8 +256,18 @@ type part struct {
 	// sleeps is true while the part's goroutine blocks on wake.
 	sleeps atomic.Bool
 	wake   chan struct{}
-	_      cpu.CacheLinePad
+	// late counts the goroutine's recent Runs in which it came too late
+	// for its part (up to maxLate; each one in time halves it); while it
+	// sleeps, the caller wakes it for one Run in 2^late only, and skipped
+	// counts the Runs since the last wake.
+	late    atomic.Int32
+	skipped int
+	_       cpu.CacheLinePad
 }
+
+// maxLate bounds part.late: a worker that keeps coming late is still woken
+// once every 256 Runs, to find out whether the machine is free again.
+const maxLate = 8
 
 // forLoop is For's task: each part takes chunks from next.
 type forLoop struct {
@@ -279,22 +318,35 @@ func (s *state) fork(t Task) {
 	}
 }
 
-// wakeAll wakes the workers that block. A worker sets sleeps before it
-// checks the epoch one last time, and wakeAll runs after the epoch changed,
-// so either the worker sees the change or wakeAll sees it sleep.
+// wakeAll wakes the workers that block, except those that came late to
+// their recent Runs and are not due: waking costs the caller microseconds
+// (more on a busy machine), and a late worker's part is done by the caller
+// anyway. A worker sets sleeps before it checks the epoch one last time,
+// and wakeAll runs after the epoch changed, so either the worker sees the
+// change or wakeAll sees it sleep.
 func (s *state) wakeAll() {
 	for j := 1; j < s.n; j++ {
 		w := &s.parts[j]
-		if w.sleeps.Load() && w.sleeps.CompareAndSwap(true, false) {
+		if !w.sleeps.Load() {
+			continue
+		}
+		if w.skipped < 1<<w.late.Load()-1 {
+			w.skipped++
+			s.stats.skips.Add(1)
+			continue
+		}
+		if w.sleeps.CompareAndSwap(true, false) {
+			w.skipped = 0
+			s.stats.wakes.Add(1)
 			w.wake <- struct{}{}
 		}
 	}
 }
 
 // work does part first of epoch e if it is unclaimed, then every other part
-// still unclaimed, and reports whether it did any.
-func (s *state) work(first int, e uint64) bool {
-	did := false
+// still unclaimed. It reports whether it did part first, and whether it did
+// any.
+func (s *state) work(first int, e uint64) (own, did bool) {
 	for k := range s.n {
 		i := first + k
 		if i >= s.n {
@@ -303,13 +355,14 @@ func (s *state) work(first int, e uint64) bool {
 		c := &s.parts[i].claim
 		if c.Load() == e-1 && c.CompareAndSwap(e-1, e) {
 			if k > 0 {
-				s.stolen.Add(1)
+				s.stats.stolen.Add(1)
 			}
 			s.do(i)
+			own = own || k == 0
 			did = true
 		}
 	}
-	return did
+	return own, did
 }
 
 // do runs part i and counts it done, waking the caller if it was the last.
@@ -328,46 +381,107 @@ func (s *state) finish() {
 	}
 }
 
-// join waits for the n parts to be done.
+// join waits for the n parts to be done. It spins for joinSpin, which
+// stays at the pool's spin while waits are shorter than that and halves
+// after each longer one: then the other parts' goroutines were not running
+// (the machine is busy), and spinning takes processor time from them.
 func (s *state) join(n int64) {
-	if spin(time.Duration(s.spin.Load()), func() bool { return s.done.Load() == n }) {
-		return
+	full := time.Duration(s.spin.Load())
+	start := time.Now()
+	if !spin(s.joinSpin, func() bool { return s.done.Load() == n }) {
+		s.stats.joinBlocks.Add(1)
+		s.callerSleeps.Store(true)
+		if s.done.Load() != n || !s.callerSleeps.CompareAndSwap(true, false) {
+			<-s.callerWake
+		}
 	}
-	s.callerSleeps.Store(true)
-	if s.done.Load() == n && s.callerSleeps.CompareAndSwap(true, false) {
-		return
+	if time.Since(start) < full {
+		s.joinSpin = full
+	} else {
+		s.joinSpin = halve(s.joinSpin)
 	}
-	<-s.callerWake
 }
 
-// worker is goroutine j: it waits for each epoch and works on it.
+// halve returns d/2, or 0 below a microsecond.
+func halve(d time.Duration) time.Duration {
+	if d < 2*time.Microsecond {
+		return 0
+	}
+	return d / 2
+}
+
+// worker is goroutine j: it waits for each epoch and works on it. It spins
+// for the pool's spin while it gets to its part in time. A worker whose
+// spin saw the Run begin and still found its part taken was beaten by a
+// short part, or descheduled briefly: it halves its spin. One that finds
+// its part taken after a spin cut short by the machine, or after missing
+// whole Runs, was not running (the machine is busy): it blocks at once
+// after that Run, since spinning would only take processor time from the
+// goroutines doing the work, and counts one more late Run, so that the
+// caller wakes it less often. Each part it gets to in time halves the
+// count. A wake-up comes late for a short part (the caller does not wait
+// for it), so after one the worker spins again to see whether it keeps up
+// with the next Run: in full after one late Run, half as long after 2 or
+// 3, a quarter after 4 or 5, and so on.
 func (s *state) worker(j int) {
 	defer s.exited.Done()
+	w := &s.parts[j]
 	seen := uint64(0)
+	budget := time.Duration(s.spin.Load())
 	for {
-		e := s.await(j, seen)
+		e, spun, woken := s.await(j, seen, budget)
+		own, did := s.work(j, e)
 		// stop claims every part before it changes the epoch.
-		if !s.work(j, e) && s.closed.Load() {
+		if !did && s.closed.Load() {
 			return
 		}
+		prompt := spun && e == seen+1 // it saw the Run begin
 		seen = e
+		full := time.Duration(s.spin.Load())
+		l := w.late.Load()
+		switch {
+		case own:
+			budget = full
+			if l > 0 {
+				w.late.Store(l / 2)
+			}
+		case prompt:
+			// Running, but the part was short, or the machine took the
+			// processor for a moment: spin less.
+			budget = halve(budget)
+		case woken:
+			// A probe: spin long enough to catch the next Run, less
+			// long the more Runs it came late to.
+			budget = full >> (l / 2)
+			if l < maxLate {
+				w.late.Store(l + 1)
+			}
+		default:
+			budget = 0
+			if l < maxLate {
+				w.late.Store(l + 1)
+			}
+		}
 	}
 }
 
-// await waits for the epoch to differ from seen, and returns it.
-func (s *state) await(j int, seen uint64) uint64 {
+// await waits for the epoch to differ from seen, spinning for d, and
+// returns it, whether the spin saw it change, and whether the goroutine
+// blocked.
+func (s *state) await(j int, seen uint64, d time.Duration) (e uint64, spun, woken bool) {
 	ep := &s.epoch
-	if spin(time.Duration(s.spin.Load()), func() bool { return ep.Load() != seen }) {
-		return ep.Load()
+	if spin(d, func() bool { return ep.Load() != seen }) {
+		return ep.Load(), true, false
 	}
+	s.stats.blocks.Add(1)
 	w := &s.parts[j]
 	w.sleeps.Store(true)
 	if ep.Load() != seen && w.sleeps.CompareAndSwap(true, false) {
-		return ep.Load()
+		return ep.Load(), false, false
 	}
 	// Either the epoch has not changed, or wakeAll took the flag and sends.
 	<-w.wake
-	return ep.Load()
+	return ep.Load(), false, true
 }
 
 // stop makes the goroutines exit, without waiting for them. It must not run
@@ -383,13 +497,20 @@ func (s *state) stop() {
 		s.parts[i].claim.Store(e)
 	}
 	s.epoch.Store(e)
-	s.wakeAll()
+	for j := 1; j < s.n; j++ {
+		if w := &s.parts[j]; w.sleeps.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
 }
 
 // spin reports whether cond became true within about d. It polls cond,
 // reading the clock every 64 polls and yielding the processor
 // (runtime.Gosched) about every microsecond, so that goroutines waiting for
-// one (more workers than GOMAXPROCS) run soon.
+// one (more workers than GOMAXPROCS) run soon. It gives up early when the
+// clock jumps by more than preempted between two reads: the thread was
+// descheduled, or the yield ran another goroutine for that long, and the
+// processor is better left to others.
 func spin(d time.Duration, cond func() bool) bool {
 	for range 64 {
 		if cond() {
@@ -397,7 +518,7 @@ func spin(d time.Duration, cond func() bool) bool {
 		}
 	}
 	start := time.Now()
-	yield := time.Duration(0)
+	last, yield := time.Duration(0), time.Duration(0)
 	for {
 		for range 64 {
 			if cond() {
@@ -405,12 +526,17 @@ func spin(d time.Duration, cond func() bool) bool {
 			}
 		}
 		t := time.Since(start)
-		if t >= d {
+		if t >= d || t-last > preempted {
 			return false
 		}
+		last = t
 		if t >= yield {
 			runtime.Gosched()
 			yield = t + time.Microsecond
 		}
 	}
 }
+
+// preempted is the jump of the clock between two polls of spin that shows
+// the spinning thread was descheduled.
+const preempted = 20 * time.Microsecond
