@@ -15,9 +15,12 @@
 # and then, for MNIST read row by row (generated/seq_mnist_rnn and seq_mnist_lstm, batch 64; bench/rnn.sh):
 #   rnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   lstm_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
+# and then batch inference (Predict over 8 batches, every generated model's
+# BenchmarkPredict) on 1 and 2 workers, alternating, best of BENCH_MC_REPS:
+#   <model>_predict_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm|cnn|vae|rnn (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|cnn|vae|rnn|mc (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
@@ -40,7 +43,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm | cnn | vae | rnn) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn, vae or rnn" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | cnn | vae | rnn | mc) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn, vae, rnn or mc" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -474,4 +477,30 @@ vae_bench() {
 # shellcheck source=bench/rnn.sh
 source "$BENCH_DIR/rnn.sh"
 [[ $only == all || $only == rnn ]] && rnn_bench
+
+# ======== mc: batch inference on 1 and 2 workers ========
+# Each model's BenchmarkPredict runs workers=1 and workers=2 back to back;
+# BENCH_MC_REPS runs alternate, the best of each counts. Not pinned: it
+# uses two cores.
+mc_bench() {
+	local reps=${BENCH_MC_REPS:-3} m i out w1 w2
+	for m in mnist_mlp mnist_cnn mnist_vae seq_mnist_rnn seq_mnist_lstm; do
+		local one="" two="" one_all="" two_all=""
+		for ((i = 1; i <= reps; i++)); do
+			log "$m: BenchmarkPredict on 1 and 2 workers ($i/$reps)"
+			if ! out=$(cd "$ROOT" && GOAMD64=v3 go test -run '^$' -bench '^BenchmarkPredict$' -benchtime 1s "./generated/$m" 2>&1); then
+				log "$m: go test failed: $out"
+				continue
+			fi
+			w1=$(sed -n 's#^BenchmarkPredict/workers=1.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
+			w2=$(sed -n 's#^BenchmarkPredict/workers=2.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
+			keep_best one "$w1"
+			keep_best two "$w2"
+		done
+		log "$m runs: 1 worker$one_all; 2 workers$two_all"
+		echo "${m#mnist_}_predict_mc nngen_1=$(na "$one") nngen_2=$(na "$two") scaling=$(div "$two" "$one")"
+		[[ -n $one && -n $two ]] || failed=1
+	done
+}
+[[ $only == all || $only == mc ]] && mc_bench
 exit "$failed"

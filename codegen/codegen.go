@@ -39,6 +39,7 @@ const (
 	initPkg  = rtPkg + "initializer"
 	rngPkg   = rtPkg + "rng"
 	trainPkg = rtPkg + "train"
+	parPkg   = rtPkg + "par"
 )
 
 // Header is the first line of every generated file.
@@ -53,10 +54,7 @@ func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 	if opt.Unroll < 0 {
 		return nil, fmt.Errorf("codegen: unroll must not be negative")
 	}
-	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}}
-	if layers.Fuses(m) {
-		g.fused[m.Output] = true
-	}
+	g := newGen(m, opt)
 	files := map[string]*File{
 		"model.go":      g.modelFile(),
 		"model_test.go": g.testFile(),
@@ -90,6 +88,33 @@ type gen struct {
 	kernels *layers.Kernels
 	fused   map[*ir.Node]bool
 	out1    string // buffer of the batch-1 output
+	// uses and regions, when uses is set (Summarize), record what the
+	// training code of each node uses.
+	uses    *layers.Uses
+	regions []region
+}
+
+// region is the training code of one node (nil: the loss), forward or
+// backward.
+type region struct {
+	node     *ir.Node
+	backward bool
+	code     []Code
+}
+
+func newGen(m *ir.Model, opt Config) *gen {
+	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}}
+	if layers.Fuses(m) {
+		g.fused[m.Output] = true
+	}
+	return g
+}
+
+// region records the code a training emitter wrote for n since start.
+func (g *gen) region(e *layers.Emitter, n *ir.Node, backward bool, start int) {
+	if g.uses != nil && e.Train {
+		g.regions = append(g.regions, region{n, backward, e.Code()[start:]})
+	}
 }
 
 func (g *gen) newFile(pkg string) *File {
@@ -107,7 +132,7 @@ func (g *gen) newFile(pkg string) *File {
 
 func (g *gen) emitter(batch int, train bool, suffix string) *layers.Emitter {
 	return &layers.Emitter{Model: g.m, Batch: batch, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
-		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused}
+		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses}
 }
 
 // layerComment names a node's spec layer and line.
@@ -120,6 +145,8 @@ func (g *gen) layerComment(n *ir.Node) Code {
 func (g *gen) forward(e *layers.Emitter) []Code {
 	for _, n := range g.m.Nodes[1:] {
 		k, _ := layers.Lookup(n.Kind)
+		start := len(e.Code())
+		e.Begin(n)
 		e.Add(g.layerComment(n))
 		if e.Aliased(n) {
 			e.Add(Comment("(no code: the output is the input's buffer)"))
@@ -127,7 +154,9 @@ func (g *gen) forward(e *layers.Emitter) []Code {
 			k.Forward(e, n)
 		}
 		e.Add(Line())
+		g.region(e, n, false, start)
 	}
+	e.Begin(nil)
 	return e.Code()
 }
 
@@ -140,10 +169,14 @@ func (g *gen) backward(e *layers.Emitter) []Code {
 			continue
 		}
 		k, _ := layers.Lookup(n.Kind)
+		start := len(e.Code())
+		e.Begin(n)
 		e.Add(g.layerComment(n))
 		k.Backward(e, n)
 		e.Add(Line())
+		g.region(e, n, true, start)
 	}
+	e.Begin(nil)
 	return e.Code()
 }
 

@@ -23,7 +23,17 @@ func ints(v []int) *Statement {
 }
 
 func (g *gen) method(doc, name string, params []Code, results []Code, body ...Code) Code {
-	s := Comment(doc).Line().Func().Params(Id("m").Op("*").Id("Model")).Id(name).Params(params...)
+	return g.methodOf("Model", doc, name, params, results, body...)
+}
+
+// pass is a method of the workspace: one of the passes, which read the
+// shared parameters and work in the workspace's buffers.
+func (g *gen) pass(doc, name string, params []Code, results []Code, body ...Code) Code {
+	return g.methodOf("workspace", doc, name, params, results, body...)
+}
+
+func (g *gen) methodOf(recv, doc, name string, params []Code, results []Code, body ...Code) Code {
+	s := Comment(doc).Line().Func().Params(Id("m").Op("*").Id(recv)).Id(name).Params(params...)
 	if len(results) == 1 {
 		s.Add(results[0])
 	} else if len(results) > 1 {
@@ -49,6 +59,7 @@ func (g *gen) modelFile() *File {
 	// gradient of a layer that backward then adds to.
 	lossGrad := g.emitter(m.Batch, true, "")
 	lossGrad.EmitLoss(Lit(m.Batch), true)
+	g.region(lossGrad, nil, false, 0)
 	lossGradCode := lossGrad.Take()
 	back := g.backward(lossGrad)
 	infer := g.emitter(m.Batch, false, "")
@@ -84,18 +95,23 @@ func (g *gen) modelFile() *File {
 	)
 	f.Var().Id("_").Qual(trainPkg, "Model").Op("=").Parens(Op("*").Id("Model")).Parens(Nil())
 
-	// The struct.
-	fields := []Code{
+	// The structs: what the workers share, a worker's workspace, the model.
+	shared := []Code{
 		Id("seed").Uint64(),
 		Id("step").Int(),
 		Id("p").Index(Id("NumParams")).Id("Float").Comment("parameters"),
 		Id("g").Index(Id("NumParams")).Id("Float").Comment("gradients"),
 		Id("s").Index(Id("StateSlots")).Index(Id("NumParams")).Id("Float").Comment("optimizer state: " + strings.Join(names, ", ")),
 		Id("opt").Qual(optimPkg, "Optimizer").Index(Id("Float")),
-		Id("idx").Index(Id("BatchSize")).Int(),
 	}
 	if nb := m.NumBuffers(); nb > 0 {
-		fields = append(fields, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
+		shared = append(shared, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
+	}
+	f.Comment("params holds what every worker shares: the parameters, their gradients,\nthe optimizer state and the non-trainable buffers.")
+	f.Type().Id("params").Struct(shared...)
+	fields := []Code{
+		Op("*").Id("params"),
+		Id("idx").Index(Id("BatchSize")).Int(),
 	}
 	for _, b := range g.bufs.Names {
 		typ := "Float"
@@ -104,8 +120,16 @@ func (g *gen) modelFile() *File {
 		}
 		fields = append(fields, Id(b).Index(Lit(g.bufs.Size[b])).Id(typ).Comment(g.bufs.Doc[b]))
 	}
-	f.Comment("Model holds the parameters, gradients, optimizer state and every activation\nbuffer of the model in fixed-size arrays. Create it with New.")
-	f.Type().Id("Model").Struct(fields...)
+	f.Comment("workspace is one worker's: every activation, gradient and scratch buffer of\nthe passes, in fixed-size arrays, over the shared parameters.")
+	f.Type().Id("workspace").Struct(fields...)
+	f.Comment("Model is the model: its parameters, and the workspaces of its workers.\nThe first workspace runs the train step and Predict1; Evaluate and Predict\nspread their batches over SetWorkers workspaces. Create it with New.")
+	f.Type().Id("Model").Struct(
+		Id("workspace").Comment("worker 0's"),
+		Id("shared").Id("params"),
+		Id("workers").Int().Comment("workers of Evaluate and Predict"),
+		Id("pool").Op("*").Qual(parPkg, "Pool"),
+		Id("extra").Index().Op("*").Id("workspace").Comment("workspaces of workers 1 and up, made on first use"),
+	)
 
 	// New.
 	var state []Code
@@ -113,7 +137,9 @@ func (g *gen) modelFile() *File {
 		state = append(state, m_("s").Index(Lit(i)).Index(Op(":")))
 	}
 	newBody := []Code{
-		Id("m").Op(":=").Op("&").Id("Model").Values(Dict{Id("seed"): Id("seed")}),
+		Id("m").Op(":=").Op("&").Id("Model").Values(Dict{Id("shared"): Id("params").Values(Dict{Id("seed"): Id("seed")})}),
+		m_("params").Op("=").Op("&").Add(m_("shared")),
+		List(m_("workers"), Id("_")).Op("=").Qual(parPkg, "EnvWorkers").Call(),
 		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
 			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}),
 	}
@@ -147,23 +173,25 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("Target is the target buffer of a batch.", "Target", nil, []Code{Op("*").Index(Lit(m.Batch * out.Size())).Id("Float")}, Return(Op("&").Add(m_("y")))))
 
 	// Passes.
-	f.Add(g.method("forwardTrain runs the forward pass of a train step (dropout active).", "forwardTrain", nil, nil, fwdTrain...))
+	f.Add(g.pass("forwardTrain runs the forward pass of a train step (dropout active).", "forwardTrain", nil, nil, fwdTrain...))
 	if fmt.Sprintf("%#v", Block(fwdInfer...)) == fmt.Sprintf("%#v", Block(fwdTrain...)) {
 		// Nothing differs at inference (no dropout): one copy of the code.
 		fwdInfer = []Code{m_("forwardTrain").Call()}
 	}
-	f.Add(g.method("forwardInfer runs the forward pass of a batch at inference.", "forwardInfer", nil, nil, fwdInfer...))
-	f.Add(g.method("forward1 runs the forward pass of one sample at inference.", "forward1", nil, nil, fwd1...))
-	f.Add(g.method(fmt.Sprintf("lossGrad returns the mean %s of the batch and its correct count, and writes\nthe gradient of the output.", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
+	f.Add(g.pass("forwardInfer runs the forward pass of a batch at inference.", "forwardInfer", nil, nil, fwdInfer...))
+	f.Add(g.pass("forward1 runs the forward pass of one sample at inference.", "forward1", nil, nil, fwd1...))
+	f.Add(g.pass(fmt.Sprintf("lossGrad returns the mean %s of the batch and its correct count, and writes\nthe gradient of the output.", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
 		append(lossGradCode, Return(Id("sum").Op("/").Lit(float64(m.Batch*perSample)), Id("correct")))...))
-	f.Add(g.method("lossEval returns the summed loss and the correct count of the first n samples.", "lossEval", []Code{Id("n").Int()}, []Code{Float64(), Int()},
+	f.Add(g.pass("lossEval returns the summed loss and the correct count of the first n samples.", "lossEval", []Code{Id("n").Int()}, []Code{Float64(), Int()},
 		append(lossEval.Code(), Return(Id("sum"), Id("correct")))...))
-	f.Add(g.method("backward writes the gradients of the parameters, from the gradient of the output.", "backward", nil, nil, back...))
+	f.Add(g.pass("backward writes the gradients of the parameters, from the gradient of the output.", "backward", nil, nil, back...))
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
 
 	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
+	gatherTargetsW := Qual(dataPkg, "GatherTargets").Call(Id("w").Dot("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	if layers.TargetIsInput(m) {
 		gatherTargets = Qual(dataPkg, "GatherRows").Call(m_("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
+		gatherTargetsW = Qual(dataPkg, "GatherRows").Call(Id("w").Dot("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
 	}
 
 	// Public API.
@@ -178,20 +206,27 @@ func (g *gen) modelFile() *File {
 		Qual(dataPkg, "GatherRows").Call(m_("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
 		gatherTargets,
 		Return(m_("TrainStep").Call())))
-	f.Add(g.method("Evaluate runs inference over every sample of set, the last partial batch\nincluded, and returns the mean loss and the accuracy.",
+	f.Add(g.method("Evaluate runs inference over every sample of set, the last partial batch\nincluded, and returns the mean loss and the accuracy. Its batches run on\nthe workers (see SetWorkers); the result is the same for any number.",
 		"Evaluate", []Code{Id("set").Op("*").Qual(dataPkg, "Set")}, []Code{Id("loss").Float64(), Id("accuracy").Float64()},
 		If(Id("set").Dot("N").Op("==").Lit(0)).Block(Return(Lit(0), Lit(0))),
+		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("BatchSize").Op("-").Lit(1)).Op("/").Id("BatchSize"),
+		Id("sums").Op(":=").Make(Index().Float64(), Id("nb")),
+		Id("counts").Op(":=").Make(Index().Int(), Id("nb")),
+		m_("forBatches").Call(Id("nb"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+			Id("i").Op(":=").Id("b").Op("*").Id("BatchSize"),
+			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("BatchSize"), Id("set").Dot("N").Op("-").Id("i"))),
+			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
+			Qual(dataPkg, "GatherRows").Call(Id("w").Dot("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
+			gatherTargetsW,
+			Id("w").Dot("forwardInfer").Call(),
+			List(Id("sums").Index(Id("b")), Id("counts").Index(Id("b"))).Op("=").Id("w").Dot("lossEval").Call(Len(Id("idx"))),
+		)),
+		Comment("Summed in batch order, whichever worker ran each batch."),
 		Var().Id("sum").Float64(),
 		Id("correct").Op(":=").Lit(0),
-		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("set").Dot("N"), Id("i").Op("+=").Id("BatchSize")).Block(
-			Id("idx").Op(":=").Add(m_("idx")).Index(Op(":").Min(Id("BatchSize"), Id("set").Dot("N").Op("-").Id("i"))),
-			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
-			Qual(dataPkg, "GatherRows").Call(m_("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
-			gatherTargets,
-			m_("forwardInfer").Call(),
-			List(Id("s"), Id("c")).Op(":=").Add(m_("lossEval").Call(Len(Id("idx")))),
-			Id("sum").Op("+=").Id("s"),
-			Id("correct").Op("+=").Id("c"),
+		For(Id("b").Op(":=").Range().Id("sums")).Block(
+			Id("sum").Op("+=").Id("sums").Index(Id("b")),
+			Id("correct").Op("+=").Id("counts").Index(Id("b")),
 		),
 		Id("rows").Op(":=").Float64().Call(Id("set").Dot("N").Op("*").Id("rowsPerSample")),
 		Return(Id("sum").Op("/").Id("rows"), Float64().Call(Id("correct")).Op("/").Id("rows"))))
@@ -201,20 +236,27 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("Predict1 runs inference on one sample, with buffers of its own.", "Predict1",
 		[]Code{Id("x").Op("*").Index(Id("InputSize")).Id("Float"), Id("out").Op("*").Index(Id("OutputSize")).Id("Float")}, nil,
 		m_("x1").Op("=").Op("*").Id("x"), m_("forward1").Call(), Op("*").Id("out").Op("=").Add(m_(out1))))
-	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize.", "Predict",
+	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize. Its batches run on the workers (see SetWorkers).", "Predict",
 		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
 		Id("n").Op(":=").Len(Id("x")).Op("/").Id("InputSize"),
-		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("n"), Id("i").Op("+=").Id("BatchSize")).Block(
+		m_("forBatches").Call(Parens(Id("n").Op("+").Id("BatchSize").Op("-").Lit(1)).Op("/").Id("BatchSize"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+			Id("i").Op(":=").Id("b").Op("*").Id("BatchSize"),
 			Id("k").Op(":=").Min(Id("BatchSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id("x").Index(Id("i").Op("*").Id("InputSize").Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Id("InputSize"))).Block(
-				m_("x").Index(Id("j")).Op("=").Id("Float").Call(Id("v"))),
-			m_("forwardInfer").Call(),
-			For(List(Id("j"), Id("v")).Op(":=").Range().Add(m_(outB)).Index(Op(":").Id("k").Op("*").Id("OutputSize"))).Block(
+				Id("w").Dot("x").Index(Id("j")).Op("=").Id("Float").Call(Id("v"))),
+			Id("w").Dot("forwardInfer").Call(),
+			For(List(Id("j"), Id("v")).Op(":=").Range().Id("w").Dot(outB).Index(Op(":").Id("k").Op("*").Id("OutputSize"))).Block(
 				Id("out").Index(Id("i").Op("*").Id("OutputSize").Op("+").Id("j")).Op("=").Float32().Call(Id("v"))),
-		)))
+		))))
+	g.workers(f)
 	g.autoencoder(f, infer)
 	g.tokenMethods(f)
 	f.Add(g.tensors(names))
+	if err := layers.TorchLayout(m); err != nil {
+		// PyTorch's layout cannot express the parameters: export refuses.
+		f.Add(g.method("ExportError says why PyTorch's layout cannot express this model's\nparameters: the export command refuses to write them.", "ExportError", nil, []Code{Error()},
+			Return(Qual("errors", "New").Call(Lit(path.Base(m.SpecPath)+":"+err.Error())))))
+	}
 	f.Add(g.method("Save writes the parameters and optimizer state to a safetensors checkpoint.", "Save",
 		[]Code{Id("path").String()}, []Code{Error()},
 		Return(Qual(ckptPkg, "Save").Call(Id("path"), m_("Tensors").Call(True()), Map(String()).String().Values(Dict{
@@ -277,8 +319,20 @@ func (g *gen) update() []Code {
 		lr = Qual(optimPkg, "CosineLR").Call(lr, m_("step"), Lit(o.DecaySteps), Lit(o.Alpha))
 	}
 	var s []Code
-	if o.ClipNorm > 0 {
-		s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Op(":")), Lit(o.ClipNorm)))
+	switch {
+	case o.GlobalClipNorm > 0:
+		s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Op(":")), Lit(o.GlobalClipNorm)))
+	case o.ClipValue > 0:
+		s = append(s, Qual(optimPkg, "ClipByValue").Call(m_("g").Index(Op(":")), Lit(o.ClipValue)))
+	case o.ClipNorm > 0:
+		// Keras's clipnorm: each parameter tensor on its own.
+		for _, n := range g.m.Nodes {
+			for _, p := range n.Params {
+				if !p.Buffer {
+					s = append(s, Qual(optimPkg, "ClipByNorm").Call(m_("g").Index(Lit(p.Offset).Op(":").Lit(p.Offset+ir.Prod(p.Shape))), Lit(o.ClipNorm)))
+				}
+			}
+		}
 	}
 	return append(s, m_("opt").Dot("Update").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), lr, m_("step").Op("+").Lit(1)))
 }
@@ -333,4 +387,42 @@ func arrayName(p ir.Param) string {
 		return "buf"
 	}
 	return "p"
+}
+
+// workers emits SetWorkers, Workers and forBatches, which runs the batches
+// of Evaluate and Predict on the workers' workspaces. A model whose
+// inference draws random numbers, or sums named loss terms across
+// batches, runs them on worker 0 alone: its results would otherwise
+// depend on which worker ran which batch.
+func (g *gen) workers(f *File) {
+	serial := layers.TermNames(g.m) != nil
+	for _, n := range g.m.Nodes {
+		serial = serial || layers.DrawsAtInference(n)
+	}
+	doc := "SetWorkers sets how many workers Evaluate and Predict run their batches on\n(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their\nresults do not depend on it. Each worker past the first gets a workspace of\nits own on first use."
+	if serial {
+		doc += " This model's inference draws random numbers or\nsums loss terms over its batches: it runs them on one worker."
+	}
+	f.Add(g.method(doc, "SetWorkers", []Code{Id("n").Int()}, nil, m_("workers").Op("=").Max(Id("n"), Lit(1))))
+	f.Add(g.method("Workers is the number of workers Evaluate and Predict use.", "Workers", nil, []Code{Int()}, Return(Max(m_("workers"), Lit(1)))))
+	run := Id("f").Call(Op("&").Add(m_("workspace")), Id("b"))
+	body := []Code{For(Id("b").Op(":=").Range().Id("n")).Block(run)}
+	if !serial {
+		body = []Code{
+			Id("workers").Op(":=").Max(m_("workers"), Lit(1)),
+			If(Id("workers").Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
+			For(Len(m_("extra")).Op("<").Id("workers").Op("-").Lit(1)).Block(
+				m_("extra").Op("=").Append(m_("extra"), Op("&").Id("workspace").Values(Dict{Id("params"): Op("&").Add(m_("shared"))}))),
+			If(m_("pool").Op("==").Nil()).Block(
+				m_("pool").Op("=").Qual(parPkg, "New").Call(Id("workers")),
+			).Else().If(m_("pool").Dot("Workers").Call().Op("!=").Id("workers")).Block(
+				m_("pool").Dot("SetWorkers").Call(Id("workers"))),
+			m_("pool").Dot("For").Call(Id("n"), Func().Params(Id("w"), Id("b").Int()).Block(
+				Id("ws").Op(":=").Op("&").Add(m_("workspace")),
+				If(Id("w").Op(">").Lit(0)).Block(Id("ws").Op("=").Add(m_("extra")).Index(Id("w").Op("-").Lit(1))),
+				Id("f").Call(Id("ws"), Id("b")))),
+		}
+	}
+	f.Add(g.method("forBatches calls f(w, b) for every batch b in [0, n), w the workspace of\nthe worker that runs it. The result of batch b must depend on b only.", "forBatches",
+		[]Code{Id("n").Int(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, body...))
 }

@@ -95,6 +95,7 @@ func (g *gen) testFile() *File {
 					Id("t").Dot("Fatalf").Call(Lit("sample %d output %d: Predict1 %v, Forward %v"), Id("s"), Id("j"), Id("v"), Id("out").Index(Id("s").Op("*").Id("OutputSize").Op("+").Id("j"))))),
 		),
 	)
+	g.workersTest(f)
 	g.kernelTests(f)
 	g.autoencoderTests(f)
 	f.Func().Id("BenchmarkTrainStep").Params(Id("b").Op("*").Qual("testing", "B")).Block(
@@ -103,6 +104,7 @@ func (g *gen) testFile() *File {
 		For(Range().Id("b").Dot("N")).Block(Id("m").Dot("TrainStep").Call()),
 		Id("b").Dot("ReportMetric").Call(Float64().Call(Id("b").Dot("N").Op("*").Id("BatchSize")).Op("/").Id("b").Dot("Elapsed").Call().Dot("Seconds").Call(), Lit("samples/s")),
 	)
+	g.predictBenchmark(f)
 	f.Func().Id("BenchmarkPredict1").Params(Id("b").Op("*").Qual("testing", "B")).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),
 		Var().Id("x").Index(Id("InputSize")).Id("Float"),
@@ -284,3 +286,56 @@ func BenchmarkKernels(b *testing.B) {
 	}
 }
 `
+
+// workersTest emits TestWorkers: Predict gives the same outputs, bit for
+// bit, on 1, 2 and 3 workers, over several batches and a partial one.
+func (g *gen) workersTest(f *File) {
+	x := Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Float64").Call())
+	if v := layers.Vocabulary(g.m); v > 0 {
+		x = Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Intn").Call(Lit(v)))
+	}
+	f.Func().Id("TestWorkers").Params(Id("t").Op("*").Qual("testing", "T")).Block(
+		g.skipIfDraws(),
+		Id("m").Op(":=").Id("New").Call(Lit(1)),
+		Id("n").Op(":=").Lit(3).Op("*").Id("BatchSize").Op("+").Lit(1),
+		Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(5), Lit(0)),
+		Id("x").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("InputSize")),
+		For(Id("i").Op(":=").Range().Id("x")).Block(x),
+		Var().Id("want").Index().Float32(),
+		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(
+			Id("m").Dot("SetWorkers").Call(Id("w")),
+			Id("out").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("OutputSize")),
+			Id("m").Dot("Predict").Call(Id("x"), Id("out")),
+			If(Id("w").Op("==").Lit(1)).Block(Id("want").Op("=").Id("out"), Continue()),
+			For(Id("i").Op(":=").Range().Id("out")).Block(
+				If(Qual("math", "Float32bits").Call(Id("out").Index(Id("i"))).Op("!=").Qual("math", "Float32bits").Call(Id("want").Index(Id("i")))).Block(
+					Id("t").Dot("Fatalf").Call(Lit("%d workers: output %d is %v, one worker gives %v"), Id("w"), Id("i"), Id("out").Index(Id("i")), Id("want").Index(Id("i"))))),
+		),
+	)
+}
+
+// predictBenchmark emits BenchmarkPredict: batch inference over 8 batches on
+// 1 and 2 workers, in samples per second.
+func (g *gen) predictBenchmark(f *File) {
+	x := Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Float64").Call())
+	if v := layers.Vocabulary(g.m); v > 0 {
+		x = Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Intn").Call(Lit(v)))
+	}
+	f.Func().Id("BenchmarkPredict").Params(Id("b").Op("*").Qual("testing", "B")).Block(
+		Id("n").Op(":=").Lit(8).Op("*").Id("BatchSize"),
+		Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(5), Lit(0)),
+		Id("x").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("InputSize")),
+		For(Id("i").Op(":=").Range().Id("x")).Block(x),
+		Id("out").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("OutputSize")),
+		For(Id("_").Op(",").Id("w").Op(":=").Range().Index().Int().Values(Lit(1), Lit(2))).Block(
+			Id("b").Dot("Run").Call(Qual("fmt", "Sprintf").Call(Lit("workers=%d"), Id("w")), Func().Params(Id("b").Op("*").Qual("testing", "B")).Block(
+				Id("m").Op(":=").Id("New").Call(Lit(1)),
+				Id("m").Dot("SetWorkers").Call(Id("w")),
+				Id("m").Dot("Predict").Call(Id("x"), Id("out")),
+				Id("b").Dot("ResetTimer").Call(),
+				For(Range().Id("b").Dot("N")).Block(Id("m").Dot("Predict").Call(Id("x"), Id("out"))),
+				Id("b").Dot("ReportMetric").Call(Float64().Call(Id("b").Dot("N").Op("*").Id("n")).Op("/").Id("b").Dot("Elapsed").Call().Dot("Seconds").Call(), Lit("samples/s")),
+			)),
+		),
+	)
+}

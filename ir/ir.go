@@ -76,12 +76,16 @@ type Optimizer struct {
 	Name                                                  string
 	LR, Momentum, Beta1, Beta2, Rho, Epsilon, WeightDecay float64
 	Nesterov, AMSGrad, Centered                           bool
-	ClipNorm                                              float64 // 0: no clipping
-	Schedule                                              string  // "", "step", "cosine"
-	StepSize                                              int
-	Gamma                                                 float64
-	DecaySteps                                            int
-	Alpha                                                 float64
+	// Gradient clipping as Keras's optimizers do it (0: none; at most one
+	// is set): ClipNorm clips each parameter tensor's gradient to that L2
+	// norm, GlobalClipNorm the norm of all of them together, ClipValue
+	// each value to [−ClipValue, ClipValue].
+	ClipNorm, GlobalClipNorm, ClipValue float64
+	Schedule                            string // "", "step", "cosine"
+	StepSize                            int
+	Gamma                               float64
+	DecaySteps                          int
+	Alpha                               float64
 }
 
 // Size is the number of values of one sample of the node's output.

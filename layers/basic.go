@@ -28,11 +28,12 @@ func (e *Emitter) addInto(dst, src Code, acc bool) {
 
 func init() {
 	Register(&Kind{
-		Name:   "Activation",
-		Doc:    "Applies an activation function to its input.",
-		Fields: []Field{actField(nil)},
-		Shape:  sameShape,
-		Act:    func(n *ir.Node) string { return n.Str("activation") },
+		Name:        "Activation",
+		Featurewise: true,
+		Doc:         "Applies an activation function to its input.",
+		Fields:      []Field{actField(nil)},
+		Shape:       sameShape,
+		Act:         func(n *ir.Node) string { return n.Str("activation") },
 		Summary: func(n *ir.Node) string {
 			return "Activation " + n.Str("activation")
 		},
@@ -48,9 +49,10 @@ func init() {
 		},
 	})
 	Register(&Kind{
-		Name:      "Dropout",
-		Inference: &Inference{},
-		Doc:       "Sets each input to zero with probability rate during training and scales the others by 1/(1−rate); the identity at inference. Masks come from the model's seeded generator, one stream per step.",
+		Name:        "Dropout",
+		Inference:   &Inference{},
+		Featurewise: true,
+		Doc:         "Sets each input to zero with probability rate during training and scales the others by 1/(1−rate); the identity at inference. Masks come from the model's seeded generator, one stream per step.",
 		Fields: []Field{{Name: "rate", Type: FloatField, Doc: "Fraction of the inputs to drop.", Check: func(v any) string {
 			if r := v.(float64); r < 0 || r >= 1 {
 				return "must be in [0, 1)"
@@ -65,7 +67,7 @@ func init() {
 		Forward: func(e *Emitter, n *ir.Node) {
 			rate := n.Float("rate")
 			mask := n.Name + "_mask"
-			e.Bufs.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name)
+			e.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name)
 			// Each 64-bit draw decides two elements, 32 bits each: kept
 			// where the bits are at least rate·2³². The select is branch
 			// free (a borrow out of the subtraction), since a branch on a

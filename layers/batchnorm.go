@@ -18,8 +18,10 @@ import (
 
 func init() {
 	Register(&Kind{
-		Name:      "BatchNormalization",
-		Inference: &Inference{},
+		Name:        "BatchNormalization",
+		Inference:   &Inference{},
+		Featurewise: true,
+		FlatInput:   []string{"weight", "bias", "running_mean", "running_var"},
 		Doc: "Normalizes each channel (the last axis) over the batch and every other axis: y = γ·(x − μ)/√(σ² + ε) + β. " +
 			"Training uses the batch mean μ and biased variance σ² and, as Keras does, moves the moving statistics towards them: " +
 			"moving = moving·momentum + batch·(1 − momentum); inference uses the moving statistics. " +
@@ -85,11 +87,11 @@ func bnEpsilon(v any) string {
 func (e *Emitter) bnBufs(n *ir.Node, c int) (xhat, istd, sum, coef string) {
 	xhat, istd, sum, coef = n.Name+"_xhat", n.Name+"_istd", n.Name+"_sum", n.Name+"_coef"
 	if e.Train {
-		e.Bufs.Use(xhat, e.Batch*n.Size(), "x̂ of layer "+n.Name+": its input normalized by the batch statistics, kept for backward")
-		e.Bufs.Use(istd, c, "1/√(batch variance + ε) of layer "+n.Name+", kept for backward")
-		e.Bufs.UseTyped(sum, 2*c, "float64", "per-channel sums of layer "+n.Name+": Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward")
+		e.Use(xhat, e.Batch*n.Size(), "x̂ of layer "+n.Name+": its input normalized by the batch statistics, kept for backward")
+		e.Use(istd, c, "1/√(batch variance + ε) of layer "+n.Name+", kept for backward")
+		e.UseTyped(sum, 2*c, "float64", "per-channel sums of layer "+n.Name+": Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward")
 	}
-	e.Bufs.Use(coef, 2*c, "per-channel coefficients of layer "+n.Name+": the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward")
+	e.Use(coef, 2*c, "per-channel coefficients of layer "+n.Name+": the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward")
 	return
 }
 

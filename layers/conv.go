@@ -63,10 +63,10 @@ func init() {
 			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size).",
 		Fields: []Field{
 			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
-			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width.", Check: ints2},
-			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window.", Check: ints2},
+			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width (one integer: both).", Check: ints2, Broadcast: 2},
+			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window (one integer: both).", Check: ints2, Broadcast: 2},
 			{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: no padding; same: output size ceil(input/stride), zero padding (extra at the bottom and right).", Enum: []string{"valid", "same"}},
-			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps.", Check: ints2},
+			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps (one integer: both).", Check: ints2, Broadcast: 2},
 			actField("linear"),
 			{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds a bias vector."},
 			{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of the kernel.", Enum: Initializers},
@@ -108,7 +108,7 @@ func (e *Emitter) col(n *ir.Node) (string, int) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
 	size := g.OH * g.OW * g.C * g.KH * g.KW
 	name := n.Name + "_col"
-	e.Bufs.Use(name, size, "im2col windows of one sample of layer "+n.Name)
+	e.Use(name, size, "im2col windows of one sample of layer "+n.Name)
 	return name, size
 }
 
@@ -219,7 +219,7 @@ func (e *Emitter) taps(n *ir.Node, what string) (string, int) {
 	name := n.Name + "_" + what
 	order := map[string]string{"wt": "[filters][kh][kw][channels]", "dwt": "[filters][kh][kw][channels]",
 		"wtT": "[kh][kw][channels][filters]", "dwtT": "[kh][kw][channels][filters]", "wtFC": "[kh][kw][filters][channels]"}[what]
-	e.Bufs.Use(name, size, "kernel ("+what+") of layer "+n.Name+" in "+order+" order")
+	e.Use(name, size, "kernel ("+what+") of layer "+n.Name+" in "+order+" order")
 	return name, size
 }
 
@@ -343,12 +343,6 @@ func convBackward(e *Emitter, n *ir.Node) {
 	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwt), orderTaps, true))
 }
 
-// gemmCall records kernel g and returns its call.
-func (e *Emitter) gemmCall(g GEMM, c, a, b Code) Code {
-	e.Kernels.Add(g)
-	return Id(g.Name()).Call(c, a, b)
-}
-
 // biasAct returns the per-sample bias and activation of a Conv2D output.
 func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
 	f, outSize := n.Int("filters"), n.Size()
@@ -464,7 +458,7 @@ func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 	dy := Code(sample(gradName, ohw*f))
 	if write := e.sampleGrad[n]; write != nil {
 		scratch := n.Name + "_dy"
-		e.Bufs.Use(scratch, ohw*f, "gradient of one sample's output of layer "+n.Name)
+		e.Use(scratch, ohw*f, "gradient of one sample's output of layer "+n.Name)
 		dy = Op("&").Id("m").Dot(scratch)
 		body = append(body, write(dy))
 	}

@@ -56,7 +56,7 @@ func (e *Emitter) emitTerms(rows Code, grad bool, c int) {
 	}
 	names := TermNames(e.Model)
 	if !grad {
-		e.Bufs.UseTyped(termsBuf, len(names), "float64", "sums of the loss terms ("+strings.Join(names, ", ")+") over the samples evaluated")
+		e.UseTyped(termsBuf, len(names), "float64", "sums of the loss terms ("+strings.Join(names, ", ")+") over the samples evaluated")
 		e.Add(Id("m").Dot(termsBuf).Index(Lit(0)).Op("+=").Id("sum"))
 	}
 	if t.KLMu == nil {

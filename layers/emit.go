@@ -40,6 +40,31 @@ func (b *Buffers) Use(name string, size int, doc string) {
 	b.Size[name], b.Doc[name] = size, doc
 }
 
+// Uses records, while a training variant is emitted, which layer each
+// buffer and kernel call belongs to, for nngen summary. Until a plan pass
+// decides buffers and kernels ahead of emission, this is the one place
+// where emission reports them: Emitter.use and Emitter.call.
+type Uses struct {
+	// Owner maps each buffer a training variant uses to its node: the node
+	// whose output or gradient it holds, else the node being emitted at
+	// its first use (nil: the loss).
+	Owner map[string]*ir.Node
+	// Calls maps each kernel called in a node's code (Site) to the node the
+	// call computes for: the same node, but for a consumer whose backward
+	// runs inside its input's per-sample loop (a MaxPooling2D after a
+	// Conv2D), whose calls are in its input's code.
+	Calls map[Site]*ir.Node
+}
+
+// Site is a kernel called in the code of node Region (nil: the loss).
+type Site struct {
+	Region *ir.Node
+	Kernel string
+}
+
+// NewUses returns an empty record.
+func NewUses() *Uses { return &Uses{Owner: map[string]*ir.Node{}, Calls: map[Site]*ir.Node{}} }
+
 // Emitter collects the statements of one generated function and knows where
 // every node's values live for one variant (batch size, training or not).
 type Emitter struct {
@@ -51,12 +76,75 @@ type Emitter struct {
 	Bufs    *Buffers
 	Kernels *Kernels
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
+	// Uses, when set, records what a training variant's code uses.
+	Uses *Uses
+	// node is the node whose code is being emitted (nil: the loss) and
+	// region the node whose code the statements go to: they differ in
+	// deferred code (see deferGrad). Begin sets both.
+	node, region *ir.Node
 	// sampleGrad holds, for a node, a consumer's backward code deferred
 	// into the node's own per-sample backward loop: it writes the gradient
 	// of sample b of the node's output to dst.
 	sampleGrad map[*ir.Node]func(dst Code) Code
 	code       []Code
 	written    map[string]bool
+}
+
+// Begin starts the code of node n (nil: the loss).
+func (e *Emitter) Begin(n *ir.Node) { e.node, e.region = n, n }
+
+// Use records buffer name of size values of the model's float type, for
+// the node being emitted.
+func (e *Emitter) Use(name string, size int, doc string) { e.use(e.node, name, size, "", doc) }
+
+// UseTyped records buffer name of size values of the Go type typ (int32 for
+// indices, say), for the node being emitted.
+func (e *Emitter) UseTyped(name string, size int, typ, doc string) {
+	e.use(e.node, name, size, typ, doc)
+}
+
+// use records buffer name of node owner.
+func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
+	if typ == "" {
+		e.Bufs.Use(name, size, doc)
+	} else {
+		e.Bufs.UseTyped(name, size, typ, doc)
+	}
+	if e.Uses == nil || !e.Train {
+		return
+	}
+	if _, ok := e.Uses.Owner[name]; !ok {
+		e.Uses.Owner[name] = owner
+	}
+}
+
+// call records a call of kernel name for the node being emitted.
+func (e *Emitter) call(name string) {
+	if e.Uses == nil || !e.Train {
+		return
+	}
+	if s := (Site{e.region, name}); !e.called(s) {
+		e.Uses.Calls[s] = e.node
+	}
+}
+
+func (e *Emitter) called(s Site) bool {
+	_, ok := e.Uses.Calls[s]
+	return ok
+}
+
+// deferGrad defers consumer n's backward code into the per-sample backward
+// loop of its input x (see sampleGrad): write runs there, as n's code.
+func (e *Emitter) deferGrad(x, n *ir.Node, write func(dst Code) Code) {
+	if e.sampleGrad == nil {
+		e.sampleGrad = map[*ir.Node]func(Code) Code{}
+	}
+	e.sampleGrad[x] = func(dst Code) Code {
+		node := e.node
+		e.node = n
+		defer func() { e.node = node }()
+		return write(dst)
+	}
 }
 
 // Code returns the statements emitted so far.
@@ -94,14 +182,14 @@ func (e *Emitter) Aliased(n *ir.Node) bool {
 func (e *Emitter) OutName(n *ir.Node) string {
 	if n.Kind == "Input" {
 		name := "x" + e.Suffix
-		e.Bufs.Use(name, e.Batch*n.Size(), "model input")
+		e.use(n, name, e.Batch*n.Size(), "", "model input")
 		return name
 	}
 	if e.Aliased(n) {
 		return e.OutName(n.Inputs[0])
 	}
 	name := n.Name + "_out" + e.Suffix
-	e.Bufs.Use(name, e.Batch*n.Size(), "output of layer "+n.Name)
+	e.use(n, name, e.Batch*n.Size(), "", "output of layer "+n.Name)
 	return name
 }
 
@@ -117,7 +205,7 @@ func (e *Emitter) GradName(n *ir.Node) string {
 		return e.GradName(n.Inputs[0])
 	}
 	name := n.Name + "_grad"
-	e.Bufs.Use(name, e.Batch*n.Size(), "gradient of the output of layer "+n.Name)
+	e.use(n, name, e.Batch*n.Size(), "", "gradient of the output of layer "+n.Name)
 	return name
 }
 
@@ -265,9 +353,13 @@ func (k *Kernels) List() []GEMM {
 }
 
 // GEMM emits a call of the kernel for g with array-pointer operands.
-func (e *Emitter) GEMM(g GEMM, c, a, b Code) {
+func (e *Emitter) GEMM(g GEMM, c, a, b Code) { e.Add(e.gemmCall(g, c, a, b)) }
+
+// gemmCall records kernel g and returns its call.
+func (e *Emitter) gemmCall(g GEMM, c, a, b Code) Code {
 	e.Kernels.Add(g)
-	e.Add(Id(g.Name()).Call(c, a, b))
+	e.call(g.Name())
+	return Id(g.Name()).Call(c, a, b)
 }
 
 // Routine is a model kernel other than a GEMM (a fused convolution, a
@@ -318,5 +410,6 @@ func (k *Kernels) Routines() []Routine {
 // funcCall records kernel f and returns its call with the operands args.
 func (e *Emitter) funcCall(f Routine, args ...Code) Code {
 	e.Kernels.AddRoutine(f)
+	e.call(f.Name())
 	return Id(f.Name()).Call(args...)
 }

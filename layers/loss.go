@@ -140,7 +140,7 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 		Id("out").Op(":=").Add(e.Out(out)),
 		Id("y").Op(":=").Id("m").Dot("y"+e.Suffix).Index(Op(":")),
 	)
-	e.Bufs.Use("y"+e.Suffix, e.Batch*out.Size(), "targets")
+	e.Use("y"+e.Suffix, e.Batch*out.Size(), "targets")
 	if grad {
 		e.Add(Id("g").Op(":=").Add(e.Grad(out)))
 		e.MarkWritten(out)

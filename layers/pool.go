@@ -124,8 +124,8 @@ func poolFields() []Field {
 		}
 	}
 	return []Field{
-		{Name: "pool_size", Type: IntsField, Default: []int{2, 2}, Doc: "Window height and width.", Check: pair(false)},
-		{Name: "strides", Type: IntsField, Default: []int{}, Doc: "Steps of the window, vertical and horizontal; empty means pool_size (Keras's None).", Check: pair(true)},
+		{Name: "pool_size", Type: IntsField, Default: []int{2, 2}, Doc: "Window height and width (one integer: both).", Check: pair(false), Broadcast: 2},
+		{Name: "strides", Type: IntsField, Default: []int{}, Doc: "Steps of the window, vertical and horizontal (one integer: both); empty means pool_size (Keras's None).", Check: pair(true), Broadcast: 2},
 		{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: windows inside the input only; same: output size ceil(input/stride), the windows padded evenly (extra at the bottom and right) and padded cells ignored.", Enum: []string{"valid", "same"}},
 	}
 }
@@ -253,7 +253,7 @@ func (e *Emitter) poolArgmax(n *ir.Node) (name, typ string) {
 	if e.Batch*n.Inputs[0].Size() > 1<<31-1 {
 		typ = "int"
 	}
-	e.Bufs.UseTyped(name, size, typ, "input offset of each maximum of layer "+n.Name)
+	e.UseTyped(name, size, typ, "input offset of each maximum of layer "+n.Name)
 	return name, typ
 }
 
@@ -311,12 +311,9 @@ func maxPoolBackward(e *Emitter, n *ir.Node) {
 		if x := n.Inputs[0]; !acc && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
 			// The convolution's backward loop runs this per sample, just
 			// before it uses the gradient.
-			if e.sampleGrad == nil {
-				e.sampleGrad = map[*ir.Node]func(Code) Code{}
-			}
-			e.sampleGrad[x] = func(dst Code) Code {
+			e.deferGrad(x, n, func(dst Code) Code {
 				return e.funcCall(k, dst, sample(e.GradName(n), out), sample(e.OutName(x), in), sample(e.OutName(n), out))
-			}
+			})
 			return
 		}
 		call := e.funcCall(k, sample(e.GradName(n.Inputs[0]), in), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
@@ -327,7 +324,7 @@ func maxPoolBackward(e *Emitter, n *ir.Node) {
 		// Another consumer wrote dx first: the kernel writes a scratch
 		// sample, which is added.
 		tmp := n.Name + "_dx"
-		e.Bufs.Use(tmp, in, "one sample's input gradient of layer "+n.Name)
+		e.Use(tmp, in, "one sample's input gradient of layer "+n.Name)
 		call = e.funcCall(k, Op("&").Id("m").Dot(tmp), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
 		e.batchLoop(call, Block(
 			Id("dx").Op(":=").Add(sample(e.GradName(n.Inputs[0]), in)),

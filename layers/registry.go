@@ -37,6 +37,9 @@ type Field struct {
 	Doc     string
 	Enum    []string           // allowed values of a String field
 	Check   func(v any) string // extra check; returns a message or ""
+	// Broadcast, for an Ints field, lets one integer stand for that many
+	// copies of it, as Keras's "an integer or a tuple of 2 integers".
+	Broadcast int
 }
 
 // Alias says when a kind's output is its input's buffer, with no copy.
@@ -84,13 +87,21 @@ type Kind struct {
 	// (Sampling): Encode ends there and Decode starts from it.
 	Latent bool
 	// FlatInput names the parameters whose last axis runs over the node's
-	// input features (Dense's weight): after a Flatten of an image, PyTorch
-	// orders those NCHW where nngen has NHWC, and checkpoints follow
-	// PyTorch (see FlatImage).
+	// input features (Dense's weight, BatchNormalization's vectors): after
+	// a Flatten of an image, PyTorch orders those NCHW where nngen has
+	// NHWC, and checkpoints follow PyTorch (see FlatImage).
 	FlatInput []string
-	// ClipNorm is the gradient clipping norm a model with this kind gets
-	// when its optimizer does not set clipnorm (0: none).
-	ClipNorm float64
+	// Featurewise marks a kind whose inputs and output share one shape and
+	// that treats every feature alike (element-wise, per feature with
+	// FlatInput parameters, or symmetrically as softmax): permuting the
+	// features of its inputs permutes its output's the same way. A flattened
+	// image's order is followed through such kinds to the layer that mixes
+	// its features (see FlatImage).
+	Featurewise bool
+	// GlobalClipNorm is the global gradient clipping norm a model with
+	// this kind gets when its optimizer sets none of clipnorm,
+	// global_clipnorm and clipvalue (0: none).
+	GlobalClipNorm float64
 }
 
 var registry = map[string]*Kind{}
@@ -187,24 +198,69 @@ func positive(v any) string {
 // FlatImage returns the [height, width, channels] image whose flattened
 // NHWC order the last axis of parameter p of n follows, when p is a
 // FlatInput parameter and n's input is an image flattened by an aliasing
-// layer (Flatten, or Reshape to one axis; through layers without
-// parameters that keep the shape, such as Dropout); else nil. Checkpoints store such a parameter with that axis in
-// NCHW order, as PyTorch's nn.Flatten after a convolution sees it.
+// layer (Flatten, or Reshape to one axis), possibly through Featurewise
+// layers (BatchNormalization, Dropout, Activation) and reshapes to the
+// same single axis; else nil. Checkpoints store such a parameter with that
+// axis in NCHW order, as PyTorch's nn.Flatten after a convolution sees it.
 func FlatImage(n *ir.Node, p string) []int {
 	k := registry[n.Kind]
 	if k == nil || !slices.Contains(k.FlatInput, p) || len(n.Inputs) != 1 {
 		return nil
 	}
-	for in := n.Inputs[0]; len(in.Inputs) == 1; in = in.Inputs[0] {
-		if k := registry[in.Kind]; k != nil && k.Alias == AliasAlways && len(in.Shape) == 1 {
-			// A flattening alias (Flatten, or Reshape to one axis).
-			if s := in.Inputs[0].Shape; len(s) == 3 && s[2] > 1 && s[0]*s[1] > 1 {
-				return s
-			}
-			return nil
+	img, _ := flatOrigin(n.Inputs[0])
+	return img
+}
+
+// flatOrigin returns the image (with more than one pixel and more than one
+// channel) whose NHWC flattening node t's output is, and the flattening
+// node itself; nil when t's output is not one. A Featurewise node of
+// several inputs (Sampling) has that origin when all its inputs have it.
+func flatOrigin(t *ir.Node) ([]int, *ir.Node) {
+	k := registry[t.Kind]
+	if k == nil || len(t.Shape) != 1 || len(t.Inputs) == 0 {
+		return nil, nil
+	}
+	if in := t.Inputs[0]; k.Alias == AliasAlways {
+		switch s := in.Shape; {
+		case len(s) == 3 && s[2] > 1 && s[0]*s[1] > 1:
+			return s, t // a flattening alias: Flatten, or Reshape to one axis
+		case len(s) == 1:
+			return flatOrigin(in)
 		}
-		if len(in.Params) > 0 || !slices.Equal(in.Shape, in.Inputs[0].Shape) {
-			return nil
+		return nil, nil
+	}
+	if !k.Featurewise {
+		return nil, nil
+	}
+	img, flat := flatOrigin(t.Inputs[0])
+	for _, in := range t.Inputs[1:] {
+		if other, _ := flatOrigin(in); !slices.Equal(other, img) {
+			return nil, nil
+		}
+	}
+	return img, flat
+}
+
+// TorchLayout reports, as an error naming the layer, a model whose
+// parameters PyTorch's layout cannot express: a flattened image (NHWC
+// order in nngen, NCHW after torch.flatten) reaches a layer that mixes its
+// features other than through FlatInput parameters, such as a Reshape to
+// several axes. Export refuses such a model rather than write a checkpoint
+// that PyTorch would read as another model. A model output that is a
+// flattened image is not such a case: it is in NHWC order, as its targets.
+func TorchLayout(m *ir.Model) error {
+	for _, t := range m.Nodes {
+		img, flat := flatOrigin(t)
+		if img == nil {
+			continue
+		}
+		for _, c := range t.Consumers {
+			k := registry[c.Kind]
+			if cimg, _ := flatOrigin(c); k == nil || len(c.Inputs) == 1 && len(k.FlatInput) > 0 || slices.Equal(cimg, img) {
+				continue
+			}
+			return fmt.Errorf("%s: PyTorch's layout cannot express layer %s (%s): it reads the image %v that layer %s (line %d) flattens in NHWC order, where torch.flatten gives NCHW, and only the parameters of a Dense or a featurewise layer can be reordered to match",
+				c.Pos, c.Name, c.Kind, img, flat.Name, flat.Pos.Line)
 		}
 	}
 	return nil

@@ -38,8 +38,9 @@ var cells = []cell{
 	{"GRU", 3, "Gated recurrent unit with Keras's reset_after (PyTorch's nn.GRU formula): r, z = recurrent_activation(W_i·x_t + b_i + W_h·h_{t−1} + b_h) of their rows, n = activation(W_in·x_t + b_in + r·(W_hn·h_{t−1} + b_hn)), h_t = (1−z)·n + z·h_{t−1}; h_0 = 0. Gate order r, z, n as PyTorch's nn.GRU."},
 }
 
-// RecurrentClipNorm is the default gradient clipping norm of models with a
-// recurrent layer; the optimizer's clipnorm overrides it (0: no clipping).
+// RecurrentClipNorm is the default global gradient clipping norm of models
+// with a recurrent layer (global_clipnorm: 1); the optimizer's clipnorm,
+// global_clipnorm or clipvalue overrides it (0 turns clipping off).
 const RecurrentClipNorm = 1.0
 
 // cellActs are the activations a cell supports (element-wise, with a
@@ -76,7 +77,7 @@ func init() {
 		}
 		Register(&Kind{
 			Name:   c.name,
-			Doc:    c.doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to norm 1 unless the optimizer sets clipnorm (0 turns clipping off).",
+			Doc:    c.doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
 			Fields: fields,
 			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 				if len(in[0]) != 2 {
@@ -116,9 +117,9 @@ func init() {
 			},
 			// Clipping by norm 1 is common practice for recurrent
 			// models (exploding gradients through time).
-			ClipNorm: RecurrentClipNorm,
-			Forward:  func(e *Emitter, n *ir.Node) { e.rnnForward(c, n) },
-			Backward: func(e *Emitter, n *ir.Node) { e.rnnBackward(c, n) },
+			GlobalClipNorm: RecurrentClipNorm,
+			Forward:        func(e *Emitter, n *ir.Node) { e.rnnForward(c, n) },
+			Backward:       func(e *Emitter, n *ir.Node) { e.rnnBackward(c, n) },
 		})
 	}
 }
@@ -146,7 +147,7 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r.G = c.gates * r.H
 	use := func(what string, size int, doc string) string {
 		name := n.Name + "_" + what + e.Suffix
-		e.Bufs.Use(name, size, doc+" of layer "+n.Name)
+		e.Use(name, size, doc+" of layer "+n.Name)
 		return name
 	}
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
@@ -176,7 +177,7 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 func (e *Emitter) rnnGrads(r *rnn) {
 	use := func(what string, size int, doc string) string {
 		name := r.n.Name + "_" + what
-		e.Bufs.Use(name, size, doc+" of layer "+r.n.Name)
+		e.Use(name, size, doc+" of layer "+r.n.Name)
 		return name
 	}
 	T, B, H, G := r.T, r.B, r.H, r.G
@@ -432,7 +433,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	dwhh, whhSize := e.ParamGrad(n, "weight_hh_l0")
 	// dW_ihᵀ = xtᵀ·dg runs along rows of G·H values, then turns around.
 	dwihT := n.Name + "_dwihT"
-	e.Bufs.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
+	e.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
 	e.GEMM(GEMM{Layout: TN, M: F, N: G, K: T * B}, Op("&").Add(field(dwihT)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.dg)))
 	e.Add(transposeW(field(dwihT).Index(Op(":")), Parens(dwih).Index(Op(":")), F, G))
 	dgh := r.dg
@@ -465,7 +466,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	}
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		dxt := n.Name + "_dxt"
-		e.Bufs.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
+		e.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
 		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, Op("&").Add(field(dxt)), Op("&").Add(field(r.dg)), r.wih)
 		e.Add(transpose(r, Parens(dx).Index(Op(":")), field(dxt).Index(Op(":")), true, acc))
 	}
@@ -491,9 +492,10 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	body := []Code{Id("d").Op(":=").Add(d)}
 	switch r.c.name {
 	case "SimpleRNN":
-		pro = append(pro, rowAt("h", r.h, hOut, H, H))
-		body = append(body, Id("y").Op(":=").Id("h").Index(Id("j")))
-		body = append(body, cellDer(r.act, "d", "y")...)
+		if der := cellDer(r.act, "d", "y"); der != nil { // linear: none
+			pro = append(pro, rowAt("h", r.h, hOut, H, H))
+			body = append(append(body, Id("y").Op(":=").Id("h").Index(Id("j"))), der...)
+		}
 		body = append(body, Id("dg").Index(Id("j")).Op("=").Id("d"))
 	case "LSTM":
 		if r.act == "tanh" && r.gact == "sigmoid" && !r.seq {

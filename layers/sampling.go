@@ -16,9 +16,10 @@ const SamplingStream = 1 << 62
 
 func init() {
 	Register(&Kind{
-		Name:      "Sampling",
-		Inference: &Inference{Draws: func(n *ir.Node) bool { return n.Str("inference") == "sample" }},
-		Latent:    true,
+		Name:        "Sampling",
+		Inference:   &Inference{Draws: func(n *ir.Node) bool { return n.Str("inference") == "sample" }},
+		Latent:      true,
+		Featurewise: true,
 		Doc: "The reparameterization of a variational autoencoder: takes inputs [mu, logvar] of equal shape and outputs z = μ + exp(½·logvar)·ε, ε ~ N(0, I) drawn from the model's seeded generator, one stream per train step (the same seed gives the same draws). " +
 			"At inference it outputs μ, or a draw with inference: sample. Put the KL divergence of N(μ, exp(logvar)) from N(0, I) into the loss with `loss: {reconstruction: ..., kl: {mu: ..., logvar: ...}}`.",
 		Fields: []Field{
@@ -54,10 +55,10 @@ func samplingForward(e *Emitter, n *ir.Node) {
 	stream := Uint64().Call(Id("m").Dot("step")).Op("<<").Lit(8).Op("|").Lit(n.Index)
 	if !e.Train {
 		stream = Lit(SamplingStream).Op("|").Id("m").Dot("draws").Index(Lit(0)).Op("<<").Lit(8).Op("|").Lit(n.Index)
-		e.Bufs.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
+		e.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
 	}
 	eps := n.Name + "_eps" + e.Suffix
-	e.Bufs.Use(eps, size, "ε of the last draw of layer "+n.Name)
+	e.Use(eps, size, "ε of the last draw of layer "+n.Name)
 	stmts := []Code{
 		Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), stream),
 		Id("eps").Op(":=").Id("m").Dot(eps).Index(Op(":")),

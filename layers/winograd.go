@@ -337,14 +337,14 @@ func (e *Emitter) winoPlan(n *ir.Node, g convGeom) winoGeom {
 	w.u, w.ut, w.du = n.Name+"_wU", n.Name+"_wUT", n.Name+"_wdU"
 	w.xp, w.yp = n.Name+"_wX", n.Name+"_wY"
 	w.dxp, w.dyp = n.Name+"_wdX", n.Name+"_wdY"
-	e.Bufs.Use(w.v, 16*w.tiles*g.C, "Winograd-transformed input tiles (and their gradient) of one pass of layer "+n.Name+", [16][tiles][channels]")
-	e.Bufs.Use(w.m, 16*w.tiles*f, "Winograd-domain outputs (and their gradient) of one pass of layer "+n.Name+", [16][tiles][filters]")
-	e.Bufs.Use(w.u, 16*g.C*f, "Winograd-transformed kernel G·g·Gᵀ of layer "+n.Name+", [16][channels][filters]")
+	e.Use(w.v, 16*w.tiles*g.C, "Winograd-transformed input tiles (and their gradient) of one pass of layer "+n.Name+", [16][tiles][channels]")
+	e.Use(w.m, 16*w.tiles*f, "Winograd-domain outputs (and their gradient) of one pass of layer "+n.Name+", [16][tiles][filters]")
+	e.Use(w.u, 16*g.C*f, "Winograd-transformed kernel G·g·Gᵀ of layer "+n.Name+", [16][channels][filters]")
 	if w.padIn {
-		e.Bufs.Use(w.xp, w.ih*w.iw*g.C, "one sample's input of layer "+n.Name+" in a border of zeros, as the Winograd tiles read it")
+		e.Use(w.xp, w.ih*w.iw*g.C, "one sample's input of layer "+n.Name+" in a border of zeros, as the Winograd tiles read it")
 	}
 	if w.padOut {
-		e.Bufs.Use(w.yp, w.oh*w.ow*f, "one sample's output of layer "+n.Name+" over whole Winograd tiles")
+		e.Use(w.yp, w.oh*w.ow*f, "one sample's output of layer "+n.Name+" over whole Winograd tiles")
 	}
 	return w
 }
@@ -499,7 +499,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	f := n.Int("filters")
 	ohw, inSize := g.OH*g.OW, n.Inputs[0].Size()
 	w := e.winoPlan(n, g)
-	e.Bufs.Use(w.du, 16*g.C*f, "gradient of the Winograd-transformed kernel of layer "+n.Name+", [16][channels][filters]")
+	e.Use(w.du, 16*g.C*f, "gradient of the Winograd-transformed kernel of layer "+n.Name+", [16][channels][filters]")
 	dy, body := e.gradPrologue(n, ohw)
 	e.Add(Id("m").Dot(w.du).Op("=").Index(Lit(16 * g.C * f)).Id("Float").Values())
 	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
@@ -515,7 +515,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 		xs = "m." + w.xp
 	}
 	if w.padOut { // the extra row or column of outputs has no gradient: zeros
-		e.Bufs.Use(w.dyp, w.oh*w.ow*f, "one sample's output gradient of layer "+n.Name+" over whole Winograd tiles, zero outside the output")
+		e.Use(w.dyp, w.oh*w.ow*f, "one sample's output gradient of layer "+n.Name+" over whole Winograd tiles, zero outside the output")
 		body = append(body, copyRows(Id("m").Dot(w.dyp), Id("dy"), g.OH, g.OW, f, w.ow, g.OW, 0, 0, false))
 		dys = "m." + w.dyp
 	}
@@ -525,7 +525,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 		e.funcCall(outGrad, Op("&").Id("m").Dot(w.m), rowsOf(dys, w.ow, f, outGrad.ImageRows())))
 	var after, last []Code
 	if dx, acc, ok := e.GradIn(n, 0); ok {
-		e.Bufs.Use(w.ut, 16*f*g.C, "Winograd-transformed kernel of layer "+n.Name+", [16][filters][channels]")
+		e.Use(w.ut, 16*f*g.C, "Winograd-transformed kernel of layer "+n.Name+", [16][filters][channels]")
 		e.Add(loop("xi", 16, loop("c", g.C, loop("f", f,
 			Id("m").Dot(w.ut).Index(Parens(Id("xi").Op("*").Lit(f).Op("+").Id("f")).Op("*").Lit(g.C).Op("+").Id("c")).Op("=").
 				Id("m").Dot(w.u).Index(Parens(Id("xi").Op("*").Lit(g.C).Op("+").Id("c")).Op("*").Lit(f).Op("+").Id("f"))))))
@@ -533,7 +533,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 		dxs := "dx"
 		switch {
 		case w.padIn: // into a bordered buffer, then its inside into dx
-			e.Bufs.Use(w.dxp, w.ih*w.iw*g.C, "one sample's input gradient of layer "+n.Name+" over the Winograd tiles' inputs")
+			e.Use(w.dxp, w.ih*w.iw*g.C, "one sample's input gradient of layer "+n.Name+" over the Winograd tiles' inputs")
 			body = append(body, Clear(Id("m").Dot(w.dxp).Index(Op(":"))))
 			dxs = "m." + w.dxp
 			last = append(last, copyRows(Id("dx"), Id("m").Dot(w.dxp).Index(Lit((g.PT*w.iw+g.PL)*g.C).Op(":")), g.H, g.W, g.C, g.W, w.iw, 0, 0, acc))

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -229,6 +230,13 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		case layers.BoolField:
 			v, ok = p.boolean(e.val, what)
 		case layers.IntsField:
+			if f.Broadcast > 0 && e.val.Kind == yaml.ScalarNode {
+				var k int
+				if k, ok = p.integer(e.val, what); ok {
+					v = slices.Repeat([]int{k}, f.Broadcast)
+				}
+				break
+			}
 			v, ok = p.ints(e.val, what)
 		}
 		if !ok {

@@ -392,7 +392,7 @@ func size(dims []int) (int, bool) {
 
 var optimizers = []string{"sgd", "adam", "adamw", "rmsprop"}
 
-var optKeys = []string{"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "weight_decay", "amsgrad", "rho", "centered", "clipnorm", "schedule"}
+var optKeys = []string{"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "weight_decay", "amsgrad", "rho", "centered", "clipnorm", "global_clipnorm", "clipvalue", "schedule"}
 
 func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 	name := "adam"
@@ -425,7 +425,7 @@ func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 	name = strings.ToLower(name)
 	o := &m.Opt
 	o.Name = name
-	floats := map[string]*float64{"learning_rate": &h.LR, "momentum": &h.Momentum, "beta_1": &h.Beta1, "beta_2": &h.Beta2, "epsilon": &h.Epsilon, "weight_decay": &h.WeightDecay, "rho": &h.Rho, "clipnorm": &o.ClipNorm}
+	floats := map[string]*float64{"learning_rate": &h.LR, "momentum": &h.Momentum, "beta_1": &h.Beta1, "beta_2": &h.Beta2, "epsilon": &h.Epsilon, "weight_decay": &h.WeightDecay, "rho": &h.Rho, "clipnorm": &o.ClipNorm, "global_clipnorm": &o.GlobalClipNorm, "clipvalue": &o.ClipValue}
 	bools := map[string]*bool{"nesterov": &h.Nesterov, "amsgrad": &h.AMSGrad, "centered": &h.Centered}
 	for k, e := range fields {
 		if f, ok := floats[k]; ok {
@@ -447,6 +447,14 @@ func (p *parser) optimizer(m *ir.Model, top map[string]entry) {
 	}
 	if h.Beta1 >= 1 || h.Beta2 >= 1 || h.Rho >= 1 {
 		p.errorf(at, "beta_1, beta_2 and rho must be below 1")
+	}
+	var clips []string
+	for _, k := range []string{"clipnorm", "global_clipnorm", "clipvalue"} {
+		if e, ok := fields[k]; ok && *floats[k] > 0 {
+			if clips = append(clips, k); len(clips) == 2 {
+				p.errorf(e.key, "%s and %s are both set; as in Keras, an optimizer takes only one of clipnorm, global_clipnorm and clipvalue", clips[0], k)
+			}
+		}
 	}
 	if h.Nesterov && h.Momentum == 0 {
 		p.errorf(fields["nesterov"].key, "nesterov needs a momentum above 0")

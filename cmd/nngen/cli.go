@@ -22,6 +22,7 @@ const usage = `nngen compiles a neural-network spec into a Go package.
 Usage:
   nngen generate -spec model.yaml -out DIR [-main] [-unroll N] [-pkg PATH] [-check]
   nngen check -spec model.yaml
+  nngen summary -spec model.yaml [-batch N]
   nngen doc
 
 Run 'nngen <command> -h' for a command's flags.
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = generate(args[1:], stdout, stderr)
 	case "check":
 		err = check(args[1:], stdout, stderr)
+	case "summary":
+		err = summary(args[1:], stdout, stderr)
 	case "doc":
 		err = doc(args[1:], stdout, stderr)
 	default:
@@ -130,7 +133,16 @@ func check(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok: model %s, %d layers, %d parameters\n", *specPath, m.Name, len(m.Nodes)-1, m.NumParams())
+	warnExport(stderr, *specPath, m)
 	return nil
+}
+
+// warnExport warns, without failing, of a model whose parameters PyTorch's
+// layout cannot express: its binary's export command refuses it.
+func warnExport(stderr io.Writer, specPath string, m *ir.Model) {
+	if err := layers.TorchLayout(m); err != nil {
+		fmt.Fprintf(stderr, "%s:%v (warning: the export command will refuse this model)\n", specPath, err)
+	}
 }
 
 func doc(args []string, stdout, stderr io.Writer) error {
@@ -186,6 +198,7 @@ func generate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "nngen: wrote %d files of package %s to %s\n", len(files), m.Name, *out)
+	warnExport(stderr, *specPath, m)
 	return nil
 }
 

@@ -71,7 +71,7 @@ func sameTree(t *testing.T, dir string, want map[string]string) {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"-h"}, {"--help"}, {"help"},
-		{"generate", "-h"}, {"check", "-h"}, {"doc", "-h"},
+		{"generate", "-h"}, {"check", "-h"}, {"summary", "-h"}, {"doc", "-h"},
 		{"generate", "-spec", "x.yaml", "-help"},
 	} {
 		code, stdout, stderr := nngen(t, args...)
@@ -104,6 +104,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check"}, "nngen check: missing -spec\nRun 'nngen check -h' for usage.\n"},
 		{[]string{"generate", "-out", out}, "nngen generate: missing -spec\n"},
 		{[]string{"generate", "-spec", mnist}, "nngen generate: missing -out\n"},
+		{[]string{"summary"}, "nngen summary: missing -spec\n"},
+		{[]string{"summary", "-spec", mnist, "-batch", "0"}, "nngen summary: -batch must be in [1, 65536], got 0\n"},
+		{[]string{"summary", "-spec", mnist, "-batch", "70000"}, "nngen summary: -batch must be in [1, 65536], got 70000\n"},
+		{[]string{"summary", "-spec", mnist, "extra"}, `nngen summary: unexpected argument "extra"`},
 	} {
 		code, stdout, stderr := nngen(t, tc.args...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.want) {
@@ -117,10 +121,10 @@ func TestUsageErrors(t *testing.T) {
 
 func TestSpecFileMissing(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	for _, cmd := range []string{"check", "generate"} {
+	for _, cmd := range []string{"check", "generate", "summary"} {
 		out := filepath.Join(t.TempDir(), "out")
 		code, stdout, stderr := nngen(t, cmd, "-spec", missing, "-out", out)
-		if cmd == "check" {
+		if cmd != "generate" {
 			code, stdout, stderr = nngen(t, cmd, "-spec", missing)
 		}
 		if code != 1 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, missing) {
@@ -340,5 +344,22 @@ func TestGenerateMainNeedsImportPath(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"example.com/m/models/mnist"`) {
 		t.Errorf("cmd/mnist_mlp/main.go does not import example.com/m/models/mnist:\n%s", b)
+	}
+}
+
+func TestSummaryBatch(t *testing.T) {
+	code, stdout, stderr := nngen(t, "summary", "-spec", mnist, "-batch", "64")
+	for _, want := range []string{"batch 64,", "(64, 784)", "gemmNT_64x64x784 ×1", "= 13.1 M (205 k per sample)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("nngen summary -batch 64: no %q in:\n%s", want, stdout)
+		}
+	}
+	if code != 0 || stderr != "" {
+		t.Errorf("nngen summary -batch 64: exit %d, stderr %q", code, stderr)
+	}
+	bad := badSpec(t)
+	code, stdout, stderr = nngen(t, "summary", "-spec", bad)
+	if want := bad + ":5:12: dense.units must be positive, got 0\n"; code != 1 || stdout != "" || stderr != want {
+		t.Errorf("nngen summary of a bad spec: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
 	}
 }

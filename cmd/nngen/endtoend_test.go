@@ -38,8 +38,10 @@ func nngen(t *testing.T, args ...string) (int, string, string) {
 // TestEndToEnd runs every case of testdata/cases from the repository root,
 // so that the spec paths in messages and generated headers are
 // "testdata/cases/<case>/spec.yaml". A case whose spec must fail has
-// stderr.txt, the exact stderr of both check and generate; a case whose spec
-// is valid has expected/<file>.golden for every file generate writes.
+// stderr.txt, the exact stderr of check, generate and summary; a case whose spec
+// is valid has expected/<file>.golden for every file generate writes, and
+// its summary must succeed (testdata/summary/ holds the goldens of the
+// shipped models' summaries).
 // With -update the test rewrites them from what nngen does now.
 func TestEndToEnd(t *testing.T) {
 	t.Chdir("../..")
@@ -76,6 +78,9 @@ func runCase(t *testing.T, dir string) {
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Errorf("nngen generate failed but created %s", out)
 		}
+		if scode, sstdout, sstderr := nngen(t, "summary", "-spec", spec); scode != 1 || sstdout != "" || sstderr != stderr {
+			t.Errorf("nngen summary: exit %d, stdout %q, stderr:\n%s\nwant exit 1, no stdout and the stderr of check:\n%s", scode, sstdout, sstderr, stderr)
+		}
 		if *update {
 			writeFile(t, stderrFile, []byte(stderr))
 			if err := os.RemoveAll(expDir); err != nil {
@@ -92,8 +97,21 @@ func runCase(t *testing.T, dir string) {
 		}
 		return
 	}
-	if stderr != "" {
-		t.Errorf("nngen check succeeded but wrote to stderr:\n%s", stderr)
+	// A valid spec may warn (warning.txt holds check's exact stderr).
+	warnFile := filepath.Join(dir, "warning.txt")
+	if *update {
+		if stderr == "" {
+			if err := os.Remove(warnFile); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		} else {
+			writeFile(t, warnFile, []byte(stderr))
+		}
+	} else if want, _ := os.ReadFile(warnFile); stderr != string(want) {
+		t.Errorf("nngen check succeeded with stderr:\n%s\nwant (%s):\n%s", stderr, warnFile, want)
+	}
+	if code, stdout, stderr := nngen(t, "summary", "-spec", spec); code != 0 || stderr != "" || !strings.HasPrefix(stdout, "Model: ") {
+		t.Errorf("nngen summary: exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 	}
 	out := t.TempDir()
 	if code, _, stderr := nngen(t, "generate", "-spec", spec, "-out", out); code != 0 {
@@ -238,4 +256,43 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return "no difference"
+}
+
+// TestSummary checks nngen summary of every model of testdata/models
+// against testdata/summary/<model>.txt (rewritten with -update).
+func TestSummary(t *testing.T) {
+	t.Chdir("../..")
+	specs, err := filepath.Glob("testdata/models/*.yaml")
+	if err != nil || len(specs) == 0 {
+		t.Fatalf("no models in testdata/models: %v", err)
+	}
+	for _, spec := range specs {
+		name := strings.TrimSuffix(filepath.Base(spec), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			golden := filepath.Join("testdata", "summary", name+".txt")
+			code, stdout, stderr := nngen(t, "summary", "-spec", filepath.ToSlash(spec))
+			if code != 0 || stderr != "" {
+				t.Fatalf("nngen summary: exit %d, stderr:\n%s", code, stderr)
+			}
+			if *update {
+				writeFile(t, golden, []byte(stdout))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/nngen -update to create it)", err)
+			}
+			if stdout != string(want) {
+				t.Errorf("nngen summary differs from %s: %s", golden, firstDiff(stdout, string(want)))
+			}
+		})
+	}
+	// README quotes mnist_cnn's.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := os.ReadFile("testdata/summary/mnist_cnn.txt"); !bytes.Contains(readme, append([]byte("$ nngen summary -spec testdata/models/mnist_cnn.yaml\n"), want...)) {
+		t.Error("README.md does not quote testdata/summary/mnist_cnn.txt as it is")
+	}
 }

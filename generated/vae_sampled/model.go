@@ -23,6 +23,7 @@ import (
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
+	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
 	"math"
@@ -65,16 +66,24 @@ var (
 var _ train.Model = (*Model)(nil)
 
 /*
-Model holds the parameters, gradients, optimizer state and every activation
-buffer of the model in fixed-size arrays. Create it with New.
+params holds what every worker shares: the parameters, their gradients,
+the optimizer state and the non-trainable buffers.
 */
-type Model struct {
-	seed        uint64
-	step        int
-	p           [NumParams]Float             // parameters
-	g           [NumParams]Float             // gradients
-	s           [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
-	opt         optim.Optimizer[Float]
+type params struct {
+	seed uint64
+	step int
+	p    [NumParams]Float             // parameters
+	g    [NumParams]Float             // gradients
+	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
+	opt  optim.Optimizer[Float]
+}
+
+/*
+workspace is one worker's: every activation, gradient and scratch buffer of
+the passes, in fixed-size arrays, over the shared parameters.
+*/
+type workspace struct {
+	*params
 	idx         [BatchSize]int
 	enc_out     [32]Float  // output of layer enc
 	x           [20]Float  // model input
@@ -101,11 +110,26 @@ type Model struct {
 }
 
 /*
+Model is the model: its parameters, and the workspaces of its workers.
+The first workspace runs the train step and Predict1; Evaluate and Predict
+spread their batches over SetWorkers workspaces. Create it with New.
+*/
+type Model struct {
+	workspace // worker 0's
+	shared    params
+	workers   int // workers of Evaluate and Predict
+	pool      *par.Pool
+	extra     []*workspace // workspaces of workers 1 and up, made on first use
+}
+
+/*
 New returns a model whose parameters are initialised from seed: the same
 seed gives the same weights on every machine.
 */
 func New(seed uint64) *Model {
-	m := &Model{seed: seed}
+	m := &Model{shared: params{seed: seed}}
+	m.params = &m.shared
+	m.workers, _ = par.EnvWorkers()
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -207,7 +231,7 @@ func (m *Model) Target() *[20]Float {
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
-func (m *Model) forwardTrain() {
+func (m *workspace) forwardTrain() {
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
 	gemmNT_4x8x5(&m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
 	{
@@ -295,7 +319,7 @@ func (m *Model) forwardTrain() {
 }
 
 // forwardInfer runs the forward pass of a batch at inference.
-func (m *Model) forwardInfer() {
+func (m *workspace) forwardInfer() {
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
 	gemmNT_4x8x5(&m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
 	{
@@ -384,7 +408,7 @@ func (m *Model) forwardInfer() {
 }
 
 // forward1 runs the forward pass of one sample at inference.
-func (m *Model) forward1() {
+func (m *workspace) forward1() {
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
 	gemmNT_1x8x5(&m.enc_out1, &m.x1, (*[40]Float)(m.p[0:40]))
 	{
@@ -476,7 +500,7 @@ func (m *Model) forward1() {
 lossGrad returns the mean mse of the batch and its correct count, and writes
 the gradient of the output.
 */
-func (m *Model) lossGrad() (float64, int) {
+func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
 	var correct int
 	out := m.dec_out[:]
@@ -535,7 +559,7 @@ func (m *Model) lossGrad() (float64, int) {
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
-func (m *Model) lossEval(n int) (float64, int) {
+func (m *workspace) lossEval(n int) (float64, int) {
 	var sum float64
 	var correct int
 	out := m.dec_out[:]
@@ -585,7 +609,7 @@ func (m *Model) lossEval(n int) (float64, int) {
 }
 
 // backward writes the gradients of the parameters, from the gradient of the output.
-func (m *Model) backward() {
+func (m *workspace) backward() {
 	// layer dec (vae_sampled.yaml:25): Dense 2→5, linear
 	{
 		db := (*[5]Float)(m.g[94:99])
@@ -726,25 +750,33 @@ func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int)
 
 /*
 Evaluate runs inference over every sample of set, the last partial batch
-included, and returns the mean loss and the accuracy.
+included, and returns the mean loss and the accuracy. Its batches run on
+the workers (see SetWorkers); the result is the same for any number.
 */
 func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	var sum float64
-	correct := 0
-	for i := 0; i < set.N; i += BatchSize {
-		idx := m.idx[:min(BatchSize, set.N-i)]
+	nb := (set.N + BatchSize - 1) / BatchSize
+	sums := make([]float64, nb)
+	counts := make([]int, nb)
+	m.forBatches(nb, func(w *workspace, b int) {
+		i := b * BatchSize
+		idx := w.idx[:min(BatchSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
-		data.GatherRows(m.x[:], set.X, idx, InputSize)
-		data.GatherRows(m.y[:], set.X, idx, InputSize)
-		m.forwardInfer()
-		s, c := m.lossEval(len(idx))
-		sum += s
-		correct += c
+		data.GatherRows(w.x[:], set.X, idx, InputSize)
+		data.GatherRows(w.y[:], set.X, idx, InputSize)
+		w.forwardInfer()
+		sums[b], counts[b] = w.lossEval(len(idx))
+	})
+	// Summed in batch order, whichever worker ran each batch.
+	var sum float64
+	correct := 0
+	for b := range sums {
+		sum += sums[b]
+		correct += counts[b]
 	}
 	rows := float64(set.N * rowsPerSample)
 	return sum / rows, float64(correct) / rows
@@ -766,19 +798,46 @@ func (m *Model) Predict1(x *[InputSize]Float, out *[OutputSize]Float) {
 
 /*
 Predict runs inference on n samples: x holds n*InputSize values and out
-receives n*OutputSize.
+receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	for i := 0; i < n; i += BatchSize {
+	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
+		i := b * BatchSize
 		k := min(BatchSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
-			m.x[j] = Float(v)
+			w.x[j] = Float(v)
 		}
-		m.forwardInfer()
-		for j, v := range m.dec_out[:k*OutputSize] {
+		w.forwardInfer()
+		for j, v := range w.dec_out[:k*OutputSize] {
 			out[i*OutputSize+j] = float32(v)
 		}
+	})
+}
+
+/*
+SetWorkers sets how many workers Evaluate and Predict run their batches on
+(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
+results do not depend on it. Each worker past the first gets a workspace of
+its own on first use. This model's inference draws random numbers or
+sums loss terms over its batches: it runs them on one worker.
+*/
+func (m *Model) SetWorkers(n int) {
+	m.workers = max(n, 1)
+}
+
+// Workers is the number of workers Evaluate and Predict use.
+func (m *Model) Workers() int {
+	return max(m.workers, 1)
+}
+
+/*
+forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
+the worker that runs it. The result of batch b must depend on b only.
+*/
+func (m *Model) forBatches(n int, f func(*workspace, int)) {
+	for b := range n {
+		f(&m.workspace, b)
 	}
 }
 

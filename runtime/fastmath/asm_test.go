@@ -62,7 +62,9 @@ func TestTwins(t *testing.T) {
 					if i >= n && got[i] != x[i] {
 						t.Fatalf("%s %s n=%d: wrote past the slice at %d", p, f.name, n, i)
 					}
-					if d := math.Abs(float64(got[i] - want[i])); d > 2e-7 {
+					// 4e-7: the twin rounds otherwise without FMA
+					// (GOAMD64 below v3); both are within Tanh's 1e-6.
+					if d := math.Abs(float64(got[i] - want[i])); d > 4e-7 {
 						t.Fatalf("%s %s n=%d: x[%d]=%g gives %g, twin %g", p, f.name, n, i, x[i], got[i], want[i])
 					}
 				}

@@ -7,7 +7,9 @@
 // update or schedule allocates. The update rules are those of torch.optim
 // 1.13, so a model trained here and one trained by PyTorch from the same
 // start agree to rounding; the default hyper-parameters are Keras's, since
-// specs are written in Keras's vocabulary.
+// specs are written in Keras's vocabulary, and so is what the names mean:
+// Optimizer.Update's weight decay is decoupled in every optimizer, as
+// Keras's weight_decay (torch.optim.AdamW's rule).
 //
 // Each optimizer initialises its state on step 1, as PyTorch does lazily on
 // its first step, so the caller need not clear the state arrays. The
@@ -105,11 +107,21 @@ type Optimizer[T float32 | float64] struct {
 }
 
 // Update applies the optimizer's update for the 1-based step to p, using the
-// gradient g and the learning rate lr.
+// gradient g and the learning rate lr. WeightDecay is Keras's in every
+// optimizer: decoupled, p -= lr*WeightDecay*p before the update (as
+// torch.optim.AdamW; "adam" with a weight decay is AdamW), not the L2 term
+// of torch.optim.SGD, Adam and RMSprop.
 func (o *Optimizer[T]) Update(p, g []T, lr float64, step int) {
 	h, s := o.Hyper, o.State
 	if n := StateSlots(o.Name, h); len(s) != n {
 		panic(fmt.Sprintf("optim: %s needs %d state arrays, got %d", o.Name, n, len(s)))
+	}
+	if h.WeightDecay != 0 && (o.Name == "sgd" || o.Name == "rmsprop") {
+		f := T(1 - lr*h.WeightDecay)
+		for i := range p {
+			p[i] *= f
+		}
+		h.WeightDecay = 0
 	}
 	switch o.Name {
 	case "sgd":
@@ -123,11 +135,7 @@ func (o *Optimizer[T]) Update(p, g []T, lr float64, step int) {
 		if h.AMSGrad {
 			vmax = s[2]
 		}
-		if o.Name == "adam" {
-			Adam(p, g, s[0], s[1], vmax, lr, h, step)
-		} else {
-			AdamW(p, g, s[0], s[1], vmax, lr, h, step)
-		}
+		AdamW(p, g, s[0], s[1], vmax, lr, h, step)
 	case "rmsprop":
 		var buf, gavg []T
 		i := 1

@@ -174,11 +174,10 @@ func refStep(c config, lr float64, t int, theta, grad []float64, s *refState) {
 	h := c.h
 	for i := range theta {
 		g := grad[i]
+		// Keras's weight decay, decoupled in every optimizer.
+		theta[i] -= lr * h.WeightDecay * theta[i]
 		switch c.opt {
 		case "sgd":
-			if h.WeightDecay != 0 {
-				g += h.WeightDecay * theta[i]
-			}
 			if h.Momentum != 0 {
 				if t > 1 {
 					s.b[i] = h.Momentum*s.b[i] + g
@@ -193,11 +192,6 @@ func refStep(c config, lr float64, t int, theta, grad []float64, s *refState) {
 			}
 			theta[i] -= lr * g
 		case "adam", "adamw":
-			if c.opt == "adamw" {
-				theta[i] -= lr * h.WeightDecay * theta[i]
-			} else if h.WeightDecay != 0 {
-				g += h.WeightDecay * theta[i]
-			}
 			s.m[i] = h.Beta1*s.m[i] + (1-h.Beta1)*g
 			s.v[i] = h.Beta2*s.v[i] + (1-h.Beta2)*g*g
 			mhat := s.m[i] / (1 - math.Pow(h.Beta1, float64(t)))
@@ -208,9 +202,6 @@ func refStep(c config, lr float64, t int, theta, grad []float64, s *refState) {
 			}
 			theta[i] -= lr * mhat / (math.Sqrt(vhat) + h.Epsilon)
 		case "rmsprop":
-			if h.WeightDecay != 0 {
-				g += h.WeightDecay * theta[i]
-			}
 			a := h.Rho
 			s.v[i] = a*s.v[i] + (1-a)*g*g
 			vt := s.v[i]
@@ -326,7 +317,9 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 }
 
 // TestUpdateMatchesDirectCalls checks that Update hands each state array to
-// the right argument of the optimizer's function.
+// the right argument of the optimizer's function, and decouples the weight
+// decay of SGD and RMSprop (p *= 1 - lr*WeightDecay, then the update without
+// it) and of Adam (AdamW).
 func TestUpdateMatchesDirectCalls(t *testing.T) {
 	for _, c := range configs {
 		t.Run(c.name(), func(t *testing.T) {
@@ -339,15 +332,22 @@ func TestUpdateMatchesDirectCalls(t *testing.T) {
 			}
 			var direct [][]float64
 			for s, g := range grads {
+				h := c.h
+				if c.opt == "sgd" || c.opt == "rmsprop" {
+					for i := range p {
+						p[i] *= 1 - lrs[s]*h.WeightDecay
+					}
+					h.WeightDecay = 0
+				}
 				switch c.opt {
 				case "sgd":
-					SGD(p, g, st["momentum_buffer"], lrs[s], c.h, s+1)
+					SGD(p, g, st["momentum_buffer"], lrs[s], h, s+1)
 				case "adam":
-					Adam(p, g, st["exp_avg"], st["exp_avg_sq"], st["max_exp_avg_sq"], lrs[s], c.h, s+1)
+					AdamW(p, g, st["exp_avg"], st["exp_avg_sq"], st["max_exp_avg_sq"], lrs[s], h, s+1)
 				case "adamw":
 					AdamW(p, g, st["exp_avg"], st["exp_avg_sq"], st["max_exp_avg_sq"], lrs[s], c.h, s+1)
 				case "rmsprop":
-					RMSprop(p, g, st["square_avg"], st["momentum_buffer"], st["grad_avg"], lrs[s], c.h, s+1)
+					RMSprop(p, g, st["square_avg"], st["momentum_buffer"], st["grad_avg"], lrs[s], h, s+1)
 				}
 				direct = append(direct, append([]float64(nil), p...))
 			}
@@ -529,5 +529,16 @@ func TestMisusePanics(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+func TestClipByValue(t *testing.T) {
+	g := []float32{3, -4, 0.25, -0.5, float32(math.Inf(-1))}
+	ClipByValue(g, 0.5)
+	want := []float32{0.5, -0.5, 0.25, -0.5, -0.5}
+	for i := range g {
+		if g[i] != want[i] {
+			t.Errorf("g[%d] = %v, want %v", i, g[i], want[i])
+		}
 	}
 }

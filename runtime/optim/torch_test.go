@@ -25,21 +25,25 @@ for c in inp["configs"]:
         dtype = getattr(torch, dt)
         p = torch.tensor(inp["p0"], dtype=dtype, requires_grad=True)
         h, o = c["H"], c["Opt"]
+        # Keras's weight_decay is decoupled in every optimizer: AdamW's
+        # rule, applied by hand before SGD's and RMSprop's step.
+        wd = h["WeightDecay"] if o in ("sgd", "rmsprop") else 0
         if o == "sgd":
             opt = torch.optim.SGD([p], lr=h["LR"], momentum=h["Momentum"],
-                weight_decay=h["WeightDecay"], nesterov=h["Nesterov"])
+                nesterov=h["Nesterov"])
         elif o in ("adam", "adamw"):
-            cls = torch.optim.Adam if o == "adam" else torch.optim.AdamW
-            opt = cls([p], lr=h["LR"], betas=(h["Beta1"], h["Beta2"]), eps=h["Epsilon"],
+            opt = torch.optim.AdamW([p], lr=h["LR"], betas=(h["Beta1"], h["Beta2"]), eps=h["Epsilon"],
                 weight_decay=h["WeightDecay"], amsgrad=h["AMSGrad"])
         elif o == "rmsprop":
             opt = torch.optim.RMSprop([p], lr=h["LR"], alpha=h["Rho"], eps=h["Epsilon"],
-                weight_decay=h["WeightDecay"], momentum=h["Momentum"], centered=h["Centered"])
+                momentum=h["Momentum"], centered=h["Centered"])
         traj = []
         for g, lr in zip(inp["grads"], inp["lrs"]):
             for group in opt.param_groups:
                 group["lr"] = lr
             p.grad = torch.tensor(g, dtype=dtype)
+            with torch.no_grad():
+                p.mul_(1 - lr * wd)
             opt.step()
             traj.append(p.detach().tolist())
         state = {k: v.tolist() for k, v in opt.state[p].items()

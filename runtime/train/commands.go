@@ -85,6 +85,9 @@ func runExport(c *cli, fs *flag.FlagSet, args []string) error {
 		return usagef("--out is required")
 	}
 	m := c.model
+	if x, ok := m.(interface{ ExportError() error }); ok {
+		return x.ExportError()
+	}
 	meta, err := loadWeights(m, *weights)
 	if err != nil {
 		return err

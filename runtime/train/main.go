@@ -58,6 +58,7 @@ import (
 	"strings"
 
 	"github.com/nngen/nngen/runtime/data"
+	"github.com/nngen/nngen/runtime/par"
 )
 
 // loadData reads the training and test sets from a directory. Tests replace
@@ -77,9 +78,20 @@ func loadMNIST(dir string) (train, test *data.Set, err error) {
 // newModel creates the model with a seed; defaultSeed is the seed of the
 // model's spec, used when --seed is not given.
 func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, stdout, stderr io.Writer) int {
-	c := &cli{newModel: newModel, defaultSeed: defaultSeed, stdout: stdout, stderr: stderr}
-	c.model = newModel(defaultSeed)
+	c := &cli{defaultSeed: defaultSeed, stdout: stdout, stderr: stderr}
+	c.newModel = func(seed uint64) Model {
+		m := newModel(seed)
+		if w, ok := m.(Workers); ok && c.workers > 0 {
+			w.SetWorkers(c.workers)
+		}
+		return m
+	}
+	c.model = c.newModel(defaultSeed)
 	c.name = c.model.Name()
+	if _, err := par.EnvWorkers(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", c.name, err)
+		return 2
+	}
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "%s: no command given (run '%s -h' for usage)\n", c.name, c.name)
 		return 2
@@ -97,6 +109,16 @@ func Main(newModel func(seed uint64) Model, defaultSeed uint64, args []string, s
 	fs := flag.NewFlagSet(c.name+" "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	if w, ok := c.model.(Workers); ok && cmd.workers {
+		fs.Func("workers", "run batch inference on `N` workers (default: NNGEN_WORKERS, or the usable CPUs); results do not depend on it", func(s string) error {
+			n, err := par.ParseWorkers(s)
+			if err == nil {
+				c.workers = n
+				w.SetWorkers(n)
+			}
+			return err
+		})
+	}
 	err := cmd.run(c, fs, args[1:])
 	var uerr usageError
 	switch {
@@ -125,6 +147,7 @@ type cli struct {
 	defaultSeed    uint64
 	model          Model // built with defaultSeed
 	name           string
+	workers        int // --workers, 0 when not given
 	stdout, stderr io.Writer
 }
 
@@ -133,19 +156,20 @@ type cli struct {
 type command struct {
 	name, args, doc string
 	run             func(c *cli, fs *flag.FlagSet, args []string) error
+	workers         bool // takes --workers
 }
 
 var commands = []*command{
-	{"train", "--data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet]",
-		"Train trains the model on MNIST until N epochs in total are done.", runTrain},
-	{"eval", "--data DIR [--weights F]",
-		"Eval prints the loss and accuracy on the MNIST test set.", runEval},
-	{"predict", "--in X.npy --out Y.npy [--weights F]",
-		"Predict runs the model on the samples of X.npy and writes its outputs to Y.npy.", runPredict},
+	{"train", "--data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet] [--workers N]",
+		"Train trains the model on MNIST until N epochs in total are done (the test set is evaluated on every worker; the train step runs on one).", runTrain, true},
+	{"eval", "--data DIR [--weights F] [--workers N]",
+		"Eval prints the loss and accuracy on the MNIST test set.", runEval, true},
+	{"predict", "--in X.npy --out Y.npy [--weights F] [--workers N]",
+		"Predict runs the model on the samples of X.npy and writes its outputs to Y.npy.", runPredict, true},
 	{"export", "--out F.safetensors [--weights F]",
-		"Export writes the model's parameters, without optimizer state, as safetensors.", runExport},
+		"Export writes the model's parameters, without optimizer state, as safetensors.", runExport, false},
 	{"info", "",
-		"Info prints the model's name, spec hash, shapes, batch size and parameter count.", runInfo},
+		"Info prints the model's name, spec hash, shapes, batch size and parameter count.", runInfo, false},
 }
 
 func (c *cli) usage() {

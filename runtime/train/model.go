@@ -43,3 +43,11 @@ type Model interface {
 	// model's own arrays: ckpt.Load fills them in place.
 	Tensors(withState bool) []ckpt.Tensor
 }
+
+// Workers is implemented by a generated model whose Evaluate and Predict
+// spread their batches over several workers' workspaces; their results do
+// not depend on the count.
+type Workers interface {
+	SetWorkers(n int)
+	Workers() int
+}

@@ -26,7 +26,7 @@ type TextModel interface {
 // textCommands are the commands only text models have.
 var textCommands = []optionalCommand{
 	{&command{"sample", "--seed-text TEXT [--length N] [--temperature T] [--seed S] [--weights F]",
-		"Sample writes the seed text and N bytes the model generates after it, each drawn from the\nmodel's next-byte distribution sharpened (T < 1) or flattened (T > 1) by the temperature.", runSample},
+		"Sample writes the seed text and N bytes the model generates after it, each drawn from the\nmodel's next-byte distribution sharpened (T < 1) or flattened (T > 1) by the temperature.", runSample, false},
 		isTextModel},
 }
 

@@ -41,11 +41,11 @@ const SampleStream = 3_000_000
 
 var autoencoderCommands = []optionalCommand{
 	{&command{"sample", "--out F.png [--n N] [--seed S] [--weights F]",
-		"Sample decodes N latent codes drawn from the prior N(0, I) and writes the outputs\nas a grid of grey images to F.png. The same seed gives the same images.", runSampleLatent}, isAutoencoder},
+		"Sample decodes N latent codes drawn from the prior N(0, I) and writes the outputs\nas a grid of grey images to F.png. The same seed gives the same images.", runSampleLatent, false}, isAutoencoder},
 	{&command{"reconstruct", "--data DIR --out F.png [--n N] [--weights F]",
-		"Reconstruct runs the first N images of the MNIST test set through the model and\nwrites each beside its reconstruction (input left, output right) to F.png.", runReconstruct}, isAutoencoder},
+		"Reconstruct runs the first N images of the MNIST test set through the model and\nwrites each beside its reconstruction (input left, output right) to F.png.", runReconstruct, false}, isAutoencoder},
 	{&command{"encode", "--in X.npy --out Z.npy [--logvar V.npy] [--weights F]",
-		"Encode writes the mean of q(z|x) of every sample of X.npy, [n, input...], to Z.npy,\n[n, latent], and with --logvar its log-variance to V.npy. One sample, [input...],\ngives [latent].", runEncode}, isAutoencoder},
+		"Encode writes the mean of q(z|x) of every sample of X.npy, [n, input...], to Z.npy,\n[n, latent], and with --logvar its log-variance to V.npy. One sample, [input...],\ngives [latent].", runEncode, false}, isAutoencoder},
 }
 
 func isAutoencoder(m Model) bool {

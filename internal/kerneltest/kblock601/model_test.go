@@ -82,6 +82,30 @@ func TestPredictMatchesForward(t *testing.T) {
 		}
 	}
 }
+func TestWorkers(t *testing.T) {
+	m := New(1)
+	n := 3*BatchSize + 1
+	r := rng.New(5, 0)
+	x := make([]float32, n*InputSize)
+	for i := range x {
+		x[i] = float32(r.Float64())
+	}
+	var want []float32
+	for w := 1; w <= 3; w++ {
+		m.SetWorkers(w)
+		out := make([]float32, n*OutputSize)
+		m.Predict(x, out)
+		if w == 1 {
+			want = out
+			continue
+		}
+		for i := range out {
+			if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d workers: output %d is %v, one worker gives %v", w, i, out[i], want[i])
+			}
+		}
+	}
+}
 
 // kernelCases lists the package's kernels for the suite below: the
 // first outs operands are written, the others only read.
@@ -404,6 +428,27 @@ func BenchmarkTrainStep(b *testing.B) {
 		m.TrainStep()
 	}
 	b.ReportMetric(float64(b.N*BatchSize)/b.Elapsed().Seconds(), "samples/s")
+}
+func BenchmarkPredict(b *testing.B) {
+	n := 8 * BatchSize
+	r := rng.New(5, 0)
+	x := make([]float32, n*InputSize)
+	for i := range x {
+		x[i] = float32(r.Float64())
+	}
+	out := make([]float32, n*OutputSize)
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			m := New(1)
+			m.SetWorkers(w)
+			m.Predict(x, out)
+			b.ResetTimer()
+			for range b.N {
+				m.Predict(x, out)
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
 }
 func BenchmarkPredict1(b *testing.B) {
 	m := New(1)

@@ -21,6 +21,7 @@ import (
 	fastmath "github.com/nngen/nngen/runtime/fastmath"
 	"github.com/nngen/nngen/runtime/initializer"
 	"github.com/nngen/nngen/runtime/optim"
+	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
 	"strconv"
@@ -61,16 +62,24 @@ var (
 var _ train.Model = (*Model)(nil)
 
 /*
-Model holds the parameters, gradients, optimizer state and every activation
-buffer of the model in fixed-size arrays. Create it with New.
+params holds what every worker shares: the parameters, their gradients,
+the optimizer state and the non-trainable buffers.
 */
-type Model struct {
-	seed         uint64
-	step         int
-	p            [NumParams]Float             // parameters
-	g            [NumParams]Float             // gradients
-	s            [StateSlots][NumParams]Float // optimizer state: square_avg
-	opt          optim.Optimizer[Float]
+type params struct {
+	seed uint64
+	step int
+	p    [NumParams]Float             // parameters
+	g    [NumParams]Float             // gradients
+	s    [StateSlots][NumParams]Float // optimizer state: square_avg
+	opt  optim.Optimizer[Float]
+}
+
+/*
+workspace is one worker's: every activation, gradient and scratch buffer of
+the passes, in fixed-size arrays, over the shared parameters.
+*/
+type workspace struct {
+	*params
 	idx          [BatchSize]int
 	dense_out    [130]Float // output of layer dense
 	x            [257]Float // model input
@@ -84,11 +93,26 @@ type Model struct {
 }
 
 /*
+Model is the model: its parameters, and the workspaces of its workers.
+The first workspace runs the train step and Predict1; Evaluate and Predict
+spread their batches over SetWorkers workspaces. Create it with New.
+*/
+type Model struct {
+	workspace // worker 0's
+	shared    params
+	workers   int // workers of Evaluate and Predict
+	pool      *par.Pool
+	extra     []*workspace // workspaces of workers 1 and up, made on first use
+}
+
+/*
 New returns a model whose parameters are initialised from seed: the same
 seed gives the same weights on every machine.
 */
 func New(seed uint64) *Model {
-	m := &Model{seed: seed}
+	m := &Model{shared: params{seed: seed}}
+	m.params = &m.shared
+	m.workers, _ = par.EnvWorkers()
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "rmsprop",
@@ -174,7 +198,7 @@ func (m *Model) Target() *[1]Float {
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
-func (m *Model) forwardTrain() {
+func (m *workspace) forwardTrain() {
 	// layer dense (wide1.yaml:7): Dense 257→130, sigmoid
 	gemmNT_1x130x257(&m.dense_out, &m.x, (*[33410]Float)(m.p[0:33410]))
 	{
@@ -205,12 +229,12 @@ func (m *Model) forwardTrain() {
 }
 
 // forwardInfer runs the forward pass of a batch at inference.
-func (m *Model) forwardInfer() {
+func (m *workspace) forwardInfer() {
 	m.forwardTrain()
 }
 
 // forward1 runs the forward pass of one sample at inference.
-func (m *Model) forward1() {
+func (m *workspace) forward1() {
 	// layer dense (wide1.yaml:7): Dense 257→130, sigmoid
 	gemmNT_1x130x257(&m.dense_out1, &m.x1, (*[33410]Float)(m.p[0:33410]))
 	{
@@ -244,7 +268,7 @@ func (m *Model) forward1() {
 lossGrad returns the mean mse of the batch and its correct count, and writes
 the gradient of the output.
 */
-func (m *Model) lossGrad() (float64, int) {
+func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
 	var correct int
 	out := m.dense_1_out[:]
@@ -269,7 +293,7 @@ func (m *Model) lossGrad() (float64, int) {
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
-func (m *Model) lossEval(n int) (float64, int) {
+func (m *workspace) lossEval(n int) (float64, int) {
 	var sum float64
 	var correct int
 	out := m.dense_1_out[:]
@@ -291,7 +315,7 @@ func (m *Model) lossEval(n int) (float64, int) {
 }
 
 // backward writes the gradients of the parameters, from the gradient of the output.
-func (m *Model) backward() {
+func (m *workspace) backward() {
 	// layer dense_1 (wide1.yaml:10): Dense 130→1, linear
 	{
 		db := (*[1]Float)(m.g[33670:33671])
@@ -370,25 +394,33 @@ func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int)
 
 /*
 Evaluate runs inference over every sample of set, the last partial batch
-included, and returns the mean loss and the accuracy.
+included, and returns the mean loss and the accuracy. Its batches run on
+the workers (see SetWorkers); the result is the same for any number.
 */
 func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	var sum float64
-	correct := 0
-	for i := 0; i < set.N; i += BatchSize {
-		idx := m.idx[:min(BatchSize, set.N-i)]
+	nb := (set.N + BatchSize - 1) / BatchSize
+	sums := make([]float64, nb)
+	counts := make([]int, nb)
+	m.forBatches(nb, func(w *workspace, b int) {
+		i := b * BatchSize
+		idx := w.idx[:min(BatchSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
-		data.GatherRows(m.x[:], set.X, idx, InputSize)
-		data.GatherTargets(m.y[:], set, idx, OutputSize)
-		m.forwardInfer()
-		s, c := m.lossEval(len(idx))
-		sum += s
-		correct += c
+		data.GatherRows(w.x[:], set.X, idx, InputSize)
+		data.GatherTargets(w.y[:], set, idx, OutputSize)
+		w.forwardInfer()
+		sums[b], counts[b] = w.lossEval(len(idx))
+	})
+	// Summed in batch order, whichever worker ran each batch.
+	var sum float64
+	correct := 0
+	for b := range sums {
+		sum += sums[b]
+		correct += counts[b]
 	}
 	rows := float64(set.N * rowsPerSample)
 	return sum / rows, float64(correct) / rows
@@ -410,20 +442,65 @@ func (m *Model) Predict1(x *[InputSize]Float, out *[OutputSize]Float) {
 
 /*
 Predict runs inference on n samples: x holds n*InputSize values and out
-receives n*OutputSize.
+receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	for i := 0; i < n; i += BatchSize {
+	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
+		i := b * BatchSize
 		k := min(BatchSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
-			m.x[j] = Float(v)
+			w.x[j] = Float(v)
 		}
-		m.forwardInfer()
-		for j, v := range m.dense_1_out[:k*OutputSize] {
+		w.forwardInfer()
+		for j, v := range w.dense_1_out[:k*OutputSize] {
 			out[i*OutputSize+j] = float32(v)
 		}
+	})
+}
+
+/*
+SetWorkers sets how many workers Evaluate and Predict run their batches on
+(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
+results do not depend on it. Each worker past the first gets a workspace of
+its own on first use.
+*/
+func (m *Model) SetWorkers(n int) {
+	m.workers = max(n, 1)
+}
+
+// Workers is the number of workers Evaluate and Predict use.
+func (m *Model) Workers() int {
+	return max(m.workers, 1)
+}
+
+/*
+forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
+the worker that runs it. The result of batch b must depend on b only.
+*/
+func (m *Model) forBatches(n int, f func(*workspace, int)) {
+	workers := max(m.workers, 1)
+	if workers == 1 || n <= 1 {
+		for b := range n {
+			f(&m.workspace, b)
+		}
+		return
 	}
+	for len(m.extra) < workers-1 {
+		m.extra = append(m.extra, &workspace{params: &m.shared})
+	}
+	if m.pool == nil {
+		m.pool = par.New(workers)
+	} else if m.pool.Workers() != workers {
+		m.pool.SetWorkers(workers)
+	}
+	m.pool.For(n, func(w, b int) {
+		ws := &m.workspace
+		if w > 0 {
+			ws = m.extra[w-1]
+		}
+		f(ws, b)
+	})
 }
 
 /*
