@@ -23,12 +23,16 @@ import (
 // seeds covers every value the registry accepts.
 
 // coverage counts what the accepted models used: kinds, "Kind.field=value"
-// for enum and bool fields (defaults included), losses and dtypes.
+// for enum and bool fields (defaults included), losses, dtypes and
+// gradient clipping keys.
 type coverage map[string]int
 
 // add counts the kinds and field values of a parsed model.
-func (c coverage) add(m *ir.Model, loss string) {
+func (c coverage) add(m *ir.Model, loss string, choices []string) {
 	c["loss="+loss]++
+	for _, k := range choices {
+		c[k]++
+	}
 	c["dtype="+m.DType]++
 	for _, n := range m.Nodes[1:] {
 		c[n.Kind]++
@@ -68,6 +72,11 @@ func (c coverage) missing() []string {
 	for _, d := range []string{"float32", "float64"} {
 		if c["dtype="+d] == 0 {
 			out = append(out, "dtype="+d)
+		}
+	}
+	for _, k := range clipKeys {
+		if c["clip="+k] == 0 {
+			out = append(out, "clip="+k)
 		}
 	}
 	return out
@@ -128,6 +137,9 @@ type generator struct {
 	vae    bool
 	tokens bool
 	budget int // tries left for this spec
+	// choices are the coverage keys of the spec's settings that its IR
+	// does not tell (the clipping key it writes).
+	choices []string
 }
 
 // errBudget ends a spec whose layers kept failing to fit.
@@ -151,7 +163,7 @@ func (g *generator) pick(prefix string, keys []string) string {
 
 // spec draws one candidate spec (not yet validated) named name.
 func (g *generator) spec(name string) (src string, loss string) {
-	g.layers = nil
+	g.layers, g.choices = nil, nil
 	loss = g.pick("loss=", diffLosses())
 	g.vae = strings.HasPrefix(loss, vaeLoss)
 	// The input: flat, an image or a sequence, one that the least used
@@ -232,23 +244,26 @@ func (g *generator) spec(name string) (src string, loss string) {
 	} else {
 		fmt.Fprintf(&b, "loss: %s\n", loss)
 	}
-	// SGD without clipping is w − lr·g; a recurrent model keeps its
-	// default clipping half the time, which the twin replicates.
+	// SGD is w − lr·g, after the gradient clipping of each of Keras's
+	// keys (0 turns it off; a recurrent model clips by default), which
+	// the twin replicates.
 	fmt.Fprintf(&b, "optimizer:\n  name: sgd\n  learning_rate: %s\n", yamlFloat(0.05+0.4*g.r.Float64()))
-	if g.r.IntN(2) == 0 || !g.recurrent() {
-		b.WriteString("  clipnorm: 0\n")
+	clip := g.pick("clip=", clipKeys)
+	g.choices = append(g.choices, "clip="+clip)
+	switch clip {
+	case "default":
+	case "off":
+		fmt.Fprintf(&b, "  %s: 0\n", []string{"clipnorm", "global_clipnorm", "clipvalue"}[g.r.IntN(3)])
+	case "clipvalue":
+		fmt.Fprintf(&b, "  clipvalue: %s\n", yamlFloat(0.01+0.3*g.r.Float64()))
+	default:
+		fmt.Fprintf(&b, "  %s: %s\n", clip, yamlFloat(0.05+g.r.Float64()))
 	}
 	return b.String(), loss
 }
 
-func (g *generator) recurrent() bool {
-	for _, l := range g.layers {
-		if k, _ := layers.Lookup(l.kind); k.ClipNorm > 0 {
-			return true
-		}
-	}
-	return false
-}
+// clipKeys are the generator's choices of gradient clipping.
+var clipKeys = []string{"default", "off", "clipnorm", "global_clipnorm", "clipvalue"}
 
 // latentKind is the kind whose output is an autoencoder's latent code.
 func latentKind() string {
@@ -444,11 +459,18 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 	case "categorical_crossentropy", "sparse_categorical_crossentropy":
 		acts = []string{"softmax"}
 	case "binary_crossentropy":
-		acts = []string{"sigmoid", "sigmoid", "softmax"}
+		acts = []string{"sigmoid", "softmax"}
 	default:
 		acts = layers.ActivationNames()
 	}
-	a := acts[g.r.IntN(len(acts))]
+	// The output activation as a layer of its own at times; the least
+	// used of those the loss takes.
+	split := g.r.IntN(3) == 0
+	prefix := "Dense.activation="
+	if split {
+		prefix = "Activation.activation="
+	}
+	a := g.pick(prefix, acts)
 	units := 1 + g.r.IntN(4)
 	if strings.Contains(loss, "categorical") || a == "softmax" {
 		units = 2 + g.r.IntN(3)
@@ -473,7 +495,6 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 			continue
 		}
 		setField(l, "units", strconv.Itoa(units), units)
-		split := g.r.IntN(3) == 0
 		if split {
 			setField(l, "activation", "linear", "linear")
 		} else {
@@ -684,12 +705,12 @@ func generateSpecs(seed uint64, n int, skip func(*ir.Model) string) (models []di
 		}
 		// The guide counts the skipped models too, or it would draw
 		// their values forever.
-		g.cov.add(m, loss)
+		g.cov.add(m, loss, g.choices)
 		if why := skip(m); why != "" {
 			rejected["skipped: "+why]++
 			continue
 		}
-		cov.add(m, loss)
+		cov.add(m, loss, g.choices)
 		out = append(out, diffModel{name: name, src: src, loss: loss, m: m})
 	}
 	return out, cov, g.cov, rejected

@@ -364,6 +364,12 @@ def cells(kind, m, x, a, ra, bias):
 def sampling_forward(tw, n, ins, train, draws):
     shape = n['Shape']
     (mu, lm), (lv, ll) = ins
+    if lm == ll and isinstance(lm, tuple):  # both flattened images: as they are
+        if train:
+            return mu + torch.exp(0.5 * lv) * like(draws['train.' + n['Name'] + '_eps'], lm, shape), lm
+        if n['Attrs']['inference'] == 'sample':
+            return mu + torch.exp(0.5 * lv) * like(draws['infer.' + n['Name'] + '_eps'], lm, shape), lm
+        return mu, lm
     mu, lv = to_nngen(mu, lm, shape), to_nngen(lv, ll, shape)
     if train:
         eps = draws['train.' + n['Name'] + '_eps'].reshape(mu.shape)
@@ -439,6 +445,12 @@ def fused(value, logits):
     return value.detach() + logits - logits.detach()
 
 
+def clip(grads, max_norm):
+    norm = torch.sqrt(sum((g * g).sum() for g in grads))
+    coef = max_norm / (norm + 1e-6)
+    return [g * coef for g in grads] if coef < 1 else grads
+
+
 def run(ir, d):
     tw = Twin(ir).to(DT)
     sd = {k: v.to(DT) for k, v in read_st(d + '/model.safetensors').items()}
@@ -465,11 +477,13 @@ def run(ir, d):
             res['grad.' + name] = g if g is not None else torch.zeros_like(params[name])
     with torch.no_grad():
         grads = [res['grad.' + k] for k in sd if k in params]
-        if ir['ClipNorm'] > 0:  # nngen's global clipping (clip_grad_norm_'s rule)
-            norm = torch.sqrt(sum((g * g).sum() for g in grads))
-            coef = ir['ClipNorm'] / (norm + 1e-6)
-            if coef < 1:
-                grads = [g * coef for g in grads]
+        # Keras's clipping keys, with clip_grad_norm_'s factor max/(norm + 1e-6).
+        if ir['ClipNorm'] > 0:  # each tensor on its own
+            grads = [clip([g], ir['ClipNorm'])[0] for g in grads]
+        if ir['GlobalClipNorm'] > 0:
+            grads = clip(grads, ir['GlobalClipNorm'])
+        if ir['ClipValue'] > 0:
+            grads = [g.clamp(-ir['ClipValue'], ir['ClipValue']) for g in grads]
         i = 0
         state = tw.state_dict()
         for name in sd:
