@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/format"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +70,39 @@ func skipModel(m *ir.Model) string {
 		return "PyTorch's layout cannot express it (export refuses it)"
 	}
 	return knownBugs(m)
+}
+
+// A diffMutant breaks one formula in the generated model.go of the first
+// model of the sample where it applies; the twin must disagree with it.
+type diffMutant struct {
+	name   string
+	mutate func(src string) (string, bool)
+}
+
+// replaceFirst returns a mutate that replaces the first old by new.
+func replaceFirst(old, new string) func(string) (string, bool) {
+	return func(src string) (string, bool) {
+		return strings.Replace(src, old, new, 1), strings.Contains(src, old)
+	}
+}
+
+var bnUpdate = regexp.MustCompile(`rmean\[0\] = rmean\[0\]\*Float\(([^)]*)\) \+ mean\[0\]\*Float\(([^)]*)\)`)
+
+var diffMutants = []diffMutant{
+	// The moving mean moves by PyTorch's momentum convention, not Keras's.
+	{"batchnorm_torch_momentum", func(src string) (string, bool) {
+		m := bnUpdate.FindStringSubmatch(src)
+		if m == nil || m[1] == m[2] {
+			return src, false
+		}
+		return strings.Replace(src, m[0], fmt.Sprintf("rmean[0] = rmean[0]*Float(%s) + mean[0]*Float(%s)", m[2], m[1]), 1), true
+	}},
+	// Sampling scales ε by the variance instead of the standard deviation.
+	{"sampling_variance", replaceFirst("z[i] = mu[i] + Float(math.Exp(float64(0.5*lv[i])))*eps[i]", "z[i] = mu[i] + Float(math.Exp(float64(lv[i])))*eps[i]")},
+	// Dropout's forward forgets the mask that backward applies.
+	{"dropout_forward_unmasked", replaceFirst("out[i] = in[i] * k", "out[i] = in[i]")},
+	// The fused loss gradient p − t is 1% off.
+	{"fused_gradient_scale", replaceFirst("d[j] = (p[j] - t[j]) * Float(", "d[j] = (p[j] - t[j]) * 1.01 * Float(")},
 }
 
 const (
@@ -297,6 +332,7 @@ func describe(m *ir.Model) irJSON {
 // diffResult is the outcome of one model.
 type diffResult struct {
 	model    diffModel
+	dir      string // of the package and its results; the model's name but for mutants
 	twinned  bool
 	err      string               // a step that failed, or ""
 	nngen    map[string][]float64 // every dumped tensor
@@ -314,8 +350,9 @@ var diffRun struct {
 	cov      coverage
 	rejected map[string]int
 	took     map[string]time.Duration
-	kinds    []string        // the kinds the twin knows
-	excluded map[string]bool // registry values used only by models with a known bug
+	kinds    []string               // the kinds the twin knows
+	excluded map[string]bool        // registry values used only by models with a known bug
+	mutants  map[string]*diffResult // by mutant name
 }
 
 func envInt(name string, def int) int {
@@ -423,6 +460,35 @@ func doDiff(t *testing.T) error {
 			manifest = append(manifest, map[string]any{"dir": filepath.Join(out, dm.name), "ir": describe(dm.m)})
 		}
 	}
+	// The mutants: copies of the first package each applies to.
+	diffRun.mutants = map[string]*diffResult{}
+	for _, mu := range diffMutants {
+		for _, r := range diffRun.results {
+			dir := filepath.Join(root, r.model.name)
+			src, err := os.ReadFile(filepath.Join(dir, "model.go"))
+			if r.err != "" || !r.twinned || err != nil {
+				continue
+			}
+			mutated, ok := mu.mutate(string(src))
+			if !ok {
+				continue
+			}
+			name := "mutant_" + mu.name
+			if err := os.CopyFS(filepath.Join(root, name), os.DirFS(dir)); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(root, name, "model.go"), []byte(mutated), 0o666); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Join(out, name), 0o777); err != nil {
+				return err
+			}
+			diffRun.mutants[mu.name] = &diffResult{model: r.model, twinned: true, dir: name}
+			pkgs = append(pkgs, pkg{name, "github.com/nngen/nngen/e2e/" + filepath.ToSlash(filepath.Join(root, name))})
+			manifest = append(manifest, map[string]any{"dir": filepath.Join(out, name), "ir": describe(r.model.m)})
+			break
+		}
+	}
 	diffRun.took["generate packages"] = time.Since(start)
 	// One binary runs every model; a package that does not compile fails
 	// its model and is left out of the next try.
@@ -488,9 +554,12 @@ func doDiff(t *testing.T) error {
 		return fmt.Errorf("diff_twin.py: %v\n%s", err, b)
 	}
 	diffRun.took["PyTorch twins"] = time.Since(start)
-	for _, r := range diffRun.results {
+	for _, r := range append(diffRun.results, slices.Collect(maps.Values(diffRun.mutants))...) {
+		if r.dir == "" {
+			r.dir = r.model.name
+		}
 		if r.err == "" && r.nngen == nil {
-			r.load(filepath.Join(out, r.model.name))
+			r.load(filepath.Join(out, r.dir))
 		}
 		if r.err == "" && r.twinned {
 			r.mismatch = compare(r.nngen, r.twin, r.model.m.DType)
@@ -769,6 +838,27 @@ func TestDiffTorch(t *testing.T) {
 	t.Logf("%d models, %d compared with PyTorch, %d agree; layers per kind: %s", len(diffRun.results), compared, agreed, strings.Join(kc, ", "))
 	t.Logf("time: %s", strings.Join(took, ", "))
 	t.Logf("candidate specs rejected: %s", strings.Join(rej, ", "))
+}
+
+// TestDiffCatchesMutants checks that the differential test fails on
+// generated code with one formula broken on purpose (diffMutants).
+func TestDiffCatchesMutants(t *testing.T) {
+	runDiff(t)
+	for _, mu := range diffMutants {
+		t.Run(mu.name, func(t *testing.T) {
+			r := diffRun.mutants[mu.name]
+			switch {
+			case r == nil:
+				t.Skip("no model of the sample has the code this mutant breaks")
+			case r.err != "":
+				t.Errorf("mutant of %s failed to run: %s", r.model.name, r.err)
+			case len(r.mismatch) == 0:
+				t.Errorf("mutant of %s agrees with PyTorch", r.model.name)
+			default:
+				t.Logf("mutant of %s caught: %s", r.model.name, r.mismatch[0])
+			}
+		})
+	}
 }
 
 // TestDiffComparerCatches checks that the comparison fails when one value
