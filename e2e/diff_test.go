@@ -106,7 +106,7 @@ var diffMutants = []diffMutant{
 }
 
 const (
-	diffModels = 110 // models of the default sample
+	diffModels = 150 // models of the default sample
 	diffSeed   = 19  // seed of the default sample
 )
 

@@ -136,7 +136,8 @@ type generator struct {
 	input  *genLayer
 	vae    bool
 	tokens bool
-	budget int // tries left for this spec
+	wide   bool // larger layers
+	budget int  // tries left for this spec
 	// choices are the coverage keys of the spec's settings that its IR
 	// does not tell (the clipping key it writes).
 	choices []string
@@ -145,8 +146,30 @@ type generator struct {
 // errBudget ends a spec whose layers kept failing to fit.
 var errBudget = fmt.Errorf("the generator ran out of tries")
 
-// maxValues bounds the values per sample of every layer's output.
-const maxValues = 160
+// maxValues bounds the values per sample of every layer's output; a wide
+// model (one in four) may have wideValues, and up to 24 units, filters or
+// channels, so that the vectorized kernels' main loops and the Winograd
+// convolution (16 or more channels and filters) run too.
+const (
+	maxValues  = 160
+	wideValues = 1600
+)
+
+// limit is the bound on the values per sample of this spec's layers.
+func (g *generator) limit() int {
+	if g.wide {
+		return wideValues
+	}
+	return maxValues
+}
+
+// count draws a number of units, filters or the like.
+func (g *generator) count() int {
+	if g.wide && g.r.IntN(2) == 0 {
+		return 5 + g.r.IntN(20)
+	}
+	return 1 + g.r.IntN(4)
+}
 
 // pick returns the least covered of keys (by cov[prefix+key]), ties
 // broken at random.
@@ -166,11 +189,17 @@ func (g *generator) spec(name string) (src string, loss string) {
 	g.layers, g.choices = nil, nil
 	loss = g.pick("loss=", diffLosses())
 	g.vae = strings.HasPrefix(loss, vaeLoss)
+	g.wide = g.r.IntN(4) == 0
 	// The input: flat, an image or a sequence, one that the least used
 	// kind takes.
 	shapes := []func() []int{
 		func() []int { return []int{2 + g.r.IntN(7)} },
-		func() []int { return []int{3 + g.r.IntN(4), 3 + g.r.IntN(4), 1 + g.r.IntN(3)} },
+		func() []int {
+			if g.wide {
+				return []int{4 + g.r.IntN(5), 4 + g.r.IntN(5), []int{1 + g.r.IntN(15), 16 + g.r.IntN(3)}[g.r.IntN(2)]}
+			}
+			return []int{3 + g.r.IntN(4), 3 + g.r.IntN(4), 1 + g.r.IntN(3)}
+		},
 		func() []int { return []int{2 + g.r.IntN(4), 1 + g.r.IntN(4)} },
 	}
 	in := shapes[0]()
@@ -370,7 +399,7 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 	dense, _ := layers.Lookup("Dense")
 	// Each branch ends in units outputs a row; prev's rows bound them.
 	rows := ir.Prod(prev.shape[:len(prev.shape)-1])
-	units := 1 + g.r.IntN(min(4, maxValues/rows))
+	units := 1 + g.r.IntN(min(4, g.limit()/rows))
 	var branches [][]*genLayer
 	for range k.NumInputs {
 		var chain []*genLayer
@@ -501,7 +530,7 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 			setField(l, "activation", a, a)
 		}
 		s, err := dense.Shape(fakeNode(l), [][]int{prev.shape})
-		if err != nil || ir.Prod(s) > maxValues {
+		if err != nil || ir.Prod(s) > g.limit() {
 			continue
 		}
 		l.shape = s
@@ -537,7 +566,7 @@ func (g *generator) try(k *layers.Kind, inputs []*genLayer) *genLayer {
 		in = append(in, x.shape)
 	}
 	s, err := k.Shape(fakeNode(l), in)
-	if err != nil || len(s) == 0 || len(s) > 3 || ir.Prod(s) > maxValues || ir.Prod(s) == 0 {
+	if err != nil || len(s) == 0 || len(s) > 3 || ir.Prod(s) > g.limit() || ir.Prod(s) == 0 {
 		return nil
 	}
 	l.shape = s
@@ -582,7 +611,7 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		return opts[g.r.IntN(len(opts))]
 	},
 	"Embedding.input_dim":  func(g *generator, in []int) any { return 2 + g.r.IntN(8) },
-	"Embedding.output_dim": func(g *generator, in []int) any { return 1 + g.r.IntN(4) },
+	"Embedding.output_dim": func(g *generator, in []int) any { return g.count() },
 	"Dropout.rate": func(g *generator, in []int) any {
 		if g.r.IntN(6) == 0 {
 			return 0.0
@@ -593,7 +622,32 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		return []float64{0, 1, 0.99, 0.9, g.r.Float64()}[g.r.IntN(5)]
 	},
 	"BatchNormalization.epsilon": func(g *generator, in []int) any { return math.Pow(10, -4+3*g.r.Float64()) },
-	"Conv2D.dilation_rate":       func(g *generator, in []int) any { return []int{1 + g.r.IntN(2), 1 + g.r.IntN(2)} },
+	// A wide model's convolutions are often 3x3 at stride 1 without
+	// dilation, which the Winograd path serves.
+	"Conv2D.dilation_rate": func(g *generator, in []int) any {
+		if g.wide && g.r.IntN(6) > 0 {
+			return []int{1, 1}
+		}
+		return []int{1 + g.r.IntN(2), 1 + g.r.IntN(2)}
+	},
+	"Conv2D.filters": func(g *generator, in []int) any {
+		if g.wide && g.r.IntN(3) > 0 {
+			return 16 + g.r.IntN(4)
+		}
+		return g.count()
+	},
+	"Conv2D.kernel_size": func(g *generator, in []int) any {
+		if g.wide && g.r.IntN(3) > 0 {
+			return []int{3, 3}
+		}
+		return []int{1 + g.r.IntN(3), 1 + g.r.IntN(3)}
+	},
+	"Conv2D.strides": func(g *generator, in []int) any {
+		if g.wide && g.r.IntN(6) > 0 {
+			return []int{1, 1}
+		}
+		return []int{1 + g.r.IntN(2), 1 + g.r.IntN(2)}
+	},
 }
 
 // field draws a value of field f of kind k over an input of shape in,
@@ -602,6 +656,11 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 	var v any
 	if s, ok := fieldSamplers[k.Name+"."+f.Name]; ok {
 		v = s(g, in)
+	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2 {
+		// The defaults together are the common case, which some kernels
+		// serve alone (LSTMGrad). (An initializer only sets values the
+		// test replaces.)
+		v = f.Default
 	} else {
 		switch f.Type {
 		case layers.StringField:
@@ -612,7 +671,7 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 		case layers.BoolField:
 			v = g.pick(k.Name+"."+f.Name+"=", fieldValues(f)) == "true"
 		case layers.IntField:
-			v = 1 + g.r.IntN(4)
+			v = g.count()
 		case layers.FloatField:
 			opts := []float64{g.r.Float64(), 0, 1}
 			if d, ok := f.Default.(float64); ok {
