@@ -40,8 +40,9 @@ import (
 // allows 1e-6 (float64 models) or 1e-4 (float32) of each tensor's largest
 // absolute value.
 //
-// NNGEN_DIFF_MODELS and NNGEN_DIFF_SEED change the sample; -short shrinks
-// it. NNGEN_DIFF_KNOWN=1 keeps the models that hit a known bug (knownBugs),
+// The specs of testdata/diff, cases of the bugs it found, run with every
+// sample. NNGEN_DIFF_MODELS and NNGEN_DIFF_SEED change the sample; -short
+// shrinks it; NNGEN_DIFF_SPECS (a glob) replaces it with specs of one's own. NNGEN_DIFF_KNOWN=1 keeps the models that hit a known bug (knownBugs),
 // NNGEN_DIFF_KEEP=1 the generated tree.
 
 // untwinned names the layer kinds without a PyTorch twin, with the reason.
@@ -396,6 +397,12 @@ func doDiff(t *testing.T) error {
 			return err
 		}
 	}
+	// The cases of the bugs the test found, always.
+	fixed, err := readSpecs("testdata/diff/*.yaml")
+	if err != nil {
+		return err
+	}
+	models = append(models, fixed...)
 	diffRun.cov, diffRun.rejected = cov, rejected
 	diffRun.excluded = map[string]bool{}
 	for _, v := range tried.missing() {
