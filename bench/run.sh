@@ -15,8 +15,10 @@
 # and then, for MNIST read row by row (generated/seq_mnist_rnn and seq_mnist_lstm, batch 64; bench/rnn.sh):
 #   rnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   lstm_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
-# and then batch inference (Predict over 8 batches, every generated model's
-# BenchmarkPredict) on 1 and 2 workers, alternating, best of BENCH_MC_REPS:
+# and then the train step (BenchmarkTrainStep, NNGEN_WORKERS=1 and 2) and batch
+# inference (BenchmarkPredict, Predict over 8 batches) of the generated models
+# on 1 and 2 workers, alternating, best of BENCH_MC_REPS:
+#   <model>_train_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1> shards=<n>
 #   <model>_predict_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
@@ -483,8 +485,22 @@ source "$BENCH_DIR/rnn.sh"
 # BENCH_MC_REPS runs alternate, the best of each counts. Not pinned: it
 # uses two cores.
 mc_bench() {
-	local reps=${BENCH_MC_REPS:-3} m i out w1 w2
+	local reps=${BENCH_MC_REPS:-3} m i out w1 w2 w shards
 	for m in mnist_mlp mnist_cnn mnist_vae seq_mnist_rnn seq_mnist_lstm; do
+		local t1="" t2="" t1_all="" t2_all=""
+		(cd "$ROOT" && GOAMD64=v3 go test -c -o "$tmp/$m.test" "./generated/$m") || { failed=1; continue; }
+		shards=$(sed -n 's/^\tShards *= \([0-9]*\)$/\1/p' "$ROOT/generated/$m/model.go")
+		for ((i = 1; i <= reps; i++)); do
+			for w in 1 2; do
+				log "$m: BenchmarkTrainStep on $w workers ($i/$reps)"
+				out=$(NNGEN_WORKERS=$w "$tmp/$m.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' -test.cpu "$w" 2>&1) || { log "$m: $out"; continue; }
+				v=$(sed -n 's#^BenchmarkTrainStep.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
+				if ((w == 1)); then keep_best t1 "$v"; else keep_best t2 "$v"; fi
+			done
+		done
+		log "$m train runs: 1 worker$t1_all; 2 workers$t2_all"
+		echo "${m#mnist_}_train_mc nngen_1=$(na "$t1") nngen_2=$(na "$t2") scaling=$(div "$t2" "$t1") shards=$(na "$shards")"
+		[[ -n $t1 && -n $t2 ]] || failed=1
 		local one="" two="" one_all="" two_all=""
 		for ((i = 1; i <= reps; i++)); do
 			log "$m: BenchmarkPredict on 1 and 2 workers ($i/$reps)"

@@ -26,6 +26,9 @@ type Config struct {
 	Main bool
 	// PkgPath is the import path of the generated package (needed by Main).
 	PkgPath string
+	// Shards is the number of shards of the train step (0: the default,
+	// see defaultShards).
+	Shards int
 }
 
 // DefaultUnroll is the default unroll threshold.
@@ -53,6 +56,11 @@ func Header(specPath string) string {
 func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 	if opt.Unroll < 0 {
 		return nil, fmt.Errorf("codegen: unroll must not be negative")
+	}
+	if opt.Shards != 0 {
+		if err := checkShards(m, opt.Shards); err != nil {
+			return nil, err
+		}
 	}
 	g := newGen(m, opt)
 	files := map[string]*File{
@@ -88,6 +96,7 @@ type gen struct {
 	kernels *layers.Kernels
 	fused   map[*ir.Node]bool
 	out1    string // buffer of the batch-1 output
+	shards  int    // of the train step
 	// uses and regions, when uses is set (Summarize), record what the
 	// training code of each node uses.
 	uses    *layers.Uses
@@ -103,7 +112,10 @@ type region struct {
 }
 
 func newGen(m *ir.Model, opt Config) *gen {
-	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}}
+	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}, shards: opt.Shards}
+	if g.shards == 0 {
+		g.shards = defaultShards(m, opt)
+	}
 	if layers.Fuses(m) {
 		g.fused[m.Output] = true
 	}
@@ -131,7 +143,7 @@ func (g *gen) newFile(pkg string) *File {
 }
 
 func (g *gen) emitter(batch int, train bool, suffix string) *layers.Emitter {
-	return &layers.Emitter{Model: g.m, Batch: batch, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
+	return &layers.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
 		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses}
 }
 

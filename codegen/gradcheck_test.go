@@ -73,6 +73,9 @@ var mutants = []mutant{
 	// the second head's input gradient overwrites the first's.
 	{"winograd_padded_grad", "conv_winograd_same", "copy(m.conv2d_2_wdY[((r+0)*6+0)*16:]", "copy(m.conv2d_2_wdY[((r+0)*6+1)*16:]"},
 	{"winograd_overwrites_grad", "vae_conv_winograd", "d[i] += v", "d[i] = v"},
+	// The second shard's gradient replaces the first's instead of adding
+	// to it.
+	{"shard_reduction", "sharded_dropout", "g[i] += gs[i]", "g[i] = gs[i]"},
 }
 
 // gradcheckTest is the test written into every generated package.
@@ -394,7 +397,8 @@ func doGradcheck(t *testing.T) error {
 }
 
 // generate parses and generates one spec, turning a panic of either into
-// an error so that one broken spec does not hide the others.
+// an error so that one broken spec does not hide the others. A spec named
+// sharded_* is generated with two shards, whatever its size.
 func generate(file string, src []byte) (m *ir.Model, out map[string][]byte, err error) {
 	defer func() {
 		if e := recover(); e != nil {
@@ -404,7 +408,11 @@ func generate(file string, src []byte) (m *ir.Model, out map[string][]byte, err 
 	if m, err = spec.Parse(file, src); err != nil {
 		return nil, nil, err
 	}
-	out, err = Generate(m, Config{Unroll: DefaultUnroll})
+	cfg := Config{Unroll: DefaultUnroll}
+	if strings.HasPrefix(filepath.Base(file), "sharded_") {
+		cfg.Shards = 2
+	}
+	out, err = Generate(m, cfg)
 	return m, out, err
 }
 

@@ -53,18 +53,20 @@ func (g *gen) modelFile() *File {
 	names := optim.StateNames(m.Opt.Name, h)
 
 	// Emit the passes first: they record the buffers the struct needs.
-	train := g.emitter(m.Batch, true, "")
+	// The passes run on one shard of the batch, ShardSize samples.
+	bs := g.shardSize()
+	train := g.emitter(bs, true, "")
 	fwdTrain := g.forward(train)
 	// The loss and backward share an emitter: a loss term may write the
 	// gradient of a layer that backward then adds to.
-	lossGrad := g.emitter(m.Batch, true, "")
-	lossGrad.EmitLoss(Lit(m.Batch), true)
+	lossGrad := g.emitter(bs, true, "")
+	lossGrad.EmitLoss(Lit(bs), true)
 	g.region(lossGrad, nil, false, 0)
 	lossGradCode := lossGrad.Take()
 	back := g.backward(lossGrad)
-	infer := g.emitter(m.Batch, false, "")
+	infer := g.emitter(bs, false, "")
 	fwdInfer := g.forward(infer)
-	lossEval := g.emitter(m.Batch, false, "")
+	lossEval := g.emitter(bs, false, "")
 	lossEval.EmitLoss(Id("n"), false)
 	one := g.emitter(1, false, "1")
 	fwd1 := g.forward(one)
@@ -81,6 +83,8 @@ func (g *gen) modelFile() *File {
 		Comment("SpecHash identifies the spec this package was generated from.").Line().Id("SpecHash").Op("=").Lit(m.SpecHash),
 		Comment("DefaultSeed is the spec's seed.").Line().Id("DefaultSeed").Op("=").Lit(int(m.Seed)),
 		Comment("BatchSize is the number of samples of one train step.").Line().Id("BatchSize").Op("=").Lit(m.Batch),
+		Comment("Shards is the number of shards a train step splits its batch in, the\nsame for any number of workers; ShardSize is a shard's samples, the batch\nof every pass.").Line().Id("Shards").Op("=").Lit(g.shards),
+		Id("ShardSize").Op("=").Lit(bs),
 		Comment("InputSize and OutputSize are the values of one sample's input and output.").Line().Id("InputSize").Op("=").Lit(in.Size()),
 		Id("OutputSize").Op("=").Lit(out.Size()),
 		Comment("NumParams is the number of parameters.").Line().Id("NumParams").Op("=").Lit(m.NumParams()),
@@ -111,7 +115,11 @@ func (g *gen) modelFile() *File {
 	f.Type().Id("params").Struct(shared...)
 	fields := []Code{
 		Op("*").Id("params"),
-		Id("idx").Index(Id("BatchSize")).Int(),
+		Id("shard").Int().Comment("the shard of the train step it runs"),
+		Id("g").Op("*").Index(Id("NumParams")).Id("Float").Comment("its shard's gradients (shard 0: the shared ones)"),
+		Id("loss").Float64().Comment("its shard's summed loss"),
+		Id("correct").Int().Comment("and correct count"),
+		Id("idx").Index(Id("ShardSize")).Int(),
 	}
 	for _, b := range g.bufs.Names {
 		typ := "Float"
@@ -122,14 +130,25 @@ func (g *gen) modelFile() *File {
 	}
 	f.Comment("workspace is one worker's: every activation, gradient and scratch buffer of\nthe passes, in fixed-size arrays, over the shared parameters.")
 	f.Type().Id("workspace").Struct(fields...)
-	f.Comment("Model is the model: its parameters, and the workspaces of its workers.\nThe first workspace runs the train step and Predict1; Evaluate and Predict\nspread their batches over SetWorkers workspaces. Create it with New.")
-	f.Type().Id("Model").Struct(
-		Id("workspace").Comment("worker 0's"),
+	mfields := []Code{
+		Id("workspace").Comment("shard 0's, and worker 0's"),
 		Id("shared").Id("params"),
-		Id("workers").Int().Comment("workers of Evaluate and Predict"),
+	}
+	if g.shards > 1 {
+		mfields = append(mfields,
+			Id("xb").Index(Lit(m.Batch*in.Size())).Id("Float").Comment("the batch's inputs, which the shards copy"),
+			Id("yb").Index(Lit(m.Batch*out.Size())).Id("Float").Comment("and targets"),
+			Id("spaces").Index(Id("Shards").Op("-").Lit(1)).Id("workspace").Comment("the workspaces of shards 1 and up"),
+			Id("gs").Index(Id("Shards").Op("-").Lit(1)).Index(Id("NumParams")).Id("Float").Comment("and their gradients"))
+	}
+	mfields = append(mfields,
+		Id("workers").Int().Comment("workers of the train step, Evaluate and Predict"),
 		Id("pool").Op("*").Qual(parPkg, "Pool"),
-		Id("extra").Index().Op("*").Id("workspace").Comment("workspaces of workers 1 and up, made on first use"),
+		Id("shardFn").Func().Params(Id("w"), Id("s").Int()).Comment("runShard, made once"),
+		Id("extra").Index().Op("*").Id("workspace").Comment("workspaces of workers Shards and up, made on first use"),
 	)
+	f.Comment("Model is the model: its parameters, and the workspaces of its workers.\nA train step runs its Shards shards on the workers and adds their\ngradients in shard order, so that its result does not depend on how many\nthere are; Evaluate and Predict spread their batches alike. Predict1 runs\non the first workspace. Create it with New.")
+	f.Type().Id("Model").Struct(mfields...)
 
 	// New.
 	var state []Code
@@ -139,7 +158,9 @@ func (g *gen) modelFile() *File {
 	newBody := []Code{
 		Id("m").Op(":=").Op("&").Id("Model").Values(Dict{Id("shared"): Id("params").Values(Dict{Id("seed"): Id("seed")})}),
 		m_("params").Op("=").Op("&").Add(m_("shared")),
+		m_("workspace").Dot("g").Op("=").Op("&").Add(m_("shared")).Dot("g"),
 		List(m_("workers"), Id("_")).Op("=").Qual(parPkg, "EnvWorkers").Call(),
+		m_("shardFn").Op("=").Add(m_("runShard")),
 		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
 			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}),
 	}
@@ -153,6 +174,11 @@ func (g *gen) modelFile() *File {
 					Qual(rngPkg, "New").Call(Id("seed"), Lit(pi))), Err().Op("!=").Nil()).Block(Panic(Err())))
 			pi++
 		}
+	}
+	if g.shards > 1 {
+		newBody = append(newBody, For(Id("s").Op(":=").Range().Add(m_("spaces"))).Block(
+			Id("w").Op(":=").Op("&").Add(m_("spaces")).Index(Id("s")),
+			List(Id("w").Dot("params"), Id("w").Dot("shard"), Id("w").Dot("g")).Op("=").List(Op("&").Add(m_("shared")), Id("s").Op("+").Lit(1), Op("&").Add(m_("gs")).Index(Id("s")))))
 	}
 	newBody = append(newBody, Return(Id("m")))
 	f.Comment("New returns a model whose parameters are initialised from seed: the same\nseed gives the same weights on every machine.")
@@ -169,8 +195,12 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("SetStep sets the number of optimizer steps taken, after a checkpoint was loaded.", "SetStep", []Code{Id("step").Int()}, nil, m_("step").Op("=").Id("step")))
 	f.Add(g.method("Params returns the flat parameter array.", "Params", nil, []Code{Index().Id("Float")}, Return(m_("p").Index(Op(":")))))
 	f.Add(g.method("Grads returns the flat gradient array, matching Params.", "Grads", nil, []Code{Index().Id("Float")}, Return(m_("g").Index(Op(":")))))
-	f.Add(g.method("Input is the input buffer of a batch, as train and evaluation read it.", "Input", nil, []Code{Op("*").Index(Lit(m.Batch * in.Size())).Id("Float")}, Return(Op("&").Add(m_("x")))))
-	f.Add(g.method("Target is the target buffer of a batch.", "Target", nil, []Code{Op("*").Index(Lit(m.Batch * out.Size())).Id("Float")}, Return(Op("&").Add(m_("y")))))
+	xb, yb := "x", "y" // the batch of a train step: shard 0's buffers, or the model's own
+	if g.shards > 1 {
+		xb, yb = "xb", "yb"
+	}
+	f.Add(g.method("Input is the input buffer of a train step's batch.", "Input", nil, []Code{Op("*").Index(Lit(m.Batch * in.Size())).Id("Float")}, Return(Op("&").Add(m_(xb)))))
+	f.Add(g.method("Target is the target buffer of a train step's batch.", "Target", nil, []Code{Op("*").Index(Lit(m.Batch * out.Size())).Id("Float")}, Return(Op("&").Add(m_(yb)))))
 
 	// Passes.
 	f.Add(g.pass("forwardTrain runs the forward pass of a train step (dropout active).", "forwardTrain", nil, nil, fwdTrain...))
@@ -180,41 +210,41 @@ func (g *gen) modelFile() *File {
 	}
 	f.Add(g.pass("forwardInfer runs the forward pass of a batch at inference.", "forwardInfer", nil, nil, fwdInfer...))
 	f.Add(g.pass("forward1 runs the forward pass of one sample at inference.", "forward1", nil, nil, fwd1...))
-	f.Add(g.pass(fmt.Sprintf("lossGrad returns the mean %s of the batch and its correct count, and writes\nthe gradient of the output.", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
-		append(lossGradCode, Return(Id("sum").Op("/").Lit(float64(m.Batch*perSample)), Id("correct")))...))
+	f.Add(g.pass(fmt.Sprintf("lossGrad returns the summed %s of the shard and its correct count, and\nwrites the gradient of the output (of the batch's mean loss).", m.Loss.Kind), "lossGrad", nil, []Code{Float64(), Int()},
+		append(lossGradCode, Return(Id("sum"), Id("correct")))...))
 	f.Add(g.pass("lossEval returns the summed loss and the correct count of the first n samples.", "lossEval", []Code{Id("n").Int()}, []Code{Float64(), Int()},
 		append(lossEval.Code(), Return(Id("sum"), Id("correct")))...))
 	f.Add(g.pass("backward writes the gradients of the parameters, from the gradient of the output.", "backward", nil, nil, back...))
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
 
-	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
+	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_(yb).Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	gatherTargetsW := Qual(dataPkg, "GatherTargets").Call(Id("w").Dot("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	if layers.TargetIsInput(m) {
-		gatherTargets = Qual(dataPkg, "GatherRows").Call(m_("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
+		gatherTargets = Qual(dataPkg, "GatherRows").Call(m_(yb).Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
 		gatherTargetsW = Qual(dataPkg, "GatherRows").Call(Id("w").Dot("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
 	}
 
 	// Public API.
 	f.Add(g.method("ComputeGradients runs forward and backward on the batch in the input and\ntarget buffers, leaving the gradients in Grads. It returns the batch's mean\nloss and how many of its samples were classified correctly.",
-		"ComputeGradients", nil, []Code{Id("loss").Float64(), Id("correct").Int()},
-		m_("forwardTrain").Call(), List(Id("loss"), Id("correct")).Op("=").Add(m_("lossGrad").Call()), m_("backward").Call(), Return()))
+		"ComputeGradients", nil, []Code{Id("loss").Float64(), Id("correct").Int()}, g.computeGradients(perSample)...))
+	f.Add(g.method("runShard runs forward, the loss and backward on shard s of the batch in\nthe workspace of shard s, whichever worker w runs it.", "runShard", []Code{Id("w"), Id("s").Int()}, nil, g.runShard()...))
 	f.Add(g.method("TrainStep runs forward and backward on the batch in the input and target\nbuffers and applies one optimizer update; see ComputeGradients.",
 		"TrainStep", nil, []Code{Id("loss").Float64(), Id("correct").Int()},
 		List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()), m_("update").Call(), m_("step").Op("++"), Return()))
 	f.Add(g.method("TrainBatch copies the samples idx of set into the model and runs TrainStep.\nlen(idx) must be BatchSize.",
 		"TrainBatch", []Code{Id("set").Op("*").Qual(dataPkg, "Set"), Id("idx").Index().Int()}, []Code{Id("loss").Float64(), Id("correct").Int()},
-		Qual(dataPkg, "GatherRows").Call(m_("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
+		Qual(dataPkg, "GatherRows").Call(m_(xb).Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
 		gatherTargets,
 		Return(m_("TrainStep").Call())))
 	f.Add(g.method("Evaluate runs inference over every sample of set, the last partial batch\nincluded, and returns the mean loss and the accuracy. Its batches run on\nthe workers (see SetWorkers); the result is the same for any number.",
 		"Evaluate", []Code{Id("set").Op("*").Qual(dataPkg, "Set")}, []Code{Id("loss").Float64(), Id("accuracy").Float64()},
 		If(Id("set").Dot("N").Op("==").Lit(0)).Block(Return(Lit(0), Lit(0))),
-		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("BatchSize").Op("-").Lit(1)).Op("/").Id("BatchSize"),
+		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"),
 		Id("sums").Op(":=").Make(Index().Float64(), Id("nb")),
 		Id("counts").Op(":=").Make(Index().Int(), Id("nb")),
 		m_("forBatches").Call(Id("nb"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
-			Id("i").Op(":=").Id("b").Op("*").Id("BatchSize"),
-			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("BatchSize"), Id("set").Dot("N").Op("-").Id("i"))),
+			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
+			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("ShardSize"), Id("set").Dot("N").Op("-").Id("i"))),
 			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
 			Qual(dataPkg, "GatherRows").Call(Id("w").Dot("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
 			gatherTargetsW,
@@ -230,18 +260,21 @@ func (g *gen) modelFile() *File {
 		),
 		Id("rows").Op(":=").Float64().Call(Id("set").Dot("N").Op("*").Id("rowsPerSample")),
 		Return(Id("sum").Op("/").Id("rows"), Float64().Call(Id("correct")).Op("/").Id("rows"))))
-	f.Add(g.method("Forward runs inference on a batch.", "Forward",
+	f.Add(g.method("Forward runs inference on a batch, one shard at a time.", "Forward",
 		[]Code{Id("x").Op("*").Index(Lit(m.Batch * in.Size())).Id("Float"), Id("out").Op("*").Index(Lit(m.Batch * out.Size())).Id("Float")}, nil,
-		m_("x").Op("=").Op("*").Id("x"), m_("forwardInfer").Call(), Op("*").Id("out").Op("=").Add(m_(outB))))
+		For(Id("s").Op(":=").Range().Id("Shards")).Block(
+			Copy(m_("x").Index(Op(":")), Id("x").Index(Id("s").Op("*").Id("ShardSize").Op("*").Id("InputSize").Op(":"))),
+			m_("forwardInfer").Call(),
+			Copy(Id("out").Index(Id("s").Op("*").Id("ShardSize").Op("*").Id("OutputSize").Op(":")), m_(outB).Index(Op(":"))))))
 	f.Add(g.method("Predict1 runs inference on one sample, with buffers of its own.", "Predict1",
 		[]Code{Id("x").Op("*").Index(Id("InputSize")).Id("Float"), Id("out").Op("*").Index(Id("OutputSize")).Id("Float")}, nil,
 		m_("x1").Op("=").Op("*").Id("x"), m_("forward1").Call(), Op("*").Id("out").Op("=").Add(m_(out1))))
 	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize. Its batches run on the workers (see SetWorkers).", "Predict",
 		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
 		Id("n").Op(":=").Len(Id("x")).Op("/").Id("InputSize"),
-		m_("forBatches").Call(Parens(Id("n").Op("+").Id("BatchSize").Op("-").Lit(1)).Op("/").Id("BatchSize"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
-			Id("i").Op(":=").Id("b").Op("*").Id("BatchSize"),
-			Id("k").Op(":=").Min(Id("BatchSize"), Id("n").Op("-").Id("i")),
+		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
+			Id("k").Op(":=").Min(Id("ShardSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id("x").Index(Id("i").Op("*").Id("InputSize").Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Id("InputSize"))).Block(
 				Id("w").Dot("x").Index(Id("j")).Op("=").Id("Float").Call(Id("v"))),
 			Id("w").Dot("forwardInfer").Call(),
@@ -389,38 +422,46 @@ func arrayName(p ir.Param) string {
 	return "p"
 }
 
-// workers emits SetWorkers, Workers and forBatches, which runs the batches
-// of Evaluate and Predict on the workers' workspaces. A model whose
-// inference draws random numbers, or sums named loss terms across
-// batches, runs them on worker 0 alone: its results would otherwise
-// depend on which worker ran which batch.
+// workers emits SetWorkers, Workers, ensurePool, space and forBatches,
+// which runs the batches of Evaluate and Predict on the workers'
+// workspaces. A model whose inference draws random numbers, or sums named
+// loss terms across batches, runs them on worker 0 alone: its results
+// would otherwise depend on which worker ran which batch.
 func (g *gen) workers(f *File) {
 	serial := layers.TermNames(g.m) != nil
 	for _, n := range g.m.Nodes {
 		serial = serial || layers.DrawsAtInference(n)
 	}
-	doc := "SetWorkers sets how many workers Evaluate and Predict run their batches on\n(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their\nresults do not depend on it. Each worker past the first gets a workspace of\nits own on first use."
+	doc := "SetWorkers sets how many workers run the shards of a train step and the\nbatches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or\nthe number of usable CPUs). No result depends on it. Each worker past the\nshards gets a workspace of its own on first use."
 	if serial {
-		doc += " This model's inference draws random numbers or\nsums loss terms over its batches: it runs them on one worker."
+		doc += " This model's inference draws random\nnumbers or sums loss terms over its batches: it runs them on one worker."
 	}
 	f.Add(g.method(doc, "SetWorkers", []Code{Id("n").Int()}, nil, m_("workers").Op("=").Max(Id("n"), Lit(1))))
-	f.Add(g.method("Workers is the number of workers Evaluate and Predict use.", "Workers", nil, []Code{Int()}, Return(Max(m_("workers"), Lit(1)))))
+	f.Add(g.method("Workers is the number of workers.", "Workers", nil, []Code{Int()}, Return(Max(m_("workers"), Lit(1)))))
+	f.Add(g.method("ensurePool starts the pool of Workers workers, or resizes it.", "ensurePool", nil, nil,
+		If(m_("pool").Op("==").Nil()).Block(
+			m_("pool").Op("=").Qual(parPkg, "New").Call(m_("Workers").Call()),
+		).Else().If(m_("pool").Dot("Workers").Call().Op("!=").Add(m_("Workers").Call())).Block(
+			m_("pool").Dot("SetWorkers").Call(m_("Workers").Call()))))
+	space := []Code{If(Id("w").Op("==").Lit(0)).Block(Return(Op("&").Add(m_("workspace"))))}
+	if g.shards > 1 {
+		space = append(space, If(Id("w").Op("<").Id("Shards")).Block(Return(Op("&").Add(m_("spaces")).Index(Id("w").Op("-").Lit(1)))))
+	}
+	space = append(space,
+		For(Len(m_("extra")).Op("<=").Id("w").Op("-").Id("Shards")).Block(
+			Id("ws").Op(":=").Op("&").Id("workspace").Values(Dict{Id("params"): Op("&").Add(m_("shared"))}),
+			Id("ws").Dot("g").Op("=").Op("&").Add(m_("shared")).Dot("g"),
+			m_("extra").Op("=").Append(m_("extra"), Id("ws"))),
+		Return(m_("extra").Index(Id("w").Op("-").Id("Shards"))))
+	f.Add(g.method("space returns worker w's workspace for inference: a shard's, or one of its\nown made on first use.", "space", []Code{Id("w").Int()}, []Code{Op("*").Id("workspace")}, space...))
 	run := Id("f").Call(Op("&").Add(m_("workspace")), Id("b"))
 	body := []Code{For(Id("b").Op(":=").Range().Id("n")).Block(run)}
 	if !serial {
 		body = []Code{
-			Id("workers").Op(":=").Max(m_("workers"), Lit(1)),
-			If(Id("workers").Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
-			For(Len(m_("extra")).Op("<").Id("workers").Op("-").Lit(1)).Block(
-				m_("extra").Op("=").Append(m_("extra"), Op("&").Id("workspace").Values(Dict{Id("params"): Op("&").Add(m_("shared"))}))),
-			If(m_("pool").Op("==").Nil()).Block(
-				m_("pool").Op("=").Qual(parPkg, "New").Call(Id("workers")),
-			).Else().If(m_("pool").Dot("Workers").Call().Op("!=").Id("workers")).Block(
-				m_("pool").Dot("SetWorkers").Call(Id("workers"))),
-			m_("pool").Dot("For").Call(Id("n"), Func().Params(Id("w"), Id("b").Int()).Block(
-				Id("ws").Op(":=").Op("&").Add(m_("workspace")),
-				If(Id("w").Op(">").Lit(0)).Block(Id("ws").Op("=").Add(m_("extra")).Index(Id("w").Op("-").Lit(1))),
-				Id("f").Call(Id("ws"), Id("b")))),
+			If(m_("Workers").Call().Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
+			For(Id("w").Op(":=").Range().Add(m_("Workers").Call())).Block(m_("space").Call(Id("w"))),
+			m_("ensurePool").Call(),
+			m_("pool").Dot("For").Call(Id("n"), Func().Params(Id("w"), Id("b").Int()).Block(Id("f").Call(m_("space").Call(Id("w")), Id("b")))),
 		}
 	}
 	f.Add(g.method("forBatches calls f(w, b) for every batch b in [0, n), w the workspace of\nthe worker that runs it. The result of batch b must depend on b only.", "forBatches",

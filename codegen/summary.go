@@ -23,6 +23,8 @@ import (
 type Summary struct {
 	Model, Spec string // the model's name and the spec's path
 	Batch       int
+	Shards      int // a train step runs its batch in shards, each a pass of Batch/Shards samples
+	ShardBytes  int // with several shards: the batch's inputs and targets, which the shards copy, and the gradients of shards 1 and up
 	DType       string
 	FloatBytes  int // bytes of one value of DType
 	Optimizer   string
@@ -92,7 +94,7 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 	g.uses = layers.NewUses()
 	g.modelFile()
 	h := g.hyper()
-	s := &Summary{Model: m.Name, Spec: m.SpecPath, Batch: m.Batch, DType: m.DType, FloatBytes: int(floatType(m.DType).Size()),
+	s := &Summary{Model: m.Name, Spec: m.SpecPath, Batch: m.Batch, Shards: g.shards, DType: m.DType, FloatBytes: int(floatType(m.DType).Size()),
 		Optimizer: m.Opt.Name, StateNames: optim.StateNames(m.Opt.Name, h),
 		Params: m.NumParams(), Fixed: m.NumBuffers()}
 	s.ParamBytes = ((2+optim.StateSlots(m.Opt.Name, h))*s.Params + s.Fixed) * s.FloatBytes
@@ -146,7 +148,7 @@ func (g *gen) summarizeBuffers(s *Summary, rows map[*ir.Node]*Row) {
 		return reflect.ArrayOf(g.bufs.Size[name], t)
 	}
 	for _, b := range g.bufs.Names {
-		size := int(bufType(b).Size())
+		size := int(bufType(b).Size()) * g.shards // a workspace each
 		if owner, ok := g.uses.Owner[b]; ok {
 			r := rows[owner]
 			r.Buffers = append(r.Buffers, b)
@@ -157,6 +159,10 @@ func (g *gen) summarizeBuffers(s *Summary, rows map[*ir.Node]*Row) {
 		}
 	}
 	s.ModelBytes = int(g.modelType(bufType).Size())
+	if g.shards > 1 {
+		m := g.m
+		s.ShardBytes = (m.Batch*(m.Nodes[0].Size()+m.Output.Size()) + (g.shards-1)*m.NumParams()) * s.FloatBytes
+	}
 }
 
 // summarizeCalls counts the kernel calls in each node's training code and
@@ -179,7 +185,8 @@ func (g *gen) summarizeCalls(rows map[*ir.Node]*Row) error {
 			if !ok {
 				n = reg.node
 			}
-			r, c := rows[n], KernelCall{Kernel: k, Count: counts[k], Flops: flops[k]}
+			// Each shard runs the training code once.
+			r, c := rows[n], KernelCall{Kernel: k, Count: counts[k] * g.shards, Flops: flops[k]}
 			if reg.backward {
 				r.Backward = append(r.Backward, c)
 			} else {
@@ -223,12 +230,20 @@ func (g *gen) modelType(bufType func(string) reflect.Type) reflect.Type {
 		shared = append(shared, reflect.ArrayOf(nb, float))
 	}
 	params := structOf(shared)
-	ws := []reflect.Type{reflect.PointerTo(params), reflect.ArrayOf(m.Batch, reflect.TypeFor[int]())} // params, idx
+	ws := []reflect.Type{reflect.PointerTo(params), reflect.TypeFor[int](), reflect.PointerTo(reflect.ArrayOf(np, float)), // params, shard, g
+		reflect.TypeFor[float64](), reflect.TypeFor[int](), reflect.ArrayOf(g.shardSize(), reflect.TypeFor[int]())} // loss, correct, idx
 	for _, b := range g.bufs.Names {
 		ws = append(ws, bufType(b))
 	}
 	workspace := structOf(ws)
-	return structOf([]reflect.Type{workspace, params, reflect.TypeFor[int](), reflect.TypeFor[*int](), reflect.SliceOf(reflect.PointerTo(workspace))})
+	model := []reflect.Type{workspace, params}
+	if g.shards > 1 {
+		in, out := m.Nodes[0].Size(), m.Output.Size()
+		model = append(model, reflect.ArrayOf(m.Batch*in, float), reflect.ArrayOf(m.Batch*out, float), // xb, yb
+			reflect.ArrayOf(g.shards-1, workspace), reflect.ArrayOf(g.shards-1, reflect.ArrayOf(np, float))) // spaces, gs
+	}
+	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), reflect.TypeFor[func(int, int)](), reflect.SliceOf(reflect.PointerTo(workspace)))
+	return structOf(model)
 }
 
 // structOf is a struct type of fields of the types ts, in order.

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -34,20 +35,25 @@ func summarize(t *testing.T, path string) *Summary {
 }
 
 // TestSummaryMLP checks the summary of the seed model (784 → 64 relu → 10
-// softmax, batch 32, Adam) against values computed by hand.
+// softmax, batch 32 in one shard, Adam) against values computed by hand.
 func TestSummaryMLP(t *testing.T) {
 	s := summarize(t, "../testdata/models/mnist_mlp.yaml")
-	const B, F = 32, 4 // batch, bytes of a float32
-	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: 1, Flops: 2 * m * n * kk} }
+	const B, S, F = 32, 1, 4 // batch, shards, bytes of a float32
+	const Bs = B / S
+	if s.Shards != S {
+		t.Fatalf("%d shards, want %d", s.Shards, S)
+	}
+	// Each shard calls each kernel once, on its Bs samples.
+	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: S, Flops: 2 * m * n * kk} }
 	want := []Row{
 		{Name: "input", Kind: "Input", Shape: []int{784}, Buffers: []string{"x"}, Bytes: B * 784 * F},
 		{Name: "dense", Kind: "Dense", Line: 12, Shape: []int{64}, Params: 784*64 + 64,
-			Forward:  []KernelCall{call("gemmNT_32x64x784", B, 64, 784)},
-			Backward: []KernelCall{call("gemmTN_64x784x32", 64, 784, B)}, // no input gradient
+			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx64x784", Bs), Bs, 64, 784)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_64x784x%d", Bs), 64, 784, Bs)}, // no input gradient
 			Buffers:  []string{"dense_out", "dense_grad"}, Bytes: 2 * B * 64 * F},
 		{Name: "dense_1", Kind: "Dense", Line: 15, Shape: []int{10}, Params: 64*10 + 10,
-			Forward:  []KernelCall{call("gemmNT_32x10x64", B, 10, 64)},
-			Backward: []KernelCall{call("gemmTN_10x64x32", 10, 64, B), call("gemmNN_32x64x10", B, 64, 10)},
+			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx10x64", Bs), Bs, 10, 64)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_10x64x%d", Bs), 10, 64, Bs), call(fmt.Sprintf("gemmNN_%dx64x10", Bs), Bs, 64, 10)},
 			Buffers:  []string{"dense_1_out", "dense_1_grad"}, Bytes: 2 * B * 10 * F},
 		{Name: "loss", Kind: "categorical_crossentropy", Line: 18, Buffers: []string{"y"}, Bytes: B * 10 * F},
 	}
@@ -157,7 +163,7 @@ func TestSummaryModelBytes(t *testing.T) {
 			t.Errorf("%s: Model of %d bytes, want %d", name, s.ModelBytes, size)
 		}
 		// Besides: the seed, the step, the optimizer's header and the batch's indices.
-		if sum := s.ParamBytes + s.TrainBytes + s.InferBytes + 8*s.Batch; sum > s.ModelBytes || s.ModelBytes-sum > 1<<10 {
+		if sum := s.ParamBytes + s.TrainBytes + s.InferBytes + s.ShardBytes + 8*s.Batch; sum > s.ModelBytes || s.ModelBytes-sum > 1<<10 {
 			t.Errorf("%s: parameters, buffers and indices of %d bytes in a Model of %d", name, sum, s.ModelBytes)
 		}
 	}

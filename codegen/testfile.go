@@ -29,10 +29,10 @@ func (g *gen) testFile() *File {
 	t := Id("t").Op("*").Qual("testing", "T")
 	fill := Func().Id("fillBatch").Params(Id("m").Op("*").Id("Model")).Block(
 		Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(99), Lit(0)),
-		For(Id("i").Op(":=").Range().Id("m").Dot("x")).Block(Id("m").Dot("x").Index(Id("i")).Op("=").Id("Float").Call(Id("r").Dot("Float64").Call())),
+		For(Id("i").Op(":=").Range().Id("m").Dot("Input").Call()).Block(Id("m").Dot("Input").Call().Index(Id("i")).Op("=").Id("Float").Call(Id("r").Dot("Float64").Call())),
 		Comment("One-hot targets, which every loss accepts."),
 		For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("BatchSize").Op("*").Id("rowsPerSample"), Id("i").Op("++")).Block(
-			Id("row").Op(":=").Id("m").Dot("y").Index(Id("i").Op("*").Id("OutputSize").Op("/").Id("rowsPerSample").Op(":")).Index(Op(":").Id("OutputSize").Op("/").Id("rowsPerSample")),
+			Id("row").Op(":=").Id("m").Dot("Target").Call().Index(Id("i").Op("*").Id("OutputSize").Op("/").Id("rowsPerSample").Op(":")).Index(Op(":").Id("OutputSize").Op("/").Id("rowsPerSample")),
 			Id("row").Index(Id("r").Dot("Intn").Call(Len(Id("row")))).Op("=").Lit(1),
 		),
 	)
@@ -40,11 +40,11 @@ func (g *gen) testFile() *File {
 		// A token model reads ids and learns a function of each.
 		fill = Func().Id("fillBatch").Params(Id("m").Op("*").Id("Model")).Block(
 			Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(99), Lit(0)),
-			For(Id("i").Op(":=").Range().Id("m").Dot("x")).Block(Id("m").Dot("x").Index(Id("i")).Op("=").Id("Float").Call(Id("r").Dot("Intn").Call(Lit(v)))),
+			For(Id("i").Op(":=").Range().Id("m").Dot("Input").Call()).Block(Id("m").Dot("Input").Call().Index(Id("i")).Op("=").Id("Float").Call(Id("r").Dot("Intn").Call(Lit(v)))),
 			Comment("Each step's target is its own id modulo 4."),
 			For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("BatchSize").Op("*").Id("rowsPerSample"), Id("i").Op("++")).Block(
-				Id("row").Op(":=").Id("m").Dot("y").Index(Id("i").Op("*").Id("OutputSize").Op("/").Id("rowsPerSample").Op(":")).Index(Op(":").Id("OutputSize").Op("/").Id("rowsPerSample")),
-				Id("row").Index(Int().Call(Id("m").Dot("x").Index(Id("i"))).Op("%").Min(Lit(4), Len(Id("row")))).Op("=").Lit(1),
+				Id("row").Op(":=").Id("m").Dot("Target").Call().Index(Id("i").Op("*").Id("OutputSize").Op("/").Id("rowsPerSample").Op(":")).Index(Op(":").Id("OutputSize").Op("/").Id("rowsPerSample")),
+				Id("row").Index(Int().Call(Id("m").Dot("Input").Call().Index(Id("i"))).Op("%").Min(Lit(4), Len(Id("row")))).Op("=").Lit(1),
 			),
 		)
 	}
@@ -83,7 +83,7 @@ func (g *gen) testFile() *File {
 		Id("m").Op(":=").Id("New").Call(Lit(1)),
 		Id("fillBatch").Call(Id("m")),
 		Var().Id("out").Index(Id("BatchSize").Op("*").Id("OutputSize")).Id("Float"),
-		Id("x").Op(":=").Id("m").Dot("x"),
+		Id("x").Op(":=").Op("*").Id("m").Dot("Input").Call(),
 		Id("m").Dot("Forward").Call(Op("&").Id("x"), Op("&").Id("out")),
 		Var().Id("x1").Index(Id("InputSize")).Id("Float"),
 		Var().Id("o1").Index(Id("OutputSize")).Id("Float"),
@@ -288,8 +288,22 @@ func BenchmarkKernels(b *testing.B) {
 `
 
 // workersTest emits TestWorkers: Predict gives the same outputs, bit for
-// bit, on 1, 2 and 3 workers, over several batches and a partial one.
+// bit, on 1, 2 and 3 workers, over several batches and a partial one; and
+// TestTrainWorkers: three train steps give the same weights, bit for bit.
 func (g *gen) workersTest(f *File) {
+	f.Func().Id("TestTrainWorkers").Params(Id("t").Op("*").Qual("testing", "T")).Block(
+		Var().Id("want").Index(Id("NumParams")).Id("Float"),
+		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(
+			Id("m").Op(":=").Id("New").Call(Lit(3)),
+			Id("m").Dot("SetWorkers").Call(Id("w")),
+			Id("fillBatch").Call(Id("m")),
+			For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Lit(3), Id("i").Op("++")).Block(Id("m").Dot("TrainStep").Call()),
+			If(Id("w").Op("==").Lit(1)).Block(Id("want").Op("=").Id("m").Dot("p"), Continue()),
+			For(Id("i").Op(":=").Range().Id("want")).Block(
+				If(Id("m").Dot("p").Index(Id("i")).Op("!=").Id("want").Index(Id("i"))).Block(
+					Id("t").Dot("Fatalf").Call(Lit("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v"), Id("w"), Id("Shards"), Id("i"), Id("m").Dot("p").Index(Id("i")), Id("want").Index(Id("i"))))),
+		),
+	)
 	x := Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Float64").Call())
 	if v := layers.Vocabulary(g.m); v > 0 {
 		x = Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Intn").Call(Lit(v)))

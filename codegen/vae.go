@@ -46,9 +46,9 @@ func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
 	f.Const().Defs(Comment("LatentSize is the number of values of one sample's latent code z.").Line().Id("LatentSize").Op("=").Lit(latent))
 	f.Add(g.method("LatentSize is the number of values of one sample's latent code z.", "LatentSize", nil, []Code{Int()}, Return(Id("LatentSize"))))
 	f.Add(g.method(fmt.Sprintf("forwardEncoder runs the encoder (input → %s, %s) on a batch at inference.", mu.Name, lv.Name), "forwardEncoder", nil, nil,
-		g.forwardNodes(g.emitter(m.Batch, false, ""), enc)...))
+		g.forwardNodes(g.emitter(g.shardSize(), false, ""), enc)...))
 	f.Add(g.method(fmt.Sprintf("forwardDecoder runs the decoder (%s → %s) on a batch at inference.", sampling.Name, out.Name), "forwardDecoder", nil, nil,
-		g.forwardNodes(g.emitter(m.Batch, false, ""), dec)...))
+		g.forwardNodes(g.emitter(g.shardSize(), false, ""), dec)...))
 	// chunks emits the loop over the batches of n samples: in is copied into
 	// the model buffer dst (width values per sample), run is called, and
 	// each (src, w, out) copies w values per sample from model buffer src.
@@ -59,7 +59,7 @@ func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
 	}
 	chunks := func(in string, dst string, w Code, run string, outs ...copyOut) []Code {
 		body := []Code{
-			Id("k").Op(":=").Min(Id("BatchSize"), Id("n").Op("-").Id("i")),
+			Id("k").Op(":=").Min(Id("ShardSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id(in).Index(Id("i").Op("*").Add(w).Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Add(w))).Block(
 				m_(dst).Index(Id("j")).Op("=").Id("Float").Call(Id("v"))),
 			m_(run).Call(),
@@ -70,7 +70,7 @@ func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
 		}
 		return []Code{
 			Id("n").Op(":=").Len(Id(in)).Op("/").Add(w),
-			For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("n"), Id("i").Op("+=").Id("BatchSize")).Block(body...),
+			For(Id("i").Op(":=").Lit(0), Id("i").Op("<").Id("n"), Id("i").Op("+=").Id("ShardSize")).Block(body...),
 		}
 	}
 	f.Add(g.method(fmt.Sprintf("Encode runs the encoder on n samples: x holds n*InputSize values, and mu and\nlogvar receive n*LatentSize values each, the mean (%s) and log-variance (%s)\nof q(z|x). It allocates nothing.", mu.Name, lv.Name), "Encode",

@@ -77,7 +77,7 @@ func init() {
 				bits, from, ut = "Float64bits", "Float64frombits", "uint64"
 			}
 			e.Block(
-				Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), Uint64().Call(Id("m").Dot("step")).Op("<<").Lit(8).Op("|").Lit(n.Index)),
+				Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), e.Stream(n)),
 				Id("mask").Op(":=").Id("m").Dot(mask).Index(Op(":")),
 				Id("in").Op(":=").Add(e.Out(n.Inputs[0])).Index(Op(":").Len(Id("mask"))),
 				Id("out").Op(":=").Add(e.Out(n)).Index(Op(":").Len(Id("mask"))),

@@ -21,6 +21,7 @@ func init() {
 		Name:        "BatchNormalization",
 		Inference:   &Inference{},
 		Featurewise: true,
+		Batchwise:   true,
 		FlatInput:   []string{"weight", "bias", "running_mean", "running_var"},
 		Doc: "Normalizes each channel (the last axis) over the batch and every other axis: y = γ·(x − μ)/√(σ² + ε) + β. " +
 			"Training uses the batch mean μ and biased variance σ² and, as Keras does, moves the moving statistics towards them: " +

@@ -62,7 +62,7 @@ func (e *Emitter) emitTerms(rows Code, grad bool, c int) {
 	if t.KLMu == nil {
 		return
 	}
-	scale := t.Beta / float64(e.Batch)
+	scale := t.Beta / float64(e.MeanBatch())
 	body := []Code{
 		Id("mu").Op(":=").Float64().Call(Id("mus").Index(Id("i"))),
 		Id("lv").Op(":=").Float64().Call(Id("lvs").Index(Id("i"))),

@@ -68,8 +68,14 @@ func NewUses() *Uses { return &Uses{Owner: map[string]*ir.Node{}, Calls: map[Sit
 // Emitter collects the statements of one generated function and knows where
 // every node's values live for one variant (batch size, training or not).
 type Emitter struct {
-	Model   *ir.Model
-	Batch   int    // rows processed by this variant
+	Model *ir.Model
+	Batch int // rows processed by this variant
+	// Mean is the number of samples a training loss averages over: the
+	// whole batch, of which this variant runs one shard (0: Batch).
+	Mean int
+	// Shards is the number of shards of the train step (0 or 1: one);
+	// with several, a shard's random draws depend on its index m.shard.
+	Shards  int
 	Train   bool   // dropout active, activations kept for backward
 	Suffix  string // buffer name suffix of the variant
 	Unroll  int    // loops of at most this many iterations are unrolled
@@ -164,6 +170,24 @@ func (e *Emitter) Add(c ...Code) { e.code = append(e.code, c...) }
 
 // Block appends statements in their own block, so local names do not clash.
 func (e *Emitter) Block(c ...Code) { e.code = append(e.code, Block(c...)) }
+
+// MeanBatch is the number of samples a training loss averages over.
+func (e *Emitter) MeanBatch() int {
+	if e.Mean > 0 {
+		return e.Mean
+	}
+	return e.Batch
+}
+
+// Stream is the random stream of node n's draws in this train step: one
+// per step and node and, with several shards, per shard.
+func (e *Emitter) Stream(n *ir.Node) *Statement {
+	s := Uint64().Call(Id("m").Dot("step")).Op("<<").Lit(8).Op("|").Lit(n.Index)
+	if e.Shards > 1 {
+		s = Parens(s).Op("<<").Lit(8).Op("|").Uint64().Call(Id("m").Dot("shard"))
+	}
+	return s
+}
 
 // field is m.<name>.
 func field(name string) *Statement { return Id("m").Dot(name) }

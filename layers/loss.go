@@ -154,11 +154,11 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	}
 	switch {
 	case m.Loss.Terms != nil && l == losses["binary_crossentropy"]:
-		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.Batch))...)
+		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.MeanBatch()))...)
 	case m.Loss.Terms != nil: // summed over the sample: emitTerms multiplies by c
-		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.Batch))...)
+		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.MeanBatch()))...)
 	default:
-		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.Batch*perSample))...)
+		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))...)
 		body = append(body, e.accuracy(c)...)
 	}
 	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))

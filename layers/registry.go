@@ -98,6 +98,10 @@ type Kind struct {
 	// image's order is followed through such kinds to the layer that mixes
 	// its features (see FlatImage).
 	Featurewise bool
+	// Batchwise marks a kind that couples the samples of a batch in
+	// training (BatchNormalization's batch statistics): the train step of a
+	// model with such a kind is not split in shards (see Batchwise).
+	Batchwise bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
@@ -292,4 +296,15 @@ func DrawsAtInference(n *ir.Node) bool {
 func IsLatent(n *ir.Node) bool {
 	k := registry[n.Kind]
 	return k != nil && k.Latent
+}
+
+// Batchwise reports whether a node of m couples the samples of a batch in
+// training, so that its train step cannot be split in shards of samples.
+func Batchwise(m *ir.Model) bool {
+	for _, n := range m.Nodes {
+		if k := registry[n.Kind]; k != nil && k.Batchwise {
+			return true
+		}
+	}
+	return false
 }

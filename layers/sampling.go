@@ -52,7 +52,7 @@ func samplingForward(e *Emitter, n *ir.Node) {
 		e.Add(Copy(e.Out(n), mu))
 		return
 	}
-	stream := Uint64().Call(Id("m").Dot("step")).Op("<<").Lit(8).Op("|").Lit(n.Index)
+	stream := e.Stream(n)
 	if !e.Train {
 		stream = Lit(SamplingStream).Op("|").Id("m").Dot("draws").Index(Lit(0)).Op("<<").Lit(8).Op("|").Lit(n.Index)
 		e.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")

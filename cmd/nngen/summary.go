@@ -82,7 +82,11 @@ func formatSummary(s *codegen.Summary) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Model: %s (%s), batch %d, %s, %s\n", s.Model, s.Spec, s.Batch, s.DType, s.Optimizer)
+	shards := ""
+	if s.Shards > 1 {
+		shards = fmt.Sprintf(" in %d shards of %d", s.Shards, s.Batch/s.Shards)
+	}
+	fmt.Fprintf(&b, "Model: %s (%s), batch %d%s, %s, %s\n", s.Model, s.Spec, s.Batch, shards, s.DType, s.Optimizer)
 	t.write(&b)
 
 	fb := s.FloatBytes
@@ -101,6 +105,9 @@ func formatSummary(s *codegen.Summary) string {
 	fmt.Fprintf(&b, "FLOPs per train step: %s forward + %s backward = %s (%s per sample)\n",
 		flops(fwd), flops(bwd), flops(fwd+bwd), flops((fwd+bwd)/s.Batch))
 	fmt.Fprintf(&b, "Activation and scratch memory: %s in training, %s more for inference only\n", byteSize(s.TrainBytes), byteSize(s.InferBytes))
+	if s.Shards > 1 {
+		fmt.Fprintf(&b, "Shards: %d workspaces of %d samples (counted above), and %s for the batch they copy and the gradients of shards 1 and up\n", s.Shards, s.Batch/s.Shards, byteSize(s.ShardBytes))
+	}
 	fmt.Fprintf(&b, "Model struct: %s in all\n", byteSize(s.ModelBytes))
 	b.WriteString(wrap("FLOPs are those of the kernels (2·M·N·K for a GEMM of M×K by K×N); element-wise work "+
 		"outside kernels (activations, biases, dropout, normalization, the loss, the optimizer update) is left out. "+

@@ -3,6 +3,129 @@
 package char_rnn
 
 /*
+gemmNN_1280x256x128Go is C[m*256+n] = Σ_k A[m*128+k*1]·B[n*1+k*256] for m < 1280, n < 256, k < 128:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1280x256x128Go(c *[327680]Float, a *[163840]Float, b *[32768]Float) {
+	for m := 0; m < 1280; m += 2 {
+		for n := 0; n < 256; n += 4 {
+			a0 := a[(m+0)*128:][:128]
+			a1 := a[(m+1)*128:][:128]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 128; k++ {
+				bk := b[k*256+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*256+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*256+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_1280x32x768Go is C[m*32+n] = Σ_k A[m*768+k*1]·B[n*1+k*32] for m < 1280, n < 32, k < 768:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1280x32x768Go(c *[40960]Float, a *[983040]Float, b *[24576]Float) {
+	for m := 0; m < 1280; m += 2 {
+		for n := 0; n < 32; n += 4 {
+			a0 := a[(m+0)*768:][:768]
+			a1 := a[(m+1)*768:][:768]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 768; k++ {
+				bk := b[k*32+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*32+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*32+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_1280x768x32_accGo is C[m*768+n] += Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 1280, n < 768, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_1280x768x32_accGo(c *[983040]Float, a *[40960]Float, b *[24576]Float) {
+	for m := 0; m < 1280; m += 2 {
+		for n := 0; n < 768; n += 4 {
+			a0 := a[(m+0)*32:][:32]
+			a1 := a[(m+1)*32:][:32]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 32; k++ {
+				bk := b[k*768+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*768+n:][:4]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr = c[(m+1)*768+n:][:4]
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
+		}
+	}
+}
+
+/*
 gemmNN_1x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*1+k*768] for m < 1, n < 768, k < 256:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -45,16 +168,16 @@ func gemmNN_1x768x256Go(c *[768]Float, a *[256]Float, b *[196608]Float) {
 }
 
 /*
-gemmNN_2560x256x128Go is C[m*256+n] = Σ_k A[m*128+k*1]·B[n*1+k*256] for m < 2560, n < 256, k < 128:
+gemmNN_32x256x768_accGo is C[m*256+n] += Σ_k A[m*768+k*1]·B[n*1+k*256] for m < 32, n < 256, k < 768:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_2560x256x128Go(c *[655360]Float, a *[327680]Float, b *[32768]Float) {
-	for m := 0; m < 2560; m += 2 {
+func gemmNN_32x256x768_accGo(c *[8192]Float, a *[24576]Float, b *[196608]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 256; n += 4 {
-			a0 := a[(m+0)*128:][:128]
-			a1 := a[(m+1)*128:][:128]
+			a0 := a[(m+0)*768:][:768]
+			a1 := a[(m+1)*768:][:768]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 768; k++ {
 				bk := b[k*256+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
@@ -72,71 +195,30 @@ func gemmNN_2560x256x128Go(c *[655360]Float, a *[327680]Float, b *[32768]Float) 
 				c13 += y * x3
 			}
 			cr := c[(m+0)*256+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
 			cr = c[(m+1)*256+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
 		}
 	}
 }
 
 /*
-gemmNN_2560x32x768Go is C[m*32+n] = Σ_k A[m*768+k*1]·B[n*1+k*32] for m < 2560, n < 32, k < 768:
+gemmNN_32x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*1+k*768] for m < 32, n < 768, k < 256:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_2560x32x768Go(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
-	for m := 0; m < 2560; m += 2 {
-		for n := 0; n < 32; n += 4 {
-			a0 := a[(m+0)*768:][:768]
-			a1 := a[(m+1)*768:][:768]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 768; k++ {
-				bk := b[k*32+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*32+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*32+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNN_2560x768x32_accGo is C[m*768+n] += Σ_k A[m*32+k*1]·B[n*1+k*768] for m < 2560, n < 768, k < 32:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_2560x768x32_accGo(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	for m := 0; m < 2560; m += 2 {
+func gemmNN_32x768x256Go(c *[24576]Float, a *[8192]Float, b *[196608]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 768; n += 4 {
-			a0 := a[(m+0)*32:][:32]
-			a1 := a[(m+1)*32:][:32]
+			a0 := a[(m+0)*256:][:256]
+			a1 := a[(m+1)*256:][:256]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 32; k++ {
+			for k := 0; k < 256; k++ {
 				bk := b[k*768+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
@@ -154,15 +236,15 @@ func gemmNN_2560x768x32_accGo(c *[1966080]Float, a *[81920]Float, b *[24576]Floa
 				c13 += y * x3
 			}
 			cr := c[(m+0)*768+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
 			cr = c[(m+1)*768+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
 		}
 	}
 }
@@ -209,93 +291,11 @@ func gemmNN_40x768x32_accGo(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 }
 
 /*
-gemmNN_64x256x768_accGo is C[m*256+n] += Σ_k A[m*768+k*1]·B[n*1+k*256] for m < 64, n < 256, k < 768:
+gemmNT_1280x128x256Go is C[m*128+n] = Σ_k A[m*256+k*1]·B[n*256+k*1] for m < 1280, n < 128, k < 256:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x256x768_accGo(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 256; n += 4 {
-			a0 := a[(m+0)*768:][:768]
-			a1 := a[(m+1)*768:][:768]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 768; k++ {
-				bk := b[k*256+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*256+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*256+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
-gemmNN_64x768x256Go is C[m*768+n] = Σ_k A[m*256+k*1]·B[n*1+k*768] for m < 64, n < 768, k < 256:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_64x768x256Go(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 768; n += 4 {
-			a0 := a[(m+0)*256:][:256]
-			a1 := a[(m+1)*256:][:256]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 256; k++ {
-				bk := b[k*768+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*768+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*768+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_2560x128x256Go is C[m*128+n] = Σ_k A[m*256+k*1]·B[n*256+k*1] for m < 2560, n < 128, k < 256:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_2560x128x256Go(c *[327680]Float, a *[655360]Float, b *[32768]Float) {
-	for m := 0; m < 2560; m += 2 {
+func gemmNT_1280x128x256Go(c *[163840]Float, a *[327680]Float, b *[32768]Float) {
+	for m := 0; m < 1280; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*256:][:256]
 			a1 := a[(m+1)*256:][:256]
@@ -379,14 +379,14 @@ func gemmNT_40x128x256Go(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 }
 
 /*
-gemmTN_128x256x2560Go is C[m*256+n] = Σ_k A[m*1+k*128]·B[n*1+k*256] for m < 128, n < 256, k < 2560:
+gemmTN_128x256x1280Go is C[m*256+n] = Σ_k A[m*1+k*128]·B[n*1+k*256] for m < 128, n < 256, k < 1280:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_128x256x2560Go(c *[32768]Float, a *[327680]Float, b *[655360]Float) {
+func gemmTN_128x256x1280Go(c *[32768]Float, a *[163840]Float, b *[327680]Float) {
 	for m := 0; m < 128; m += 2 {
 		for n := 0; n < 256; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 2560; k++ {
+			for k := 0; k < 1280; k++ {
 				ak := a[k*128+m*1:][:2]
 				bk := b[k*256+n*1:][:4]
 				x0 := bk[0]
@@ -419,14 +419,14 @@ func gemmTN_128x256x2560Go(c *[32768]Float, a *[327680]Float, b *[655360]Float) 
 }
 
 /*
-gemmTN_32x768x2560Go is C[m*768+n] = Σ_k A[m*1+k*32]·B[n*1+k*768] for m < 32, n < 768, k < 2560:
+gemmTN_32x768x1280Go is C[m*768+n] = Σ_k A[m*1+k*32]·B[n*1+k*768] for m < 32, n < 768, k < 1280:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_32x768x2560Go(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
+func gemmTN_32x768x1280Go(c *[24576]Float, a *[40960]Float, b *[983040]Float) {
 	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 768; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 2560; k++ {
+			for k := 0; k < 1280; k++ {
 				ak := a[k*32+m*1:][:2]
 				bk := b[k*768+n*1:][:4]
 				x0 := bk[0]
@@ -459,14 +459,14 @@ func gemmTN_32x768x2560Go(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
 }
 
 /*
-gemmTN_768x256x2496Go is C[m*256+n] = Σ_k A[m*1+k*768]·B[n*1+k*256] for m < 768, n < 256, k < 2496:
+gemmTN_768x256x1248Go is C[m*256+n] = Σ_k A[m*1+k*768]·B[n*1+k*256] for m < 768, n < 256, k < 1248:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_768x256x2496Go(c *[196608]Float, a *[1916928]Float, b *[638976]Float) {
+func gemmTN_768x256x1248Go(c *[196608]Float, a *[958464]Float, b *[319488]Float) {
 	for m := 0; m < 768; m += 2 {
 		for n := 0; n < 256; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 2496; k++ {
+			for k := 0; k < 1248; k++ {
 				ak := a[k*768+m*1:][:2]
 				bk := b[k*256+n*1:][:4]
 				x0 := bk[0]
@@ -499,11 +499,11 @@ func gemmTN_768x256x2496Go(c *[196608]Float, a *[1916928]Float, b *[638976]Float
 }
 
 /*
-biasGrad_2560x768Go adds the columns of d, 2560 rows of 768, to db.
+biasGrad_1280x768Go adds the columns of d, 1280 rows of 768, to db.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func biasGrad_2560x768Go(d *[1966080]Float, db *[768]Float) {
-	for r := 0; r < 2560; r++ {
+func biasGrad_1280x768Go(d *[983040]Float, db *[768]Float) {
+	for r := 0; r < 1280; r++ {
 		dr := d[r*768:][:768]
 		for f := range dr {
 			db[f] += dr[f]

@@ -17,6 +17,72 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
+// gemmNN_1280x256x128AVX2 is gemmNN_1280x256x128 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1280x256x128AVX2(c *[327680]Float, a *[163840]Float, b *[32768]Float)
+
+// gemmNN_1280x256x128AVX512 is gemmNN_1280x256x128 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1280x256x128AVX512(c *[327680]Float, a *[163840]Float, b *[32768]Float)
+
+// gemmNN_1280x256x128 runs the kernel on the path the CPU supports.
+func gemmNN_1280x256x128(c *[327680]Float, a *[163840]Float, b *[32768]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1280x256x128AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1280x256x128AVX2(c, a, b)
+	default:
+		gemmNN_1280x256x128Go(c, a, b)
+	}
+}
+
+// gemmNN_1280x32x768AVX2 is gemmNN_1280x32x768 in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1280x32x768AVX2(c *[40960]Float, a *[983040]Float, b *[24576]Float)
+
+// gemmNN_1280x32x768AVX512 is gemmNN_1280x32x768 in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1280x32x768AVX512(c *[40960]Float, a *[983040]Float, b *[24576]Float)
+
+// gemmNN_1280x32x768 runs the kernel on the path the CPU supports.
+func gemmNN_1280x32x768(c *[40960]Float, a *[983040]Float, b *[24576]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1280x32x768AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1280x32x768AVX2(c, a, b)
+	default:
+		gemmNN_1280x32x768Go(c, a, b)
+	}
+}
+
+// gemmNN_1280x768x32_accAVX2 is gemmNN_1280x768x32_acc in AVX2 assembly.
+
+//go:noescape
+func gemmNN_1280x768x32_accAVX2(c *[983040]Float, a *[40960]Float, b *[24576]Float)
+
+// gemmNN_1280x768x32_accAVX512 is gemmNN_1280x768x32_acc in AVX512 assembly.
+
+//go:noescape
+func gemmNN_1280x768x32_accAVX512(c *[983040]Float, a *[40960]Float, b *[24576]Float)
+
+// gemmNN_1280x768x32_acc runs the kernel on the path the CPU supports.
+func gemmNN_1280x768x32_acc(c *[983040]Float, a *[40960]Float, b *[24576]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_1280x768x32_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_1280x768x32_accAVX2(c, a, b)
+	default:
+		gemmNN_1280x768x32_accGo(c, a, b)
+	}
+}
+
 // gemmNN_1x768x256AVX2 is gemmNN_1x768x256 in AVX2 assembly.
 
 //go:noescape
@@ -39,69 +105,47 @@ func gemmNN_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
 	}
 }
 
-// gemmNN_2560x256x128AVX2 is gemmNN_2560x256x128 in AVX2 assembly.
+// gemmNN_32x256x768_accAVX2 is gemmNN_32x256x768_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_2560x256x128AVX2(c *[655360]Float, a *[327680]Float, b *[32768]Float)
+func gemmNN_32x256x768_accAVX2(c *[8192]Float, a *[24576]Float, b *[196608]Float)
 
-// gemmNN_2560x256x128AVX512 is gemmNN_2560x256x128 in AVX512 assembly.
+// gemmNN_32x256x768_accAVX512 is gemmNN_32x256x768_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_2560x256x128AVX512(c *[655360]Float, a *[327680]Float, b *[32768]Float)
+func gemmNN_32x256x768_accAVX512(c *[8192]Float, a *[24576]Float, b *[196608]Float)
 
-// gemmNN_2560x256x128 runs the kernel on the path the CPU supports.
-func gemmNN_2560x256x128(c *[655360]Float, a *[327680]Float, b *[32768]Float) {
+// gemmNN_32x256x768_acc runs the kernel on the path the CPU supports.
+func gemmNN_32x256x768_acc(c *[8192]Float, a *[24576]Float, b *[196608]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_2560x256x128AVX512(c, a, b)
+		gemmNN_32x256x768_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_2560x256x128AVX2(c, a, b)
+		gemmNN_32x256x768_accAVX2(c, a, b)
 	default:
-		gemmNN_2560x256x128Go(c, a, b)
+		gemmNN_32x256x768_accGo(c, a, b)
 	}
 }
 
-// gemmNN_2560x32x768AVX2 is gemmNN_2560x32x768 in AVX2 assembly.
+// gemmNN_32x768x256AVX2 is gemmNN_32x768x256 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_2560x32x768AVX2(c *[81920]Float, a *[1966080]Float, b *[24576]Float)
+func gemmNN_32x768x256AVX2(c *[24576]Float, a *[8192]Float, b *[196608]Float)
 
-// gemmNN_2560x32x768AVX512 is gemmNN_2560x32x768 in AVX512 assembly.
+// gemmNN_32x768x256AVX512 is gemmNN_32x768x256 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_2560x32x768AVX512(c *[81920]Float, a *[1966080]Float, b *[24576]Float)
+func gemmNN_32x768x256AVX512(c *[24576]Float, a *[8192]Float, b *[196608]Float)
 
-// gemmNN_2560x32x768 runs the kernel on the path the CPU supports.
-func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
+// gemmNN_32x768x256 runs the kernel on the path the CPU supports.
+func gemmNN_32x768x256(c *[24576]Float, a *[8192]Float, b *[196608]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_2560x32x768AVX512(c, a, b)
+		gemmNN_32x768x256AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_2560x32x768AVX2(c, a, b)
+		gemmNN_32x768x256AVX2(c, a, b)
 	default:
-		gemmNN_2560x32x768Go(c, a, b)
-	}
-}
-
-// gemmNN_2560x768x32_accAVX2 is gemmNN_2560x768x32_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_2560x768x32_accAVX2(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
-
-// gemmNN_2560x768x32_accAVX512 is gemmNN_2560x768x32_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_2560x768x32_accAVX512(c *[1966080]Float, a *[81920]Float, b *[24576]Float)
-
-// gemmNN_2560x768x32_acc runs the kernel on the path the CPU supports.
-func gemmNN_2560x768x32_acc(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_2560x768x32_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_2560x768x32_accAVX2(c, a, b)
-	default:
-		gemmNN_2560x768x32_accGo(c, a, b)
+		gemmNN_32x768x256Go(c, a, b)
 	}
 }
 
@@ -127,69 +171,25 @@ func gemmNN_40x768x32_acc(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 	}
 }
 
-// gemmNN_64x256x768_accAVX2 is gemmNN_64x256x768_acc in AVX2 assembly.
+// gemmNT_1280x128x256AVX2 is gemmNT_1280x128x256 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x256x768_accAVX2(c *[16384]Float, a *[49152]Float, b *[196608]Float)
+func gemmNT_1280x128x256AVX2(c *[163840]Float, a *[327680]Float, b *[32768]Float)
 
-// gemmNN_64x256x768_accAVX512 is gemmNN_64x256x768_acc in AVX512 assembly.
+// gemmNT_1280x128x256AVX512 is gemmNT_1280x128x256 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x256x768_accAVX512(c *[16384]Float, a *[49152]Float, b *[196608]Float)
+func gemmNT_1280x128x256AVX512(c *[163840]Float, a *[327680]Float, b *[32768]Float)
 
-// gemmNN_64x256x768_acc runs the kernel on the path the CPU supports.
-func gemmNN_64x256x768_acc(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
+// gemmNT_1280x128x256 runs the kernel on the path the CPU supports.
+func gemmNT_1280x128x256(c *[163840]Float, a *[327680]Float, b *[32768]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x256x768_accAVX512(c, a, b)
+		gemmNT_1280x128x256AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x256x768_accAVX2(c, a, b)
+		gemmNT_1280x128x256AVX2(c, a, b)
 	default:
-		gemmNN_64x256x768_accGo(c, a, b)
-	}
-}
-
-// gemmNN_64x768x256AVX2 is gemmNN_64x768x256 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_64x768x256AVX2(c *[49152]Float, a *[16384]Float, b *[196608]Float)
-
-// gemmNN_64x768x256AVX512 is gemmNN_64x768x256 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_64x768x256AVX512(c *[49152]Float, a *[16384]Float, b *[196608]Float)
-
-// gemmNN_64x768x256 runs the kernel on the path the CPU supports.
-func gemmNN_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_64x768x256AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_64x768x256AVX2(c, a, b)
-	default:
-		gemmNN_64x768x256Go(c, a, b)
-	}
-}
-
-// gemmNT_2560x128x256AVX2 is gemmNT_2560x128x256 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_2560x128x256AVX2(c *[327680]Float, a *[655360]Float, b *[32768]Float)
-
-// gemmNT_2560x128x256AVX512 is gemmNT_2560x128x256 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_2560x128x256AVX512(c *[327680]Float, a *[655360]Float, b *[32768]Float)
-
-// gemmNT_2560x128x256 runs the kernel on the path the CPU supports.
-func gemmNT_2560x128x256(c *[327680]Float, a *[655360]Float, b *[32768]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_2560x128x256AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_2560x128x256AVX2(c, a, b)
-	default:
-		gemmNT_2560x128x256Go(c, a, b)
+		gemmNT_1280x128x256Go(c, a, b)
 	}
 }
 
@@ -215,90 +215,90 @@ func gemmNT_40x128x256(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 	}
 }
 
-// gemmTN_128x256x2560AVX2 is gemmTN_128x256x2560 in AVX2 assembly.
+// gemmTN_128x256x1280AVX2 is gemmTN_128x256x1280 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_128x256x2560AVX2(c *[32768]Float, a *[327680]Float, b *[655360]Float)
+func gemmTN_128x256x1280AVX2(c *[32768]Float, a *[163840]Float, b *[327680]Float)
 
-// gemmTN_128x256x2560AVX512 is gemmTN_128x256x2560 in AVX512 assembly.
+// gemmTN_128x256x1280AVX512 is gemmTN_128x256x1280 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_128x256x2560AVX512(c *[32768]Float, a *[327680]Float, b *[655360]Float)
+func gemmTN_128x256x1280AVX512(c *[32768]Float, a *[163840]Float, b *[327680]Float)
 
-// gemmTN_128x256x2560 runs the kernel on the path the CPU supports.
-func gemmTN_128x256x2560(c *[32768]Float, a *[327680]Float, b *[655360]Float) {
+// gemmTN_128x256x1280 runs the kernel on the path the CPU supports.
+func gemmTN_128x256x1280(c *[32768]Float, a *[163840]Float, b *[327680]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_128x256x2560AVX512(c, a, b)
+		gemmTN_128x256x1280AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_128x256x2560AVX2(c, a, b)
+		gemmTN_128x256x1280AVX2(c, a, b)
 	default:
-		gemmTN_128x256x2560Go(c, a, b)
+		gemmTN_128x256x1280Go(c, a, b)
 	}
 }
 
-// gemmTN_32x768x2560AVX2 is gemmTN_32x768x2560 in AVX2 assembly.
+// gemmTN_32x768x1280AVX2 is gemmTN_32x768x1280 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_32x768x2560AVX2(c *[24576]Float, a *[81920]Float, b *[1966080]Float)
+func gemmTN_32x768x1280AVX2(c *[24576]Float, a *[40960]Float, b *[983040]Float)
 
-// gemmTN_32x768x2560AVX512 is gemmTN_32x768x2560 in AVX512 assembly.
+// gemmTN_32x768x1280AVX512 is gemmTN_32x768x1280 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_32x768x2560AVX512(c *[24576]Float, a *[81920]Float, b *[1966080]Float)
+func gemmTN_32x768x1280AVX512(c *[24576]Float, a *[40960]Float, b *[983040]Float)
 
-// gemmTN_32x768x2560 runs the kernel on the path the CPU supports.
-func gemmTN_32x768x2560(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
+// gemmTN_32x768x1280 runs the kernel on the path the CPU supports.
+func gemmTN_32x768x1280(c *[24576]Float, a *[40960]Float, b *[983040]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_32x768x2560AVX512(c, a, b)
+		gemmTN_32x768x1280AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_32x768x2560AVX2(c, a, b)
+		gemmTN_32x768x1280AVX2(c, a, b)
 	default:
-		gemmTN_32x768x2560Go(c, a, b)
+		gemmTN_32x768x1280Go(c, a, b)
 	}
 }
 
-// gemmTN_768x256x2496AVX2 is gemmTN_768x256x2496 in AVX2 assembly.
+// gemmTN_768x256x1248AVX2 is gemmTN_768x256x1248 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_768x256x2496AVX2(c *[196608]Float, a *[1916928]Float, b *[638976]Float)
+func gemmTN_768x256x1248AVX2(c *[196608]Float, a *[958464]Float, b *[319488]Float)
 
-// gemmTN_768x256x2496AVX512 is gemmTN_768x256x2496 in AVX512 assembly.
+// gemmTN_768x256x1248AVX512 is gemmTN_768x256x1248 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_768x256x2496AVX512(c *[196608]Float, a *[1916928]Float, b *[638976]Float)
+func gemmTN_768x256x1248AVX512(c *[196608]Float, a *[958464]Float, b *[319488]Float)
 
-// gemmTN_768x256x2496 runs the kernel on the path the CPU supports.
-func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) {
+// gemmTN_768x256x1248 runs the kernel on the path the CPU supports.
+func gemmTN_768x256x1248(c *[196608]Float, a *[958464]Float, b *[319488]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_768x256x2496AVX512(c, a, b)
+		gemmTN_768x256x1248AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_768x256x2496AVX2(c, a, b)
+		gemmTN_768x256x1248AVX2(c, a, b)
 	default:
-		gemmTN_768x256x2496Go(c, a, b)
+		gemmTN_768x256x1248Go(c, a, b)
 	}
 }
 
-// biasGrad_2560x768AVX2 is biasGrad_2560x768 in AVX2 assembly.
+// biasGrad_1280x768AVX2 is biasGrad_1280x768 in AVX2 assembly.
 
 //go:noescape
-func biasGrad_2560x768AVX2(d *[1966080]Float, db *[768]Float)
+func biasGrad_1280x768AVX2(d *[983040]Float, db *[768]Float)
 
-// biasGrad_2560x768AVX512 is biasGrad_2560x768 in AVX512 assembly.
+// biasGrad_1280x768AVX512 is biasGrad_1280x768 in AVX512 assembly.
 
 //go:noescape
-func biasGrad_2560x768AVX512(d *[1966080]Float, db *[768]Float)
+func biasGrad_1280x768AVX512(d *[983040]Float, db *[768]Float)
 
-// biasGrad_2560x768 runs the kernel on the path the CPU supports.
-func biasGrad_2560x768(d *[1966080]Float, db *[768]Float) {
+// biasGrad_1280x768 runs the kernel on the path the CPU supports.
+func biasGrad_1280x768(d *[983040]Float, db *[768]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		biasGrad_2560x768AVX512(d, db)
+		biasGrad_1280x768AVX512(d, db)
 	case kernels.AVX2:
-		biasGrad_2560x768AVX2(d, db)
+		biasGrad_1280x768AVX2(d, db)
 	default:
-		biasGrad_2560x768Go(d, db)
+		biasGrad_1280x768Go(d, db)
 	}
 }

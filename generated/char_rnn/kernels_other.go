@@ -22,42 +22,42 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
+func gemmNN_1280x256x128(c *[327680]Float, a *[163840]Float, b *[32768]Float) {
+	gemmNN_1280x256x128Go(c, a, b)
+}
+func gemmNN_1280x32x768(c *[40960]Float, a *[983040]Float, b *[24576]Float) {
+	gemmNN_1280x32x768Go(c, a, b)
+}
+func gemmNN_1280x768x32_acc(c *[983040]Float, a *[40960]Float, b *[24576]Float) {
+	gemmNN_1280x768x32_accGo(c, a, b)
+}
 func gemmNN_1x768x256(c *[768]Float, a *[256]Float, b *[196608]Float) {
 	gemmNN_1x768x256Go(c, a, b)
 }
-func gemmNN_2560x256x128(c *[655360]Float, a *[327680]Float, b *[32768]Float) {
-	gemmNN_2560x256x128Go(c, a, b)
+func gemmNN_32x256x768_acc(c *[8192]Float, a *[24576]Float, b *[196608]Float) {
+	gemmNN_32x256x768_accGo(c, a, b)
 }
-func gemmNN_2560x32x768(c *[81920]Float, a *[1966080]Float, b *[24576]Float) {
-	gemmNN_2560x32x768Go(c, a, b)
-}
-func gemmNN_2560x768x32_acc(c *[1966080]Float, a *[81920]Float, b *[24576]Float) {
-	gemmNN_2560x768x32_accGo(c, a, b)
+func gemmNN_32x768x256(c *[24576]Float, a *[8192]Float, b *[196608]Float) {
+	gemmNN_32x768x256Go(c, a, b)
 }
 func gemmNN_40x768x32_acc(c *[30720]Float, a *[1280]Float, b *[24576]Float) {
 	gemmNN_40x768x32_accGo(c, a, b)
 }
-func gemmNN_64x256x768_acc(c *[16384]Float, a *[49152]Float, b *[196608]Float) {
-	gemmNN_64x256x768_accGo(c, a, b)
-}
-func gemmNN_64x768x256(c *[49152]Float, a *[16384]Float, b *[196608]Float) {
-	gemmNN_64x768x256Go(c, a, b)
-}
-func gemmNT_2560x128x256(c *[327680]Float, a *[655360]Float, b *[32768]Float) {
-	gemmNT_2560x128x256Go(c, a, b)
+func gemmNT_1280x128x256(c *[163840]Float, a *[327680]Float, b *[32768]Float) {
+	gemmNT_1280x128x256Go(c, a, b)
 }
 func gemmNT_40x128x256(c *[5120]Float, a *[10240]Float, b *[32768]Float) {
 	gemmNT_40x128x256Go(c, a, b)
 }
-func gemmTN_128x256x2560(c *[32768]Float, a *[327680]Float, b *[655360]Float) {
-	gemmTN_128x256x2560Go(c, a, b)
+func gemmTN_128x256x1280(c *[32768]Float, a *[163840]Float, b *[327680]Float) {
+	gemmTN_128x256x1280Go(c, a, b)
 }
-func gemmTN_32x768x2560(c *[24576]Float, a *[81920]Float, b *[1966080]Float) {
-	gemmTN_32x768x2560Go(c, a, b)
+func gemmTN_32x768x1280(c *[24576]Float, a *[40960]Float, b *[983040]Float) {
+	gemmTN_32x768x1280Go(c, a, b)
 }
-func gemmTN_768x256x2496(c *[196608]Float, a *[1916928]Float, b *[638976]Float) {
-	gemmTN_768x256x2496Go(c, a, b)
+func gemmTN_768x256x1248(c *[196608]Float, a *[958464]Float, b *[319488]Float) {
+	gemmTN_768x256x1248Go(c, a, b)
 }
-func biasGrad_2560x768(d *[1966080]Float, db *[768]Float) {
-	biasGrad_2560x768Go(d, db)
+func biasGrad_1280x768(d *[983040]Float, db *[768]Float) {
+	biasGrad_1280x768Go(d, db)
 }

@@ -41,6 +41,13 @@ const (
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 64
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 32
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 40
 	OutputSize = 5120
@@ -83,51 +90,62 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx            [BatchSize]int
-	embedding_out  [81920]Float   // output of layer embedding
-	x              [2560]Float    // model input
-	gru_xt         [81920]Float   // time-major input [T, batch, F] of layer gru
-	gru_gates      [1966080]Float // gate values [T, batch, G·H] of layer gru
-	gru_h          [671744]Float  // hidden states h_0..h_T [T+1, batch, H] of layer gru
-	gru_hp         [49152]Float   // recurrent product of one step [batch, G·H] of layer gru
-	gru_hn         [655360]Float  // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
-	gru_wihT       [24576]Float   // weight_ih transposed, [F, G·H] of layer gru
-	gru_whhT       [196608]Float  // weight_hh transposed, [H, G·H] of layer gru
-	gru_out        [655360]Float  // output of layer gru
-	dense_out      [327680]Float  // output of layer dense
-	y              [327680]Float  // targets
-	dense_grad     [327680]Float  // gradient of the output of layer dense
-	gru_grad       [655360]Float  // gradient of the output of layer gru
-	gru_dg         [1966080]Float // gradient of the gate pre-activations [T, batch, G·H] of layer gru
-	gru_dgh        [1966080]Float // gradient of the recurrent products [T, batch, G·H] of layer gru
-	gru_dh         [16384]Float   // gradient of one step's state [batch, H] of layer gru
-	gru_dwihT      [24576]Float   // gradient of weight_ih transposed, [F, G·H], of layer gru
-	embedding_grad [81920]Float   // gradient of the output of layer embedding
-	gru_dxt        [81920]Float   // time-major input gradient [T, batch, F] of layer gru
-	embedding_out1 [1280]Float    // output of layer embedding
-	x1             [40]Float      // model input
-	gru_xt1        [1280]Float    // time-major input [T, batch, F] of layer gru
-	gru_gates1     [30720]Float   // gate values [T, batch, G·H] of layer gru
-	gru_h1         [10496]Float   // hidden states h_0..h_T [T+1, batch, H] of layer gru
-	gru_hp1        [768]Float     // recurrent product of one step [batch, G·H] of layer gru
-	gru_hn1        [10240]Float   // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
-	gru_wihT1      [24576]Float   // weight_ih transposed, [F, G·H] of layer gru
-	gru_whhT1      [196608]Float  // weight_hh transposed, [H, G·H] of layer gru
-	gru_out1       [10240]Float   // output of layer gru
-	dense_out1     [5120]Float    // output of layer dense
+	shard          int               // the shard of the train step it runs
+	g              *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss           float64           // its shard's summed loss
+	correct        int               // and correct count
+	idx            [ShardSize]int
+	embedding_out  [40960]Float  // output of layer embedding
+	x              [1280]Float   // model input
+	gru_xt         [40960]Float  // time-major input [T, batch, F] of layer gru
+	gru_gates      [983040]Float // gate values [T, batch, G·H] of layer gru
+	gru_h          [335872]Float // hidden states h_0..h_T [T+1, batch, H] of layer gru
+	gru_hp         [24576]Float  // recurrent product of one step [batch, G·H] of layer gru
+	gru_hn         [327680]Float // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
+	gru_wihT       [24576]Float  // weight_ih transposed, [F, G·H] of layer gru
+	gru_whhT       [196608]Float // weight_hh transposed, [H, G·H] of layer gru
+	gru_out        [327680]Float // output of layer gru
+	dense_out      [163840]Float // output of layer dense
+	y              [163840]Float // targets
+	dense_grad     [163840]Float // gradient of the output of layer dense
+	gru_grad       [327680]Float // gradient of the output of layer gru
+	gru_dg         [983040]Float // gradient of the gate pre-activations [T, batch, G·H] of layer gru
+	gru_dgh        [983040]Float // gradient of the recurrent products [T, batch, G·H] of layer gru
+	gru_dh         [8192]Float   // gradient of one step's state [batch, H] of layer gru
+	gru_dwihT      [24576]Float  // gradient of weight_ih transposed, [F, G·H], of layer gru
+	embedding_grad [40960]Float  // gradient of the output of layer embedding
+	gru_dxt        [40960]Float  // time-major input gradient [T, batch, F] of layer gru
+	embedding_out1 [1280]Float   // output of layer embedding
+	x1             [40]Float     // model input
+	gru_xt1        [1280]Float   // time-major input [T, batch, F] of layer gru
+	gru_gates1     [30720]Float  // gate values [T, batch, G·H] of layer gru
+	gru_h1         [10496]Float  // hidden states h_0..h_T [T+1, batch, H] of layer gru
+	gru_hp1        [768]Float    // recurrent product of one step [batch, G·H] of layer gru
+	gru_hn1        [10240]Float  // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
+	gru_wihT1      [24576]Float  // weight_ih transposed, [F, G·H] of layer gru
+	gru_whhT1      [196608]Float // weight_hh transposed, [H, G·H] of layer gru
+	gru_out1       [10240]Float  // output of layer gru
+	dense_out1     [5120]Float   // output of layer dense
 }
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [2560]Float                  // the batch's inputs, which the shards copy
+	yb        [327680]Float                // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -137,7 +155,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -170,6 +190,10 @@ func New(seed uint64) *Model {
 	// dense.bias [128]: zeros
 	if err := initializer.Fill(m.p[259584:259712], "zeros", 256, 128, rng.New(seed, 6)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -224,14 +248,14 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[2560]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[327680]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
@@ -240,7 +264,7 @@ func (m *workspace) forwardTrain() {
 	{
 		ids := m.x[:]
 		buf := m.embedding_out[:]
-		for r := 0; r < 2560; r++ {
+		for r := 0; r < 1280; r++ {
 			id := int(ids[r])
 			if id < 0 || id >= 128 {
 				id = 0
@@ -254,9 +278,9 @@ func (m *workspace) forwardTrain() {
 	{
 		bm := m.embedding_out[:]
 		tm := m.gru_xt[:]
-		for b := 0; b < 64; b++ {
+		for b := 0; b < 32; b++ {
 			for t := 0; t < 40; t++ {
-				copy(tm[(t*64+b)*32:][:32], bm[(b*40+t)*32:][:32])
+				copy(tm[(t*32+b)*32:][:32], bm[(b*40+t)*32:][:32])
 			}
 		}
 	}
@@ -287,15 +311,15 @@ func (m *workspace) forwardTrain() {
 		for j := 0; j < 512; j++ {
 			gs[j] += bh[j]
 		}
-		for n := 768; n < 1966080; n *= 2 {
+		for n := 768; n < 983040; n *= 2 {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_2560x768x32_acc(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
-	clear(m.gru_h[0:16384])
+	gemmNN_1280x768x32_acc(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
+	clear(m.gru_h[0:8192])
 	// step 0
 	clear(m.gru_hp[:])
-	for b := 0; b < 64; b++ {
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[0+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -311,7 +335,7 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[0+b*256:][:256]
-		h := m.gru_h[16384+b*256:][:256]
+		h := m.gru_h[8192+b*256:][:256]
 		o := m.gru_out[(b*40+0)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
@@ -321,8 +345,35 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 1
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[16384:32768]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[8192:16384]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[24576+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[8192+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[8192+b*256:][:256]
+		h := m.gru_h[16384+b*256:][:256]
+		o := m.gru_out[(b*40+1)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 2
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[16384:24576]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[49152+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -338,8 +389,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[16384+b*256:][:256]
-		h := m.gru_h[32768+b*256:][:256]
-		o := m.gru_out[(b*40+1)*256:][:256]
+		h := m.gru_h[24576+b*256:][:256]
+		o := m.gru_out[(b*40+2)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -347,9 +398,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 2
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[32768:49152]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 3
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[24576:32768]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[73728+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[24576+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[24576+b*256:][:256]
+		h := m.gru_h[32768+b*256:][:256]
+		o := m.gru_out[(b*40+3)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 4
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[32768:40960]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[98304+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -365,8 +443,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[32768+b*256:][:256]
-		h := m.gru_h[49152+b*256:][:256]
-		o := m.gru_out[(b*40+2)*256:][:256]
+		h := m.gru_h[40960+b*256:][:256]
+		o := m.gru_out[(b*40+4)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -374,9 +452,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 3
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[49152:65536]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 5
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[40960:49152]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[122880+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[40960+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[40960+b*256:][:256]
+		h := m.gru_h[49152+b*256:][:256]
+		o := m.gru_out[(b*40+5)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 6
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[49152:57344]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[147456+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -392,8 +497,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[49152+b*256:][:256]
-		h := m.gru_h[65536+b*256:][:256]
-		o := m.gru_out[(b*40+3)*256:][:256]
+		h := m.gru_h[57344+b*256:][:256]
+		o := m.gru_out[(b*40+6)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -401,9 +506,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 4
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[65536:81920]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 7
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[57344:65536]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[172032+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[57344+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[57344+b*256:][:256]
+		h := m.gru_h[65536+b*256:][:256]
+		o := m.gru_out[(b*40+7)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 8
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[65536:73728]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[196608+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -419,8 +551,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[65536+b*256:][:256]
-		h := m.gru_h[81920+b*256:][:256]
-		o := m.gru_out[(b*40+4)*256:][:256]
+		h := m.gru_h[73728+b*256:][:256]
+		o := m.gru_out[(b*40+8)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -428,9 +560,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 5
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[81920:98304]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 9
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[73728:81920]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[221184+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[73728+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[73728+b*256:][:256]
+		h := m.gru_h[81920+b*256:][:256]
+		o := m.gru_out[(b*40+9)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 10
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[81920:90112]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[245760+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -446,8 +605,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[81920+b*256:][:256]
-		h := m.gru_h[98304+b*256:][:256]
-		o := m.gru_out[(b*40+5)*256:][:256]
+		h := m.gru_h[90112+b*256:][:256]
+		o := m.gru_out[(b*40+10)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -455,9 +614,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 6
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[98304:114688]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 11
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[90112:98304]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[270336+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[90112+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[90112+b*256:][:256]
+		h := m.gru_h[98304+b*256:][:256]
+		o := m.gru_out[(b*40+11)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 12
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[98304:106496]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[294912+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -473,8 +659,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[98304+b*256:][:256]
-		h := m.gru_h[114688+b*256:][:256]
-		o := m.gru_out[(b*40+6)*256:][:256]
+		h := m.gru_h[106496+b*256:][:256]
+		o := m.gru_out[(b*40+12)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -482,9 +668,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 7
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[114688:131072]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 13
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[106496:114688]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[319488+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[106496+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[106496+b*256:][:256]
+		h := m.gru_h[114688+b*256:][:256]
+		o := m.gru_out[(b*40+13)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 14
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[114688:122880]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[344064+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -500,8 +713,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[114688+b*256:][:256]
-		h := m.gru_h[131072+b*256:][:256]
-		o := m.gru_out[(b*40+7)*256:][:256]
+		h := m.gru_h[122880+b*256:][:256]
+		o := m.gru_out[(b*40+14)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -509,9 +722,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 8
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[131072:147456]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 15
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[122880:131072]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[368640+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[122880+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[122880+b*256:][:256]
+		h := m.gru_h[131072+b*256:][:256]
+		o := m.gru_out[(b*40+15)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 16
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[131072:139264]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[393216+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -527,8 +767,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[131072+b*256:][:256]
-		h := m.gru_h[147456+b*256:][:256]
-		o := m.gru_out[(b*40+8)*256:][:256]
+		h := m.gru_h[139264+b*256:][:256]
+		o := m.gru_out[(b*40+16)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -536,9 +776,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 9
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[147456:163840]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 17
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[139264:147456]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[417792+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[139264+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[139264+b*256:][:256]
+		h := m.gru_h[147456+b*256:][:256]
+		o := m.gru_out[(b*40+17)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 18
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[147456:155648]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[442368+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -554,8 +821,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[147456+b*256:][:256]
-		h := m.gru_h[163840+b*256:][:256]
-		o := m.gru_out[(b*40+9)*256:][:256]
+		h := m.gru_h[155648+b*256:][:256]
+		o := m.gru_out[(b*40+18)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -563,9 +830,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 10
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[163840:180224]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 19
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[155648:163840]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[466944+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[155648+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[155648+b*256:][:256]
+		h := m.gru_h[163840+b*256:][:256]
+		o := m.gru_out[(b*40+19)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 20
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[163840:172032]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[491520+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -581,8 +875,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[163840+b*256:][:256]
-		h := m.gru_h[180224+b*256:][:256]
-		o := m.gru_out[(b*40+10)*256:][:256]
+		h := m.gru_h[172032+b*256:][:256]
+		o := m.gru_out[(b*40+20)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -590,9 +884,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 11
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[180224:196608]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 21
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[172032:180224]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[516096+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[172032+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[172032+b*256:][:256]
+		h := m.gru_h[180224+b*256:][:256]
+		o := m.gru_out[(b*40+21)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 22
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[180224:188416]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[540672+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -608,8 +929,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[180224+b*256:][:256]
-		h := m.gru_h[196608+b*256:][:256]
-		o := m.gru_out[(b*40+11)*256:][:256]
+		h := m.gru_h[188416+b*256:][:256]
+		o := m.gru_out[(b*40+22)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -617,9 +938,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 12
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[196608:212992]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 23
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[188416:196608]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[565248+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[188416+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[188416+b*256:][:256]
+		h := m.gru_h[196608+b*256:][:256]
+		o := m.gru_out[(b*40+23)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 24
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[196608:204800]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[589824+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -635,8 +983,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[196608+b*256:][:256]
-		h := m.gru_h[212992+b*256:][:256]
-		o := m.gru_out[(b*40+12)*256:][:256]
+		h := m.gru_h[204800+b*256:][:256]
+		o := m.gru_out[(b*40+24)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -644,9 +992,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 13
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[212992:229376]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 25
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[204800:212992]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[614400+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[204800+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[204800+b*256:][:256]
+		h := m.gru_h[212992+b*256:][:256]
+		o := m.gru_out[(b*40+25)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 26
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[212992:221184]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[638976+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -662,8 +1037,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[212992+b*256:][:256]
-		h := m.gru_h[229376+b*256:][:256]
-		o := m.gru_out[(b*40+13)*256:][:256]
+		h := m.gru_h[221184+b*256:][:256]
+		o := m.gru_out[(b*40+26)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -671,9 +1046,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 14
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[229376:245760]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 27
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[221184:229376]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[663552+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[221184+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[221184+b*256:][:256]
+		h := m.gru_h[229376+b*256:][:256]
+		o := m.gru_out[(b*40+27)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 28
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[229376:237568]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[688128+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -689,8 +1091,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[229376+b*256:][:256]
-		h := m.gru_h[245760+b*256:][:256]
-		o := m.gru_out[(b*40+14)*256:][:256]
+		h := m.gru_h[237568+b*256:][:256]
+		o := m.gru_out[(b*40+28)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -698,9 +1100,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 15
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[245760:262144]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 29
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[237568:245760]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[712704+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[237568+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[237568+b*256:][:256]
+		h := m.gru_h[245760+b*256:][:256]
+		o := m.gru_out[(b*40+29)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 30
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[245760:253952]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[737280+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -716,8 +1145,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[245760+b*256:][:256]
-		h := m.gru_h[262144+b*256:][:256]
-		o := m.gru_out[(b*40+15)*256:][:256]
+		h := m.gru_h[253952+b*256:][:256]
+		o := m.gru_out[(b*40+30)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -725,9 +1154,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 16
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[262144:278528]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 31
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[253952:262144]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[761856+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[253952+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[253952+b*256:][:256]
+		h := m.gru_h[262144+b*256:][:256]
+		o := m.gru_out[(b*40+31)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 32
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[262144:270336]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[786432+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -743,8 +1199,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[262144+b*256:][:256]
-		h := m.gru_h[278528+b*256:][:256]
-		o := m.gru_out[(b*40+16)*256:][:256]
+		h := m.gru_h[270336+b*256:][:256]
+		o := m.gru_out[(b*40+32)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -752,9 +1208,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 17
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[278528:294912]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 33
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[270336:278528]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[811008+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[270336+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[270336+b*256:][:256]
+		h := m.gru_h[278528+b*256:][:256]
+		o := m.gru_out[(b*40+33)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 34
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[278528:286720]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[835584+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -770,8 +1253,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[278528+b*256:][:256]
-		h := m.gru_h[294912+b*256:][:256]
-		o := m.gru_out[(b*40+17)*256:][:256]
+		h := m.gru_h[286720+b*256:][:256]
+		o := m.gru_out[(b*40+34)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -779,9 +1262,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 18
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[294912:311296]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 35
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[286720:294912]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[860160+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[286720+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[286720+b*256:][:256]
+		h := m.gru_h[294912+b*256:][:256]
+		o := m.gru_out[(b*40+35)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 36
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[294912:303104]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[884736+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -797,8 +1307,8 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[294912+b*256:][:256]
-		h := m.gru_h[311296+b*256:][:256]
-		o := m.gru_out[(b*40+18)*256:][:256]
+		h := m.gru_h[303104+b*256:][:256]
+		o := m.gru_out[(b*40+36)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
 			v := (1-z)*g[512+j] + z*hq[j]
@@ -806,9 +1316,36 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
-	// step 19
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[311296:327680]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
+	// step 37
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[303104:311296]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[909312+b*768:][:768]
+		hp := m.gru_hp[0+b*768:][:768]
+		bh := (*[768]Float)(m.p[226048:226816])
+		for j := 0; j < 512; j++ {
+			g[j] += hp[j]
+		}
+		fastmath.SigmoidSlice(g[0:512])
+		hn := m.gru_hn[303104+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			q := hp[512+j] + bh[512+j]
+			hn[j] = q
+			g[512+j] += g[j] * q
+		}
+		fastmath.TanhSlice(g[512:768])
+		hq := m.gru_h[303104+b*256:][:256]
+		h := m.gru_h[311296+b*256:][:256]
+		o := m.gru_out[(b*40+37)*256:][:256]
+		for j := 0; j < 256; j++ {
+			z := g[256+j]
+			v := (1-z)*g[512+j] + z*hq[j]
+			h[j] = v
+			o[j] = v
+		}
+	}
+	// step 38
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[311296:319488]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
 		g := m.gru_gates[933888+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
@@ -824,520 +1361,7 @@ func (m *workspace) forwardTrain() {
 		}
 		fastmath.TanhSlice(g[512:768])
 		hq := m.gru_h[311296+b*256:][:256]
-		h := m.gru_h[327680+b*256:][:256]
-		o := m.gru_out[(b*40+19)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 20
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[327680:344064]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[983040+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[327680+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[327680+b*256:][:256]
-		h := m.gru_h[344064+b*256:][:256]
-		o := m.gru_out[(b*40+20)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 21
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[344064:360448]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1032192+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[344064+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[344064+b*256:][:256]
-		h := m.gru_h[360448+b*256:][:256]
-		o := m.gru_out[(b*40+21)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 22
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[360448:376832]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1081344+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[360448+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[360448+b*256:][:256]
-		h := m.gru_h[376832+b*256:][:256]
-		o := m.gru_out[(b*40+22)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 23
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[376832:393216]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1130496+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[376832+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[376832+b*256:][:256]
-		h := m.gru_h[393216+b*256:][:256]
-		o := m.gru_out[(b*40+23)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 24
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[393216:409600]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1179648+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[393216+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[393216+b*256:][:256]
-		h := m.gru_h[409600+b*256:][:256]
-		o := m.gru_out[(b*40+24)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 25
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[409600:425984]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1228800+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[409600+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[409600+b*256:][:256]
-		h := m.gru_h[425984+b*256:][:256]
-		o := m.gru_out[(b*40+25)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 26
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[425984:442368]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1277952+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[425984+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[425984+b*256:][:256]
-		h := m.gru_h[442368+b*256:][:256]
-		o := m.gru_out[(b*40+26)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 27
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[442368:458752]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1327104+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[442368+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[442368+b*256:][:256]
-		h := m.gru_h[458752+b*256:][:256]
-		o := m.gru_out[(b*40+27)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 28
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[458752:475136]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1376256+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[458752+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[458752+b*256:][:256]
-		h := m.gru_h[475136+b*256:][:256]
-		o := m.gru_out[(b*40+28)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 29
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[475136:491520]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1425408+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[475136+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[475136+b*256:][:256]
-		h := m.gru_h[491520+b*256:][:256]
-		o := m.gru_out[(b*40+29)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 30
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[491520:507904]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1474560+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[491520+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[491520+b*256:][:256]
-		h := m.gru_h[507904+b*256:][:256]
-		o := m.gru_out[(b*40+30)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 31
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[507904:524288]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1523712+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[507904+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[507904+b*256:][:256]
-		h := m.gru_h[524288+b*256:][:256]
-		o := m.gru_out[(b*40+31)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 32
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[524288:540672]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1572864+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[524288+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[524288+b*256:][:256]
-		h := m.gru_h[540672+b*256:][:256]
-		o := m.gru_out[(b*40+32)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 33
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[540672:557056]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1622016+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[540672+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[540672+b*256:][:256]
-		h := m.gru_h[557056+b*256:][:256]
-		o := m.gru_out[(b*40+33)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 34
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[557056:573440]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1671168+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[557056+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[557056+b*256:][:256]
-		h := m.gru_h[573440+b*256:][:256]
-		o := m.gru_out[(b*40+34)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 35
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[573440:589824]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1720320+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[573440+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[573440+b*256:][:256]
-		h := m.gru_h[589824+b*256:][:256]
-		o := m.gru_out[(b*40+35)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 36
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[589824:606208]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1769472+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[589824+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[589824+b*256:][:256]
-		h := m.gru_h[606208+b*256:][:256]
-		o := m.gru_out[(b*40+36)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 37
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[606208:622592]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1818624+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[606208+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[606208+b*256:][:256]
-		h := m.gru_h[622592+b*256:][:256]
-		o := m.gru_out[(b*40+37)*256:][:256]
-		for j := 0; j < 256; j++ {
-			z := g[256+j]
-			v := (1-z)*g[512+j] + z*hq[j]
-			h[j] = v
-			o[j] = v
-		}
-	}
-	// step 38
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[622592:638976]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1867776+b*768:][:768]
-		hp := m.gru_hp[0+b*768:][:768]
-		bh := (*[768]Float)(m.p[226048:226816])
-		for j := 0; j < 512; j++ {
-			g[j] += hp[j]
-		}
-		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[622592+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			q := hp[512+j] + bh[512+j]
-			hn[j] = q
-			g[512+j] += g[j] * q
-		}
-		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[622592+b*256:][:256]
-		h := m.gru_h[638976+b*256:][:256]
+		h := m.gru_h[319488+b*256:][:256]
 		o := m.gru_out[(b*40+38)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
@@ -1347,24 +1371,24 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 39
-	gemmNN_64x768x256(&m.gru_hp, (*[16384]Float)(m.gru_h[638976:655360]), &m.gru_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.gru_gates[1916928+b*768:][:768]
+	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[319488:327680]), &m.gru_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.gru_gates[958464+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
 		bh := (*[768]Float)(m.p[226048:226816])
 		for j := 0; j < 512; j++ {
 			g[j] += hp[j]
 		}
 		fastmath.SigmoidSlice(g[0:512])
-		hn := m.gru_hn[638976+b*256:][:256]
+		hn := m.gru_hn[319488+b*256:][:256]
 		for j := 0; j < 256; j++ {
 			q := hp[512+j] + bh[512+j]
 			hn[j] = q
 			g[512+j] += g[j] * q
 		}
 		fastmath.TanhSlice(g[512:768])
-		hq := m.gru_h[638976+b*256:][:256]
-		h := m.gru_h[655360+b*256:][:256]
+		hq := m.gru_h[319488+b*256:][:256]
+		h := m.gru_h[327680+b*256:][:256]
 		o := m.gru_out[(b*40+39)*256:][:256]
 		for j := 0; j < 256; j++ {
 			z := g[256+j]
@@ -1375,18 +1399,18 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense (char_rnn.yaml:16): Dense 256→128, softmax
-	gemmNT_2560x128x256(&m.dense_out, &m.gru_out, (*[32768]Float)(m.p[226816:259584]))
+	gemmNT_1280x128x256(&m.dense_out, &m.gru_out, (*[32768]Float)(m.p[226816:259584]))
 	{
 		b := (*[128]Float)(m.p[259584:259712])
 		out := m.dense_out[:]
-		for r := 0; r < 2560; r++ {
+		for r := 0; r < 1280; r++ {
 			row := out[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				row[j] += b[j]
 			}
 		}
 	}
-	for r := 0; r < 2560; r++ {
+	for r := 0; r < 1280; r++ {
 		row := m.dense_out[:][r*128:][:128]
 		mx := row[0]
 		for j := 0; j < 128; j++ {
@@ -2586,8 +2610,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean sparse_categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed sparse_categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -2595,7 +2619,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.dense_out[:]
 	y := m.y[:]
 	g := m.dense_grad[:]
-	for r := 0; r < 64*40; r++ {
+	for r := 0; r < 32*40; r++ {
 		p := out[r*128:][:128]
 		t := y[r*128:][:128]
 		d := g[r*128:][:128]
@@ -2618,7 +2642,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 2560.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -2658,27 +2682,27 @@ func (m *workspace) backward() {
 		db := (*[128]Float)(m.g[259584:259712])
 		d := m.dense_grad[:]
 		*db = [128]Float{}
-		for r := 0; r < 2560; r++ {
+		for r := 0; r < 1280; r++ {
 			row := d[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_128x256x2560((*[32768]Float)(m.g[226816:259584]), &m.dense_grad, &m.gru_out)
-	gemmNN_2560x256x128(&m.gru_grad, &m.dense_grad, (*[32768]Float)(m.p[226816:259584]))
+	gemmTN_128x256x1280((*[32768]Float)(m.g[226816:259584]), &m.dense_grad, &m.gru_out)
+	gemmNN_1280x256x128(&m.gru_grad, &m.dense_grad, (*[32768]Float)(m.p[226816:259584]))
 
 	// layer gru (char_rnn.yaml:13): GRU 40 steps, 32→256, tanh, sequences
 	clear(m.gru_dh[:])
 	// step 39
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1916928+b*768:][:768]
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[958464+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1916928+b*768:][:768]
+		g := m.gru_gates[958464+b*768:][:768]
 		do := m.gru_grad[(b*40+39)*256:][:256]
-		dgh := m.gru_dgh[1916928+b*768:][:768]
-		hq := m.gru_h[638976+b*256:][:256]
-		hn := m.gru_hn[638976+b*256:][:256]
+		dgh := m.gru_dgh[958464+b*768:][:768]
+		hq := m.gru_h[319488+b*256:][:256]
+		hn := m.gru_hn[319488+b*256:][:256]
 		for j := 0; j < 256; j++ {
 			d := dh[j] + do[j]
 			rg, z, nv := g[j], g[256+j], g[512+j]
@@ -2693,469 +2717,13 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1916928:1966080]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[958464:983040]), (*[196608]Float)(m.p[28672:225280]))
 	// step 38
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1867776+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1867776+b*768:][:768]
-		do := m.gru_grad[(b*40+38)*256:][:256]
-		dgh := m.gru_dgh[1867776+b*768:][:768]
-		hq := m.gru_h[622592+b*256:][:256]
-		hn := m.gru_hn[622592+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1867776:1916928]), (*[196608]Float)(m.p[28672:225280]))
-	// step 37
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1818624+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1818624+b*768:][:768]
-		do := m.gru_grad[(b*40+37)*256:][:256]
-		dgh := m.gru_dgh[1818624+b*768:][:768]
-		hq := m.gru_h[606208+b*256:][:256]
-		hn := m.gru_hn[606208+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1818624:1867776]), (*[196608]Float)(m.p[28672:225280]))
-	// step 36
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1769472+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1769472+b*768:][:768]
-		do := m.gru_grad[(b*40+36)*256:][:256]
-		dgh := m.gru_dgh[1769472+b*768:][:768]
-		hq := m.gru_h[589824+b*256:][:256]
-		hn := m.gru_hn[589824+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1769472:1818624]), (*[196608]Float)(m.p[28672:225280]))
-	// step 35
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1720320+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1720320+b*768:][:768]
-		do := m.gru_grad[(b*40+35)*256:][:256]
-		dgh := m.gru_dgh[1720320+b*768:][:768]
-		hq := m.gru_h[573440+b*256:][:256]
-		hn := m.gru_hn[573440+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1720320:1769472]), (*[196608]Float)(m.p[28672:225280]))
-	// step 34
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1671168+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1671168+b*768:][:768]
-		do := m.gru_grad[(b*40+34)*256:][:256]
-		dgh := m.gru_dgh[1671168+b*768:][:768]
-		hq := m.gru_h[557056+b*256:][:256]
-		hn := m.gru_hn[557056+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1671168:1720320]), (*[196608]Float)(m.p[28672:225280]))
-	// step 33
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1622016+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1622016+b*768:][:768]
-		do := m.gru_grad[(b*40+33)*256:][:256]
-		dgh := m.gru_dgh[1622016+b*768:][:768]
-		hq := m.gru_h[540672+b*256:][:256]
-		hn := m.gru_hn[540672+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1622016:1671168]), (*[196608]Float)(m.p[28672:225280]))
-	// step 32
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1572864+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1572864+b*768:][:768]
-		do := m.gru_grad[(b*40+32)*256:][:256]
-		dgh := m.gru_dgh[1572864+b*768:][:768]
-		hq := m.gru_h[524288+b*256:][:256]
-		hn := m.gru_hn[524288+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1572864:1622016]), (*[196608]Float)(m.p[28672:225280]))
-	// step 31
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1523712+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1523712+b*768:][:768]
-		do := m.gru_grad[(b*40+31)*256:][:256]
-		dgh := m.gru_dgh[1523712+b*768:][:768]
-		hq := m.gru_h[507904+b*256:][:256]
-		hn := m.gru_hn[507904+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1523712:1572864]), (*[196608]Float)(m.p[28672:225280]))
-	// step 30
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1474560+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1474560+b*768:][:768]
-		do := m.gru_grad[(b*40+30)*256:][:256]
-		dgh := m.gru_dgh[1474560+b*768:][:768]
-		hq := m.gru_h[491520+b*256:][:256]
-		hn := m.gru_hn[491520+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1474560:1523712]), (*[196608]Float)(m.p[28672:225280]))
-	// step 29
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1425408+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1425408+b*768:][:768]
-		do := m.gru_grad[(b*40+29)*256:][:256]
-		dgh := m.gru_dgh[1425408+b*768:][:768]
-		hq := m.gru_h[475136+b*256:][:256]
-		hn := m.gru_hn[475136+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1425408:1474560]), (*[196608]Float)(m.p[28672:225280]))
-	// step 28
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1376256+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1376256+b*768:][:768]
-		do := m.gru_grad[(b*40+28)*256:][:256]
-		dgh := m.gru_dgh[1376256+b*768:][:768]
-		hq := m.gru_h[458752+b*256:][:256]
-		hn := m.gru_hn[458752+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1376256:1425408]), (*[196608]Float)(m.p[28672:225280]))
-	// step 27
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1327104+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1327104+b*768:][:768]
-		do := m.gru_grad[(b*40+27)*256:][:256]
-		dgh := m.gru_dgh[1327104+b*768:][:768]
-		hq := m.gru_h[442368+b*256:][:256]
-		hn := m.gru_hn[442368+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1327104:1376256]), (*[196608]Float)(m.p[28672:225280]))
-	// step 26
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1277952+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1277952+b*768:][:768]
-		do := m.gru_grad[(b*40+26)*256:][:256]
-		dgh := m.gru_dgh[1277952+b*768:][:768]
-		hq := m.gru_h[425984+b*256:][:256]
-		hn := m.gru_hn[425984+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1277952:1327104]), (*[196608]Float)(m.p[28672:225280]))
-	// step 25
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1228800+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1228800+b*768:][:768]
-		do := m.gru_grad[(b*40+25)*256:][:256]
-		dgh := m.gru_dgh[1228800+b*768:][:768]
-		hq := m.gru_h[409600+b*256:][:256]
-		hn := m.gru_hn[409600+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1228800:1277952]), (*[196608]Float)(m.p[28672:225280]))
-	// step 24
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1179648+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1179648+b*768:][:768]
-		do := m.gru_grad[(b*40+24)*256:][:256]
-		dgh := m.gru_dgh[1179648+b*768:][:768]
-		hq := m.gru_h[393216+b*256:][:256]
-		hn := m.gru_hn[393216+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1179648:1228800]), (*[196608]Float)(m.p[28672:225280]))
-	// step 23
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1130496+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1130496+b*768:][:768]
-		do := m.gru_grad[(b*40+23)*256:][:256]
-		dgh := m.gru_dgh[1130496+b*768:][:768]
-		hq := m.gru_h[376832+b*256:][:256]
-		hn := m.gru_hn[376832+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1130496:1179648]), (*[196608]Float)(m.p[28672:225280]))
-	// step 22
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1081344+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1081344+b*768:][:768]
-		do := m.gru_grad[(b*40+22)*256:][:256]
-		dgh := m.gru_dgh[1081344+b*768:][:768]
-		hq := m.gru_h[360448+b*256:][:256]
-		hn := m.gru_hn[360448+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1081344:1130496]), (*[196608]Float)(m.p[28672:225280]))
-	// step 21
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[1032192+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[1032192+b*768:][:768]
-		do := m.gru_grad[(b*40+21)*256:][:256]
-		dgh := m.gru_dgh[1032192+b*768:][:768]
-		hq := m.gru_h[344064+b*256:][:256]
-		hn := m.gru_hn[344064+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[1032192:1081344]), (*[196608]Float)(m.p[28672:225280]))
-	// step 20
-	for b := 0; b < 64; b++ {
-		dg := m.gru_dg[983040+b*768:][:768]
-		dh := m.gru_dh[0+b*256:][:256]
-		g := m.gru_gates[983040+b*768:][:768]
-		do := m.gru_grad[(b*40+20)*256:][:256]
-		dgh := m.gru_dgh[983040+b*768:][:768]
-		hq := m.gru_h[327680+b*256:][:256]
-		hn := m.gru_hn[327680+b*256:][:256]
-		for j := 0; j < 256; j++ {
-			d := dh[j] + do[j]
-			rg, z, nv := g[j], g[256+j], g[512+j]
-			dn := d * (1 - z)
-			dn *= 1 - nv*nv
-			dz := d * (hq[j] - nv)
-			dz *= z * (1 - z)
-			dr := dn * hn[j]
-			dr *= rg * (1 - rg)
-			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
-			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
-			dh[j] = d * z
-		}
-	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[983040:1032192]), (*[196608]Float)(m.p[28672:225280]))
-	// step 19
-	for b := 0; b < 64; b++ {
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[933888+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[933888+b*768:][:768]
-		do := m.gru_grad[(b*40+19)*256:][:256]
+		do := m.gru_grad[(b*40+38)*256:][:256]
 		dgh := m.gru_dgh[933888+b*768:][:768]
 		hq := m.gru_h[311296+b*256:][:256]
 		hn := m.gru_hn[311296+b*256:][:256]
@@ -3173,13 +2741,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[933888:983040]), (*[196608]Float)(m.p[28672:225280]))
-	// step 18
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[933888:958464]), (*[196608]Float)(m.p[28672:225280]))
+	// step 37
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[909312+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[909312+b*768:][:768]
+		do := m.gru_grad[(b*40+37)*256:][:256]
+		dgh := m.gru_dgh[909312+b*768:][:768]
+		hq := m.gru_h[303104+b*256:][:256]
+		hn := m.gru_hn[303104+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[909312:933888]), (*[196608]Float)(m.p[28672:225280]))
+	// step 36
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[884736+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[884736+b*768:][:768]
-		do := m.gru_grad[(b*40+18)*256:][:256]
+		do := m.gru_grad[(b*40+36)*256:][:256]
 		dgh := m.gru_dgh[884736+b*768:][:768]
 		hq := m.gru_h[294912+b*256:][:256]
 		hn := m.gru_hn[294912+b*256:][:256]
@@ -3197,13 +2789,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[884736:933888]), (*[196608]Float)(m.p[28672:225280]))
-	// step 17
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[884736:909312]), (*[196608]Float)(m.p[28672:225280]))
+	// step 35
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[860160+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[860160+b*768:][:768]
+		do := m.gru_grad[(b*40+35)*256:][:256]
+		dgh := m.gru_dgh[860160+b*768:][:768]
+		hq := m.gru_h[286720+b*256:][:256]
+		hn := m.gru_hn[286720+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[860160:884736]), (*[196608]Float)(m.p[28672:225280]))
+	// step 34
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[835584+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[835584+b*768:][:768]
-		do := m.gru_grad[(b*40+17)*256:][:256]
+		do := m.gru_grad[(b*40+34)*256:][:256]
 		dgh := m.gru_dgh[835584+b*768:][:768]
 		hq := m.gru_h[278528+b*256:][:256]
 		hn := m.gru_hn[278528+b*256:][:256]
@@ -3221,13 +2837,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[835584:884736]), (*[196608]Float)(m.p[28672:225280]))
-	// step 16
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[835584:860160]), (*[196608]Float)(m.p[28672:225280]))
+	// step 33
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[811008+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[811008+b*768:][:768]
+		do := m.gru_grad[(b*40+33)*256:][:256]
+		dgh := m.gru_dgh[811008+b*768:][:768]
+		hq := m.gru_h[270336+b*256:][:256]
+		hn := m.gru_hn[270336+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[811008:835584]), (*[196608]Float)(m.p[28672:225280]))
+	// step 32
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[786432+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[786432+b*768:][:768]
-		do := m.gru_grad[(b*40+16)*256:][:256]
+		do := m.gru_grad[(b*40+32)*256:][:256]
 		dgh := m.gru_dgh[786432+b*768:][:768]
 		hq := m.gru_h[262144+b*256:][:256]
 		hn := m.gru_hn[262144+b*256:][:256]
@@ -3245,13 +2885,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[786432:835584]), (*[196608]Float)(m.p[28672:225280]))
-	// step 15
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[786432:811008]), (*[196608]Float)(m.p[28672:225280]))
+	// step 31
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[761856+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[761856+b*768:][:768]
+		do := m.gru_grad[(b*40+31)*256:][:256]
+		dgh := m.gru_dgh[761856+b*768:][:768]
+		hq := m.gru_h[253952+b*256:][:256]
+		hn := m.gru_hn[253952+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[761856:786432]), (*[196608]Float)(m.p[28672:225280]))
+	// step 30
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[737280+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[737280+b*768:][:768]
-		do := m.gru_grad[(b*40+15)*256:][:256]
+		do := m.gru_grad[(b*40+30)*256:][:256]
 		dgh := m.gru_dgh[737280+b*768:][:768]
 		hq := m.gru_h[245760+b*256:][:256]
 		hn := m.gru_hn[245760+b*256:][:256]
@@ -3269,13 +2933,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[737280:786432]), (*[196608]Float)(m.p[28672:225280]))
-	// step 14
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[737280:761856]), (*[196608]Float)(m.p[28672:225280]))
+	// step 29
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[712704+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[712704+b*768:][:768]
+		do := m.gru_grad[(b*40+29)*256:][:256]
+		dgh := m.gru_dgh[712704+b*768:][:768]
+		hq := m.gru_h[237568+b*256:][:256]
+		hn := m.gru_hn[237568+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[712704:737280]), (*[196608]Float)(m.p[28672:225280]))
+	// step 28
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[688128+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[688128+b*768:][:768]
-		do := m.gru_grad[(b*40+14)*256:][:256]
+		do := m.gru_grad[(b*40+28)*256:][:256]
 		dgh := m.gru_dgh[688128+b*768:][:768]
 		hq := m.gru_h[229376+b*256:][:256]
 		hn := m.gru_hn[229376+b*256:][:256]
@@ -3293,13 +2981,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[688128:737280]), (*[196608]Float)(m.p[28672:225280]))
-	// step 13
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[688128:712704]), (*[196608]Float)(m.p[28672:225280]))
+	// step 27
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[663552+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[663552+b*768:][:768]
+		do := m.gru_grad[(b*40+27)*256:][:256]
+		dgh := m.gru_dgh[663552+b*768:][:768]
+		hq := m.gru_h[221184+b*256:][:256]
+		hn := m.gru_hn[221184+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[663552:688128]), (*[196608]Float)(m.p[28672:225280]))
+	// step 26
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[638976+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[638976+b*768:][:768]
-		do := m.gru_grad[(b*40+13)*256:][:256]
+		do := m.gru_grad[(b*40+26)*256:][:256]
 		dgh := m.gru_dgh[638976+b*768:][:768]
 		hq := m.gru_h[212992+b*256:][:256]
 		hn := m.gru_hn[212992+b*256:][:256]
@@ -3317,13 +3029,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[638976:688128]), (*[196608]Float)(m.p[28672:225280]))
-	// step 12
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[638976:663552]), (*[196608]Float)(m.p[28672:225280]))
+	// step 25
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[614400+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[614400+b*768:][:768]
+		do := m.gru_grad[(b*40+25)*256:][:256]
+		dgh := m.gru_dgh[614400+b*768:][:768]
+		hq := m.gru_h[204800+b*256:][:256]
+		hn := m.gru_hn[204800+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[614400:638976]), (*[196608]Float)(m.p[28672:225280]))
+	// step 24
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[589824+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[589824+b*768:][:768]
-		do := m.gru_grad[(b*40+12)*256:][:256]
+		do := m.gru_grad[(b*40+24)*256:][:256]
 		dgh := m.gru_dgh[589824+b*768:][:768]
 		hq := m.gru_h[196608+b*256:][:256]
 		hn := m.gru_hn[196608+b*256:][:256]
@@ -3341,13 +3077,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[589824:638976]), (*[196608]Float)(m.p[28672:225280]))
-	// step 11
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[589824:614400]), (*[196608]Float)(m.p[28672:225280]))
+	// step 23
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[565248+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[565248+b*768:][:768]
+		do := m.gru_grad[(b*40+23)*256:][:256]
+		dgh := m.gru_dgh[565248+b*768:][:768]
+		hq := m.gru_h[188416+b*256:][:256]
+		hn := m.gru_hn[188416+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[565248:589824]), (*[196608]Float)(m.p[28672:225280]))
+	// step 22
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[540672+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[540672+b*768:][:768]
-		do := m.gru_grad[(b*40+11)*256:][:256]
+		do := m.gru_grad[(b*40+22)*256:][:256]
 		dgh := m.gru_dgh[540672+b*768:][:768]
 		hq := m.gru_h[180224+b*256:][:256]
 		hn := m.gru_hn[180224+b*256:][:256]
@@ -3365,13 +3125,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[540672:589824]), (*[196608]Float)(m.p[28672:225280]))
-	// step 10
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[540672:565248]), (*[196608]Float)(m.p[28672:225280]))
+	// step 21
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[516096+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[516096+b*768:][:768]
+		do := m.gru_grad[(b*40+21)*256:][:256]
+		dgh := m.gru_dgh[516096+b*768:][:768]
+		hq := m.gru_h[172032+b*256:][:256]
+		hn := m.gru_hn[172032+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[516096:540672]), (*[196608]Float)(m.p[28672:225280]))
+	// step 20
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[491520+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[491520+b*768:][:768]
-		do := m.gru_grad[(b*40+10)*256:][:256]
+		do := m.gru_grad[(b*40+20)*256:][:256]
 		dgh := m.gru_dgh[491520+b*768:][:768]
 		hq := m.gru_h[163840+b*256:][:256]
 		hn := m.gru_hn[163840+b*256:][:256]
@@ -3389,13 +3173,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[491520:540672]), (*[196608]Float)(m.p[28672:225280]))
-	// step 9
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[491520:516096]), (*[196608]Float)(m.p[28672:225280]))
+	// step 19
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[466944+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[466944+b*768:][:768]
+		do := m.gru_grad[(b*40+19)*256:][:256]
+		dgh := m.gru_dgh[466944+b*768:][:768]
+		hq := m.gru_h[155648+b*256:][:256]
+		hn := m.gru_hn[155648+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[466944:491520]), (*[196608]Float)(m.p[28672:225280]))
+	// step 18
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[442368+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[442368+b*768:][:768]
-		do := m.gru_grad[(b*40+9)*256:][:256]
+		do := m.gru_grad[(b*40+18)*256:][:256]
 		dgh := m.gru_dgh[442368+b*768:][:768]
 		hq := m.gru_h[147456+b*256:][:256]
 		hn := m.gru_hn[147456+b*256:][:256]
@@ -3413,13 +3221,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[442368:491520]), (*[196608]Float)(m.p[28672:225280]))
-	// step 8
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[442368:466944]), (*[196608]Float)(m.p[28672:225280]))
+	// step 17
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[417792+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[417792+b*768:][:768]
+		do := m.gru_grad[(b*40+17)*256:][:256]
+		dgh := m.gru_dgh[417792+b*768:][:768]
+		hq := m.gru_h[139264+b*256:][:256]
+		hn := m.gru_hn[139264+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[417792:442368]), (*[196608]Float)(m.p[28672:225280]))
+	// step 16
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[393216+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[393216+b*768:][:768]
-		do := m.gru_grad[(b*40+8)*256:][:256]
+		do := m.gru_grad[(b*40+16)*256:][:256]
 		dgh := m.gru_dgh[393216+b*768:][:768]
 		hq := m.gru_h[131072+b*256:][:256]
 		hn := m.gru_hn[131072+b*256:][:256]
@@ -3437,13 +3269,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[393216:442368]), (*[196608]Float)(m.p[28672:225280]))
-	// step 7
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[393216:417792]), (*[196608]Float)(m.p[28672:225280]))
+	// step 15
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[368640+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[368640+b*768:][:768]
+		do := m.gru_grad[(b*40+15)*256:][:256]
+		dgh := m.gru_dgh[368640+b*768:][:768]
+		hq := m.gru_h[122880+b*256:][:256]
+		hn := m.gru_hn[122880+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[368640:393216]), (*[196608]Float)(m.p[28672:225280]))
+	// step 14
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[344064+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[344064+b*768:][:768]
-		do := m.gru_grad[(b*40+7)*256:][:256]
+		do := m.gru_grad[(b*40+14)*256:][:256]
 		dgh := m.gru_dgh[344064+b*768:][:768]
 		hq := m.gru_h[114688+b*256:][:256]
 		hn := m.gru_hn[114688+b*256:][:256]
@@ -3461,13 +3317,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[344064:393216]), (*[196608]Float)(m.p[28672:225280]))
-	// step 6
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[344064:368640]), (*[196608]Float)(m.p[28672:225280]))
+	// step 13
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[319488+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[319488+b*768:][:768]
+		do := m.gru_grad[(b*40+13)*256:][:256]
+		dgh := m.gru_dgh[319488+b*768:][:768]
+		hq := m.gru_h[106496+b*256:][:256]
+		hn := m.gru_hn[106496+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[319488:344064]), (*[196608]Float)(m.p[28672:225280]))
+	// step 12
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[294912+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[294912+b*768:][:768]
-		do := m.gru_grad[(b*40+6)*256:][:256]
+		do := m.gru_grad[(b*40+12)*256:][:256]
 		dgh := m.gru_dgh[294912+b*768:][:768]
 		hq := m.gru_h[98304+b*256:][:256]
 		hn := m.gru_hn[98304+b*256:][:256]
@@ -3485,13 +3365,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[294912:344064]), (*[196608]Float)(m.p[28672:225280]))
-	// step 5
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[294912:319488]), (*[196608]Float)(m.p[28672:225280]))
+	// step 11
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[270336+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[270336+b*768:][:768]
+		do := m.gru_grad[(b*40+11)*256:][:256]
+		dgh := m.gru_dgh[270336+b*768:][:768]
+		hq := m.gru_h[90112+b*256:][:256]
+		hn := m.gru_hn[90112+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[270336:294912]), (*[196608]Float)(m.p[28672:225280]))
+	// step 10
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[245760+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[245760+b*768:][:768]
-		do := m.gru_grad[(b*40+5)*256:][:256]
+		do := m.gru_grad[(b*40+10)*256:][:256]
 		dgh := m.gru_dgh[245760+b*768:][:768]
 		hq := m.gru_h[81920+b*256:][:256]
 		hn := m.gru_hn[81920+b*256:][:256]
@@ -3509,13 +3413,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[245760:294912]), (*[196608]Float)(m.p[28672:225280]))
-	// step 4
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[245760:270336]), (*[196608]Float)(m.p[28672:225280]))
+	// step 9
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[221184+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[221184+b*768:][:768]
+		do := m.gru_grad[(b*40+9)*256:][:256]
+		dgh := m.gru_dgh[221184+b*768:][:768]
+		hq := m.gru_h[73728+b*256:][:256]
+		hn := m.gru_hn[73728+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[221184:245760]), (*[196608]Float)(m.p[28672:225280]))
+	// step 8
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[196608+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[196608+b*768:][:768]
-		do := m.gru_grad[(b*40+4)*256:][:256]
+		do := m.gru_grad[(b*40+8)*256:][:256]
 		dgh := m.gru_dgh[196608+b*768:][:768]
 		hq := m.gru_h[65536+b*256:][:256]
 		hn := m.gru_hn[65536+b*256:][:256]
@@ -3533,13 +3461,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[196608:245760]), (*[196608]Float)(m.p[28672:225280]))
-	// step 3
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[196608:221184]), (*[196608]Float)(m.p[28672:225280]))
+	// step 7
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[172032+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[172032+b*768:][:768]
+		do := m.gru_grad[(b*40+7)*256:][:256]
+		dgh := m.gru_dgh[172032+b*768:][:768]
+		hq := m.gru_h[57344+b*256:][:256]
+		hn := m.gru_hn[57344+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[172032:196608]), (*[196608]Float)(m.p[28672:225280]))
+	// step 6
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[147456+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[147456+b*768:][:768]
-		do := m.gru_grad[(b*40+3)*256:][:256]
+		do := m.gru_grad[(b*40+6)*256:][:256]
 		dgh := m.gru_dgh[147456+b*768:][:768]
 		hq := m.gru_h[49152+b*256:][:256]
 		hn := m.gru_hn[49152+b*256:][:256]
@@ -3557,13 +3509,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[147456:196608]), (*[196608]Float)(m.p[28672:225280]))
-	// step 2
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[147456:172032]), (*[196608]Float)(m.p[28672:225280]))
+	// step 5
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[122880+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[122880+b*768:][:768]
+		do := m.gru_grad[(b*40+5)*256:][:256]
+		dgh := m.gru_dgh[122880+b*768:][:768]
+		hq := m.gru_h[40960+b*256:][:256]
+		hn := m.gru_hn[40960+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[122880:147456]), (*[196608]Float)(m.p[28672:225280]))
+	// step 4
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[98304+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[98304+b*768:][:768]
-		do := m.gru_grad[(b*40+2)*256:][:256]
+		do := m.gru_grad[(b*40+4)*256:][:256]
 		dgh := m.gru_dgh[98304+b*768:][:768]
 		hq := m.gru_h[32768+b*256:][:256]
 		hn := m.gru_hn[32768+b*256:][:256]
@@ -3581,13 +3557,37 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[98304:147456]), (*[196608]Float)(m.p[28672:225280]))
-	// step 1
-	for b := 0; b < 64; b++ {
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[98304:122880]), (*[196608]Float)(m.p[28672:225280]))
+	// step 3
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[73728+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[73728+b*768:][:768]
+		do := m.gru_grad[(b*40+3)*256:][:256]
+		dgh := m.gru_dgh[73728+b*768:][:768]
+		hq := m.gru_h[24576+b*256:][:256]
+		hn := m.gru_hn[24576+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[73728:98304]), (*[196608]Float)(m.p[28672:225280]))
+	// step 2
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[49152+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[49152+b*768:][:768]
-		do := m.gru_grad[(b*40+1)*256:][:256]
+		do := m.gru_grad[(b*40+2)*256:][:256]
 		dgh := m.gru_dgh[49152+b*768:][:768]
 		hq := m.gru_h[16384+b*256:][:256]
 		hn := m.gru_hn[16384+b*256:][:256]
@@ -3605,9 +3605,33 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_64x256x768_acc(&m.gru_dh, (*[49152]Float)(m.gru_dgh[49152:98304]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[49152:73728]), (*[196608]Float)(m.p[28672:225280]))
+	// step 1
+	for b := 0; b < 32; b++ {
+		dg := m.gru_dg[24576+b*768:][:768]
+		dh := m.gru_dh[0+b*256:][:256]
+		g := m.gru_gates[24576+b*768:][:768]
+		do := m.gru_grad[(b*40+1)*256:][:256]
+		dgh := m.gru_dgh[24576+b*768:][:768]
+		hq := m.gru_h[8192+b*256:][:256]
+		hn := m.gru_hn[8192+b*256:][:256]
+		for j := 0; j < 256; j++ {
+			d := dh[j] + do[j]
+			rg, z, nv := g[j], g[256+j], g[512+j]
+			dn := d * (1 - z)
+			dn *= 1 - nv*nv
+			dz := d * (hq[j] - nv)
+			dz *= z * (1 - z)
+			dr := dn * hn[j]
+			dr *= rg * (1 - rg)
+			dg[j], dg[256+j], dg[512+j] = dr, dz, dn
+			dgh[j], dgh[256+j], dgh[512+j] = dr, dz, dn*rg
+			dh[j] = d * z
+		}
+	}
+	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[24576:49152]), (*[196608]Float)(m.p[28672:225280]))
 	// step 0
-	for b := 0; b < 64; b++ {
+	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[0+b*768:][:768]
 		dh := m.gru_dh[0+b*256:][:256]
 		g := m.gru_gates[0+b*768:][:768]
@@ -3629,7 +3653,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmTN_32x768x2560(&m.gru_dwihT, &m.gru_xt, &m.gru_dg)
+	gemmTN_32x768x1280(&m.gru_dwihT, &m.gru_xt, &m.gru_dg)
 	{
 		src := m.gru_dwihT[:]
 		dst := ((*[24576]Float)(m.g[4096:28672]))[:]
@@ -3640,22 +3664,22 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_768x256x2496((*[196608]Float)(m.g[28672:225280]), (*[1916928]Float)(m.gru_dgh[49152:1966080]), (*[638976]Float)(m.gru_h[16384:655360]))
+	gemmTN_768x256x1248((*[196608]Float)(m.g[28672:225280]), (*[958464]Float)(m.gru_dgh[24576:983040]), (*[319488]Float)(m.gru_h[8192:327680]))
 	{
 		*(*[768]Float)(m.g[225280:226048]) = [768]Float{}
-		biasGrad_2560x768(&m.gru_dg, (*[768]Float)(m.g[225280:226048]))
+		biasGrad_1280x768(&m.gru_dg, (*[768]Float)(m.g[225280:226048]))
 	}
 	{
 		*(*[768]Float)(m.g[226048:226816]) = [768]Float{}
-		biasGrad_2560x768(&m.gru_dgh, (*[768]Float)(m.g[226048:226816]))
+		biasGrad_1280x768(&m.gru_dgh, (*[768]Float)(m.g[226048:226816]))
 	}
-	gemmNN_2560x32x768(&m.gru_dxt, &m.gru_dg, (*[24576]Float)(m.p[4096:28672]))
+	gemmNN_1280x32x768(&m.gru_dxt, &m.gru_dg, (*[24576]Float)(m.p[4096:28672]))
 	{
 		bm := (&m.embedding_grad)[:]
 		tm := m.gru_dxt[:]
-		for b := 0; b < 64; b++ {
+		for b := 0; b < 32; b++ {
 			for t := 0; t < 40; t++ {
-				copy(bm[(b*40+t)*32:][:32], tm[(t*64+b)*32:][:32])
+				copy(bm[(b*40+t)*32:][:32], tm[(t*32+b)*32:][:32])
 			}
 		}
 	}
@@ -3665,7 +3689,7 @@ func (m *workspace) backward() {
 	{
 		ids := m.x[:]
 		buf := m.embedding_grad[:]
-		for r := 0; r < 2560; r++ {
+		for r := 0; r < 1280; r++ {
 			id := int(ids[r])
 			if id < 0 || id >= 128 {
 				id = 0
@@ -3692,10 +3716,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 2560.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -3714,8 +3769,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherTargets(m.y[:], set, idx, OutputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherTargets(m.yb[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -3728,12 +3783,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -3753,11 +3808,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[2560]Float, out *[327680]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.dense_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.dense_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -3773,9 +3830,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -3787,18 +3844,46 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -3806,27 +3891,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

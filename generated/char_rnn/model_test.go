@@ -12,13 +12,13 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Intn(128))
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Intn(128))
 	}
 	// Each step's target is its own id modulo 4.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
-		row[int(m.x[i])%min(4, len(row))] = 1
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row[int(m.Input()[i])%min(4, len(row))] = 1
 	}
 }
 func TestZeroAllocs(t *testing.T) {
@@ -68,7 +68,7 @@ func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -115,6 +135,42 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
+	flops: 83886080,
+	k:     128,
+	name:  "gemmNN_1280x256x128",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1280x256x128Go((*[327680]Float)(o[0]), (*[163840]Float)(o[1]), (*[32768]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_1280x256x128((*[327680]Float)(o[0]), (*[163840]Float)(o[1]), (*[32768]Float)(o[2]))
+	},
+	sizes: []int{327680, 163840, 32768},
+}, {
+	flops: 62914560,
+	k:     768,
+	name:  "gemmNN_1280x32x768",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1280x32x768Go((*[40960]Float)(o[0]), (*[983040]Float)(o[1]), (*[24576]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_1280x32x768((*[40960]Float)(o[0]), (*[983040]Float)(o[1]), (*[24576]Float)(o[2]))
+	},
+	sizes: []int{40960, 983040, 24576},
+}, {
+	flops: 62914560,
+	k:     32,
+	name:  "gemmNN_1280x768x32_acc",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_1280x768x32_accGo((*[983040]Float)(o[0]), (*[40960]Float)(o[1]), (*[24576]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_1280x768x32_acc((*[983040]Float)(o[0]), (*[40960]Float)(o[1]), (*[24576]Float)(o[2]))
+	},
+	sizes: []int{983040, 40960, 24576},
+}, {
 	flops: 393216,
 	k:     256,
 	name:  "gemmNN_1x768x256",
@@ -127,41 +183,29 @@ var kernelCases = []struct {
 	},
 	sizes: []int{768, 256, 196608},
 }, {
-	flops: 167772160,
-	k:     128,
-	name:  "gemmNN_2560x256x128",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNN_2560x256x128Go((*[655360]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNN_2560x256x128((*[655360]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
-	},
-	sizes: []int{655360, 327680, 32768},
-}, {
-	flops: 125829120,
+	flops: 12582912,
 	k:     768,
-	name:  "gemmNN_2560x32x768",
+	name:  "gemmNN_32x256x768_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_2560x32x768Go((*[81920]Float)(o[0]), (*[1966080]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_32x256x768_accGo((*[8192]Float)(o[0]), (*[24576]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_2560x32x768((*[81920]Float)(o[0]), (*[1966080]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_32x256x768_acc((*[8192]Float)(o[0]), (*[24576]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	sizes: []int{81920, 1966080, 24576},
+	sizes: []int{8192, 24576, 196608},
 }, {
-	flops: 125829120,
-	k:     32,
-	name:  "gemmNN_2560x768x32_acc",
+	flops: 12582912,
+	k:     256,
+	name:  "gemmNN_32x768x256",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_2560x768x32_accGo((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_32x768x256Go((*[24576]Float)(o[0]), (*[8192]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_2560x768x32_acc((*[1966080]Float)(o[0]), (*[81920]Float)(o[1]), (*[24576]Float)(o[2]))
+		gemmNN_32x768x256((*[24576]Float)(o[0]), (*[8192]Float)(o[1]), (*[196608]Float)(o[2]))
 	},
-	sizes: []int{1966080, 81920, 24576},
+	sizes: []int{24576, 8192, 196608},
 }, {
 	flops: 1966080,
 	k:     32,
@@ -175,41 +219,17 @@ var kernelCases = []struct {
 	},
 	sizes: []int{30720, 1280, 24576},
 }, {
-	flops: 25165824,
-	k:     768,
-	name:  "gemmNN_64x256x768_acc",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNN_64x256x768_accGo((*[16384]Float)(o[0]), (*[49152]Float)(o[1]), (*[196608]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNN_64x256x768_acc((*[16384]Float)(o[0]), (*[49152]Float)(o[1]), (*[196608]Float)(o[2]))
-	},
-	sizes: []int{16384, 49152, 196608},
-}, {
-	flops: 25165824,
+	flops: 83886080,
 	k:     256,
-	name:  "gemmNN_64x768x256",
+	name:  "gemmNT_1280x128x256",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x768x256Go((*[49152]Float)(o[0]), (*[16384]Float)(o[1]), (*[196608]Float)(o[2]))
+		gemmNT_1280x128x256Go((*[163840]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x768x256((*[49152]Float)(o[0]), (*[16384]Float)(o[1]), (*[196608]Float)(o[2]))
+		gemmNT_1280x128x256((*[163840]Float)(o[0]), (*[327680]Float)(o[1]), (*[32768]Float)(o[2]))
 	},
-	sizes: []int{49152, 16384, 196608},
-}, {
-	flops: 167772160,
-	k:     256,
-	name:  "gemmNT_2560x128x256",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_2560x128x256Go((*[327680]Float)(o[0]), (*[655360]Float)(o[1]), (*[32768]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_2560x128x256((*[327680]Float)(o[0]), (*[655360]Float)(o[1]), (*[32768]Float)(o[2]))
-	},
-	sizes: []int{327680, 655360, 32768},
+	sizes: []int{163840, 327680, 32768},
 }, {
 	flops: 2621440,
 	k:     256,
@@ -223,53 +243,53 @@ var kernelCases = []struct {
 	},
 	sizes: []int{5120, 10240, 32768},
 }, {
-	flops: 167772160,
-	k:     2560,
-	name:  "gemmTN_128x256x2560",
+	flops: 83886080,
+	k:     1280,
+	name:  "gemmTN_128x256x1280",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_128x256x2560Go((*[32768]Float)(o[0]), (*[327680]Float)(o[1]), (*[655360]Float)(o[2]))
+		gemmTN_128x256x1280Go((*[32768]Float)(o[0]), (*[163840]Float)(o[1]), (*[327680]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_128x256x2560((*[32768]Float)(o[0]), (*[327680]Float)(o[1]), (*[655360]Float)(o[2]))
+		gemmTN_128x256x1280((*[32768]Float)(o[0]), (*[163840]Float)(o[1]), (*[327680]Float)(o[2]))
 	},
-	sizes: []int{32768, 327680, 655360},
+	sizes: []int{32768, 163840, 327680},
 }, {
-	flops: 125829120,
-	k:     2560,
-	name:  "gemmTN_32x768x2560",
+	flops: 62914560,
+	k:     1280,
+	name:  "gemmTN_32x768x1280",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_32x768x2560Go((*[24576]Float)(o[0]), (*[81920]Float)(o[1]), (*[1966080]Float)(o[2]))
+		gemmTN_32x768x1280Go((*[24576]Float)(o[0]), (*[40960]Float)(o[1]), (*[983040]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_32x768x2560((*[24576]Float)(o[0]), (*[81920]Float)(o[1]), (*[1966080]Float)(o[2]))
+		gemmTN_32x768x1280((*[24576]Float)(o[0]), (*[40960]Float)(o[1]), (*[983040]Float)(o[2]))
 	},
-	sizes: []int{24576, 81920, 1966080},
+	sizes: []int{24576, 40960, 983040},
 }, {
-	flops: 981467136,
-	k:     2496,
-	name:  "gemmTN_768x256x2496",
+	flops: 490733568,
+	k:     1248,
+	name:  "gemmTN_768x256x1248",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_768x256x2496Go((*[196608]Float)(o[0]), (*[1916928]Float)(o[1]), (*[638976]Float)(o[2]))
+		gemmTN_768x256x1248Go((*[196608]Float)(o[0]), (*[958464]Float)(o[1]), (*[319488]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_768x256x2496((*[196608]Float)(o[0]), (*[1916928]Float)(o[1]), (*[638976]Float)(o[2]))
+		gemmTN_768x256x1248((*[196608]Float)(o[0]), (*[958464]Float)(o[1]), (*[319488]Float)(o[2]))
 	},
-	sizes: []int{196608, 1916928, 638976},
+	sizes: []int{196608, 958464, 319488},
 }, {
-	flops: 1966080,
-	k:     2561,
-	name:  "biasGrad_2560x768",
+	flops: 983040,
+	k:     1281,
+	name:  "biasGrad_1280x768",
 	outs:  2,
 	ref: func(o [][]Float) {
-		biasGrad_2560x768Go((*[1966080]Float)(o[0]), (*[768]Float)(o[1]))
+		biasGrad_1280x768Go((*[983040]Float)(o[0]), (*[768]Float)(o[1]))
 	},
 	run: func(o [][]Float) {
-		biasGrad_2560x768((*[1966080]Float)(o[0]), (*[768]Float)(o[1]))
+		biasGrad_1280x768((*[983040]Float)(o[0]), (*[768]Float)(o[1]))
 	},
-	sizes: []int{1966080, 768},
+	sizes: []int{983040, 768},
 }}
 var (
 	_ = kernels.Go

@@ -3,11 +3,11 @@
 package mnist_cnn
 
 /*
-gemmNN_128x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 128, n < 128, k < 10:
+gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x128x10Go(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*10:][:10]
 			a1 := a[(m+1)*10:][:10]
@@ -197,11 +197,11 @@ func gemmNN_128x128x10Go(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
 }
 
 /*
-gemmNN_128x9216x128Go is C[m*9216+n] = Σ_k A[m*128+k*1]·B[n*1+k*9216] for m < 128, n < 9216, k < 128:
+gemmNN_64x9216x128Go is C[m*9216+n] = Σ_k A[m*128+k*1]·B[n*1+k*9216] for m < 64, n < 9216, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x9216x128Go(c *[589824]Float, a *[8192]Float, b *[1179648]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 9216; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
@@ -229,118 +229,6 @@ func gemmNN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*9216+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_128x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 128, n < 10, k < 128:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x10x128Go(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 8; n += 4 {
-			a0 := a[(m+0)*128:][:128]
-			a1 := a[(m+1)*128:][:128]
-			b0 := b[(n+0)*128:][:128]
-			b1 := b[(n+1)*128:][:128]
-			b2 := b[(n+2)*128:][:128]
-			b3 := b[(n+3)*128:][:128]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*10+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*10+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-		{
-			n := 8
-			a0 := a[(m+0)*128:][:128]
-			a1 := a[(m+1)*128:][:128]
-			b0 := b[(n+0)*128:][:128]
-			b1 := b[(n+1)*128:][:128]
-			var c00, c01, c10, c11 Float
-			for k := 0; k < 128; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-			}
-			cr := c[(m+0)*10+n:][:2]
-			cr[0] = c00
-			cr[1] = c01
-			cr = c[(m+1)*10+n:][:2]
-			cr[0] = c10
-			cr[1] = c11
-		}
-	}
-}
-
-/*
-gemmNT_128x128x9216Go is C[m*128+n] = Σ_k A[m*9216+k*1]·B[n*9216+k*1] for m < 128, n < 128, k < 9216:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x128x9216Go(c *[16384]Float, a *[1179648]Float, b *[1179648]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 128; n += 4 {
-			a0 := a[(m+0)*9216:][:9216]
-			a1 := a[(m+1)*9216:][:9216]
-			b0 := b[(n+0)*9216:][:9216]
-			b1 := b[(n+1)*9216:][:9216]
-			b2 := b[(n+2)*9216:][:9216]
-			b3 := b[(n+3)*9216:][:9216]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 9216; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*128+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*128+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -465,14 +353,126 @@ func gemmNT_1x128x9216Go(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 }
 
 /*
-gemmTN_10x128x128Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 128:
+gemmNT_64x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_10x128x128Go(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
+func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 8; n += 4 {
+			a0 := a[(m+0)*128:][:128]
+			a1 := a[(m+1)*128:][:128]
+			b0 := b[(n+0)*128:][:128]
+			b1 := b[(n+1)*128:][:128]
+			b2 := b[(n+2)*128:][:128]
+			b3 := b[(n+3)*128:][:128]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 128; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*10+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*10+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+		{
+			n := 8
+			a0 := a[(m+0)*128:][:128]
+			a1 := a[(m+1)*128:][:128]
+			b0 := b[(n+0)*128:][:128]
+			b1 := b[(n+1)*128:][:128]
+			var c00, c01, c10, c11 Float
+			for k := 0; k < 128; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+			}
+			cr := c[(m+0)*10+n:][:2]
+			cr[0] = c00
+			cr[1] = c01
+			cr = c[(m+1)*10+n:][:2]
+			cr[0] = c10
+			cr[1] = c11
+		}
+	}
+}
+
+/*
+gemmNT_64x128x9216Go is C[m*128+n] = Σ_k A[m*9216+k*1]·B[n*9216+k*1] for m < 64, n < 128, k < 9216:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x128x9216Go(c *[8192]Float, a *[589824]Float, b *[1179648]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 128; n += 4 {
+			a0 := a[(m+0)*9216:][:9216]
+			a1 := a[(m+1)*9216:][:9216]
+			b0 := b[(n+0)*9216:][:9216]
+			b1 := b[(n+1)*9216:][:9216]
+			b2 := b[(n+2)*9216:][:9216]
+			b3 := b[(n+3)*9216:][:9216]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 9216; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*128+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*128+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*10+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -505,14 +505,14 @@ func gemmTN_10x128x128Go(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
 }
 
 /*
-gemmTN_128x9216x128Go is C[m*9216+n] = Σ_k A[m*1+k*128]·B[n*1+k*9216] for m < 128, n < 9216, k < 128:
+gemmTN_128x9216x64Go is C[m*9216+n] = Σ_k A[m*1+k*128]·B[n*1+k*9216] for m < 128, n < 9216, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_128x9216x128Go(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
+func gemmTN_128x9216x64Go(c *[1179648]Float, a *[8192]Float, b *[589824]Float) {
 	for m := 0; m < 128; m += 2 {
 		for n := 0; n < 9216; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*128+m*1:][:2]
 				bk := b[k*9216+n*1:][:4]
 				x0 := bk[0]

@@ -17,91 +17,47 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_128x128x10AVX2 is gemmNN_128x128x10 in AVX2 assembly.
+// gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x128x10AVX2(c *[16384]Float, a *[1280]Float, b *[1280]Float)
+func gemmNN_64x128x10AVX2(c *[8192]Float, a *[640]Float, b *[1280]Float)
 
-// gemmNN_128x128x10AVX512 is gemmNN_128x128x10 in AVX512 assembly.
+// gemmNN_64x128x10AVX512 is gemmNN_64x128x10 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x128x10AVX512(c *[16384]Float, a *[1280]Float, b *[1280]Float)
+func gemmNN_64x128x10AVX512(c *[8192]Float, a *[640]Float, b *[1280]Float)
 
-// gemmNN_128x128x10 runs the kernel on the path the CPU supports.
-func gemmNN_128x128x10(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
+// gemmNN_64x128x10 runs the kernel on the path the CPU supports.
+func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x128x10AVX512(c, a, b)
+		gemmNN_64x128x10AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x128x10AVX2(c, a, b)
+		gemmNN_64x128x10AVX2(c, a, b)
 	default:
-		gemmNN_128x128x10Go(c, a, b)
+		gemmNN_64x128x10Go(c, a, b)
 	}
 }
 
-// gemmNN_128x9216x128AVX2 is gemmNN_128x9216x128 in AVX2 assembly.
+// gemmNN_64x9216x128AVX2 is gemmNN_64x9216x128 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x9216x128AVX2(c *[1179648]Float, a *[16384]Float, b *[1179648]Float)
+func gemmNN_64x9216x128AVX2(c *[589824]Float, a *[8192]Float, b *[1179648]Float)
 
-// gemmNN_128x9216x128AVX512 is gemmNN_128x9216x128 in AVX512 assembly.
+// gemmNN_64x9216x128AVX512 is gemmNN_64x9216x128 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x9216x128AVX512(c *[1179648]Float, a *[16384]Float, b *[1179648]Float)
+func gemmNN_64x9216x128AVX512(c *[589824]Float, a *[8192]Float, b *[1179648]Float)
 
-// gemmNN_128x9216x128 runs the kernel on the path the CPU supports.
-func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
+// gemmNN_64x9216x128 runs the kernel on the path the CPU supports.
+func gemmNN_64x9216x128(c *[589824]Float, a *[8192]Float, b *[1179648]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x9216x128AVX512(c, a, b)
+		gemmNN_64x9216x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x9216x128AVX2(c, a, b)
+		gemmNN_64x9216x128AVX2(c, a, b)
 	default:
-		gemmNN_128x9216x128Go(c, a, b)
-	}
-}
-
-// gemmNT_128x10x128AVX2 is gemmNT_128x10x128 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x10x128AVX2(c *[1280]Float, a *[16384]Float, b *[1280]Float)
-
-// gemmNT_128x10x128AVX512 is gemmNT_128x10x128 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x10x128AVX512(c *[1280]Float, a *[16384]Float, b *[1280]Float)
-
-// gemmNT_128x10x128 runs the kernel on the path the CPU supports.
-func gemmNT_128x10x128(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x10x128AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x10x128AVX2(c, a, b)
-	default:
-		gemmNT_128x10x128Go(c, a, b)
-	}
-}
-
-// gemmNT_128x128x9216AVX2 is gemmNT_128x128x9216 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x128x9216AVX2(c *[16384]Float, a *[1179648]Float, b *[1179648]Float)
-
-// gemmNT_128x128x9216AVX512 is gemmNT_128x128x9216 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x128x9216AVX512(c *[16384]Float, a *[1179648]Float, b *[1179648]Float)
-
-// gemmNT_128x128x9216 runs the kernel on the path the CPU supports.
-func gemmNT_128x128x9216(c *[16384]Float, a *[1179648]Float, b *[1179648]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x128x9216AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x128x9216AVX2(c, a, b)
-	default:
-		gemmNT_128x128x9216Go(c, a, b)
+		gemmNN_64x9216x128Go(c, a, b)
 	}
 }
 
@@ -149,47 +105,91 @@ func gemmNT_1x128x9216(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 	}
 }
 
-// gemmTN_10x128x128AVX2 is gemmTN_10x128x128 in AVX2 assembly.
+// gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_10x128x128AVX2(c *[1280]Float, a *[1280]Float, b *[16384]Float)
+func gemmNT_64x10x128AVX2(c *[640]Float, a *[8192]Float, b *[1280]Float)
 
-// gemmTN_10x128x128AVX512 is gemmTN_10x128x128 in AVX512 assembly.
+// gemmNT_64x10x128AVX512 is gemmNT_64x10x128 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_10x128x128AVX512(c *[1280]Float, a *[1280]Float, b *[16384]Float)
+func gemmNT_64x10x128AVX512(c *[640]Float, a *[8192]Float, b *[1280]Float)
 
-// gemmTN_10x128x128 runs the kernel on the path the CPU supports.
-func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
+// gemmNT_64x10x128 runs the kernel on the path the CPU supports.
+func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_10x128x128AVX512(c, a, b)
+		gemmNT_64x10x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_10x128x128AVX2(c, a, b)
+		gemmNT_64x10x128AVX2(c, a, b)
 	default:
-		gemmTN_10x128x128Go(c, a, b)
+		gemmNT_64x10x128Go(c, a, b)
 	}
 }
 
-// gemmTN_128x9216x128AVX2 is gemmTN_128x9216x128 in AVX2 assembly.
+// gemmNT_64x128x9216AVX2 is gemmNT_64x128x9216 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_128x9216x128AVX2(c *[1179648]Float, a *[16384]Float, b *[1179648]Float)
+func gemmNT_64x128x9216AVX2(c *[8192]Float, a *[589824]Float, b *[1179648]Float)
 
-// gemmTN_128x9216x128AVX512 is gemmTN_128x9216x128 in AVX512 assembly.
+// gemmNT_64x128x9216AVX512 is gemmNT_64x128x9216 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_128x9216x128AVX512(c *[1179648]Float, a *[16384]Float, b *[1179648]Float)
+func gemmNT_64x128x9216AVX512(c *[8192]Float, a *[589824]Float, b *[1179648]Float)
 
-// gemmTN_128x9216x128 runs the kernel on the path the CPU supports.
-func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
+// gemmNT_64x128x9216 runs the kernel on the path the CPU supports.
+func gemmNT_64x128x9216(c *[8192]Float, a *[589824]Float, b *[1179648]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_128x9216x128AVX512(c, a, b)
+		gemmNT_64x128x9216AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_128x9216x128AVX2(c, a, b)
+		gemmNT_64x128x9216AVX2(c, a, b)
 	default:
-		gemmTN_128x9216x128Go(c, a, b)
+		gemmNT_64x128x9216Go(c, a, b)
+	}
+}
+
+// gemmTN_10x128x64AVX2 is gemmTN_10x128x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_10x128x64AVX2(c *[1280]Float, a *[640]Float, b *[8192]Float)
+
+// gemmTN_10x128x64AVX512 is gemmTN_10x128x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_10x128x64AVX512(c *[1280]Float, a *[640]Float, b *[8192]Float)
+
+// gemmTN_10x128x64 runs the kernel on the path the CPU supports.
+func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_10x128x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_10x128x64AVX2(c, a, b)
+	default:
+		gemmTN_10x128x64Go(c, a, b)
+	}
+}
+
+// gemmTN_128x9216x64AVX2 is gemmTN_128x9216x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_128x9216x64AVX2(c *[1179648]Float, a *[8192]Float, b *[589824]Float)
+
+// gemmTN_128x9216x64AVX512 is gemmTN_128x9216x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_128x9216x64AVX512(c *[1179648]Float, a *[8192]Float, b *[589824]Float)
+
+// gemmTN_128x9216x64 runs the kernel on the path the CPU supports.
+func gemmTN_128x9216x64(c *[1179648]Float, a *[8192]Float, b *[589824]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_128x9216x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_128x9216x64AVX2(c, a, b)
+	default:
+		gemmTN_128x9216x64Go(c, a, b)
 	}
 }
 

@@ -22,17 +22,11 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_128x128x10(c *[16384]Float, a *[1280]Float, b *[1280]Float) {
-	gemmNN_128x128x10Go(c, a, b)
+func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+	gemmNN_64x128x10Go(c, a, b)
 }
-func gemmNN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
-	gemmNN_128x9216x128Go(c, a, b)
-}
-func gemmNT_128x10x128(c *[1280]Float, a *[16384]Float, b *[1280]Float) {
-	gemmNT_128x10x128Go(c, a, b)
-}
-func gemmNT_128x128x9216(c *[16384]Float, a *[1179648]Float, b *[1179648]Float) {
-	gemmNT_128x128x9216Go(c, a, b)
+func gemmNN_64x9216x128(c *[589824]Float, a *[8192]Float, b *[1179648]Float) {
+	gemmNN_64x9216x128Go(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
@@ -40,11 +34,17 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 func gemmNT_1x128x9216(c *[128]Float, a *[9216]Float, b *[1179648]Float) {
 	gemmNT_1x128x9216Go(c, a, b)
 }
-func gemmTN_10x128x128(c *[1280]Float, a *[1280]Float, b *[16384]Float) {
-	gemmTN_10x128x128Go(c, a, b)
+func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+	gemmNT_64x10x128Go(c, a, b)
 }
-func gemmTN_128x9216x128(c *[1179648]Float, a *[16384]Float, b *[1179648]Float) {
-	gemmTN_128x9216x128Go(c, a, b)
+func gemmNT_64x128x9216(c *[8192]Float, a *[589824]Float, b *[1179648]Float) {
+	gemmNT_64x128x9216Go(c, a, b)
+}
+func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+	gemmTN_10x128x64Go(c, a, b)
+}
+func gemmTN_128x9216x64(c *[1179648]Float, a *[8192]Float, b *[589824]Float) {
+	gemmTN_128x9216x64Go(c, a, b)
 }
 func biasGrad_576x64_relu(d *[36864]Float, db *[64]Float, s *[36864]Float) {
 	biasGrad_576x64_reluGo(d, db, s)

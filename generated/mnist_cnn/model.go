@@ -45,6 +45,13 @@ const (
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 128
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 64
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 10
@@ -87,31 +94,35 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx                [BatchSize]int
+	shard              int               // the shard of the train step it runs
+	g                  *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss               float64           // its shard's summed loss
+	correct            int               // and correct count
+	idx                [ShardSize]int
 	conv2d_wtT         [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out         [2768896]Float // output of layer conv2d
-	x                  [100352]Float  // model input
+	conv2d_out         [1384448]Float // output of layer conv2d
+	x                  [50176]Float   // model input
 	conv2d_1_wV        [18432]Float   // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels]
 	conv2d_1_wM        [36864]Float   // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters]
 	conv2d_1_wU        [32768]Float   // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters]
-	conv2d_1_out       [4718592]Float // output of layer conv2d_1
-	max_pooling2d_out  [1179648]Float // output of layer max_pooling2d
-	dropout_mask       [1179648]Float // dropout mask of layer dropout
-	dropout_out        [1179648]Float // output of layer dropout
-	dense_out          [16384]Float   // output of layer dense
-	dropout_1_mask     [16384]Float   // dropout mask of layer dropout_1
-	dropout_1_out      [16384]Float   // output of layer dropout_1
-	dense_1_out        [1280]Float    // output of layer dense_1
-	y                  [1280]Float    // targets
-	dense_1_grad       [1280]Float    // gradient of the output of layer dense_1
-	dropout_1_grad     [16384]Float   // gradient of the output of layer dropout_1
-	dense_grad         [16384]Float   // gradient of the output of layer dense
-	dropout_grad       [1179648]Float // gradient of the output of layer dropout
-	max_pooling2d_grad [1179648]Float // gradient of the output of layer max_pooling2d
-	conv2d_1_grad      [4718592]Float // gradient of the output of layer conv2d_1
+	conv2d_1_out       [2359296]Float // output of layer conv2d_1
+	max_pooling2d_out  [589824]Float  // output of layer max_pooling2d
+	dropout_mask       [589824]Float  // dropout mask of layer dropout
+	dropout_out        [589824]Float  // output of layer dropout
+	dense_out          [8192]Float    // output of layer dense
+	dropout_1_mask     [8192]Float    // dropout mask of layer dropout_1
+	dropout_1_out      [8192]Float    // output of layer dropout_1
+	dense_1_out        [640]Float     // output of layer dense_1
+	y                  [640]Float     // targets
+	dense_1_grad       [640]Float     // gradient of the output of layer dense_1
+	dropout_1_grad     [8192]Float    // gradient of the output of layer dropout_1
+	dense_grad         [8192]Float    // gradient of the output of layer dense
+	dropout_grad       [589824]Float  // gradient of the output of layer dropout
+	max_pooling2d_grad [589824]Float  // gradient of the output of layer max_pooling2d
+	conv2d_1_grad      [2359296]Float // gradient of the output of layer conv2d_1
 	conv2d_1_wdU       [32768]Float   // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters]
 	conv2d_1_dy        [36864]Float   // gradient of one sample's output of layer conv2d_1
-	conv2d_grad        [2768896]Float // gradient of the output of layer conv2d
+	conv2d_grad        [1384448]Float // gradient of the output of layer conv2d
 	conv2d_1_wUT       [32768]Float   // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels]
 	conv2d_dwtT        [288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
 	conv2d_out1        [21632]Float   // output of layer conv2d
@@ -124,15 +135,22 @@ type workspace struct {
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [100352]Float                // the batch's inputs, which the shards copy
+	yb        [1280]Float                  // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -142,7 +160,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -179,6 +199,10 @@ func New(seed uint64) *Model {
 	// dense_1.bias [10]: zeros
 	if err := initializer.Fill(m.p[1199872:1199882], "zeros", 128, 10, rng.New(seed, 7)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -233,14 +257,14 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[100352]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[1280]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
@@ -257,7 +281,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
@@ -299,7 +323,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
 		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
 		for r0 := 0; r0 < 12; r0 += 3 {
@@ -312,13 +336,13 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
 	{
-		r := rng.New(m.seed, uint64(m.step)<<8|4)
+		r := rng.New(m.seed, (uint64(m.step)<<8|4)<<8|uint64(m.shard))
 		mask := m.dropout_mask[:]
 		in := m.max_pooling2d_out[:][:len(mask)]
 		out := m.dropout_out[:][:len(mask)]
@@ -341,11 +365,11 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
-	gemmNT_128x128x9216(&m.dense_out, &m.dropout_out, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmNT_64x128x9216(&m.dense_out, &m.dropout_out, (*[1179648]Float)(m.p[18816:1198464]))
 	{
 		b := (*[128]Float)(m.p[1198464:1198592])
 		out := m.dense_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				row[j] += b[j]
@@ -365,7 +389,7 @@ func (m *workspace) forwardTrain() {
 
 	// layer dropout_1 (mnist_cnn.yaml:25): Dropout 0.5
 	{
-		r := rng.New(m.seed, uint64(m.step)<<8|7)
+		r := rng.New(m.seed, (uint64(m.step)<<8|7)<<8|uint64(m.shard))
 		mask := m.dropout_1_mask[:]
 		in := m.dense_out[:][:len(mask)]
 		out := m.dropout_1_out[:][:len(mask)]
@@ -385,11 +409,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (mnist_cnn.yaml:27): Dense 128→10, softmax
-	gemmNT_128x10x128(&m.dense_1_out, &m.dropout_1_out, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmNT_64x10x128(&m.dense_1_out, &m.dropout_1_out, (*[1280]Float)(m.p[1198592:1199872]))
 	{
 		b := (*[10]Float)(m.p[1199872:1199882])
 		out := m.dense_1_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -405,7 +429,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for r := 0; r < 128; r++ {
+	for r := 0; r < 64; r++ {
 		row := m.dense_1_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -514,7 +538,7 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
 	}
 
@@ -556,7 +580,7 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
 		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
 		for r0 := 0; r0 < 12; r0 += 3 {
@@ -569,7 +593,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 	}
 
@@ -580,11 +604,11 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
-	gemmNT_128x128x9216(&m.dense_out, &m.max_pooling2d_out, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmNT_64x128x9216(&m.dense_out, &m.max_pooling2d_out, (*[1179648]Float)(m.p[18816:1198464]))
 	{
 		b := (*[128]Float)(m.p[1198464:1198592])
 		out := m.dense_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				row[j] += b[j]
@@ -606,11 +630,11 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense_1 (mnist_cnn.yaml:27): Dense 128→10, softmax
-	gemmNT_128x10x128(&m.dense_1_out, &m.dense_out, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmNT_64x10x128(&m.dense_1_out, &m.dense_out, (*[1280]Float)(m.p[1198592:1199872]))
 	{
 		b := (*[10]Float)(m.p[1199872:1199882])
 		out := m.dense_1_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -626,7 +650,7 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
-	for r := 0; r < 128; r++ {
+	for r := 0; r < 64; r++ {
 		row := m.dense_1_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -943,8 +967,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -952,7 +976,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.dense_1_out[:]
 	y := m.y[:]
 	g := m.dense_1_grad[:]
-	for r := 0; r < 128*1; r++ {
+	for r := 0; r < 64*1; r++ {
 		p := out[r*10:][:10]
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
@@ -1105,7 +1129,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 128.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -1246,7 +1270,7 @@ func (m *workspace) backward() {
 		db := (*[10]Float)(m.g[1199872:1199882])
 		d := m.dense_1_grad[:]
 		*db = [10]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*10:][:10]
 			{
 				db[0] += row[0]
@@ -1262,8 +1286,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x128((*[1280]Float)(m.g[1198592:1199872]), &m.dense_1_grad, &m.dropout_1_out)
-	gemmNN_128x128x10(&m.dropout_1_grad, &m.dense_1_grad, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmTN_10x128x64((*[1280]Float)(m.g[1198592:1199872]), &m.dense_1_grad, &m.dropout_1_out)
+	gemmNN_64x128x10(&m.dropout_1_grad, &m.dense_1_grad, (*[1280]Float)(m.p[1198592:1199872]))
 
 	// layer dropout_1 (mnist_cnn.yaml:25): Dropout 0.5
 	{
@@ -1291,15 +1315,15 @@ func (m *workspace) backward() {
 		db := (*[128]Float)(m.g[1198464:1198592])
 		d := m.dense_grad[:]
 		*db = [128]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_128x9216x128((*[1179648]Float)(m.g[18816:1198464]), &m.dense_grad, &m.dropout_out)
-	gemmNN_128x9216x128(&m.dropout_grad, &m.dense_grad, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmTN_128x9216x64((*[1179648]Float)(m.g[18816:1198464]), &m.dense_grad, &m.dropout_out)
+	gemmNN_64x9216x128(&m.dropout_grad, &m.dense_grad, (*[1179648]Float)(m.p[18816:1198464]))
 
 	// layer flatten (mnist_cnn.yaml:21): Flatten [12 12 64]→[9216]
 
@@ -1325,7 +1349,7 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		maxPool_24x24x64_k2x2_grad(&m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
 		biasGrad_576x64_relu(&m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
@@ -1376,7 +1400,7 @@ func (m *workspace) backward() {
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	*(*[32]Float)(m.g[288:320]) = [32]Float{}
 	m.conv2d_dwtT = [288]Float{}
-	for b := 0; b < 128; b++ {
+	for b := 0; b < 64; b++ {
 		biasGrad_676x32_relu((*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), (*[32]Float)(m.g[288:320]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]))
 		convWGrad_28x28x1_26x26x32_k3x3(&m.conv2d_dwtT, (*[784]Float)(m.x[b*784:(b+1)*784]), (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]))
 	}
@@ -1405,10 +1429,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 128.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -1427,8 +1482,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherTargets(m.y[:], set, idx, OutputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherTargets(m.yb[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -1441,12 +1496,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -1466,11 +1521,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[100352]Float, out *[1280]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.dense_1_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.dense_1_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -1486,9 +1543,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -1500,18 +1557,46 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -1519,27 +1604,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

@@ -12,12 +12,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -57,18 +57,18 @@ func TestLearnsFixedBatch(t *testing.T) {
 	fillBatch(m)
 	first, _ := m.TrainStep()
 	var last float64
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 43; i++ {
 		last, _ = m.TrainStep()
 	}
 	if !(last < first*0.95) {
-		t.Errorf("loss went from %v to %v in 21 steps on one batch", first, last)
+		t.Errorf("loss went from %v to %v in 43 steps on one batch", first, last)
 	}
 }
 func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -115,53 +135,29 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 327680,
+	flops: 163840,
 	k:     10,
-	name:  "gemmNN_128x128x10",
+	name:  "gemmNN_64x128x10",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x128x10Go((*[16384]Float)(o[0]), (*[1280]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_64x128x10Go((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x128x10((*[16384]Float)(o[0]), (*[1280]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_64x128x10((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{16384, 1280, 1280},
+	sizes: []int{8192, 640, 1280},
 }, {
-	flops: 301989888,
+	flops: 150994944,
 	k:     128,
-	name:  "gemmNN_128x9216x128",
+	name:  "gemmNN_64x9216x128",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x9216x128Go((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
+		gemmNN_64x9216x128Go((*[589824]Float)(o[0]), (*[8192]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x9216x128((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
+		gemmNN_64x9216x128((*[589824]Float)(o[0]), (*[8192]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: []int{1179648, 16384, 1179648},
-}, {
-	flops: 327680,
-	k:     128,
-	name:  "gemmNT_128x10x128",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x10x128Go((*[1280]Float)(o[0]), (*[16384]Float)(o[1]), (*[1280]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x10x128((*[1280]Float)(o[0]), (*[16384]Float)(o[1]), (*[1280]Float)(o[2]))
-	},
-	sizes: []int{1280, 16384, 1280},
-}, {
-	flops: 301989888,
-	k:     9216,
-	name:  "gemmNT_128x128x9216",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x128x9216Go((*[16384]Float)(o[0]), (*[1179648]Float)(o[1]), (*[1179648]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x128x9216((*[16384]Float)(o[0]), (*[1179648]Float)(o[1]), (*[1179648]Float)(o[2]))
-	},
-	sizes: []int{16384, 1179648, 1179648},
+	sizes: []int{589824, 8192, 1179648},
 }, {
 	flops: 2560,
 	k:     128,
@@ -187,29 +183,53 @@ var kernelCases = []struct {
 	},
 	sizes: []int{128, 9216, 1179648},
 }, {
-	flops: 327680,
+	flops: 163840,
 	k:     128,
-	name:  "gemmTN_10x128x128",
+	name:  "gemmNT_64x10x128",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_10x128x128Go((*[1280]Float)(o[0]), (*[1280]Float)(o[1]), (*[16384]Float)(o[2]))
+		gemmNT_64x10x128Go((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_10x128x128((*[1280]Float)(o[0]), (*[1280]Float)(o[1]), (*[16384]Float)(o[2]))
+		gemmNT_64x10x128((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{1280, 1280, 16384},
+	sizes: []int{640, 8192, 1280},
 }, {
-	flops: 301989888,
-	k:     128,
-	name:  "gemmTN_128x9216x128",
+	flops: 150994944,
+	k:     9216,
+	name:  "gemmNT_64x128x9216",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_128x9216x128Go((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
+		gemmNT_64x128x9216Go((*[8192]Float)(o[0]), (*[589824]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_128x9216x128((*[1179648]Float)(o[0]), (*[16384]Float)(o[1]), (*[1179648]Float)(o[2]))
+		gemmNT_64x128x9216((*[8192]Float)(o[0]), (*[589824]Float)(o[1]), (*[1179648]Float)(o[2]))
 	},
-	sizes: []int{1179648, 16384, 1179648},
+	sizes: []int{8192, 589824, 1179648},
+}, {
+	flops: 163840,
+	k:     64,
+	name:  "gemmTN_10x128x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_10x128x64Go((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_10x128x64((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+	},
+	sizes: []int{1280, 640, 8192},
+}, {
+	flops: 150994944,
+	k:     64,
+	name:  "gemmTN_128x9216x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_128x9216x64Go((*[1179648]Float)(o[0]), (*[8192]Float)(o[1]), (*[589824]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_128x9216x64((*[1179648]Float)(o[0]), (*[8192]Float)(o[1]), (*[589824]Float)(o[2]))
+	},
+	sizes: []int{1179648, 8192, 589824},
 }, {
 	flops: 36864,
 	k:     577,

@@ -3,11 +3,11 @@
 package mnist_vae
 
 /*
-gemmNN_128x20x400Go is C[m*20+n] = Σ_k A[m*400+k*1]·B[n*1+k*20] for m < 128, n < 20, k < 400:
+gemmNN_64x20x400Go is C[m*20+n] = Σ_k A[m*400+k*1]·B[n*1+k*20] for m < 64, n < 20, k < 400:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x20x400Go(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x20x400Go(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 20; n += 4 {
 			a0 := a[(m+0)*400:][:400]
 			a1 := a[(m+1)*400:][:400]
@@ -44,11 +44,11 @@ func gemmNN_128x20x400Go(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
 }
 
 /*
-gemmNN_128x400x20Go is C[m*400+n] = Σ_k A[m*20+k*1]·B[n*1+k*400] for m < 128, n < 400, k < 20:
+gemmNN_64x400x20Go is C[m*400+n] = Σ_k A[m*20+k*1]·B[n*1+k*400] for m < 64, n < 400, k < 20:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x400x20Go(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x400x20Go(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 400; n += 4 {
 			a0 := a[(m+0)*20:][:20]
 			a1 := a[(m+1)*20:][:20]
@@ -85,11 +85,11 @@ func gemmNN_128x400x20Go(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
 }
 
 /*
-gemmNN_128x400x20_accGo is C[m*400+n] += Σ_k A[m*20+k*1]·B[n*1+k*400] for m < 128, n < 400, k < 20:
+gemmNN_64x400x20_accGo is C[m*400+n] += Σ_k A[m*20+k*1]·B[n*1+k*400] for m < 64, n < 400, k < 20:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x400x20_accGo(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x400x20_accGo(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 400; n += 4 {
 			a0 := a[(m+0)*20:][:20]
 			a1 := a[(m+1)*20:][:20]
@@ -126,11 +126,11 @@ func gemmNN_128x400x20_accGo(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
 }
 
 /*
-gemmNN_128x400x784Go is C[m*400+n] = Σ_k A[m*784+k*1]·B[n*1+k*400] for m < 128, n < 400, k < 784:
+gemmNN_64x400x784Go is C[m*400+n] = Σ_k A[m*784+k*1]·B[n*1+k*400] for m < 64, n < 400, k < 784:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_128x400x784Go(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
-	for m := 0; m < 128; m += 2 {
+func gemmNN_64x400x784Go(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
+	for m := 0; m < 64; m += 2 {
 		for n := 0; n < 400; n += 4 {
 			a0 := a[(m+0)*784:][:784]
 			a1 := a[(m+1)*784:][:784]
@@ -158,182 +158,6 @@ func gemmNN_128x400x784Go(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*400+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_128x20x400Go is C[m*20+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 128, n < 20, k < 400:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x20x400Go(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 20; n += 4 {
-			a0 := a[(m+0)*400:][:400]
-			a1 := a[(m+1)*400:][:400]
-			b0 := b[(n+0)*400:][:400]
-			b1 := b[(n+1)*400:][:400]
-			b2 := b[(n+2)*400:][:400]
-			b3 := b[(n+3)*400:][:400]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 400; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*20+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*20+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_128x400x20Go is C[m*400+n] = Σ_k A[m*20+k*1]·B[n*20+k*1] for m < 128, n < 400, k < 20:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x400x20Go(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 400; n += 4 {
-			a0 := a[(m+0)*20:][:20]
-			a1 := a[(m+1)*20:][:20]
-			b0 := b[(n+0)*20:][:20]
-			b1 := b[(n+1)*20:][:20]
-			b2 := b[(n+2)*20:][:20]
-			b3 := b[(n+3)*20:][:20]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 20; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*400+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*400+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_128x400x784Go is C[m*400+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 128, n < 400, k < 784:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x400x784Go(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 400; n += 4 {
-			a0 := a[(m+0)*784:][:784]
-			a1 := a[(m+1)*784:][:784]
-			b0 := b[(n+0)*784:][:784]
-			b1 := b[(n+1)*784:][:784]
-			b2 := b[(n+2)*784:][:784]
-			b3 := b[(n+3)*784:][:784]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 784; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*400+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*400+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_128x784x400Go is C[m*784+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 128, n < 784, k < 400:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_128x784x400Go(c *[100352]Float, a *[51200]Float, b *[313600]Float) {
-	for m := 0; m < 128; m += 2 {
-		for n := 0; n < 784; n += 4 {
-			a0 := a[(m+0)*400:][:400]
-			a1 := a[(m+1)*400:][:400]
-			b0 := b[(n+0)*400:][:400]
-			b1 := b[(n+1)*400:][:400]
-			b2 := b[(n+2)*400:][:400]
-			b3 := b[(n+3)*400:][:400]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 400; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*784+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*784+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -564,14 +388,190 @@ func gemmNT_1x784x400Go(c *[784]Float, a *[400]Float, b *[313600]Float) {
 }
 
 /*
-gemmTN_20x400x128Go is C[m*400+n] = Σ_k A[m*1+k*20]·B[n*1+k*400] for m < 20, n < 400, k < 128:
+gemmNT_64x20x400Go is C[m*20+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 64, n < 20, k < 400:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_20x400x128Go(c *[8000]Float, a *[2560]Float, b *[51200]Float) {
+func gemmNT_64x20x400Go(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 20; n += 4 {
+			a0 := a[(m+0)*400:][:400]
+			a1 := a[(m+1)*400:][:400]
+			b0 := b[(n+0)*400:][:400]
+			b1 := b[(n+1)*400:][:400]
+			b2 := b[(n+2)*400:][:400]
+			b3 := b[(n+3)*400:][:400]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 400; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*20+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*20+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNT_64x400x20Go is C[m*400+n] = Σ_k A[m*20+k*1]·B[n*20+k*1] for m < 64, n < 400, k < 20:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x400x20Go(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 400; n += 4 {
+			a0 := a[(m+0)*20:][:20]
+			a1 := a[(m+1)*20:][:20]
+			b0 := b[(n+0)*20:][:20]
+			b1 := b[(n+1)*20:][:20]
+			b2 := b[(n+2)*20:][:20]
+			b3 := b[(n+3)*20:][:20]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 20; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*400+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*400+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNT_64x400x784Go is C[m*400+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 64, n < 400, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x400x784Go(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 400; n += 4 {
+			a0 := a[(m+0)*784:][:784]
+			a1 := a[(m+1)*784:][:784]
+			b0 := b[(n+0)*784:][:784]
+			b1 := b[(n+1)*784:][:784]
+			b2 := b[(n+2)*784:][:784]
+			b3 := b[(n+3)*784:][:784]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 784; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*400+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*400+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNT_64x784x400Go is C[m*784+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 64, n < 784, k < 400:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x784x400Go(c *[50176]Float, a *[25600]Float, b *[313600]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 784; n += 4 {
+			a0 := a[(m+0)*400:][:400]
+			a1 := a[(m+1)*400:][:400]
+			b0 := b[(n+0)*400:][:400]
+			b1 := b[(n+1)*400:][:400]
+			b2 := b[(n+2)*400:][:400]
+			b3 := b[(n+3)*400:][:400]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 400; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*784+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*784+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmTN_20x400x64Go is C[m*400+n] = Σ_k A[m*1+k*20]·B[n*1+k*400] for m < 20, n < 400, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_20x400x64Go(c *[8000]Float, a *[1280]Float, b *[25600]Float) {
 	for m := 0; m < 20; m += 2 {
 		for n := 0; n < 400; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*20+m*1:][:2]
 				bk := b[k*400+n*1:][:4]
 				x0 := bk[0]
@@ -604,14 +604,14 @@ func gemmTN_20x400x128Go(c *[8000]Float, a *[2560]Float, b *[51200]Float) {
 }
 
 /*
-gemmTN_400x20x128Go is C[m*20+n] = Σ_k A[m*1+k*400]·B[n*1+k*20] for m < 400, n < 20, k < 128:
+gemmTN_400x20x64Go is C[m*20+n] = Σ_k A[m*1+k*400]·B[n*1+k*20] for m < 400, n < 20, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_400x20x128Go(c *[8000]Float, a *[51200]Float, b *[2560]Float) {
+func gemmTN_400x20x64Go(c *[8000]Float, a *[25600]Float, b *[1280]Float) {
 	for m := 0; m < 400; m += 2 {
 		for n := 0; n < 20; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*400+m*1:][:2]
 				bk := b[k*20+n*1:][:4]
 				x0 := bk[0]
@@ -644,14 +644,14 @@ func gemmTN_400x20x128Go(c *[8000]Float, a *[51200]Float, b *[2560]Float) {
 }
 
 /*
-gemmTN_400x784x128Go is C[m*784+n] = Σ_k A[m*1+k*400]·B[n*1+k*784] for m < 400, n < 784, k < 128:
+gemmTN_400x784x64Go is C[m*784+n] = Σ_k A[m*1+k*400]·B[n*1+k*784] for m < 400, n < 784, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_400x784x128Go(c *[313600]Float, a *[51200]Float, b *[100352]Float) {
+func gemmTN_400x784x64Go(c *[313600]Float, a *[25600]Float, b *[50176]Float) {
 	for m := 0; m < 400; m += 2 {
 		for n := 0; n < 784; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*400+m*1:][:2]
 				bk := b[k*784+n*1:][:4]
 				x0 := bk[0]
@@ -684,14 +684,14 @@ func gemmTN_400x784x128Go(c *[313600]Float, a *[51200]Float, b *[100352]Float) {
 }
 
 /*
-gemmTN_784x400x128Go is C[m*400+n] = Σ_k A[m*1+k*784]·B[n*1+k*400] for m < 784, n < 400, k < 128:
+gemmTN_784x400x64Go is C[m*400+n] = Σ_k A[m*1+k*784]·B[n*1+k*400] for m < 784, n < 400, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_784x400x128Go(c *[313600]Float, a *[100352]Float, b *[51200]Float) {
+func gemmTN_784x400x64Go(c *[313600]Float, a *[50176]Float, b *[25600]Float) {
 	for m := 0; m < 784; m += 2 {
 		for n := 0; n < 400; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 128; k++ {
+			for k := 0; k < 64; k++ {
 				ak := a[k*784+m*1:][:2]
 				bk := b[k*400+n*1:][:4]
 				x0 := bk[0]

@@ -17,179 +17,91 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_128x20x400AVX2 is gemmNN_128x20x400 in AVX2 assembly.
+// gemmNN_64x20x400AVX2 is gemmNN_64x20x400 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x20x400AVX2(c *[2560]Float, a *[51200]Float, b *[8000]Float)
+func gemmNN_64x20x400AVX2(c *[1280]Float, a *[25600]Float, b *[8000]Float)
 
-// gemmNN_128x20x400AVX512 is gemmNN_128x20x400 in AVX512 assembly.
+// gemmNN_64x20x400AVX512 is gemmNN_64x20x400 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x20x400AVX512(c *[2560]Float, a *[51200]Float, b *[8000]Float)
+func gemmNN_64x20x400AVX512(c *[1280]Float, a *[25600]Float, b *[8000]Float)
 
-// gemmNN_128x20x400 runs the kernel on the path the CPU supports.
-func gemmNN_128x20x400(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
+// gemmNN_64x20x400 runs the kernel on the path the CPU supports.
+func gemmNN_64x20x400(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x20x400AVX512(c, a, b)
+		gemmNN_64x20x400AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x20x400AVX2(c, a, b)
+		gemmNN_64x20x400AVX2(c, a, b)
 	default:
-		gemmNN_128x20x400Go(c, a, b)
+		gemmNN_64x20x400Go(c, a, b)
 	}
 }
 
-// gemmNN_128x400x20AVX2 is gemmNN_128x400x20 in AVX2 assembly.
+// gemmNN_64x400x20AVX2 is gemmNN_64x400x20 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x400x20AVX2(c *[51200]Float, a *[2560]Float, b *[8000]Float)
+func gemmNN_64x400x20AVX2(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmNN_128x400x20AVX512 is gemmNN_128x400x20 in AVX512 assembly.
+// gemmNN_64x400x20AVX512 is gemmNN_64x400x20 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x400x20AVX512(c *[51200]Float, a *[2560]Float, b *[8000]Float)
+func gemmNN_64x400x20AVX512(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmNN_128x400x20 runs the kernel on the path the CPU supports.
-func gemmNN_128x400x20(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
+// gemmNN_64x400x20 runs the kernel on the path the CPU supports.
+func gemmNN_64x400x20(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x400x20AVX512(c, a, b)
+		gemmNN_64x400x20AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x400x20AVX2(c, a, b)
+		gemmNN_64x400x20AVX2(c, a, b)
 	default:
-		gemmNN_128x400x20Go(c, a, b)
+		gemmNN_64x400x20Go(c, a, b)
 	}
 }
 
-// gemmNN_128x400x20_accAVX2 is gemmNN_128x400x20_acc in AVX2 assembly.
+// gemmNN_64x400x20_accAVX2 is gemmNN_64x400x20_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x400x20_accAVX2(c *[51200]Float, a *[2560]Float, b *[8000]Float)
+func gemmNN_64x400x20_accAVX2(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmNN_128x400x20_accAVX512 is gemmNN_128x400x20_acc in AVX512 assembly.
+// gemmNN_64x400x20_accAVX512 is gemmNN_64x400x20_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x400x20_accAVX512(c *[51200]Float, a *[2560]Float, b *[8000]Float)
+func gemmNN_64x400x20_accAVX512(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmNN_128x400x20_acc runs the kernel on the path the CPU supports.
-func gemmNN_128x400x20_acc(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
+// gemmNN_64x400x20_acc runs the kernel on the path the CPU supports.
+func gemmNN_64x400x20_acc(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x400x20_accAVX512(c, a, b)
+		gemmNN_64x400x20_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x400x20_accAVX2(c, a, b)
+		gemmNN_64x400x20_accAVX2(c, a, b)
 	default:
-		gemmNN_128x400x20_accGo(c, a, b)
+		gemmNN_64x400x20_accGo(c, a, b)
 	}
 }
 
-// gemmNN_128x400x784AVX2 is gemmNN_128x400x784 in AVX2 assembly.
+// gemmNN_64x400x784AVX2 is gemmNN_64x400x784 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_128x400x784AVX2(c *[51200]Float, a *[100352]Float, b *[313600]Float)
+func gemmNN_64x400x784AVX2(c *[25600]Float, a *[50176]Float, b *[313600]Float)
 
-// gemmNN_128x400x784AVX512 is gemmNN_128x400x784 in AVX512 assembly.
+// gemmNN_64x400x784AVX512 is gemmNN_64x400x784 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_128x400x784AVX512(c *[51200]Float, a *[100352]Float, b *[313600]Float)
+func gemmNN_64x400x784AVX512(c *[25600]Float, a *[50176]Float, b *[313600]Float)
 
-// gemmNN_128x400x784 runs the kernel on the path the CPU supports.
-func gemmNN_128x400x784(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
+// gemmNN_64x400x784 runs the kernel on the path the CPU supports.
+func gemmNN_64x400x784(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_128x400x784AVX512(c, a, b)
+		gemmNN_64x400x784AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_128x400x784AVX2(c, a, b)
+		gemmNN_64x400x784AVX2(c, a, b)
 	default:
-		gemmNN_128x400x784Go(c, a, b)
-	}
-}
-
-// gemmNT_128x20x400AVX2 is gemmNT_128x20x400 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x20x400AVX2(c *[2560]Float, a *[51200]Float, b *[8000]Float)
-
-// gemmNT_128x20x400AVX512 is gemmNT_128x20x400 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x20x400AVX512(c *[2560]Float, a *[51200]Float, b *[8000]Float)
-
-// gemmNT_128x20x400 runs the kernel on the path the CPU supports.
-func gemmNT_128x20x400(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x20x400AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x20x400AVX2(c, a, b)
-	default:
-		gemmNT_128x20x400Go(c, a, b)
-	}
-}
-
-// gemmNT_128x400x20AVX2 is gemmNT_128x400x20 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x400x20AVX2(c *[51200]Float, a *[2560]Float, b *[8000]Float)
-
-// gemmNT_128x400x20AVX512 is gemmNT_128x400x20 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x400x20AVX512(c *[51200]Float, a *[2560]Float, b *[8000]Float)
-
-// gemmNT_128x400x20 runs the kernel on the path the CPU supports.
-func gemmNT_128x400x20(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x400x20AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x400x20AVX2(c, a, b)
-	default:
-		gemmNT_128x400x20Go(c, a, b)
-	}
-}
-
-// gemmNT_128x400x784AVX2 is gemmNT_128x400x784 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x400x784AVX2(c *[51200]Float, a *[100352]Float, b *[313600]Float)
-
-// gemmNT_128x400x784AVX512 is gemmNT_128x400x784 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x400x784AVX512(c *[51200]Float, a *[100352]Float, b *[313600]Float)
-
-// gemmNT_128x400x784 runs the kernel on the path the CPU supports.
-func gemmNT_128x400x784(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x400x784AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x400x784AVX2(c, a, b)
-	default:
-		gemmNT_128x400x784Go(c, a, b)
-	}
-}
-
-// gemmNT_128x784x400AVX2 is gemmNT_128x784x400 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_128x784x400AVX2(c *[100352]Float, a *[51200]Float, b *[313600]Float)
-
-// gemmNT_128x784x400AVX512 is gemmNT_128x784x400 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_128x784x400AVX512(c *[100352]Float, a *[51200]Float, b *[313600]Float)
-
-// gemmNT_128x784x400 runs the kernel on the path the CPU supports.
-func gemmNT_128x784x400(c *[100352]Float, a *[51200]Float, b *[313600]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_128x784x400AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_128x784x400AVX2(c, a, b)
-	default:
-		gemmNT_128x784x400Go(c, a, b)
+		gemmNN_64x400x784Go(c, a, b)
 	}
 }
 
@@ -281,90 +193,178 @@ func gemmNT_1x784x400(c *[784]Float, a *[400]Float, b *[313600]Float) {
 	}
 }
 
-// gemmTN_20x400x128AVX2 is gemmTN_20x400x128 in AVX2 assembly.
+// gemmNT_64x20x400AVX2 is gemmNT_64x20x400 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_20x400x128AVX2(c *[8000]Float, a *[2560]Float, b *[51200]Float)
+func gemmNT_64x20x400AVX2(c *[1280]Float, a *[25600]Float, b *[8000]Float)
 
-// gemmTN_20x400x128AVX512 is gemmTN_20x400x128 in AVX512 assembly.
+// gemmNT_64x20x400AVX512 is gemmNT_64x20x400 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_20x400x128AVX512(c *[8000]Float, a *[2560]Float, b *[51200]Float)
+func gemmNT_64x20x400AVX512(c *[1280]Float, a *[25600]Float, b *[8000]Float)
 
-// gemmTN_20x400x128 runs the kernel on the path the CPU supports.
-func gemmTN_20x400x128(c *[8000]Float, a *[2560]Float, b *[51200]Float) {
+// gemmNT_64x20x400 runs the kernel on the path the CPU supports.
+func gemmNT_64x20x400(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_20x400x128AVX512(c, a, b)
+		gemmNT_64x20x400AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_20x400x128AVX2(c, a, b)
+		gemmNT_64x20x400AVX2(c, a, b)
 	default:
-		gemmTN_20x400x128Go(c, a, b)
+		gemmNT_64x20x400Go(c, a, b)
 	}
 }
 
-// gemmTN_400x20x128AVX2 is gemmTN_400x20x128 in AVX2 assembly.
+// gemmNT_64x400x20AVX2 is gemmNT_64x400x20 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_400x20x128AVX2(c *[8000]Float, a *[51200]Float, b *[2560]Float)
+func gemmNT_64x400x20AVX2(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmTN_400x20x128AVX512 is gemmTN_400x20x128 in AVX512 assembly.
+// gemmNT_64x400x20AVX512 is gemmNT_64x400x20 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_400x20x128AVX512(c *[8000]Float, a *[51200]Float, b *[2560]Float)
+func gemmNT_64x400x20AVX512(c *[25600]Float, a *[1280]Float, b *[8000]Float)
 
-// gemmTN_400x20x128 runs the kernel on the path the CPU supports.
-func gemmTN_400x20x128(c *[8000]Float, a *[51200]Float, b *[2560]Float) {
+// gemmNT_64x400x20 runs the kernel on the path the CPU supports.
+func gemmNT_64x400x20(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_400x20x128AVX512(c, a, b)
+		gemmNT_64x400x20AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_400x20x128AVX2(c, a, b)
+		gemmNT_64x400x20AVX2(c, a, b)
 	default:
-		gemmTN_400x20x128Go(c, a, b)
+		gemmNT_64x400x20Go(c, a, b)
 	}
 }
 
-// gemmTN_400x784x128AVX2 is gemmTN_400x784x128 in AVX2 assembly.
+// gemmNT_64x400x784AVX2 is gemmNT_64x400x784 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_400x784x128AVX2(c *[313600]Float, a *[51200]Float, b *[100352]Float)
+func gemmNT_64x400x784AVX2(c *[25600]Float, a *[50176]Float, b *[313600]Float)
 
-// gemmTN_400x784x128AVX512 is gemmTN_400x784x128 in AVX512 assembly.
+// gemmNT_64x400x784AVX512 is gemmNT_64x400x784 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_400x784x128AVX512(c *[313600]Float, a *[51200]Float, b *[100352]Float)
+func gemmNT_64x400x784AVX512(c *[25600]Float, a *[50176]Float, b *[313600]Float)
 
-// gemmTN_400x784x128 runs the kernel on the path the CPU supports.
-func gemmTN_400x784x128(c *[313600]Float, a *[51200]Float, b *[100352]Float) {
+// gemmNT_64x400x784 runs the kernel on the path the CPU supports.
+func gemmNT_64x400x784(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_400x784x128AVX512(c, a, b)
+		gemmNT_64x400x784AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_400x784x128AVX2(c, a, b)
+		gemmNT_64x400x784AVX2(c, a, b)
 	default:
-		gemmTN_400x784x128Go(c, a, b)
+		gemmNT_64x400x784Go(c, a, b)
 	}
 }
 
-// gemmTN_784x400x128AVX2 is gemmTN_784x400x128 in AVX2 assembly.
+// gemmNT_64x784x400AVX2 is gemmNT_64x784x400 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_784x400x128AVX2(c *[313600]Float, a *[100352]Float, b *[51200]Float)
+func gemmNT_64x784x400AVX2(c *[50176]Float, a *[25600]Float, b *[313600]Float)
 
-// gemmTN_784x400x128AVX512 is gemmTN_784x400x128 in AVX512 assembly.
+// gemmNT_64x784x400AVX512 is gemmNT_64x784x400 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_784x400x128AVX512(c *[313600]Float, a *[100352]Float, b *[51200]Float)
+func gemmNT_64x784x400AVX512(c *[50176]Float, a *[25600]Float, b *[313600]Float)
 
-// gemmTN_784x400x128 runs the kernel on the path the CPU supports.
-func gemmTN_784x400x128(c *[313600]Float, a *[100352]Float, b *[51200]Float) {
+// gemmNT_64x784x400 runs the kernel on the path the CPU supports.
+func gemmNT_64x784x400(c *[50176]Float, a *[25600]Float, b *[313600]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_784x400x128AVX512(c, a, b)
+		gemmNT_64x784x400AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_784x400x128AVX2(c, a, b)
+		gemmNT_64x784x400AVX2(c, a, b)
 	default:
-		gemmTN_784x400x128Go(c, a, b)
+		gemmNT_64x784x400Go(c, a, b)
+	}
+}
+
+// gemmTN_20x400x64AVX2 is gemmTN_20x400x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_20x400x64AVX2(c *[8000]Float, a *[1280]Float, b *[25600]Float)
+
+// gemmTN_20x400x64AVX512 is gemmTN_20x400x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_20x400x64AVX512(c *[8000]Float, a *[1280]Float, b *[25600]Float)
+
+// gemmTN_20x400x64 runs the kernel on the path the CPU supports.
+func gemmTN_20x400x64(c *[8000]Float, a *[1280]Float, b *[25600]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_20x400x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_20x400x64AVX2(c, a, b)
+	default:
+		gemmTN_20x400x64Go(c, a, b)
+	}
+}
+
+// gemmTN_400x20x64AVX2 is gemmTN_400x20x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_400x20x64AVX2(c *[8000]Float, a *[25600]Float, b *[1280]Float)
+
+// gemmTN_400x20x64AVX512 is gemmTN_400x20x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_400x20x64AVX512(c *[8000]Float, a *[25600]Float, b *[1280]Float)
+
+// gemmTN_400x20x64 runs the kernel on the path the CPU supports.
+func gemmTN_400x20x64(c *[8000]Float, a *[25600]Float, b *[1280]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_400x20x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_400x20x64AVX2(c, a, b)
+	default:
+		gemmTN_400x20x64Go(c, a, b)
+	}
+}
+
+// gemmTN_400x784x64AVX2 is gemmTN_400x784x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_400x784x64AVX2(c *[313600]Float, a *[25600]Float, b *[50176]Float)
+
+// gemmTN_400x784x64AVX512 is gemmTN_400x784x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_400x784x64AVX512(c *[313600]Float, a *[25600]Float, b *[50176]Float)
+
+// gemmTN_400x784x64 runs the kernel on the path the CPU supports.
+func gemmTN_400x784x64(c *[313600]Float, a *[25600]Float, b *[50176]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_400x784x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_400x784x64AVX2(c, a, b)
+	default:
+		gemmTN_400x784x64Go(c, a, b)
+	}
+}
+
+// gemmTN_784x400x64AVX2 is gemmTN_784x400x64 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_784x400x64AVX2(c *[313600]Float, a *[50176]Float, b *[25600]Float)
+
+// gemmTN_784x400x64AVX512 is gemmTN_784x400x64 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_784x400x64AVX512(c *[313600]Float, a *[50176]Float, b *[25600]Float)
+
+// gemmTN_784x400x64 runs the kernel on the path the CPU supports.
+func gemmTN_784x400x64(c *[313600]Float, a *[50176]Float, b *[25600]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_784x400x64AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_784x400x64AVX2(c, a, b)
+	default:
+		gemmTN_784x400x64Go(c, a, b)
 	}
 }

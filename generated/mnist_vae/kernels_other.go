@@ -22,29 +22,17 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_128x20x400(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
-	gemmNN_128x20x400Go(c, a, b)
+func gemmNN_64x20x400(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
+	gemmNN_64x20x400Go(c, a, b)
 }
-func gemmNN_128x400x20(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	gemmNN_128x400x20Go(c, a, b)
+func gemmNN_64x400x20(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	gemmNN_64x400x20Go(c, a, b)
 }
-func gemmNN_128x400x20_acc(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	gemmNN_128x400x20_accGo(c, a, b)
+func gemmNN_64x400x20_acc(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	gemmNN_64x400x20_accGo(c, a, b)
 }
-func gemmNN_128x400x784(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
-	gemmNN_128x400x784Go(c, a, b)
-}
-func gemmNT_128x20x400(c *[2560]Float, a *[51200]Float, b *[8000]Float) {
-	gemmNT_128x20x400Go(c, a, b)
-}
-func gemmNT_128x400x20(c *[51200]Float, a *[2560]Float, b *[8000]Float) {
-	gemmNT_128x400x20Go(c, a, b)
-}
-func gemmNT_128x400x784(c *[51200]Float, a *[100352]Float, b *[313600]Float) {
-	gemmNT_128x400x784Go(c, a, b)
-}
-func gemmNT_128x784x400(c *[100352]Float, a *[51200]Float, b *[313600]Float) {
-	gemmNT_128x784x400Go(c, a, b)
+func gemmNN_64x400x784(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
+	gemmNN_64x400x784Go(c, a, b)
 }
 func gemmNT_1x20x400(c *[20]Float, a *[400]Float, b *[8000]Float) {
 	gemmNT_1x20x400Go(c, a, b)
@@ -58,15 +46,27 @@ func gemmNT_1x400x784(c *[400]Float, a *[784]Float, b *[313600]Float) {
 func gemmNT_1x784x400(c *[784]Float, a *[400]Float, b *[313600]Float) {
 	gemmNT_1x784x400Go(c, a, b)
 }
-func gemmTN_20x400x128(c *[8000]Float, a *[2560]Float, b *[51200]Float) {
-	gemmTN_20x400x128Go(c, a, b)
+func gemmNT_64x20x400(c *[1280]Float, a *[25600]Float, b *[8000]Float) {
+	gemmNT_64x20x400Go(c, a, b)
 }
-func gemmTN_400x20x128(c *[8000]Float, a *[51200]Float, b *[2560]Float) {
-	gemmTN_400x20x128Go(c, a, b)
+func gemmNT_64x400x20(c *[25600]Float, a *[1280]Float, b *[8000]Float) {
+	gemmNT_64x400x20Go(c, a, b)
 }
-func gemmTN_400x784x128(c *[313600]Float, a *[51200]Float, b *[100352]Float) {
-	gemmTN_400x784x128Go(c, a, b)
+func gemmNT_64x400x784(c *[25600]Float, a *[50176]Float, b *[313600]Float) {
+	gemmNT_64x400x784Go(c, a, b)
 }
-func gemmTN_784x400x128(c *[313600]Float, a *[100352]Float, b *[51200]Float) {
-	gemmTN_784x400x128Go(c, a, b)
+func gemmNT_64x784x400(c *[50176]Float, a *[25600]Float, b *[313600]Float) {
+	gemmNT_64x784x400Go(c, a, b)
+}
+func gemmTN_20x400x64(c *[8000]Float, a *[1280]Float, b *[25600]Float) {
+	gemmTN_20x400x64Go(c, a, b)
+}
+func gemmTN_400x20x64(c *[8000]Float, a *[25600]Float, b *[1280]Float) {
+	gemmTN_400x20x64Go(c, a, b)
+}
+func gemmTN_400x784x64(c *[313600]Float, a *[25600]Float, b *[50176]Float) {
+	gemmTN_400x784x64Go(c, a, b)
+}
+func gemmTN_784x400x64(c *[313600]Float, a *[50176]Float, b *[25600]Float) {
+	gemmTN_784x400x64Go(c, a, b)
 }

@@ -44,6 +44,13 @@ const (
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 128
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 64
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 784
@@ -86,43 +93,54 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx            [BatchSize]int
-	fc1_out        [51200]Float  // output of layer fc1
-	x              [100352]Float // model input
-	z_mean_out     [2560]Float   // output of layer z_mean
-	z_log_var_out  [2560]Float   // output of layer z_log_var
-	z_eps          [2560]Float   // ε of the last draw of layer z
-	z_out          [2560]Float   // output of layer z
-	fc3_out        [51200]Float  // output of layer fc3
-	fc4_out        [100352]Float // output of layer fc4
-	y              [100352]Float // targets
-	fc4_grad       [100352]Float // gradient of the output of layer fc4
-	z_mean_grad    [2560]Float   // gradient of the output of layer z_mean
-	z_log_var_grad [2560]Float   // gradient of the output of layer z_log_var
-	fc3_grad       [51200]Float  // gradient of the output of layer fc3
-	z_grad         [2560]Float   // gradient of the output of layer z
-	fc1_grad       [51200]Float  // gradient of the output of layer fc1
-	loss_terms     [2]float64    // sums of the loss terms (reconstruction, kl) over the samples evaluated
-	fc1_out1       [400]Float    // output of layer fc1
-	x1             [784]Float    // model input
-	z_mean_out1    [20]Float     // output of layer z_mean
-	z_log_var_out1 [20]Float     // output of layer z_log_var
-	z_out1         [20]Float     // output of layer z
-	fc3_out1       [400]Float    // output of layer fc3
-	fc4_out1       [784]Float    // output of layer fc4
+	shard          int               // the shard of the train step it runs
+	g              *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss           float64           // its shard's summed loss
+	correct        int               // and correct count
+	idx            [ShardSize]int
+	fc1_out        [25600]Float // output of layer fc1
+	x              [50176]Float // model input
+	z_mean_out     [1280]Float  // output of layer z_mean
+	z_log_var_out  [1280]Float  // output of layer z_log_var
+	z_eps          [1280]Float  // ε of the last draw of layer z
+	z_out          [1280]Float  // output of layer z
+	fc3_out        [25600]Float // output of layer fc3
+	fc4_out        [50176]Float // output of layer fc4
+	y              [50176]Float // targets
+	fc4_grad       [50176]Float // gradient of the output of layer fc4
+	z_mean_grad    [1280]Float  // gradient of the output of layer z_mean
+	z_log_var_grad [1280]Float  // gradient of the output of layer z_log_var
+	fc3_grad       [25600]Float // gradient of the output of layer fc3
+	z_grad         [1280]Float  // gradient of the output of layer z
+	fc1_grad       [25600]Float // gradient of the output of layer fc1
+	loss_terms     [2]float64   // sums of the loss terms (reconstruction, kl) over the samples evaluated
+	fc1_out1       [400]Float   // output of layer fc1
+	x1             [784]Float   // model input
+	z_mean_out1    [20]Float    // output of layer z_mean
+	z_log_var_out1 [20]Float    // output of layer z_log_var
+	z_out1         [20]Float    // output of layer z
+	fc3_out1       [400]Float   // output of layer fc3
+	fc4_out1       [784]Float   // output of layer fc4
 }
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [100352]Float                // the batch's inputs, which the shards copy
+	yb        [100352]Float                // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -132,7 +150,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -177,6 +197,10 @@ func New(seed uint64) *Model {
 	// fc4.bias [784]: zeros
 	if err := initializer.Fill(m.p[652040:652824], "zeros", 400, 784, rng.New(seed, 9)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -231,24 +255,24 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[100352]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[100352]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_128x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -267,11 +291,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -280,11 +304,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -294,7 +318,7 @@ func (m *workspace) forwardTrain() {
 
 	// layer z (mnist_vae.yaml:22): Sampling z = z_mean + exp(½·z_log_var)·ε, 20 values
 	{
-		r := rng.New(m.seed, uint64(m.step)<<8|4)
+		r := rng.New(m.seed, (uint64(m.step)<<8|4)<<8|uint64(m.shard))
 		eps := m.z_eps[:]
 		mu := m.z_mean_out[:][:len(eps)]
 		lv := m.z_log_var_out[:][:len(eps)]
@@ -306,11 +330,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_128x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -329,11 +353,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_128x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*784:][:784]
 			for j := 0; j < 784; j++ {
 				row[j] += b[j]
@@ -347,11 +371,11 @@ func (m *workspace) forwardTrain() {
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_128x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -370,11 +394,11 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -383,11 +407,11 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -399,11 +423,11 @@ func (m *workspace) forwardInfer() {
 	copy(m.z_out[:], m.z_mean_out[:])
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_128x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -422,11 +446,11 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_128x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*784:][:784]
 			for j := 0; j < 784; j++ {
 				row[j] += b[j]
@@ -531,8 +555,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean binary_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed binary_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -540,7 +564,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.fc4_out[:]
 	y := m.y[:]
 	g := m.fc4_grad[:]
-	for r := 0; r < 128*1; r++ {
+	for r := 0; r < 64*1; r++ {
 		p := out[r*784:][:784]
 		t := y[r*784:][:784]
 		d := g[r*784:][:784]
@@ -559,7 +583,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	}
 	{
 		var kl float64
-		mus := m.z_mean_out[:][:128*20]
+		mus := m.z_mean_out[:][:64*20]
 		lvs := m.z_log_var_out[:][:len(mus)]
 		dmu := m.z_mean_grad[:][:len(mus)]
 		dlv := m.z_log_var_grad[:][:len(mus)]
@@ -573,7 +597,7 @@ func (m *workspace) lossGrad() (float64, int) {
 		}
 		sum += 1.0 * kl
 	}
-	return sum / 128.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -621,15 +645,15 @@ func (m *workspace) backward() {
 		db := (*[784]Float)(m.g[652040:652824])
 		d := m.fc4_grad[:]
 		*db = [784]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*784:][:784]
 			for j := 0; j < 784; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_784x400x128((*[313600]Float)(m.g[338440:652040]), &m.fc4_grad, &m.fc3_out)
-	gemmNN_128x400x784(&m.fc3_grad, &m.fc4_grad, (*[313600]Float)(m.p[338440:652040]))
+	gemmTN_784x400x64((*[313600]Float)(m.g[338440:652040]), &m.fc4_grad, &m.fc3_out)
+	gemmNN_64x400x784(&m.fc3_grad, &m.fc4_grad, (*[313600]Float)(m.p[338440:652040]))
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
 	{
@@ -647,15 +671,15 @@ func (m *workspace) backward() {
 		db := (*[400]Float)(m.g[338040:338440])
 		d := m.fc3_grad[:]
 		*db = [400]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_400x20x128((*[8000]Float)(m.g[330040:338040]), &m.fc3_grad, &m.z_out)
-	gemmNN_128x20x400(&m.z_grad, &m.fc3_grad, (*[8000]Float)(m.p[330040:338040]))
+	gemmTN_400x20x64((*[8000]Float)(m.g[330040:338040]), &m.fc3_grad, &m.z_out)
+	gemmNN_64x20x400(&m.z_grad, &m.fc3_grad, (*[8000]Float)(m.p[330040:338040]))
 
 	// layer z (mnist_vae.yaml:22): Sampling z = z_mean + exp(½·z_log_var)·ε, 20 values
 	{
@@ -681,30 +705,30 @@ func (m *workspace) backward() {
 		db := (*[20]Float)(m.g[330020:330040])
 		d := m.z_log_var_grad[:]
 		*db = [20]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_20x400x128((*[8000]Float)(m.g[322020:330020]), &m.z_log_var_grad, &m.fc1_out)
-	gemmNN_128x400x20(&m.fc1_grad, &m.z_log_var_grad, (*[8000]Float)(m.p[322020:330020]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[322020:330020]), &m.z_log_var_grad, &m.fc1_out)
+	gemmNN_64x400x20(&m.fc1_grad, &m.z_log_var_grad, (*[8000]Float)(m.p[322020:330020]))
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
 	{
 		db := (*[20]Float)(m.g[322000:322020])
 		d := m.z_mean_grad[:]
 		*db = [20]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_20x400x128((*[8000]Float)(m.g[314000:322000]), &m.z_mean_grad, &m.fc1_out)
-	gemmNN_128x400x20_acc(&m.fc1_grad, &m.z_mean_grad, (*[8000]Float)(m.p[314000:322000]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[314000:322000]), &m.z_mean_grad, &m.fc1_out)
+	gemmNN_64x400x20_acc(&m.fc1_grad, &m.z_mean_grad, (*[8000]Float)(m.p[314000:322000]))
 
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
 	{
@@ -722,14 +746,14 @@ func (m *workspace) backward() {
 		db := (*[400]Float)(m.g[313600:314000])
 		d := m.fc1_grad[:]
 		*db = [400]Float{}
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := d[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_400x784x128((*[313600]Float)(m.g[0:313600]), &m.fc1_grad, &m.x)
+	gemmTN_400x784x64((*[313600]Float)(m.g[0:313600]), &m.fc1_grad, &m.x)
 
 }
 
@@ -744,10 +768,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 128.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -766,8 +821,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherRows(m.y[:], set.X, idx, InputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherRows(m.yb[:], set.X, idx, InputSize)
 	return m.TrainStep()
 }
 
@@ -780,12 +835,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -805,11 +860,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[100352]Float, out *[100352]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.fc4_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.fc4_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -825,9 +882,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -839,19 +896,47 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use. This model's inference draws random numbers or
-sums loss terms over its batches: it runs them on one worker.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use. This model's inference draws random
+numbers or sums loss terms over its batches: it runs them on one worker.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -896,11 +981,11 @@ func (m *Model) LatentSize() int {
 // forwardEncoder runs the encoder (input → z_mean, z_log_var) on a batch at inference.
 func (m *Model) forwardEncoder() {
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_128x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -919,11 +1004,11 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -932,11 +1017,11 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_128x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*20:][:20]
 			for j := 0; j < 20; j++ {
 				row[j] += b[j]
@@ -949,11 +1034,11 @@ func (m *Model) forwardEncoder() {
 // forwardDecoder runs the decoder (z → fc4) on a batch at inference.
 func (m *Model) forwardDecoder() {
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_128x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*400:][:400]
 			for j := 0; j < 400; j++ {
 				row[j] += b[j]
@@ -972,11 +1057,11 @@ func (m *Model) forwardDecoder() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_128x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
-		for r := 0; r < 128; r++ {
+		for r := 0; r < 64; r++ {
 			row := out[r*784:][:784]
 			for j := 0; j < 784; j++ {
 				row[j] += b[j]
@@ -994,8 +1079,8 @@ of q(z|x). It allocates nothing.
 */
 func (m *Model) Encode(x, mu, logvar []float32) {
 	n := len(x) / InputSize
-	for i := 0; i < n; i += BatchSize {
-		k := min(BatchSize, n-i)
+	for i := 0; i < n; i += ShardSize {
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			m.x[j] = Float(v)
 		}
@@ -1015,8 +1100,8 @@ receives n*OutputSize, the model's reconstruction of each. It allocates nothing.
 */
 func (m *Model) Decode(z, out []float32) {
 	n := len(z) / LatentSize
-	for i := 0; i < n; i += BatchSize {
-		k := min(BatchSize, n-i)
+	for i := 0; i < n; i += ShardSize {
+		k := min(ShardSize, n-i)
 		for j, v := range z[i*LatentSize : (i+k)*LatentSize] {
 			m.z_out[j] = Float(v)
 		}

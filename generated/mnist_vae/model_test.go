@@ -18,12 +18,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -63,18 +63,18 @@ func TestLearnsFixedBatch(t *testing.T) {
 	fillBatch(m)
 	first, _ := m.TrainStep()
 	var last float64
-	for i := 0; i < 47; i++ {
+	for i := 0; i < 95; i++ {
 		last, _ = m.TrainStep()
 	}
 	if !(last < first*0.95) {
-		t.Errorf("loss went from %v to %v in 47 steps on one batch", first, last)
+		t.Errorf("loss went from %v to %v in 95 steps on one batch", first, last)
 	}
 }
 func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -84,6 +84,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -121,101 +141,53 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 2048000,
+	flops: 1024000,
 	k:     400,
-	name:  "gemmNN_128x20x400",
+	name:  "gemmNN_64x20x400",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x20x400Go((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x20x400Go((*[1280]Float)(o[0]), (*[25600]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x20x400((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x20x400((*[1280]Float)(o[0]), (*[25600]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: []int{2560, 51200, 8000},
+	sizes: []int{1280, 25600, 8000},
 }, {
-	flops: 2048000,
+	flops: 1024000,
 	k:     20,
-	name:  "gemmNN_128x400x20",
+	name:  "gemmNN_64x400x20",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x400x20Go((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x400x20Go((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x400x20((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x400x20((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: []int{51200, 2560, 8000},
+	sizes: []int{25600, 1280, 8000},
 }, {
-	flops: 2048000,
+	flops: 1024000,
 	k:     20,
-	name:  "gemmNN_128x400x20_acc",
+	name:  "gemmNN_64x400x20_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x400x20_accGo((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x400x20_accGo((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x400x20_acc((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
+		gemmNN_64x400x20_acc((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: []int{51200, 2560, 8000},
+	sizes: []int{25600, 1280, 8000},
 }, {
-	flops: 80281600,
+	flops: 40140800,
 	k:     784,
-	name:  "gemmNN_128x400x784",
+	name:  "gemmNN_64x400x784",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_128x400x784Go((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
+		gemmNN_64x400x784Go((*[25600]Float)(o[0]), (*[50176]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_128x400x784((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
+		gemmNN_64x400x784((*[25600]Float)(o[0]), (*[50176]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: []int{51200, 100352, 313600},
-}, {
-	flops: 2048000,
-	k:     400,
-	name:  "gemmNT_128x20x400",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x20x400Go((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x20x400((*[2560]Float)(o[0]), (*[51200]Float)(o[1]), (*[8000]Float)(o[2]))
-	},
-	sizes: []int{2560, 51200, 8000},
-}, {
-	flops: 2048000,
-	k:     20,
-	name:  "gemmNT_128x400x20",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x400x20Go((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x400x20((*[51200]Float)(o[0]), (*[2560]Float)(o[1]), (*[8000]Float)(o[2]))
-	},
-	sizes: []int{51200, 2560, 8000},
-}, {
-	flops: 80281600,
-	k:     784,
-	name:  "gemmNT_128x400x784",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x400x784Go((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x400x784((*[51200]Float)(o[0]), (*[100352]Float)(o[1]), (*[313600]Float)(o[2]))
-	},
-	sizes: []int{51200, 100352, 313600},
-}, {
-	flops: 80281600,
-	k:     400,
-	name:  "gemmNT_128x784x400",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_128x784x400Go((*[100352]Float)(o[0]), (*[51200]Float)(o[1]), (*[313600]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_128x784x400((*[100352]Float)(o[0]), (*[51200]Float)(o[1]), (*[313600]Float)(o[2]))
-	},
-	sizes: []int{100352, 51200, 313600},
+	sizes: []int{25600, 50176, 313600},
 }, {
 	flops: 16000,
 	k:     400,
@@ -265,53 +237,101 @@ var kernelCases = []struct {
 	},
 	sizes: []int{784, 400, 313600},
 }, {
-	flops: 2048000,
-	k:     128,
-	name:  "gemmTN_20x400x128",
+	flops: 1024000,
+	k:     400,
+	name:  "gemmNT_64x20x400",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_20x400x128Go((*[8000]Float)(o[0]), (*[2560]Float)(o[1]), (*[51200]Float)(o[2]))
+		gemmNT_64x20x400Go((*[1280]Float)(o[0]), (*[25600]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_20x400x128((*[8000]Float)(o[0]), (*[2560]Float)(o[1]), (*[51200]Float)(o[2]))
+		gemmNT_64x20x400((*[1280]Float)(o[0]), (*[25600]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: []int{8000, 2560, 51200},
+	sizes: []int{1280, 25600, 8000},
 }, {
-	flops: 2048000,
-	k:     128,
-	name:  "gemmTN_400x20x128",
+	flops: 1024000,
+	k:     20,
+	name:  "gemmNT_64x400x20",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_400x20x128Go((*[8000]Float)(o[0]), (*[51200]Float)(o[1]), (*[2560]Float)(o[2]))
+		gemmNT_64x400x20Go((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_400x20x128((*[8000]Float)(o[0]), (*[51200]Float)(o[1]), (*[2560]Float)(o[2]))
+		gemmNT_64x400x20((*[25600]Float)(o[0]), (*[1280]Float)(o[1]), (*[8000]Float)(o[2]))
 	},
-	sizes: []int{8000, 51200, 2560},
+	sizes: []int{25600, 1280, 8000},
 }, {
-	flops: 80281600,
-	k:     128,
-	name:  "gemmTN_400x784x128",
+	flops: 40140800,
+	k:     784,
+	name:  "gemmNT_64x400x784",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_400x784x128Go((*[313600]Float)(o[0]), (*[51200]Float)(o[1]), (*[100352]Float)(o[2]))
+		gemmNT_64x400x784Go((*[25600]Float)(o[0]), (*[50176]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_400x784x128((*[313600]Float)(o[0]), (*[51200]Float)(o[1]), (*[100352]Float)(o[2]))
+		gemmNT_64x400x784((*[25600]Float)(o[0]), (*[50176]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: []int{313600, 51200, 100352},
+	sizes: []int{25600, 50176, 313600},
 }, {
-	flops: 80281600,
-	k:     128,
-	name:  "gemmTN_784x400x128",
+	flops: 40140800,
+	k:     400,
+	name:  "gemmNT_64x784x400",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_784x400x128Go((*[313600]Float)(o[0]), (*[100352]Float)(o[1]), (*[51200]Float)(o[2]))
+		gemmNT_64x784x400Go((*[50176]Float)(o[0]), (*[25600]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_784x400x128((*[313600]Float)(o[0]), (*[100352]Float)(o[1]), (*[51200]Float)(o[2]))
+		gemmNT_64x784x400((*[50176]Float)(o[0]), (*[25600]Float)(o[1]), (*[313600]Float)(o[2]))
 	},
-	sizes: []int{313600, 100352, 51200},
+	sizes: []int{50176, 25600, 313600},
+}, {
+	flops: 1024000,
+	k:     64,
+	name:  "gemmTN_20x400x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_20x400x64Go((*[8000]Float)(o[0]), (*[1280]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_20x400x64((*[8000]Float)(o[0]), (*[1280]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	sizes: []int{8000, 1280, 25600},
+}, {
+	flops: 1024000,
+	k:     64,
+	name:  "gemmTN_400x20x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_400x20x64Go((*[8000]Float)(o[0]), (*[25600]Float)(o[1]), (*[1280]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_400x20x64((*[8000]Float)(o[0]), (*[25600]Float)(o[1]), (*[1280]Float)(o[2]))
+	},
+	sizes: []int{8000, 25600, 1280},
+}, {
+	flops: 40140800,
+	k:     64,
+	name:  "gemmTN_400x784x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_400x784x64Go((*[313600]Float)(o[0]), (*[25600]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_400x784x64((*[313600]Float)(o[0]), (*[25600]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	sizes: []int{313600, 25600, 50176},
+}, {
+	flops: 40140800,
+	k:     64,
+	name:  "gemmTN_784x400x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_784x400x64Go((*[313600]Float)(o[0]), (*[50176]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_784x400x64((*[313600]Float)(o[0]), (*[50176]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	sizes: []int{313600, 50176, 25600},
 }}
 var (
 	_ = kernels.Go

@@ -3,47 +3,6 @@
 package seq_mnist_lstm
 
 /*
-gemmNN_1792x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 1792, n < 512, k < 28:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_1792x512x28_accGo(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	for m := 0; m < 1792; m += 2 {
-		for n := 0; n < 512; n += 4 {
-			a0 := a[(m+0)*28:][:28]
-			a1 := a[(m+1)*28:][:28]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 28; k++ {
-				bk := b[k*512+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*512+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*512+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
 gemmNN_1x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*1+k*512] for m < 1, n < 512, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -127,11 +86,11 @@ func gemmNN_28x512x28_accGo(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 }
 
 /*
-gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
+gemmNN_32x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x10Go(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*10:][:10]
 			a1 := a[(m+1)*10:][:10]
@@ -321,11 +280,11 @@ func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 }
 
 /*
-gemmNN_64x128x512Go is C[m*128+n] = Σ_k A[m*512+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 512:
+gemmNN_32x128x512Go is C[m*128+n] = Σ_k A[m*512+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 512:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x512Go(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x512Go(c *[4096]Float, a *[16384]Float, b *[65536]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*512:][:512]
 			a1 := a[(m+1)*512:][:512]
@@ -362,16 +321,57 @@ func gemmNN_64x128x512Go(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
 }
 
 /*
-gemmNN_64x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*1+k*512] for m < 64, n < 512, k < 128:
+gemmNN_32x512x128_accGo is C[m*512+n] += Σ_k A[m*128+k*1]·B[n*1+k*512] for m < 32, n < 512, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x512x128_accGo(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x512x128_accGo(c *[16384]Float, a *[4096]Float, b *[65536]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			for k := 0; k < 128; k++ {
+				bk := b[k*512+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*512+n:][:4]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr = c[(m+1)*512+n:][:4]
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
+		}
+	}
+}
+
+/*
+gemmNN_896x512x28_accGo is C[m*512+n] += Σ_k A[m*28+k*1]·B[n*1+k*512] for m < 896, n < 512, k < 28:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_896x512x28_accGo(c *[458752]Float, a *[25088]Float, b *[14336]Float) {
+	for m := 0; m < 896; m += 2 {
+		for n := 0; n < 512; n += 4 {
+			a0 := a[(m+0)*28:][:28]
+			a1 := a[(m+1)*28:][:28]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 28; k++ {
 				bk := b[k*512+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
@@ -469,11 +469,11 @@ func gemmNT_1x10x128Go(c *[10]Float, a *[128]Float, b *[1280]Float) {
 }
 
 /*
-gemmNT_64x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128:
+gemmNT_32x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 32, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNT_32x10x128Go(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 8; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
@@ -537,14 +537,14 @@ func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 }
 
 /*
-gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
+gemmTN_10x128x32Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+func gemmTN_10x128x32Go(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
+			for k := 0; k < 32; k++ {
 				ak := a[k*10+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -577,14 +577,14 @@ func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 }
 
 /*
-gemmTN_28x512x1792Go is C[m*512+n] = Σ_k A[m*1+k*28]·B[n*1+k*512] for m < 28, n < 512, k < 1792:
+gemmTN_28x512x896Go is C[m*512+n] = Σ_k A[m*1+k*28]·B[n*1+k*512] for m < 28, n < 512, k < 896:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_28x512x1792Go(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
+func gemmTN_28x512x896Go(c *[14336]Float, a *[25088]Float, b *[458752]Float) {
 	for m := 0; m < 28; m += 2 {
 		for n := 0; n < 512; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 1792; k++ {
+			for k := 0; k < 896; k++ {
 				ak := a[k*28+m*1:][:2]
 				bk := b[k*512+n*1:][:4]
 				x0 := bk[0]
@@ -617,14 +617,14 @@ func gemmTN_28x512x1792Go(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
 }
 
 /*
-gemmTN_512x128x1728Go is C[m*128+n] = Σ_k A[m*1+k*512]·B[n*1+k*128] for m < 512, n < 128, k < 1728:
+gemmTN_512x128x864Go is C[m*128+n] = Σ_k A[m*1+k*512]·B[n*1+k*128] for m < 512, n < 128, k < 864:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_512x128x1728Go(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
+func gemmTN_512x128x864Go(c *[65536]Float, a *[442368]Float, b *[110592]Float) {
 	for m := 0; m < 512; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 1728; k++ {
+			for k := 0; k < 864; k++ {
 				ak := a[k*512+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -657,11 +657,11 @@ func gemmTN_512x128x1728Go(c *[65536]Float, a *[884736]Float, b *[221184]Float) 
 }
 
 /*
-biasGrad_1792x512Go adds the columns of d, 1792 rows of 512, to db.
+biasGrad_896x512Go adds the columns of d, 896 rows of 512, to db.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func biasGrad_1792x512Go(d *[917504]Float, db *[512]Float) {
-	for r := 0; r < 1792; r++ {
+func biasGrad_896x512Go(d *[458752]Float, db *[512]Float) {
+	for r := 0; r < 896; r++ {
 		dr := d[r*512:][:512]
 		for f := range dr {
 			db[f] += dr[f]
@@ -670,14 +670,14 @@ func biasGrad_1792x512Go(d *[917504]Float, db *[512]Float) {
 }
 
 /*
-lstmGrad_64x128Go is LSTM's backward step (tanh, sigmoid) over 64 rows of 128 units:
+lstmGrad_32x128Go is LSTM's backward step (tanh, sigmoid) over 32 rows of 128 units:
 with i, f, g, o = gt[j], gt[H+j], gt[2H+j], gt[3H+j] and t = tc[j] of a row,
 dcv = dc[j] + dh[j]·o·(1−t²); dg[j], dg[H+j], dg[2H+j], dg[3H+j] =
 dcv·g·i(1−i), dcv·cp[j]·f(1−f), dcv·i·(1−g²), dh[j]·t·o(1−o); dc[j] = dcv·f.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func lstmGrad_64x128Go(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
-	for b := 0; b < 64; b++ {
+func lstmGrad_32x128Go(dg *[16384]Float, dc *[4096]Float, dh *[4096]Float, gt *[16384]Float, cp *[4096]Float, tc *[4096]Float) {
+	for b := 0; b < 32; b++ {
 		dg := dg[b*512:][:512]
 		dc := dc[b*128:][:128]
 		dh := dh[b*128:][:128]

@@ -17,28 +17,6 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_1792x512x28_accAVX2 is gemmNN_1792x512x28_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_1792x512x28_accAVX2(c *[917504]Float, a *[50176]Float, b *[14336]Float)
-
-// gemmNN_1792x512x28_accAVX512 is gemmNN_1792x512x28_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_1792x512x28_accAVX512(c *[917504]Float, a *[50176]Float, b *[14336]Float)
-
-// gemmNN_1792x512x28_acc runs the kernel on the path the CPU supports.
-func gemmNN_1792x512x28_acc(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_1792x512x28_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_1792x512x28_accAVX2(c, a, b)
-	default:
-		gemmNN_1792x512x28_accGo(c, a, b)
-	}
-}
-
 // gemmNN_1x512x128_accAVX2 is gemmNN_1x512x128_acc in AVX2 assembly.
 
 //go:noescape
@@ -83,69 +61,91 @@ func gemmNN_28x512x28_acc(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 	}
 }
 
-// gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
+// gemmNN_32x128x10AVX2 is gemmNN_32x128x10 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX2(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX2(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10AVX512 is gemmNN_64x128x10 in AVX512 assembly.
+// gemmNN_32x128x10AVX512 is gemmNN_32x128x10 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX512(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX512(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10 runs the kernel on the path the CPU supports.
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+// gemmNN_32x128x10 runs the kernel on the path the CPU supports.
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x10AVX512(c, a, b)
+		gemmNN_32x128x10AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x10AVX2(c, a, b)
+		gemmNN_32x128x10AVX2(c, a, b)
 	default:
-		gemmNN_64x128x10Go(c, a, b)
+		gemmNN_32x128x10Go(c, a, b)
 	}
 }
 
-// gemmNN_64x128x512AVX2 is gemmNN_64x128x512 in AVX2 assembly.
+// gemmNN_32x128x512AVX2 is gemmNN_32x128x512 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x512AVX2(c *[8192]Float, a *[32768]Float, b *[65536]Float)
+func gemmNN_32x128x512AVX2(c *[4096]Float, a *[16384]Float, b *[65536]Float)
 
-// gemmNN_64x128x512AVX512 is gemmNN_64x128x512 in AVX512 assembly.
+// gemmNN_32x128x512AVX512 is gemmNN_32x128x512 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x512AVX512(c *[8192]Float, a *[32768]Float, b *[65536]Float)
+func gemmNN_32x128x512AVX512(c *[4096]Float, a *[16384]Float, b *[65536]Float)
 
-// gemmNN_64x128x512 runs the kernel on the path the CPU supports.
-func gemmNN_64x128x512(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
+// gemmNN_32x128x512 runs the kernel on the path the CPU supports.
+func gemmNN_32x128x512(c *[4096]Float, a *[16384]Float, b *[65536]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x512AVX512(c, a, b)
+		gemmNN_32x128x512AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x512AVX2(c, a, b)
+		gemmNN_32x128x512AVX2(c, a, b)
 	default:
-		gemmNN_64x128x512Go(c, a, b)
+		gemmNN_32x128x512Go(c, a, b)
 	}
 }
 
-// gemmNN_64x512x128_accAVX2 is gemmNN_64x512x128_acc in AVX2 assembly.
+// gemmNN_32x512x128_accAVX2 is gemmNN_32x512x128_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x512x128_accAVX2(c *[32768]Float, a *[8192]Float, b *[65536]Float)
+func gemmNN_32x512x128_accAVX2(c *[16384]Float, a *[4096]Float, b *[65536]Float)
 
-// gemmNN_64x512x128_accAVX512 is gemmNN_64x512x128_acc in AVX512 assembly.
+// gemmNN_32x512x128_accAVX512 is gemmNN_32x512x128_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x512x128_accAVX512(c *[32768]Float, a *[8192]Float, b *[65536]Float)
+func gemmNN_32x512x128_accAVX512(c *[16384]Float, a *[4096]Float, b *[65536]Float)
 
-// gemmNN_64x512x128_acc runs the kernel on the path the CPU supports.
-func gemmNN_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
+// gemmNN_32x512x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_32x512x128_acc(c *[16384]Float, a *[4096]Float, b *[65536]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x512x128_accAVX512(c, a, b)
+		gemmNN_32x512x128_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x512x128_accAVX2(c, a, b)
+		gemmNN_32x512x128_accAVX2(c, a, b)
 	default:
-		gemmNN_64x512x128_accGo(c, a, b)
+		gemmNN_32x512x128_accGo(c, a, b)
+	}
+}
+
+// gemmNN_896x512x28_accAVX2 is gemmNN_896x512x28_acc in AVX2 assembly.
+
+//go:noescape
+func gemmNN_896x512x28_accAVX2(c *[458752]Float, a *[25088]Float, b *[14336]Float)
+
+// gemmNN_896x512x28_accAVX512 is gemmNN_896x512x28_acc in AVX512 assembly.
+
+//go:noescape
+func gemmNN_896x512x28_accAVX512(c *[458752]Float, a *[25088]Float, b *[14336]Float)
+
+// gemmNN_896x512x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_896x512x28_acc(c *[458752]Float, a *[25088]Float, b *[14336]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_896x512x28_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_896x512x28_accAVX2(c, a, b)
+	default:
+		gemmNN_896x512x28_accGo(c, a, b)
 	}
 }
 
@@ -171,134 +171,134 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
+// gemmNT_32x10x128AVX2 is gemmNT_32x10x128 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX2(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX2(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128AVX512 is gemmNT_64x10x128 in AVX512 assembly.
+// gemmNT_32x10x128AVX512 is gemmNT_32x10x128 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX512(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX512(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128 runs the kernel on the path the CPU supports.
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+// gemmNT_32x10x128 runs the kernel on the path the CPU supports.
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_64x10x128AVX512(c, a, b)
+		gemmNT_32x10x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_64x10x128AVX2(c, a, b)
+		gemmNT_32x10x128AVX2(c, a, b)
 	default:
-		gemmNT_64x10x128Go(c, a, b)
+		gemmNT_32x10x128Go(c, a, b)
 	}
 }
 
-// gemmTN_10x128x64AVX2 is gemmTN_10x128x64 in AVX2 assembly.
+// gemmTN_10x128x32AVX2 is gemmTN_10x128x32 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX2(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX2(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64AVX512 is gemmTN_10x128x64 in AVX512 assembly.
+// gemmTN_10x128x32AVX512 is gemmTN_10x128x32 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX512(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX512(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64 runs the kernel on the path the CPU supports.
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+// gemmTN_10x128x32 runs the kernel on the path the CPU supports.
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_10x128x64AVX512(c, a, b)
+		gemmTN_10x128x32AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_10x128x64AVX2(c, a, b)
+		gemmTN_10x128x32AVX2(c, a, b)
 	default:
-		gemmTN_10x128x64Go(c, a, b)
+		gemmTN_10x128x32Go(c, a, b)
 	}
 }
 
-// gemmTN_28x512x1792AVX2 is gemmTN_28x512x1792 in AVX2 assembly.
+// gemmTN_28x512x896AVX2 is gemmTN_28x512x896 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_28x512x1792AVX2(c *[14336]Float, a *[50176]Float, b *[917504]Float)
+func gemmTN_28x512x896AVX2(c *[14336]Float, a *[25088]Float, b *[458752]Float)
 
-// gemmTN_28x512x1792AVX512 is gemmTN_28x512x1792 in AVX512 assembly.
+// gemmTN_28x512x896AVX512 is gemmTN_28x512x896 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_28x512x1792AVX512(c *[14336]Float, a *[50176]Float, b *[917504]Float)
+func gemmTN_28x512x896AVX512(c *[14336]Float, a *[25088]Float, b *[458752]Float)
 
-// gemmTN_28x512x1792 runs the kernel on the path the CPU supports.
-func gemmTN_28x512x1792(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
+// gemmTN_28x512x896 runs the kernel on the path the CPU supports.
+func gemmTN_28x512x896(c *[14336]Float, a *[25088]Float, b *[458752]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_28x512x1792AVX512(c, a, b)
+		gemmTN_28x512x896AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_28x512x1792AVX2(c, a, b)
+		gemmTN_28x512x896AVX2(c, a, b)
 	default:
-		gemmTN_28x512x1792Go(c, a, b)
+		gemmTN_28x512x896Go(c, a, b)
 	}
 }
 
-// gemmTN_512x128x1728AVX2 is gemmTN_512x128x1728 in AVX2 assembly.
+// gemmTN_512x128x864AVX2 is gemmTN_512x128x864 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_512x128x1728AVX2(c *[65536]Float, a *[884736]Float, b *[221184]Float)
+func gemmTN_512x128x864AVX2(c *[65536]Float, a *[442368]Float, b *[110592]Float)
 
-// gemmTN_512x128x1728AVX512 is gemmTN_512x128x1728 in AVX512 assembly.
+// gemmTN_512x128x864AVX512 is gemmTN_512x128x864 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_512x128x1728AVX512(c *[65536]Float, a *[884736]Float, b *[221184]Float)
+func gemmTN_512x128x864AVX512(c *[65536]Float, a *[442368]Float, b *[110592]Float)
 
-// gemmTN_512x128x1728 runs the kernel on the path the CPU supports.
-func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
+// gemmTN_512x128x864 runs the kernel on the path the CPU supports.
+func gemmTN_512x128x864(c *[65536]Float, a *[442368]Float, b *[110592]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_512x128x1728AVX512(c, a, b)
+		gemmTN_512x128x864AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_512x128x1728AVX2(c, a, b)
+		gemmTN_512x128x864AVX2(c, a, b)
 	default:
-		gemmTN_512x128x1728Go(c, a, b)
+		gemmTN_512x128x864Go(c, a, b)
 	}
 }
 
-// biasGrad_1792x512AVX2 is biasGrad_1792x512 in AVX2 assembly.
+// biasGrad_896x512AVX2 is biasGrad_896x512 in AVX2 assembly.
 
 //go:noescape
-func biasGrad_1792x512AVX2(d *[917504]Float, db *[512]Float)
+func biasGrad_896x512AVX2(d *[458752]Float, db *[512]Float)
 
-// biasGrad_1792x512AVX512 is biasGrad_1792x512 in AVX512 assembly.
+// biasGrad_896x512AVX512 is biasGrad_896x512 in AVX512 assembly.
 
 //go:noescape
-func biasGrad_1792x512AVX512(d *[917504]Float, db *[512]Float)
+func biasGrad_896x512AVX512(d *[458752]Float, db *[512]Float)
 
-// biasGrad_1792x512 runs the kernel on the path the CPU supports.
-func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
+// biasGrad_896x512 runs the kernel on the path the CPU supports.
+func biasGrad_896x512(d *[458752]Float, db *[512]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		biasGrad_1792x512AVX512(d, db)
+		biasGrad_896x512AVX512(d, db)
 	case kernels.AVX2:
-		biasGrad_1792x512AVX2(d, db)
+		biasGrad_896x512AVX2(d, db)
 	default:
-		biasGrad_1792x512Go(d, db)
+		biasGrad_896x512Go(d, db)
 	}
 }
 
-// lstmGrad_64x128AVX2 is lstmGrad_64x128 in AVX2 assembly.
+// lstmGrad_32x128AVX2 is lstmGrad_32x128 in AVX2 assembly.
 
 //go:noescape
-func lstmGrad_64x128AVX2(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+func lstmGrad_32x128AVX2(dg *[16384]Float, dc *[4096]Float, dh *[4096]Float, gt *[16384]Float, cp *[4096]Float, tc *[4096]Float)
 
-// lstmGrad_64x128AVX512 is lstmGrad_64x128 in AVX512 assembly.
+// lstmGrad_32x128AVX512 is lstmGrad_32x128 in AVX512 assembly.
 
 //go:noescape
-func lstmGrad_64x128AVX512(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float)
+func lstmGrad_32x128AVX512(dg *[16384]Float, dc *[4096]Float, dh *[4096]Float, gt *[16384]Float, cp *[4096]Float, tc *[4096]Float)
 
-// lstmGrad_64x128 runs the kernel on the path the CPU supports.
-func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
+// lstmGrad_32x128 runs the kernel on the path the CPU supports.
+func lstmGrad_32x128(dg *[16384]Float, dc *[4096]Float, dh *[4096]Float, gt *[16384]Float, cp *[4096]Float, tc *[4096]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		lstmGrad_64x128AVX512(dg, dc, dh, gt, cp, tc)
+		lstmGrad_32x128AVX512(dg, dc, dh, gt, cp, tc)
 	case kernels.AVX2:
-		lstmGrad_64x128AVX2(dg, dc, dh, gt, cp, tc)
+		lstmGrad_32x128AVX2(dg, dc, dh, gt, cp, tc)
 	default:
-		lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
+		lstmGrad_32x128Go(dg, dc, dh, gt, cp, tc)
 	}
 }

@@ -22,42 +22,42 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_1792x512x28_acc(c *[917504]Float, a *[50176]Float, b *[14336]Float) {
-	gemmNN_1792x512x28_accGo(c, a, b)
-}
 func gemmNN_1x512x128_acc(c *[512]Float, a *[128]Float, b *[65536]Float) {
 	gemmNN_1x512x128_accGo(c, a, b)
 }
 func gemmNN_28x512x28_acc(c *[14336]Float, a *[784]Float, b *[14336]Float) {
 	gemmNN_28x512x28_accGo(c, a, b)
 }
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	gemmNN_64x128x10Go(c, a, b)
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	gemmNN_32x128x10Go(c, a, b)
 }
-func gemmNN_64x128x512(c *[8192]Float, a *[32768]Float, b *[65536]Float) {
-	gemmNN_64x128x512Go(c, a, b)
+func gemmNN_32x128x512(c *[4096]Float, a *[16384]Float, b *[65536]Float) {
+	gemmNN_32x128x512Go(c, a, b)
 }
-func gemmNN_64x512x128_acc(c *[32768]Float, a *[8192]Float, b *[65536]Float) {
-	gemmNN_64x512x128_accGo(c, a, b)
+func gemmNN_32x512x128_acc(c *[16384]Float, a *[4096]Float, b *[65536]Float) {
+	gemmNN_32x512x128_accGo(c, a, b)
+}
+func gemmNN_896x512x28_acc(c *[458752]Float, a *[25088]Float, b *[14336]Float) {
+	gemmNN_896x512x28_accGo(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
 }
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	gemmNT_64x10x128Go(c, a, b)
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	gemmNT_32x10x128Go(c, a, b)
 }
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
-	gemmTN_10x128x64Go(c, a, b)
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
+	gemmTN_10x128x32Go(c, a, b)
 }
-func gemmTN_28x512x1792(c *[14336]Float, a *[50176]Float, b *[917504]Float) {
-	gemmTN_28x512x1792Go(c, a, b)
+func gemmTN_28x512x896(c *[14336]Float, a *[25088]Float, b *[458752]Float) {
+	gemmTN_28x512x896Go(c, a, b)
 }
-func gemmTN_512x128x1728(c *[65536]Float, a *[884736]Float, b *[221184]Float) {
-	gemmTN_512x128x1728Go(c, a, b)
+func gemmTN_512x128x864(c *[65536]Float, a *[442368]Float, b *[110592]Float) {
+	gemmTN_512x128x864Go(c, a, b)
 }
-func biasGrad_1792x512(d *[917504]Float, db *[512]Float) {
-	biasGrad_1792x512Go(d, db)
+func biasGrad_896x512(d *[458752]Float, db *[512]Float) {
+	biasGrad_896x512Go(d, db)
 }
-func lstmGrad_64x128(dg *[32768]Float, dc *[8192]Float, dh *[8192]Float, gt *[32768]Float, cp *[8192]Float, tc *[8192]Float) {
-	lstmGrad_64x128Go(dg, dc, dh, gt, cp, tc)
+func lstmGrad_32x128(dg *[16384]Float, dc *[4096]Float, dh *[4096]Float, gt *[16384]Float, cp *[4096]Float, tc *[4096]Float) {
+	lstmGrad_32x128Go(dg, dc, dh, gt, cp, tc)
 }

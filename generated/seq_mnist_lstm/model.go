@@ -40,6 +40,13 @@ const (
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 64
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 32
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 10
@@ -82,23 +89,27 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx         [BatchSize]int
-	lstm_xt     [50176]Float  // time-major input [T, batch, F] of layer lstm
-	lstm_gates  [917504]Float // gate values [T, batch, G·H] of layer lstm
-	lstm_h      [237568]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm
-	lstm_c      [237568]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm
-	lstm_tc     [229376]Float // activation of the cell states [T, batch, H] of layer lstm
+	shard       int               // the shard of the train step it runs
+	g           *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss        float64           // its shard's summed loss
+	correct     int               // and correct count
+	idx         [ShardSize]int
+	lstm_xt     [25088]Float  // time-major input [T, batch, F] of layer lstm
+	lstm_gates  [458752]Float // gate values [T, batch, G·H] of layer lstm
+	lstm_h      [118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm
+	lstm_c      [118784]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm
+	lstm_tc     [114688]Float // activation of the cell states [T, batch, H] of layer lstm
 	lstm_wihT   [14336]Float  // weight_ih transposed, [F, G·H] of layer lstm
 	lstm_whhT   [65536]Float  // weight_hh transposed, [H, G·H] of layer lstm
-	x           [50176]Float  // model input
-	lstm_out    [8192]Float   // output of layer lstm
-	dense_out   [640]Float    // output of layer dense
-	y           [640]Float    // targets
-	dense_grad  [640]Float    // gradient of the output of layer dense
-	lstm_grad   [8192]Float   // gradient of the output of layer lstm
-	lstm_dg     [917504]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm
-	lstm_dh     [8192]Float   // gradient of one step's state [batch, H] of layer lstm
-	lstm_dc     [8192]Float   // gradient of one step's cell state [batch, H] of layer lstm
+	x           [25088]Float  // model input
+	lstm_out    [4096]Float   // output of layer lstm
+	dense_out   [320]Float    // output of layer dense
+	y           [320]Float    // targets
+	dense_grad  [320]Float    // gradient of the output of layer dense
+	lstm_grad   [4096]Float   // gradient of the output of layer lstm
+	lstm_dg     [458752]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm
+	lstm_dh     [4096]Float   // gradient of one step's state [batch, H] of layer lstm
+	lstm_dc     [4096]Float   // gradient of one step's cell state [batch, H] of layer lstm
 	lstm_dwihT  [14336]Float  // gradient of weight_ih transposed, [F, G·H], of layer lstm
 	lstm_xt1    [784]Float    // time-major input [T, batch, F] of layer lstm
 	lstm_gates1 [14336]Float  // gate values [T, batch, G·H] of layer lstm
@@ -114,15 +125,22 @@ type workspace struct {
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [50176]Float                 // the batch's inputs, which the shards copy
+	yb        [640]Float                   // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -132,7 +150,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -161,6 +181,10 @@ func New(seed uint64) *Model {
 	// dense.bias [10]: zeros
 	if err := initializer.Fill(m.p[82176:82186], "zeros", 128, 10, rng.New(seed, 5)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -215,14 +239,14 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[50176]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[640]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
@@ -231,9 +255,9 @@ func (m *workspace) forwardTrain() {
 	{
 		bm := m.x[:]
 		tm := m.lstm_xt[:]
-		for b := 0; b < 64; b++ {
+		for b := 0; b < 32; b++ {
 			for t := 0; t < 28; t++ {
-				copy(tm[(t*64+b)*28:][:28], bm[(b*28+t)*28:][:28])
+				copy(tm[(t*32+b)*28:][:28], bm[(b*28+t)*28:][:28])
 			}
 		}
 	}
@@ -264,664 +288,664 @@ func (m *workspace) forwardTrain() {
 		for j := 0; j < 512; j++ {
 			gs[j] += bh[j]
 		}
-		for n := 512; n < 917504; n *= 2 {
+		for n := 512; n < 458752; n *= 2 {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_1792x512x28_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
-	clear(m.lstm_h[0:8192])
-	clear(m.lstm_c[0:8192])
+	gemmNN_896x512x28_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
+	clear(m.lstm_h[0:4096])
+	clear(m.lstm_c[0:4096])
 	// step 0
-	for b := 0; b < 64; b++ {
+	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[0+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
 		cp := m.lstm_c[0+b*128:][:128]
-		c := m.lstm_c[8192+b*128:][:128]
+		c := m.lstm_c[4096+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[0:8192], m.lstm_c[8192:16384])
-	fastmath.TanhSlice(m.lstm_tc[0:8192])
-	for b := 0; b < 64; b++ {
+	copy(m.lstm_tc[0:4096], m.lstm_c[4096:8192])
+	fastmath.TanhSlice(m.lstm_tc[0:4096])
+	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[0+b*512:][:512]
 		tc := m.lstm_tc[0+b*128:][:128]
-		h := m.lstm_h[8192+b*128:][:128]
+		h := m.lstm_h[4096+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 1
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[32768:65536]), (*[8192]Float)(m.lstm_h[8192:16384]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[32768+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_h[4096:8192]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[16384+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[8192+b*128:][:128]
-		c := m.lstm_c[16384+b*128:][:128]
+		cp := m.lstm_c[4096+b*128:][:128]
+		c := m.lstm_c[8192+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[8192:16384], m.lstm_c[16384:24576])
-	fastmath.TanhSlice(m.lstm_tc[8192:16384])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[32768+b*512:][:512]
-		tc := m.lstm_tc[8192+b*128:][:128]
-		h := m.lstm_h[16384+b*128:][:128]
+	copy(m.lstm_tc[4096:8192], m.lstm_c[8192:12288])
+	fastmath.TanhSlice(m.lstm_tc[4096:8192])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[16384+b*512:][:512]
+		tc := m.lstm_tc[4096+b*128:][:128]
+		h := m.lstm_h[8192+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 2
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[65536:98304]), (*[8192]Float)(m.lstm_h[16384:24576]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[65536+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_h[8192:12288]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[32768+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[16384+b*128:][:128]
-		c := m.lstm_c[24576+b*128:][:128]
+		cp := m.lstm_c[8192+b*128:][:128]
+		c := m.lstm_c[12288+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[16384:24576], m.lstm_c[24576:32768])
-	fastmath.TanhSlice(m.lstm_tc[16384:24576])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[65536+b*512:][:512]
-		tc := m.lstm_tc[16384+b*128:][:128]
-		h := m.lstm_h[24576+b*128:][:128]
+	copy(m.lstm_tc[8192:12288], m.lstm_c[12288:16384])
+	fastmath.TanhSlice(m.lstm_tc[8192:12288])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[32768+b*512:][:512]
+		tc := m.lstm_tc[8192+b*128:][:128]
+		h := m.lstm_h[12288+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 3
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[98304:131072]), (*[8192]Float)(m.lstm_h[24576:32768]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[98304+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_h[12288:16384]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[49152+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[24576+b*128:][:128]
-		c := m.lstm_c[32768+b*128:][:128]
+		cp := m.lstm_c[12288+b*128:][:128]
+		c := m.lstm_c[16384+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[24576:32768], m.lstm_c[32768:40960])
-	fastmath.TanhSlice(m.lstm_tc[24576:32768])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[98304+b*512:][:512]
-		tc := m.lstm_tc[24576+b*128:][:128]
-		h := m.lstm_h[32768+b*128:][:128]
+	copy(m.lstm_tc[12288:16384], m.lstm_c[16384:20480])
+	fastmath.TanhSlice(m.lstm_tc[12288:16384])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[49152+b*512:][:512]
+		tc := m.lstm_tc[12288+b*128:][:128]
+		h := m.lstm_h[16384+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 4
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[131072:163840]), (*[8192]Float)(m.lstm_h[32768:40960]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[131072+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_h[16384:20480]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[65536+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[32768+b*128:][:128]
-		c := m.lstm_c[40960+b*128:][:128]
+		cp := m.lstm_c[16384+b*128:][:128]
+		c := m.lstm_c[20480+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[32768:40960], m.lstm_c[40960:49152])
-	fastmath.TanhSlice(m.lstm_tc[32768:40960])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[131072+b*512:][:512]
-		tc := m.lstm_tc[32768+b*128:][:128]
-		h := m.lstm_h[40960+b*128:][:128]
+	copy(m.lstm_tc[16384:20480], m.lstm_c[20480:24576])
+	fastmath.TanhSlice(m.lstm_tc[16384:20480])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[65536+b*512:][:512]
+		tc := m.lstm_tc[16384+b*128:][:128]
+		h := m.lstm_h[20480+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 5
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[163840:196608]), (*[8192]Float)(m.lstm_h[40960:49152]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[163840+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_h[20480:24576]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[81920+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[40960+b*128:][:128]
-		c := m.lstm_c[49152+b*128:][:128]
+		cp := m.lstm_c[20480+b*128:][:128]
+		c := m.lstm_c[24576+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[40960:49152], m.lstm_c[49152:57344])
-	fastmath.TanhSlice(m.lstm_tc[40960:49152])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[163840+b*512:][:512]
-		tc := m.lstm_tc[40960+b*128:][:128]
-		h := m.lstm_h[49152+b*128:][:128]
+	copy(m.lstm_tc[20480:24576], m.lstm_c[24576:28672])
+	fastmath.TanhSlice(m.lstm_tc[20480:24576])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[81920+b*512:][:512]
+		tc := m.lstm_tc[20480+b*128:][:128]
+		h := m.lstm_h[24576+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 6
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[196608:229376]), (*[8192]Float)(m.lstm_h[49152:57344]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[196608+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_h[24576:28672]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[98304+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[49152+b*128:][:128]
-		c := m.lstm_c[57344+b*128:][:128]
+		cp := m.lstm_c[24576+b*128:][:128]
+		c := m.lstm_c[28672+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[49152:57344], m.lstm_c[57344:65536])
-	fastmath.TanhSlice(m.lstm_tc[49152:57344])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[196608+b*512:][:512]
-		tc := m.lstm_tc[49152+b*128:][:128]
-		h := m.lstm_h[57344+b*128:][:128]
+	copy(m.lstm_tc[24576:28672], m.lstm_c[28672:32768])
+	fastmath.TanhSlice(m.lstm_tc[24576:28672])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[98304+b*512:][:512]
+		tc := m.lstm_tc[24576+b*128:][:128]
+		h := m.lstm_h[28672+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 7
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[229376:262144]), (*[8192]Float)(m.lstm_h[57344:65536]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[229376+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_h[28672:32768]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[114688+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[57344+b*128:][:128]
-		c := m.lstm_c[65536+b*128:][:128]
+		cp := m.lstm_c[28672+b*128:][:128]
+		c := m.lstm_c[32768+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[57344:65536], m.lstm_c[65536:73728])
-	fastmath.TanhSlice(m.lstm_tc[57344:65536])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[229376+b*512:][:512]
-		tc := m.lstm_tc[57344+b*128:][:128]
-		h := m.lstm_h[65536+b*128:][:128]
+	copy(m.lstm_tc[28672:32768], m.lstm_c[32768:36864])
+	fastmath.TanhSlice(m.lstm_tc[28672:32768])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[114688+b*512:][:512]
+		tc := m.lstm_tc[28672+b*128:][:128]
+		h := m.lstm_h[32768+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 8
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[262144:294912]), (*[8192]Float)(m.lstm_h[65536:73728]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[262144+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_h[32768:36864]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[131072+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[65536+b*128:][:128]
-		c := m.lstm_c[73728+b*128:][:128]
+		cp := m.lstm_c[32768+b*128:][:128]
+		c := m.lstm_c[36864+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[65536:73728], m.lstm_c[73728:81920])
-	fastmath.TanhSlice(m.lstm_tc[65536:73728])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[262144+b*512:][:512]
-		tc := m.lstm_tc[65536+b*128:][:128]
-		h := m.lstm_h[73728+b*128:][:128]
+	copy(m.lstm_tc[32768:36864], m.lstm_c[36864:40960])
+	fastmath.TanhSlice(m.lstm_tc[32768:36864])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[131072+b*512:][:512]
+		tc := m.lstm_tc[32768+b*128:][:128]
+		h := m.lstm_h[36864+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 9
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[294912:327680]), (*[8192]Float)(m.lstm_h[73728:81920]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[294912+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_h[36864:40960]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[147456+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[73728+b*128:][:128]
-		c := m.lstm_c[81920+b*128:][:128]
+		cp := m.lstm_c[36864+b*128:][:128]
+		c := m.lstm_c[40960+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[73728:81920], m.lstm_c[81920:90112])
-	fastmath.TanhSlice(m.lstm_tc[73728:81920])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[294912+b*512:][:512]
-		tc := m.lstm_tc[73728+b*128:][:128]
-		h := m.lstm_h[81920+b*128:][:128]
+	copy(m.lstm_tc[36864:40960], m.lstm_c[40960:45056])
+	fastmath.TanhSlice(m.lstm_tc[36864:40960])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[147456+b*512:][:512]
+		tc := m.lstm_tc[36864+b*128:][:128]
+		h := m.lstm_h[40960+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 10
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[327680:360448]), (*[8192]Float)(m.lstm_h[81920:90112]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[327680+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_h[40960:45056]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[163840+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[81920+b*128:][:128]
-		c := m.lstm_c[90112+b*128:][:128]
+		cp := m.lstm_c[40960+b*128:][:128]
+		c := m.lstm_c[45056+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[81920:90112], m.lstm_c[90112:98304])
-	fastmath.TanhSlice(m.lstm_tc[81920:90112])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[327680+b*512:][:512]
-		tc := m.lstm_tc[81920+b*128:][:128]
-		h := m.lstm_h[90112+b*128:][:128]
+	copy(m.lstm_tc[40960:45056], m.lstm_c[45056:49152])
+	fastmath.TanhSlice(m.lstm_tc[40960:45056])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[163840+b*512:][:512]
+		tc := m.lstm_tc[40960+b*128:][:128]
+		h := m.lstm_h[45056+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 11
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[360448:393216]), (*[8192]Float)(m.lstm_h[90112:98304]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[360448+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_h[45056:49152]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[180224+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[90112+b*128:][:128]
-		c := m.lstm_c[98304+b*128:][:128]
+		cp := m.lstm_c[45056+b*128:][:128]
+		c := m.lstm_c[49152+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[90112:98304], m.lstm_c[98304:106496])
-	fastmath.TanhSlice(m.lstm_tc[90112:98304])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[360448+b*512:][:512]
-		tc := m.lstm_tc[90112+b*128:][:128]
-		h := m.lstm_h[98304+b*128:][:128]
+	copy(m.lstm_tc[45056:49152], m.lstm_c[49152:53248])
+	fastmath.TanhSlice(m.lstm_tc[45056:49152])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[180224+b*512:][:512]
+		tc := m.lstm_tc[45056+b*128:][:128]
+		h := m.lstm_h[49152+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 12
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[393216:425984]), (*[8192]Float)(m.lstm_h[98304:106496]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[393216+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_h[49152:53248]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[196608+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[98304+b*128:][:128]
-		c := m.lstm_c[106496+b*128:][:128]
+		cp := m.lstm_c[49152+b*128:][:128]
+		c := m.lstm_c[53248+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[98304:106496], m.lstm_c[106496:114688])
-	fastmath.TanhSlice(m.lstm_tc[98304:106496])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[393216+b*512:][:512]
-		tc := m.lstm_tc[98304+b*128:][:128]
-		h := m.lstm_h[106496+b*128:][:128]
+	copy(m.lstm_tc[49152:53248], m.lstm_c[53248:57344])
+	fastmath.TanhSlice(m.lstm_tc[49152:53248])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[196608+b*512:][:512]
+		tc := m.lstm_tc[49152+b*128:][:128]
+		h := m.lstm_h[53248+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 13
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[425984:458752]), (*[8192]Float)(m.lstm_h[106496:114688]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[425984+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_h[53248:57344]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[212992+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[106496+b*128:][:128]
-		c := m.lstm_c[114688+b*128:][:128]
+		cp := m.lstm_c[53248+b*128:][:128]
+		c := m.lstm_c[57344+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[106496:114688], m.lstm_c[114688:122880])
-	fastmath.TanhSlice(m.lstm_tc[106496:114688])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[425984+b*512:][:512]
-		tc := m.lstm_tc[106496+b*128:][:128]
-		h := m.lstm_h[114688+b*128:][:128]
+	copy(m.lstm_tc[53248:57344], m.lstm_c[57344:61440])
+	fastmath.TanhSlice(m.lstm_tc[53248:57344])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[212992+b*512:][:512]
+		tc := m.lstm_tc[53248+b*128:][:128]
+		h := m.lstm_h[57344+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 14
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[458752:491520]), (*[8192]Float)(m.lstm_h[114688:122880]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[458752+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_h[57344:61440]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[229376+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[114688+b*128:][:128]
-		c := m.lstm_c[122880+b*128:][:128]
+		cp := m.lstm_c[57344+b*128:][:128]
+		c := m.lstm_c[61440+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[114688:122880], m.lstm_c[122880:131072])
-	fastmath.TanhSlice(m.lstm_tc[114688:122880])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[458752+b*512:][:512]
-		tc := m.lstm_tc[114688+b*128:][:128]
-		h := m.lstm_h[122880+b*128:][:128]
+	copy(m.lstm_tc[57344:61440], m.lstm_c[61440:65536])
+	fastmath.TanhSlice(m.lstm_tc[57344:61440])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[229376+b*512:][:512]
+		tc := m.lstm_tc[57344+b*128:][:128]
+		h := m.lstm_h[61440+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 15
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[491520:524288]), (*[8192]Float)(m.lstm_h[122880:131072]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[491520+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_h[61440:65536]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[245760+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[122880+b*128:][:128]
-		c := m.lstm_c[131072+b*128:][:128]
+		cp := m.lstm_c[61440+b*128:][:128]
+		c := m.lstm_c[65536+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[122880:131072], m.lstm_c[131072:139264])
-	fastmath.TanhSlice(m.lstm_tc[122880:131072])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[491520+b*512:][:512]
-		tc := m.lstm_tc[122880+b*128:][:128]
-		h := m.lstm_h[131072+b*128:][:128]
+	copy(m.lstm_tc[61440:65536], m.lstm_c[65536:69632])
+	fastmath.TanhSlice(m.lstm_tc[61440:65536])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[245760+b*512:][:512]
+		tc := m.lstm_tc[61440+b*128:][:128]
+		h := m.lstm_h[65536+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 16
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[524288:557056]), (*[8192]Float)(m.lstm_h[131072:139264]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[524288+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_h[65536:69632]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[262144+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[131072+b*128:][:128]
-		c := m.lstm_c[139264+b*128:][:128]
+		cp := m.lstm_c[65536+b*128:][:128]
+		c := m.lstm_c[69632+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[131072:139264], m.lstm_c[139264:147456])
-	fastmath.TanhSlice(m.lstm_tc[131072:139264])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[524288+b*512:][:512]
-		tc := m.lstm_tc[131072+b*128:][:128]
-		h := m.lstm_h[139264+b*128:][:128]
+	copy(m.lstm_tc[65536:69632], m.lstm_c[69632:73728])
+	fastmath.TanhSlice(m.lstm_tc[65536:69632])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[262144+b*512:][:512]
+		tc := m.lstm_tc[65536+b*128:][:128]
+		h := m.lstm_h[69632+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 17
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[557056:589824]), (*[8192]Float)(m.lstm_h[139264:147456]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[557056+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_h[69632:73728]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[278528+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[139264+b*128:][:128]
-		c := m.lstm_c[147456+b*128:][:128]
+		cp := m.lstm_c[69632+b*128:][:128]
+		c := m.lstm_c[73728+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[139264:147456], m.lstm_c[147456:155648])
-	fastmath.TanhSlice(m.lstm_tc[139264:147456])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[557056+b*512:][:512]
-		tc := m.lstm_tc[139264+b*128:][:128]
-		h := m.lstm_h[147456+b*128:][:128]
+	copy(m.lstm_tc[69632:73728], m.lstm_c[73728:77824])
+	fastmath.TanhSlice(m.lstm_tc[69632:73728])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[278528+b*512:][:512]
+		tc := m.lstm_tc[69632+b*128:][:128]
+		h := m.lstm_h[73728+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 18
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[589824:622592]), (*[8192]Float)(m.lstm_h[147456:155648]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[589824+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_h[73728:77824]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[294912+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[147456+b*128:][:128]
-		c := m.lstm_c[155648+b*128:][:128]
+		cp := m.lstm_c[73728+b*128:][:128]
+		c := m.lstm_c[77824+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[147456:155648], m.lstm_c[155648:163840])
-	fastmath.TanhSlice(m.lstm_tc[147456:155648])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[589824+b*512:][:512]
-		tc := m.lstm_tc[147456+b*128:][:128]
-		h := m.lstm_h[155648+b*128:][:128]
+	copy(m.lstm_tc[73728:77824], m.lstm_c[77824:81920])
+	fastmath.TanhSlice(m.lstm_tc[73728:77824])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[294912+b*512:][:512]
+		tc := m.lstm_tc[73728+b*128:][:128]
+		h := m.lstm_h[77824+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 19
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[622592:655360]), (*[8192]Float)(m.lstm_h[155648:163840]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[622592+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_h[77824:81920]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[311296+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[155648+b*128:][:128]
-		c := m.lstm_c[163840+b*128:][:128]
+		cp := m.lstm_c[77824+b*128:][:128]
+		c := m.lstm_c[81920+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[155648:163840], m.lstm_c[163840:172032])
-	fastmath.TanhSlice(m.lstm_tc[155648:163840])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[622592+b*512:][:512]
-		tc := m.lstm_tc[155648+b*128:][:128]
-		h := m.lstm_h[163840+b*128:][:128]
+	copy(m.lstm_tc[77824:81920], m.lstm_c[81920:86016])
+	fastmath.TanhSlice(m.lstm_tc[77824:81920])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[311296+b*512:][:512]
+		tc := m.lstm_tc[77824+b*128:][:128]
+		h := m.lstm_h[81920+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 20
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[655360:688128]), (*[8192]Float)(m.lstm_h[163840:172032]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[655360+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_h[81920:86016]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[327680+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[163840+b*128:][:128]
-		c := m.lstm_c[172032+b*128:][:128]
+		cp := m.lstm_c[81920+b*128:][:128]
+		c := m.lstm_c[86016+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[163840:172032], m.lstm_c[172032:180224])
-	fastmath.TanhSlice(m.lstm_tc[163840:172032])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[655360+b*512:][:512]
-		tc := m.lstm_tc[163840+b*128:][:128]
-		h := m.lstm_h[172032+b*128:][:128]
+	copy(m.lstm_tc[81920:86016], m.lstm_c[86016:90112])
+	fastmath.TanhSlice(m.lstm_tc[81920:86016])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[327680+b*512:][:512]
+		tc := m.lstm_tc[81920+b*128:][:128]
+		h := m.lstm_h[86016+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 21
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[688128:720896]), (*[8192]Float)(m.lstm_h[172032:180224]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[688128+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_h[86016:90112]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[344064+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[172032+b*128:][:128]
-		c := m.lstm_c[180224+b*128:][:128]
+		cp := m.lstm_c[86016+b*128:][:128]
+		c := m.lstm_c[90112+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[172032:180224], m.lstm_c[180224:188416])
-	fastmath.TanhSlice(m.lstm_tc[172032:180224])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[688128+b*512:][:512]
-		tc := m.lstm_tc[172032+b*128:][:128]
-		h := m.lstm_h[180224+b*128:][:128]
+	copy(m.lstm_tc[86016:90112], m.lstm_c[90112:94208])
+	fastmath.TanhSlice(m.lstm_tc[86016:90112])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[344064+b*512:][:512]
+		tc := m.lstm_tc[86016+b*128:][:128]
+		h := m.lstm_h[90112+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 22
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[720896:753664]), (*[8192]Float)(m.lstm_h[180224:188416]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[720896+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_h[90112:94208]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[360448+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[180224+b*128:][:128]
-		c := m.lstm_c[188416+b*128:][:128]
+		cp := m.lstm_c[90112+b*128:][:128]
+		c := m.lstm_c[94208+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[180224:188416], m.lstm_c[188416:196608])
-	fastmath.TanhSlice(m.lstm_tc[180224:188416])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[720896+b*512:][:512]
-		tc := m.lstm_tc[180224+b*128:][:128]
-		h := m.lstm_h[188416+b*128:][:128]
+	copy(m.lstm_tc[90112:94208], m.lstm_c[94208:98304])
+	fastmath.TanhSlice(m.lstm_tc[90112:94208])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[360448+b*512:][:512]
+		tc := m.lstm_tc[90112+b*128:][:128]
+		h := m.lstm_h[94208+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 23
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[753664:786432]), (*[8192]Float)(m.lstm_h[188416:196608]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[753664+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_h[94208:98304]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[376832+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[188416+b*128:][:128]
-		c := m.lstm_c[196608+b*128:][:128]
+		cp := m.lstm_c[94208+b*128:][:128]
+		c := m.lstm_c[98304+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[188416:196608], m.lstm_c[196608:204800])
-	fastmath.TanhSlice(m.lstm_tc[188416:196608])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[753664+b*512:][:512]
-		tc := m.lstm_tc[188416+b*128:][:128]
-		h := m.lstm_h[196608+b*128:][:128]
+	copy(m.lstm_tc[94208:98304], m.lstm_c[98304:102400])
+	fastmath.TanhSlice(m.lstm_tc[94208:98304])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[376832+b*512:][:512]
+		tc := m.lstm_tc[94208+b*128:][:128]
+		h := m.lstm_h[98304+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 24
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[786432:819200]), (*[8192]Float)(m.lstm_h[196608:204800]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[786432+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_h[98304:102400]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[393216+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[196608+b*128:][:128]
-		c := m.lstm_c[204800+b*128:][:128]
+		cp := m.lstm_c[98304+b*128:][:128]
+		c := m.lstm_c[102400+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[196608:204800], m.lstm_c[204800:212992])
-	fastmath.TanhSlice(m.lstm_tc[196608:204800])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[786432+b*512:][:512]
-		tc := m.lstm_tc[196608+b*128:][:128]
-		h := m.lstm_h[204800+b*128:][:128]
+	copy(m.lstm_tc[98304:102400], m.lstm_c[102400:106496])
+	fastmath.TanhSlice(m.lstm_tc[98304:102400])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[393216+b*512:][:512]
+		tc := m.lstm_tc[98304+b*128:][:128]
+		h := m.lstm_h[102400+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 25
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[819200:851968]), (*[8192]Float)(m.lstm_h[204800:212992]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[819200+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_h[102400:106496]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[409600+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[204800+b*128:][:128]
-		c := m.lstm_c[212992+b*128:][:128]
+		cp := m.lstm_c[102400+b*128:][:128]
+		c := m.lstm_c[106496+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[204800:212992], m.lstm_c[212992:221184])
-	fastmath.TanhSlice(m.lstm_tc[204800:212992])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[819200+b*512:][:512]
-		tc := m.lstm_tc[204800+b*128:][:128]
-		h := m.lstm_h[212992+b*128:][:128]
+	copy(m.lstm_tc[102400:106496], m.lstm_c[106496:110592])
+	fastmath.TanhSlice(m.lstm_tc[102400:106496])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[409600+b*512:][:512]
+		tc := m.lstm_tc[102400+b*128:][:128]
+		h := m.lstm_h[106496+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 26
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[851968:884736]), (*[8192]Float)(m.lstm_h[212992:221184]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[851968+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_h[106496:110592]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[425984+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[212992+b*128:][:128]
-		c := m.lstm_c[221184+b*128:][:128]
+		cp := m.lstm_c[106496+b*128:][:128]
+		c := m.lstm_c[110592+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[212992:221184], m.lstm_c[221184:229376])
-	fastmath.TanhSlice(m.lstm_tc[212992:221184])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[851968+b*512:][:512]
-		tc := m.lstm_tc[212992+b*128:][:128]
-		h := m.lstm_h[221184+b*128:][:128]
+	copy(m.lstm_tc[106496:110592], m.lstm_c[110592:114688])
+	fastmath.TanhSlice(m.lstm_tc[106496:110592])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[425984+b*512:][:512]
+		tc := m.lstm_tc[106496+b*128:][:128]
+		h := m.lstm_h[110592+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
 	// step 27
-	gemmNN_64x512x128_acc((*[32768]Float)(m.lstm_gates[884736:917504]), (*[8192]Float)(m.lstm_h[221184:229376]), &m.lstm_whhT)
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[884736+b*512:][:512]
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_h[110592:114688]), &m.lstm_whhT)
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[442368+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
 		fastmath.TanhSlice(g[256:384])
 		fastmath.SigmoidSlice(g[384:512])
-		cp := m.lstm_c[221184+b*128:][:128]
-		c := m.lstm_c[229376+b*128:][:128]
+		cp := m.lstm_c[110592+b*128:][:128]
+		c := m.lstm_c[114688+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			c[j] = g[128+j]*cp[j] + g[j]*g[256+j]
 		}
 	}
-	copy(m.lstm_tc[221184:229376], m.lstm_c[229376:237568])
-	fastmath.TanhSlice(m.lstm_tc[221184:229376])
-	for b := 0; b < 64; b++ {
-		g := m.lstm_gates[884736+b*512:][:512]
-		tc := m.lstm_tc[221184+b*128:][:128]
-		h := m.lstm_h[229376+b*128:][:128]
+	copy(m.lstm_tc[110592:114688], m.lstm_c[114688:118784])
+	fastmath.TanhSlice(m.lstm_tc[110592:114688])
+	for b := 0; b < 32; b++ {
+		g := m.lstm_gates[442368+b*512:][:512]
+		tc := m.lstm_tc[110592+b*128:][:128]
+		h := m.lstm_h[114688+b*128:][:128]
 		for j := 0; j < 128; j++ {
 			h[j] = g[384+j] * tc[j]
 		}
 	}
-	copy(m.lstm_out[:], m.lstm_h[229376:237568])
+	copy(m.lstm_out[:], m.lstm_h[114688:118784])
 
 	// layer dense (seq_mnist_lstm.yaml:11): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.dense_out, &m.lstm_out, (*[1280]Float)(m.p[80896:82176]))
+	gemmNT_32x10x128(&m.dense_out, &m.lstm_out, (*[1280]Float)(m.p[80896:82176]))
 	{
 		b := (*[10]Float)(m.p[82176:82186])
 		out := m.dense_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -937,7 +961,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for r := 0; r < 64; r++ {
+	for r := 0; r < 32; r++ {
 		row := m.dense_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -1845,8 +1869,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean sparse_categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed sparse_categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -1854,7 +1878,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.dense_out[:]
 	y := m.y[:]
 	g := m.dense_grad[:]
-	for r := 0; r < 64*1; r++ {
+	for r := 0; r < 32*1; r++ {
 		p := out[r*10:][:10]
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
@@ -2007,7 +2031,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 64.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -2148,7 +2172,7 @@ func (m *workspace) backward() {
 		db := (*[10]Float)(m.g[82176:82186])
 		d := m.dense_grad[:]
 		*db = [10]Float{}
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*10:][:10]
 			{
 				db[0] += row[0]
@@ -2164,96 +2188,96 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x64((*[1280]Float)(m.g[80896:82176]), &m.dense_grad, &m.lstm_out)
-	gemmNN_64x128x10(&m.lstm_grad, &m.dense_grad, (*[1280]Float)(m.p[80896:82176]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[80896:82176]), &m.dense_grad, &m.lstm_out)
+	gemmNN_32x128x10(&m.lstm_grad, &m.dense_grad, (*[1280]Float)(m.p[80896:82176]))
 
 	// layer lstm (seq_mnist_lstm.yaml:9): LSTM 28 steps, 28→128, tanh
 	copy(m.lstm_dh[:], m.lstm_grad[:])
 	clear(m.lstm_dc[:])
 	// step 27
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[884736:917504]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[884736:917504]), (*[8192]Float)(m.lstm_c[221184:229376]), (*[8192]Float)(m.lstm_tc[221184:229376]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[884736:917504]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[442368:458752]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_c[110592:114688]), (*[4096]Float)(m.lstm_tc[110592:114688]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[442368:458752]), (*[65536]Float)(m.p[14336:79872]))
 	// step 26
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[851968:884736]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[851968:884736]), (*[8192]Float)(m.lstm_c[212992:221184]), (*[8192]Float)(m.lstm_tc[212992:221184]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[851968:884736]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[425984:442368]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_c[106496:110592]), (*[4096]Float)(m.lstm_tc[106496:110592]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[425984:442368]), (*[65536]Float)(m.p[14336:79872]))
 	// step 25
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[819200:851968]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[819200:851968]), (*[8192]Float)(m.lstm_c[204800:212992]), (*[8192]Float)(m.lstm_tc[204800:212992]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[819200:851968]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[409600:425984]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_c[102400:106496]), (*[4096]Float)(m.lstm_tc[102400:106496]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[409600:425984]), (*[65536]Float)(m.p[14336:79872]))
 	// step 24
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[786432:819200]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[786432:819200]), (*[8192]Float)(m.lstm_c[196608:204800]), (*[8192]Float)(m.lstm_tc[196608:204800]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[786432:819200]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[393216:409600]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_c[98304:102400]), (*[4096]Float)(m.lstm_tc[98304:102400]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[393216:409600]), (*[65536]Float)(m.p[14336:79872]))
 	// step 23
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[753664:786432]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[753664:786432]), (*[8192]Float)(m.lstm_c[188416:196608]), (*[8192]Float)(m.lstm_tc[188416:196608]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[753664:786432]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[376832:393216]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_c[94208:98304]), (*[4096]Float)(m.lstm_tc[94208:98304]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[376832:393216]), (*[65536]Float)(m.p[14336:79872]))
 	// step 22
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[720896:753664]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[720896:753664]), (*[8192]Float)(m.lstm_c[180224:188416]), (*[8192]Float)(m.lstm_tc[180224:188416]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[720896:753664]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[360448:376832]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_c[90112:94208]), (*[4096]Float)(m.lstm_tc[90112:94208]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[360448:376832]), (*[65536]Float)(m.p[14336:79872]))
 	// step 21
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[688128:720896]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[688128:720896]), (*[8192]Float)(m.lstm_c[172032:180224]), (*[8192]Float)(m.lstm_tc[172032:180224]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[688128:720896]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[344064:360448]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_c[86016:90112]), (*[4096]Float)(m.lstm_tc[86016:90112]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[344064:360448]), (*[65536]Float)(m.p[14336:79872]))
 	// step 20
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[655360:688128]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[655360:688128]), (*[8192]Float)(m.lstm_c[163840:172032]), (*[8192]Float)(m.lstm_tc[163840:172032]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[655360:688128]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[327680:344064]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_c[81920:86016]), (*[4096]Float)(m.lstm_tc[81920:86016]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[327680:344064]), (*[65536]Float)(m.p[14336:79872]))
 	// step 19
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[622592:655360]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[622592:655360]), (*[8192]Float)(m.lstm_c[155648:163840]), (*[8192]Float)(m.lstm_tc[155648:163840]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[622592:655360]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[311296:327680]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_c[77824:81920]), (*[4096]Float)(m.lstm_tc[77824:81920]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[311296:327680]), (*[65536]Float)(m.p[14336:79872]))
 	// step 18
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[589824:622592]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[589824:622592]), (*[8192]Float)(m.lstm_c[147456:155648]), (*[8192]Float)(m.lstm_tc[147456:155648]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[589824:622592]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[294912:311296]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_c[73728:77824]), (*[4096]Float)(m.lstm_tc[73728:77824]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[294912:311296]), (*[65536]Float)(m.p[14336:79872]))
 	// step 17
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[557056:589824]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[557056:589824]), (*[8192]Float)(m.lstm_c[139264:147456]), (*[8192]Float)(m.lstm_tc[139264:147456]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[557056:589824]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[278528:294912]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_c[69632:73728]), (*[4096]Float)(m.lstm_tc[69632:73728]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[278528:294912]), (*[65536]Float)(m.p[14336:79872]))
 	// step 16
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[524288:557056]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[524288:557056]), (*[8192]Float)(m.lstm_c[131072:139264]), (*[8192]Float)(m.lstm_tc[131072:139264]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[524288:557056]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[262144:278528]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_c[65536:69632]), (*[4096]Float)(m.lstm_tc[65536:69632]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[262144:278528]), (*[65536]Float)(m.p[14336:79872]))
 	// step 15
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[491520:524288]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[491520:524288]), (*[8192]Float)(m.lstm_c[122880:131072]), (*[8192]Float)(m.lstm_tc[122880:131072]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[491520:524288]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[245760:262144]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_c[61440:65536]), (*[4096]Float)(m.lstm_tc[61440:65536]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[245760:262144]), (*[65536]Float)(m.p[14336:79872]))
 	// step 14
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[458752:491520]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[458752:491520]), (*[8192]Float)(m.lstm_c[114688:122880]), (*[8192]Float)(m.lstm_tc[114688:122880]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[458752:491520]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[229376:245760]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_c[57344:61440]), (*[4096]Float)(m.lstm_tc[57344:61440]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[229376:245760]), (*[65536]Float)(m.p[14336:79872]))
 	// step 13
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[425984:458752]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[425984:458752]), (*[8192]Float)(m.lstm_c[106496:114688]), (*[8192]Float)(m.lstm_tc[106496:114688]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[425984:458752]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[212992:229376]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_c[53248:57344]), (*[4096]Float)(m.lstm_tc[53248:57344]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[212992:229376]), (*[65536]Float)(m.p[14336:79872]))
 	// step 12
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[393216:425984]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[393216:425984]), (*[8192]Float)(m.lstm_c[98304:106496]), (*[8192]Float)(m.lstm_tc[98304:106496]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[393216:425984]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[196608:212992]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_c[49152:53248]), (*[4096]Float)(m.lstm_tc[49152:53248]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[196608:212992]), (*[65536]Float)(m.p[14336:79872]))
 	// step 11
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[360448:393216]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[360448:393216]), (*[8192]Float)(m.lstm_c[90112:98304]), (*[8192]Float)(m.lstm_tc[90112:98304]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[360448:393216]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[180224:196608]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_c[45056:49152]), (*[4096]Float)(m.lstm_tc[45056:49152]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[180224:196608]), (*[65536]Float)(m.p[14336:79872]))
 	// step 10
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[327680:360448]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[327680:360448]), (*[8192]Float)(m.lstm_c[81920:90112]), (*[8192]Float)(m.lstm_tc[81920:90112]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[327680:360448]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[163840:180224]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_c[40960:45056]), (*[4096]Float)(m.lstm_tc[40960:45056]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[163840:180224]), (*[65536]Float)(m.p[14336:79872]))
 	// step 9
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[294912:327680]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[294912:327680]), (*[8192]Float)(m.lstm_c[73728:81920]), (*[8192]Float)(m.lstm_tc[73728:81920]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[294912:327680]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[147456:163840]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_c[36864:40960]), (*[4096]Float)(m.lstm_tc[36864:40960]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[147456:163840]), (*[65536]Float)(m.p[14336:79872]))
 	// step 8
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[262144:294912]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[262144:294912]), (*[8192]Float)(m.lstm_c[65536:73728]), (*[8192]Float)(m.lstm_tc[65536:73728]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[262144:294912]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[131072:147456]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_c[32768:36864]), (*[4096]Float)(m.lstm_tc[32768:36864]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[131072:147456]), (*[65536]Float)(m.p[14336:79872]))
 	// step 7
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[229376:262144]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[229376:262144]), (*[8192]Float)(m.lstm_c[57344:65536]), (*[8192]Float)(m.lstm_tc[57344:65536]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[229376:262144]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[114688:131072]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_c[28672:32768]), (*[4096]Float)(m.lstm_tc[28672:32768]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[114688:131072]), (*[65536]Float)(m.p[14336:79872]))
 	// step 6
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[196608:229376]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[196608:229376]), (*[8192]Float)(m.lstm_c[49152:57344]), (*[8192]Float)(m.lstm_tc[49152:57344]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[196608:229376]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[98304:114688]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_c[24576:28672]), (*[4096]Float)(m.lstm_tc[24576:28672]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[98304:114688]), (*[65536]Float)(m.p[14336:79872]))
 	// step 5
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[163840:196608]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[163840:196608]), (*[8192]Float)(m.lstm_c[40960:49152]), (*[8192]Float)(m.lstm_tc[40960:49152]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[163840:196608]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[81920:98304]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_c[20480:24576]), (*[4096]Float)(m.lstm_tc[20480:24576]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[81920:98304]), (*[65536]Float)(m.p[14336:79872]))
 	// step 4
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[131072:163840]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[131072:163840]), (*[8192]Float)(m.lstm_c[32768:40960]), (*[8192]Float)(m.lstm_tc[32768:40960]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[131072:163840]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[65536:81920]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_c[16384:20480]), (*[4096]Float)(m.lstm_tc[16384:20480]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[65536:81920]), (*[65536]Float)(m.p[14336:79872]))
 	// step 3
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[98304:131072]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[98304:131072]), (*[8192]Float)(m.lstm_c[24576:32768]), (*[8192]Float)(m.lstm_tc[24576:32768]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[98304:131072]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[49152:65536]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_c[12288:16384]), (*[4096]Float)(m.lstm_tc[12288:16384]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[49152:65536]), (*[65536]Float)(m.p[14336:79872]))
 	// step 2
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[65536:98304]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[65536:98304]), (*[8192]Float)(m.lstm_c[16384:24576]), (*[8192]Float)(m.lstm_tc[16384:24576]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[65536:98304]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[32768:49152]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_c[8192:12288]), (*[4096]Float)(m.lstm_tc[8192:12288]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[32768:49152]), (*[65536]Float)(m.p[14336:79872]))
 	// step 1
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[32768:65536]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[32768:65536]), (*[8192]Float)(m.lstm_c[8192:16384]), (*[8192]Float)(m.lstm_tc[8192:16384]))
-	gemmNN_64x128x512(&m.lstm_dh, (*[32768]Float)(m.lstm_dg[32768:65536]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[16384:32768]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_c[4096:8192]), (*[4096]Float)(m.lstm_tc[4096:8192]))
+	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[16384:32768]), (*[65536]Float)(m.p[14336:79872]))
 	// step 0
-	lstmGrad_64x128((*[32768]Float)(m.lstm_dg[0:32768]), &m.lstm_dc, &m.lstm_dh, (*[32768]Float)(m.lstm_gates[0:32768]), (*[8192]Float)(m.lstm_c[0:8192]), (*[8192]Float)(m.lstm_tc[0:8192]))
-	gemmTN_28x512x1792(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[0:16384]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[0:16384]), (*[4096]Float)(m.lstm_c[0:4096]), (*[4096]Float)(m.lstm_tc[0:4096]))
+	gemmTN_28x512x896(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
 	{
 		src := m.lstm_dwihT[:]
 		dst := ((*[14336]Float)(m.g[0:14336]))[:]
@@ -2264,10 +2288,10 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_512x128x1728((*[65536]Float)(m.g[14336:79872]), (*[884736]Float)(m.lstm_dg[32768:917504]), (*[221184]Float)(m.lstm_h[8192:229376]))
+	gemmTN_512x128x864((*[65536]Float)(m.g[14336:79872]), (*[442368]Float)(m.lstm_dg[16384:458752]), (*[110592]Float)(m.lstm_h[4096:114688]))
 	{
 		*(*[512]Float)(m.g[79872:80384]) = [512]Float{}
-		biasGrad_1792x512(&m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
+		biasGrad_896x512(&m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
 	}
 	*(*[512]Float)(m.g[80384:80896]) = *(*[512]Float)(m.g[79872:80384])
 
@@ -2285,10 +2309,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 64.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -2307,8 +2362,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherTargets(m.y[:], set, idx, OutputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherTargets(m.yb[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -2321,12 +2376,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -2346,11 +2401,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[50176]Float, out *[640]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.dense_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.dense_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -2366,9 +2423,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -2380,18 +2437,46 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -2399,27 +2484,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

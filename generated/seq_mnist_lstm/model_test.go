@@ -12,12 +12,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -57,18 +57,18 @@ func TestLearnsFixedBatch(t *testing.T) {
 	fillBatch(m)
 	first, _ := m.TrainStep()
 	var last float64
-	for i := 0; i < 57; i++ {
+	for i := 0; i < 114; i++ {
 		last, _ = m.TrainStep()
 	}
 	if !(last < first*0.95) {
-		t.Errorf("loss went from %v to %v in 57 steps on one batch", first, last)
+		t.Errorf("loss went from %v to %v in 114 steps on one batch", first, last)
 	}
 }
 func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -115,18 +135,6 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 51380224,
-	k:     28,
-	name:  "gemmNN_1792x512x28_acc",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNN_1792x512x28_accGo((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNN_1792x512x28_acc((*[917504]Float)(o[0]), (*[50176]Float)(o[1]), (*[14336]Float)(o[2]))
-	},
-	sizes: []int{917504, 50176, 14336},
-}, {
 	flops: 131072,
 	k:     128,
 	name:  "gemmNN_1x512x128_acc",
@@ -151,41 +159,53 @@ var kernelCases = []struct {
 	},
 	sizes: []int{14336, 784, 14336},
 }, {
-	flops: 163840,
+	flops: 81920,
 	k:     10,
-	name:  "gemmNN_64x128x10",
+	name:  "gemmNN_32x128x10",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x128x10Go((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_32x128x10Go((*[4096]Float)(o[0]), (*[320]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x128x10((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_32x128x10((*[4096]Float)(o[0]), (*[320]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{8192, 640, 1280},
+	sizes: []int{4096, 320, 1280},
 }, {
-	flops: 8388608,
+	flops: 4194304,
 	k:     512,
-	name:  "gemmNN_64x128x512",
+	name:  "gemmNN_32x128x512",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x128x512Go((*[8192]Float)(o[0]), (*[32768]Float)(o[1]), (*[65536]Float)(o[2]))
+		gemmNN_32x128x512Go((*[4096]Float)(o[0]), (*[16384]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x128x512((*[8192]Float)(o[0]), (*[32768]Float)(o[1]), (*[65536]Float)(o[2]))
+		gemmNN_32x128x512((*[4096]Float)(o[0]), (*[16384]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	sizes: []int{8192, 32768, 65536},
+	sizes: []int{4096, 16384, 65536},
 }, {
-	flops: 8388608,
+	flops: 4194304,
 	k:     128,
-	name:  "gemmNN_64x512x128_acc",
+	name:  "gemmNN_32x512x128_acc",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x512x128_accGo((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[65536]Float)(o[2]))
+		gemmNN_32x512x128_accGo((*[16384]Float)(o[0]), (*[4096]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x512x128_acc((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[65536]Float)(o[2]))
+		gemmNN_32x512x128_acc((*[16384]Float)(o[0]), (*[4096]Float)(o[1]), (*[65536]Float)(o[2]))
 	},
-	sizes: []int{32768, 8192, 65536},
+	sizes: []int{16384, 4096, 65536},
+}, {
+	flops: 25690112,
+	k:     28,
+	name:  "gemmNN_896x512x28_acc",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_896x512x28_accGo((*[458752]Float)(o[0]), (*[25088]Float)(o[1]), (*[14336]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_896x512x28_acc((*[458752]Float)(o[0]), (*[25088]Float)(o[1]), (*[14336]Float)(o[2]))
+	},
+	sizes: []int{458752, 25088, 14336},
 }, {
 	flops: 2560,
 	k:     128,
@@ -199,77 +219,77 @@ var kernelCases = []struct {
 	},
 	sizes: []int{10, 128, 1280},
 }, {
-	flops: 163840,
+	flops: 81920,
 	k:     128,
-	name:  "gemmNT_64x10x128",
+	name:  "gemmNT_32x10x128",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_64x10x128Go((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNT_32x10x128Go((*[320]Float)(o[0]), (*[4096]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_64x10x128((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNT_32x10x128((*[320]Float)(o[0]), (*[4096]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{640, 8192, 1280},
+	sizes: []int{320, 4096, 1280},
 }, {
-	flops: 163840,
-	k:     64,
-	name:  "gemmTN_10x128x64",
+	flops: 81920,
+	k:     32,
+	name:  "gemmTN_10x128x32",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_10x128x64Go((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+		gemmTN_10x128x32Go((*[1280]Float)(o[0]), (*[320]Float)(o[1]), (*[4096]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_10x128x64((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+		gemmTN_10x128x32((*[1280]Float)(o[0]), (*[320]Float)(o[1]), (*[4096]Float)(o[2]))
 	},
-	sizes: []int{1280, 640, 8192},
+	sizes: []int{1280, 320, 4096},
 }, {
-	flops: 51380224,
-	k:     1792,
-	name:  "gemmTN_28x512x1792",
+	flops: 25690112,
+	k:     896,
+	name:  "gemmTN_28x512x896",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_28x512x1792Go((*[14336]Float)(o[0]), (*[50176]Float)(o[1]), (*[917504]Float)(o[2]))
+		gemmTN_28x512x896Go((*[14336]Float)(o[0]), (*[25088]Float)(o[1]), (*[458752]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_28x512x1792((*[14336]Float)(o[0]), (*[50176]Float)(o[1]), (*[917504]Float)(o[2]))
+		gemmTN_28x512x896((*[14336]Float)(o[0]), (*[25088]Float)(o[1]), (*[458752]Float)(o[2]))
 	},
-	sizes: []int{14336, 50176, 917504},
+	sizes: []int{14336, 25088, 458752},
 }, {
-	flops: 226492416,
-	k:     1728,
-	name:  "gemmTN_512x128x1728",
+	flops: 113246208,
+	k:     864,
+	name:  "gemmTN_512x128x864",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_512x128x1728Go((*[65536]Float)(o[0]), (*[884736]Float)(o[1]), (*[221184]Float)(o[2]))
+		gemmTN_512x128x864Go((*[65536]Float)(o[0]), (*[442368]Float)(o[1]), (*[110592]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_512x128x1728((*[65536]Float)(o[0]), (*[884736]Float)(o[1]), (*[221184]Float)(o[2]))
+		gemmTN_512x128x864((*[65536]Float)(o[0]), (*[442368]Float)(o[1]), (*[110592]Float)(o[2]))
 	},
-	sizes: []int{65536, 884736, 221184},
+	sizes: []int{65536, 442368, 110592},
 }, {
-	flops: 917504,
-	k:     1793,
-	name:  "biasGrad_1792x512",
+	flops: 458752,
+	k:     897,
+	name:  "biasGrad_896x512",
 	outs:  2,
 	ref: func(o [][]Float) {
-		biasGrad_1792x512Go((*[917504]Float)(o[0]), (*[512]Float)(o[1]))
+		biasGrad_896x512Go((*[458752]Float)(o[0]), (*[512]Float)(o[1]))
 	},
 	run: func(o [][]Float) {
-		biasGrad_1792x512((*[917504]Float)(o[0]), (*[512]Float)(o[1]))
+		biasGrad_896x512((*[458752]Float)(o[0]), (*[512]Float)(o[1]))
 	},
-	sizes: []int{917504, 512},
+	sizes: []int{458752, 512},
 }, {
-	flops: 196608,
+	flops: 98304,
 	k:     4,
-	name:  "lstmGrad_64x128",
+	name:  "lstmGrad_32x128",
 	outs:  2,
 	ref: func(o [][]Float) {
-		lstmGrad_64x128Go((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+		lstmGrad_32x128Go((*[16384]Float)(o[0]), (*[4096]Float)(o[1]), (*[4096]Float)(o[2]), (*[16384]Float)(o[3]), (*[4096]Float)(o[4]), (*[4096]Float)(o[5]))
 	},
 	run: func(o [][]Float) {
-		lstmGrad_64x128((*[32768]Float)(o[0]), (*[8192]Float)(o[1]), (*[8192]Float)(o[2]), (*[32768]Float)(o[3]), (*[8192]Float)(o[4]), (*[8192]Float)(o[5]))
+		lstmGrad_32x128((*[16384]Float)(o[0]), (*[4096]Float)(o[1]), (*[4096]Float)(o[2]), (*[16384]Float)(o[3]), (*[4096]Float)(o[4]), (*[4096]Float)(o[5]))
 	},
-	sizes: []int{32768, 8192, 8192, 32768, 8192, 8192},
+	sizes: []int{16384, 4096, 4096, 16384, 4096, 4096},
 }}
 var (
 	_ = kernels.Go

@@ -3,47 +3,6 @@
 package seq_mnist_rnn
 
 /*
-gemmNN_1792x128x28_accGo is C[m*128+n] += Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 1792, n < 128, k < 28:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_1792x128x28_accGo(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
-	for m := 0; m < 1792; m += 2 {
-		for n := 0; n < 128; n += 4 {
-			a0 := a[(m+0)*28:][:28]
-			a1 := a[(m+1)*28:][:28]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 28; k++ {
-				bk := b[k*128+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*128+n:][:4]
-			cr[0] += c00
-			cr[1] += c01
-			cr[2] += c02
-			cr[3] += c03
-			cr = c[(m+1)*128+n:][:4]
-			cr[0] += c10
-			cr[1] += c11
-			cr[2] += c12
-			cr[3] += c13
-		}
-	}
-}
-
-/*
 gemmNN_1x128x128_accGo is C[m*128+n] += Σ_k A[m*128+k*1]·B[n*1+k*128] for m < 1, n < 128, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -127,11 +86,11 @@ func gemmNN_28x128x28_accGo(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 }
 
 /*
-gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
+gemmNN_32x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x10Go(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*10:][:10]
 			a1 := a[(m+1)*10:][:10]
@@ -321,11 +280,11 @@ func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
 }
 
 /*
-gemmNN_64x128x128Go is C[m*128+n] = Σ_k A[m*128+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 128:
+gemmNN_32x128x128Go is C[m*128+n] = Σ_k A[m*128+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x128Go(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x128Go(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
@@ -362,16 +321,57 @@ func gemmNN_64x128x128Go(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
 }
 
 /*
-gemmNN_64x128x128_accGo is C[m*128+n] += Σ_k A[m*128+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 128:
+gemmNN_32x128x128_accGo is C[m*128+n] += Σ_k A[m*128+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x128_accGo(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x128_accGo(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			for k := 0; k < 128; k++ {
+				bk := b[k*128+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*128+n:][:4]
+			cr[0] += c00
+			cr[1] += c01
+			cr[2] += c02
+			cr[3] += c03
+			cr = c[(m+1)*128+n:][:4]
+			cr[0] += c10
+			cr[1] += c11
+			cr[2] += c12
+			cr[3] += c13
+		}
+	}
+}
+
+/*
+gemmNN_896x128x28_accGo is C[m*128+n] += Σ_k A[m*28+k*1]·B[n*1+k*128] for m < 896, n < 128, k < 28:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_896x128x28_accGo(c *[114688]Float, a *[25088]Float, b *[3584]Float) {
+	for m := 0; m < 896; m += 2 {
+		for n := 0; n < 128; n += 4 {
+			a0 := a[(m+0)*28:][:28]
+			a1 := a[(m+1)*28:][:28]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 28; k++ {
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]
@@ -469,11 +469,11 @@ func gemmNT_1x10x128Go(c *[10]Float, a *[128]Float, b *[1280]Float) {
 }
 
 /*
-gemmNT_64x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128:
+gemmNT_32x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 32, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNT_32x10x128Go(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 8; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
@@ -537,14 +537,14 @@ func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 }
 
 /*
-gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
+gemmTN_10x128x32Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+func gemmTN_10x128x32Go(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
+			for k := 0; k < 32; k++ {
 				ak := a[k*10+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -577,14 +577,14 @@ func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 }
 
 /*
-gemmTN_128x128x1728Go is C[m*128+n] = Σ_k A[m*1+k*128]·B[n*1+k*128] for m < 128, n < 128, k < 1728:
+gemmTN_128x128x864Go is C[m*128+n] = Σ_k A[m*1+k*128]·B[n*1+k*128] for m < 128, n < 128, k < 864:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_128x128x1728Go(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
+func gemmTN_128x128x864Go(c *[16384]Float, a *[110592]Float, b *[110592]Float) {
 	for m := 0; m < 128; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 1728; k++ {
+			for k := 0; k < 864; k++ {
 				ak := a[k*128+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -617,14 +617,14 @@ func gemmTN_128x128x1728Go(c *[16384]Float, a *[221184]Float, b *[221184]Float) 
 }
 
 /*
-gemmTN_28x128x1792Go is C[m*128+n] = Σ_k A[m*1+k*28]·B[n*1+k*128] for m < 28, n < 128, k < 1792:
+gemmTN_28x128x896Go is C[m*128+n] = Σ_k A[m*1+k*28]·B[n*1+k*128] for m < 28, n < 128, k < 896:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_28x128x1792Go(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
+func gemmTN_28x128x896Go(c *[3584]Float, a *[25088]Float, b *[114688]Float) {
 	for m := 0; m < 28; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 1792; k++ {
+			for k := 0; k < 896; k++ {
 				ak := a[k*28+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -657,11 +657,11 @@ func gemmTN_28x128x1792Go(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
 }
 
 /*
-biasGrad_1792x128Go adds the columns of d, 1792 rows of 128, to db.
+biasGrad_896x128Go adds the columns of d, 896 rows of 128, to db.
 It is the pure-Go twin of the kernel, and its reference.
 */
-func biasGrad_1792x128Go(d *[229376]Float, db *[128]Float) {
-	for r := 0; r < 1792; r++ {
+func biasGrad_896x128Go(d *[114688]Float, db *[128]Float) {
+	for r := 0; r < 896; r++ {
 		dr := d[r*128:][:128]
 		for f := range dr {
 			db[f] += dr[f]

@@ -17,28 +17,6 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_1792x128x28_accAVX2 is gemmNN_1792x128x28_acc in AVX2 assembly.
-
-//go:noescape
-func gemmNN_1792x128x28_accAVX2(c *[229376]Float, a *[50176]Float, b *[3584]Float)
-
-// gemmNN_1792x128x28_accAVX512 is gemmNN_1792x128x28_acc in AVX512 assembly.
-
-//go:noescape
-func gemmNN_1792x128x28_accAVX512(c *[229376]Float, a *[50176]Float, b *[3584]Float)
-
-// gemmNN_1792x128x28_acc runs the kernel on the path the CPU supports.
-func gemmNN_1792x128x28_acc(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_1792x128x28_accAVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_1792x128x28_accAVX2(c, a, b)
-	default:
-		gemmNN_1792x128x28_accGo(c, a, b)
-	}
-}
-
 // gemmNN_1x128x128_accAVX2 is gemmNN_1x128x128_acc in AVX2 assembly.
 
 //go:noescape
@@ -83,69 +61,91 @@ func gemmNN_28x128x28_acc(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 	}
 }
 
-// gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
+// gemmNN_32x128x10AVX2 is gemmNN_32x128x10 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX2(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX2(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10AVX512 is gemmNN_64x128x10 in AVX512 assembly.
+// gemmNN_32x128x10AVX512 is gemmNN_32x128x10 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX512(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX512(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10 runs the kernel on the path the CPU supports.
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+// gemmNN_32x128x10 runs the kernel on the path the CPU supports.
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x10AVX512(c, a, b)
+		gemmNN_32x128x10AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x10AVX2(c, a, b)
+		gemmNN_32x128x10AVX2(c, a, b)
 	default:
-		gemmNN_64x128x10Go(c, a, b)
+		gemmNN_32x128x10Go(c, a, b)
 	}
 }
 
-// gemmNN_64x128x128AVX2 is gemmNN_64x128x128 in AVX2 assembly.
+// gemmNN_32x128x128AVX2 is gemmNN_32x128x128 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x128AVX2(c *[8192]Float, a *[8192]Float, b *[16384]Float)
+func gemmNN_32x128x128AVX2(c *[4096]Float, a *[4096]Float, b *[16384]Float)
 
-// gemmNN_64x128x128AVX512 is gemmNN_64x128x128 in AVX512 assembly.
+// gemmNN_32x128x128AVX512 is gemmNN_32x128x128 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x128AVX512(c *[8192]Float, a *[8192]Float, b *[16384]Float)
+func gemmNN_32x128x128AVX512(c *[4096]Float, a *[4096]Float, b *[16384]Float)
 
-// gemmNN_64x128x128 runs the kernel on the path the CPU supports.
-func gemmNN_64x128x128(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
+// gemmNN_32x128x128 runs the kernel on the path the CPU supports.
+func gemmNN_32x128x128(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x128AVX512(c, a, b)
+		gemmNN_32x128x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x128AVX2(c, a, b)
+		gemmNN_32x128x128AVX2(c, a, b)
 	default:
-		gemmNN_64x128x128Go(c, a, b)
+		gemmNN_32x128x128Go(c, a, b)
 	}
 }
 
-// gemmNN_64x128x128_accAVX2 is gemmNN_64x128x128_acc in AVX2 assembly.
+// gemmNN_32x128x128_accAVX2 is gemmNN_32x128x128_acc in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x128_accAVX2(c *[8192]Float, a *[8192]Float, b *[16384]Float)
+func gemmNN_32x128x128_accAVX2(c *[4096]Float, a *[4096]Float, b *[16384]Float)
 
-// gemmNN_64x128x128_accAVX512 is gemmNN_64x128x128_acc in AVX512 assembly.
+// gemmNN_32x128x128_accAVX512 is gemmNN_32x128x128_acc in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x128_accAVX512(c *[8192]Float, a *[8192]Float, b *[16384]Float)
+func gemmNN_32x128x128_accAVX512(c *[4096]Float, a *[4096]Float, b *[16384]Float)
 
-// gemmNN_64x128x128_acc runs the kernel on the path the CPU supports.
-func gemmNN_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
+// gemmNN_32x128x128_acc runs the kernel on the path the CPU supports.
+func gemmNN_32x128x128_acc(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x128_accAVX512(c, a, b)
+		gemmNN_32x128x128_accAVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x128_accAVX2(c, a, b)
+		gemmNN_32x128x128_accAVX2(c, a, b)
 	default:
-		gemmNN_64x128x128_accGo(c, a, b)
+		gemmNN_32x128x128_accGo(c, a, b)
+	}
+}
+
+// gemmNN_896x128x28_accAVX2 is gemmNN_896x128x28_acc in AVX2 assembly.
+
+//go:noescape
+func gemmNN_896x128x28_accAVX2(c *[114688]Float, a *[25088]Float, b *[3584]Float)
+
+// gemmNN_896x128x28_accAVX512 is gemmNN_896x128x28_acc in AVX512 assembly.
+
+//go:noescape
+func gemmNN_896x128x28_accAVX512(c *[114688]Float, a *[25088]Float, b *[3584]Float)
+
+// gemmNN_896x128x28_acc runs the kernel on the path the CPU supports.
+func gemmNN_896x128x28_acc(c *[114688]Float, a *[25088]Float, b *[3584]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNN_896x128x28_accAVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNN_896x128x28_accAVX2(c, a, b)
+	default:
+		gemmNN_896x128x28_accGo(c, a, b)
 	}
 }
 
@@ -171,112 +171,112 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	}
 }
 
-// gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
+// gemmNT_32x10x128AVX2 is gemmNT_32x10x128 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX2(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX2(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128AVX512 is gemmNT_64x10x128 in AVX512 assembly.
+// gemmNT_32x10x128AVX512 is gemmNT_32x10x128 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX512(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX512(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128 runs the kernel on the path the CPU supports.
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+// gemmNT_32x10x128 runs the kernel on the path the CPU supports.
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_64x10x128AVX512(c, a, b)
+		gemmNT_32x10x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_64x10x128AVX2(c, a, b)
+		gemmNT_32x10x128AVX2(c, a, b)
 	default:
-		gemmNT_64x10x128Go(c, a, b)
+		gemmNT_32x10x128Go(c, a, b)
 	}
 }
 
-// gemmTN_10x128x64AVX2 is gemmTN_10x128x64 in AVX2 assembly.
+// gemmTN_10x128x32AVX2 is gemmTN_10x128x32 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX2(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX2(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64AVX512 is gemmTN_10x128x64 in AVX512 assembly.
+// gemmTN_10x128x32AVX512 is gemmTN_10x128x32 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX512(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX512(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64 runs the kernel on the path the CPU supports.
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+// gemmTN_10x128x32 runs the kernel on the path the CPU supports.
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_10x128x64AVX512(c, a, b)
+		gemmTN_10x128x32AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_10x128x64AVX2(c, a, b)
+		gemmTN_10x128x32AVX2(c, a, b)
 	default:
-		gemmTN_10x128x64Go(c, a, b)
+		gemmTN_10x128x32Go(c, a, b)
 	}
 }
 
-// gemmTN_128x128x1728AVX2 is gemmTN_128x128x1728 in AVX2 assembly.
+// gemmTN_128x128x864AVX2 is gemmTN_128x128x864 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_128x128x1728AVX2(c *[16384]Float, a *[221184]Float, b *[221184]Float)
+func gemmTN_128x128x864AVX2(c *[16384]Float, a *[110592]Float, b *[110592]Float)
 
-// gemmTN_128x128x1728AVX512 is gemmTN_128x128x1728 in AVX512 assembly.
+// gemmTN_128x128x864AVX512 is gemmTN_128x128x864 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_128x128x1728AVX512(c *[16384]Float, a *[221184]Float, b *[221184]Float)
+func gemmTN_128x128x864AVX512(c *[16384]Float, a *[110592]Float, b *[110592]Float)
 
-// gemmTN_128x128x1728 runs the kernel on the path the CPU supports.
-func gemmTN_128x128x1728(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
+// gemmTN_128x128x864 runs the kernel on the path the CPU supports.
+func gemmTN_128x128x864(c *[16384]Float, a *[110592]Float, b *[110592]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_128x128x1728AVX512(c, a, b)
+		gemmTN_128x128x864AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_128x128x1728AVX2(c, a, b)
+		gemmTN_128x128x864AVX2(c, a, b)
 	default:
-		gemmTN_128x128x1728Go(c, a, b)
+		gemmTN_128x128x864Go(c, a, b)
 	}
 }
 
-// gemmTN_28x128x1792AVX2 is gemmTN_28x128x1792 in AVX2 assembly.
+// gemmTN_28x128x896AVX2 is gemmTN_28x128x896 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_28x128x1792AVX2(c *[3584]Float, a *[50176]Float, b *[229376]Float)
+func gemmTN_28x128x896AVX2(c *[3584]Float, a *[25088]Float, b *[114688]Float)
 
-// gemmTN_28x128x1792AVX512 is gemmTN_28x128x1792 in AVX512 assembly.
+// gemmTN_28x128x896AVX512 is gemmTN_28x128x896 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_28x128x1792AVX512(c *[3584]Float, a *[50176]Float, b *[229376]Float)
+func gemmTN_28x128x896AVX512(c *[3584]Float, a *[25088]Float, b *[114688]Float)
 
-// gemmTN_28x128x1792 runs the kernel on the path the CPU supports.
-func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
+// gemmTN_28x128x896 runs the kernel on the path the CPU supports.
+func gemmTN_28x128x896(c *[3584]Float, a *[25088]Float, b *[114688]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_28x128x1792AVX512(c, a, b)
+		gemmTN_28x128x896AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_28x128x1792AVX2(c, a, b)
+		gemmTN_28x128x896AVX2(c, a, b)
 	default:
-		gemmTN_28x128x1792Go(c, a, b)
+		gemmTN_28x128x896Go(c, a, b)
 	}
 }
 
-// biasGrad_1792x128AVX2 is biasGrad_1792x128 in AVX2 assembly.
+// biasGrad_896x128AVX2 is biasGrad_896x128 in AVX2 assembly.
 
 //go:noescape
-func biasGrad_1792x128AVX2(d *[229376]Float, db *[128]Float)
+func biasGrad_896x128AVX2(d *[114688]Float, db *[128]Float)
 
-// biasGrad_1792x128AVX512 is biasGrad_1792x128 in AVX512 assembly.
+// biasGrad_896x128AVX512 is biasGrad_896x128 in AVX512 assembly.
 
 //go:noescape
-func biasGrad_1792x128AVX512(d *[229376]Float, db *[128]Float)
+func biasGrad_896x128AVX512(d *[114688]Float, db *[128]Float)
 
-// biasGrad_1792x128 runs the kernel on the path the CPU supports.
-func biasGrad_1792x128(d *[229376]Float, db *[128]Float) {
+// biasGrad_896x128 runs the kernel on the path the CPU supports.
+func biasGrad_896x128(d *[114688]Float, db *[128]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		biasGrad_1792x128AVX512(d, db)
+		biasGrad_896x128AVX512(d, db)
 	case kernels.AVX2:
-		biasGrad_1792x128AVX2(d, db)
+		biasGrad_896x128AVX2(d, db)
 	default:
-		biasGrad_1792x128Go(d, db)
+		biasGrad_896x128Go(d, db)
 	}
 }

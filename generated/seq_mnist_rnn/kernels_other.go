@@ -22,39 +22,39 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_1792x128x28_acc(c *[229376]Float, a *[50176]Float, b *[3584]Float) {
-	gemmNN_1792x128x28_accGo(c, a, b)
-}
 func gemmNN_1x128x128_acc(c *[128]Float, a *[128]Float, b *[16384]Float) {
 	gemmNN_1x128x128_accGo(c, a, b)
 }
 func gemmNN_28x128x28_acc(c *[3584]Float, a *[784]Float, b *[3584]Float) {
 	gemmNN_28x128x28_accGo(c, a, b)
 }
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	gemmNN_64x128x10Go(c, a, b)
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	gemmNN_32x128x10Go(c, a, b)
 }
-func gemmNN_64x128x128(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	gemmNN_64x128x128Go(c, a, b)
+func gemmNN_32x128x128(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
+	gemmNN_32x128x128Go(c, a, b)
 }
-func gemmNN_64x128x128_acc(c *[8192]Float, a *[8192]Float, b *[16384]Float) {
-	gemmNN_64x128x128_accGo(c, a, b)
+func gemmNN_32x128x128_acc(c *[4096]Float, a *[4096]Float, b *[16384]Float) {
+	gemmNN_32x128x128_accGo(c, a, b)
+}
+func gemmNN_896x128x28_acc(c *[114688]Float, a *[25088]Float, b *[3584]Float) {
+	gemmNN_896x128x28_accGo(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
 }
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	gemmNT_64x10x128Go(c, a, b)
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	gemmNT_32x10x128Go(c, a, b)
 }
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
-	gemmTN_10x128x64Go(c, a, b)
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
+	gemmTN_10x128x32Go(c, a, b)
 }
-func gemmTN_128x128x1728(c *[16384]Float, a *[221184]Float, b *[221184]Float) {
-	gemmTN_128x128x1728Go(c, a, b)
+func gemmTN_128x128x864(c *[16384]Float, a *[110592]Float, b *[110592]Float) {
+	gemmTN_128x128x864Go(c, a, b)
 }
-func gemmTN_28x128x1792(c *[3584]Float, a *[50176]Float, b *[229376]Float) {
-	gemmTN_28x128x1792Go(c, a, b)
+func gemmTN_28x128x896(c *[3584]Float, a *[25088]Float, b *[114688]Float) {
+	gemmTN_28x128x896Go(c, a, b)
 }
-func biasGrad_1792x128(d *[229376]Float, db *[128]Float) {
-	biasGrad_1792x128Go(d, db)
+func biasGrad_896x128(d *[114688]Float, db *[128]Float) {
+	biasGrad_896x128Go(d, db)
 }

@@ -40,6 +40,13 @@ const (
 	DefaultSeed = 1
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 64
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 32
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 10
@@ -82,20 +89,24 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx               [BatchSize]int
-	simple_rnn_xt     [50176]Float  // time-major input [T, batch, F] of layer simple_rnn
-	simple_rnn_gates  [229376]Float // gate values [T, batch, G·H] of layer simple_rnn
-	simple_rnn_h      [237568]Float // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
+	shard             int               // the shard of the train step it runs
+	g                 *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss              float64           // its shard's summed loss
+	correct           int               // and correct count
+	idx               [ShardSize]int
+	simple_rnn_xt     [25088]Float  // time-major input [T, batch, F] of layer simple_rnn
+	simple_rnn_gates  [114688]Float // gate values [T, batch, G·H] of layer simple_rnn
+	simple_rnn_h      [118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
 	simple_rnn_wihT   [3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn
 	simple_rnn_whhT   [16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn
-	x                 [50176]Float  // model input
-	simple_rnn_out    [8192]Float   // output of layer simple_rnn
-	dense_out         [640]Float    // output of layer dense
-	y                 [640]Float    // targets
-	dense_grad        [640]Float    // gradient of the output of layer dense
-	simple_rnn_grad   [8192]Float   // gradient of the output of layer simple_rnn
-	simple_rnn_dg     [229376]Float // gradient of the gate pre-activations [T, batch, G·H] of layer simple_rnn
-	simple_rnn_dh     [8192]Float   // gradient of one step's state [batch, H] of layer simple_rnn
+	x                 [25088]Float  // model input
+	simple_rnn_out    [4096]Float   // output of layer simple_rnn
+	dense_out         [320]Float    // output of layer dense
+	y                 [320]Float    // targets
+	dense_grad        [320]Float    // gradient of the output of layer dense
+	simple_rnn_grad   [4096]Float   // gradient of the output of layer simple_rnn
+	simple_rnn_dg     [114688]Float // gradient of the gate pre-activations [T, batch, G·H] of layer simple_rnn
+	simple_rnn_dh     [4096]Float   // gradient of one step's state [batch, H] of layer simple_rnn
 	simple_rnn_dwihT  [3584]Float   // gradient of weight_ih transposed, [F, G·H], of layer simple_rnn
 	simple_rnn_xt1    [784]Float    // time-major input [T, batch, F] of layer simple_rnn
 	simple_rnn_gates1 [3584]Float   // gate values [T, batch, G·H] of layer simple_rnn
@@ -109,15 +120,22 @@ type workspace struct {
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [50176]Float                 // the batch's inputs, which the shards copy
+	yb        [640]Float                   // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -127,7 +145,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -156,6 +176,10 @@ func New(seed uint64) *Model {
 	// dense.bias [10]: zeros
 	if err := initializer.Fill(m.p[21504:21514], "zeros", 128, 10, rng.New(seed, 5)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -210,14 +234,14 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[50176]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[640]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
@@ -226,9 +250,9 @@ func (m *workspace) forwardTrain() {
 	{
 		bm := m.x[:]
 		tm := m.simple_rnn_xt[:]
-		for b := 0; b < 64; b++ {
+		for b := 0; b < 32; b++ {
 			for t := 0; t < 28; t++ {
-				copy(tm[(t*64+b)*28:][:28], bm[(b*28+t)*28:][:28])
+				copy(tm[(t*32+b)*28:][:28], bm[(b*28+t)*28:][:28])
 			}
 		}
 	}
@@ -259,131 +283,131 @@ func (m *workspace) forwardTrain() {
 		for j := 0; j < 128; j++ {
 			gs[j] += bh[j]
 		}
-		for n := 128; n < 229376; n *= 2 {
+		for n := 128; n < 114688; n *= 2 {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_1792x128x28_acc(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
-	clear(m.simple_rnn_h[0:8192])
+	gemmNN_896x128x28_acc(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
+	clear(m.simple_rnn_h[0:4096])
 	// step 0
-	copy(m.simple_rnn_h[8192:16384], m.simple_rnn_gates[0:8192])
-	fastmath.TanhSlice(m.simple_rnn_h[8192:16384])
+	copy(m.simple_rnn_h[4096:8192], m.simple_rnn_gates[0:4096])
+	fastmath.TanhSlice(m.simple_rnn_h[4096:8192])
 	// step 1
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[8192:16384]), (*[8192]Float)(m.simple_rnn_h[8192:16384]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[16384:24576], m.simple_rnn_gates[8192:16384])
-	fastmath.TanhSlice(m.simple_rnn_h[16384:24576])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[4096:8192]), (*[4096]Float)(m.simple_rnn_h[4096:8192]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[8192:12288], m.simple_rnn_gates[4096:8192])
+	fastmath.TanhSlice(m.simple_rnn_h[8192:12288])
 	// step 2
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[16384:24576]), (*[8192]Float)(m.simple_rnn_h[16384:24576]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[24576:32768], m.simple_rnn_gates[16384:24576])
-	fastmath.TanhSlice(m.simple_rnn_h[24576:32768])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[8192:12288]), (*[4096]Float)(m.simple_rnn_h[8192:12288]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[12288:16384], m.simple_rnn_gates[8192:12288])
+	fastmath.TanhSlice(m.simple_rnn_h[12288:16384])
 	// step 3
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[24576:32768]), (*[8192]Float)(m.simple_rnn_h[24576:32768]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[32768:40960], m.simple_rnn_gates[24576:32768])
-	fastmath.TanhSlice(m.simple_rnn_h[32768:40960])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[12288:16384]), (*[4096]Float)(m.simple_rnn_h[12288:16384]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[16384:20480], m.simple_rnn_gates[12288:16384])
+	fastmath.TanhSlice(m.simple_rnn_h[16384:20480])
 	// step 4
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[32768:40960]), (*[8192]Float)(m.simple_rnn_h[32768:40960]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[40960:49152], m.simple_rnn_gates[32768:40960])
-	fastmath.TanhSlice(m.simple_rnn_h[40960:49152])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[16384:20480]), (*[4096]Float)(m.simple_rnn_h[16384:20480]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[20480:24576], m.simple_rnn_gates[16384:20480])
+	fastmath.TanhSlice(m.simple_rnn_h[20480:24576])
 	// step 5
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[40960:49152]), (*[8192]Float)(m.simple_rnn_h[40960:49152]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[49152:57344], m.simple_rnn_gates[40960:49152])
-	fastmath.TanhSlice(m.simple_rnn_h[49152:57344])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[20480:24576]), (*[4096]Float)(m.simple_rnn_h[20480:24576]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[24576:28672], m.simple_rnn_gates[20480:24576])
+	fastmath.TanhSlice(m.simple_rnn_h[24576:28672])
 	// step 6
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[49152:57344]), (*[8192]Float)(m.simple_rnn_h[49152:57344]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[57344:65536], m.simple_rnn_gates[49152:57344])
-	fastmath.TanhSlice(m.simple_rnn_h[57344:65536])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[24576:28672]), (*[4096]Float)(m.simple_rnn_h[24576:28672]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[28672:32768], m.simple_rnn_gates[24576:28672])
+	fastmath.TanhSlice(m.simple_rnn_h[28672:32768])
 	// step 7
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[57344:65536]), (*[8192]Float)(m.simple_rnn_h[57344:65536]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[65536:73728], m.simple_rnn_gates[57344:65536])
-	fastmath.TanhSlice(m.simple_rnn_h[65536:73728])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[28672:32768]), (*[4096]Float)(m.simple_rnn_h[28672:32768]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[32768:36864], m.simple_rnn_gates[28672:32768])
+	fastmath.TanhSlice(m.simple_rnn_h[32768:36864])
 	// step 8
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[65536:73728]), (*[8192]Float)(m.simple_rnn_h[65536:73728]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[73728:81920], m.simple_rnn_gates[65536:73728])
-	fastmath.TanhSlice(m.simple_rnn_h[73728:81920])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[32768:36864]), (*[4096]Float)(m.simple_rnn_h[32768:36864]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[36864:40960], m.simple_rnn_gates[32768:36864])
+	fastmath.TanhSlice(m.simple_rnn_h[36864:40960])
 	// step 9
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[73728:81920]), (*[8192]Float)(m.simple_rnn_h[73728:81920]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[81920:90112], m.simple_rnn_gates[73728:81920])
-	fastmath.TanhSlice(m.simple_rnn_h[81920:90112])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[36864:40960]), (*[4096]Float)(m.simple_rnn_h[36864:40960]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[40960:45056], m.simple_rnn_gates[36864:40960])
+	fastmath.TanhSlice(m.simple_rnn_h[40960:45056])
 	// step 10
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[81920:90112]), (*[8192]Float)(m.simple_rnn_h[81920:90112]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[90112:98304], m.simple_rnn_gates[81920:90112])
-	fastmath.TanhSlice(m.simple_rnn_h[90112:98304])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[40960:45056]), (*[4096]Float)(m.simple_rnn_h[40960:45056]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[45056:49152], m.simple_rnn_gates[40960:45056])
+	fastmath.TanhSlice(m.simple_rnn_h[45056:49152])
 	// step 11
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[90112:98304]), (*[8192]Float)(m.simple_rnn_h[90112:98304]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[98304:106496], m.simple_rnn_gates[90112:98304])
-	fastmath.TanhSlice(m.simple_rnn_h[98304:106496])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[45056:49152]), (*[4096]Float)(m.simple_rnn_h[45056:49152]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[49152:53248], m.simple_rnn_gates[45056:49152])
+	fastmath.TanhSlice(m.simple_rnn_h[49152:53248])
 	// step 12
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[98304:106496]), (*[8192]Float)(m.simple_rnn_h[98304:106496]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[106496:114688], m.simple_rnn_gates[98304:106496])
-	fastmath.TanhSlice(m.simple_rnn_h[106496:114688])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[49152:53248]), (*[4096]Float)(m.simple_rnn_h[49152:53248]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[53248:57344], m.simple_rnn_gates[49152:53248])
+	fastmath.TanhSlice(m.simple_rnn_h[53248:57344])
 	// step 13
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[106496:114688]), (*[8192]Float)(m.simple_rnn_h[106496:114688]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[114688:122880], m.simple_rnn_gates[106496:114688])
-	fastmath.TanhSlice(m.simple_rnn_h[114688:122880])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[53248:57344]), (*[4096]Float)(m.simple_rnn_h[53248:57344]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[57344:61440], m.simple_rnn_gates[53248:57344])
+	fastmath.TanhSlice(m.simple_rnn_h[57344:61440])
 	// step 14
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[114688:122880]), (*[8192]Float)(m.simple_rnn_h[114688:122880]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[122880:131072], m.simple_rnn_gates[114688:122880])
-	fastmath.TanhSlice(m.simple_rnn_h[122880:131072])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[57344:61440]), (*[4096]Float)(m.simple_rnn_h[57344:61440]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[61440:65536], m.simple_rnn_gates[57344:61440])
+	fastmath.TanhSlice(m.simple_rnn_h[61440:65536])
 	// step 15
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[122880:131072]), (*[8192]Float)(m.simple_rnn_h[122880:131072]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[131072:139264], m.simple_rnn_gates[122880:131072])
-	fastmath.TanhSlice(m.simple_rnn_h[131072:139264])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[61440:65536]), (*[4096]Float)(m.simple_rnn_h[61440:65536]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[65536:69632], m.simple_rnn_gates[61440:65536])
+	fastmath.TanhSlice(m.simple_rnn_h[65536:69632])
 	// step 16
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[131072:139264]), (*[8192]Float)(m.simple_rnn_h[131072:139264]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[139264:147456], m.simple_rnn_gates[131072:139264])
-	fastmath.TanhSlice(m.simple_rnn_h[139264:147456])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[65536:69632]), (*[4096]Float)(m.simple_rnn_h[65536:69632]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[69632:73728], m.simple_rnn_gates[65536:69632])
+	fastmath.TanhSlice(m.simple_rnn_h[69632:73728])
 	// step 17
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[139264:147456]), (*[8192]Float)(m.simple_rnn_h[139264:147456]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[147456:155648], m.simple_rnn_gates[139264:147456])
-	fastmath.TanhSlice(m.simple_rnn_h[147456:155648])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[69632:73728]), (*[4096]Float)(m.simple_rnn_h[69632:73728]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[73728:77824], m.simple_rnn_gates[69632:73728])
+	fastmath.TanhSlice(m.simple_rnn_h[73728:77824])
 	// step 18
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[147456:155648]), (*[8192]Float)(m.simple_rnn_h[147456:155648]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[155648:163840], m.simple_rnn_gates[147456:155648])
-	fastmath.TanhSlice(m.simple_rnn_h[155648:163840])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[73728:77824]), (*[4096]Float)(m.simple_rnn_h[73728:77824]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[77824:81920], m.simple_rnn_gates[73728:77824])
+	fastmath.TanhSlice(m.simple_rnn_h[77824:81920])
 	// step 19
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[155648:163840]), (*[8192]Float)(m.simple_rnn_h[155648:163840]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[163840:172032], m.simple_rnn_gates[155648:163840])
-	fastmath.TanhSlice(m.simple_rnn_h[163840:172032])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[77824:81920]), (*[4096]Float)(m.simple_rnn_h[77824:81920]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[81920:86016], m.simple_rnn_gates[77824:81920])
+	fastmath.TanhSlice(m.simple_rnn_h[81920:86016])
 	// step 20
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[163840:172032]), (*[8192]Float)(m.simple_rnn_h[163840:172032]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[172032:180224], m.simple_rnn_gates[163840:172032])
-	fastmath.TanhSlice(m.simple_rnn_h[172032:180224])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[81920:86016]), (*[4096]Float)(m.simple_rnn_h[81920:86016]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[86016:90112], m.simple_rnn_gates[81920:86016])
+	fastmath.TanhSlice(m.simple_rnn_h[86016:90112])
 	// step 21
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[172032:180224]), (*[8192]Float)(m.simple_rnn_h[172032:180224]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[180224:188416], m.simple_rnn_gates[172032:180224])
-	fastmath.TanhSlice(m.simple_rnn_h[180224:188416])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[86016:90112]), (*[4096]Float)(m.simple_rnn_h[86016:90112]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[90112:94208], m.simple_rnn_gates[86016:90112])
+	fastmath.TanhSlice(m.simple_rnn_h[90112:94208])
 	// step 22
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[180224:188416]), (*[8192]Float)(m.simple_rnn_h[180224:188416]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[188416:196608], m.simple_rnn_gates[180224:188416])
-	fastmath.TanhSlice(m.simple_rnn_h[188416:196608])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[90112:94208]), (*[4096]Float)(m.simple_rnn_h[90112:94208]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[94208:98304], m.simple_rnn_gates[90112:94208])
+	fastmath.TanhSlice(m.simple_rnn_h[94208:98304])
 	// step 23
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[188416:196608]), (*[8192]Float)(m.simple_rnn_h[188416:196608]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[196608:204800], m.simple_rnn_gates[188416:196608])
-	fastmath.TanhSlice(m.simple_rnn_h[196608:204800])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[94208:98304]), (*[4096]Float)(m.simple_rnn_h[94208:98304]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[98304:102400], m.simple_rnn_gates[94208:98304])
+	fastmath.TanhSlice(m.simple_rnn_h[98304:102400])
 	// step 24
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[196608:204800]), (*[8192]Float)(m.simple_rnn_h[196608:204800]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[204800:212992], m.simple_rnn_gates[196608:204800])
-	fastmath.TanhSlice(m.simple_rnn_h[204800:212992])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[98304:102400]), (*[4096]Float)(m.simple_rnn_h[98304:102400]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[102400:106496], m.simple_rnn_gates[98304:102400])
+	fastmath.TanhSlice(m.simple_rnn_h[102400:106496])
 	// step 25
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[204800:212992]), (*[8192]Float)(m.simple_rnn_h[204800:212992]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[212992:221184], m.simple_rnn_gates[204800:212992])
-	fastmath.TanhSlice(m.simple_rnn_h[212992:221184])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[102400:106496]), (*[4096]Float)(m.simple_rnn_h[102400:106496]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[106496:110592], m.simple_rnn_gates[102400:106496])
+	fastmath.TanhSlice(m.simple_rnn_h[106496:110592])
 	// step 26
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[212992:221184]), (*[8192]Float)(m.simple_rnn_h[212992:221184]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[221184:229376], m.simple_rnn_gates[212992:221184])
-	fastmath.TanhSlice(m.simple_rnn_h[221184:229376])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[106496:110592]), (*[4096]Float)(m.simple_rnn_h[106496:110592]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[110592:114688], m.simple_rnn_gates[106496:110592])
+	fastmath.TanhSlice(m.simple_rnn_h[110592:114688])
 	// step 27
-	gemmNN_64x128x128_acc((*[8192]Float)(m.simple_rnn_gates[221184:229376]), (*[8192]Float)(m.simple_rnn_h[221184:229376]), &m.simple_rnn_whhT)
-	copy(m.simple_rnn_h[229376:237568], m.simple_rnn_gates[221184:229376])
-	fastmath.TanhSlice(m.simple_rnn_h[229376:237568])
-	copy(m.simple_rnn_out[:], m.simple_rnn_h[229376:237568])
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[110592:114688]), (*[4096]Float)(m.simple_rnn_h[110592:114688]), &m.simple_rnn_whhT)
+	copy(m.simple_rnn_h[114688:118784], m.simple_rnn_gates[110592:114688])
+	fastmath.TanhSlice(m.simple_rnn_h[114688:118784])
+	copy(m.simple_rnn_out[:], m.simple_rnn_h[114688:118784])
 
 	// layer dense (seq_mnist_rnn.yaml:11): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.dense_out, &m.simple_rnn_out, (*[1280]Float)(m.p[20224:21504]))
+	gemmNT_32x10x128(&m.dense_out, &m.simple_rnn_out, (*[1280]Float)(m.p[20224:21504]))
 	{
 		b := (*[10]Float)(m.p[21504:21514])
 		out := m.dense_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -399,7 +423,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for r := 0; r < 64; r++ {
+	for r := 0; r < 32; r++ {
 		row := m.dense_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -774,8 +798,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean sparse_categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed sparse_categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -783,7 +807,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.dense_out[:]
 	y := m.y[:]
 	g := m.dense_grad[:]
-	for r := 0; r < 64*1; r++ {
+	for r := 0; r < 32*1; r++ {
 		p := out[r*10:][:10]
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
@@ -936,7 +960,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 64.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -1077,7 +1101,7 @@ func (m *workspace) backward() {
 		db := (*[10]Float)(m.g[21504:21514])
 		d := m.dense_grad[:]
 		*db = [10]Float{}
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*10:][:10]
 			{
 				db[0] += row[0]
@@ -1093,196 +1117,14 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x64((*[1280]Float)(m.g[20224:21504]), &m.dense_grad, &m.simple_rnn_out)
-	gemmNN_64x128x10(&m.simple_rnn_grad, &m.dense_grad, (*[1280]Float)(m.p[20224:21504]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[20224:21504]), &m.dense_grad, &m.simple_rnn_out)
+	gemmNN_32x128x10(&m.simple_rnn_grad, &m.dense_grad, (*[1280]Float)(m.p[20224:21504]))
 
 	// layer simple_rnn (seq_mnist_rnn.yaml:9): SimpleRNN 28 steps, 28→128, tanh
 	copy(m.simple_rnn_dh[:], m.simple_rnn_grad[:])
 	// step 27
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[221184+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[229376+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[221184:229376]), (*[16384]Float)(m.p[3584:19968]))
-	// step 26
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[212992+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[221184+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[212992:221184]), (*[16384]Float)(m.p[3584:19968]))
-	// step 25
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[204800+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[212992+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[204800:212992]), (*[16384]Float)(m.p[3584:19968]))
-	// step 24
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[196608+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[204800+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[196608:204800]), (*[16384]Float)(m.p[3584:19968]))
-	// step 23
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[188416+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[196608+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[188416:196608]), (*[16384]Float)(m.p[3584:19968]))
-	// step 22
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[180224+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[188416+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[180224:188416]), (*[16384]Float)(m.p[3584:19968]))
-	// step 21
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[172032+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[180224+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[172032:180224]), (*[16384]Float)(m.p[3584:19968]))
-	// step 20
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[163840+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[172032+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[163840:172032]), (*[16384]Float)(m.p[3584:19968]))
-	// step 19
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[155648+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[163840+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[155648:163840]), (*[16384]Float)(m.p[3584:19968]))
-	// step 18
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[147456+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[155648+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[147456:155648]), (*[16384]Float)(m.p[3584:19968]))
-	// step 17
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[139264+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[147456+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[139264:147456]), (*[16384]Float)(m.p[3584:19968]))
-	// step 16
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[131072+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[139264+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[131072:139264]), (*[16384]Float)(m.p[3584:19968]))
-	// step 15
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[122880+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[131072+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[122880:131072]), (*[16384]Float)(m.p[3584:19968]))
-	// step 14
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[114688+b*128:][:128]
-		dh := m.simple_rnn_dh[0+b*128:][:128]
-		h := m.simple_rnn_h[122880+b*128:][:128]
-		for j := 0; j < 128; j++ {
-			d := dh[j]
-			y := h[j]
-			d *= 1 - y*y
-			dg[j] = d
-		}
-	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[114688:122880]), (*[16384]Float)(m.p[3584:19968]))
-	// step 13
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[106496+b*128:][:128]
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[110592+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[114688+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1292,10 +1134,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[106496:114688]), (*[16384]Float)(m.p[3584:19968]))
-	// step 12
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[98304+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[110592:114688]), (*[16384]Float)(m.p[3584:19968]))
+	// step 26
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[106496+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[110592+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[106496:110592]), (*[16384]Float)(m.p[3584:19968]))
+	// step 25
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[102400+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[106496+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1305,10 +1160,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[98304:106496]), (*[16384]Float)(m.p[3584:19968]))
-	// step 11
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[90112+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[102400:106496]), (*[16384]Float)(m.p[3584:19968]))
+	// step 24
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[98304+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[102400+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[98304:102400]), (*[16384]Float)(m.p[3584:19968]))
+	// step 23
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[94208+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[98304+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1318,10 +1186,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[90112:98304]), (*[16384]Float)(m.p[3584:19968]))
-	// step 10
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[81920+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[94208:98304]), (*[16384]Float)(m.p[3584:19968]))
+	// step 22
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[90112+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[94208+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[90112:94208]), (*[16384]Float)(m.p[3584:19968]))
+	// step 21
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[86016+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[90112+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1331,10 +1212,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[81920:90112]), (*[16384]Float)(m.p[3584:19968]))
-	// step 9
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[73728+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[86016:90112]), (*[16384]Float)(m.p[3584:19968]))
+	// step 20
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[81920+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[86016+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[81920:86016]), (*[16384]Float)(m.p[3584:19968]))
+	// step 19
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[77824+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[81920+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1344,10 +1238,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[73728:81920]), (*[16384]Float)(m.p[3584:19968]))
-	// step 8
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[65536+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[77824:81920]), (*[16384]Float)(m.p[3584:19968]))
+	// step 18
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[73728+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[77824+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[73728:77824]), (*[16384]Float)(m.p[3584:19968]))
+	// step 17
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[69632+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[73728+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1357,10 +1264,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[65536:73728]), (*[16384]Float)(m.p[3584:19968]))
-	// step 7
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[57344+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[69632:73728]), (*[16384]Float)(m.p[3584:19968]))
+	// step 16
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[65536+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[69632+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[65536:69632]), (*[16384]Float)(m.p[3584:19968]))
+	// step 15
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[61440+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[65536+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1370,10 +1290,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[57344:65536]), (*[16384]Float)(m.p[3584:19968]))
-	// step 6
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[49152+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[61440:65536]), (*[16384]Float)(m.p[3584:19968]))
+	// step 14
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[57344+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[61440+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[57344:61440]), (*[16384]Float)(m.p[3584:19968]))
+	// step 13
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[53248+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[57344+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1383,10 +1316,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[49152:57344]), (*[16384]Float)(m.p[3584:19968]))
-	// step 5
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[40960+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[53248:57344]), (*[16384]Float)(m.p[3584:19968]))
+	// step 12
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[49152+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[53248+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[49152:53248]), (*[16384]Float)(m.p[3584:19968]))
+	// step 11
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[45056+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[49152+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1396,10 +1342,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[40960:49152]), (*[16384]Float)(m.p[3584:19968]))
-	// step 4
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[32768+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[45056:49152]), (*[16384]Float)(m.p[3584:19968]))
+	// step 10
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[40960+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[45056+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[40960:45056]), (*[16384]Float)(m.p[3584:19968]))
+	// step 9
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[36864+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[40960+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1409,10 +1368,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[32768:40960]), (*[16384]Float)(m.p[3584:19968]))
-	// step 3
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[24576+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[36864:40960]), (*[16384]Float)(m.p[3584:19968]))
+	// step 8
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[32768+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[36864+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[32768:36864]), (*[16384]Float)(m.p[3584:19968]))
+	// step 7
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[28672+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[32768+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1422,10 +1394,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[24576:32768]), (*[16384]Float)(m.p[3584:19968]))
-	// step 2
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[16384+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[28672:32768]), (*[16384]Float)(m.p[3584:19968]))
+	// step 6
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[24576+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[28672+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[24576:28672]), (*[16384]Float)(m.p[3584:19968]))
+	// step 5
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[20480+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[24576+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1435,10 +1420,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[16384:24576]), (*[16384]Float)(m.p[3584:19968]))
-	// step 1
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[8192+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[20480:24576]), (*[16384]Float)(m.p[3584:19968]))
+	// step 4
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[16384+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[20480+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[16384:20480]), (*[16384]Float)(m.p[3584:19968]))
+	// step 3
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[12288+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[16384+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1448,10 +1446,23 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_64x128x128(&m.simple_rnn_dh, (*[8192]Float)(m.simple_rnn_dg[8192:16384]), (*[16384]Float)(m.p[3584:19968]))
-	// step 0
-	for b := 0; b < 64; b++ {
-		dg := m.simple_rnn_dg[0+b*128:][:128]
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[12288:16384]), (*[16384]Float)(m.p[3584:19968]))
+	// step 2
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[8192+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[12288+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[8192:12288]), (*[16384]Float)(m.p[3584:19968]))
+	// step 1
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[4096+b*128:][:128]
 		dh := m.simple_rnn_dh[0+b*128:][:128]
 		h := m.simple_rnn_h[8192+b*128:][:128]
 		for j := 0; j < 128; j++ {
@@ -1461,7 +1472,20 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmTN_28x128x1792(&m.simple_rnn_dwihT, &m.simple_rnn_xt, &m.simple_rnn_dg)
+	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[4096:8192]), (*[16384]Float)(m.p[3584:19968]))
+	// step 0
+	for b := 0; b < 32; b++ {
+		dg := m.simple_rnn_dg[0+b*128:][:128]
+		dh := m.simple_rnn_dh[0+b*128:][:128]
+		h := m.simple_rnn_h[4096+b*128:][:128]
+		for j := 0; j < 128; j++ {
+			d := dh[j]
+			y := h[j]
+			d *= 1 - y*y
+			dg[j] = d
+		}
+	}
+	gemmTN_28x128x896(&m.simple_rnn_dwihT, &m.simple_rnn_xt, &m.simple_rnn_dg)
 	{
 		src := m.simple_rnn_dwihT[:]
 		dst := ((*[3584]Float)(m.g[0:3584]))[:]
@@ -1472,10 +1496,10 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x128x1728((*[16384]Float)(m.g[3584:19968]), (*[221184]Float)(m.simple_rnn_dg[8192:229376]), (*[221184]Float)(m.simple_rnn_h[8192:229376]))
+	gemmTN_128x128x864((*[16384]Float)(m.g[3584:19968]), (*[110592]Float)(m.simple_rnn_dg[4096:114688]), (*[110592]Float)(m.simple_rnn_h[4096:114688]))
 	{
 		*(*[128]Float)(m.g[19968:20096]) = [128]Float{}
-		biasGrad_1792x128(&m.simple_rnn_dg, (*[128]Float)(m.g[19968:20096]))
+		biasGrad_896x128(&m.simple_rnn_dg, (*[128]Float)(m.g[19968:20096]))
 	}
 	*(*[128]Float)(m.g[20096:20224]) = *(*[128]Float)(m.g[19968:20096])
 
@@ -1493,10 +1517,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 64.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -1515,8 +1570,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherTargets(m.y[:], set, idx, OutputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherTargets(m.yb[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -1529,12 +1584,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -1554,11 +1609,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[50176]Float, out *[640]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.dense_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.dense_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -1574,9 +1631,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -1588,18 +1645,46 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -1607,27 +1692,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

@@ -3,11 +3,11 @@
 package model
 
 /*
-gemmNN_64x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 64, n < 128, k < 10:
+gemmNN_32x128x10Go is C[m*128+n] = Σ_k A[m*10+k*1]·B[n*1+k*128] for m < 32, n < 128, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNN_64x128x10Go(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNN_32x128x10Go(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*10:][:10]
 			a1 := a[(m+1)*10:][:10]
@@ -312,11 +312,11 @@ func gemmNT_1x128x784Go(c *[128]Float, a *[784]Float, b *[100352]Float) {
 }
 
 /*
-gemmNT_64x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 64, n < 10, k < 128:
+gemmNT_32x10x128Go is C[m*10+n] = Σ_k A[m*128+k*1]·B[n*128+k*1] for m < 32, n < 10, k < 128:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNT_32x10x128Go(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 8; n += 4 {
 			a0 := a[(m+0)*128:][:128]
 			a1 := a[(m+1)*128:][:128]
@@ -380,11 +380,11 @@ func gemmNT_64x10x128Go(c *[640]Float, a *[8192]Float, b *[1280]Float) {
 }
 
 /*
-gemmNT_64x128x784Go is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 64, n < 128, k < 784:
+gemmNT_32x128x784Go is C[m*128+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 128, k < 784:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmNT_64x128x784Go(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
-	for m := 0; m < 64; m += 2 {
+func gemmNT_32x128x784Go(c *[4096]Float, a *[25088]Float, b *[100352]Float) {
+	for m := 0; m < 32; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			a0 := a[(m+0)*784:][:784]
 			a1 := a[(m+1)*784:][:784]
@@ -424,14 +424,14 @@ func gemmNT_64x128x784Go(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
 }
 
 /*
-gemmTN_10x128x64Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 64:
+gemmTN_10x128x32Go is C[m*128+n] = Σ_k A[m*1+k*10]·B[n*1+k*128] for m < 10, n < 128, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+func gemmTN_10x128x32Go(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	for m := 0; m < 10; m += 2 {
 		for n := 0; n < 128; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
+			for k := 0; k < 32; k++ {
 				ak := a[k*10+m*1:][:2]
 				bk := b[k*128+n*1:][:4]
 				x0 := bk[0]
@@ -464,14 +464,14 @@ func gemmTN_10x128x64Go(c *[1280]Float, a *[640]Float, b *[8192]Float) {
 }
 
 /*
-gemmTN_128x784x64Go is C[m*784+n] = Σ_k A[m*1+k*128]·B[n*1+k*784] for m < 128, n < 784, k < 64:
+gemmTN_128x784x32Go is C[m*784+n] = Σ_k A[m*1+k*128]·B[n*1+k*784] for m < 128, n < 784, k < 32:
 the pure-Go twin of the kernel, and its reference.
 */
-func gemmTN_128x784x64Go(c *[100352]Float, a *[8192]Float, b *[50176]Float) {
+func gemmTN_128x784x32Go(c *[100352]Float, a *[4096]Float, b *[25088]Float) {
 	for m := 0; m < 128; m += 2 {
 		for n := 0; n < 784; n += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
+			for k := 0; k < 32; k++ {
 				ak := a[k*128+m*1:][:2]
 				bk := b[k*784+n*1:][:4]
 				x0 := bk[0]

@@ -17,25 +17,25 @@ func SetKernels(p kernels.Path) error {
 	return nil
 }
 
-// gemmNN_64x128x10AVX2 is gemmNN_64x128x10 in AVX2 assembly.
+// gemmNN_32x128x10AVX2 is gemmNN_32x128x10 in AVX2 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX2(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX2(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10AVX512 is gemmNN_64x128x10 in AVX512 assembly.
+// gemmNN_32x128x10AVX512 is gemmNN_32x128x10 in AVX512 assembly.
 
 //go:noescape
-func gemmNN_64x128x10AVX512(c *[8192]Float, a *[640]Float, b *[1280]Float)
+func gemmNN_32x128x10AVX512(c *[4096]Float, a *[320]Float, b *[1280]Float)
 
-// gemmNN_64x128x10 runs the kernel on the path the CPU supports.
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
+// gemmNN_32x128x10 runs the kernel on the path the CPU supports.
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNN_64x128x10AVX512(c, a, b)
+		gemmNN_32x128x10AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNN_64x128x10AVX2(c, a, b)
+		gemmNN_32x128x10AVX2(c, a, b)
 	default:
-		gemmNN_64x128x10Go(c, a, b)
+		gemmNN_32x128x10Go(c, a, b)
 	}
 }
 
@@ -83,90 +83,90 @@ func gemmNT_1x128x784(c *[128]Float, a *[784]Float, b *[100352]Float) {
 	}
 }
 
-// gemmNT_64x10x128AVX2 is gemmNT_64x10x128 in AVX2 assembly.
+// gemmNT_32x10x128AVX2 is gemmNT_32x10x128 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX2(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX2(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128AVX512 is gemmNT_64x10x128 in AVX512 assembly.
+// gemmNT_32x10x128AVX512 is gemmNT_32x10x128 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_64x10x128AVX512(c *[640]Float, a *[8192]Float, b *[1280]Float)
+func gemmNT_32x10x128AVX512(c *[320]Float, a *[4096]Float, b *[1280]Float)
 
-// gemmNT_64x10x128 runs the kernel on the path the CPU supports.
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
+// gemmNT_32x10x128 runs the kernel on the path the CPU supports.
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_64x10x128AVX512(c, a, b)
+		gemmNT_32x10x128AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_64x10x128AVX2(c, a, b)
+		gemmNT_32x10x128AVX2(c, a, b)
 	default:
-		gemmNT_64x10x128Go(c, a, b)
+		gemmNT_32x10x128Go(c, a, b)
 	}
 }
 
-// gemmNT_64x128x784AVX2 is gemmNT_64x128x784 in AVX2 assembly.
+// gemmNT_32x128x784AVX2 is gemmNT_32x128x784 in AVX2 assembly.
 
 //go:noescape
-func gemmNT_64x128x784AVX2(c *[8192]Float, a *[50176]Float, b *[100352]Float)
+func gemmNT_32x128x784AVX2(c *[4096]Float, a *[25088]Float, b *[100352]Float)
 
-// gemmNT_64x128x784AVX512 is gemmNT_64x128x784 in AVX512 assembly.
+// gemmNT_32x128x784AVX512 is gemmNT_32x128x784 in AVX512 assembly.
 
 //go:noescape
-func gemmNT_64x128x784AVX512(c *[8192]Float, a *[50176]Float, b *[100352]Float)
+func gemmNT_32x128x784AVX512(c *[4096]Float, a *[25088]Float, b *[100352]Float)
 
-// gemmNT_64x128x784 runs the kernel on the path the CPU supports.
-func gemmNT_64x128x784(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
+// gemmNT_32x128x784 runs the kernel on the path the CPU supports.
+func gemmNT_32x128x784(c *[4096]Float, a *[25088]Float, b *[100352]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmNT_64x128x784AVX512(c, a, b)
+		gemmNT_32x128x784AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmNT_64x128x784AVX2(c, a, b)
+		gemmNT_32x128x784AVX2(c, a, b)
 	default:
-		gemmNT_64x128x784Go(c, a, b)
+		gemmNT_32x128x784Go(c, a, b)
 	}
 }
 
-// gemmTN_10x128x64AVX2 is gemmTN_10x128x64 in AVX2 assembly.
+// gemmTN_10x128x32AVX2 is gemmTN_10x128x32 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX2(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX2(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64AVX512 is gemmTN_10x128x64 in AVX512 assembly.
+// gemmTN_10x128x32AVX512 is gemmTN_10x128x32 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_10x128x64AVX512(c *[1280]Float, a *[640]Float, b *[8192]Float)
+func gemmTN_10x128x32AVX512(c *[1280]Float, a *[320]Float, b *[4096]Float)
 
-// gemmTN_10x128x64 runs the kernel on the path the CPU supports.
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
+// gemmTN_10x128x32 runs the kernel on the path the CPU supports.
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_10x128x64AVX512(c, a, b)
+		gemmTN_10x128x32AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_10x128x64AVX2(c, a, b)
+		gemmTN_10x128x32AVX2(c, a, b)
 	default:
-		gemmTN_10x128x64Go(c, a, b)
+		gemmTN_10x128x32Go(c, a, b)
 	}
 }
 
-// gemmTN_128x784x64AVX2 is gemmTN_128x784x64 in AVX2 assembly.
+// gemmTN_128x784x32AVX2 is gemmTN_128x784x32 in AVX2 assembly.
 
 //go:noescape
-func gemmTN_128x784x64AVX2(c *[100352]Float, a *[8192]Float, b *[50176]Float)
+func gemmTN_128x784x32AVX2(c *[100352]Float, a *[4096]Float, b *[25088]Float)
 
-// gemmTN_128x784x64AVX512 is gemmTN_128x784x64 in AVX512 assembly.
+// gemmTN_128x784x32AVX512 is gemmTN_128x784x32 in AVX512 assembly.
 
 //go:noescape
-func gemmTN_128x784x64AVX512(c *[100352]Float, a *[8192]Float, b *[50176]Float)
+func gemmTN_128x784x32AVX512(c *[100352]Float, a *[4096]Float, b *[25088]Float)
 
-// gemmTN_128x784x64 runs the kernel on the path the CPU supports.
-func gemmTN_128x784x64(c *[100352]Float, a *[8192]Float, b *[50176]Float) {
+// gemmTN_128x784x32 runs the kernel on the path the CPU supports.
+func gemmTN_128x784x32(c *[100352]Float, a *[4096]Float, b *[25088]Float) {
 	switch kernelPath {
 	case kernels.AVX512:
-		gemmTN_128x784x64AVX512(c, a, b)
+		gemmTN_128x784x32AVX512(c, a, b)
 	case kernels.AVX2:
-		gemmTN_128x784x64AVX2(c, a, b)
+		gemmTN_128x784x32AVX2(c, a, b)
 	default:
-		gemmTN_128x784x64Go(c, a, b)
+		gemmTN_128x784x32Go(c, a, b)
 	}
 }

@@ -22,8 +22,8 @@ func SetKernels(p kernels.Path) error {
 	kernelPath = p
 	return nil
 }
-func gemmNN_64x128x10(c *[8192]Float, a *[640]Float, b *[1280]Float) {
-	gemmNN_64x128x10Go(c, a, b)
+func gemmNN_32x128x10(c *[4096]Float, a *[320]Float, b *[1280]Float) {
+	gemmNN_32x128x10Go(c, a, b)
 }
 func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 	gemmNT_1x10x128Go(c, a, b)
@@ -31,15 +31,15 @@ func gemmNT_1x10x128(c *[10]Float, a *[128]Float, b *[1280]Float) {
 func gemmNT_1x128x784(c *[128]Float, a *[784]Float, b *[100352]Float) {
 	gemmNT_1x128x784Go(c, a, b)
 }
-func gemmNT_64x10x128(c *[640]Float, a *[8192]Float, b *[1280]Float) {
-	gemmNT_64x10x128Go(c, a, b)
+func gemmNT_32x10x128(c *[320]Float, a *[4096]Float, b *[1280]Float) {
+	gemmNT_32x10x128Go(c, a, b)
 }
-func gemmNT_64x128x784(c *[8192]Float, a *[50176]Float, b *[100352]Float) {
-	gemmNT_64x128x784Go(c, a, b)
+func gemmNT_32x128x784(c *[4096]Float, a *[25088]Float, b *[100352]Float) {
+	gemmNT_32x128x784Go(c, a, b)
 }
-func gemmTN_10x128x64(c *[1280]Float, a *[640]Float, b *[8192]Float) {
-	gemmTN_10x128x64Go(c, a, b)
+func gemmTN_10x128x32(c *[1280]Float, a *[320]Float, b *[4096]Float) {
+	gemmTN_10x128x32Go(c, a, b)
 }
-func gemmTN_128x784x64(c *[100352]Float, a *[8192]Float, b *[50176]Float) {
-	gemmTN_128x784x64Go(c, a, b)
+func gemmTN_128x784x32(c *[100352]Float, a *[4096]Float, b *[25088]Float) {
+	gemmTN_128x784x32Go(c, a, b)
 }

@@ -41,6 +41,13 @@ const (
 	DefaultSeed = 42
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 64
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 2
+	ShardSize = 32
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 784
 	OutputSize = 10
@@ -84,16 +91,20 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx          [BatchSize]int
-	hidden_out   [8192]Float  // output of layer hidden
-	x            [50176]Float // model input
-	dropout_mask [8192]Float  // dropout mask of layer dropout
-	dropout_out  [8192]Float  // output of layer dropout
-	logits_out   [640]Float   // output of layer logits
-	y            [640]Float   // targets
-	logits_grad  [640]Float   // gradient of the output of layer logits
-	dropout_grad [8192]Float  // gradient of the output of layer dropout
-	hidden_grad  [8192]Float  // gradient of the output of layer hidden
+	shard        int               // the shard of the train step it runs
+	g            *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss         float64           // its shard's summed loss
+	correct      int               // and correct count
+	idx          [ShardSize]int
+	hidden_out   [4096]Float  // output of layer hidden
+	x            [25088]Float // model input
+	dropout_mask [4096]Float  // dropout mask of layer dropout
+	dropout_out  [4096]Float  // output of layer dropout
+	logits_out   [320]Float   // output of layer logits
+	y            [320]Float   // targets
+	logits_grad  [320]Float   // gradient of the output of layer logits
+	dropout_grad [4096]Float  // gradient of the output of layer dropout
+	hidden_grad  [4096]Float  // gradient of the output of layer hidden
 	hidden_out1  [128]Float   // output of layer hidden
 	x1           [784]Float   // model input
 	logits_out1  [10]Float    // output of layer logits
@@ -101,15 +112,22 @@ type workspace struct {
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	xb        [50176]Float                 // the batch's inputs, which the shards copy
+	yb        [640]Float                   // and targets
+	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs        [Shards - 1][NumParams]Float // and their gradients
+	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -119,7 +137,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adamw",
@@ -140,6 +160,10 @@ func New(seed uint64) *Model {
 	// logits.bias [10]: zeros
 	if err := initializer.Fill(m.p[101760:101770], "zeros", 128, 10, rng.New(seed, 3)); err != nil {
 		panic(err)
+	}
+	for s := range m.spaces {
+		w := &m.spaces[s]
+		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
 	return m
 }
@@ -194,14 +218,14 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[50176]Float {
-	return &m.x
+	return &m.xb
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[640]Float {
-	return &m.y
+	return &m.yb
 }
 
 // forwardTrain runs the forward pass of a train step (dropout active).
@@ -210,11 +234,11 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
-	gemmNT_64x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
+	gemmNT_32x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
 	{
 		b := (*[128]Float)(m.p[100352:100480])
 		out := m.hidden_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				row[j] += b[j]
@@ -234,7 +258,7 @@ func (m *workspace) forwardTrain() {
 
 	// layer dropout (digits.yaml:13): Dropout 0.2
 	{
-		r := rng.New(m.seed, uint64(m.step)<<8|3)
+		r := rng.New(m.seed, (uint64(m.step)<<8|3)<<8|uint64(m.shard))
 		mask := m.dropout_mask[:]
 		in := m.hidden_out[:][:len(mask)]
 		out := m.dropout_out[:][:len(mask)]
@@ -254,11 +278,11 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer logits (digits.yaml:15): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.logits_out, &m.dropout_out, (*[1280]Float)(m.p[100480:101760]))
+	gemmNT_32x10x128(&m.logits_out, &m.dropout_out, (*[1280]Float)(m.p[100480:101760]))
 	{
 		b := (*[10]Float)(m.p[101760:101770])
 		out := m.logits_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -274,7 +298,7 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
-	for r := 0; r < 64; r++ {
+	for r := 0; r < 32; r++ {
 		row := m.logits_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -375,11 +399,11 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
-	gemmNT_64x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
+	gemmNT_32x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
 	{
 		b := (*[128]Float)(m.p[100352:100480])
 		out := m.hidden_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				row[j] += b[j]
@@ -401,11 +425,11 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer logits (digits.yaml:15): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.logits_out, &m.hidden_out, (*[1280]Float)(m.p[100480:101760]))
+	gemmNT_32x10x128(&m.logits_out, &m.hidden_out, (*[1280]Float)(m.p[100480:101760]))
 	{
 		b := (*[10]Float)(m.p[101760:101770])
 		out := m.logits_out[:]
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := out[r*10:][:10]
 			{
 				row[0] += b[0]
@@ -421,7 +445,7 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
-	for r := 0; r < 64; r++ {
+	for r := 0; r < 32; r++ {
 		row := m.logits_out[:][r*10:][:10]
 		mx := row[0]
 		{
@@ -664,8 +688,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean sparse_categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed sparse_categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -673,7 +697,7 @@ func (m *workspace) lossGrad() (float64, int) {
 	out := m.logits_out[:]
 	y := m.y[:]
 	g := m.logits_grad[:]
-	for r := 0; r < 64*1; r++ {
+	for r := 0; r < 32*1; r++ {
 		p := out[r*10:][:10]
 		t := y[r*10:][:10]
 		d := g[r*10:][:10]
@@ -826,7 +850,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 64.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -967,7 +991,7 @@ func (m *workspace) backward() {
 		db := (*[10]Float)(m.g[101760:101770])
 		d := m.logits_grad[:]
 		*db = [10]Float{}
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*10:][:10]
 			{
 				db[0] += row[0]
@@ -983,8 +1007,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x64((*[1280]Float)(m.g[100480:101760]), &m.logits_grad, &m.dropout_out)
-	gemmNN_64x128x10(&m.dropout_grad, &m.logits_grad, (*[1280]Float)(m.p[100480:101760]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[100480:101760]), &m.logits_grad, &m.dropout_out)
+	gemmNN_32x128x10(&m.dropout_grad, &m.logits_grad, (*[1280]Float)(m.p[100480:101760]))
 
 	// layer dropout (digits.yaml:13): Dropout 0.2
 	{
@@ -1012,14 +1036,14 @@ func (m *workspace) backward() {
 		db := (*[128]Float)(m.g[100352:100480])
 		d := m.hidden_grad[:]
 		*db = [128]Float{}
-		for r := 0; r < 64; r++ {
+		for r := 0; r < 32; r++ {
 			row := d[r*128:][:128]
 			for j := 0; j < 128; j++ {
 				db[j] += row[j]
 			}
 		}
 	}
-	gemmTN_128x784x64((*[100352]Float)(m.g[0:100352]), &m.hidden_grad, &m.x)
+	gemmTN_128x784x32((*[100352]Float)(m.g[0:100352]), &m.hidden_grad, &m.x)
 
 }
 
@@ -1034,10 +1058,41 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	if w := min(m.Workers(), Shards); w == 1 {
+		for s := range Shards {
+			m.shardFn(0, s)
+		}
+	} else {
+		m.ensurePool()
+		m.pool.For(Shards, m.shardFn)
+	}
+	g := m.g
+	loss, correct = m.loss, m.correct
+	for s := range m.gs {
+		gs := &m.gs[s]
+		for i := range g {
+			g[i] += gs[i]
+		}
+		loss += m.spaces[s].loss
+		correct += m.spaces[s].correct
+	}
+	return loss / 64.0, correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	if s > 0 {
+		ws = &m.spaces[s-1]
+	}
+	copy(ws.x[:], m.xb[s*ShardSize*InputSize:])
+	copy(ws.y[:], m.yb[s*ShardSize*OutputSize:])
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -1056,8 +1111,8 @@ TrainBatch copies the samples idx of set into the model and runs TrainStep.
 len(idx) must be BatchSize.
 */
 func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int) {
-	data.GatherRows(m.x[:], set.X, idx, InputSize)
-	data.GatherTargets(m.y[:], set, idx, OutputSize)
+	data.GatherRows(m.xb[:], set.X, idx, InputSize)
+	data.GatherTargets(m.yb[:], set, idx, OutputSize)
 	return m.TrainStep()
 }
 
@@ -1070,12 +1125,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -1095,11 +1150,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[50176]Float, out *[640]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.logits_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.logits_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -1115,9 +1172,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -1129,18 +1186,46 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	if w < Shards {
+		return &m.spaces[w-1]
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -1148,27 +1233,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

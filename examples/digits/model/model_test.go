@@ -12,12 +12,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -68,7 +68,7 @@ func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}
@@ -115,17 +135,17 @@ var kernelCases = []struct {
 	sizes          []int
 	run, ref       func(o [][]Float)
 }{{
-	flops: 163840,
+	flops: 81920,
 	k:     10,
-	name:  "gemmNN_64x128x10",
+	name:  "gemmNN_32x128x10",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x128x10Go((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_32x128x10Go((*[4096]Float)(o[0]), (*[320]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x128x10((*[8192]Float)(o[0]), (*[640]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNN_32x128x10((*[4096]Float)(o[0]), (*[320]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{8192, 640, 1280},
+	sizes: []int{4096, 320, 1280},
 }, {
 	flops: 2560,
 	k:     128,
@@ -151,53 +171,53 @@ var kernelCases = []struct {
 	},
 	sizes: []int{128, 784, 100352},
 }, {
-	flops: 163840,
+	flops: 81920,
 	k:     128,
-	name:  "gemmNT_64x10x128",
+	name:  "gemmNT_32x10x128",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_64x10x128Go((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNT_32x10x128Go((*[320]Float)(o[0]), (*[4096]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_64x10x128((*[640]Float)(o[0]), (*[8192]Float)(o[1]), (*[1280]Float)(o[2]))
+		gemmNT_32x10x128((*[320]Float)(o[0]), (*[4096]Float)(o[1]), (*[1280]Float)(o[2]))
 	},
-	sizes: []int{640, 8192, 1280},
+	sizes: []int{320, 4096, 1280},
 }, {
-	flops: 12845056,
+	flops: 6422528,
 	k:     784,
-	name:  "gemmNT_64x128x784",
+	name:  "gemmNT_32x128x784",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNT_64x128x784Go((*[8192]Float)(o[0]), (*[50176]Float)(o[1]), (*[100352]Float)(o[2]))
+		gemmNT_32x128x784Go((*[4096]Float)(o[0]), (*[25088]Float)(o[1]), (*[100352]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNT_64x128x784((*[8192]Float)(o[0]), (*[50176]Float)(o[1]), (*[100352]Float)(o[2]))
+		gemmNT_32x128x784((*[4096]Float)(o[0]), (*[25088]Float)(o[1]), (*[100352]Float)(o[2]))
 	},
-	sizes: []int{8192, 50176, 100352},
+	sizes: []int{4096, 25088, 100352},
 }, {
-	flops: 163840,
-	k:     64,
-	name:  "gemmTN_10x128x64",
+	flops: 81920,
+	k:     32,
+	name:  "gemmTN_10x128x32",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_10x128x64Go((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+		gemmTN_10x128x32Go((*[1280]Float)(o[0]), (*[320]Float)(o[1]), (*[4096]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_10x128x64((*[1280]Float)(o[0]), (*[640]Float)(o[1]), (*[8192]Float)(o[2]))
+		gemmTN_10x128x32((*[1280]Float)(o[0]), (*[320]Float)(o[1]), (*[4096]Float)(o[2]))
 	},
-	sizes: []int{1280, 640, 8192},
+	sizes: []int{1280, 320, 4096},
 }, {
-	flops: 12845056,
-	k:     64,
-	name:  "gemmTN_128x784x64",
+	flops: 6422528,
+	k:     32,
+	name:  "gemmTN_128x784x32",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_128x784x64Go((*[100352]Float)(o[0]), (*[8192]Float)(o[1]), (*[50176]Float)(o[2]))
+		gemmTN_128x784x32Go((*[100352]Float)(o[0]), (*[4096]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_128x784x64((*[100352]Float)(o[0]), (*[8192]Float)(o[1]), (*[50176]Float)(o[2]))
+		gemmTN_128x784x32((*[100352]Float)(o[0]), (*[4096]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
-	sizes: []int{100352, 8192, 50176},
+	sizes: []int{100352, 4096, 25088},
 }}
 var (
 	_ = kernels.Go

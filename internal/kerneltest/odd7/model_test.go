@@ -12,12 +12,12 @@ import (
 
 func fillBatch(m *Model) {
 	r := rng.New(99, 0)
-	for i := range m.x {
-		m.x[i] = Float(r.Float64())
+	for i := range m.Input() {
+		m.Input()[i] = Float(r.Float64())
 	}
 	// One-hot targets, which every loss accepts.
 	for i := 0; i < BatchSize*rowsPerSample; i++ {
-		row := m.y[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
+		row := m.Target()[i*OutputSize/rowsPerSample:][:OutputSize/rowsPerSample]
 		row[r.Intn(len(row))] = 1
 	}
 }
@@ -68,7 +68,7 @@ func TestPredictMatchesForward(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
 	var out [BatchSize * OutputSize]Float
-	x := m.x
+	x := *m.Input()
 	m.Forward(&x, &out)
 	var x1 [InputSize]Float
 	var o1 [OutputSize]Float
@@ -78,6 +78,26 @@ func TestPredictMatchesForward(t *testing.T) {
 		for j, v := range o1 {
 			if d := v - out[s*OutputSize+j]; d > 1e-05 || d < -1e-05 {
 				t.Fatalf("sample %d output %d: Predict1 %v, Forward %v", s, j, v, out[s*OutputSize+j])
+			}
+		}
+	}
+}
+func TestTrainWorkers(t *testing.T) {
+	var want [NumParams]Float
+	for w := 1; w <= 3; w++ {
+		m := New(3)
+		m.SetWorkers(w)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		if w == 1 {
+			want = m.p
+			continue
+		}
+		for i := range want {
+			if m.p[i] != want[i] {
+				t.Fatalf("%d workers, %d shards: weight %d is %v after 3 steps, one worker gives %v", w, Shards, i, m.p[i], want[i])
 			}
 		}
 	}

@@ -39,6 +39,13 @@ const (
 	DefaultSeed = 7
 	// BatchSize is the number of samples of one train step.
 	BatchSize = 13
+	/*
+	   Shards is the number of shards a train step splits its batch in, the
+	   same for any number of workers; ShardSize is a shard's samples, the batch
+	   of every pass.
+	*/
+	Shards    = 1
+	ShardSize = 13
 	// InputSize and OutputSize are the values of one sample's input and output.
 	InputSize  = 2048
 	OutputSize = 3
@@ -76,7 +83,11 @@ the passes, in fixed-size arrays, over the shared parameters.
 */
 type workspace struct {
 	*params
-	idx          [BatchSize]int
+	shard        int               // the shard of the train step it runs
+	g            *[NumParams]Float // its shard's gradients (shard 0: the shared ones)
+	loss         float64           // its shard's summed loss
+	correct      int               // and correct count
+	idx          [ShardSize]int
 	dense_out    [1040]Float  // output of layer dense
 	x            [26624]Float // model input
 	dense_1_out  [39]Float    // output of layer dense_1
@@ -90,15 +101,18 @@ type workspace struct {
 
 /*
 Model is the model: its parameters, and the workspaces of its workers.
-The first workspace runs the train step and Predict1; Evaluate and Predict
-spread their batches over SetWorkers workspaces. Create it with New.
+A train step runs its Shards shards on the workers and adds their
+gradients in shard order, so that its result does not depend on how many
+there are; Evaluate and Predict spread their batches alike. Predict1 runs
+on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // worker 0's
+	workspace // shard 0's, and worker 0's
 	shared    params
-	workers   int // workers of Evaluate and Predict
+	workers   int // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
-	extra     []*workspace // workspaces of workers 1 and up, made on first use
+	shardFn   func(w, s int) // runShard, made once
+	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -108,7 +122,9 @@ seed gives the same weights on every machine.
 func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
+	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
+	m.shardFn = m.runShard
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "sgd",
@@ -183,12 +199,12 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
-// Input is the input buffer of a batch, as train and evaluation read it.
+// Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[26624]Float {
 	return &m.x
 }
 
-// Target is the target buffer of a batch.
+// Target is the target buffer of a train step's batch.
 func (m *Model) Target() *[39]Float {
 	return &m.y
 }
@@ -355,8 +371,8 @@ func (m *workspace) forward1() {
 }
 
 /*
-lossGrad returns the mean categorical_crossentropy of the batch and its correct count, and writes
-the gradient of the output.
+lossGrad returns the summed categorical_crossentropy of the shard and its correct count, and
+writes the gradient of the output (of the batch's mean loss).
 */
 func (m *workspace) lossGrad() (float64, int) {
 	var sum float64
@@ -419,7 +435,7 @@ func (m *workspace) lossGrad() (float64, int) {
 			correct++
 		}
 	}
-	return sum / 13.0, correct
+	return sum, correct
 }
 
 // lossEval returns the summed loss and the correct count of the first n samples.
@@ -533,10 +549,19 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	m.forwardTrain()
-	loss, correct = m.lossGrad()
-	m.backward()
-	return
+	m.runShard(0, 0)
+	return m.loss / 13.0, m.correct
+}
+
+/*
+runShard runs forward, the loss and backward on shard s of the batch in
+the workspace of shard s, whichever worker w runs it.
+*/
+func (m *Model) runShard(w, s int) {
+	ws := &m.workspace
+	ws.forwardTrain()
+	ws.loss, ws.correct = ws.lossGrad()
+	ws.backward()
 }
 
 /*
@@ -569,12 +594,12 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
 		return 0, 0
 	}
-	nb := (set.N + BatchSize - 1) / BatchSize
+	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
 	m.forBatches(nb, func(w *workspace, b int) {
-		i := b * BatchSize
-		idx := w.idx[:min(BatchSize, set.N-i)]
+		i := b * ShardSize
+		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
 			idx[j] = i + j
 		}
@@ -594,11 +619,13 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	return sum / rows, float64(correct) / rows
 }
 
-// Forward runs inference on a batch.
+// Forward runs inference on a batch, one shard at a time.
 func (m *Model) Forward(x *[26624]Float, out *[39]Float) {
-	m.x = *x
-	m.forwardInfer()
-	*out = m.dense_1_out
+	for s := range Shards {
+		copy(m.x[:], x[s*ShardSize*InputSize:])
+		m.forwardInfer()
+		copy(out[s*ShardSize*OutputSize:], m.dense_1_out[:])
+	}
 }
 
 // Predict1 runs inference on one sample, with buffers of its own.
@@ -614,9 +641,9 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+BatchSize-1)/BatchSize, func(w *workspace, b int) {
-		i := b * BatchSize
-		k := min(BatchSize, n-i)
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+		i := b * ShardSize
+		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
 			w.x[j] = Float(v)
 		}
@@ -628,18 +655,43 @@ func (m *Model) Predict(x, out []float32) {
 }
 
 /*
-SetWorkers sets how many workers Evaluate and Predict run their batches on
-(at least 1; New takes NNGEN_WORKERS, or the number of usable CPUs). Their
-results do not depend on it. Each worker past the first gets a workspace of
-its own on first use.
+SetWorkers sets how many workers run the shards of a train step and the
+batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
+the number of usable CPUs). No result depends on it. Each worker past the
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
 }
 
-// Workers is the number of workers Evaluate and Predict use.
+// Workers is the number of workers.
 func (m *Model) Workers() int {
 	return max(m.workers, 1)
+}
+
+// ensurePool starts the pool of Workers workers, or resizes it.
+func (m *Model) ensurePool() {
+	if m.pool == nil {
+		m.pool = par.New(m.Workers())
+	} else if m.pool.Workers() != m.Workers() {
+		m.pool.SetWorkers(m.Workers())
+	}
+}
+
+/*
+space returns worker w's workspace for inference: a shard's, or one of its
+own made on first use.
+*/
+func (m *Model) space(w int) *workspace {
+	if w == 0 {
+		return &m.workspace
+	}
+	for len(m.extra) <= w-Shards {
+		ws := &workspace{params: &m.shared}
+		ws.g = &m.shared.g
+		m.extra = append(m.extra, ws)
+	}
+	return m.extra[w-Shards]
 }
 
 /*
@@ -647,27 +699,18 @@ forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
 the worker that runs it. The result of batch b must depend on b only.
 */
 func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	workers := max(m.workers, 1)
-	if workers == 1 || n <= 1 {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
 		return
 	}
-	for len(m.extra) < workers-1 {
-		m.extra = append(m.extra, &workspace{params: &m.shared})
+	for w := range m.Workers() {
+		m.space(w)
 	}
-	if m.pool == nil {
-		m.pool = par.New(workers)
-	} else if m.pool.Workers() != workers {
-		m.pool.SetWorkers(workers)
-	}
+	m.ensurePool()
 	m.pool.For(n, func(w, b int) {
-		ws := &m.workspace
-		if w > 0 {
-			ws = m.extra[w-1]
-		}
-		f(ws, b)
+		f(m.space(w), b)
 	})
 }
 

@@ -1,0 +1,107 @@
+package codegen
+
+import (
+	"fmt"
+
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
+)
+
+// A train step splits its batch in shards of equal size, a number fixed at
+// generation time: each shard runs forward, the loss and backward in a
+// workspace of its own, on whichever worker is free, and the shards'
+// gradients are added in shard order. The result is the same, bit for
+// bit, for any number of workers; one worker runs the shards in turn.
+
+// minShard is the smallest shard the default splitting makes, and
+// minShardFlops the least work of a train step it splits: below them, the
+// smaller products and the shards' extra gradient arrays cost one core more
+// than a second core gains (the seed MLP, 6.6 MFLOP a step, trains a third
+// slower on one core in two shards).
+const (
+	minShard      = 8
+	minShardFlops = 20e6
+)
+
+// defaultShards is the number of shards of m's train step when the
+// generator is not told: 2 when the batch splits in two shards of at least
+// minShard samples, no layer couples the samples of a batch
+// (BatchNormalization) and the kernels of a step do minShardFlops or more,
+// else 1.
+func defaultShards(m *ir.Model, opt Config) int {
+	if m.Batch%2 != 0 || m.Batch/2 < minShard || layers.Batchwise(m) {
+		return 1
+	}
+	opt.Shards = 1
+	s, err := Summarize(m, opt)
+	if err != nil {
+		return 1
+	}
+	if f, b := s.Flops(); f+b < minShardFlops {
+		return 1
+	}
+	return 2
+}
+
+// checkShards reports a shard count that m cannot use.
+func checkShards(m *ir.Model, n int) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("codegen: %d shards: want at least 1", n)
+	case m.Batch%n != 0:
+		return fmt.Errorf("codegen: %d shards do not divide the batch of %d samples", n, m.Batch)
+	case n > 1 && layers.Batchwise(m):
+		for _, nd := range m.Nodes {
+			if k, _ := layers.Lookup(nd.Kind); k != nil && k.Batchwise {
+				return fmt.Errorf("%s:%v: -shards %d: layer %s (%s) couples the samples of a batch in training, so the train step cannot be split", m.SpecPath, nd.Pos, n, nd.Name, nd.Kind)
+			}
+		}
+	}
+	return nil
+}
+
+// shardSize is the number of samples of one shard, the batch of every pass.
+func (g *gen) shardSize() int { return g.m.Batch / g.shards }
+
+// runShard is the body of Model.runShard.
+func (g *gen) runShard() []Code {
+	body := []Code{Id("ws").Op(":=").Op("&").Add(m_("workspace"))}
+	if g.shards > 1 {
+		body = append(body,
+			If(Id("s").Op(">").Lit(0)).Block(Id("ws").Op("=").Op("&").Add(m_("spaces")).Index(Id("s").Op("-").Lit(1))),
+			Copy(Id("ws").Dot("x").Index(Op(":")), m_("xb").Index(Id("s").Op("*").Id("ShardSize").Op("*").Id("InputSize").Op(":"))),
+			Copy(Id("ws").Dot("y").Index(Op(":")), m_("yb").Index(Id("s").Op("*").Id("ShardSize").Op("*").Id("OutputSize").Op(":"))))
+	}
+	return append(body,
+		Id("ws").Dot("forwardTrain").Call(),
+		List(Id("ws").Dot("loss"), Id("ws").Dot("correct")).Op("=").Id("ws").Dot("lossGrad").Call(),
+		Id("ws").Dot("backward").Call())
+}
+
+// computeGradients is the body of ComputeGradients: the shards on the
+// workers, then their gradients and losses added in shard order.
+func (g *gen) computeGradients(perSample int) []Code {
+	rows := Lit(float64(g.m.Batch * perSample))
+	if g.shards == 1 {
+		return []Code{m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows), m_("correct"))}
+	}
+	return []Code{
+		If(Id("w").Op(":=").Min(m_("Workers").Call(), Id("Shards")), Id("w").Op("==").Lit(1)).Block(
+			For(Id("s").Op(":=").Range().Id("Shards")).Block(m_("shardFn").Call(Lit(0), Id("s"))),
+		).Else().Block(
+			m_("ensurePool").Call(),
+			m_("pool").Dot("For").Call(Id("Shards"), m_("shardFn")),
+		),
+		Id("g").Op(":=").Add(m_("g")),
+		List(Id("loss"), Id("correct")).Op("=").List(m_("loss"), m_("correct")),
+		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
+			Id("gs").Op(":=").Op("&").Add(m_("gs")).Index(Id("s")),
+			For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))),
+			Id("loss").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("loss"),
+			Id("correct").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("correct"),
+		),
+		Return(Id("loss").Op("/").Add(rows), Id("correct")),
+	}
+}
