@@ -11,7 +11,9 @@ nn.Embedding. It loads dir/model.safetensors into the twin strictly by name
 outputs (out), the loss, every parameter's gradient (grad.<name>), the
 values before (before.<name>) and after (after.<name>) one SGD step,
 moving statistics included. Everything is computed in float64. A model that
-fails writes its error to dir/twin_error.txt instead.
+fails writes its error to dir/twin_error.txt instead. For a float32 model it
+also computes everything in float32 (f32.<name>), which tells how much
+float32 rounding moves each value.
 
 Keras's semantics hold where they differ from PyTorch's: BatchNormalization
 moves its statistics as moving·momentum + batch·(1 − momentum) with the
@@ -452,6 +454,17 @@ def clip(grads, max_norm):
 
 
 def run(ir, d):
+    res = step(ir, d, DT)
+    if ir['DType'] == 'float32':
+        # The same in float32 measures how much rounding moves each value
+        # (the comparison allows a few times that).
+        for k, v in step(ir, d, torch.float32).items():
+            res['f32.' + k] = v
+    write_st(d + '/twin.safetensors', res)
+
+
+def step(ir, d, DT):
+    """The twin's results in dtype DT."""
     tw = Twin(ir).to(DT)
     sd = {k: v.to(DT) for k, v in read_st(d + '/model.safetensors').items()}
     full = dict(sd)
@@ -492,7 +505,7 @@ def run(ir, d):
                 i += 1
             else:
                 res['after.' + name] = state[name]
-    write_st(d + '/twin.safetensors', res)
+    return res
 
 
 def main():
