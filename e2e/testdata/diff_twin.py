@@ -1,0 +1,525 @@
+"""PyTorch twins of nngen models, for the differential test (e2e/diff_test.go).
+
+python3 diff_twin.py --kinds prints the layer kinds it has a twin for.
+python3 diff_twin.py manifest.json builds, for every model of the manifest
+(a JSON list of {dir, ir}), the PyTorch twin of its IR in PyTorch's own
+layout: images NCHW (nn.Conv2d, pooling, nn.BatchNorm2d), torch.flatten of
+NCHW before nn.Linear, nn.BatchNorm1d, nn.RNN/LSTM/GRU(batch_first),
+nn.Embedding. It loads dir/model.safetensors into the twin strictly by name
+(load_state_dict), replays the dropout masks and Sampling noise nngen drew
+(dir/nngen.safetensors), and writes dir/twin.safetensors: the inference
+outputs (out), the loss, every parameter's gradient (grad.<name>), the
+values before (before.<name>) and after (after.<name>) one SGD step,
+moving statistics included. Everything is computed in float64. A model that
+fails writes its error to dir/twin_error.txt instead. For a float32 model it
+also computes everything in float32 (f32.<name>), which tells how much
+float32 rounding moves each value.
+
+Keras's semantics hold where they differ from PyTorch's: BatchNormalization
+moves its statistics as moving·momentum + batch·(1 − momentum) with the
+biased batch variance; padding "same" pads at the end first; the losses
+are Keras's, clipped at 1e-7.
+"""
+import json
+import math
+import struct
+import sys
+import traceback
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EPS = 1e-7
+DT = torch.float64
+
+
+def read_st(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    h.pop('__metadata__', None)
+    out = {}
+    for name, v in h.items():
+        s, e = v['data_offsets']
+        dt = {'F32': torch.float32, 'F64': torch.float64}[v['dtype']]
+        t = torch.frombuffer(bytearray(b[8 + n + s:8 + n + e]), dtype=dt) if e > s else torch.zeros(0, dtype=dt)
+        out[name] = t.reshape(v['shape'])
+    return out
+
+
+def write_st(path, ts):
+    header, blobs, off = {}, [], 0
+    for name in sorted(ts):
+        t = ts[name].detach().to(torch.float64).contiguous()
+        data = t.numpy().tobytes()
+        header[name] = {'dtype': 'F64', 'shape': list(t.shape), 'data_offsets': [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header).encode()
+    h += b' ' * (-len(h) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
+# Layouts of a value in the twin: 'plain' (nngen's own order), 'nchw' (a
+# rank-3 image [H, W, C] stored as N, C, H, W) or ('flat', [H, W, C]): the
+# torch.flatten of an NCHW image, in C, H, W order.
+
+def to_nngen(t, lay, shape):
+    """Returns value t (layout lay, per-sample shape) in nngen's order."""
+    if lay == 'nchw':
+        return t.permute(0, 2, 3, 1)
+    if isinstance(lay, tuple):
+        h, w, c = lay[1]
+        return t.reshape(-1, c, h, w).permute(0, 2, 3, 1).reshape(t.shape[0], -1)
+    return t
+
+
+def from_nngen(t, shape):
+    """Returns value t, in nngen's order, in the twin's layout."""
+    t = t.reshape(-1, *shape)
+    if len(shape) == 3:
+        return t.permute(0, 3, 1, 2), 'nchw'
+    return t, 'plain'
+
+
+def like(t, lay, shape):
+    """Returns nngen-ordered values t (a mask, noise) in layout lay."""
+    t = t.reshape(-1, *shape)
+    if lay == 'nchw':
+        return t.permute(0, 3, 1, 2)
+    if isinstance(lay, tuple):
+        h, w, c = lay[1]
+        return t.reshape(-1, h, w, c).permute(0, 3, 1, 2).reshape(t.shape[0], -1)
+    return t
+
+
+def act(name, t, lay):
+    if name == 'linear':
+        return t
+    if name == 'relu':
+        return F.relu(t)
+    if name == 'leaky_relu':
+        return F.leaky_relu(t, 0.2)
+    if name == 'sigmoid':
+        return torch.sigmoid(t)
+    if name == 'tanh':
+        return torch.tanh(t)
+    if name == 'softmax':  # over the last axis of nngen's shape
+        return torch.softmax(t, dim=1 if lay == 'nchw' else -1)
+    raise ValueError('no twin for activation ' + name)
+
+
+def same_pad(size, k, s, d):
+    """Keras's "same" padding of one axis: (before, after), extra after."""
+    ek = (k - 1) * d + 1
+    out = (size + s - 1) // s
+    total = max((out - 1) * s + ek - size, 0)
+    return total // 2, total - total // 2
+
+
+def pads(a, shape, k, s, d=(1, 1)):
+    top, bottom = same_pad(shape[0], k[0], s[0], d[0])
+    left, right = same_pad(shape[1], k[1], s[1], d[1])
+    return (left, right, top, bottom)
+
+
+class Twin(nn.Module):
+    def __init__(self, ir):
+        super().__init__()
+        self.ir = ir
+        self.nodes = ir['Nodes']
+        self.by = {n['Name']: n for n in self.nodes}
+        for n in self.nodes[1:]:
+            m = MODULES[n['Kind']](self, n)
+            if m is not None:
+                self.add_module(n['Name'], m)
+
+    def ins(self, n):
+        return [self.by[i] for i in n['Inputs']]
+
+    def forward(self, x, train, draws):
+        self.pre = {}  # the inputs of each layer's activation
+        vals = {'input': from_nngen(x, self.nodes[0]['Shape'])}
+        for n in self.nodes[1:]:
+            ins = [vals[i] for i in n['Inputs']]
+            vals[n['Name']] = FORWARD[n['Kind']](self, n, ins, train, draws)
+        return {k: to_nngen(v[0], v[1], self.by[k]['Shape']) for k, v in vals.items()}
+
+
+def in_shape(tw, n, i=0):
+    return tw.by[n['Inputs'][i]]['Shape']
+
+
+# Modules (for the parameters, by nngen's names) and forward rules per kind.
+
+def dense_module(tw, n):
+    s = in_shape(tw, n)
+    return nn.Linear(s[-1], n['Attrs']['units'], bias=n['Attrs']['use_bias'])
+
+
+def dense_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    lin = getattr(tw, n['Name'])
+    if lay == 'nchw':
+        y = lin(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        lay = 'nchw'
+    else:
+        y, lay = lin(x), 'plain'  # a flat NCHW input meets nn.Linear as is
+    tw.pre[n['Name']] = y, lay
+    return act(n['Attrs']['activation'], y, lay), lay
+
+
+def activation_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    tw.pre[n['Name']] = x, lay
+    return act(n['Attrs']['activation'], x, lay), lay
+
+
+def conv_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    return nn.Conv2d(s[2], a['filters'], a['kernel_size'], stride=a['strides'], dilation=a['dilation_rate'], bias=a['use_bias'])
+
+
+def conv_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    a = n['Attrs']
+    assert lay == 'nchw'
+    if a['padding'] == 'same':
+        x = F.pad(x, pads(a, in_shape(tw, n), a['kernel_size'], a['strides'], a['dilation_rate']))
+    y = getattr(tw, n['Name'])(x)
+    tw.pre[n['Name']] = y, 'nchw'
+    return act(a['activation'], y, 'nchw'), 'nchw'
+
+
+def pool_args(tw, n):
+    a = n['Attrs']
+    k = a['pool_size']
+    s = a['strides'] or k
+    return k, s
+
+
+def maxpool_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    k, s = pool_args(tw, n)
+    if n['Attrs']['padding'] == 'same':
+        x = F.pad(x, pads(None, in_shape(tw, n), k, s), value=-math.inf)
+    return F.max_pool2d(x, k, s), 'nchw'
+
+
+def avgpool_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    k, s = pool_args(tw, n)
+    if n['Attrs']['padding'] == 'same':
+        p = pads(None, in_shape(tw, n), k, s)
+        # The mean of the cells inside the input only.
+        ones = F.pad(torch.ones_like(x[:1, :1]), p)
+        return F.avg_pool2d(F.pad(x, p), k, s) / F.avg_pool2d(ones, k, s), 'nchw'
+    return F.avg_pool2d(x, k, s), 'nchw'
+
+
+def gap_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    if n['Attrs']['keepdims']:
+        return x.mean((2, 3), keepdim=True), 'nchw'
+    return x.mean((2, 3)), 'plain'
+
+
+def flatten_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    s = in_shape(tw, n)
+    if lay == 'nchw':
+        return torch.flatten(x, 1), ('flat', s)
+    return torch.flatten(x, 1), lay
+
+
+def reshape_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    s = in_shape(tw, n)
+    if len(n['Shape']) == 1 and lay != 'plain':
+        return flatten_forward(tw, n, ins, train, draws)
+    return from_nngen(to_nngen(x, lay, s), n['Shape'])
+
+
+def dropout_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    if not train:
+        return x, lay
+    return x * like(draws['train.' + n['Name'] + '_mask'], lay, n['Shape']), lay
+
+
+class BN(nn.Module):
+    """nn.BatchNorm1d or 2d under the layer's name, with weight (γ) and bias
+    (β) as the layer has them."""
+
+
+def bn_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    c = s[-1]
+    cls = nn.BatchNorm2d if len(s) == 3 else nn.BatchNorm1d
+    m = cls(c, eps=a['epsilon'], affine=False)
+    if a['scale']:
+        m.weight = nn.Parameter(torch.ones(c))
+    if a['center']:
+        m.bias = nn.Parameter(torch.zeros(c))
+    return m
+
+
+def bn_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    m = getattr(tw, n['Name'])
+    a = n['Attrs']
+    s = in_shape(tw, n)
+    seq = len(s) == 2 and lay == 'plain'  # [T, F]: nn.BatchNorm1d takes N, C, L
+    if seq:
+        x = x.transpose(1, 2)
+    if train:
+        dims = [0] + list(range(2, x.dim()))
+        mean, var = x.mean(dims), x.var(dims, unbiased=False)
+        y = F.batch_norm(x, None, None, m.weight, m.bias, True, 0.0, a['epsilon'])
+        mom = a['momentum']
+        with torch.no_grad():  # Keras's update, with the biased variance
+            m.running_mean.copy_(m.running_mean * mom + mean * (1 - mom))
+            m.running_var.copy_(m.running_var * mom + var * (1 - mom))
+    else:
+        y = F.batch_norm(x, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, a['epsilon'])
+    if seq:
+        y = y.transpose(1, 2)
+    return y, lay
+
+
+def embedding_module(tw, n):
+    a = n['Attrs']
+    return nn.Embedding(a['input_dim'], a['output_dim'])
+
+
+def embedding_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    ids = to_nngen(x, lay, in_shape(tw, n)).reshape(x.shape[0], -1).long()
+    y = getattr(tw, n['Name'])(ids)
+    return from_nngen(y, n['Shape'])
+
+
+def rnn_module(kind):
+    def make(tw, n):
+        a, s = n['Attrs'], in_shape(tw, n)
+        args = dict(bias=a['use_bias'], batch_first=True)
+        if kind == 'SimpleRNN':
+            nl = a['activation'] if a['activation'] in ('tanh', 'relu') else 'tanh'
+            return nn.RNN(s[1], a['units'], nonlinearity=nl, **args)
+        return {'LSTM': nn.LSTM, 'GRU': nn.GRU}[kind](s[1], a['units'], **args)
+    return make
+
+
+def rnn_forward(kind):
+    def fwd(tw, n, ins, train, draws):
+        x, lay = ins[0]
+        assert lay == 'plain'
+        m = getattr(tw, n['Name'])
+        a = n['Attrs']
+        ra = a.get('recurrent_activation', 'sigmoid')
+        natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
+        if natural:
+            out, _ = m(x)
+        else:
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'])
+        if not a['return_sequences']:
+            out = out[:, -1]
+        return out, 'plain'
+    return fwd
+
+
+def cells(kind, m, x, a, ra, bias):
+    """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
+    activations than PyTorch's modules allow."""
+    w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
+    b_ih = m.bias_ih_l0 if bias else 0
+    b_hh = m.bias_hh_l0 if bias else 0
+    f = lambda name, t: act(name, t, 'plain')
+    n, steps = x.shape[0], x.shape[1]
+    hdim = w_hh.shape[1]
+    h = x.new_zeros(n, hdim)
+    c = x.new_zeros(n, hdim)
+    outs = []
+    for t in range(steps):
+        gi = x[:, t] @ w_ih.T + b_ih
+        gh = h @ w_hh.T + b_hh
+        if kind == 'SimpleRNN':
+            h = f(a, gi + gh)
+        elif kind == 'LSTM':
+            i, fg, g, o = (gi + gh).chunk(4, 1)
+            c = f(ra, fg) * c + f(ra, i) * f(a, g)
+            h = f(ra, o) * f(a, c)
+        else:
+            ir_, iz, in_ = gi.chunk(3, 1)
+            hr, hz, hn = gh.chunk(3, 1)
+            r, z = f(ra, ir_ + hr), f(ra, iz + hz)
+            h = (1 - z) * f(a, in_ + r * hn) + z * h
+        outs.append(h)
+    return torch.stack(outs, 1)
+
+
+def sampling_forward(tw, n, ins, train, draws):
+    shape = n['Shape']
+    (mu, lm), (lv, ll) = ins
+    if lm == ll and isinstance(lm, tuple):  # both flattened images: as they are
+        if train:
+            return mu + torch.exp(0.5 * lv) * like(draws['train.' + n['Name'] + '_eps'], lm, shape), lm
+        if n['Attrs']['inference'] == 'sample':
+            return mu + torch.exp(0.5 * lv) * like(draws['infer.' + n['Name'] + '_eps'], lm, shape), lm
+        return mu, lm
+    mu, lv = to_nngen(mu, lm, shape), to_nngen(lv, ll, shape)
+    if train:
+        eps = draws['train.' + n['Name'] + '_eps'].reshape(mu.shape)
+    elif n['Attrs']['inference'] == 'sample':
+        eps = draws['infer.' + n['Name'] + '_eps'].reshape(mu.shape)
+    else:
+        return from_nngen(mu, shape)
+    return from_nngen(mu + torch.exp(0.5 * lv) * eps, shape)
+
+
+none = lambda tw, n: None
+MODULES = {
+    'Dense': dense_module, 'Activation': none, 'Conv2D': conv_module, 'MaxPooling2D': none,
+    'AveragePooling2D': none, 'GlobalAveragePooling2D': none, 'Flatten': none, 'Reshape': none,
+    'Dropout': none, 'BatchNormalization': bn_module, 'Embedding': embedding_module,
+    'SimpleRNN': rnn_module('SimpleRNN'), 'LSTM': rnn_module('LSTM'), 'GRU': rnn_module('GRU'),
+    'Sampling': none,
+}
+FORWARD = {
+    'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
+    'MaxPooling2D': maxpool_forward, 'AveragePooling2D': avgpool_forward,
+    'GlobalAveragePooling2D': gap_forward, 'Flatten': flatten_forward, 'Reshape': reshape_forward,
+    'Dropout': dropout_forward, 'BatchNormalization': bn_forward, 'Embedding': embedding_forward,
+    'SimpleRNN': rnn_forward('SimpleRNN'), 'LSTM': rnn_forward('LSTM'), 'GRU': rnn_forward('GRU'),
+    'Sampling': sampling_forward,
+}
+
+
+def loss_of(ir, tw, outs, y):
+    """The model's loss as nngen documents it (Keras's definitions). Where
+    nngen fuses the output's sigmoid or softmax into the loss, its
+    gradient is that of the loss of the logits (Keras's path through
+    _keras_logits), which the clipping at 1e-7 does not cut."""
+    out = ir['Output']
+    node = [nd for nd in ir['Nodes'] if nd['Name'] == out][0]
+    p = outs[out].reshape(-1)
+    t = y.reshape(-1)
+    n = ir['Batch']
+    kind = ir['Loss']
+    terms = ir['Terms']
+    c = node['Shape'][-1] if terms is None else p.numel() // n
+    p, t = p.reshape(-1, c), t.reshape(-1, c)
+    q = p.clamp(EPS, 1 - EPS)
+    z = None
+    if ir['Fused']:
+        z, lay = tw.pre[out]
+        z = to_nngen(z, lay, node['Shape']).reshape(-1, c)
+    if kind in ('categorical_crossentropy', 'sparse_categorical_crossentropy'):
+        per = -(t * torch.log(q)).sum(1)
+        if z is not None:
+            per = fused(per, -(t * torch.log_softmax(z, 1)).sum(1))
+    elif kind == 'binary_crossentropy':
+        per = -(t * torch.log(q) + (1 - t) * torch.log(1 - q)).mean(1)
+        if z is not None:
+            per = fused(per, F.binary_cross_entropy_with_logits(z, t, reduction='none').mean(1))
+    elif kind in ('mse', 'mean_squared_error'):
+        per = ((p - t) ** 2).mean(1)
+    else:
+        raise ValueError('no twin for loss ' + kind)
+    if terms is None:
+        return per.mean()
+    # A reconstruction term sums over each sample's values.
+    loss = per.sum() * c / n
+    if terms['Mu']:
+        mu, lv = outs[terms['Mu']], outs[terms['LogVar']]
+        kl = -0.5 * (1 + lv - mu * mu - torch.exp(lv)).sum() / n
+        loss = loss + terms['Beta'] * kl
+    return loss
+
+
+def fused(value, logits):
+    """value, with the gradient of logits."""
+    return value.detach() + logits - logits.detach()
+
+
+def clip(grads, max_norm):
+    norm = torch.sqrt(sum((g * g).sum() for g in grads))
+    coef = max_norm / (norm + 1e-6)
+    return [g * coef for g in grads] if coef < 1 else grads
+
+
+def run(ir, d):
+    res = step(ir, d, DT)
+    if ir['DType'] == 'float32':
+        # The same in float32 measures how much rounding moves each value
+        # (the comparison allows a few times that).
+        for k, v in step(ir, d, torch.float32).items():
+            res['f32.' + k] = v
+    write_st(d + '/twin.safetensors', res)
+
+
+def step(ir, d, DT):
+    """The twin's results in dtype DT."""
+    tw = Twin(ir).to(DT)
+    sd = {k: v.to(DT) for k, v in read_st(d + '/model.safetensors').items()}
+    full = dict(sd)
+    for n in ir['Nodes']:
+        if n['Kind'] == 'BatchNormalization':  # PyTorch's own counter, which nngen has not
+            full[n['Name'] + '.num_batches_tracked'] = torch.tensor(0)
+    tw.load_state_dict(full, strict=True)
+    ng = read_st(d + '/nngen.safetensors')
+    draws = {k: v.to(DT) for k, v in ng.items() if k.startswith(('train.', 'infer.'))}
+    x, y = ng['x'].to(DT), ng['y'].to(DT)
+    x = x.reshape(ir['Batch'], -1)
+    res = {'before.' + k: v for k, v in sd.items()}
+    with torch.no_grad():
+        res['out'] = tw(x, False, draws)[ir['Output']].reshape(-1)
+    outs = tw(x, True, draws)
+    loss = loss_of(ir, tw, outs, y)
+    loss.backward()
+    res['loss'] = loss.detach().reshape(1)
+    params = dict(tw.named_parameters())
+    for name in sd:
+        if name in params:
+            g = params[name].grad
+            res['grad.' + name] = g if g is not None else torch.zeros_like(params[name])
+    with torch.no_grad():
+        grads = [res['grad.' + k] for k in sd if k in params]
+        # Keras's clipping keys, with clip_grad_norm_'s factor max/(norm + 1e-6).
+        if ir['ClipNorm'] > 0:  # each tensor on its own
+            grads = [clip([g], ir['ClipNorm'])[0] for g in grads]
+        if ir['GlobalClipNorm'] > 0:
+            grads = clip(grads, ir['GlobalClipNorm'])
+        if ir['ClipValue'] > 0:
+            grads = [g.clamp(-ir['ClipValue'], ir['ClipValue']) for g in grads]
+        i = 0
+        state = tw.state_dict()
+        for name in sd:
+            if name in params:
+                res['after.' + name] = params[name] - ir['LR'] * grads[i]
+                i += 1
+            else:
+                res['after.' + name] = state[name]
+    return res
+
+
+def main():
+    if sys.argv[1] == '--kinds':
+        print(' '.join(sorted(FORWARD)))
+        return
+    torch.set_num_threads(1)
+    for m in json.load(open(sys.argv[1])):
+        d = m['dir']
+        try:
+            run(m['ir'], d)
+        except Exception:
+            open(d + '/twin_error.txt', 'w').write(traceback.format_exc())
+
+
+if __name__ == '__main__':
+    main()
