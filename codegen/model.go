@@ -139,12 +139,15 @@ func (g *gen) modelFile() *File {
 			Id("xb").Index(Lit(m.Batch*in.Size())).Id("Float").Comment("the batch's inputs, which the shards copy"),
 			Id("yb").Index(Lit(m.Batch*out.Size())).Id("Float").Comment("and targets"),
 			Id("spaces").Index(Id("Shards").Op("-").Lit(1)).Id("workspace").Comment("the workspaces of shards 1 and up"),
-			Id("gs").Index(Id("Shards").Op("-").Lit(1)).Index(Id("NumParams")).Id("Float").Comment("and their gradients"))
+			Id("gs").Index(Id("Shards").Op("-").Lit(1)).Index(Id("NumParams")).Id("Float").Comment("and their gradients"),
+			Id("reduceFn").Func().Params(Id("i"), Id("n").Int()).Comment("reduceRange, made once"))
 	}
 	mfields = append(mfields,
 		Id("workers").Int().Comment("workers of the train step, Evaluate and Predict"),
 		Id("pool").Op("*").Qual(parPkg, "Pool"),
 		Id("shardFn").Func().Params(Id("w"), Id("s").Int()).Comment("runShard, made once"),
+		Id("updateFn").Func().Params(Id("i"), Id("n").Int()).Comment("updateRange, made once"),
+		Id("lr").Float64().Comment("the learning rate of the update in progress"),
 		Id("extra").Index().Op("*").Id("workspace").Comment("workspaces of workers Shards and up, made on first use"),
 	)
 	f.Comment("Model is the model: its parameters, and the workspaces of its workers.\nA train step runs its Shards shards on the workers and adds their\ngradients in shard order, so that its result does not depend on how many\nthere are; Evaluate and Predict spread their batches alike. Predict1 runs\non the first workspace. Create it with New.")
@@ -161,6 +164,7 @@ func (g *gen) modelFile() *File {
 		m_("workspace").Dot("g").Op("=").Op("&").Add(m_("shared")).Dot("g"),
 		List(m_("workers"), Id("_")).Op("=").Qual(parPkg, "EnvWorkers").Call(),
 		m_("shardFn").Op("=").Add(m_("runShard")),
+		m_("updateFn").Op("=").Add(m_("updateRange")),
 		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
 			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}),
 	}
@@ -178,7 +182,8 @@ func (g *gen) modelFile() *File {
 	if g.shards > 1 {
 		newBody = append(newBody, For(Id("s").Op(":=").Range().Add(m_("spaces"))).Block(
 			Id("w").Op(":=").Op("&").Add(m_("spaces")).Index(Id("s")),
-			List(Id("w").Dot("params"), Id("w").Dot("shard"), Id("w").Dot("g")).Op("=").List(Op("&").Add(m_("shared")), Id("s").Op("+").Lit(1), Op("&").Add(m_("gs")).Index(Id("s")))))
+			List(Id("w").Dot("params"), Id("w").Dot("shard"), Id("w").Dot("g")).Op("=").List(Op("&").Add(m_("shared")), Id("s").Op("+").Lit(1), Op("&").Add(m_("gs")).Index(Id("s")))),
+			m_("reduceFn").Op("=").Add(m_("reduceRange")))
 	}
 	newBody = append(newBody, Return(Id("m")))
 	f.Comment("New returns a model whose parameters are initialised from seed: the same\nseed gives the same weights on every machine.")
@@ -216,6 +221,7 @@ func (g *gen) modelFile() *File {
 		append(lossEval.Code(), Return(Id("sum"), Id("correct")))...))
 	f.Add(g.pass("backward writes the gradients of the parameters, from the gradient of the output.", "backward", nil, nil, back...))
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
+	g.paramRanges(f)
 
 	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_(yb).Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	gatherTargetsW := Qual(dataPkg, "GatherTargets").Call(Id("w").Dot("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
@@ -367,7 +373,15 @@ func (g *gen) update() []Code {
 			}
 		}
 	}
-	return append(s, m_("opt").Dot("Update").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), lr, m_("step").Op("+").Lit(1)))
+	// On several workers, each updates its ranges of the parameters:
+	// the update is element-wise, so the result is one worker's.
+	return append(s,
+		If(m_("Workers").Call().Op(">").Lit(1)).Block(
+			m_("lr").Op("=").Add(lr),
+			m_("ensurePool").Call(),
+			m_("pool").Dot("Run").Call(m_("updateFn")),
+			Return()),
+		m_("opt").Dot("Update").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), lr, m_("step").Op("+").Lit(1)))
 }
 
 func (g *gen) tensors(stateNames []string) Code {

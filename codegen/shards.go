@@ -88,20 +88,41 @@ func (g *gen) computeGradients(perSample int) []Code {
 		return []Code{m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows), m_("correct"))}
 	}
 	return []Code{
-		If(Id("w").Op(":=").Min(m_("Workers").Call(), Id("Shards")), Id("w").Op("==").Lit(1)).Block(
+		If(m_("Workers").Call().Op("==").Lit(1)).Block(
 			For(Id("s").Op(":=").Range().Id("Shards")).Block(m_("shardFn").Call(Lit(0), Id("s"))),
+			m_("reduceRange").Call(Lit(0), Lit(1)),
 		).Else().Block(
 			m_("ensurePool").Call(),
 			m_("pool").Dot("For").Call(Id("Shards"), m_("shardFn")),
+			m_("pool").Dot("Run").Call(m_("reduceFn")),
 		),
-		Id("g").Op(":=").Add(m_("g")),
 		List(Id("loss"), Id("correct")).Op("=").List(m_("loss"), m_("correct")),
-		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
-			Id("gs").Op(":=").Op("&").Add(m_("gs")).Index(Id("s")),
-			For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))),
+		For(Id("s").Op(":=").Range().Add(m_("spaces"))).Block(
 			Id("loss").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("loss"),
 			Id("correct").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("correct"),
 		),
 		Return(Id("loss").Op("/").Add(rows), Id("correct")),
 	}
+}
+
+// paramRanges emits paramRange, the part of the parameters a worker
+// updates (and adds the shards' gradients of), updateRange, and with
+// several shards reduceRange.
+func (g *gen) paramRanges(f *File) {
+	f.Comment("paramRange returns part i of n of the parameters, [lo, hi), in blocks of\n64 values so that the optimizer's vector loops meet the same elements as in\none update.")
+	f.Func().Id("paramRange").Params(Id("i"), Id("n").Int()).Params(Id("lo"), Id("hi").Int()).Block(
+		List(Id("lo"), Id("hi")).Op("=").Qual(parPkg, "Split").Call(Parens(Id("NumParams").Op("+").Lit(63)).Op("/").Lit(64), Id("n"), Id("i")),
+		Return(Min(Id("lo").Op("*").Lit(64), Id("NumParams")), Min(Id("hi").Op("*").Lit(64), Id("NumParams"))))
+	f.Add(g.method("updateRange applies the optimizer step to part i of n of the parameters.", "updateRange", []Code{Id("i"), Id("n").Int()}, nil,
+		List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
+		m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("lr"), m_("step").Op("+").Lit(1), Id("lo"), Id("hi"))))
+	if g.shards == 1 {
+		return
+	}
+	f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
+		List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
+		Id("g").Op(":=").Add(m_("g")).Index(Id("lo").Op(":").Id("hi")),
+		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
+			Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("lo").Op(":").Id("hi")),
+			For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))))))
 }

@@ -240,9 +240,12 @@ func (g *gen) modelType(bufType func(string) reflect.Type) reflect.Type {
 	if g.shards > 1 {
 		in, out := m.Nodes[0].Size(), m.Output.Size()
 		model = append(model, reflect.ArrayOf(m.Batch*in, float), reflect.ArrayOf(m.Batch*out, float), // xb, yb
-			reflect.ArrayOf(g.shards-1, workspace), reflect.ArrayOf(g.shards-1, reflect.ArrayOf(np, float))) // spaces, gs
+			reflect.ArrayOf(g.shards-1, workspace), reflect.ArrayOf(g.shards-1, reflect.ArrayOf(np, float)), // spaces, gs
+			reflect.TypeFor[func(int, int)]()) // reduceFn
 	}
-	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), reflect.TypeFor[func(int, int)](), reflect.SliceOf(reflect.PointerTo(workspace)))
+	fn := reflect.TypeFor[func(int, int)]()
+	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), fn, fn, reflect.TypeFor[float64](), // workers, pool, shardFn, updateFn, lr
+		reflect.SliceOf(reflect.PointerTo(workspace)))
 	return structOf(model)
 }
 

@@ -172,6 +172,8 @@ type Model struct {
 	workers   int // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
+	updateFn  func(i, n int) // updateRange, made once
+	lr        float64        // the learning rate of the update in progress
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
@@ -185,6 +187,7 @@ func New(seed uint64) *Model {
 	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
+	m.updateFn = m.updateRange
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -2968,7 +2971,29 @@ func (m *workspace) backward() {
 
 // update applies one optimizer step.
 func (m *Model) update() {
+	if m.Workers() > 1 {
+		m.lr = hyper.LR
+		m.ensurePool()
+		m.pool.Run(m.updateFn)
+		return
+	}
 	m.opt.Update(m.p[:], m.g[:], hyper.LR, m.step+1)
+}
+
+/*
+paramRange returns part i of n of the parameters, [lo, hi), in blocks of
+64 values so that the optimizer's vector loops meet the same elements as in
+one update.
+*/
+func paramRange(i, n int) (lo, hi int) {
+	lo, hi = par.Split((NumParams+63)/64, n, i)
+	return min(lo*64, NumParams), min(hi*64, NumParams)
+}
+
+// updateRange applies the optimizer step to part i of n of the parameters.
+func (m *Model) updateRange(i, n int) {
+	lo, hi := paramRange(i, n)
+	m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, hi)
 }
 
 /*

@@ -132,9 +132,12 @@ type Model struct {
 	yb        [640]Float                   // and targets
 	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
 	gs        [Shards - 1][NumParams]Float // and their gradients
+	reduceFn  func(i, n int)               // reduceRange, made once
 	workers   int                          // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
+	updateFn  func(i, n int) // updateRange, made once
+	lr        float64        // the learning rate of the update in progress
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
@@ -148,6 +151,7 @@ func New(seed uint64) *Model {
 	m.workspace.g = &m.shared.g
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
+	m.updateFn = m.updateRange
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -181,6 +185,7 @@ func New(seed uint64) *Model {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
 	}
+	m.reduceFn = m.reduceRange
 	return m
 }
 
@@ -1508,7 +1513,44 @@ func (m *workspace) backward() {
 // update applies one optimizer step.
 func (m *Model) update() {
 	optim.ClipByNorm(m.g[:], 1.0)
+	if m.Workers() > 1 {
+		m.lr = optim.CosineLR(hyper.LR, m.step, 9370, 0.0)
+		m.ensurePool()
+		m.pool.Run(m.updateFn)
+		return
+	}
 	m.opt.Update(m.p[:], m.g[:], optim.CosineLR(hyper.LR, m.step, 9370, 0.0), m.step+1)
+}
+
+/*
+paramRange returns part i of n of the parameters, [lo, hi), in blocks of
+64 values so that the optimizer's vector loops meet the same elements as in
+one update.
+*/
+func paramRange(i, n int) (lo, hi int) {
+	lo, hi = par.Split((NumParams+63)/64, n, i)
+	return min(lo*64, NumParams), min(hi*64, NumParams)
+}
+
+// updateRange applies the optimizer step to part i of n of the parameters.
+func (m *Model) updateRange(i, n int) {
+	lo, hi := paramRange(i, n)
+	m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, hi)
+}
+
+/*
+reduceRange adds the gradients of shards 1 and up to shard 0's, in shard
+order, over part i of n of the parameters.
+*/
+func (m *Model) reduceRange(i, n int) {
+	lo, hi := paramRange(i, n)
+	g := m.g[lo:hi]
+	for s := range m.gs {
+		gs := m.gs[s][lo:hi]
+		for i := range g {
+			g[i] += gs[i]
+		}
+	}
 }
 
 /*
@@ -1517,21 +1559,18 @@ target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
-	if w := min(m.Workers(), Shards); w == 1 {
+	if m.Workers() == 1 {
 		for s := range Shards {
 			m.shardFn(0, s)
 		}
+		m.reduceRange(0, 1)
 	} else {
 		m.ensurePool()
 		m.pool.For(Shards, m.shardFn)
+		m.pool.Run(m.reduceFn)
 	}
-	g := m.g
 	loss, correct = m.loss, m.correct
-	for s := range m.gs {
-		gs := &m.gs[s]
-		for i := range g {
-			g[i] += gs[i]
-		}
+	for s := range m.spaces {
 		loss += m.spaces[s].loss
 		correct += m.spaces[s].correct
 	}

@@ -112,9 +112,30 @@ type Optimizer[T float32 | float64] struct {
 // torch.optim.AdamW; "adam" with a weight decay is AdamW), not the L2 term
 // of torch.optim.SGD, Adam and RMSprop.
 func (o *Optimizer[T]) Update(p, g []T, lr float64, step int) {
+	o.update(p, g, lr, step, 0, 0, false)
+}
+
+// UpdateRange is Update on the values [lo, hi) of p, g and the state
+// arrays alone. The update is element-wise, so ranges updated apart (on
+// several workers) give what one Update gives, bit for bit, when each
+// range but the last starts and ends at a multiple of 64 (the assembly
+// kernels' vector loops then meet the same elements as in one call). It
+// allocates nothing.
+func (o *Optimizer[T]) UpdateRange(p, g []T, lr float64, step, lo, hi int) {
+	o.update(p[lo:hi], g[lo:hi], lr, step, lo, hi, true)
+}
+
+// update is Update with, when ranged, the state arrays cut to [lo, hi).
+func (o *Optimizer[T]) update(p, g []T, lr float64, step, lo, hi int, ranged bool) {
 	h, s := o.Hyper, o.State
 	if n := StateSlots(o.Name, h); len(s) != n {
 		panic(fmt.Sprintf("optim: %s needs %d state arrays, got %d", o.Name, n, len(s)))
+	}
+	st := func(i int) []T {
+		if ranged {
+			return s[i][lo:hi]
+		}
+		return s[i]
 	}
 	if h.WeightDecay != 0 && (o.Name == "sgd" || o.Name == "rmsprop") {
 		f := T(1 - lr*h.WeightDecay)
@@ -127,26 +148,26 @@ func (o *Optimizer[T]) Update(p, g []T, lr float64, step int) {
 	case "sgd":
 		var buf []T
 		if h.Momentum != 0 {
-			buf = s[0]
+			buf = st(0)
 		}
 		SGD(p, g, buf, lr, h, step)
 	case "adam", "adamw":
 		var vmax []T
 		if h.AMSGrad {
-			vmax = s[2]
+			vmax = st(2)
 		}
-		AdamW(p, g, s[0], s[1], vmax, lr, h, step)
+		AdamW(p, g, st(0), st(1), vmax, lr, h, step)
 	case "rmsprop":
 		var buf, gavg []T
 		i := 1
 		if h.Momentum > 0 {
-			buf = s[i]
+			buf = st(i)
 			i++
 		}
 		if h.Centered {
-			gavg = s[i]
+			gavg = st(i)
 		}
-		RMSprop(p, g, s[0], buf, gavg, lr, h, step)
+		RMSprop(p, g, st(0), buf, gavg, lr, h, step)
 	default:
 		panic("optim: unknown optimizer " + o.Name)
 	}

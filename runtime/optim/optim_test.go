@@ -542,3 +542,51 @@ func TestClipByValue(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateRange checks that updating ranges aligned to 64 values apart
+// gives Update's parameters and state bit for bit, and allocates nothing.
+func TestUpdateRange(t *testing.T) {
+	const n = 1000
+	for _, c := range configs {
+		t.Run(c.name(), func(t *testing.T) {
+			var ps [2][]float32
+			var os [2]Optimizer[float32]
+			for k := range ps {
+				ps[k] = make([]float32, n)
+				os[k] = Optimizer[float32]{Name: c.opt, Hyper: c.h}
+				for range StateSlots(c.opt, c.h) {
+					os[k].State = append(os[k].State, make([]float32, n))
+				}
+			}
+			g := make([]float32, n)
+			for step := 1; step <= 4; step++ {
+				for i := range g {
+					g[i] = float32(math.Sin(float64(i*step) + 0.3))
+					if step == 1 {
+						ps[0][i] = float32(math.Cos(float64(i)))
+						ps[1][i] = ps[0][i]
+					}
+				}
+				os[0].Update(ps[0], g, 0.01, step)
+				for _, r := range [][2]int{{0, 64}, {64, 512}, {512, n}} {
+					os[1].UpdateRange(ps[1], g, 0.01, step, r[0], r[1])
+				}
+			}
+			for i := range ps[0] {
+				if math.Float32bits(ps[0][i]) != math.Float32bits(ps[1][i]) {
+					t.Fatalf("p[%d]: Update %v, UpdateRange %v", i, ps[0][i], ps[1][i])
+				}
+			}
+			for s := range os[0].State {
+				for i := range os[0].State[s] {
+					if math.Float32bits(os[0].State[s][i]) != math.Float32bits(os[1].State[s][i]) {
+						t.Fatalf("state %d[%d] differs", s, i)
+					}
+				}
+			}
+			if a := testing.AllocsPerRun(3, func() { os[1].UpdateRange(ps[1], g, 0.01, 5, 64, 512) }); a != 0 {
+				t.Errorf("UpdateRange allocates %v times", a)
+			}
+		})
+	}
+}
