@@ -248,7 +248,7 @@ func (g *gen) modelFile() *File {
 		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"),
 		Id("sums").Op(":=").Make(Index().Float64(), Id("nb")),
 		Id("counts").Op(":=").Make(Index().Int(), Id("nb")),
-		m_("forBatches").Call(Id("nb"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+		m_("forBatches").Call(Id("nb"), Lit(g.drawsAtInference() || layers.TermNames(m) != nil), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
 			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
 			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("ShardSize"), Id("set").Dot("N").Op("-").Id("i"))),
 			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
@@ -278,7 +278,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize. Its batches run on the workers (see SetWorkers).", "Predict",
 		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
 		Id("n").Op(":=").Len(Id("x")).Op("/").Id("InputSize"),
-		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Lit(g.drawsAtInference()), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
 			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
 			Id("k").Op(":=").Min(Id("ShardSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id("x").Index(Id("i").Op("*").Id("InputSize").Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Id("InputSize"))).Block(
@@ -438,17 +438,17 @@ func arrayName(p ir.Param) string {
 
 // workers emits SetWorkers, Workers, ensurePool, space and forBatches,
 // which runs the batches of Evaluate and Predict on the workers'
-// workspaces. A model whose inference draws random numbers, or sums named
-// loss terms across batches, runs them on worker 0 alone: its results
-// would otherwise depend on which worker ran which batch.
+// workspaces. A model whose inference draws random numbers runs them on
+// worker 0 alone, and so does Evaluate of a model that sums named loss
+// terms across batches: their results would otherwise depend on which
+// worker ran which batch.
 func (g *gen) workers(f *File) {
-	serial := layers.TermNames(g.m) != nil
-	for _, n := range g.m.Nodes {
-		serial = serial || layers.DrawsAtInference(n)
-	}
+	serial := g.drawsAtInference()
 	doc := "SetWorkers sets how many workers run the shards of a train step and the\nbatches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or\nthe number of usable CPUs). No result depends on it. Each worker past the\nshards gets a workspace of its own on first use."
 	if serial {
-		doc += " This model's inference draws random\nnumbers or sums loss terms over its batches: it runs them on one worker."
+		doc += " This model's inference draws random\nnumbers: it runs its batches on one worker."
+	} else if layers.TermNames(g.m) != nil {
+		doc += " Evaluate sums this model's loss\nterms over its batches: it runs them on one worker."
 	}
 	f.Add(g.method(doc, "SetWorkers", []Code{Id("n").Int()}, nil, m_("workers").Op("=").Max(Id("n"), Lit(1))))
 	f.Add(g.method("Workers is the number of workers.", "Workers", nil, []Code{Int()}, Return(Max(m_("workers"), Lit(1)))))
@@ -472,12 +472,23 @@ func (g *gen) workers(f *File) {
 	body := []Code{For(Id("b").Op(":=").Range().Id("n")).Block(run)}
 	if !serial {
 		body = []Code{
-			If(m_("Workers").Call().Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
+			If(Id("serial").Op("||").Add(m_("Workers").Call()).Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
 			For(Id("w").Op(":=").Range().Add(m_("Workers").Call())).Block(m_("space").Call(Id("w"))),
 			m_("ensurePool").Call(),
 			m_("pool").Dot("For").Call(Id("n"), Func().Params(Id("w"), Id("b").Int()).Block(Id("f").Call(m_("space").Call(Id("w")), Id("b")))),
 		}
 	}
-	f.Add(g.method("forBatches calls f(w, b) for every batch b in [0, n), w the workspace of\nthe worker that runs it. The result of batch b must depend on b only.", "forBatches",
-		[]Code{Id("n").Int(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, body...))
+	f.Add(g.method("forBatches calls f(w, b) for every batch b in [0, n), w the workspace of\nthe worker that runs it (worker 0 alone when serial). The result of batch b\nmust depend on b only.", "forBatches",
+		[]Code{Id("n").Int(), Id("serial").Bool(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, body...))
+}
+
+// drawsAtInference reports whether a node of the model draws random
+// numbers at inference.
+func (g *gen) drawsAtInference() bool {
+	for _, n := range g.m.Nodes {
+		if layers.DrawsAtInference(n) {
+			return true
+		}
+	}
+	return false
 }

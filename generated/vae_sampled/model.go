@@ -810,7 +810,7 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
-	m.forBatches(nb, func(w *workspace, b int) {
+	m.forBatches(nb, true, func(w *workspace, b int) {
 		i := b * ShardSize
 		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
@@ -854,7 +854,7 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+	m.forBatches((n+ShardSize-1)/ShardSize, true, func(w *workspace, b int) {
 		i := b * ShardSize
 		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
@@ -872,7 +872,7 @@ SetWorkers sets how many workers run the shards of a train step and the
 batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
 the number of usable CPUs). No result depends on it. Each worker past the
 shards gets a workspace of its own on first use. This model's inference draws random
-numbers or sums loss terms over its batches: it runs them on one worker.
+numbers: it runs its batches on one worker.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
@@ -910,9 +910,10 @@ func (m *Model) space(w int) *workspace {
 
 /*
 forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
-the worker that runs it. The result of batch b must depend on b only.
+the worker that runs it (worker 0 alone when serial). The result of batch b
+must depend on b only.
 */
-func (m *Model) forBatches(n int, f func(*workspace, int)) {
+func (m *Model) forBatches(n int, serial bool, f func(*workspace, int)) {
 	for b := range n {
 		f(&m.workspace, b)
 	}

@@ -580,7 +580,7 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
-	m.forBatches(nb, func(w *workspace, b int) {
+	m.forBatches(nb, false, func(w *workspace, b int) {
 		i := b * ShardSize
 		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
@@ -624,7 +624,7 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
+	m.forBatches((n+ShardSize-1)/ShardSize, false, func(w *workspace, b int) {
 		i := b * ShardSize
 		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
@@ -679,10 +679,11 @@ func (m *Model) space(w int) *workspace {
 
 /*
 forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
-the worker that runs it. The result of batch b must depend on b only.
+the worker that runs it (worker 0 alone when serial). The result of batch b
+must depend on b only.
 */
-func (m *Model) forBatches(n int, f func(*workspace, int)) {
-	if m.Workers() == 1 || n <= 1 {
+func (m *Model) forBatches(n int, serial bool, f func(*workspace, int)) {
+	if serial || m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
