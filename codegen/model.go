@@ -248,7 +248,7 @@ func (g *gen) modelFile() *File {
 		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"),
 		Id("sums").Op(":=").Make(Index().Float64(), Id("nb")),
 		Id("counts").Op(":=").Make(Index().Int(), Id("nb")),
-		m_("forBatches").Call(Id("nb"), Lit(g.drawsAtInference() || layers.TermNames(m) != nil), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+		m_("forBatches").Call(Id("nb"), Lit((g.drawer() != nil) || layers.TermNames(m) != nil), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
 			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
 			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("ShardSize"), Id("set").Dot("N").Op("-").Id("i"))),
 			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
@@ -278,7 +278,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize. Its batches run on the workers (see SetWorkers).", "Predict",
 		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
 		Id("n").Op(":=").Len(Id("x")).Op("/").Id("InputSize"),
-		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Lit(g.drawsAtInference()), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Lit((g.drawer() != nil)), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
 			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
 			Id("k").Op(":=").Min(Id("ShardSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id("x").Index(Id("i").Op("*").Id("InputSize").Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Id("InputSize"))).Block(
@@ -443,7 +443,7 @@ func arrayName(p ir.Param) string {
 // terms across batches: their results would otherwise depend on which
 // worker ran which batch.
 func (g *gen) workers(f *File) {
-	serial := g.drawsAtInference()
+	serial := (g.drawer() != nil)
 	doc := "SetWorkers sets how many workers run the shards of a train step and the\nbatches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or\nthe number of usable CPUs). No result depends on it. Each worker past the\nshards gets a workspace of its own on first use."
 	if serial {
 		doc += " This model's inference draws random\nnumbers: it runs its batches on one worker."
@@ -482,13 +482,13 @@ func (g *gen) workers(f *File) {
 		[]Code{Id("n").Int(), Id("serial").Bool(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, body...))
 }
 
-// drawsAtInference reports whether a node of the model draws random
-// numbers at inference.
-func (g *gen) drawsAtInference() bool {
+// drawer returns the first node of the model that draws random numbers at
+// inference, or nil.
+func (g *gen) drawer() *ir.Node {
 	for _, n := range g.m.Nodes {
 		if layers.DrawsAtInference(n) {
-			return true
+			return n
 		}
 	}
-	return false
+	return nil
 }

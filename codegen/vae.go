@@ -164,10 +164,8 @@ func (g *gen) latent() (s *ir.Node, enc, dec []*ir.Node) {
 // passes when a Sampling layer draws at inference (inference: sample), and
 // nothing otherwise.
 func (g *gen) skipIfDraws() Code {
-	for _, n := range g.m.Nodes {
-		if layers.DrawsAtInference(n) {
-			return Id("t").Dot("Skip").Call(Lit("layer " + n.Name + " draws at inference: two passes differ"))
-		}
+	if n := g.drawer(); n != nil {
+		return Id("t").Dot("Skip").Call(Lit("layer " + n.Name + " draws at inference: two passes differ"))
 	}
 	return Null()
 }
