@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"go/format"
 	"path"
+	"slices"
 	"strings"
 
 	. "github.com/dave/jennifer/jen"
@@ -29,6 +30,9 @@ type Config struct {
 	// Shards is the number of shards of the train step (0: the default,
 	// see defaultShards).
 	Shards int
+	// Pin names workspace buffers that keep memory of their own, for a
+	// test that reads them after a pass (see memory.go).
+	Pin []string
 }
 
 // DefaultUnroll is the default unroll threshold.
@@ -62,7 +66,10 @@ func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 			return nil, err
 		}
 	}
-	g := newGen(m, opt)
+	g, err := planned(m, opt)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string]*File{
 		"model.go":      g.modelFile(),
 		"model_test.go": g.testFile(),
@@ -96,11 +103,32 @@ type gen struct {
 	kernels *layers.Kernels
 	fused   map[*ir.Node]bool
 	out1    string // buffer of the batch-1 output
+	outB    string // buffer of a pass's batch output
 	shards  int    // of the train step
 	// uses and regions, when uses is set (Summarize), record what the
 	// training code of each node uses.
 	uses    *layers.Uses
 	regions []region
+	// The memory plan (see memory.go): steps records the code of each step
+	// of each pass; plan, progs and inferIsTrain carry what the first
+	// emission decided into the final one.
+	steps        map[string][][]Code
+	plan         *ir.Plan
+	progs        [][]string
+	inferIsTrain bool // forwardInfer is forwardTrain: nothing differs at inference
+}
+
+// planned returns the generator of m's final emission: one emission plans
+// the workspace's memory, which the final one follows.
+func planned(m *ir.Model, opt Config) (*gen, error) {
+	first := newGen(m, opt)
+	plan, err := first.planMemory()
+	if err != nil {
+		return nil, err
+	}
+	g := newGen(m, opt)
+	g.plan, g.progs, g.inferIsTrain = plan, first.progs, first.inferIsTrain
+	return g, nil
 }
 
 // region is the training code of one node (nil: the loss), forward or
@@ -144,7 +172,7 @@ func (g *gen) newFile(pkg string) *File {
 
 func (g *gen) emitter(batch int, train bool, suffix string) *layers.Emitter {
 	return &layers.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
-		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses}
+		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses, Plan: g.plan}
 }
 
 // layerComment names a node's spec layer and line.
@@ -153,9 +181,15 @@ func (g *gen) layerComment(n *ir.Node) Code {
 	return Commentf("layer %s (%s:%d): %s", n.Name, path.Base(g.m.SpecPath), n.Pos.Line, k.Summary(n))
 }
 
-// forward emits the forward pass of one variant.
-func (g *gen) forward(e *layers.Emitter) []Code {
-	for _, n := range g.m.Nodes[1:] {
+// forward emits the forward pass of one variant, as pass.
+func (g *gen) forward(e *layers.Emitter, pass string) []Code {
+	return g.forwardNodes(e, g.m.Nodes[1:], pass)
+}
+
+// forwardNodes emits the forward pass of the given nodes only, as pass.
+func (g *gen) forwardNodes(e *layers.Emitter, nodes []*ir.Node, pass string) []Code {
+	e.Add(g.poisonStart(pass)...)
+	for _, n := range nodes {
 		k, _ := layers.Lookup(n.Kind)
 		start := len(e.Code())
 		e.Begin(n)
@@ -165,7 +199,7 @@ func (g *gen) forward(e *layers.Emitter) []Code {
 		} else {
 			k.Forward(e, n)
 		}
-		e.Add(Line())
+		e.Add(g.record(pass, slices.Clone(e.Code()[start:])), Line())
 		g.region(e, n, false, start)
 	}
 	e.Begin(nil)
@@ -174,7 +208,7 @@ func (g *gen) forward(e *layers.Emitter) []Code {
 
 // backward emits the backward pass, in reverse topological order, skipping
 // the layers below which nothing has parameters.
-func (g *gen) backward(e *layers.Emitter) []Code {
+func (g *gen) backward(e *layers.Emitter, pass string) []Code {
 	for i := len(g.m.Nodes) - 1; i >= 1; i-- {
 		n := g.m.Nodes[i]
 		if !layers.NeedsGrad(n) {
@@ -185,7 +219,7 @@ func (g *gen) backward(e *layers.Emitter) []Code {
 		e.Begin(n)
 		e.Add(g.layerComment(n))
 		k.Backward(e, n)
-		e.Add(Line())
+		e.Add(g.record(pass, slices.Clone(e.Code()[start:])), Line())
 		g.region(e, n, true, start)
 	}
 	e.Begin(nil)

@@ -361,10 +361,11 @@ func doGradcheck(t *testing.T) error {
 	}
 	sort.Strings(args)
 
+	// TestPoison of each package checks its memory plan on the way.
 	// One go test for all packages shares the build of the runtime; vet
 	// of the generated code is not this test's business and costs a third.
 	start := time.Now()
-	cmd := exec.Command("go", append([]string{"test", "-json", "-count=1", "-vet=off", "-run", "^TestGradCheck$"}, args...)...)
+	cmd := exec.Command("go", append([]string{"test", "-json", "-count=1", "-vet=off", "-run", "^(TestGradCheck|TestPoison)$"}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

@@ -41,6 +41,13 @@ type Summary struct {
 	TrainBytes, InferBytes int
 	// ModelBytes is the size of the generated Model struct.
 	ModelBytes int
+	// The memory plan, over the workspaces of the shards: SharedBytes are
+	// the bytes of the buffers (of TrainBytes and InferBytes) that share
+	// memory, ArenaBytes those of the arenas they share, Pinned the
+	// buffers that keep memory of their own (the caller's inputs, targets
+	// and outputs, state kept from one pass to the next).
+	SharedBytes, ArenaBytes int
+	Pinned                  []string
 }
 
 // Row is one layer of a Summary (or the model input, or the loss).
@@ -90,7 +97,10 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 	if opt.Unroll < 0 {
 		return nil, fmt.Errorf("codegen: unroll must not be negative")
 	}
-	g := newGen(m, opt)
+	g, err := planned(m, opt)
+	if err != nil {
+		return nil, err
+	}
 	g.uses = layers.NewUses()
 	g.modelFile()
 	h := g.hyper()
@@ -140,15 +150,28 @@ func (s *Summary) layerRows(m *ir.Model) map[*ir.Node]*Row {
 func (g *gen) summarizeBuffers(s *Summary, rows map[*ir.Node]*Row) {
 	types := map[string]reflect.Type{"": floatType(g.m.DType), "float64": reflect.TypeFor[float64](),
 		"float32": reflect.TypeFor[float32](), "int32": reflect.TypeFor[int32](), "int": reflect.TypeFor[int](), "uint64": reflect.TypeFor[uint64]()}
-	bufType := func(name string) reflect.Type {
-		t, ok := types[g.bufs.Type[name]]
-		if !ok {
-			panic("codegen: buffer " + name + " of unknown type " + g.bufs.Type[name])
+	elem := func(typ string) reflect.Type {
+		if typ == "Float" {
+			typ = ""
 		}
-		return reflect.ArrayOf(g.bufs.Size[name], t)
+		t, ok := types[typ]
+		if !ok {
+			panic("codegen: buffers of unknown type " + typ)
+		}
+		return t
 	}
+	bufType := func(name string) reflect.Type { return reflect.ArrayOf(g.bufs.Size[name], elem(g.bufs.Type[name])) }
 	for _, b := range g.bufs.Names {
+		t := g.plan.Tensor(b)
+		if t == nil {
+			continue // named by no code: no memory
+		}
 		size := int(bufType(b).Size()) * g.shards // a workspace each
+		if t.Pinned {
+			s.Pinned = append(s.Pinned, b)
+		} else {
+			s.SharedBytes += size
+		}
 		if owner, ok := g.uses.Owner[b]; ok {
 			r := rows[owner]
 			r.Buffers = append(r.Buffers, b)
@@ -158,7 +181,10 @@ func (g *gen) summarizeBuffers(s *Summary, rows map[*ir.Node]*Row) {
 			s.InferBytes += size
 		}
 	}
-	s.ModelBytes = int(g.modelType(bufType).Size())
+	for _, typ := range arenaTypes(g.plan) {
+		s.ArenaBytes += int(elem(typ).Size()) * g.plan.Arenas[typ] * g.shards
+	}
+	s.ModelBytes = int(g.modelType(bufType, elem).Size())
 	if g.shards > 1 {
 		m := g.m
 		s.ShardBytes = (m.Batch*(m.Nodes[0].Size()+m.Output.Size()) + (g.shards-1)*m.NumParams()) * s.FloatBytes
@@ -214,7 +240,7 @@ func floatType(dtype string) reflect.Type {
 // modelType is a struct type of the same layout as the generated Model
 // (see modelFile: worker 0's workspace, the shared params, the worker
 // count, the pool and the further workspaces), to measure it.
-func (g *gen) modelType(bufType func(string) reflect.Type) reflect.Type {
+func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 	m := g.m
 	float := floatType(m.DType)
 	slots := optim.StateSlots(m.Opt.Name, g.hyper())
@@ -233,7 +259,16 @@ func (g *gen) modelType(bufType func(string) reflect.Type) reflect.Type {
 	ws := []reflect.Type{reflect.PointerTo(params), reflect.TypeFor[int](), reflect.PointerTo(reflect.ArrayOf(np, float)), // params, shard, g
 		reflect.TypeFor[float64](), reflect.TypeFor[int](), reflect.ArrayOf(g.shardSize(), reflect.TypeFor[int]())} // loss, correct, idx
 	for _, b := range g.bufs.Names {
-		ws = append(ws, bufType(b))
+		switch t := g.plan.Tensor(b); {
+		case t == nil:
+		case t.Pinned:
+			ws = append(ws, bufType(b))
+		default:
+			ws = append(ws, reflect.PointerTo(bufType(b)))
+		}
+	}
+	for _, typ := range arenaTypes(g.plan) {
+		ws = append(ws, reflect.ArrayOf(g.plan.Arenas[typ], elem(typ)))
 	}
 	workspace := structOf(ws)
 	model := []reflect.Type{workspace, params}

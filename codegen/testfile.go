@@ -96,6 +96,7 @@ func (g *gen) testFile() *File {
 		),
 	)
 	g.workersTest(f)
+	g.poisonTest(f)
 	g.kernelTests(f)
 	g.autoencoderTests(f)
 	f.Func().Id("BenchmarkTrainStep").Params(Id("b").Op("*").Qual("testing", "B")).Block(

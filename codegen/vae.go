@@ -46,9 +46,9 @@ func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
 	f.Const().Defs(Comment("LatentSize is the number of values of one sample's latent code z.").Line().Id("LatentSize").Op("=").Lit(latent))
 	f.Add(g.method("LatentSize is the number of values of one sample's latent code z.", "LatentSize", nil, []Code{Int()}, Return(Id("LatentSize"))))
 	f.Add(g.method(fmt.Sprintf("forwardEncoder runs the encoder (input → %s, %s) on a batch at inference.", mu.Name, lv.Name), "forwardEncoder", nil, nil,
-		g.forwardNodes(g.emitter(g.shardSize(), false, ""), enc)...))
+		g.forwardNodes(g.emitter(g.shardSize(), false, ""), enc, "forwardEncoder")...))
 	f.Add(g.method(fmt.Sprintf("forwardDecoder runs the decoder (%s → %s) on a batch at inference.", sampling.Name, out.Name), "forwardDecoder", nil, nil,
-		g.forwardNodes(g.emitter(g.shardSize(), false, ""), dec)...))
+		g.forwardNodes(g.emitter(g.shardSize(), false, ""), dec, "forwardDecoder")...))
 	// chunks emits the loop over the batches of n samples: in is copied into
 	// the model buffer dst (width values per sample), run is called, and
 	// each (src, w, out) copies w values per sample from model buffer src.
@@ -119,21 +119,6 @@ func split(m *ir.Model, s *ir.Node) (enc, dec []*ir.Node, ok bool) {
 		}
 	}
 	return enc, dec, above[m.Output]
-}
-
-// forwardNodes emits the forward pass of the given nodes only.
-func (g *gen) forwardNodes(e *layers.Emitter, nodes []*ir.Node) []Code {
-	for _, n := range nodes {
-		k, _ := layers.Lookup(n.Kind)
-		e.Add(g.layerComment(n))
-		if e.Aliased(n) {
-			e.Add(Comment("(no code: the output is the input's buffer)"))
-		} else {
-			k.Forward(e, n)
-		}
-		e.Add(Line())
-	}
-	return e.Code()
 }
 
 // latent returns the Sampling layer of an autoencoder with its encoder and

@@ -638,11 +638,6 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 			err = fmt.Errorf("codegen panicked: %v", e)
 		}
 	}()
-	files, err = codegen.Generate(dm.m, codegen.Config{Unroll: codegen.DefaultUnroll, Shards: shards})
-	if err != nil {
-		return nil, err
-	}
-	delete(files, "model_test.go")
 	m := dm.m
 	var buffers, infer, train []string
 	for _, n := range m.Nodes {
@@ -661,6 +656,12 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 			}
 		}
 	}
+	// The dump reads the draws after the passes: they keep their memory.
+	files, err = codegen.Generate(dm.m, codegen.Config{Unroll: codegen.DefaultUnroll, Shards: shards, Pin: append(train, infer...)})
+	if err != nil {
+		return nil, err
+	}
+	delete(files, "model_test.go")
 	loss := strings.TrimPrefix(dm.loss, vaeLoss)
 	var b bytes.Buffer
 	err = diffDump.Execute(&b, map[string]any{

@@ -123,3 +123,61 @@ func (m *Model) count(buffer bool) int {
 	}
 	return n
 }
+
+// Role says what a tensor of the plan holds.
+type Role string
+
+// Tensor roles.
+const (
+	Activation Role = "activation" // a layer's output
+	Gradient   Role = "gradient"   // the gradient of a layer's output
+	Scratch    Role = "scratch"    // a pass's temporary values
+	IO         Role = "io"         // read or written by the caller (inputs, targets, outputs)
+)
+
+// Tensor is one buffer of a worker's workspace in the memory plan.
+type Tensor struct {
+	Name  string
+	Size  int    // values
+	DType string // Go element type: "Float" (the model's), "int32", …
+	Role  Role
+	Doc   string
+	// Pinned marks a tensor that keeps its own memory: the caller reads or
+	// writes it between passes. The others live at Offset in the arena of
+	// their DType, shared with tensors whose lifetimes do not overlap.
+	Pinned bool
+	Offset int
+	// Live lists, for each program (a sequence of passes run together,
+	// such as a train step's forward, loss and backward), the first and
+	// last step of it that use the tensor; nil for a program that does not.
+	Live [][2]int
+}
+
+// Plan is the memory plan of a worker's workspace: where each tensor lives.
+type Plan struct {
+	Tensors []Tensor
+	// Arenas holds the size, in values, of each DType's shared memory.
+	Arenas map[string]int
+	// Programs names each program's steps, as Pass:Step.
+	Programs [][]string
+}
+
+// Shared reports whether the tensor name lives in an arena: the generated
+// code then reaches it through an array pointer.
+func (p *Plan) Shared(name string) bool {
+	if p == nil {
+		return false
+	}
+	t := p.Tensor(name)
+	return t != nil && !t.Pinned
+}
+
+// Tensor returns the tensor of the given name, or nil.
+func (p *Plan) Tensor(name string) *Tensor {
+	for i := range p.Tensors {
+		if p.Tensors[i].Name == name {
+			return &p.Tensors[i]
+		}
+	}
+	return nil
+}

@@ -182,7 +182,7 @@ func bnForward(e *Emitter, n *ir.Node) {
 	mom := n.Float("momentum")
 	e.Block(append(decl,
 		Id("xhat").Op(":=").Add(field(xhat)).Index(Op(":")),
-		Id("istd").Op(":=").Op("&").Add(field(istd)),
+		Id("istd").Op(":=").Add(e.Arr(istd)),
 		Id("mean").Op(":=").Add(bnView(coef, "Float", 0, c)),
 		Id("s1").Op(":=").Add(bnView(sum, "float64", 0, c)),
 		Id("s2").Op(":=").Add(bnView(sum, "float64", c, c)),
@@ -282,7 +282,7 @@ func bnBackward(e *Emitter, n *ir.Node) {
 			k = func(j Code) *Statement { return Id("gamma").Index(j).Op("*").Id("istd").Index(j) }
 		}
 		code = append(code,
-			Id("istd").Op(":=").Op("&").Add(field(istd)),
+			Id("istd").Op(":=").Add(e.Arr(istd)),
 			Id("a").Op(":=").Add(bnView(coef, "Float", 0, c)),
 			Id("b").Op(":=").Add(bnView(coef, "Float", c, c)),
 			e.For("j", c, func(j Code) []Code {

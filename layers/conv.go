@@ -275,12 +275,12 @@ func convForward(e *Emitter, n *ir.Node) {
 	colName, _ := e.col(n)
 	w, _ := e.Param(n, "weight")
 	wtT, _ := e.taps(n, "wtT")
-	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	e.Add(permute(g, f, w, e.Arr(wtT), orderTapsT, false))
 	outName, outSize := e.OutName(n), n.Size()
 	// Bias and activation run on each sample's output while it is in cache.
 	body := append([]Code{
 		e.im2col(n, g, colName),
-		e.gemmCall(GEMM{Layout: NN, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), Op("&").Id("m").Dot(colName), Op("&").Id("m").Dot(wtT)),
+		e.gemmCall(GEMM{Layout: NN, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), e.Arr(colName), e.Arr(wtT)),
 	}, e.biasAct(n, g, outName)...)
 	e.batchLoop(body...)
 	if act := n.Str("activation"); Rowwise(act) {
@@ -308,14 +308,14 @@ func convBackward(e *Emitter, n *ir.Node) {
 	dw, _ := e.ParamGrad(n, "weight")
 	wt, _ := e.taps(n, "wt")
 	dwt, _ := e.taps(n, "dwt")
-	e.Add(Id("m").Dot(dwt).Op("=").Index(Lit(f * kk)).Id("Float").Values())
+	e.Add(Op("*").Add(e.Arr(dwt)).Op("=").Index(Lit(f * kk)).Id("Float").Values())
 	w, _ := e.Param(n, "weight")
 	body = append(body,
 		e.im2col(n, g, colName),
-		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, Op("&").Id("m").Dot(dwt), dy, Op("&").Id("m").Dot(colName)),
+		e.gemmCall(GEMM{Layout: TN, M: f, N: kk, K: ohw, Acc: true}, e.Arr(dwt), dy, e.Arr(colName)),
 	)
 	if dx, acc, ok := e.GradIn(n, 0); ok {
-		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wt), orderTaps, false))
+		e.Add(permute(g, f, w, e.Arr(wt), orderTaps, false))
 		inSize := n.Inputs[0].Size()
 		if !acc {
 			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
@@ -325,7 +325,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 			return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
 		}
 		body = append(body,
-			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, Op("&").Id("m").Dot(colName), dy, Op("&").Id("m").Dot(wt)),
+			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, e.Arr(colName), dy, e.Arr(wt)),
 			Block(
 				Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 				Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
@@ -340,7 +340,7 @@ func convBackward(e *Emitter, n *ir.Node) {
 		)
 	}
 	e.batchLoop(body...)
-	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwt), orderTaps, true))
+	e.Add(permute(g, f, dw, e.Arr(dwt), orderTaps, true))
 }
 
 // biasAct returns the per-sample bias and activation of a Conv2D output.
@@ -371,11 +371,11 @@ func convForwardFused(e *Emitter, n *ir.Node, g convGeom) {
 	f, act := n.Int("filters"), n.Str("activation")
 	w, _ := e.Param(n, "weight")
 	wtT, _ := e.taps(n, "wtT")
-	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	e.Add(permute(g, f, w, e.Arr(wtT), orderTapsT, false))
 	k := ConvFwd{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f,
 		Bias: n.Bool("use_bias"), Relu: act == "relu"}
 	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
-	args := []Code{sample(outName, outSize), sample(e.OutName(n.Inputs[0]), inSize), Op("&").Id("m").Dot(wtT)}
+	args := []Code{sample(outName, outSize), sample(e.OutName(n.Inputs[0]), inSize), e.Arr(wtT)}
 	if k.Bias {
 		bias, _ := e.Param(n, "bias")
 		args = append(args, bias)
@@ -396,7 +396,7 @@ func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	f := n.Int("filters")
 	w, _ := e.Param(n, "weight")
 	wtT, _ := e.taps(n, "wtT")
-	e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtT), orderTapsT, false))
+	e.Add(permute(g, f, w, e.Arr(wtT), orderTapsT, false))
 	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
 	k := GEMM{Layout: NN, M: g.OW, N: f, K: g.C, Acc: true}
 	body := []Code{
@@ -425,14 +425,14 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 	dw, _ := e.ParamGrad(n, "weight")
 	w, _ := e.Param(n, "weight")
 	dwtT, _ := e.taps(n, "dwtT")
-	e.Add(Id("m").Dot(dwtT).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
+	e.Add(Op("*").Add(e.Arr(dwtT)).Op("=").Index(Lit(f * g.C * g.KH * g.KW)).Id("Float").Values())
 	// The kernel gradient: one kernel per sample, every block of dW summed
 	// in registers over all outputs.
 	kw := ConvWGrad{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f}
-	body = append(body, e.funcCall(kw, Op("&").Id("m").Dot(dwtT), sample(e.OutName(n.Inputs[0]), inSize), dy))
+	body = append(body, e.funcCall(kw, e.Arr(dwtT), sample(e.OutName(n.Inputs[0]), inSize), dy))
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		wtFC, _ := e.taps(n, "wtFC")
-		e.Add(permute(g, f, w, Op("&").Id("m").Dot(wtFC), orderTapFC, false))
+		e.Add(permute(g, f, w, e.Arr(wtFC), orderTapFC, false))
 		body = append(body, Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)))
 		if !acc { // cleared sample by sample, while in cache
 			body = append(body, Clear(Id("dx")))
@@ -443,7 +443,7 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 		}))
 	}
 	e.batchLoop(body...)
-	e.Add(permute(g, f, dw, Op("&").Id("m").Dot(dwtT), orderTapsT, true))
+	e.Add(permute(g, f, dw, e.Arr(dwtT), orderTapsT, true))
 }
 
 // gradPrologue returns the gradient of sample b of a Conv2D's output (an
@@ -459,7 +459,7 @@ func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 	if write := e.sampleGrad[n]; write != nil {
 		scratch := n.Name + "_dy"
 		e.Use(scratch, ohw*f, "gradient of one sample's output of layer "+n.Name)
-		dy = Op("&").Id("m").Dot(scratch)
+		dy = e.Arr(scratch)
 		body = append(body, write(dy))
 	}
 	relu := act == "relu" && !e.Fused[n]

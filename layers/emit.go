@@ -16,6 +16,9 @@ type Buffers struct {
 	Size  map[string]int
 	Doc   map[string]string
 	Type  map[string]string // element type, "Float" unless UseTyped said
+	// State marks a buffer that carries values from one call of the passes
+	// to the next (a count of draws): the memory plan never shares it.
+	State map[string]bool
 }
 
 // UseTyped records buffer name of size values of the Go type typ (int32 for
@@ -84,6 +87,9 @@ type Emitter struct {
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
 	// Uses, when set, records what a training variant's code uses.
 	Uses *Uses
+	// Plan is the workspace's memory plan (nil: every buffer an array of
+	// its own): a buffer that lives in an arena is an array pointer.
+	Plan *ir.Plan
 	// node is the node whose code is being emitted (nil: the loss) and
 	// region the node whose code the statements go to: they differ in
 	// deferred code (see deferGrad). Begin sets both.
@@ -122,6 +128,17 @@ func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
 	if _, ok := e.Uses.Owner[name]; !ok {
 		e.Uses.Owner[name] = owner
 	}
+}
+
+// UseState records buffer name like UseTyped, as a buffer whose values
+// persist from one call of the passes to the next: it keeps memory of its
+// own.
+func (e *Emitter) UseState(name string, size int, typ, doc string) {
+	e.use(e.node, name, size, typ, doc)
+	if e.Bufs.State == nil {
+		e.Bufs.State = map[string]bool{}
+	}
+	e.Bufs.State[name] = true
 }
 
 // call records a call of kernel name for the node being emitted.
@@ -192,6 +209,15 @@ func (e *Emitter) Stream(n *ir.Node) *Statement {
 // field is m.<name>.
 func field(name string) *Statement { return Id("m").Dot(name) }
 
+// Arr is buffer name as an array pointer: &m.<name>, or m.<name> when the
+// memory plan places it in an arena.
+func (e *Emitter) Arr(name string) *Statement {
+	if e.Plan.Shared(name) {
+		return field(name)
+	}
+	return Op("&").Add(field(name))
+}
+
 // Lit returns v as a literal of the model's float type.
 func (e *Emitter) Lit(v float64) *Statement { return Id("Float").Call(Lit(v)) }
 
@@ -221,7 +247,7 @@ func (e *Emitter) OutName(n *ir.Node) string {
 func (e *Emitter) Out(n *ir.Node) *Statement { return field(e.OutName(n)).Index(Op(":")) }
 
 // OutArr is node n's output as an array pointer.
-func (e *Emitter) OutArr(n *ir.Node) *Statement { return Op("&").Add(field(e.OutName(n))) }
+func (e *Emitter) OutArr(n *ir.Node) *Statement { return e.Arr(e.OutName(n)) }
 
 // GradName is the buffer holding the gradient of node n's output.
 func (e *Emitter) GradName(n *ir.Node) string {
@@ -237,7 +263,7 @@ func (e *Emitter) GradName(n *ir.Node) string {
 func (e *Emitter) Grad(n *ir.Node) *Statement { return field(e.GradName(n)).Index(Op(":")) }
 
 // GradArr is the gradient of node n's output as an array pointer.
-func (e *Emitter) GradArr(n *ir.Node) *Statement { return Op("&").Add(field(e.GradName(n))) }
+func (e *Emitter) GradArr(n *ir.Node) *Statement { return e.Arr(e.GradName(n)) }
 
 // NeedsGrad reports whether backward must compute the gradient of n's
 // output: whether n or anything upstream of it has parameters.
@@ -267,7 +293,7 @@ func (e *Emitter) GradIn(n *ir.Node, i int) (buf *Statement, acc, ok bool) {
 	}
 	acc = e.written[name]
 	e.written[name] = true
-	return Op("&").Add(field(name)), acc, true
+	return e.Arr(name), acc, true
 }
 
 // MarkWritten records that the gradient of n's output has been written (by

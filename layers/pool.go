@@ -325,7 +325,7 @@ func maxPoolBackward(e *Emitter, n *ir.Node) {
 		// sample, which is added.
 		tmp := n.Name + "_dx"
 		e.Use(tmp, in, "one sample's input gradient of layer "+n.Name)
-		call = e.funcCall(k, Op("&").Id("m").Dot(tmp), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
+		call = e.funcCall(k, e.Arr(tmp), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
 		e.batchLoop(call, Block(
 			Id("dx").Op(":=").Add(sample(e.GradName(n.Inputs[0]), in)),
 			For(List(Id("i"), Id("v")).Op(":=").Range().Id("m").Dot(tmp)).Block(Id("dx").Index(Id("i")).Op("+=").Id("v")),

@@ -290,7 +290,7 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))),
 		)
 	}
-	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, Op("&").Add(field(r.gates)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.wihT)))
+	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, e.Arr(r.gates), e.Arr(r.xt), e.Arr(r.wihT))
 	e.Add(Clear(seg(r.h, 0, B*H)))
 	if r.cs != "" {
 		e.Add(Clear(seg(r.cs, 0, B*H)))
@@ -341,11 +341,11 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
 	if t > 0 && r.c.name != "GRU" {
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), Op("&").Add(field(r.whhT))))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), e.Arr(r.whhT)))
 	}
 	if r.c.name == "GRU" {
 		if t > 0 {
-			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, Op("&").Add(field(r.hp)), at(r.h, hIn, B*H), Op("&").Add(field(r.whhT))))
+			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(r.h, hIn, B*H), e.Arr(r.whhT)))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
 		}
@@ -434,7 +434,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	// dW_ihᵀ = xtᵀ·dg runs along rows of G·H values, then turns around.
 	dwihT := n.Name + "_dwihT"
 	e.Use(dwihT, F*G, "gradient of weight_ih transposed, [F, G·H], of layer "+n.Name)
-	e.GEMM(GEMM{Layout: TN, M: F, N: G, K: T * B}, Op("&").Add(field(dwihT)), Op("&").Add(field(r.xt)), Op("&").Add(field(r.dg)))
+	e.GEMM(GEMM{Layout: TN, M: F, N: G, K: T * B}, e.Arr(dwihT), e.Arr(r.xt), e.Arr(r.dg))
 	e.Add(transposeW(field(dwihT).Index(Op(":")), Parens(dwih).Index(Op(":")), F, G))
 	dgh := r.dg
 	if r.dgh != "" {
@@ -454,7 +454,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 		colSums := func(db Code, buf string) Code {
 			return Block(
 				Op("*").Add(db).Op("=").Index(Lit(G)).Id("Float").Values(),
-				e.funcCall(BiasGrad{Rows: T * B, F: G}, Op("&").Add(field(buf)), db),
+				e.funcCall(BiasGrad{Rows: T * B, F: G}, e.Arr(buf), db),
 			)
 		}
 		e.Add(colSums(dbi, r.dg))
@@ -467,7 +467,7 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		dxt := n.Name + "_dxt"
 		e.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
-		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, Op("&").Add(field(dxt)), Op("&").Add(field(r.dg)), r.wih)
+		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, e.Arr(dxt), e.Arr(r.dg), r.wih)
 		e.Add(transpose(r, Parens(dx).Index(Op(":")), field(dxt).Index(Op(":")), true, acc))
 	}
 }
@@ -500,10 +500,10 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	case "LSTM":
 		if r.act == "tanh" && r.gact == "sigmoid" && !r.seq {
 			// The default activations: the vectorized kernel.
-			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), Op("&").Add(field(r.dc)), Op("&").Add(field(r.dh)),
+			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
 			if t > 0 {
-				s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, Op("&").Add(field(r.dh)), at(r.dg, gOff, B*G), r.whh))
+				s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
 			}
 			return s
 		}
@@ -533,9 +533,9 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	}
 	switch r.c.name {
 	case "GRU":
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: true}, Op("&").Add(field(r.dh)), at(r.dgh, gOff, B*G), r.whh))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: true}, e.Arr(r.dh), at(r.dgh, gOff, B*G), r.whh))
 	default:
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, Op("&").Add(field(r.dh)), at(r.dg, gOff, B*G), r.whh))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
 	}
 	return s
 }

@@ -55,7 +55,7 @@ func samplingForward(e *Emitter, n *ir.Node) {
 	stream := e.Stream(n)
 	if !e.Train {
 		stream = Lit(SamplingStream).Op("|").Id("m").Dot("draws").Index(Lit(0)).Op("<<").Lit(8).Op("|").Lit(n.Index)
-		e.UseTyped("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
+		e.UseState("draws", 1, "uint64", "number of inference batches that drew from a Sampling layer")
 	}
 	eps := n.Name + "_eps" + e.Suffix
 	e.Use(eps, size, "ε of the last draw of layer "+n.Name)

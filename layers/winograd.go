@@ -341,7 +341,9 @@ func (e *Emitter) winoPlan(n *ir.Node, g convGeom) winoGeom {
 	e.Use(w.m, 16*w.tiles*f, "Winograd-domain outputs (and their gradient) of one pass of layer "+n.Name+", [16][tiles][filters]")
 	e.Use(w.u, 16*g.C*f, "Winograd-transformed kernel G·g·Gᵀ of layer "+n.Name+", [16][channels][filters]")
 	if w.padIn {
-		e.Use(w.xp, w.ih*w.iw*g.C, "one sample's input of layer "+n.Name+" in a border of zeros, as the Winograd tiles read it")
+		// Only the interior is ever written: the border stays zero from one
+		// pass to the next, so the buffer keeps memory of its own.
+		e.UseState(w.xp, w.ih*w.iw*g.C, "", "one sample's input of layer "+n.Name+" in a border of zeros, as the Winograd tiles read it")
 	}
 	if w.padOut {
 		e.Use(w.yp, w.oh*w.ow*f, "one sample's output of layer "+n.Name+" over whole Winograd tiles")
@@ -413,7 +415,7 @@ func (e *Emitter) winoKernel(w winoGeom, torch Code) Code {
 	}
 	return Block(
 		Id("w").Op(":=").Add(torch),
-		Id("u").Op(":=").Op("&").Id("m").Dot(w.u),
+		Id("u").Op(":=").Add(e.Arr(w.u)),
 		loop("f", F, loop("c", C, body...)),
 	)
 }
@@ -440,7 +442,7 @@ func (e *Emitter) winoKernelGrad(w winoGeom, torch Code) Code {
 	}
 	return Block(
 		Id("dw").Op(":=").Add(torch),
-		Id("du").Op(":=").Op("&").Id("m").Dot(w.du),
+		Id("du").Op(":=").Add(e.Arr(w.du)),
 		loop("f", F, loop("c", C, body...)),
 	)
 }
@@ -468,13 +470,13 @@ func convForwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	if w.padOut {
 		ys = "m." + w.yp
 	}
-	outArgs := []Code{rowsOf(ys, w.ow, f, out.ImageRows()), Op("&").Id("m").Dot(w.m)}
+	outArgs := []Code{rowsOf(ys, w.ow, f, out.ImageRows()), e.Arr(w.m)}
 	if out.Bias {
 		bias, _ := e.Param(n, "bias")
 		outArgs = append(outArgs, bias)
 	}
 	body = append(body, w.passes(
-		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
+		e.funcCall(in, e.Arr(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
 		positions(e.funcCall(w.product(g.C, f), posOf(w.m, w.tiles*f), posOf(w.v, w.tiles*g.C), posOf(w.u, g.C*f))),
 		e.funcCall(out, outArgs...),
 	))
@@ -501,7 +503,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	w := e.winoPlan(n, g)
 	e.Use(w.du, 16*g.C*f, "gradient of the Winograd-transformed kernel of layer "+n.Name+", [16][channels][filters]")
 	dy, body := e.gradPrologue(n, ohw)
-	e.Add(Id("m").Dot(w.du).Op("=").Index(Lit(16 * g.C * f)).Id("Float").Values())
+	e.Add(Op("*").Add(e.Arr(w.du)).Op("=").Index(Lit(16 * g.C * f)).Id("Float").Values())
 	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
 	outGrad := Wino{Op: WinoOutGrad, TR: w.tr, TW: w.tw, C: f, W: w.ow}
 	wgrad := ConvWGrad{H: 1, W: w.tiles, C: g.C, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 1, OW: w.tiles, F: f}
@@ -515,14 +517,14 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 		xs = "m." + w.xp
 	}
 	if w.padOut { // the extra row or column of outputs has no gradient: zeros
-		e.Use(w.dyp, w.oh*w.ow*f, "one sample's output gradient of layer "+n.Name+" over whole Winograd tiles, zero outside the output")
+		e.UseState(w.dyp, w.oh*w.ow*f, "", "one sample's output gradient of layer "+n.Name+" over whole Winograd tiles, zero outside the output")
 		body = append(body, copyRows(Id("m").Dot(w.dyp), Id("dy"), g.OH, g.OW, f, w.ow, g.OW, 0, 0, false))
 		dys = "m." + w.dyp
 	}
 	var pass []Code
 	pass = append(pass,
-		e.funcCall(in, Op("&").Id("m").Dot(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
-		e.funcCall(outGrad, Op("&").Id("m").Dot(w.m), rowsOf(dys, w.ow, f, outGrad.ImageRows())))
+		e.funcCall(in, e.Arr(w.v), rowsOf(xs, w.iw, g.C, in.ImageRows())),
+		e.funcCall(outGrad, e.Arr(w.m), rowsOf(dys, w.ow, f, outGrad.ImageRows())))
 	var after, last []Code
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		e.Use(w.ut, 16*f*g.C, "Winograd-transformed kernel of layer "+n.Name+", [16][filters][channels]")
@@ -542,7 +544,7 @@ func convBackwardWino(e *Emitter, n *ir.Node, g convGeom) {
 		}
 		perPos = append(perPos, e.funcCall(w.product(f, g.C), posOf(w.v, w.tiles*g.C), posOf(w.m, w.tiles*f), posOf(w.ut, f*g.C)))
 		inGrad := Wino{Op: WinoInGrad, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
-		after = append(after, e.funcCall(inGrad, rowsOf(dxs, w.iw, g.C, inGrad.ImageRows()), Op("&").Id("m").Dot(w.v)))
+		after = append(after, e.funcCall(inGrad, rowsOf(dxs, w.iw, g.C, inGrad.ImageRows()), e.Arr(w.v)))
 	}
 	pass = append(pass, positions(perPos...))
 	pass = append(pass, after...)

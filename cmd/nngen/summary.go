@@ -108,6 +108,10 @@ func formatSummary(s *codegen.Summary) string {
 	if s.Shards > 1 {
 		fmt.Fprintf(&b, "Shards: %d workspaces of %d samples (counted above), and %s for the batch they copy and the gradients of shards 1 and up\n", s.Shards, s.Batch/s.Shards, byteSize(s.ShardBytes))
 	}
+	if s.ArenaBytes > 0 {
+		fmt.Fprintf(&b, "Memory plan: %s of those buffers share %s, where no two live at the same time; %s keep their own\n",
+			byteSize(s.SharedBytes), byteSize(s.ArenaBytes), plural(len(s.Pinned), "buffer"))
+	}
 	fmt.Fprintf(&b, "Model struct: %s in all\n", byteSize(s.ModelBytes))
 	b.WriteString(wrap("FLOPs are those of the kernels (2·M·N·K for a GEMM of M×K by K×N); element-wise work "+
 		"outside kernels (activations, biases, dropout, normalization, the loss, the optimizer update) is left out. "+
@@ -287,4 +291,12 @@ func si(v, base float64, units []string) string {
 		return fmt.Sprintf("%.1f%s", v, units[u])
 	}
 	return fmt.Sprintf("%.0f%s", v, units[u])
+}
+
+// plural is "n word" or "n words".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

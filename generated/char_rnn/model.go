@@ -95,37 +95,38 @@ type workspace struct {
 	loss           float64           // its shard's summed loss
 	correct        int               // and correct count
 	idx            [ShardSize]int
-	embedding_out  [40960]Float  // output of layer embedding
-	x              [1280]Float   // model input
-	gru_xt         [40960]Float  // time-major input [T, batch, F] of layer gru
-	gru_gates      [983040]Float // gate values [T, batch, G·H] of layer gru
-	gru_h          [335872]Float // hidden states h_0..h_T [T+1, batch, H] of layer gru
-	gru_hp         [24576]Float  // recurrent product of one step [batch, G·H] of layer gru
-	gru_hn         [327680]Float // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
-	gru_wihT       [24576]Float  // weight_ih transposed, [F, G·H] of layer gru
-	gru_whhT       [196608]Float // weight_hh transposed, [H, G·H] of layer gru
-	gru_out        [327680]Float // output of layer gru
-	dense_out      [163840]Float // output of layer dense
-	y              [163840]Float // targets
-	dense_grad     [163840]Float // gradient of the output of layer dense
-	gru_grad       [327680]Float // gradient of the output of layer gru
-	gru_dg         [983040]Float // gradient of the gate pre-activations [T, batch, G·H] of layer gru
-	gru_dgh        [983040]Float // gradient of the recurrent products [T, batch, G·H] of layer gru
-	gru_dh         [8192]Float   // gradient of one step's state [batch, H] of layer gru
-	gru_dwihT      [24576]Float  // gradient of weight_ih transposed, [F, G·H], of layer gru
-	embedding_grad [40960]Float  // gradient of the output of layer embedding
-	gru_dxt        [40960]Float  // time-major input gradient [T, batch, F] of layer gru
-	embedding_out1 [1280]Float   // output of layer embedding
-	x1             [40]Float     // model input
-	gru_xt1        [1280]Float   // time-major input [T, batch, F] of layer gru
-	gru_gates1     [30720]Float  // gate values [T, batch, G·H] of layer gru
-	gru_h1         [10496]Float  // hidden states h_0..h_T [T+1, batch, H] of layer gru
-	gru_hp1        [768]Float    // recurrent product of one step [batch, G·H] of layer gru
-	gru_hn1        [10240]Float  // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru
-	gru_wihT1      [24576]Float  // weight_ih transposed, [F, G·H] of layer gru
-	gru_whhT1      [196608]Float // weight_hh transposed, [H, G·H] of layer gru
-	gru_out1       [10240]Float  // output of layer gru
-	dense_out1     [5120]Float   // output of layer dense
+	embedding_out  *[40960]Float  // output of layer embedding (mem[524288:])
+	x              [1280]Float    // model input
+	gru_xt         *[40960]Float  // time-major input [T, batch, F] of layer gru (mem[4022272:])
+	gru_gates      *[983040]Float // gate values [T, batch, G·H] of layer gru (mem[1966080:])
+	gru_h          *[335872]Float // hidden states h_0..h_T [T+1, batch, H] of layer gru (mem[2949120:])
+	gru_hp         *[24576]Float  // recurrent product of one step [batch, G·H] of layer gru (mem[565248:])
+	gru_hn         *[327680]Float // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru (mem[3612672:])
+	gru_wihT       *[24576]Float  // weight_ih transposed, [F, G·H] of layer gru (mem[589824:])
+	gru_whhT       *[196608]Float // weight_hh transposed, [H, G·H] of layer gru (mem[327680:])
+	gru_out        *[327680]Float // output of layer gru (mem[0:])
+	dense_out      [163840]Float  // output of layer dense
+	y              [163840]Float  // targets
+	dense_grad     *[163840]Float // gradient of the output of layer dense (mem[327680:])
+	gru_grad       *[327680]Float // gradient of the output of layer gru (mem[3284992:])
+	gru_dg         *[983040]Float // gradient of the gate pre-activations [T, batch, G·H] of layer gru (mem[0:])
+	gru_dgh        *[983040]Float // gradient of the recurrent products [T, batch, G·H] of layer gru (mem[983040:])
+	gru_dh         *[8192]Float   // gradient of one step's state [batch, H] of layer gru (mem[4087808:])
+	gru_dwihT      *[24576]Float  // gradient of weight_ih transposed, [F, G·H], of layer gru (mem[4063232:])
+	embedding_grad *[40960]Float  // gradient of the output of layer embedding (mem[3940352:])
+	gru_dxt        *[40960]Float  // time-major input gradient [T, batch, F] of layer gru (mem[3981312:])
+	embedding_out1 *[1280]Float   // output of layer embedding (mem[282880:])
+	x1             [40]Float      // model input
+	gru_xt1        *[1280]Float   // time-major input [T, batch, F] of layer gru (mem[284160:])
+	gru_gates1     *[30720]Float  // gate values [T, batch, G·H] of layer gru (mem[196608:])
+	gru_h1         *[10496]Float  // hidden states h_0..h_T [T+1, batch, H] of layer gru (mem[251904:])
+	gru_hp1        *[768]Float    // recurrent product of one step [batch, G·H] of layer gru (mem[285440:])
+	gru_hn1        *[10240]Float  // W_hn·h_{t−1} + b_hn [T, batch, H] of layer gru (mem[262400:])
+	gru_wihT1      *[24576]Float  // weight_ih transposed, [F, G·H] of layer gru (mem[227328:])
+	gru_whhT1      *[196608]Float // weight_hh transposed, [H, G·H] of layer gru (mem[0:])
+	gru_out1       *[10240]Float  // output of layer gru (mem[272640:])
+	dense_out1     [5120]Float    // output of layer dense
+	mem            [4096000]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -159,6 +160,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -198,6 +200,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -265,6 +268,9 @@ func (m *Model) Target() *[327680]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer embedding (char_rnn.yaml:10): Embedding 128 ids → 32
 	{
 		ids := m.x[:]
@@ -320,7 +326,7 @@ func (m *workspace) forwardTrain() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_1280x768x32_acc(&m.gru_gates, &m.gru_xt, &m.gru_wihT)
+	gemmNN_1280x768x32_acc(m.gru_gates, m.gru_xt, m.gru_wihT)
 	clear(m.gru_h[0:8192])
 	// step 0
 	clear(m.gru_hp[:])
@@ -350,7 +356,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 1
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[8192:16384]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[8192:16384]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[24576+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -377,7 +383,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 2
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[16384:24576]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[16384:24576]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[49152+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -404,7 +410,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 3
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[24576:32768]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[24576:32768]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[73728+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -431,7 +437,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 4
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[32768:40960]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[32768:40960]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[98304+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -458,7 +464,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 5
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[40960:49152]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[40960:49152]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[122880+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -485,7 +491,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 6
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[49152:57344]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[49152:57344]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[147456+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -512,7 +518,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 7
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[57344:65536]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[57344:65536]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[172032+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -539,7 +545,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 8
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[65536:73728]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[65536:73728]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[196608+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -566,7 +572,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 9
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[73728:81920]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[73728:81920]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[221184+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -593,7 +599,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 10
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[81920:90112]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[81920:90112]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[245760+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -620,7 +626,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 11
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[90112:98304]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[90112:98304]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[270336+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -647,7 +653,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 12
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[98304:106496]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[98304:106496]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[294912+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -674,7 +680,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 13
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[106496:114688]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[106496:114688]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[319488+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -701,7 +707,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 14
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[114688:122880]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[114688:122880]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[344064+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -728,7 +734,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 15
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[122880:131072]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[122880:131072]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[368640+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -755,7 +761,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 16
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[131072:139264]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[131072:139264]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[393216+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -782,7 +788,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 17
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[139264:147456]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[139264:147456]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[417792+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -809,7 +815,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 18
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[147456:155648]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[147456:155648]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[442368+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -836,7 +842,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 19
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[155648:163840]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[155648:163840]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[466944+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -863,7 +869,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 20
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[163840:172032]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[163840:172032]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[491520+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -890,7 +896,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 21
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[172032:180224]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[172032:180224]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[516096+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -917,7 +923,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 22
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[180224:188416]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[180224:188416]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[540672+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -944,7 +950,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 23
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[188416:196608]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[188416:196608]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[565248+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -971,7 +977,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 24
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[196608:204800]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[196608:204800]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[589824+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -998,7 +1004,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 25
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[204800:212992]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[204800:212992]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[614400+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1025,7 +1031,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 26
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[212992:221184]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[212992:221184]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[638976+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1052,7 +1058,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 27
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[221184:229376]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[221184:229376]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[663552+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1079,7 +1085,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 28
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[229376:237568]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[229376:237568]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[688128+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1106,7 +1112,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 29
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[237568:245760]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[237568:245760]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[712704+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1133,7 +1139,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 30
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[245760:253952]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[245760:253952]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[737280+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1160,7 +1166,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 31
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[253952:262144]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[253952:262144]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[761856+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1187,7 +1193,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 32
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[262144:270336]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[262144:270336]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[786432+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1214,7 +1220,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 33
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[270336:278528]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[270336:278528]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[811008+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1241,7 +1247,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 34
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[278528:286720]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[278528:286720]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[835584+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1268,7 +1274,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 35
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[286720:294912]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[286720:294912]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[860160+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1295,7 +1301,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 36
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[294912:303104]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[294912:303104]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[884736+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1322,7 +1328,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 37
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[303104:311296]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[303104:311296]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[909312+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1349,7 +1355,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 38
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[311296:319488]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[311296:319488]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[933888+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1376,7 +1382,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 39
-	gemmNN_32x768x256(&m.gru_hp, (*[8192]Float)(m.gru_h[319488:327680]), &m.gru_whhT)
+	gemmNN_32x768x256(m.gru_hp, (*[8192]Float)(m.gru_h[319488:327680]), m.gru_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.gru_gates[958464+b*768:][:768]
 		hp := m.gru_hp[0+b*768:][:768]
@@ -1402,9 +1408,15 @@ func (m *workspace) forwardTrain() {
 			o[j] = v
 		}
 	}
+	if poison {
+		m.poison_Float(524288, 40960)  // embedding_out
+		m.poison_Float(565248, 24576)  // gru_hp
+		m.poison_Float(589824, 24576)  // gru_wihT
+		m.poison_Float(327680, 196608) // gru_whhT
+	}
 
 	// layer dense (char_rnn.yaml:16): Dense 256→128, softmax
-	gemmNT_1280x128x256(&m.dense_out, &m.gru_out, (*[32768]Float)(m.p[226816:259584]))
+	gemmNT_1280x128x256(&m.dense_out, m.gru_out, (*[32768]Float)(m.p[226816:259584]))
 	{
 		b := (*[128]Float)(m.p[259584:259712])
 		out := m.dense_out[:]
@@ -1443,6 +1455,9 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer embedding (char_rnn.yaml:10): Embedding 128 ids → 32
 	{
 		ids := m.x1[:]
@@ -1498,7 +1513,7 @@ func (m *workspace) forward1() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_40x768x32_acc(&m.gru_gates1, &m.gru_xt1, &m.gru_wihT1)
+	gemmNN_40x768x32_acc(m.gru_gates1, m.gru_xt1, m.gru_wihT1)
 	clear(m.gru_h1[0:256])
 	// step 0
 	clear(m.gru_hp1[:])
@@ -1528,7 +1543,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 1
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[256:512]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[256:512]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[768+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1555,7 +1570,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 2
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[512:768]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[512:768]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[1536+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1582,7 +1597,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 3
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[768:1024]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[768:1024]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[2304+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1609,7 +1624,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 4
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1024:1280]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[1024:1280]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[3072+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1636,7 +1651,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 5
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1280:1536]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[1280:1536]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[3840+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1663,7 +1678,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 6
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1536:1792]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[1536:1792]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[4608+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1690,7 +1705,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 7
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[1792:2048]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[1792:2048]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[5376+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1717,7 +1732,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 8
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2048:2304]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[2048:2304]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[6144+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1744,7 +1759,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 9
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2304:2560]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[2304:2560]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[6912+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1771,7 +1786,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 10
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2560:2816]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[2560:2816]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[7680+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1798,7 +1813,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 11
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[2816:3072]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[2816:3072]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[8448+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1825,7 +1840,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 12
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3072:3328]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[3072:3328]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[9216+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1852,7 +1867,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 13
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3328:3584]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[3328:3584]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[9984+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1879,7 +1894,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 14
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3584:3840]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[3584:3840]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[10752+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1906,7 +1921,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 15
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[3840:4096]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[3840:4096]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[11520+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1933,7 +1948,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 16
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4096:4352]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[4096:4352]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[12288+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1960,7 +1975,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 17
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4352:4608]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[4352:4608]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[13056+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -1987,7 +2002,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 18
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4608:4864]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[4608:4864]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[13824+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2014,7 +2029,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 19
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[4864:5120]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[4864:5120]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[14592+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2041,7 +2056,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 20
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5120:5376]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[5120:5376]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[15360+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2068,7 +2083,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 21
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5376:5632]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[5376:5632]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[16128+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2095,7 +2110,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 22
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5632:5888]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[5632:5888]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[16896+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2122,7 +2137,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 23
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[5888:6144]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[5888:6144]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[17664+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2149,7 +2164,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 24
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6144:6400]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[6144:6400]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[18432+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2176,7 +2191,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 25
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6400:6656]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[6400:6656]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[19200+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2203,7 +2218,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 26
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6656:6912]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[6656:6912]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[19968+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2230,7 +2245,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 27
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[6912:7168]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[6912:7168]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[20736+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2257,7 +2272,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 28
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7168:7424]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[7168:7424]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[21504+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2284,7 +2299,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 29
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7424:7680]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[7424:7680]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[22272+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2311,7 +2326,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 30
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7680:7936]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[7680:7936]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[23040+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2338,7 +2353,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 31
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[7936:8192]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[7936:8192]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[23808+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2365,7 +2380,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 32
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8192:8448]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[8192:8448]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[24576+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2392,7 +2407,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 33
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8448:8704]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[8448:8704]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[25344+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2419,7 +2434,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 34
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8704:8960]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[8704:8960]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[26112+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2446,7 +2461,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 35
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[8960:9216]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[8960:9216]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[26880+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2473,7 +2488,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 36
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9216:9472]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[9216:9472]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[27648+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2500,7 +2515,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 37
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9472:9728]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[9472:9728]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[28416+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2527,7 +2542,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 38
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9728:9984]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[9728:9984]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[29184+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2554,7 +2569,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 39
-	gemmNN_1x768x256(&m.gru_hp1, (*[256]Float)(m.gru_h1[9984:10240]), &m.gru_whhT1)
+	gemmNN_1x768x256(m.gru_hp1, (*[256]Float)(m.gru_h1[9984:10240]), m.gru_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.gru_gates1[29952+b*768:][:768]
 		hp := m.gru_hp1[0+b*768:][:768]
@@ -2580,9 +2595,19 @@ func (m *workspace) forward1() {
 			o[j] = v
 		}
 	}
+	if poison {
+		m.poison_Float(282880, 1280)  // embedding_out1
+		m.poison_Float(284160, 1280)  // gru_xt1
+		m.poison_Float(196608, 30720) // gru_gates1
+		m.poison_Float(251904, 10496) // gru_h1
+		m.poison_Float(285440, 768)   // gru_hp1
+		m.poison_Float(262400, 10240) // gru_hn1
+		m.poison_Float(227328, 24576) // gru_wihT1
+		m.poison_Float(0, 196608)     // gru_whhT1
+	}
 
 	// layer dense (char_rnn.yaml:16): Dense 256→128, softmax
-	gemmNT_40x128x256(&m.dense_out1, &m.gru_out1, (*[32768]Float)(m.p[226816:259584]))
+	gemmNT_40x128x256(&m.dense_out1, m.gru_out1, (*[32768]Float)(m.p[226816:259584]))
 	{
 		b := (*[128]Float)(m.p[259584:259712])
 		out := m.dense_out1[:]
@@ -2610,6 +2635,9 @@ func (m *workspace) forward1() {
 		for j := 0; j < 128; j++ {
 			row[j] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(272640, 10240) // gru_out1
 	}
 
 }
@@ -2694,8 +2722,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x256x1280((*[32768]Float)(m.g[226816:259584]), &m.dense_grad, &m.gru_out)
-	gemmNN_1280x256x128(&m.gru_grad, &m.dense_grad, (*[32768]Float)(m.p[226816:259584]))
+	gemmTN_128x256x1280((*[32768]Float)(m.g[226816:259584]), m.dense_grad, m.gru_out)
+	gemmNN_1280x256x128(m.gru_grad, m.dense_grad, (*[32768]Float)(m.p[226816:259584]))
+	if poison {
+		m.poison_Float(0, 327680)      // gru_out
+		m.poison_Float(327680, 163840) // dense_grad
+	}
 
 	// layer gru (char_rnn.yaml:13): GRU 40 steps, 32→256, tanh, sequences
 	clear(m.gru_dh[:])
@@ -2722,7 +2754,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[958464:983040]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[958464:983040]), (*[196608]Float)(m.p[28672:225280]))
 	// step 38
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[933888+b*768:][:768]
@@ -2746,7 +2778,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[933888:958464]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[933888:958464]), (*[196608]Float)(m.p[28672:225280]))
 	// step 37
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[909312+b*768:][:768]
@@ -2770,7 +2802,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[909312:933888]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[909312:933888]), (*[196608]Float)(m.p[28672:225280]))
 	// step 36
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[884736+b*768:][:768]
@@ -2794,7 +2826,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[884736:909312]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[884736:909312]), (*[196608]Float)(m.p[28672:225280]))
 	// step 35
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[860160+b*768:][:768]
@@ -2818,7 +2850,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[860160:884736]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[860160:884736]), (*[196608]Float)(m.p[28672:225280]))
 	// step 34
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[835584+b*768:][:768]
@@ -2842,7 +2874,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[835584:860160]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[835584:860160]), (*[196608]Float)(m.p[28672:225280]))
 	// step 33
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[811008+b*768:][:768]
@@ -2866,7 +2898,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[811008:835584]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[811008:835584]), (*[196608]Float)(m.p[28672:225280]))
 	// step 32
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[786432+b*768:][:768]
@@ -2890,7 +2922,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[786432:811008]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[786432:811008]), (*[196608]Float)(m.p[28672:225280]))
 	// step 31
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[761856+b*768:][:768]
@@ -2914,7 +2946,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[761856:786432]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[761856:786432]), (*[196608]Float)(m.p[28672:225280]))
 	// step 30
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[737280+b*768:][:768]
@@ -2938,7 +2970,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[737280:761856]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[737280:761856]), (*[196608]Float)(m.p[28672:225280]))
 	// step 29
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[712704+b*768:][:768]
@@ -2962,7 +2994,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[712704:737280]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[712704:737280]), (*[196608]Float)(m.p[28672:225280]))
 	// step 28
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[688128+b*768:][:768]
@@ -2986,7 +3018,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[688128:712704]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[688128:712704]), (*[196608]Float)(m.p[28672:225280]))
 	// step 27
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[663552+b*768:][:768]
@@ -3010,7 +3042,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[663552:688128]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[663552:688128]), (*[196608]Float)(m.p[28672:225280]))
 	// step 26
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[638976+b*768:][:768]
@@ -3034,7 +3066,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[638976:663552]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[638976:663552]), (*[196608]Float)(m.p[28672:225280]))
 	// step 25
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[614400+b*768:][:768]
@@ -3058,7 +3090,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[614400:638976]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[614400:638976]), (*[196608]Float)(m.p[28672:225280]))
 	// step 24
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[589824+b*768:][:768]
@@ -3082,7 +3114,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[589824:614400]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[589824:614400]), (*[196608]Float)(m.p[28672:225280]))
 	// step 23
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[565248+b*768:][:768]
@@ -3106,7 +3138,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[565248:589824]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[565248:589824]), (*[196608]Float)(m.p[28672:225280]))
 	// step 22
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[540672+b*768:][:768]
@@ -3130,7 +3162,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[540672:565248]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[540672:565248]), (*[196608]Float)(m.p[28672:225280]))
 	// step 21
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[516096+b*768:][:768]
@@ -3154,7 +3186,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[516096:540672]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[516096:540672]), (*[196608]Float)(m.p[28672:225280]))
 	// step 20
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[491520+b*768:][:768]
@@ -3178,7 +3210,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[491520:516096]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[491520:516096]), (*[196608]Float)(m.p[28672:225280]))
 	// step 19
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[466944+b*768:][:768]
@@ -3202,7 +3234,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[466944:491520]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[466944:491520]), (*[196608]Float)(m.p[28672:225280]))
 	// step 18
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[442368+b*768:][:768]
@@ -3226,7 +3258,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[442368:466944]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[442368:466944]), (*[196608]Float)(m.p[28672:225280]))
 	// step 17
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[417792+b*768:][:768]
@@ -3250,7 +3282,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[417792:442368]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[417792:442368]), (*[196608]Float)(m.p[28672:225280]))
 	// step 16
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[393216+b*768:][:768]
@@ -3274,7 +3306,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[393216:417792]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[393216:417792]), (*[196608]Float)(m.p[28672:225280]))
 	// step 15
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[368640+b*768:][:768]
@@ -3298,7 +3330,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[368640:393216]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[368640:393216]), (*[196608]Float)(m.p[28672:225280]))
 	// step 14
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[344064+b*768:][:768]
@@ -3322,7 +3354,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[344064:368640]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[344064:368640]), (*[196608]Float)(m.p[28672:225280]))
 	// step 13
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[319488+b*768:][:768]
@@ -3346,7 +3378,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[319488:344064]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[319488:344064]), (*[196608]Float)(m.p[28672:225280]))
 	// step 12
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[294912+b*768:][:768]
@@ -3370,7 +3402,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[294912:319488]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[294912:319488]), (*[196608]Float)(m.p[28672:225280]))
 	// step 11
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[270336+b*768:][:768]
@@ -3394,7 +3426,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[270336:294912]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[270336:294912]), (*[196608]Float)(m.p[28672:225280]))
 	// step 10
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[245760+b*768:][:768]
@@ -3418,7 +3450,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[245760:270336]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[245760:270336]), (*[196608]Float)(m.p[28672:225280]))
 	// step 9
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[221184+b*768:][:768]
@@ -3442,7 +3474,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[221184:245760]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[221184:245760]), (*[196608]Float)(m.p[28672:225280]))
 	// step 8
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[196608+b*768:][:768]
@@ -3466,7 +3498,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[196608:221184]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[196608:221184]), (*[196608]Float)(m.p[28672:225280]))
 	// step 7
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[172032+b*768:][:768]
@@ -3490,7 +3522,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[172032:196608]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[172032:196608]), (*[196608]Float)(m.p[28672:225280]))
 	// step 6
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[147456+b*768:][:768]
@@ -3514,7 +3546,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[147456:172032]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[147456:172032]), (*[196608]Float)(m.p[28672:225280]))
 	// step 5
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[122880+b*768:][:768]
@@ -3538,7 +3570,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[122880:147456]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[122880:147456]), (*[196608]Float)(m.p[28672:225280]))
 	// step 4
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[98304+b*768:][:768]
@@ -3562,7 +3594,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[98304:122880]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[98304:122880]), (*[196608]Float)(m.p[28672:225280]))
 	// step 3
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[73728+b*768:][:768]
@@ -3586,7 +3618,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[73728:98304]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[73728:98304]), (*[196608]Float)(m.p[28672:225280]))
 	// step 2
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[49152+b*768:][:768]
@@ -3610,7 +3642,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[49152:73728]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[49152:73728]), (*[196608]Float)(m.p[28672:225280]))
 	// step 1
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[24576+b*768:][:768]
@@ -3634,7 +3666,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmNN_32x256x768_acc(&m.gru_dh, (*[24576]Float)(m.gru_dgh[24576:49152]), (*[196608]Float)(m.p[28672:225280]))
+	gemmNN_32x256x768_acc(m.gru_dh, (*[24576]Float)(m.gru_dgh[24576:49152]), (*[196608]Float)(m.p[28672:225280]))
 	// step 0
 	for b := 0; b < 32; b++ {
 		dg := m.gru_dg[0+b*768:][:768]
@@ -3658,7 +3690,7 @@ func (m *workspace) backward() {
 			dh[j] = d * z
 		}
 	}
-	gemmTN_32x768x1280(&m.gru_dwihT, &m.gru_xt, &m.gru_dg)
+	gemmTN_32x768x1280(m.gru_dwihT, m.gru_xt, m.gru_dg)
 	{
 		src := m.gru_dwihT[:]
 		dst := ((*[24576]Float)(m.g[4096:28672]))[:]
@@ -3672,21 +3704,33 @@ func (m *workspace) backward() {
 	gemmTN_768x256x1248((*[196608]Float)(m.g[28672:225280]), (*[958464]Float)(m.gru_dgh[24576:983040]), (*[319488]Float)(m.gru_h[8192:327680]))
 	{
 		*(*[768]Float)(m.g[225280:226048]) = [768]Float{}
-		biasGrad_1280x768(&m.gru_dg, (*[768]Float)(m.g[225280:226048]))
+		biasGrad_1280x768(m.gru_dg, (*[768]Float)(m.g[225280:226048]))
 	}
 	{
 		*(*[768]Float)(m.g[226048:226816]) = [768]Float{}
-		biasGrad_1280x768(&m.gru_dgh, (*[768]Float)(m.g[226048:226816]))
+		biasGrad_1280x768(m.gru_dgh, (*[768]Float)(m.g[226048:226816]))
 	}
-	gemmNN_1280x32x768(&m.gru_dxt, &m.gru_dg, (*[24576]Float)(m.p[4096:28672]))
+	gemmNN_1280x32x768(m.gru_dxt, m.gru_dg, (*[24576]Float)(m.p[4096:28672]))
 	{
-		bm := (&m.embedding_grad)[:]
+		bm := (m.embedding_grad)[:]
 		tm := m.gru_dxt[:]
 		for b := 0; b < 32; b++ {
 			for t := 0; t < 40; t++ {
 				copy(bm[(b*40+t)*32:][:32], tm[(t*32+b)*32:][:32])
 			}
 		}
+	}
+	if poison {
+		m.poison_Float(4022272, 40960)  // gru_xt
+		m.poison_Float(1966080, 983040) // gru_gates
+		m.poison_Float(2949120, 335872) // gru_h
+		m.poison_Float(3612672, 327680) // gru_hn
+		m.poison_Float(3284992, 327680) // gru_grad
+		m.poison_Float(0, 983040)       // gru_dg
+		m.poison_Float(983040, 983040)  // gru_dgh
+		m.poison_Float(4087808, 8192)   // gru_dh
+		m.poison_Float(4063232, 24576)  // gru_dwihT
+		m.poison_Float(3981312, 40960)  // gru_dxt
 	}
 
 	// layer embedding (char_rnn.yaml:10): Embedding 128 ids → 32
@@ -3706,7 +3750,66 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(3940352, 40960) // embedding_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.embedding_out = (*[40960]Float)(m.mem[524288:565248])
+	m.gru_xt = (*[40960]Float)(m.mem[4022272:4063232])
+	m.gru_gates = (*[983040]Float)(m.mem[1966080:2949120])
+	m.gru_h = (*[335872]Float)(m.mem[2949120:3284992])
+	m.gru_hp = (*[24576]Float)(m.mem[565248:589824])
+	m.gru_hn = (*[327680]Float)(m.mem[3612672:3940352])
+	m.gru_wihT = (*[24576]Float)(m.mem[589824:614400])
+	m.gru_whhT = (*[196608]Float)(m.mem[327680:524288])
+	m.gru_out = (*[327680]Float)(m.mem[0:327680])
+	m.dense_grad = (*[163840]Float)(m.mem[327680:491520])
+	m.gru_grad = (*[327680]Float)(m.mem[3284992:3612672])
+	m.gru_dg = (*[983040]Float)(m.mem[0:983040])
+	m.gru_dgh = (*[983040]Float)(m.mem[983040:1966080])
+	m.gru_dh = (*[8192]Float)(m.mem[4087808:4096000])
+	m.gru_dwihT = (*[24576]Float)(m.mem[4063232:4087808])
+	m.embedding_grad = (*[40960]Float)(m.mem[3940352:3981312])
+	m.gru_dxt = (*[40960]Float)(m.mem[3981312:4022272])
+	m.embedding_out1 = (*[1280]Float)(m.mem[282880:284160])
+	m.gru_xt1 = (*[1280]Float)(m.mem[284160:285440])
+	m.gru_gates1 = (*[30720]Float)(m.mem[196608:227328])
+	m.gru_h1 = (*[10496]Float)(m.mem[251904:262400])
+	m.gru_hp1 = (*[768]Float)(m.mem[285440:286208])
+	m.gru_hn1 = (*[10240]Float)(m.mem[262400:272640])
+	m.gru_wihT1 = (*[24576]Float)(m.mem[227328:251904])
+	m.gru_whhT1 = (*[196608]Float)(m.mem[0:196608])
+	m.gru_out1 = (*[10240]Float)(m.mem[272640:282880])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -3920,6 +4023,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

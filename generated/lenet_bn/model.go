@@ -105,58 +105,59 @@ type workspace struct {
 	loss                       float64           // its shard's summed loss
 	correct                    int               // and correct count
 	idx                        [ShardSize]int
-	conv2d_col                 [19600]Float  // im2col windows of one sample of layer conv2d
-	conv2d_wtT                 [150]Float    // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out                 [301056]Float // output of layer conv2d
-	x                          [50176]Float  // model input
-	batch_normalization_xhat   [301056]Float // x̂ of layer batch_normalization: its input normalized by the batch statistics, kept for backward
-	batch_normalization_istd   [6]Float      // 1/√(batch variance + ε) of layer batch_normalization, kept for backward
-	batch_normalization_sum    [12]float64   // per-channel sums of layer batch_normalization: Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward
-	batch_normalization_coef   [12]Float     // per-channel coefficients of layer batch_normalization: the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward
-	batch_normalization_out    [301056]Float // output of layer batch_normalization
-	activation_out             [301056]Float // output of layer activation
-	average_pooling2d_out      [75264]Float  // output of layer average_pooling2d
-	conv2d_1_wtT               [2400]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
-	conv2d_1_out               [102400]Float // output of layer conv2d_1
-	batch_normalization_1_xhat [102400]Float // x̂ of layer batch_normalization_1: its input normalized by the batch statistics, kept for backward
-	batch_normalization_1_istd [16]Float     // 1/√(batch variance + ε) of layer batch_normalization_1, kept for backward
-	batch_normalization_1_sum  [32]float64   // per-channel sums of layer batch_normalization_1: Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward
-	batch_normalization_1_coef [32]Float     // per-channel coefficients of layer batch_normalization_1: the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward
-	batch_normalization_1_out  [102400]Float // output of layer batch_normalization_1
-	activation_1_out           [102400]Float // output of layer activation_1
-	average_pooling2d_1_out    [25600]Float  // output of layer average_pooling2d_1
-	dense_out                  [7680]Float   // output of layer dense
-	dense_1_out                [5376]Float   // output of layer dense_1
-	dense_2_out                [640]Float    // output of layer dense_2
-	y                          [640]Float    // targets
-	dense_2_grad               [640]Float    // gradient of the output of layer dense_2
-	dense_1_grad               [5376]Float   // gradient of the output of layer dense_1
-	dense_grad                 [7680]Float   // gradient of the output of layer dense
-	average_pooling2d_1_grad   [25600]Float  // gradient of the output of layer average_pooling2d_1
-	activation_1_grad          [102400]Float // gradient of the output of layer activation_1
-	batch_normalization_1_grad [102400]Float // gradient of the output of layer batch_normalization_1
-	conv2d_1_grad              [102400]Float // gradient of the output of layer conv2d_1
-	conv2d_1_col               [15000]Float  // im2col windows of one sample of layer conv2d_1
-	conv2d_1_wt                [2400]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order
-	conv2d_1_dwt               [2400]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order
-	average_pooling2d_grad     [75264]Float  // gradient of the output of layer average_pooling2d
-	activation_grad            [301056]Float // gradient of the output of layer activation
-	batch_normalization_grad   [301056]Float // gradient of the output of layer batch_normalization
-	conv2d_grad                [301056]Float // gradient of the output of layer conv2d
-	conv2d_wt                  [150]Float    // kernel (wt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_dwt                 [150]Float    // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order
-	conv2d_out1                [4704]Float   // output of layer conv2d
-	x1                         [784]Float    // model input
-	batch_normalization_out1   [4704]Float   // output of layer batch_normalization
-	activation_out1            [4704]Float   // output of layer activation
-	average_pooling2d_out1     [1176]Float   // output of layer average_pooling2d
-	conv2d_1_out1              [1600]Float   // output of layer conv2d_1
-	batch_normalization_1_out1 [1600]Float   // output of layer batch_normalization_1
-	activation_1_out1          [1600]Float   // output of layer activation_1
-	average_pooling2d_1_out1   [400]Float    // output of layer average_pooling2d_1
-	dense_out1                 [120]Float    // output of layer dense
-	dense_1_out1               [84]Float     // output of layer dense_1
-	dense_2_out1               [10]Float     // output of layer dense_2
+	conv2d_col                 *[19600]Float  // im2col windows of one sample of layer conv2d (mem[1204224:])
+	conv2d_wtT                 *[150]Float    // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order (mem[4704:])
+	conv2d_out                 *[301056]Float // output of layer conv2d (mem[301056:])
+	x                          [50176]Float   // model input
+	batch_normalization_xhat   *[301056]Float // x̂ of layer batch_normalization: its input normalized by the batch statistics, kept for backward (mem[903168:])
+	batch_normalization_istd   *[6]Float      // 1/√(batch variance + ε) of layer batch_normalization, kept for backward (mem[1223840:])
+	batch_normalization_sum    *[12]float64   // per-channel sums of layer batch_normalization: Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward (mem_float64[32:])
+	batch_normalization_coef   *[12]Float     // per-channel coefficients of layer batch_normalization: the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward (mem[1223824:])
+	batch_normalization_out    *[301056]Float // output of layer batch_normalization (mem[0:])
+	activation_out             *[301056]Float // output of layer activation (mem[301056:])
+	average_pooling2d_out      *[75264]Float  // output of layer average_pooling2d (mem[204800:])
+	conv2d_1_wtT               *[2400]Float   // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order (mem[0:])
+	conv2d_1_out               *[102400]Float // output of layer conv2d_1 (mem[102400:])
+	batch_normalization_1_xhat *[102400]Float // x̂ of layer batch_normalization_1: its input normalized by the batch statistics, kept for backward (mem[704512:])
+	batch_normalization_1_istd *[16]Float     // 1/√(batch variance + ε) of layer batch_normalization_1, kept for backward (mem[280096:])
+	batch_normalization_1_sum  *[32]float64   // per-channel sums of layer batch_normalization_1: Σx and Σ(x − μ)² forward, Σdy and Σdy·x̂ backward (mem_float64[0:])
+	batch_normalization_1_coef *[32]Float     // per-channel coefficients of layer batch_normalization_1: the batch mean forward, scale and shift at inference, Σdy/N and Σdy·x̂/N backward (mem[280064:])
+	batch_normalization_1_out  *[102400]Float // output of layer batch_normalization_1 (mem[0:])
+	activation_1_out           *[102400]Float // output of layer activation_1 (mem[102400:])
+	average_pooling2d_1_out    *[25600]Float  // output of layer average_pooling2d_1 (mem[0:])
+	dense_out                  *[7680]Float   // output of layer dense (mem[33280:])
+	dense_1_out                *[5376]Float   // output of layer dense_1 (mem[46336:])
+	dense_2_out                [640]Float     // output of layer dense_2
+	y                          [640]Float     // targets
+	dense_2_grad               *[640]Float    // gradient of the output of layer dense_2 (mem[25600:])
+	dense_1_grad               *[5376]Float   // gradient of the output of layer dense_1 (mem[40960:])
+	dense_grad                 *[7680]Float   // gradient of the output of layer dense (mem[25600:])
+	average_pooling2d_1_grad   *[25600]Float  // gradient of the output of layer average_pooling2d_1 (mem[602112:])
+	activation_1_grad          *[102400]Float // gradient of the output of layer activation_1 (mem[0:])
+	batch_normalization_1_grad *[102400]Float // gradient of the output of layer batch_normalization_1 (mem[602112:])
+	conv2d_1_grad              *[102400]Float // gradient of the output of layer conv2d_1 (mem[0:])
+	conv2d_1_col               *[15000]Float  // im2col windows of one sample of layer conv2d_1 (mem[102400:])
+	conv2d_1_wt                *[2400]Float   // kernel (wt) of layer conv2d_1 in [filters][kh][kw][channels] order (mem[119808:])
+	conv2d_1_dwt               *[2400]Float   // kernel (dwt) of layer conv2d_1 in [filters][kh][kw][channels] order (mem[117408:])
+	average_pooling2d_grad     *[75264]Float  // gradient of the output of layer average_pooling2d (mem[602112:])
+	activation_grad            *[301056]Float // gradient of the output of layer activation (mem[0:])
+	batch_normalization_grad   *[301056]Float // gradient of the output of layer batch_normalization (mem[602112:])
+	conv2d_grad                *[301056]Float // gradient of the output of layer conv2d (mem[0:])
+	conv2d_dwt                 *[150]Float    // kernel (dwt) of layer conv2d in [filters][kh][kw][channels] order (mem[301056:])
+	conv2d_out1                *[4704]Float   // output of layer conv2d (mem[0:])
+	x1                         [784]Float     // model input
+	batch_normalization_out1   *[4704]Float   // output of layer batch_normalization (mem[4704:])
+	activation_out1            *[4704]Float   // output of layer activation (mem[0:])
+	average_pooling2d_out1     *[1176]Float   // output of layer average_pooling2d (mem[4800:])
+	conv2d_1_out1              *[1600]Float   // output of layer conv2d_1 (mem[3200:])
+	batch_normalization_1_out1 *[1600]Float   // output of layer batch_normalization_1 (mem[1600:])
+	activation_1_out1          *[1600]Float   // output of layer activation_1 (mem[0:])
+	average_pooling2d_1_out1   *[400]Float    // output of layer average_pooling2d_1 (mem[1600:])
+	dense_out1                 *[120]Float    // output of layer dense (mem[0:])
+	dense_1_out1               *[84]Float     // output of layer dense_1 (mem[128:])
+	dense_2_out1               [10]Float      // output of layer dense_2
+	mem                        [1223856]Float // the memory of the buffers above that point into it
+	mem_float64                [48]float64    // the memory of the buffers above that point into it
 }
 
 /*
@@ -185,6 +186,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -322,13 +324,16 @@ func (m *Model) Target() *[640]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer reshape (lenet_bn.yaml:8): Reshape [784]→[28 28 1]
 	// (no code: the output is the input's buffer)
 
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
@@ -359,7 +364,10 @@ func (m *workspace) forwardTrain() {
 				}
 			}
 		}
-		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), m.conv2d_col, m.conv2d_wtT)
+	}
+	if poison {
+		m.poison_Float(4704, 150) // conv2d_wtT
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -371,7 +379,7 @@ func (m *workspace) forwardTrain() {
 		rmean := (*[6]Float)(m.buf[0:6])
 		rvar := (*[6]Float)(m.buf[6:12])
 		xhat := m.batch_normalization_xhat[:]
-		istd := &m.batch_normalization_istd
+		istd := m.batch_normalization_istd
 		mean := (*[6]Float)(m.batch_normalization_coef[0:6])
 		s1 := (*[6]float64)(m.batch_normalization_sum[0:6])
 		s2 := (*[6]float64)(m.batch_normalization_sum[6:12])
@@ -502,6 +510,9 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(301056, 301056) // conv2d_out
+	}
 
 	// layer activation (lenet_bn.yaml:16): Activation relu
 	copy(m.activation_out[:], m.batch_normalization_out[:])
@@ -514,6 +525,9 @@ func (m *workspace) forwardTrain() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(0, 301056) // batch_normalization_out
 	}
 
 	// layer average_pooling2d (lenet_bn.yaml:18): AveragePooling2D 2x2, strides 2x2, valid padding: 28x28→14x14, 6 channels
@@ -550,7 +564,7 @@ func (m *workspace) forwardTrain() {
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wtT
+		wt := m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
@@ -560,7 +574,10 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), m.conv2d_1_wtT)
+	}
+	if poison {
+		m.poison_Float(0, 2400) // conv2d_1_wtT
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -572,7 +589,7 @@ func (m *workspace) forwardTrain() {
 		rmean := (*[16]Float)(m.buf[12:28])
 		rvar := (*[16]Float)(m.buf[28:44])
 		xhat := m.batch_normalization_1_xhat[:]
-		istd := &m.batch_normalization_1_istd
+		istd := m.batch_normalization_1_istd
 		mean := (*[16]Float)(m.batch_normalization_1_coef[0:16])
 		s1 := (*[16]float64)(m.batch_normalization_1_sum[0:16])
 		s2 := (*[16]float64)(m.batch_normalization_1_sum[16:32])
@@ -873,6 +890,9 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(102400, 102400) // conv2d_1_out
+	}
 
 	// layer activation_1 (lenet_bn.yaml:24): Activation relu
 	copy(m.activation_1_out[:], m.batch_normalization_1_out[:])
@@ -885,6 +905,9 @@ func (m *workspace) forwardTrain() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(0, 102400) // batch_normalization_1_out
 	}
 
 	// layer average_pooling2d_1 (lenet_bn.yaml:26): AveragePooling2D 2x2, strides 2x2, valid padding: 10x10→5x5, 16 channels
@@ -922,7 +945,7 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	gemmNT_64x120x400(&m.dense_out, &m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
+	gemmNT_64x120x400(m.dense_out, m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
 	{
 		b := (*[120]Float)(m.p[50594:50714])
 		out := m.dense_out[:]
@@ -945,7 +968,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	gemmNT_64x84x120(&m.dense_1_out, &m.dense_out, (*[10080]Float)(m.p[50714:60794]))
+	gemmNT_64x84x120(m.dense_1_out, m.dense_out, (*[10080]Float)(m.p[50714:60794]))
 	{
 		b := (*[84]Float)(m.p[60794:60878])
 		out := m.dense_1_out[:]
@@ -968,7 +991,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_2 (lenet_bn.yaml:34): Dense 84→10, softmax
-	gemmNT_64x10x84(&m.dense_2_out, &m.dense_1_out, (*[840]Float)(m.p[60878:61718]))
+	gemmNT_64x10x84(&m.dense_2_out, m.dense_1_out, (*[840]Float)(m.p[60878:61718]))
 	{
 		b := (*[10]Float)(m.p[61718:61728])
 		out := m.dense_2_out[:]
@@ -1085,13 +1108,16 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer reshape (lenet_bn.yaml:8): Reshape [784]→[28 28 1]
 	// (no code: the output is the input's buffer)
 
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
@@ -1122,7 +1148,11 @@ func (m *workspace) forwardInfer() {
 				}
 			}
 		}
-		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out[b*4704:(b+1)*4704]), m.conv2d_col, m.conv2d_wtT)
+	}
+	if poison {
+		m.poison_Float(1204224, 19600) // conv2d_col
+		m.poison_Float(4704, 150)      // conv2d_wtT
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -1181,6 +1211,10 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(301056, 301056) // conv2d_out
+		m.poison_Float(1223824, 12)    // batch_normalization_coef
+	}
 
 	// layer activation (lenet_bn.yaml:16): Activation relu
 	copy(m.activation_out[:], m.batch_normalization_out[:])
@@ -1193,6 +1227,9 @@ func (m *workspace) forwardInfer() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(0, 301056) // batch_normalization_out
 	}
 
 	// layer average_pooling2d (lenet_bn.yaml:18): AveragePooling2D 2x2, strides 2x2, valid padding: 28x28→14x14, 6 channels
@@ -1225,11 +1262,14 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(301056, 301056) // activation_out
+	}
 
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wtT
+		wt := m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
@@ -1239,7 +1279,11 @@ func (m *workspace) forwardInfer() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out[b*1176:(b+1)*1176]), m.conv2d_1_wtT)
+	}
+	if poison {
+		m.poison_Float(204800, 75264) // average_pooling2d_out
+		m.poison_Float(0, 2400)       // conv2d_1_wtT
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1358,6 +1402,10 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(102400, 102400) // conv2d_1_out
+		m.poison_Float(280064, 32)     // batch_normalization_1_coef
+	}
 
 	// layer activation_1 (lenet_bn.yaml:24): Activation relu
 	copy(m.activation_1_out[:], m.batch_normalization_1_out[:])
@@ -1370,6 +1418,9 @@ func (m *workspace) forwardInfer() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(0, 102400) // batch_normalization_1_out
 	}
 
 	// layer average_pooling2d_1 (lenet_bn.yaml:26): AveragePooling2D 2x2, strides 2x2, valid padding: 10x10→5x5, 16 channels
@@ -1402,12 +1453,15 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(102400, 102400) // activation_1_out
+	}
 
 	// layer flatten (lenet_bn.yaml:27): Flatten [5 5 16]→[400]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	gemmNT_64x120x400(&m.dense_out, &m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
+	gemmNT_64x120x400(m.dense_out, m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
 	{
 		b := (*[120]Float)(m.p[50594:50714])
 		out := m.dense_out[:]
@@ -1428,9 +1482,12 @@ func (m *workspace) forwardInfer() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(0, 25600) // average_pooling2d_1_out
+	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	gemmNT_64x84x120(&m.dense_1_out, &m.dense_out, (*[10080]Float)(m.p[50714:60794]))
+	gemmNT_64x84x120(m.dense_1_out, m.dense_out, (*[10080]Float)(m.p[50714:60794]))
 	{
 		b := (*[84]Float)(m.p[60794:60878])
 		out := m.dense_1_out[:]
@@ -1451,9 +1508,12 @@ func (m *workspace) forwardInfer() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(33280, 7680) // dense_out
+	}
 
 	// layer dense_2 (lenet_bn.yaml:34): Dense 84→10, softmax
-	gemmNT_64x10x84(&m.dense_2_out, &m.dense_1_out, (*[840]Float)(m.p[60878:61718]))
+	gemmNT_64x10x84(&m.dense_2_out, m.dense_1_out, (*[840]Float)(m.p[60878:61718]))
 	{
 		b := (*[10]Float)(m.p[61718:61728])
 		out := m.dense_2_out[:]
@@ -1565,18 +1625,24 @@ func (m *workspace) forwardInfer() {
 			row[9] *= inv
 		}
 	}
+	if poison {
+		m.poison_Float(46336, 5376) // dense_1_out
+	}
 
 }
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer reshape (lenet_bn.yaml:8): Reshape [784]→[28 28 1]
 	// (no code: the output is the input's buffer)
 
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
 	{
 		w := (*[150]Float)(m.p[0:150])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
@@ -1607,7 +1673,11 @@ func (m *workspace) forward1() {
 				}
 			}
 		}
-		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out1[b*4704:(b+1)*4704]), &m.conv2d_col, &m.conv2d_wtT)
+		gemmNN_784x6x25((*[4704]Float)(m.conv2d_out1[b*4704:(b+1)*4704]), m.conv2d_col, m.conv2d_wtT)
+	}
+	if poison {
+		m.poison_Float(1204224, 19600) // conv2d_col
+		m.poison_Float(4704, 150)      // conv2d_wtT
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -1666,6 +1736,10 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(1223824, 12) // batch_normalization_coef
+		m.poison_Float(0, 4704)     // conv2d_out1
+	}
 
 	// layer activation (lenet_bn.yaml:16): Activation relu
 	copy(m.activation_out1[:], m.batch_normalization_out1[:])
@@ -1678,6 +1752,9 @@ func (m *workspace) forward1() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(4704, 4704) // batch_normalization_out1
 	}
 
 	// layer average_pooling2d (lenet_bn.yaml:18): AveragePooling2D 2x2, strides 2x2, valid padding: 28x28→14x14, 6 channels
@@ -1710,11 +1787,14 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 4704) // activation_out1
+	}
 
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wtT
+		wt := m.conv2d_1_wtT
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
@@ -1724,7 +1804,11 @@ func (m *workspace) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out1[b*1176:(b+1)*1176]), &m.conv2d_1_wtT)
+		conv_14x14x6_10x10x16_k5x5((*[1600]Float)(m.conv2d_1_out1[b*1600:(b+1)*1600]), (*[1176]Float)(m.average_pooling2d_out1[b*1176:(b+1)*1176]), m.conv2d_1_wtT)
+	}
+	if poison {
+		m.poison_Float(0, 2400)    // conv2d_1_wtT
+		m.poison_Float(4800, 1176) // average_pooling2d_out1
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -1843,6 +1927,10 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(280064, 32) // batch_normalization_1_coef
+		m.poison_Float(3200, 1600) // conv2d_1_out1
+	}
 
 	// layer activation_1 (lenet_bn.yaml:24): Activation relu
 	copy(m.activation_1_out1[:], m.batch_normalization_1_out1[:])
@@ -1855,6 +1943,9 @@ func (m *workspace) forward1() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(1600, 1600) // batch_normalization_1_out1
 	}
 
 	// layer average_pooling2d_1 (lenet_bn.yaml:26): AveragePooling2D 2x2, strides 2x2, valid padding: 10x10→5x5, 16 channels
@@ -1887,12 +1978,15 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 1600) // activation_1_out1
+	}
 
 	// layer flatten (lenet_bn.yaml:27): Flatten [5 5 16]→[400]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	gemmNT_1x120x400(&m.dense_out1, &m.average_pooling2d_1_out1, (*[48000]Float)(m.p[2594:50594]))
+	gemmNT_1x120x400(m.dense_out1, m.average_pooling2d_1_out1, (*[48000]Float)(m.p[2594:50594]))
 	{
 		b := (*[120]Float)(m.p[50594:50714])
 		out := m.dense_out1[:]
@@ -1913,9 +2007,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(1600, 400) // average_pooling2d_1_out1
+	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	gemmNT_1x84x120(&m.dense_1_out1, &m.dense_out1, (*[10080]Float)(m.p[50714:60794]))
+	gemmNT_1x84x120(m.dense_1_out1, m.dense_out1, (*[10080]Float)(m.p[50714:60794]))
 	{
 		b := (*[84]Float)(m.p[60794:60878])
 		out := m.dense_1_out1[:]
@@ -1936,9 +2033,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(0, 120) // dense_out1
+	}
 
 	// layer dense_2 (lenet_bn.yaml:34): Dense 84→10, softmax
-	gemmNT_1x10x84(&m.dense_2_out1, &m.dense_1_out1, (*[840]Float)(m.p[60878:61718]))
+	gemmNT_1x10x84(&m.dense_2_out1, m.dense_1_out1, (*[840]Float)(m.p[60878:61718]))
 	{
 		b := (*[10]Float)(m.p[61718:61728])
 		out := m.dense_2_out1[:]
@@ -2049,6 +2149,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(128, 84) // dense_1_out1
 	}
 
 }
@@ -2373,8 +2476,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x84x64((*[840]Float)(m.g[60878:61718]), &m.dense_2_grad, &m.dense_1_out)
-	gemmNN_64x84x10(&m.dense_1_grad, &m.dense_2_grad, (*[840]Float)(m.p[60878:61718]))
+	gemmTN_10x84x64((*[840]Float)(m.g[60878:61718]), m.dense_2_grad, m.dense_1_out)
+	gemmNN_64x84x10(m.dense_1_grad, m.dense_2_grad, (*[840]Float)(m.p[60878:61718]))
+	if poison {
+		m.poison_Float(25600, 640) // dense_2_grad
+	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
 	{
@@ -2399,8 +2505,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_84x120x64((*[10080]Float)(m.g[50714:60794]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_64x120x84(&m.dense_grad, &m.dense_1_grad, (*[10080]Float)(m.p[50714:60794]))
+	gemmTN_84x120x64((*[10080]Float)(m.g[50714:60794]), m.dense_1_grad, m.dense_out)
+	gemmNN_64x120x84(m.dense_grad, m.dense_1_grad, (*[10080]Float)(m.p[50714:60794]))
+	if poison {
+		m.poison_Float(46336, 5376) // dense_1_out
+		m.poison_Float(40960, 5376) // dense_1_grad
+	}
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
 	{
@@ -2425,14 +2535,19 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_120x400x64((*[48000]Float)(m.g[2594:50594]), &m.dense_grad, &m.average_pooling2d_1_out)
-	gemmNN_64x400x120(&m.average_pooling2d_1_grad, &m.dense_grad, (*[48000]Float)(m.p[2594:50594]))
+	gemmTN_120x400x64((*[48000]Float)(m.g[2594:50594]), m.dense_grad, m.average_pooling2d_1_out)
+	gemmNN_64x400x120(m.average_pooling2d_1_grad, m.dense_grad, (*[48000]Float)(m.p[2594:50594]))
+	if poison {
+		m.poison_Float(0, 25600)    // average_pooling2d_1_out
+		m.poison_Float(33280, 7680) // dense_out
+		m.poison_Float(25600, 7680) // dense_grad
+	}
 
 	// layer flatten (lenet_bn.yaml:27): Flatten [5 5 16]→[400]
 
 	// layer average_pooling2d_1 (lenet_bn.yaml:26): AveragePooling2D 2x2, strides 2x2, valid padding: 10x10→5x5, 16 channels
 	{
-		dx := (&m.activation_1_grad)[:]
+		dx := (m.activation_1_grad)[:]
 		clear(dx)
 		d := m.average_pooling2d_1_grad[:]
 		for b := 0; b < 64; b++ {
@@ -2458,6 +2573,9 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(602112, 25600) // average_pooling2d_1_grad
+	}
 
 	// layer activation_1 (lenet_bn.yaml:24): Activation relu
 	{
@@ -2472,11 +2590,15 @@ func (m *workspace) backward() {
 		}
 	}
 	{
-		dst := (&m.batch_normalization_1_grad)[:]
+		dst := (m.batch_normalization_1_grad)[:]
 		src := m.activation_1_grad[:][:len(dst)]
 		for i := range dst {
 			dst[i] = src[i]
 		}
+	}
+	if poison {
+		m.poison_Float(102400, 102400) // activation_1_out
+		m.poison_Float(0, 102400)      // activation_1_grad
 	}
 
 	// layer batch_normalization_1 (lenet_bn.yaml:23): BatchNormalization of 16 channels, momentum 0.99, epsilon 0.001
@@ -2602,7 +2724,7 @@ func (m *workspace) backward() {
 		}
 		// dx = γ·istd·(dy − Σdy/N − x̂·Σdy·x̂/N)
 		gamma := (*[16]Float)(m.p[2562:2578])
-		istd := &m.batch_normalization_1_istd
+		istd := m.batch_normalization_1_istd
 		a := (*[16]Float)(m.batch_normalization_1_coef[0:16])
 		b := (*[16]Float)(m.batch_normalization_1_coef[16:32])
 		{
@@ -2671,7 +2793,7 @@ func (m *workspace) backward() {
 				b[15] = Float(s2[15] / 6400)
 			}
 		}
-		dx := (&m.conv2d_1_grad)[:]
+		dx := (m.conv2d_1_grad)[:]
 		for r := 0; r < 6400; r++ {
 			dr := d[r*16:][:16]
 			hr := xhat[r*16:][:16]
@@ -2696,12 +2818,19 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(704512, 102400) // batch_normalization_1_xhat
+		m.poison_Float(280096, 16)     // batch_normalization_1_istd
+		m.poison_float64(0, 32)        // batch_normalization_1_sum
+		m.poison_Float(280064, 32)     // batch_normalization_1_coef
+		m.poison_Float(602112, 102400) // batch_normalization_1_grad
+	}
 
 	// layer conv2d_1 (lenet_bn.yaml:19): Conv2D 5x5, 6→16 channels, 14x14→10x10, linear
-	m.conv2d_1_dwt = [2400]Float{}
+	*m.conv2d_1_dwt = [2400]Float{}
 	{
 		w := (*[2400]Float)(m.p[162:2562])
-		wt := &m.conv2d_1_wt
+		wt := m.conv2d_1_wt
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
@@ -2710,7 +2839,7 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	*&m.average_pooling2d_grad = [75264]Float{}
+	*m.average_pooling2d_grad = [75264]Float{}
 	for b := 0; b < 64; b++ {
 		{
 			x := m.average_pooling2d_out[b*1176 : (b+1)*1176]
@@ -2733,10 +2862,10 @@ func (m *workspace) backward() {
 				}
 			}
 		}
-		gemmTN_16x150x100_acc(&m.conv2d_1_dwt, (*[1600]Float)(m.conv2d_1_grad[b*1600:(b+1)*1600]), &m.conv2d_1_col)
-		gemmNN_100x150x16(&m.conv2d_1_col, (*[1600]Float)(m.conv2d_1_grad[b*1600:(b+1)*1600]), &m.conv2d_1_wt)
+		gemmTN_16x150x100_acc(m.conv2d_1_dwt, (*[1600]Float)(m.conv2d_1_grad[b*1600:(b+1)*1600]), m.conv2d_1_col)
+		gemmNN_100x150x16(m.conv2d_1_col, (*[1600]Float)(m.conv2d_1_grad[b*1600:(b+1)*1600]), m.conv2d_1_wt)
 		{
-			dx := (&m.average_pooling2d_grad)[b*1176 : (b+1)*1176]
+			dx := (m.average_pooling2d_grad)[b*1176 : (b+1)*1176]
 			col := m.conv2d_1_col[:]
 			for oh := 0; oh < 10; oh++ {
 				for ow := 0; ow < 10; ow++ {
@@ -2762,7 +2891,7 @@ func (m *workspace) backward() {
 	}
 	{
 		w := (*[2400]Float)(m.g[162:2562])
-		wt := &m.conv2d_1_dwt
+		wt := m.conv2d_1_dwt
 		for i := 0; i < 16; i++ {
 			for c := 0; c < 6; c++ {
 				for k := 0; k < 25; k++ {
@@ -2771,10 +2900,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(204800, 75264) // average_pooling2d_out
+		m.poison_Float(0, 102400)     // conv2d_1_grad
+		m.poison_Float(102400, 15000) // conv2d_1_col
+		m.poison_Float(119808, 2400)  // conv2d_1_wt
+		m.poison_Float(117408, 2400)  // conv2d_1_dwt
+	}
 
 	// layer average_pooling2d (lenet_bn.yaml:18): AveragePooling2D 2x2, strides 2x2, valid padding: 28x28→14x14, 6 channels
 	{
-		dx := (&m.activation_grad)[:]
+		dx := (m.activation_grad)[:]
 		clear(dx)
 		d := m.average_pooling2d_grad[:]
 		for b := 0; b < 64; b++ {
@@ -2800,6 +2936,9 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(602112, 75264) // average_pooling2d_grad
+	}
 
 	// layer activation (lenet_bn.yaml:16): Activation relu
 	{
@@ -2814,11 +2953,15 @@ func (m *workspace) backward() {
 		}
 	}
 	{
-		dst := (&m.batch_normalization_grad)[:]
+		dst := (m.batch_normalization_grad)[:]
 		src := m.activation_grad[:][:len(dst)]
 		for i := range dst {
 			dst[i] = src[i]
 		}
+	}
+	if poison {
+		m.poison_Float(301056, 301056) // activation_out
+		m.poison_Float(0, 301056)      // activation_grad
 	}
 
 	// layer batch_normalization (lenet_bn.yaml:15): BatchNormalization of 6 channels, momentum 0.99, epsilon 0.001
@@ -2884,7 +3027,7 @@ func (m *workspace) backward() {
 		}
 		// dx = γ·istd·(dy − Σdy/N − x̂·Σdy·x̂/N)
 		gamma := (*[6]Float)(m.p[150:156])
-		istd := &m.batch_normalization_istd
+		istd := m.batch_normalization_istd
 		a := (*[6]Float)(m.batch_normalization_coef[0:6])
 		b := (*[6]Float)(m.batch_normalization_coef[6:12])
 		{
@@ -2913,7 +3056,7 @@ func (m *workspace) backward() {
 				b[5] = Float(s2[5] / 50176)
 			}
 		}
-		dx := (&m.conv2d_grad)[:]
+		dx := (m.conv2d_grad)[:]
 		for r := 0; r < 50176; r++ {
 			dr := d[r*6:][:6]
 			hr := xhat[r*6:][:6]
@@ -2928,9 +3071,16 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(903168, 301056) // batch_normalization_xhat
+		m.poison_Float(1223840, 6)     // batch_normalization_istd
+		m.poison_float64(32, 12)       // batch_normalization_sum
+		m.poison_Float(1223824, 12)    // batch_normalization_coef
+		m.poison_Float(602112, 301056) // batch_normalization_grad
+	}
 
 	// layer conv2d (lenet_bn.yaml:10): Conv2D 5x5, 1→6 channels, 28x28→28x28, linear
-	m.conv2d_dwt = [150]Float{}
+	*m.conv2d_dwt = [150]Float{}
 	for b := 0; b < 64; b++ {
 		{
 			x := m.x[b*784 : (b+1)*784]
@@ -2953,11 +3103,11 @@ func (m *workspace) backward() {
 				}
 			}
 		}
-		gemmTN_6x25x784_acc(&m.conv2d_dwt, (*[4704]Float)(m.conv2d_grad[b*4704:(b+1)*4704]), &m.conv2d_col)
+		gemmTN_6x25x784_acc(m.conv2d_dwt, (*[4704]Float)(m.conv2d_grad[b*4704:(b+1)*4704]), m.conv2d_col)
 	}
 	{
 		w := (*[150]Float)(m.g[0:150])
-		wt := &m.conv2d_dwt
+		wt := m.conv2d_dwt
 		for i := 0; i < 6; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 25; k++ {
@@ -2966,7 +3116,99 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(1204224, 19600) // conv2d_col
+		m.poison_Float(0, 301056)      // conv2d_grad
+		m.poison_Float(301056, 150)    // conv2d_dwt
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.conv2d_col = (*[19600]Float)(m.mem[1204224:1223824])
+	m.conv2d_wtT = (*[150]Float)(m.mem[4704:4854])
+	m.conv2d_out = (*[301056]Float)(m.mem[301056:602112])
+	m.batch_normalization_xhat = (*[301056]Float)(m.mem[903168:1204224])
+	m.batch_normalization_istd = (*[6]Float)(m.mem[1223840:1223846])
+	m.batch_normalization_sum = (*[12]float64)(m.mem_float64[32:44])
+	m.batch_normalization_coef = (*[12]Float)(m.mem[1223824:1223836])
+	m.batch_normalization_out = (*[301056]Float)(m.mem[0:301056])
+	m.activation_out = (*[301056]Float)(m.mem[301056:602112])
+	m.average_pooling2d_out = (*[75264]Float)(m.mem[204800:280064])
+	m.conv2d_1_wtT = (*[2400]Float)(m.mem[0:2400])
+	m.conv2d_1_out = (*[102400]Float)(m.mem[102400:204800])
+	m.batch_normalization_1_xhat = (*[102400]Float)(m.mem[704512:806912])
+	m.batch_normalization_1_istd = (*[16]Float)(m.mem[280096:280112])
+	m.batch_normalization_1_sum = (*[32]float64)(m.mem_float64[0:32])
+	m.batch_normalization_1_coef = (*[32]Float)(m.mem[280064:280096])
+	m.batch_normalization_1_out = (*[102400]Float)(m.mem[0:102400])
+	m.activation_1_out = (*[102400]Float)(m.mem[102400:204800])
+	m.average_pooling2d_1_out = (*[25600]Float)(m.mem[0:25600])
+	m.dense_out = (*[7680]Float)(m.mem[33280:40960])
+	m.dense_1_out = (*[5376]Float)(m.mem[46336:51712])
+	m.dense_2_grad = (*[640]Float)(m.mem[25600:26240])
+	m.dense_1_grad = (*[5376]Float)(m.mem[40960:46336])
+	m.dense_grad = (*[7680]Float)(m.mem[25600:33280])
+	m.average_pooling2d_1_grad = (*[25600]Float)(m.mem[602112:627712])
+	m.activation_1_grad = (*[102400]Float)(m.mem[0:102400])
+	m.batch_normalization_1_grad = (*[102400]Float)(m.mem[602112:704512])
+	m.conv2d_1_grad = (*[102400]Float)(m.mem[0:102400])
+	m.conv2d_1_col = (*[15000]Float)(m.mem[102400:117400])
+	m.conv2d_1_wt = (*[2400]Float)(m.mem[119808:122208])
+	m.conv2d_1_dwt = (*[2400]Float)(m.mem[117408:119808])
+	m.average_pooling2d_grad = (*[75264]Float)(m.mem[602112:677376])
+	m.activation_grad = (*[301056]Float)(m.mem[0:301056])
+	m.batch_normalization_grad = (*[301056]Float)(m.mem[602112:903168])
+	m.conv2d_grad = (*[301056]Float)(m.mem[0:301056])
+	m.conv2d_dwt = (*[150]Float)(m.mem[301056:301206])
+	m.conv2d_out1 = (*[4704]Float)(m.mem[0:4704])
+	m.batch_normalization_out1 = (*[4704]Float)(m.mem[4704:9408])
+	m.activation_out1 = (*[4704]Float)(m.mem[0:4704])
+	m.average_pooling2d_out1 = (*[1176]Float)(m.mem[4800:5976])
+	m.conv2d_1_out1 = (*[1600]Float)(m.mem[3200:4800])
+	m.batch_normalization_1_out1 = (*[1600]Float)(m.mem[1600:3200])
+	m.activation_1_out1 = (*[1600]Float)(m.mem[0:1600])
+	m.average_pooling2d_1_out1 = (*[400]Float)(m.mem[1600:2000])
+	m.dense_out1 = (*[120]Float)(m.mem[0:120])
+	m.dense_1_out1 = (*[84]Float)(m.mem[128:212])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poison_float64 fills n values of the float64 arena from off.
+func (m *workspace) poison_float64(off, n int) {
+	s := m.mem_float64[off : off+n]
+	for i := range s {
+		s[i] = -1
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
+	for i := range m.mem_float64 {
+		m.mem_float64[i] = -1
+	}
 }
 
 // update applies one optimizer step.
@@ -3142,6 +3384,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

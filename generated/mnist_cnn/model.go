@@ -99,38 +99,38 @@ type workspace struct {
 	loss               float64           // its shard's summed loss
 	correct            int               // and correct count
 	idx                [ShardSize]int
-	conv2d_wtT         [288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out         [1384448]Float // output of layer conv2d
-	x                  [50176]Float   // model input
-	conv2d_1_wV        [18432]Float   // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels]
-	conv2d_1_wM        [36864]Float   // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters]
-	conv2d_1_wU        [32768]Float   // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters]
-	conv2d_1_out       [2359296]Float // output of layer conv2d_1
-	max_pooling2d_out  [589824]Float  // output of layer max_pooling2d
-	dropout_mask       [589824]Float  // dropout mask of layer dropout
-	dropout_out        [589824]Float  // output of layer dropout
-	dense_out          [8192]Float    // output of layer dense
-	dropout_1_mask     [8192]Float    // dropout mask of layer dropout_1
-	dropout_1_out      [8192]Float    // output of layer dropout_1
-	dense_1_out        [640]Float     // output of layer dense_1
-	y                  [640]Float     // targets
-	dense_1_grad       [640]Float     // gradient of the output of layer dense_1
-	dropout_1_grad     [8192]Float    // gradient of the output of layer dropout_1
-	dense_grad         [8192]Float    // gradient of the output of layer dense
-	dropout_grad       [589824]Float  // gradient of the output of layer dropout
-	max_pooling2d_grad [589824]Float  // gradient of the output of layer max_pooling2d
-	conv2d_1_grad      [2359296]Float // gradient of the output of layer conv2d_1
-	conv2d_1_wdU       [32768]Float   // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters]
-	conv2d_1_dy        [36864]Float   // gradient of one sample's output of layer conv2d_1
-	conv2d_grad        [1384448]Float // gradient of the output of layer conv2d
-	conv2d_1_wUT       [32768]Float   // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels]
-	conv2d_dwtT        [288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out1        [21632]Float   // output of layer conv2d
-	x1                 [784]Float     // model input
-	conv2d_1_out1      [36864]Float   // output of layer conv2d_1
-	max_pooling2d_out1 [9216]Float    // output of layer max_pooling2d
-	dense_out1         [128]Float     // output of layer dense
-	dense_1_out1       [10]Float      // output of layer dense_1
+	conv2d_wtT         *[288]Float     // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order (mem[0:])
+	conv2d_out         *[1384448]Float // output of layer conv2d (mem[3743744:])
+	x                  [50176]Float    // model input
+	conv2d_1_wV        *[18432]Float   // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels] (mem[6479872:])
+	conv2d_1_wM        *[36864]Float   // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters] (mem[6344704:])
+	conv2d_1_wU        *[32768]Float   // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters] (mem[6381568:])
+	conv2d_1_out       *[2359296]Float // output of layer conv2d_1 (mem[0:])
+	max_pooling2d_out  *[589824]Float  // output of layer max_pooling2d (mem[5718016:])
+	dropout_mask       *[589824]Float  // dropout mask of layer dropout (mem[2949120:])
+	dropout_out        *[589824]Float  // output of layer dropout (mem[5128192:])
+	dense_out          *[8192]Float    // output of layer dense (mem[3547136:])
+	dropout_1_mask     *[8192]Float    // dropout mask of layer dropout_1 (mem[2367488:])
+	dropout_1_out      *[8192]Float    // output of layer dropout_1 (mem[2375680:])
+	dense_1_out        [640]Float      // output of layer dense_1
+	y                  [640]Float      // targets
+	dense_1_grad       *[640]Float     // gradient of the output of layer dense_1 (mem[2383872:])
+	dropout_1_grad     *[8192]Float    // gradient of the output of layer dropout_1 (mem[2359296:])
+	dense_grad         *[8192]Float    // gradient of the output of layer dense (mem[3538944:])
+	dropout_grad       *[589824]Float  // gradient of the output of layer dropout (mem[2359296:])
+	max_pooling2d_grad *[589824]Float  // gradient of the output of layer max_pooling2d (mem[5128192:])
+	conv2d_1_wdU       *[32768]Float   // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters] (mem[6447104:])
+	conv2d_1_dy        *[36864]Float   // gradient of one sample's output of layer conv2d_1 (mem[6307840:])
+	conv2d_grad        *[1384448]Float // gradient of the output of layer conv2d (mem[2359296:])
+	conv2d_1_wUT       *[32768]Float   // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels] (mem[6414336:])
+	conv2d_dwtT        *[288]Float     // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order (mem[0:])
+	conv2d_out1        *[21632]Float   // output of layer conv2d (mem[36864:])
+	x1                 [784]Float      // model input
+	conv2d_1_out1      *[36864]Float   // output of layer conv2d_1 (mem[0:])
+	max_pooling2d_out1 *[9216]Float    // output of layer max_pooling2d (mem[36864:])
+	dense_out1         *[128]Float     // output of layer dense (mem[0:])
+	dense_1_out1       [10]Float       // output of layer dense_1
+	mem                [6498304]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -164,6 +164,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -207,6 +208,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -274,10 +276,13 @@ func (m *Model) Target() *[1280]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
@@ -287,13 +292,16 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+	}
+	if poison {
+		m.poison_Float(0, 288) // conv2d_wtT
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		u := &m.conv2d_1_wU
+		u := m.conv2d_1_wU
 		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
 				g := w[(f*32+c)*9:][:9]
@@ -332,11 +340,11 @@ func (m *workspace) forwardTrain() {
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
 		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
 		for r0 := 0; r0 < 12; r0 += 3 {
-			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			winoIn_3x12x32_w26(m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
 			}
-			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
 		}
 	}
 
@@ -370,7 +378,7 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
-	gemmNT_64x128x9216(&m.dense_out, &m.dropout_out, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmNT_64x128x9216(m.dense_out, m.dropout_out, (*[1179648]Float)(m.p[18816:1198464]))
 	{
 		b := (*[128]Float)(m.p[1198464:1198592])
 		out := m.dense_out[:]
@@ -414,7 +422,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (mnist_cnn.yaml:27): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.dense_1_out, &m.dropout_1_out, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmNT_64x10x128(&m.dense_1_out, m.dropout_1_out, (*[1280]Float)(m.p[1198592:1199872]))
 	{
 		b := (*[10]Float)(m.p[1199872:1199882])
 		out := m.dense_1_out[:]
@@ -531,10 +539,13 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
@@ -544,13 +555,16 @@ func (m *workspace) forwardInfer() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]), (*[784]Float)(m.x[b*784:(b+1)*784]), m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+	}
+	if poison {
+		m.poison_Float(0, 288) // conv2d_wtT
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		u := &m.conv2d_1_wU
+		u := m.conv2d_1_wU
 		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
 				g := w[(f*32+c)*9:][:9]
@@ -589,17 +603,26 @@ func (m *workspace) forwardInfer() {
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
 		y := m.conv2d_1_out[b*36864 : (b+1)*36864]
 		for r0 := 0; r0 < 12; r0 += 3 {
-			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			winoIn_3x12x32_w26(m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
 			}
-			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
 		}
+	}
+	if poison {
+		m.poison_Float(3743744, 1384448) // conv2d_out
+		m.poison_Float(6479872, 18432)   // conv2d_1_wV
+		m.poison_Float(6344704, 36864)   // conv2d_1_wM
+		m.poison_Float(6381568, 32768)   // conv2d_1_wU
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
 	for b := 0; b < 64; b++ {
 		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
+	}
+	if poison {
+		m.poison_Float(0, 2359296) // conv2d_1_out
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
@@ -609,7 +632,7 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
-	gemmNT_64x128x9216(&m.dense_out, &m.max_pooling2d_out, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmNT_64x128x9216(m.dense_out, m.max_pooling2d_out, (*[1179648]Float)(m.p[18816:1198464]))
 	{
 		b := (*[128]Float)(m.p[1198464:1198592])
 		out := m.dense_out[:]
@@ -630,12 +653,15 @@ func (m *workspace) forwardInfer() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(5718016, 589824) // max_pooling2d_out
+	}
 
 	// layer dropout_1 (mnist_cnn.yaml:25): Dropout 0.5
 	// (no code: the output is the input's buffer)
 
 	// layer dense_1 (mnist_cnn.yaml:27): Dense 128→10, softmax
-	gemmNT_64x10x128(&m.dense_1_out, &m.dense_out, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmNT_64x10x128(&m.dense_1_out, m.dense_out, (*[1280]Float)(m.p[1198592:1199872]))
 	{
 		b := (*[10]Float)(m.p[1199872:1199882])
 		out := m.dense_1_out[:]
@@ -747,15 +773,21 @@ func (m *workspace) forwardInfer() {
 			row[9] *= inv
 		}
 	}
+	if poison {
+		m.poison_Float(3547136, 8192) // dense_out
+	}
 
 }
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	{
 		w := (*[288]Float)(m.p[0:288])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
@@ -765,13 +797,16 @@ func (m *workspace) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), (*[784]Float)(m.x1[b*784:(b+1)*784]), &m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+		conv_28x28x1_26x26x32_k3x3_bias_relu((*[21632]Float)(m.conv2d_out1[b*21632:(b+1)*21632]), (*[784]Float)(m.x1[b*784:(b+1)*784]), m.conv2d_wtT, (*[32]Float)(m.p[288:320]))
+	}
+	if poison {
+		m.poison_Float(0, 288) // conv2d_wtT
 	}
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	{
 		w := (*[18432]Float)(m.p[320:18752])
-		u := &m.conv2d_1_wU
+		u := m.conv2d_1_wU
 		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
 				g := w[(f*32+c)*9:][:9]
@@ -810,17 +845,26 @@ func (m *workspace) forward1() {
 		x := m.conv2d_out1[b*21632 : (b+1)*21632]
 		y := m.conv2d_1_out1[b*36864 : (b+1)*36864]
 		for r0 := 0; r0 < 12; r0 += 3 {
-			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			winoIn_3x12x32_w26(m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x36x32_1x36x64_k1x1((*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2048]Float)(m.conv2d_1_wU[xi*2048:]))
 			}
-			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), &m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
+			winoOut_3x12x64_w24_bias_relu((*[9216]Float)(y[r0*3072:]), m.conv2d_1_wM, (*[64]Float)(m.p[18752:18816]))
 		}
+	}
+	if poison {
+		m.poison_Float(6479872, 18432) // conv2d_1_wV
+		m.poison_Float(6344704, 36864) // conv2d_1_wM
+		m.poison_Float(6381568, 32768) // conv2d_1_wU
+		m.poison_Float(36864, 21632)   // conv2d_out1
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
 	for b := 0; b < 1; b++ {
 		maxPool_24x24x64_k2x2((*[9216]Float)(m.max_pooling2d_out1[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out1[b*36864:(b+1)*36864]))
+	}
+	if poison {
+		m.poison_Float(0, 36864) // conv2d_1_out1
 	}
 
 	// layer dropout (mnist_cnn.yaml:19): Dropout 0.25
@@ -830,7 +874,7 @@ func (m *workspace) forward1() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
-	gemmNT_1x128x9216(&m.dense_out1, &m.max_pooling2d_out1, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmNT_1x128x9216(m.dense_out1, m.max_pooling2d_out1, (*[1179648]Float)(m.p[18816:1198464]))
 	{
 		b := (*[128]Float)(m.p[1198464:1198592])
 		out := m.dense_out1[:]
@@ -851,12 +895,15 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(36864, 9216) // max_pooling2d_out1
+	}
 
 	// layer dropout_1 (mnist_cnn.yaml:25): Dropout 0.5
 	// (no code: the output is the input's buffer)
 
 	// layer dense_1 (mnist_cnn.yaml:27): Dense 128→10, softmax
-	gemmNT_1x10x128(&m.dense_1_out1, &m.dense_out1, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmNT_1x10x128(&m.dense_1_out1, m.dense_out1, (*[1280]Float)(m.p[1198592:1199872]))
 	{
 		b := (*[10]Float)(m.p[1199872:1199882])
 		out := m.dense_1_out1[:]
@@ -967,6 +1014,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 128) // dense_out1
 	}
 
 }
@@ -1291,17 +1341,25 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x64((*[1280]Float)(m.g[1198592:1199872]), &m.dense_1_grad, &m.dropout_1_out)
-	gemmNN_64x128x10(&m.dropout_1_grad, &m.dense_1_grad, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmTN_10x128x64((*[1280]Float)(m.g[1198592:1199872]), m.dense_1_grad, m.dropout_1_out)
+	gemmNN_64x128x10(m.dropout_1_grad, m.dense_1_grad, (*[1280]Float)(m.p[1198592:1199872]))
+	if poison {
+		m.poison_Float(2375680, 8192) // dropout_1_out
+		m.poison_Float(2383872, 640)  // dense_1_grad
+	}
 
 	// layer dropout_1 (mnist_cnn.yaml:25): Dropout 0.5
 	{
 		mask := m.dropout_1_mask[:]
 		d := m.dropout_1_grad[:][:len(mask)]
-		dx := (&m.dense_grad)[:len(mask)]
+		dx := (m.dense_grad)[:len(mask)]
 		for i := range mask {
 			dx[i] = d[i] * mask[i]
 		}
+	}
+	if poison {
+		m.poison_Float(2367488, 8192) // dropout_1_mask
+		m.poison_Float(2359296, 8192) // dropout_1_grad
 	}
 
 	// layer dense (mnist_cnn.yaml:22): Dense 9216→128, relu
@@ -1327,8 +1385,13 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x9216x64((*[1179648]Float)(m.g[18816:1198464]), &m.dense_grad, &m.dropout_out)
-	gemmNN_64x9216x128(&m.dropout_grad, &m.dense_grad, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmTN_128x9216x64((*[1179648]Float)(m.g[18816:1198464]), m.dense_grad, m.dropout_out)
+	gemmNN_64x9216x128(m.dropout_grad, m.dense_grad, (*[1179648]Float)(m.p[18816:1198464]))
+	if poison {
+		m.poison_Float(5128192, 589824) // dropout_out
+		m.poison_Float(3547136, 8192)   // dense_out
+		m.poison_Float(3538944, 8192)   // dense_grad
+	}
 
 	// layer flatten (mnist_cnn.yaml:21): Flatten [12 12 64]→[9216]
 
@@ -1336,17 +1399,21 @@ func (m *workspace) backward() {
 	{
 		mask := m.dropout_mask[:]
 		d := m.dropout_grad[:][:len(mask)]
-		dx := (&m.max_pooling2d_grad)[:len(mask)]
+		dx := (m.max_pooling2d_grad)[:len(mask)]
 		for i := range mask {
 			dx[i] = d[i] * mask[i]
 		}
+	}
+	if poison {
+		m.poison_Float(2949120, 589824) // dropout_mask
+		m.poison_Float(2359296, 589824) // dropout_grad
 	}
 
 	// layer max_pooling2d (mnist_cnn.yaml:17): MaxPooling2D 2x2, strides 2x2, valid padding: 24x24→12x12, 64 channels
 
 	// layer conv2d_1 (mnist_cnn.yaml:13): Conv2D 3x3, 32→64 channels, 26x26→24x24, relu
 	*(*[64]Float)(m.g[18752:18816]) = [64]Float{}
-	m.conv2d_1_wdU = [32768]Float{}
+	*m.conv2d_1_wdU = [32768]Float{}
 	for xi := 0; xi < 16; xi++ {
 		for c := 0; c < 32; c++ {
 			for f := 0; f < 64; f++ {
@@ -1355,25 +1422,25 @@ func (m *workspace) backward() {
 		}
 	}
 	for b := 0; b < 64; b++ {
-		maxPool_24x24x64_k2x2_grad(&m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
-		biasGrad_576x64_relu(&m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
+		maxPool_24x24x64_k2x2_grad(m.conv2d_1_dy, (*[9216]Float)(m.max_pooling2d_grad[b*9216:(b+1)*9216]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]), (*[9216]Float)(m.max_pooling2d_out[b*9216:(b+1)*9216]))
+		biasGrad_576x64_relu(m.conv2d_1_dy, (*[64]Float)(m.g[18752:18816]), (*[36864]Float)(m.conv2d_1_out[b*36864:(b+1)*36864]))
 		x := m.conv2d_out[b*21632 : (b+1)*21632]
-		dy := (&m.conv2d_1_dy)[:]
-		dx := (&m.conv2d_grad)[b*21632 : (b+1)*21632]
+		dy := (m.conv2d_1_dy)[:]
+		dx := (m.conv2d_grad)[b*21632 : (b+1)*21632]
 		clear(dx)
 		for r0 := 0; r0 < 12; r0 += 3 {
-			winoIn_3x12x32_w26(&m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
-			winoOutGrad_3x12x64_w24(&m.conv2d_1_wM, (*[9216]Float)(dy[r0*3072:]))
+			winoIn_3x12x32_w26(m.conv2d_1_wV, (*[6656]Float)(x[r0*1664:]))
+			winoOutGrad_3x12x64_w24(m.conv2d_1_wM, (*[9216]Float)(dy[r0*3072:]))
 			for xi := 0; xi < 16; xi++ {
 				convWGrad_1x36x32_1x36x64_k1x1((*[2048]Float)(m.conv2d_1_wdU[xi*2048:]), (*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2304]Float)(m.conv2d_1_wM[xi*2304:]))
 				conv_1x36x64_1x36x32_k1x1((*[1152]Float)(m.conv2d_1_wV[xi*1152:]), (*[2304]Float)(m.conv2d_1_wM[xi*2304:]), (*[2048]Float)(m.conv2d_1_wUT[xi*2048:]))
 			}
-			winoInGrad_3x12x32_w26((*[6656]Float)(dx[r0*1664:]), &m.conv2d_1_wV)
+			winoInGrad_3x12x32_w26((*[6656]Float)(dx[r0*1664:]), m.conv2d_1_wV)
 		}
 	}
 	{
 		dw := (*[18432]Float)(m.g[320:18752])
-		du := &m.conv2d_1_wdU
+		du := m.conv2d_1_wdU
 		for f := 0; f < 64; f++ {
 			for c := 0; c < 32; c++ {
 				s00 := du[(0+c)*64+f] + Float(0.5)*du[(128+c)*64+f] + Float(0.5)*du[(256+c)*64+f]
@@ -1401,17 +1468,28 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(6479872, 18432)  // conv2d_1_wV
+		m.poison_Float(6344704, 36864)  // conv2d_1_wM
+		m.poison_Float(6381568, 32768)  // conv2d_1_wU
+		m.poison_Float(0, 2359296)      // conv2d_1_out
+		m.poison_Float(5718016, 589824) // max_pooling2d_out
+		m.poison_Float(5128192, 589824) // max_pooling2d_grad
+		m.poison_Float(6447104, 32768)  // conv2d_1_wdU
+		m.poison_Float(6307840, 36864)  // conv2d_1_dy
+		m.poison_Float(6414336, 32768)  // conv2d_1_wUT
+	}
 
 	// layer conv2d (mnist_cnn.yaml:9): Conv2D 3x3, 1→32 channels, 28x28→26x26, relu
 	*(*[32]Float)(m.g[288:320]) = [32]Float{}
-	m.conv2d_dwtT = [288]Float{}
+	*m.conv2d_dwtT = [288]Float{}
 	for b := 0; b < 64; b++ {
 		biasGrad_676x32_relu((*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]), (*[32]Float)(m.g[288:320]), (*[21632]Float)(m.conv2d_out[b*21632:(b+1)*21632]))
-		convWGrad_28x28x1_26x26x32_k3x3(&m.conv2d_dwtT, (*[784]Float)(m.x[b*784:(b+1)*784]), (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]))
+		convWGrad_28x28x1_26x26x32_k3x3(m.conv2d_dwtT, (*[784]Float)(m.x[b*784:(b+1)*784]), (*[21632]Float)(m.conv2d_grad[b*21632:(b+1)*21632]))
 	}
 	{
 		w := (*[288]Float)(m.g[0:288])
-		wt := &m.conv2d_dwtT
+		wt := m.conv2d_dwtT
 		for i := 0; i < 32; i++ {
 			for c := 0; c < 1; c++ {
 				for k := 0; k < 9; k++ {
@@ -1420,7 +1498,68 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(3743744, 1384448) // conv2d_out
+		m.poison_Float(2359296, 1384448) // conv2d_grad
+		m.poison_Float(0, 288)           // conv2d_dwtT
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.conv2d_wtT = (*[288]Float)(m.mem[0:288])
+	m.conv2d_out = (*[1384448]Float)(m.mem[3743744:5128192])
+	m.conv2d_1_wV = (*[18432]Float)(m.mem[6479872:6498304])
+	m.conv2d_1_wM = (*[36864]Float)(m.mem[6344704:6381568])
+	m.conv2d_1_wU = (*[32768]Float)(m.mem[6381568:6414336])
+	m.conv2d_1_out = (*[2359296]Float)(m.mem[0:2359296])
+	m.max_pooling2d_out = (*[589824]Float)(m.mem[5718016:6307840])
+	m.dropout_mask = (*[589824]Float)(m.mem[2949120:3538944])
+	m.dropout_out = (*[589824]Float)(m.mem[5128192:5718016])
+	m.dense_out = (*[8192]Float)(m.mem[3547136:3555328])
+	m.dropout_1_mask = (*[8192]Float)(m.mem[2367488:2375680])
+	m.dropout_1_out = (*[8192]Float)(m.mem[2375680:2383872])
+	m.dense_1_grad = (*[640]Float)(m.mem[2383872:2384512])
+	m.dropout_1_grad = (*[8192]Float)(m.mem[2359296:2367488])
+	m.dense_grad = (*[8192]Float)(m.mem[3538944:3547136])
+	m.dropout_grad = (*[589824]Float)(m.mem[2359296:2949120])
+	m.max_pooling2d_grad = (*[589824]Float)(m.mem[5128192:5718016])
+	m.conv2d_1_wdU = (*[32768]Float)(m.mem[6447104:6479872])
+	m.conv2d_1_dy = (*[36864]Float)(m.mem[6307840:6344704])
+	m.conv2d_grad = (*[1384448]Float)(m.mem[2359296:3743744])
+	m.conv2d_1_wUT = (*[32768]Float)(m.mem[6414336:6447104])
+	m.conv2d_dwtT = (*[288]Float)(m.mem[0:288])
+	m.conv2d_out1 = (*[21632]Float)(m.mem[36864:58496])
+	m.conv2d_1_out1 = (*[36864]Float)(m.mem[0:36864])
+	m.max_pooling2d_out1 = (*[9216]Float)(m.mem[36864:46080])
+	m.dense_out1 = (*[128]Float)(m.mem[0:128])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -1633,6 +1772,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

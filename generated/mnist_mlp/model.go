@@ -93,15 +93,16 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [2048]Float  // output of layer dense
+	dense_out    *[2048]Float // output of layer dense (mem[2048:])
 	x            [25088]Float // model input
 	dense_1_out  [320]Float   // output of layer dense_1
 	y            [320]Float   // targets
-	dense_1_grad [320]Float   // gradient of the output of layer dense_1
-	dense_grad   [2048]Float  // gradient of the output of layer dense
-	dense_out1   [64]Float    // output of layer dense
+	dense_1_grad *[320]Float  // gradient of the output of layer dense_1 (mem[4096:])
+	dense_grad   *[2048]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[64]Float   // output of layer dense (mem[0:])
 	x1           [784]Float   // model input
 	dense_1_out1 [10]Float    // output of layer dense_1
+	mem          [4416]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -130,6 +131,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -219,8 +221,11 @@ func (m *Model) Target() *[320]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	gemmNT_32x64x784(&m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
+	gemmNT_32x64x784(m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
 	{
 		b := (*[64]Float)(m.p[50176:50240])
 		out := m.dense_out[:]
@@ -243,7 +248,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (mnist_mlp.yaml:15): Dense 64→10, softmax
-	gemmNT_32x10x64(&m.dense_1_out, &m.dense_out, (*[640]Float)(m.p[50240:50880]))
+	gemmNT_32x10x64(&m.dense_1_out, m.dense_out, (*[640]Float)(m.p[50240:50880]))
 	{
 		b := (*[10]Float)(m.p[50880:50890])
 		out := m.dense_1_out[:]
@@ -365,8 +370,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	gemmNT_1x64x784(&m.dense_out1, &m.x1, (*[50176]Float)(m.p[0:50176]))
+	gemmNT_1x64x784(m.dense_out1, &m.x1, (*[50176]Float)(m.p[0:50176]))
 	{
 		b := (*[64]Float)(m.p[50176:50240])
 		out := m.dense_out1[:]
@@ -389,7 +397,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (mnist_mlp.yaml:15): Dense 64→10, softmax
-	gemmNT_1x10x64(&m.dense_1_out1, &m.dense_out1, (*[640]Float)(m.p[50240:50880]))
+	gemmNT_1x10x64(&m.dense_1_out1, m.dense_out1, (*[640]Float)(m.p[50240:50880]))
 	{
 		b := (*[10]Float)(m.p[50880:50890])
 		out := m.dense_1_out1[:]
@@ -500,6 +508,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 64) // dense_out1
 	}
 
 }
@@ -824,8 +835,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x64x32((*[640]Float)(m.g[50240:50880]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_32x64x10(&m.dense_grad, &m.dense_1_grad, (*[640]Float)(m.p[50240:50880]))
+	gemmTN_10x64x32((*[640]Float)(m.g[50240:50880]), m.dense_1_grad, m.dense_out)
+	gemmNN_32x64x10(m.dense_grad, m.dense_1_grad, (*[640]Float)(m.p[50240:50880]))
+	if poison {
+		m.poison_Float(4096, 320) // dense_1_grad
+	}
 
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
 	{
@@ -850,8 +864,46 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), &m.dense_grad, &m.x)
+	gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(2048, 2048) // dense_out
+		m.poison_Float(0, 2048)    // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[2048]Float)(m.mem[2048:4096])
+	m.dense_1_grad = (*[320]Float)(m.mem[4096:4416])
+	m.dense_grad = (*[2048]Float)(m.mem[0:2048])
+	m.dense_out1 = (*[64]Float)(m.mem[0:64])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -1027,6 +1079,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -98,29 +98,30 @@ type workspace struct {
 	loss           float64           // its shard's summed loss
 	correct        int               // and correct count
 	idx            [ShardSize]int
-	fc1_out        [25600]Float // output of layer fc1
-	x              [50176]Float // model input
-	z_mean_out     [1280]Float  // output of layer z_mean
-	z_log_var_out  [1280]Float  // output of layer z_log_var
-	z_eps          [1280]Float  // ε of the last draw of layer z
-	z_out          [1280]Float  // output of layer z
-	fc3_out        [25600]Float // output of layer fc3
-	fc4_out        [50176]Float // output of layer fc4
-	y              [50176]Float // targets
-	fc4_grad       [50176]Float // gradient of the output of layer fc4
-	z_mean_grad    [1280]Float  // gradient of the output of layer z_mean
-	z_log_var_grad [1280]Float  // gradient of the output of layer z_log_var
-	fc3_grad       [25600]Float // gradient of the output of layer fc3
-	z_grad         [1280]Float  // gradient of the output of layer z
-	fc1_grad       [25600]Float // gradient of the output of layer fc1
-	loss_terms     [2]float64   // sums of the loss terms (reconstruction, kl) over the samples evaluated
-	fc1_out1       [400]Float   // output of layer fc1
-	x1             [784]Float   // model input
-	z_mean_out1    [20]Float    // output of layer z_mean
-	z_log_var_out1 [20]Float    // output of layer z_log_var
-	z_out1         [20]Float    // output of layer z
-	fc3_out1       [400]Float   // output of layer fc3
-	fc4_out1       [784]Float   // output of layer fc4
+	fc1_out        *[25600]Float // output of layer fc1 (mem[50176:])
+	x              [50176]Float  // model input
+	z_mean_out     [1280]Float   // output of layer z_mean
+	z_log_var_out  [1280]Float   // output of layer z_log_var
+	z_eps          *[1280]Float  // ε of the last draw of layer z (mem[126976:])
+	z_out          [1280]Float   // output of layer z
+	fc3_out        *[25600]Float // output of layer fc3 (mem[101376:])
+	fc4_out        [50176]Float  // output of layer fc4
+	y              [50176]Float  // targets
+	fc4_grad       *[50176]Float // gradient of the output of layer fc4 (mem[0:])
+	z_mean_grad    *[1280]Float  // gradient of the output of layer z_mean (mem[129536:])
+	z_log_var_grad *[1280]Float  // gradient of the output of layer z_log_var (mem[128256:])
+	fc3_grad       *[25600]Float // gradient of the output of layer fc3 (mem[75776:])
+	z_grad         *[1280]Float  // gradient of the output of layer z (mem[0:])
+	fc1_grad       *[25600]Float // gradient of the output of layer fc1 (mem[0:])
+	loss_terms     [2]float64    // sums of the loss terms (reconstruction, kl) over the samples evaluated
+	fc1_out1       *[400]Float   // output of layer fc1 (mem[0:])
+	x1             [784]Float    // model input
+	z_mean_out1    *[20]Float    // output of layer z_mean (mem[432:])
+	z_log_var_out1 *[20]Float    // output of layer z_log_var (mem[400:])
+	z_out1         *[20]Float    // output of layer z (mem[400:])
+	fc3_out1       *[400]Float   // output of layer fc3 (mem[0:])
+	fc4_out1       [784]Float    // output of layer fc4
+	mem            [130816]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -154,6 +155,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -205,6 +207,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -272,8 +275,11 @@ func (m *Model) Target() *[100352]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
@@ -296,7 +302,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
@@ -309,7 +315,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
@@ -335,7 +341,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
@@ -358,7 +364,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
@@ -375,8 +381,11 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
@@ -399,7 +408,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
@@ -412,7 +421,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
@@ -423,12 +432,15 @@ func (m *workspace) forwardInfer() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(50176, 25600) // fc1_out
+	}
 
 	// layer z (mnist_vae.yaml:22): Sampling z = z_mean + exp(½·z_log_var)·ε, 20 values
 	copy(m.z_out[:], m.z_mean_out[:])
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
@@ -451,7 +463,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
@@ -463,13 +475,19 @@ func (m *workspace) forwardInfer() {
 		}
 	}
 	fastmath.LogisticSlice(m.fc4_out[:])
+	if poison {
+		m.poison_Float(101376, 25600) // fc3_out
+	}
 
 }
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_1x400x784(&m.fc1_out1, &m.x1, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_1x400x784(m.fc1_out1, &m.x1, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out1[:]
@@ -492,7 +510,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_1x20x400(&m.z_mean_out1, &m.fc1_out1, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_1x20x400(m.z_mean_out1, m.fc1_out1, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out1[:]
@@ -505,7 +523,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_1x20x400(&m.z_log_var_out1, &m.fc1_out1, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_1x20x400(m.z_log_var_out1, m.fc1_out1, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out1[:]
@@ -516,12 +534,19 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 400)  // fc1_out1
+		m.poison_Float(400, 20) // z_log_var_out1
+	}
 
 	// layer z (mnist_vae.yaml:22): Sampling z = z_mean + exp(½·z_log_var)·ε, 20 values
 	copy(m.z_out1[:], m.z_mean_out1[:])
+	if poison {
+		m.poison_Float(432, 20) // z_mean_out1
+	}
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_1x400x20(&m.fc3_out1, &m.z_out1, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_1x400x20(m.fc3_out1, m.z_out1, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out1[:]
@@ -542,9 +567,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(400, 20) // z_out1
+	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_1x784x400(&m.fc4_out1, &m.fc3_out1, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_1x784x400(&m.fc4_out1, m.fc3_out1, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out1[:]
@@ -556,6 +584,9 @@ func (m *workspace) forward1() {
 		}
 	}
 	fastmath.LogisticSlice(m.fc4_out1[:])
+	if poison {
+		m.poison_Float(0, 400) // fc3_out1
+	}
 
 }
 
@@ -657,8 +688,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_784x400x64((*[313600]Float)(m.g[338440:652040]), &m.fc4_grad, &m.fc3_out)
-	gemmNN_64x400x784(&m.fc3_grad, &m.fc4_grad, (*[313600]Float)(m.p[338440:652040]))
+	gemmTN_784x400x64((*[313600]Float)(m.g[338440:652040]), m.fc4_grad, m.fc3_out)
+	gemmNN_64x400x784(m.fc3_grad, m.fc4_grad, (*[313600]Float)(m.p[338440:652040]))
+	if poison {
+		m.poison_Float(0, 50176) // fc4_grad
+	}
 
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
 	{
@@ -683,14 +717,18 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_400x20x64((*[8000]Float)(m.g[330040:338040]), &m.fc3_grad, &m.z_out)
-	gemmNN_64x20x400(&m.z_grad, &m.fc3_grad, (*[8000]Float)(m.p[330040:338040]))
+	gemmTN_400x20x64((*[8000]Float)(m.g[330040:338040]), m.fc3_grad, &m.z_out)
+	gemmNN_64x20x400(m.z_grad, m.fc3_grad, (*[8000]Float)(m.p[330040:338040]))
+	if poison {
+		m.poison_Float(101376, 25600) // fc3_out
+		m.poison_Float(75776, 25600)  // fc3_grad
+	}
 
 	// layer z (mnist_vae.yaml:22): Sampling z = z_mean + exp(½·z_log_var)·ε, 20 values
 	{
 		eps := m.z_eps[:]
 		d := m.z_grad[:][:len(eps)]
-		dx := (&m.z_mean_grad)[:len(eps)]
+		dx := (m.z_mean_grad)[:len(eps)]
 		for i := range eps {
 			dx[i] += d[i]
 		}
@@ -698,11 +736,15 @@ func (m *workspace) backward() {
 	{
 		eps := m.z_eps[:]
 		d := m.z_grad[:][:len(eps)]
-		dx := (&m.z_log_var_grad)[:len(eps)]
+		dx := (m.z_log_var_grad)[:len(eps)]
 		lv := m.z_log_var_out[:][:len(eps)]
 		for i := range eps {
 			dx[i] += d[i] * 0.5 * Float(math.Exp(float64(0.5*lv[i]))) * eps[i]
 		}
+	}
+	if poison {
+		m.poison_Float(126976, 1280) // z_eps
+		m.poison_Float(0, 1280)      // z_grad
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
@@ -717,8 +759,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_20x400x64((*[8000]Float)(m.g[322020:330020]), &m.z_log_var_grad, &m.fc1_out)
-	gemmNN_64x400x20(&m.fc1_grad, &m.z_log_var_grad, (*[8000]Float)(m.p[322020:330020]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[322020:330020]), m.z_log_var_grad, m.fc1_out)
+	gemmNN_64x400x20(m.fc1_grad, m.z_log_var_grad, (*[8000]Float)(m.p[322020:330020]))
+	if poison {
+		m.poison_Float(128256, 1280) // z_log_var_grad
+	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
 	{
@@ -732,8 +777,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_20x400x64((*[8000]Float)(m.g[314000:322000]), &m.z_mean_grad, &m.fc1_out)
-	gemmNN_64x400x20_acc(&m.fc1_grad, &m.z_mean_grad, (*[8000]Float)(m.p[314000:322000]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[314000:322000]), m.z_mean_grad, m.fc1_out)
+	gemmNN_64x400x20_acc(m.fc1_grad, m.z_mean_grad, (*[8000]Float)(m.p[314000:322000]))
+	if poison {
+		m.poison_Float(129536, 1280) // z_mean_grad
+	}
 
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
 	{
@@ -758,8 +806,56 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_400x784x64((*[313600]Float)(m.g[0:313600]), &m.fc1_grad, &m.x)
+	gemmTN_400x784x64((*[313600]Float)(m.g[0:313600]), m.fc1_grad, &m.x)
+	if poison {
+		m.poison_Float(50176, 25600) // fc1_out
+		m.poison_Float(0, 25600)     // fc1_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.fc1_out = (*[25600]Float)(m.mem[50176:75776])
+	m.z_eps = (*[1280]Float)(m.mem[126976:128256])
+	m.fc3_out = (*[25600]Float)(m.mem[101376:126976])
+	m.fc4_grad = (*[50176]Float)(m.mem[0:50176])
+	m.z_mean_grad = (*[1280]Float)(m.mem[129536:130816])
+	m.z_log_var_grad = (*[1280]Float)(m.mem[128256:129536])
+	m.fc3_grad = (*[25600]Float)(m.mem[75776:101376])
+	m.z_grad = (*[1280]Float)(m.mem[0:1280])
+	m.fc1_grad = (*[25600]Float)(m.mem[0:25600])
+	m.fc1_out1 = (*[400]Float)(m.mem[0:400])
+	m.z_mean_out1 = (*[20]Float)(m.mem[432:452])
+	m.z_log_var_out1 = (*[20]Float)(m.mem[400:420])
+	m.z_out1 = (*[20]Float)(m.mem[400:420])
+	m.fc3_out1 = (*[400]Float)(m.mem[0:400])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -973,6 +1069,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]
@@ -1030,8 +1127,11 @@ func (m *Model) LatentSize() int {
 
 // forwardEncoder runs the encoder (input → z_mean, z_log_var) on a batch at inference.
 func (m *Model) forwardEncoder() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer fc1 (mnist_vae.yaml:10): Dense 784→400, relu
-	gemmNT_64x400x784(&m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
+	gemmNT_64x400x784(m.fc1_out, &m.x, (*[313600]Float)(m.p[0:313600]))
 	{
 		b := (*[400]Float)(m.p[313600:314000])
 		out := m.fc1_out[:]
@@ -1054,7 +1154,7 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer z_mean (mnist_vae.yaml:14): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_mean_out, &m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
+	gemmNT_64x20x400(&m.z_mean_out, m.fc1_out, (*[8000]Float)(m.p[314000:322000]))
 	{
 		b := (*[20]Float)(m.p[322000:322020])
 		out := m.z_mean_out[:]
@@ -1067,7 +1167,7 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer z_log_var (mnist_vae.yaml:18): Dense 400→20, linear
-	gemmNT_64x20x400(&m.z_log_var_out, &m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
+	gemmNT_64x20x400(&m.z_log_var_out, m.fc1_out, (*[8000]Float)(m.p[322020:330020]))
 	{
 		b := (*[20]Float)(m.p[330020:330040])
 		out := m.z_log_var_out[:]
@@ -1078,13 +1178,19 @@ func (m *Model) forwardEncoder() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(50176, 25600) // fc1_out
+	}
 
 }
 
 // forwardDecoder runs the decoder (z → fc4) on a batch at inference.
 func (m *Model) forwardDecoder() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer fc3 (mnist_vae.yaml:25): Dense 20→400, relu
-	gemmNT_64x400x20(&m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
+	gemmNT_64x400x20(m.fc3_out, &m.z_out, (*[8000]Float)(m.p[330040:338040]))
 	{
 		b := (*[400]Float)(m.p[338040:338440])
 		out := m.fc3_out[:]
@@ -1107,7 +1213,7 @@ func (m *Model) forwardDecoder() {
 	}
 
 	// layer fc4 (mnist_vae.yaml:29): Dense 400→784, sigmoid
-	gemmNT_64x784x400(&m.fc4_out, &m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
+	gemmNT_64x784x400(&m.fc4_out, m.fc3_out, (*[313600]Float)(m.p[338440:652040]))
 	{
 		b := (*[784]Float)(m.p[652040:652824])
 		out := m.fc4_out[:]
@@ -1119,6 +1225,9 @@ func (m *Model) forwardDecoder() {
 		}
 	}
 	fastmath.LogisticSlice(m.fc4_out[:])
+	if poison {
+		m.poison_Float(101376, 25600) // fc3_out
+	}
 
 }
 

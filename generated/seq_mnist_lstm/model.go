@@ -94,33 +94,34 @@ type workspace struct {
 	loss        float64           // its shard's summed loss
 	correct     int               // and correct count
 	idx         [ShardSize]int
-	lstm_xt     [25088]Float  // time-major input [T, batch, F] of layer lstm
-	lstm_gates  [458752]Float // gate values [T, batch, G·H] of layer lstm
-	lstm_h      [118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm
-	lstm_c      [118784]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm
-	lstm_tc     [114688]Float // activation of the cell states [T, batch, H] of layer lstm
-	lstm_wihT   [14336]Float  // weight_ih transposed, [F, G·H] of layer lstm
-	lstm_whhT   [65536]Float  // weight_hh transposed, [H, G·H] of layer lstm
-	x           [25088]Float  // model input
-	lstm_out    [4096]Float   // output of layer lstm
-	dense_out   [320]Float    // output of layer dense
-	y           [320]Float    // targets
-	dense_grad  [320]Float    // gradient of the output of layer dense
-	lstm_grad   [4096]Float   // gradient of the output of layer lstm
-	lstm_dg     [458752]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm
-	lstm_dh     [4096]Float   // gradient of one step's state [batch, H] of layer lstm
-	lstm_dc     [4096]Float   // gradient of one step's cell state [batch, H] of layer lstm
-	lstm_dwihT  [14336]Float  // gradient of weight_ih transposed, [F, G·H], of layer lstm
-	lstm_xt1    [784]Float    // time-major input [T, batch, F] of layer lstm
-	lstm_gates1 [14336]Float  // gate values [T, batch, G·H] of layer lstm
-	lstm_h1     [3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer lstm
-	lstm_c1     [3712]Float   // cell states c_0..c_T [T+1, batch, H] of layer lstm
-	lstm_tc1    [3584]Float   // activation of the cell states [T, batch, H] of layer lstm
-	lstm_wihT1  [14336]Float  // weight_ih transposed, [F, G·H] of layer lstm
-	lstm_whhT1  [65536]Float  // weight_hh transposed, [H, G·H] of layer lstm
-	x1          [784]Float    // model input
-	lstm_out1   [128]Float    // output of layer lstm
-	dense_out1  [10]Float     // output of layer dense
+	lstm_xt     *[25088]Float  // time-major input [T, batch, F] of layer lstm (mem[1269760:])
+	lstm_gates  *[458752]Float // gate values [T, batch, G·H] of layer lstm (mem[458752:])
+	lstm_h      *[118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm (mem[1036288:])
+	lstm_c      *[118784]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm (mem[917504:])
+	lstm_tc     *[114688]Float // activation of the cell states [T, batch, H] of layer lstm (mem[1155072:])
+	lstm_wihT   *[14336]Float  // weight_ih transposed, [F, G·H] of layer lstm (mem[65536:])
+	lstm_whhT   *[65536]Float  // weight_hh transposed, [H, G·H] of layer lstm (mem[0:])
+	x           [25088]Float   // model input
+	lstm_out    *[4096]Float   // output of layer lstm (mem[79872:])
+	dense_out   [320]Float     // output of layer dense
+	y           [320]Float     // targets
+	dense_grad  *[320]Float    // gradient of the output of layer dense (mem[0:])
+	lstm_grad   *[4096]Float   // gradient of the output of layer lstm (mem[1317376:])
+	lstm_dg     *[458752]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm (mem[0:])
+	lstm_dh     *[4096]Float   // gradient of one step's state [batch, H] of layer lstm (mem[1313280:])
+	lstm_dc     *[4096]Float   // gradient of one step's cell state [batch, H] of layer lstm (mem[1309184:])
+	lstm_dwihT  *[14336]Float  // gradient of weight_ih transposed, [F, G·H], of layer lstm (mem[1294848:])
+	lstm_xt1    *[784]Float    // time-major input [T, batch, F] of layer lstm (mem[105216:])
+	lstm_gates1 *[14336]Float  // gate values [T, batch, G·H] of layer lstm (mem[65536:])
+	lstm_h1     *[3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer lstm (mem[97920:])
+	lstm_c1     *[3712]Float   // cell states c_0..c_T [T+1, batch, H] of layer lstm (mem[94208:])
+	lstm_tc1    *[3584]Float   // activation of the cell states [T, batch, H] of layer lstm (mem[101632:])
+	lstm_wihT1  *[14336]Float  // weight_ih transposed, [F, G·H] of layer lstm (mem[79872:])
+	lstm_whhT1  *[65536]Float  // weight_hh transposed, [H, G·H] of layer lstm (mem[0:])
+	x1          [784]Float     // model input
+	lstm_out1   *[128]Float    // output of layer lstm (mem[106000:])
+	dense_out1  [10]Float      // output of layer dense
+	mem         [1321472]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -154,6 +155,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -189,6 +191,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -256,6 +259,9 @@ func (m *Model) Target() *[640]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer lstm (seq_mnist_lstm.yaml:9): LSTM 28 steps, 28→128, tanh
 	{
 		bm := m.x[:]
@@ -297,7 +303,7 @@ func (m *workspace) forwardTrain() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_896x512x28_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
+	gemmNN_896x512x28_acc(m.lstm_gates, m.lstm_xt, m.lstm_wihT)
 	clear(m.lstm_h[0:4096])
 	clear(m.lstm_c[0:4096])
 	// step 0
@@ -323,7 +329,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 1
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_h[4096:8192]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_h[4096:8192]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[16384+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -346,7 +352,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 2
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_h[8192:12288]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_h[8192:12288]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[32768+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -369,7 +375,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 3
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_h[12288:16384]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_h[12288:16384]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[49152+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -392,7 +398,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 4
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_h[16384:20480]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_h[16384:20480]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[65536+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -415,7 +421,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 5
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_h[20480:24576]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_h[20480:24576]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[81920+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -438,7 +444,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 6
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_h[24576:28672]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_h[24576:28672]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[98304+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -461,7 +467,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 7
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_h[28672:32768]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_h[28672:32768]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[114688+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -484,7 +490,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 8
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_h[32768:36864]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_h[32768:36864]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[131072+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -507,7 +513,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 9
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_h[36864:40960]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_h[36864:40960]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[147456+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -530,7 +536,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 10
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_h[40960:45056]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_h[40960:45056]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[163840+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -553,7 +559,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 11
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_h[45056:49152]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_h[45056:49152]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[180224+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -576,7 +582,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 12
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_h[49152:53248]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_h[49152:53248]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[196608+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -599,7 +605,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 13
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_h[53248:57344]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_h[53248:57344]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[212992+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -622,7 +628,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 14
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_h[57344:61440]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_h[57344:61440]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[229376+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -645,7 +651,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 15
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_h[61440:65536]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_h[61440:65536]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[245760+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -668,7 +674,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 16
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_h[65536:69632]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_h[65536:69632]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[262144+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -691,7 +697,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 17
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_h[69632:73728]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_h[69632:73728]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[278528+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -714,7 +720,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 18
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_h[73728:77824]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_h[73728:77824]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[294912+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -737,7 +743,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 19
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_h[77824:81920]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_h[77824:81920]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[311296+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -760,7 +766,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 20
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_h[81920:86016]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_h[81920:86016]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[327680+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -783,7 +789,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 21
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_h[86016:90112]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_h[86016:90112]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[344064+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -806,7 +812,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 22
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_h[90112:94208]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_h[90112:94208]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[360448+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -829,7 +835,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 23
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_h[94208:98304]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_h[94208:98304]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[376832+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -852,7 +858,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 24
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_h[98304:102400]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_h[98304:102400]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[393216+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -875,7 +881,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 25
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_h[102400:106496]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_h[102400:106496]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[409600+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -898,7 +904,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 26
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_h[106496:110592]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_h[106496:110592]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[425984+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -921,7 +927,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 27
-	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_h[110592:114688]), &m.lstm_whhT)
+	gemmNN_32x512x128_acc((*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_h[110592:114688]), m.lstm_whhT)
 	for b := 0; b < 32; b++ {
 		g := m.lstm_gates[442368+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -944,9 +950,13 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	copy(m.lstm_out[:], m.lstm_h[114688:118784])
+	if poison {
+		m.poison_Float(65536, 14336) // lstm_wihT
+		m.poison_Float(0, 65536)     // lstm_whhT
+	}
 
 	// layer dense (seq_mnist_lstm.yaml:11): Dense 128→10, softmax
-	gemmNT_32x10x128(&m.dense_out, &m.lstm_out, (*[1280]Float)(m.p[80896:82176]))
+	gemmNT_32x10x128(&m.dense_out, m.lstm_out, (*[1280]Float)(m.p[80896:82176]))
 	{
 		b := (*[10]Float)(m.p[82176:82186])
 		out := m.dense_out[:]
@@ -1068,6 +1078,9 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer lstm (seq_mnist_lstm.yaml:9): LSTM 28 steps, 28→128, tanh
 	{
 		bm := m.x1[:]
@@ -1109,7 +1122,7 @@ func (m *workspace) forward1() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_28x512x28_acc(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
+	gemmNN_28x512x28_acc(m.lstm_gates1, m.lstm_xt1, m.lstm_wihT1)
 	clear(m.lstm_h1[0:128])
 	clear(m.lstm_c1[0:128])
 	// step 0
@@ -1135,7 +1148,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 1
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[512:1024]), (*[128]Float)(m.lstm_h1[128:256]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[512:1024]), (*[128]Float)(m.lstm_h1[128:256]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[512+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1158,7 +1171,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 2
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1024:1536]), (*[128]Float)(m.lstm_h1[256:384]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1024:1536]), (*[128]Float)(m.lstm_h1[256:384]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[1024+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1181,7 +1194,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 3
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1536:2048]), (*[128]Float)(m.lstm_h1[384:512]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[1536:2048]), (*[128]Float)(m.lstm_h1[384:512]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[1536+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1204,7 +1217,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 4
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2048:2560]), (*[128]Float)(m.lstm_h1[512:640]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2048:2560]), (*[128]Float)(m.lstm_h1[512:640]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[2048+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1227,7 +1240,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 5
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2560:3072]), (*[128]Float)(m.lstm_h1[640:768]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[2560:3072]), (*[128]Float)(m.lstm_h1[640:768]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[2560+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1250,7 +1263,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 6
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3072:3584]), (*[128]Float)(m.lstm_h1[768:896]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3072:3584]), (*[128]Float)(m.lstm_h1[768:896]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[3072+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1273,7 +1286,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 7
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3584:4096]), (*[128]Float)(m.lstm_h1[896:1024]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[3584:4096]), (*[128]Float)(m.lstm_h1[896:1024]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[3584+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1296,7 +1309,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 8
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4096:4608]), (*[128]Float)(m.lstm_h1[1024:1152]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4096:4608]), (*[128]Float)(m.lstm_h1[1024:1152]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[4096+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1319,7 +1332,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 9
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4608:5120]), (*[128]Float)(m.lstm_h1[1152:1280]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[4608:5120]), (*[128]Float)(m.lstm_h1[1152:1280]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[4608+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1342,7 +1355,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 10
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5120:5632]), (*[128]Float)(m.lstm_h1[1280:1408]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5120:5632]), (*[128]Float)(m.lstm_h1[1280:1408]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[5120+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1365,7 +1378,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 11
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5632:6144]), (*[128]Float)(m.lstm_h1[1408:1536]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[5632:6144]), (*[128]Float)(m.lstm_h1[1408:1536]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[5632+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1388,7 +1401,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 12
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6144:6656]), (*[128]Float)(m.lstm_h1[1536:1664]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6144:6656]), (*[128]Float)(m.lstm_h1[1536:1664]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[6144+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1411,7 +1424,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 13
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6656:7168]), (*[128]Float)(m.lstm_h1[1664:1792]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[6656:7168]), (*[128]Float)(m.lstm_h1[1664:1792]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[6656+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1434,7 +1447,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 14
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7168:7680]), (*[128]Float)(m.lstm_h1[1792:1920]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7168:7680]), (*[128]Float)(m.lstm_h1[1792:1920]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[7168+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1457,7 +1470,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 15
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7680:8192]), (*[128]Float)(m.lstm_h1[1920:2048]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[7680:8192]), (*[128]Float)(m.lstm_h1[1920:2048]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[7680+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1480,7 +1493,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 16
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8192:8704]), (*[128]Float)(m.lstm_h1[2048:2176]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8192:8704]), (*[128]Float)(m.lstm_h1[2048:2176]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[8192+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1503,7 +1516,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 17
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8704:9216]), (*[128]Float)(m.lstm_h1[2176:2304]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[8704:9216]), (*[128]Float)(m.lstm_h1[2176:2304]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[8704+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1526,7 +1539,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 18
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9216:9728]), (*[128]Float)(m.lstm_h1[2304:2432]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9216:9728]), (*[128]Float)(m.lstm_h1[2304:2432]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[9216+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1549,7 +1562,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 19
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9728:10240]), (*[128]Float)(m.lstm_h1[2432:2560]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[9728:10240]), (*[128]Float)(m.lstm_h1[2432:2560]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[9728+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1572,7 +1585,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 20
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10240:10752]), (*[128]Float)(m.lstm_h1[2560:2688]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10240:10752]), (*[128]Float)(m.lstm_h1[2560:2688]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[10240+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1595,7 +1608,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 21
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10752:11264]), (*[128]Float)(m.lstm_h1[2688:2816]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[10752:11264]), (*[128]Float)(m.lstm_h1[2688:2816]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[10752+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1618,7 +1631,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 22
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11264:11776]), (*[128]Float)(m.lstm_h1[2816:2944]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11264:11776]), (*[128]Float)(m.lstm_h1[2816:2944]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[11264+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1641,7 +1654,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 23
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11776:12288]), (*[128]Float)(m.lstm_h1[2944:3072]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[11776:12288]), (*[128]Float)(m.lstm_h1[2944:3072]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[11776+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1664,7 +1677,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 24
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12288:12800]), (*[128]Float)(m.lstm_h1[3072:3200]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12288:12800]), (*[128]Float)(m.lstm_h1[3072:3200]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[12288+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1687,7 +1700,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 25
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12800:13312]), (*[128]Float)(m.lstm_h1[3200:3328]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[12800:13312]), (*[128]Float)(m.lstm_h1[3200:3328]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[12800+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1710,7 +1723,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 26
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13312:13824]), (*[128]Float)(m.lstm_h1[3328:3456]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13312:13824]), (*[128]Float)(m.lstm_h1[3328:3456]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[13312+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1733,7 +1746,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 27
-	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13824:14336]), (*[128]Float)(m.lstm_h1[3456:3584]), &m.lstm_whhT1)
+	gemmNN_1x512x128_acc((*[512]Float)(m.lstm_gates1[13824:14336]), (*[128]Float)(m.lstm_h1[3456:3584]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[13824+b*512:][:512]
 		fastmath.SigmoidSlice(g[0:256])
@@ -1756,9 +1769,18 @@ func (m *workspace) forward1() {
 		}
 	}
 	copy(m.lstm_out1[:], m.lstm_h1[3584:3712])
+	if poison {
+		m.poison_Float(105216, 784)  // lstm_xt1
+		m.poison_Float(65536, 14336) // lstm_gates1
+		m.poison_Float(97920, 3712)  // lstm_h1
+		m.poison_Float(94208, 3712)  // lstm_c1
+		m.poison_Float(101632, 3584) // lstm_tc1
+		m.poison_Float(79872, 14336) // lstm_wihT1
+		m.poison_Float(0, 65536)     // lstm_whhT1
+	}
 
 	// layer dense (seq_mnist_lstm.yaml:11): Dense 128→10, softmax
-	gemmNT_1x10x128(&m.dense_out1, &m.lstm_out1, (*[1280]Float)(m.p[80896:82176]))
+	gemmNT_1x10x128(&m.dense_out1, m.lstm_out1, (*[1280]Float)(m.p[80896:82176]))
 	{
 		b := (*[10]Float)(m.p[82176:82186])
 		out := m.dense_out1[:]
@@ -1869,6 +1891,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(106000, 128) // lstm_out1
 	}
 
 }
@@ -2193,96 +2218,100 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[80896:82176]), &m.dense_grad, &m.lstm_out)
-	gemmNN_32x128x10(&m.lstm_grad, &m.dense_grad, (*[1280]Float)(m.p[80896:82176]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[80896:82176]), m.dense_grad, m.lstm_out)
+	gemmNN_32x128x10(m.lstm_grad, m.dense_grad, (*[1280]Float)(m.p[80896:82176]))
+	if poison {
+		m.poison_Float(79872, 4096) // lstm_out
+		m.poison_Float(0, 320)      // dense_grad
+	}
 
 	// layer lstm (seq_mnist_lstm.yaml:9): LSTM 28 steps, 28→128, tanh
 	copy(m.lstm_dh[:], m.lstm_grad[:])
 	clear(m.lstm_dc[:])
 	// step 27
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[442368:458752]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_c[110592:114688]), (*[4096]Float)(m.lstm_tc[110592:114688]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[442368:458752]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[442368:458752]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[442368:458752]), (*[4096]Float)(m.lstm_c[110592:114688]), (*[4096]Float)(m.lstm_tc[110592:114688]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[442368:458752]), (*[65536]Float)(m.p[14336:79872]))
 	// step 26
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[425984:442368]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_c[106496:110592]), (*[4096]Float)(m.lstm_tc[106496:110592]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[425984:442368]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[425984:442368]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[425984:442368]), (*[4096]Float)(m.lstm_c[106496:110592]), (*[4096]Float)(m.lstm_tc[106496:110592]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[425984:442368]), (*[65536]Float)(m.p[14336:79872]))
 	// step 25
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[409600:425984]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_c[102400:106496]), (*[4096]Float)(m.lstm_tc[102400:106496]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[409600:425984]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[409600:425984]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[409600:425984]), (*[4096]Float)(m.lstm_c[102400:106496]), (*[4096]Float)(m.lstm_tc[102400:106496]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[409600:425984]), (*[65536]Float)(m.p[14336:79872]))
 	// step 24
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[393216:409600]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_c[98304:102400]), (*[4096]Float)(m.lstm_tc[98304:102400]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[393216:409600]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[393216:409600]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[393216:409600]), (*[4096]Float)(m.lstm_c[98304:102400]), (*[4096]Float)(m.lstm_tc[98304:102400]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[393216:409600]), (*[65536]Float)(m.p[14336:79872]))
 	// step 23
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[376832:393216]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_c[94208:98304]), (*[4096]Float)(m.lstm_tc[94208:98304]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[376832:393216]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[376832:393216]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[376832:393216]), (*[4096]Float)(m.lstm_c[94208:98304]), (*[4096]Float)(m.lstm_tc[94208:98304]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[376832:393216]), (*[65536]Float)(m.p[14336:79872]))
 	// step 22
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[360448:376832]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_c[90112:94208]), (*[4096]Float)(m.lstm_tc[90112:94208]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[360448:376832]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[360448:376832]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[360448:376832]), (*[4096]Float)(m.lstm_c[90112:94208]), (*[4096]Float)(m.lstm_tc[90112:94208]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[360448:376832]), (*[65536]Float)(m.p[14336:79872]))
 	// step 21
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[344064:360448]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_c[86016:90112]), (*[4096]Float)(m.lstm_tc[86016:90112]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[344064:360448]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[344064:360448]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[344064:360448]), (*[4096]Float)(m.lstm_c[86016:90112]), (*[4096]Float)(m.lstm_tc[86016:90112]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[344064:360448]), (*[65536]Float)(m.p[14336:79872]))
 	// step 20
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[327680:344064]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_c[81920:86016]), (*[4096]Float)(m.lstm_tc[81920:86016]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[327680:344064]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[327680:344064]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[327680:344064]), (*[4096]Float)(m.lstm_c[81920:86016]), (*[4096]Float)(m.lstm_tc[81920:86016]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[327680:344064]), (*[65536]Float)(m.p[14336:79872]))
 	// step 19
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[311296:327680]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_c[77824:81920]), (*[4096]Float)(m.lstm_tc[77824:81920]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[311296:327680]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[311296:327680]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[311296:327680]), (*[4096]Float)(m.lstm_c[77824:81920]), (*[4096]Float)(m.lstm_tc[77824:81920]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[311296:327680]), (*[65536]Float)(m.p[14336:79872]))
 	// step 18
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[294912:311296]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_c[73728:77824]), (*[4096]Float)(m.lstm_tc[73728:77824]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[294912:311296]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[294912:311296]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[294912:311296]), (*[4096]Float)(m.lstm_c[73728:77824]), (*[4096]Float)(m.lstm_tc[73728:77824]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[294912:311296]), (*[65536]Float)(m.p[14336:79872]))
 	// step 17
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[278528:294912]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_c[69632:73728]), (*[4096]Float)(m.lstm_tc[69632:73728]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[278528:294912]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[278528:294912]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[278528:294912]), (*[4096]Float)(m.lstm_c[69632:73728]), (*[4096]Float)(m.lstm_tc[69632:73728]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[278528:294912]), (*[65536]Float)(m.p[14336:79872]))
 	// step 16
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[262144:278528]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_c[65536:69632]), (*[4096]Float)(m.lstm_tc[65536:69632]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[262144:278528]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[262144:278528]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[262144:278528]), (*[4096]Float)(m.lstm_c[65536:69632]), (*[4096]Float)(m.lstm_tc[65536:69632]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[262144:278528]), (*[65536]Float)(m.p[14336:79872]))
 	// step 15
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[245760:262144]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_c[61440:65536]), (*[4096]Float)(m.lstm_tc[61440:65536]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[245760:262144]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[245760:262144]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[245760:262144]), (*[4096]Float)(m.lstm_c[61440:65536]), (*[4096]Float)(m.lstm_tc[61440:65536]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[245760:262144]), (*[65536]Float)(m.p[14336:79872]))
 	// step 14
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[229376:245760]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_c[57344:61440]), (*[4096]Float)(m.lstm_tc[57344:61440]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[229376:245760]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[229376:245760]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[229376:245760]), (*[4096]Float)(m.lstm_c[57344:61440]), (*[4096]Float)(m.lstm_tc[57344:61440]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[229376:245760]), (*[65536]Float)(m.p[14336:79872]))
 	// step 13
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[212992:229376]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_c[53248:57344]), (*[4096]Float)(m.lstm_tc[53248:57344]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[212992:229376]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[212992:229376]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[212992:229376]), (*[4096]Float)(m.lstm_c[53248:57344]), (*[4096]Float)(m.lstm_tc[53248:57344]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[212992:229376]), (*[65536]Float)(m.p[14336:79872]))
 	// step 12
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[196608:212992]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_c[49152:53248]), (*[4096]Float)(m.lstm_tc[49152:53248]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[196608:212992]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[196608:212992]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[196608:212992]), (*[4096]Float)(m.lstm_c[49152:53248]), (*[4096]Float)(m.lstm_tc[49152:53248]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[196608:212992]), (*[65536]Float)(m.p[14336:79872]))
 	// step 11
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[180224:196608]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_c[45056:49152]), (*[4096]Float)(m.lstm_tc[45056:49152]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[180224:196608]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[180224:196608]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[180224:196608]), (*[4096]Float)(m.lstm_c[45056:49152]), (*[4096]Float)(m.lstm_tc[45056:49152]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[180224:196608]), (*[65536]Float)(m.p[14336:79872]))
 	// step 10
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[163840:180224]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_c[40960:45056]), (*[4096]Float)(m.lstm_tc[40960:45056]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[163840:180224]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[163840:180224]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[163840:180224]), (*[4096]Float)(m.lstm_c[40960:45056]), (*[4096]Float)(m.lstm_tc[40960:45056]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[163840:180224]), (*[65536]Float)(m.p[14336:79872]))
 	// step 9
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[147456:163840]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_c[36864:40960]), (*[4096]Float)(m.lstm_tc[36864:40960]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[147456:163840]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[147456:163840]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[147456:163840]), (*[4096]Float)(m.lstm_c[36864:40960]), (*[4096]Float)(m.lstm_tc[36864:40960]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[147456:163840]), (*[65536]Float)(m.p[14336:79872]))
 	// step 8
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[131072:147456]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_c[32768:36864]), (*[4096]Float)(m.lstm_tc[32768:36864]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[131072:147456]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[131072:147456]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[131072:147456]), (*[4096]Float)(m.lstm_c[32768:36864]), (*[4096]Float)(m.lstm_tc[32768:36864]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[131072:147456]), (*[65536]Float)(m.p[14336:79872]))
 	// step 7
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[114688:131072]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_c[28672:32768]), (*[4096]Float)(m.lstm_tc[28672:32768]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[114688:131072]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[114688:131072]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[114688:131072]), (*[4096]Float)(m.lstm_c[28672:32768]), (*[4096]Float)(m.lstm_tc[28672:32768]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[114688:131072]), (*[65536]Float)(m.p[14336:79872]))
 	// step 6
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[98304:114688]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_c[24576:28672]), (*[4096]Float)(m.lstm_tc[24576:28672]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[98304:114688]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[98304:114688]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[98304:114688]), (*[4096]Float)(m.lstm_c[24576:28672]), (*[4096]Float)(m.lstm_tc[24576:28672]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[98304:114688]), (*[65536]Float)(m.p[14336:79872]))
 	// step 5
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[81920:98304]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_c[20480:24576]), (*[4096]Float)(m.lstm_tc[20480:24576]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[81920:98304]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[81920:98304]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[81920:98304]), (*[4096]Float)(m.lstm_c[20480:24576]), (*[4096]Float)(m.lstm_tc[20480:24576]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[81920:98304]), (*[65536]Float)(m.p[14336:79872]))
 	// step 4
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[65536:81920]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_c[16384:20480]), (*[4096]Float)(m.lstm_tc[16384:20480]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[65536:81920]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[65536:81920]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[65536:81920]), (*[4096]Float)(m.lstm_c[16384:20480]), (*[4096]Float)(m.lstm_tc[16384:20480]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[65536:81920]), (*[65536]Float)(m.p[14336:79872]))
 	// step 3
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[49152:65536]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_c[12288:16384]), (*[4096]Float)(m.lstm_tc[12288:16384]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[49152:65536]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[49152:65536]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[49152:65536]), (*[4096]Float)(m.lstm_c[12288:16384]), (*[4096]Float)(m.lstm_tc[12288:16384]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[49152:65536]), (*[65536]Float)(m.p[14336:79872]))
 	// step 2
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[32768:49152]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_c[8192:12288]), (*[4096]Float)(m.lstm_tc[8192:12288]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[32768:49152]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[32768:49152]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[32768:49152]), (*[4096]Float)(m.lstm_c[8192:12288]), (*[4096]Float)(m.lstm_tc[8192:12288]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[32768:49152]), (*[65536]Float)(m.p[14336:79872]))
 	// step 1
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[16384:32768]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_c[4096:8192]), (*[4096]Float)(m.lstm_tc[4096:8192]))
-	gemmNN_32x128x512(&m.lstm_dh, (*[16384]Float)(m.lstm_dg[16384:32768]), (*[65536]Float)(m.p[14336:79872]))
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[16384:32768]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[16384:32768]), (*[4096]Float)(m.lstm_c[4096:8192]), (*[4096]Float)(m.lstm_tc[4096:8192]))
+	gemmNN_32x128x512(m.lstm_dh, (*[16384]Float)(m.lstm_dg[16384:32768]), (*[65536]Float)(m.p[14336:79872]))
 	// step 0
-	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[0:16384]), &m.lstm_dc, &m.lstm_dh, (*[16384]Float)(m.lstm_gates[0:16384]), (*[4096]Float)(m.lstm_c[0:4096]), (*[4096]Float)(m.lstm_tc[0:4096]))
-	gemmTN_28x512x896(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
+	lstmGrad_32x128((*[16384]Float)(m.lstm_dg[0:16384]), m.lstm_dc, m.lstm_dh, (*[16384]Float)(m.lstm_gates[0:16384]), (*[4096]Float)(m.lstm_c[0:4096]), (*[4096]Float)(m.lstm_tc[0:4096]))
+	gemmTN_28x512x896(m.lstm_dwihT, m.lstm_xt, m.lstm_dg)
 	{
 		src := m.lstm_dwihT[:]
 		dst := ((*[14336]Float)(m.g[0:14336]))[:]
@@ -2296,10 +2325,74 @@ func (m *workspace) backward() {
 	gemmTN_512x128x864((*[65536]Float)(m.g[14336:79872]), (*[442368]Float)(m.lstm_dg[16384:458752]), (*[110592]Float)(m.lstm_h[4096:114688]))
 	{
 		*(*[512]Float)(m.g[79872:80384]) = [512]Float{}
-		biasGrad_896x512(&m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
+		biasGrad_896x512(m.lstm_dg, (*[512]Float)(m.g[79872:80384]))
 	}
 	*(*[512]Float)(m.g[80384:80896]) = *(*[512]Float)(m.g[79872:80384])
+	if poison {
+		m.poison_Float(1269760, 25088)  // lstm_xt
+		m.poison_Float(458752, 458752)  // lstm_gates
+		m.poison_Float(1036288, 118784) // lstm_h
+		m.poison_Float(917504, 118784)  // lstm_c
+		m.poison_Float(1155072, 114688) // lstm_tc
+		m.poison_Float(1317376, 4096)   // lstm_grad
+		m.poison_Float(0, 458752)       // lstm_dg
+		m.poison_Float(1313280, 4096)   // lstm_dh
+		m.poison_Float(1309184, 4096)   // lstm_dc
+		m.poison_Float(1294848, 14336)  // lstm_dwihT
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.lstm_xt = (*[25088]Float)(m.mem[1269760:1294848])
+	m.lstm_gates = (*[458752]Float)(m.mem[458752:917504])
+	m.lstm_h = (*[118784]Float)(m.mem[1036288:1155072])
+	m.lstm_c = (*[118784]Float)(m.mem[917504:1036288])
+	m.lstm_tc = (*[114688]Float)(m.mem[1155072:1269760])
+	m.lstm_wihT = (*[14336]Float)(m.mem[65536:79872])
+	m.lstm_whhT = (*[65536]Float)(m.mem[0:65536])
+	m.lstm_out = (*[4096]Float)(m.mem[79872:83968])
+	m.dense_grad = (*[320]Float)(m.mem[0:320])
+	m.lstm_grad = (*[4096]Float)(m.mem[1317376:1321472])
+	m.lstm_dg = (*[458752]Float)(m.mem[0:458752])
+	m.lstm_dh = (*[4096]Float)(m.mem[1313280:1317376])
+	m.lstm_dc = (*[4096]Float)(m.mem[1309184:1313280])
+	m.lstm_dwihT = (*[14336]Float)(m.mem[1294848:1309184])
+	m.lstm_xt1 = (*[784]Float)(m.mem[105216:106000])
+	m.lstm_gates1 = (*[14336]Float)(m.mem[65536:79872])
+	m.lstm_h1 = (*[3712]Float)(m.mem[97920:101632])
+	m.lstm_c1 = (*[3712]Float)(m.mem[94208:97920])
+	m.lstm_tc1 = (*[3584]Float)(m.mem[101632:105216])
+	m.lstm_wihT1 = (*[14336]Float)(m.mem[79872:94208])
+	m.lstm_whhT1 = (*[65536]Float)(m.mem[0:65536])
+	m.lstm_out1 = (*[128]Float)(m.mem[106000:106128])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -2513,6 +2606,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -94,28 +94,29 @@ type workspace struct {
 	loss              float64           // its shard's summed loss
 	correct           int               // and correct count
 	idx               [ShardSize]int
-	simple_rnn_xt     [25088]Float  // time-major input [T, batch, F] of layer simple_rnn
-	simple_rnn_gates  [114688]Float // gate values [T, batch, G·H] of layer simple_rnn
-	simple_rnn_h      [118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
-	simple_rnn_wihT   [3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn
-	simple_rnn_whhT   [16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn
-	x                 [25088]Float  // model input
-	simple_rnn_out    [4096]Float   // output of layer simple_rnn
-	dense_out         [320]Float    // output of layer dense
-	y                 [320]Float    // targets
-	dense_grad        [320]Float    // gradient of the output of layer dense
-	simple_rnn_grad   [4096]Float   // gradient of the output of layer simple_rnn
-	simple_rnn_dg     [114688]Float // gradient of the gate pre-activations [T, batch, G·H] of layer simple_rnn
-	simple_rnn_dh     [4096]Float   // gradient of one step's state [batch, H] of layer simple_rnn
-	simple_rnn_dwihT  [3584]Float   // gradient of weight_ih transposed, [F, G·H], of layer simple_rnn
-	simple_rnn_xt1    [784]Float    // time-major input [T, batch, F] of layer simple_rnn
-	simple_rnn_gates1 [3584]Float   // gate values [T, batch, G·H] of layer simple_rnn
-	simple_rnn_h1     [3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn
-	simple_rnn_wihT1  [3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn
-	simple_rnn_whhT1  [16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn
-	x1                [784]Float    // model input
-	simple_rnn_out1   [128]Float    // output of layer simple_rnn
-	dense_out1        [10]Float     // output of layer dense
+	simple_rnn_xt     *[25088]Float  // time-major input [T, batch, F] of layer simple_rnn (mem[233472:])
+	simple_rnn_gates  *[114688]Float // gate values [T, batch, G·H] of layer simple_rnn (mem[118784:])
+	simple_rnn_h      *[118784]Float // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn (mem[0:])
+	simple_rnn_wihT   *[3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn (mem[279040:])
+	simple_rnn_whhT   *[16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn (mem[258560:])
+	x                 [25088]Float   // model input
+	simple_rnn_out    *[4096]Float   // output of layer simple_rnn (mem[274944:])
+	dense_out         [320]Float     // output of layer dense
+	y                 [320]Float     // targets
+	dense_grad        *[320]Float    // gradient of the output of layer dense (mem[118784:])
+	simple_rnn_grad   *[4096]Float   // gradient of the output of layer simple_rnn (mem[262656:])
+	simple_rnn_dg     *[114688]Float // gradient of the gate pre-activations [T, batch, G·H] of layer simple_rnn (mem[118784:])
+	simple_rnn_dh     *[4096]Float   // gradient of one step's state [batch, H] of layer simple_rnn (mem[258560:])
+	simple_rnn_dwihT  *[3584]Float   // gradient of weight_ih transposed, [F, G·H], of layer simple_rnn (mem[266752:])
+	simple_rnn_xt1    *[784]Float    // time-major input [T, batch, F] of layer simple_rnn (mem[27264:])
+	simple_rnn_gates1 *[3584]Float   // gate values [T, batch, G·H] of layer simple_rnn (mem[20096:])
+	simple_rnn_h1     *[3712]Float   // hidden states h_0..h_T [T+1, batch, H] of layer simple_rnn (mem[16384:])
+	simple_rnn_wihT1  *[3584]Float   // weight_ih transposed, [F, G·H] of layer simple_rnn (mem[23680:])
+	simple_rnn_whhT1  *[16384]Float  // weight_hh transposed, [H, G·H] of layer simple_rnn (mem[0:])
+	x1                [784]Float     // model input
+	simple_rnn_out1   *[128]Float    // output of layer simple_rnn (mem[28048:])
+	dense_out1        [10]Float      // output of layer dense
+	mem               [282624]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -149,6 +150,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -184,6 +186,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -251,6 +254,9 @@ func (m *Model) Target() *[640]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer simple_rnn (seq_mnist_rnn.yaml:9): SimpleRNN 28 steps, 28→128, tanh
 	{
 		bm := m.x[:]
@@ -292,123 +298,128 @@ func (m *workspace) forwardTrain() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_896x128x28_acc(&m.simple_rnn_gates, &m.simple_rnn_xt, &m.simple_rnn_wihT)
+	gemmNN_896x128x28_acc(m.simple_rnn_gates, m.simple_rnn_xt, m.simple_rnn_wihT)
 	clear(m.simple_rnn_h[0:4096])
 	// step 0
 	copy(m.simple_rnn_h[4096:8192], m.simple_rnn_gates[0:4096])
 	fastmath.TanhSlice(m.simple_rnn_h[4096:8192])
 	// step 1
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[4096:8192]), (*[4096]Float)(m.simple_rnn_h[4096:8192]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[4096:8192]), (*[4096]Float)(m.simple_rnn_h[4096:8192]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[8192:12288], m.simple_rnn_gates[4096:8192])
 	fastmath.TanhSlice(m.simple_rnn_h[8192:12288])
 	// step 2
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[8192:12288]), (*[4096]Float)(m.simple_rnn_h[8192:12288]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[8192:12288]), (*[4096]Float)(m.simple_rnn_h[8192:12288]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[12288:16384], m.simple_rnn_gates[8192:12288])
 	fastmath.TanhSlice(m.simple_rnn_h[12288:16384])
 	// step 3
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[12288:16384]), (*[4096]Float)(m.simple_rnn_h[12288:16384]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[12288:16384]), (*[4096]Float)(m.simple_rnn_h[12288:16384]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[16384:20480], m.simple_rnn_gates[12288:16384])
 	fastmath.TanhSlice(m.simple_rnn_h[16384:20480])
 	// step 4
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[16384:20480]), (*[4096]Float)(m.simple_rnn_h[16384:20480]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[16384:20480]), (*[4096]Float)(m.simple_rnn_h[16384:20480]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[20480:24576], m.simple_rnn_gates[16384:20480])
 	fastmath.TanhSlice(m.simple_rnn_h[20480:24576])
 	// step 5
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[20480:24576]), (*[4096]Float)(m.simple_rnn_h[20480:24576]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[20480:24576]), (*[4096]Float)(m.simple_rnn_h[20480:24576]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[24576:28672], m.simple_rnn_gates[20480:24576])
 	fastmath.TanhSlice(m.simple_rnn_h[24576:28672])
 	// step 6
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[24576:28672]), (*[4096]Float)(m.simple_rnn_h[24576:28672]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[24576:28672]), (*[4096]Float)(m.simple_rnn_h[24576:28672]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[28672:32768], m.simple_rnn_gates[24576:28672])
 	fastmath.TanhSlice(m.simple_rnn_h[28672:32768])
 	// step 7
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[28672:32768]), (*[4096]Float)(m.simple_rnn_h[28672:32768]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[28672:32768]), (*[4096]Float)(m.simple_rnn_h[28672:32768]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[32768:36864], m.simple_rnn_gates[28672:32768])
 	fastmath.TanhSlice(m.simple_rnn_h[32768:36864])
 	// step 8
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[32768:36864]), (*[4096]Float)(m.simple_rnn_h[32768:36864]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[32768:36864]), (*[4096]Float)(m.simple_rnn_h[32768:36864]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[36864:40960], m.simple_rnn_gates[32768:36864])
 	fastmath.TanhSlice(m.simple_rnn_h[36864:40960])
 	// step 9
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[36864:40960]), (*[4096]Float)(m.simple_rnn_h[36864:40960]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[36864:40960]), (*[4096]Float)(m.simple_rnn_h[36864:40960]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[40960:45056], m.simple_rnn_gates[36864:40960])
 	fastmath.TanhSlice(m.simple_rnn_h[40960:45056])
 	// step 10
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[40960:45056]), (*[4096]Float)(m.simple_rnn_h[40960:45056]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[40960:45056]), (*[4096]Float)(m.simple_rnn_h[40960:45056]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[45056:49152], m.simple_rnn_gates[40960:45056])
 	fastmath.TanhSlice(m.simple_rnn_h[45056:49152])
 	// step 11
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[45056:49152]), (*[4096]Float)(m.simple_rnn_h[45056:49152]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[45056:49152]), (*[4096]Float)(m.simple_rnn_h[45056:49152]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[49152:53248], m.simple_rnn_gates[45056:49152])
 	fastmath.TanhSlice(m.simple_rnn_h[49152:53248])
 	// step 12
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[49152:53248]), (*[4096]Float)(m.simple_rnn_h[49152:53248]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[49152:53248]), (*[4096]Float)(m.simple_rnn_h[49152:53248]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[53248:57344], m.simple_rnn_gates[49152:53248])
 	fastmath.TanhSlice(m.simple_rnn_h[53248:57344])
 	// step 13
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[53248:57344]), (*[4096]Float)(m.simple_rnn_h[53248:57344]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[53248:57344]), (*[4096]Float)(m.simple_rnn_h[53248:57344]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[57344:61440], m.simple_rnn_gates[53248:57344])
 	fastmath.TanhSlice(m.simple_rnn_h[57344:61440])
 	// step 14
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[57344:61440]), (*[4096]Float)(m.simple_rnn_h[57344:61440]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[57344:61440]), (*[4096]Float)(m.simple_rnn_h[57344:61440]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[61440:65536], m.simple_rnn_gates[57344:61440])
 	fastmath.TanhSlice(m.simple_rnn_h[61440:65536])
 	// step 15
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[61440:65536]), (*[4096]Float)(m.simple_rnn_h[61440:65536]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[61440:65536]), (*[4096]Float)(m.simple_rnn_h[61440:65536]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[65536:69632], m.simple_rnn_gates[61440:65536])
 	fastmath.TanhSlice(m.simple_rnn_h[65536:69632])
 	// step 16
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[65536:69632]), (*[4096]Float)(m.simple_rnn_h[65536:69632]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[65536:69632]), (*[4096]Float)(m.simple_rnn_h[65536:69632]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[69632:73728], m.simple_rnn_gates[65536:69632])
 	fastmath.TanhSlice(m.simple_rnn_h[69632:73728])
 	// step 17
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[69632:73728]), (*[4096]Float)(m.simple_rnn_h[69632:73728]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[69632:73728]), (*[4096]Float)(m.simple_rnn_h[69632:73728]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[73728:77824], m.simple_rnn_gates[69632:73728])
 	fastmath.TanhSlice(m.simple_rnn_h[73728:77824])
 	// step 18
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[73728:77824]), (*[4096]Float)(m.simple_rnn_h[73728:77824]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[73728:77824]), (*[4096]Float)(m.simple_rnn_h[73728:77824]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[77824:81920], m.simple_rnn_gates[73728:77824])
 	fastmath.TanhSlice(m.simple_rnn_h[77824:81920])
 	// step 19
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[77824:81920]), (*[4096]Float)(m.simple_rnn_h[77824:81920]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[77824:81920]), (*[4096]Float)(m.simple_rnn_h[77824:81920]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[81920:86016], m.simple_rnn_gates[77824:81920])
 	fastmath.TanhSlice(m.simple_rnn_h[81920:86016])
 	// step 20
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[81920:86016]), (*[4096]Float)(m.simple_rnn_h[81920:86016]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[81920:86016]), (*[4096]Float)(m.simple_rnn_h[81920:86016]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[86016:90112], m.simple_rnn_gates[81920:86016])
 	fastmath.TanhSlice(m.simple_rnn_h[86016:90112])
 	// step 21
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[86016:90112]), (*[4096]Float)(m.simple_rnn_h[86016:90112]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[86016:90112]), (*[4096]Float)(m.simple_rnn_h[86016:90112]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[90112:94208], m.simple_rnn_gates[86016:90112])
 	fastmath.TanhSlice(m.simple_rnn_h[90112:94208])
 	// step 22
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[90112:94208]), (*[4096]Float)(m.simple_rnn_h[90112:94208]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[90112:94208]), (*[4096]Float)(m.simple_rnn_h[90112:94208]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[94208:98304], m.simple_rnn_gates[90112:94208])
 	fastmath.TanhSlice(m.simple_rnn_h[94208:98304])
 	// step 23
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[94208:98304]), (*[4096]Float)(m.simple_rnn_h[94208:98304]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[94208:98304]), (*[4096]Float)(m.simple_rnn_h[94208:98304]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[98304:102400], m.simple_rnn_gates[94208:98304])
 	fastmath.TanhSlice(m.simple_rnn_h[98304:102400])
 	// step 24
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[98304:102400]), (*[4096]Float)(m.simple_rnn_h[98304:102400]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[98304:102400]), (*[4096]Float)(m.simple_rnn_h[98304:102400]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[102400:106496], m.simple_rnn_gates[98304:102400])
 	fastmath.TanhSlice(m.simple_rnn_h[102400:106496])
 	// step 25
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[102400:106496]), (*[4096]Float)(m.simple_rnn_h[102400:106496]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[102400:106496]), (*[4096]Float)(m.simple_rnn_h[102400:106496]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[106496:110592], m.simple_rnn_gates[102400:106496])
 	fastmath.TanhSlice(m.simple_rnn_h[106496:110592])
 	// step 26
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[106496:110592]), (*[4096]Float)(m.simple_rnn_h[106496:110592]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[106496:110592]), (*[4096]Float)(m.simple_rnn_h[106496:110592]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[110592:114688], m.simple_rnn_gates[106496:110592])
 	fastmath.TanhSlice(m.simple_rnn_h[110592:114688])
 	// step 27
-	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[110592:114688]), (*[4096]Float)(m.simple_rnn_h[110592:114688]), &m.simple_rnn_whhT)
+	gemmNN_32x128x128_acc((*[4096]Float)(m.simple_rnn_gates[110592:114688]), (*[4096]Float)(m.simple_rnn_h[110592:114688]), m.simple_rnn_whhT)
 	copy(m.simple_rnn_h[114688:118784], m.simple_rnn_gates[110592:114688])
 	fastmath.TanhSlice(m.simple_rnn_h[114688:118784])
 	copy(m.simple_rnn_out[:], m.simple_rnn_h[114688:118784])
+	if poison {
+		m.poison_Float(118784, 114688) // simple_rnn_gates
+		m.poison_Float(279040, 3584)   // simple_rnn_wihT
+		m.poison_Float(258560, 16384)  // simple_rnn_whhT
+	}
 
 	// layer dense (seq_mnist_rnn.yaml:11): Dense 128→10, softmax
-	gemmNT_32x10x128(&m.dense_out, &m.simple_rnn_out, (*[1280]Float)(m.p[20224:21504]))
+	gemmNT_32x10x128(&m.dense_out, m.simple_rnn_out, (*[1280]Float)(m.p[20224:21504]))
 	{
 		b := (*[10]Float)(m.p[21504:21514])
 		out := m.dense_out[:]
@@ -530,6 +541,9 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer simple_rnn (seq_mnist_rnn.yaml:9): SimpleRNN 28 steps, 28→128, tanh
 	{
 		bm := m.x1[:]
@@ -571,123 +585,130 @@ func (m *workspace) forward1() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_28x128x28_acc(&m.simple_rnn_gates1, &m.simple_rnn_xt1, &m.simple_rnn_wihT1)
+	gemmNN_28x128x28_acc(m.simple_rnn_gates1, m.simple_rnn_xt1, m.simple_rnn_wihT1)
 	clear(m.simple_rnn_h1[0:128])
 	// step 0
 	copy(m.simple_rnn_h1[128:256], m.simple_rnn_gates1[0:128])
 	fastmath.TanhSlice(m.simple_rnn_h1[128:256])
 	// step 1
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[128:256]), (*[128]Float)(m.simple_rnn_h1[128:256]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[128:256]), (*[128]Float)(m.simple_rnn_h1[128:256]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[256:384], m.simple_rnn_gates1[128:256])
 	fastmath.TanhSlice(m.simple_rnn_h1[256:384])
 	// step 2
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[256:384]), (*[128]Float)(m.simple_rnn_h1[256:384]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[256:384]), (*[128]Float)(m.simple_rnn_h1[256:384]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[384:512], m.simple_rnn_gates1[256:384])
 	fastmath.TanhSlice(m.simple_rnn_h1[384:512])
 	// step 3
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[384:512]), (*[128]Float)(m.simple_rnn_h1[384:512]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[384:512]), (*[128]Float)(m.simple_rnn_h1[384:512]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[512:640], m.simple_rnn_gates1[384:512])
 	fastmath.TanhSlice(m.simple_rnn_h1[512:640])
 	// step 4
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[512:640]), (*[128]Float)(m.simple_rnn_h1[512:640]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[512:640]), (*[128]Float)(m.simple_rnn_h1[512:640]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[640:768], m.simple_rnn_gates1[512:640])
 	fastmath.TanhSlice(m.simple_rnn_h1[640:768])
 	// step 5
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[640:768]), (*[128]Float)(m.simple_rnn_h1[640:768]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[640:768]), (*[128]Float)(m.simple_rnn_h1[640:768]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[768:896], m.simple_rnn_gates1[640:768])
 	fastmath.TanhSlice(m.simple_rnn_h1[768:896])
 	// step 6
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[768:896]), (*[128]Float)(m.simple_rnn_h1[768:896]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[768:896]), (*[128]Float)(m.simple_rnn_h1[768:896]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[896:1024], m.simple_rnn_gates1[768:896])
 	fastmath.TanhSlice(m.simple_rnn_h1[896:1024])
 	// step 7
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[896:1024]), (*[128]Float)(m.simple_rnn_h1[896:1024]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[896:1024]), (*[128]Float)(m.simple_rnn_h1[896:1024]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1024:1152], m.simple_rnn_gates1[896:1024])
 	fastmath.TanhSlice(m.simple_rnn_h1[1024:1152])
 	// step 8
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1024:1152]), (*[128]Float)(m.simple_rnn_h1[1024:1152]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1024:1152]), (*[128]Float)(m.simple_rnn_h1[1024:1152]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1152:1280], m.simple_rnn_gates1[1024:1152])
 	fastmath.TanhSlice(m.simple_rnn_h1[1152:1280])
 	// step 9
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1152:1280]), (*[128]Float)(m.simple_rnn_h1[1152:1280]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1152:1280]), (*[128]Float)(m.simple_rnn_h1[1152:1280]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1280:1408], m.simple_rnn_gates1[1152:1280])
 	fastmath.TanhSlice(m.simple_rnn_h1[1280:1408])
 	// step 10
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1280:1408]), (*[128]Float)(m.simple_rnn_h1[1280:1408]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1280:1408]), (*[128]Float)(m.simple_rnn_h1[1280:1408]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1408:1536], m.simple_rnn_gates1[1280:1408])
 	fastmath.TanhSlice(m.simple_rnn_h1[1408:1536])
 	// step 11
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1408:1536]), (*[128]Float)(m.simple_rnn_h1[1408:1536]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1408:1536]), (*[128]Float)(m.simple_rnn_h1[1408:1536]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1536:1664], m.simple_rnn_gates1[1408:1536])
 	fastmath.TanhSlice(m.simple_rnn_h1[1536:1664])
 	// step 12
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1536:1664]), (*[128]Float)(m.simple_rnn_h1[1536:1664]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1536:1664]), (*[128]Float)(m.simple_rnn_h1[1536:1664]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1664:1792], m.simple_rnn_gates1[1536:1664])
 	fastmath.TanhSlice(m.simple_rnn_h1[1664:1792])
 	// step 13
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1664:1792]), (*[128]Float)(m.simple_rnn_h1[1664:1792]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1664:1792]), (*[128]Float)(m.simple_rnn_h1[1664:1792]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1792:1920], m.simple_rnn_gates1[1664:1792])
 	fastmath.TanhSlice(m.simple_rnn_h1[1792:1920])
 	// step 14
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1792:1920]), (*[128]Float)(m.simple_rnn_h1[1792:1920]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1792:1920]), (*[128]Float)(m.simple_rnn_h1[1792:1920]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[1920:2048], m.simple_rnn_gates1[1792:1920])
 	fastmath.TanhSlice(m.simple_rnn_h1[1920:2048])
 	// step 15
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1920:2048]), (*[128]Float)(m.simple_rnn_h1[1920:2048]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[1920:2048]), (*[128]Float)(m.simple_rnn_h1[1920:2048]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2048:2176], m.simple_rnn_gates1[1920:2048])
 	fastmath.TanhSlice(m.simple_rnn_h1[2048:2176])
 	// step 16
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2048:2176]), (*[128]Float)(m.simple_rnn_h1[2048:2176]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2048:2176]), (*[128]Float)(m.simple_rnn_h1[2048:2176]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2176:2304], m.simple_rnn_gates1[2048:2176])
 	fastmath.TanhSlice(m.simple_rnn_h1[2176:2304])
 	// step 17
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2176:2304]), (*[128]Float)(m.simple_rnn_h1[2176:2304]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2176:2304]), (*[128]Float)(m.simple_rnn_h1[2176:2304]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2304:2432], m.simple_rnn_gates1[2176:2304])
 	fastmath.TanhSlice(m.simple_rnn_h1[2304:2432])
 	// step 18
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2304:2432]), (*[128]Float)(m.simple_rnn_h1[2304:2432]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2304:2432]), (*[128]Float)(m.simple_rnn_h1[2304:2432]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2432:2560], m.simple_rnn_gates1[2304:2432])
 	fastmath.TanhSlice(m.simple_rnn_h1[2432:2560])
 	// step 19
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2432:2560]), (*[128]Float)(m.simple_rnn_h1[2432:2560]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2432:2560]), (*[128]Float)(m.simple_rnn_h1[2432:2560]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2560:2688], m.simple_rnn_gates1[2432:2560])
 	fastmath.TanhSlice(m.simple_rnn_h1[2560:2688])
 	// step 20
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2560:2688]), (*[128]Float)(m.simple_rnn_h1[2560:2688]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2560:2688]), (*[128]Float)(m.simple_rnn_h1[2560:2688]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2688:2816], m.simple_rnn_gates1[2560:2688])
 	fastmath.TanhSlice(m.simple_rnn_h1[2688:2816])
 	// step 21
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2688:2816]), (*[128]Float)(m.simple_rnn_h1[2688:2816]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2688:2816]), (*[128]Float)(m.simple_rnn_h1[2688:2816]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2816:2944], m.simple_rnn_gates1[2688:2816])
 	fastmath.TanhSlice(m.simple_rnn_h1[2816:2944])
 	// step 22
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2816:2944]), (*[128]Float)(m.simple_rnn_h1[2816:2944]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2816:2944]), (*[128]Float)(m.simple_rnn_h1[2816:2944]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[2944:3072], m.simple_rnn_gates1[2816:2944])
 	fastmath.TanhSlice(m.simple_rnn_h1[2944:3072])
 	// step 23
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2944:3072]), (*[128]Float)(m.simple_rnn_h1[2944:3072]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[2944:3072]), (*[128]Float)(m.simple_rnn_h1[2944:3072]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[3072:3200], m.simple_rnn_gates1[2944:3072])
 	fastmath.TanhSlice(m.simple_rnn_h1[3072:3200])
 	// step 24
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3072:3200]), (*[128]Float)(m.simple_rnn_h1[3072:3200]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3072:3200]), (*[128]Float)(m.simple_rnn_h1[3072:3200]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[3200:3328], m.simple_rnn_gates1[3072:3200])
 	fastmath.TanhSlice(m.simple_rnn_h1[3200:3328])
 	// step 25
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3200:3328]), (*[128]Float)(m.simple_rnn_h1[3200:3328]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3200:3328]), (*[128]Float)(m.simple_rnn_h1[3200:3328]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[3328:3456], m.simple_rnn_gates1[3200:3328])
 	fastmath.TanhSlice(m.simple_rnn_h1[3328:3456])
 	// step 26
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3328:3456]), (*[128]Float)(m.simple_rnn_h1[3328:3456]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3328:3456]), (*[128]Float)(m.simple_rnn_h1[3328:3456]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[3456:3584], m.simple_rnn_gates1[3328:3456])
 	fastmath.TanhSlice(m.simple_rnn_h1[3456:3584])
 	// step 27
-	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3456:3584]), (*[128]Float)(m.simple_rnn_h1[3456:3584]), &m.simple_rnn_whhT1)
+	gemmNN_1x128x128_acc((*[128]Float)(m.simple_rnn_gates1[3456:3584]), (*[128]Float)(m.simple_rnn_h1[3456:3584]), m.simple_rnn_whhT1)
 	copy(m.simple_rnn_h1[3584:3712], m.simple_rnn_gates1[3456:3584])
 	fastmath.TanhSlice(m.simple_rnn_h1[3584:3712])
 	copy(m.simple_rnn_out1[:], m.simple_rnn_h1[3584:3712])
+	if poison {
+		m.poison_Float(27264, 784)  // simple_rnn_xt1
+		m.poison_Float(20096, 3584) // simple_rnn_gates1
+		m.poison_Float(16384, 3712) // simple_rnn_h1
+		m.poison_Float(23680, 3584) // simple_rnn_wihT1
+		m.poison_Float(0, 16384)    // simple_rnn_whhT1
+	}
 
 	// layer dense (seq_mnist_rnn.yaml:11): Dense 128→10, softmax
-	gemmNT_1x10x128(&m.dense_out1, &m.simple_rnn_out1, (*[1280]Float)(m.p[20224:21504]))
+	gemmNT_1x10x128(&m.dense_out1, m.simple_rnn_out1, (*[1280]Float)(m.p[20224:21504]))
 	{
 		b := (*[10]Float)(m.p[21504:21514])
 		out := m.dense_out1[:]
@@ -798,6 +819,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(28048, 128) // simple_rnn_out1
 	}
 
 }
@@ -1122,8 +1146,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[20224:21504]), &m.dense_grad, &m.simple_rnn_out)
-	gemmNN_32x128x10(&m.simple_rnn_grad, &m.dense_grad, (*[1280]Float)(m.p[20224:21504]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[20224:21504]), m.dense_grad, m.simple_rnn_out)
+	gemmNN_32x128x10(m.simple_rnn_grad, m.dense_grad, (*[1280]Float)(m.p[20224:21504]))
+	if poison {
+		m.poison_Float(274944, 4096) // simple_rnn_out
+		m.poison_Float(118784, 320)  // dense_grad
+	}
 
 	// layer simple_rnn (seq_mnist_rnn.yaml:9): SimpleRNN 28 steps, 28→128, tanh
 	copy(m.simple_rnn_dh[:], m.simple_rnn_grad[:])
@@ -1139,7 +1167,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[110592:114688]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[110592:114688]), (*[16384]Float)(m.p[3584:19968]))
 	// step 26
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[106496+b*128:][:128]
@@ -1152,7 +1180,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[106496:110592]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[106496:110592]), (*[16384]Float)(m.p[3584:19968]))
 	// step 25
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[102400+b*128:][:128]
@@ -1165,7 +1193,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[102400:106496]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[102400:106496]), (*[16384]Float)(m.p[3584:19968]))
 	// step 24
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[98304+b*128:][:128]
@@ -1178,7 +1206,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[98304:102400]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[98304:102400]), (*[16384]Float)(m.p[3584:19968]))
 	// step 23
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[94208+b*128:][:128]
@@ -1191,7 +1219,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[94208:98304]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[94208:98304]), (*[16384]Float)(m.p[3584:19968]))
 	// step 22
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[90112+b*128:][:128]
@@ -1204,7 +1232,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[90112:94208]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[90112:94208]), (*[16384]Float)(m.p[3584:19968]))
 	// step 21
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[86016+b*128:][:128]
@@ -1217,7 +1245,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[86016:90112]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[86016:90112]), (*[16384]Float)(m.p[3584:19968]))
 	// step 20
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[81920+b*128:][:128]
@@ -1230,7 +1258,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[81920:86016]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[81920:86016]), (*[16384]Float)(m.p[3584:19968]))
 	// step 19
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[77824+b*128:][:128]
@@ -1243,7 +1271,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[77824:81920]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[77824:81920]), (*[16384]Float)(m.p[3584:19968]))
 	// step 18
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[73728+b*128:][:128]
@@ -1256,7 +1284,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[73728:77824]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[73728:77824]), (*[16384]Float)(m.p[3584:19968]))
 	// step 17
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[69632+b*128:][:128]
@@ -1269,7 +1297,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[69632:73728]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[69632:73728]), (*[16384]Float)(m.p[3584:19968]))
 	// step 16
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[65536+b*128:][:128]
@@ -1282,7 +1310,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[65536:69632]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[65536:69632]), (*[16384]Float)(m.p[3584:19968]))
 	// step 15
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[61440+b*128:][:128]
@@ -1295,7 +1323,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[61440:65536]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[61440:65536]), (*[16384]Float)(m.p[3584:19968]))
 	// step 14
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[57344+b*128:][:128]
@@ -1308,7 +1336,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[57344:61440]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[57344:61440]), (*[16384]Float)(m.p[3584:19968]))
 	// step 13
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[53248+b*128:][:128]
@@ -1321,7 +1349,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[53248:57344]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[53248:57344]), (*[16384]Float)(m.p[3584:19968]))
 	// step 12
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[49152+b*128:][:128]
@@ -1334,7 +1362,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[49152:53248]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[49152:53248]), (*[16384]Float)(m.p[3584:19968]))
 	// step 11
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[45056+b*128:][:128]
@@ -1347,7 +1375,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[45056:49152]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[45056:49152]), (*[16384]Float)(m.p[3584:19968]))
 	// step 10
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[40960+b*128:][:128]
@@ -1360,7 +1388,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[40960:45056]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[40960:45056]), (*[16384]Float)(m.p[3584:19968]))
 	// step 9
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[36864+b*128:][:128]
@@ -1373,7 +1401,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[36864:40960]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[36864:40960]), (*[16384]Float)(m.p[3584:19968]))
 	// step 8
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[32768+b*128:][:128]
@@ -1386,7 +1414,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[32768:36864]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[32768:36864]), (*[16384]Float)(m.p[3584:19968]))
 	// step 7
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[28672+b*128:][:128]
@@ -1399,7 +1427,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[28672:32768]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[28672:32768]), (*[16384]Float)(m.p[3584:19968]))
 	// step 6
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[24576+b*128:][:128]
@@ -1412,7 +1440,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[24576:28672]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[24576:28672]), (*[16384]Float)(m.p[3584:19968]))
 	// step 5
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[20480+b*128:][:128]
@@ -1425,7 +1453,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[20480:24576]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[20480:24576]), (*[16384]Float)(m.p[3584:19968]))
 	// step 4
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[16384+b*128:][:128]
@@ -1438,7 +1466,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[16384:20480]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[16384:20480]), (*[16384]Float)(m.p[3584:19968]))
 	// step 3
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[12288+b*128:][:128]
@@ -1451,7 +1479,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[12288:16384]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[12288:16384]), (*[16384]Float)(m.p[3584:19968]))
 	// step 2
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[8192+b*128:][:128]
@@ -1464,7 +1492,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[8192:12288]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[8192:12288]), (*[16384]Float)(m.p[3584:19968]))
 	// step 1
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[4096+b*128:][:128]
@@ -1477,7 +1505,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmNN_32x128x128(&m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[4096:8192]), (*[16384]Float)(m.p[3584:19968]))
+	gemmNN_32x128x128(m.simple_rnn_dh, (*[4096]Float)(m.simple_rnn_dg[4096:8192]), (*[16384]Float)(m.p[3584:19968]))
 	// step 0
 	for b := 0; b < 32; b++ {
 		dg := m.simple_rnn_dg[0+b*128:][:128]
@@ -1490,7 +1518,7 @@ func (m *workspace) backward() {
 			dg[j] = d
 		}
 	}
-	gemmTN_28x128x896(&m.simple_rnn_dwihT, &m.simple_rnn_xt, &m.simple_rnn_dg)
+	gemmTN_28x128x896(m.simple_rnn_dwihT, m.simple_rnn_xt, m.simple_rnn_dg)
 	{
 		src := m.simple_rnn_dwihT[:]
 		dst := ((*[3584]Float)(m.g[0:3584]))[:]
@@ -1504,10 +1532,65 @@ func (m *workspace) backward() {
 	gemmTN_128x128x864((*[16384]Float)(m.g[3584:19968]), (*[110592]Float)(m.simple_rnn_dg[4096:114688]), (*[110592]Float)(m.simple_rnn_h[4096:114688]))
 	{
 		*(*[128]Float)(m.g[19968:20096]) = [128]Float{}
-		biasGrad_896x128(&m.simple_rnn_dg, (*[128]Float)(m.g[19968:20096]))
+		biasGrad_896x128(m.simple_rnn_dg, (*[128]Float)(m.g[19968:20096]))
 	}
 	*(*[128]Float)(m.g[20096:20224]) = *(*[128]Float)(m.g[19968:20096])
+	if poison {
+		m.poison_Float(233472, 25088)  // simple_rnn_xt
+		m.poison_Float(0, 118784)      // simple_rnn_h
+		m.poison_Float(262656, 4096)   // simple_rnn_grad
+		m.poison_Float(118784, 114688) // simple_rnn_dg
+		m.poison_Float(258560, 4096)   // simple_rnn_dh
+		m.poison_Float(266752, 3584)   // simple_rnn_dwihT
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.simple_rnn_xt = (*[25088]Float)(m.mem[233472:258560])
+	m.simple_rnn_gates = (*[114688]Float)(m.mem[118784:233472])
+	m.simple_rnn_h = (*[118784]Float)(m.mem[0:118784])
+	m.simple_rnn_wihT = (*[3584]Float)(m.mem[279040:282624])
+	m.simple_rnn_whhT = (*[16384]Float)(m.mem[258560:274944])
+	m.simple_rnn_out = (*[4096]Float)(m.mem[274944:279040])
+	m.dense_grad = (*[320]Float)(m.mem[118784:119104])
+	m.simple_rnn_grad = (*[4096]Float)(m.mem[262656:266752])
+	m.simple_rnn_dg = (*[114688]Float)(m.mem[118784:233472])
+	m.simple_rnn_dh = (*[4096]Float)(m.mem[258560:262656])
+	m.simple_rnn_dwihT = (*[3584]Float)(m.mem[266752:270336])
+	m.simple_rnn_xt1 = (*[784]Float)(m.mem[27264:28048])
+	m.simple_rnn_gates1 = (*[3584]Float)(m.mem[20096:23680])
+	m.simple_rnn_h1 = (*[3712]Float)(m.mem[16384:20096])
+	m.simple_rnn_wihT1 = (*[3584]Float)(m.mem[23680:27264])
+	m.simple_rnn_whhT1 = (*[16384]Float)(m.mem[0:16384])
+	m.simple_rnn_out1 = (*[128]Float)(m.mem[28048:28176])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -1721,6 +1804,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -96,28 +96,29 @@ type workspace struct {
 	loss        float64           // its shard's summed loss
 	correct     int               // and correct count
 	idx         [ShardSize]int
-	enc_out     [32]Float  // output of layer enc
+	enc_out     *[32]Float // output of layer enc (mem[32:])
 	x           [20]Float  // model input
 	mu_out      [8]Float   // output of layer mu
 	logvar_out  [8]Float   // output of layer logvar
-	z_eps       [8]Float   // ε of the last draw of layer z
+	z_eps       *[8]Float  // ε of the last draw of layer z (mem[96:])
 	z_out       [8]Float   // output of layer z
 	dec_out     [20]Float  // output of layer dec
 	y           [20]Float  // targets
-	dec_grad    [20]Float  // gradient of the output of layer dec
-	mu_grad     [8]Float   // gradient of the output of layer mu
-	logvar_grad [8]Float   // gradient of the output of layer logvar
-	z_grad      [8]Float   // gradient of the output of layer z
-	enc_grad    [32]Float  // gradient of the output of layer enc
+	dec_grad    *[20]Float // gradient of the output of layer dec (mem[0:])
+	mu_grad     *[8]Float  // gradient of the output of layer mu (mem[80:])
+	logvar_grad *[8]Float  // gradient of the output of layer logvar (mem[64:])
+	z_grad      *[8]Float  // gradient of the output of layer z (mem[112:])
+	enc_grad    *[32]Float // gradient of the output of layer enc (mem[0:])
 	draws       [1]uint64  // number of inference batches that drew from a Sampling layer
 	loss_terms  [2]float64 // sums of the loss terms (reconstruction, kl) over the samples evaluated
-	enc_out1    [8]Float   // output of layer enc
+	enc_out1    *[8]Float  // output of layer enc (mem[0:])
 	x1          [5]Float   // model input
-	mu_out1     [2]Float   // output of layer mu
-	logvar_out1 [2]Float   // output of layer logvar
-	z_eps1      [2]Float   // ε of the last draw of layer z
-	z_out1      [2]Float   // output of layer z
+	mu_out1     *[2]Float  // output of layer mu (mem[32:])
+	logvar_out1 *[2]Float  // output of layer logvar (mem[16:])
+	z_eps1      *[2]Float  // ε of the last draw of layer z (mem[0:])
+	z_out1      *[2]Float  // output of layer z (mem[48:])
 	dec_out1    [5]Float   // output of layer dec
+	mem         [128]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -146,6 +147,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -251,8 +253,11 @@ func (m *Model) Target() *[20]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
-	gemmNT_4x8x5(&m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
+	gemmNT_4x8x5(m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
 	{
 		b := (*[8]Float)(m.p[40:48])
 		out := m.enc_out[:]
@@ -278,7 +283,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer mu (vae_sampled.yaml:13): Dense 8→2, linear
-	gemmNT_4x2x8(&m.mu_out, &m.enc_out, (*[16]Float)(m.p[48:64]))
+	gemmNT_4x2x8(&m.mu_out, m.enc_out, (*[16]Float)(m.p[48:64]))
 	{
 		b := (*[2]Float)(m.p[64:66])
 		out := m.mu_out[:]
@@ -292,7 +297,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer logvar (vae_sampled.yaml:17): Dense 8→2, linear
-	gemmNT_4x2x8(&m.logvar_out, &m.enc_out, (*[16]Float)(m.p[66:82]))
+	gemmNT_4x2x8(&m.logvar_out, m.enc_out, (*[16]Float)(m.p[66:82]))
 	{
 		b := (*[2]Float)(m.p[82:84])
 		out := m.logvar_out[:]
@@ -339,8 +344,11 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
-	gemmNT_4x8x5(&m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
+	gemmNT_4x8x5(m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
 	{
 		b := (*[8]Float)(m.p[40:48])
 		out := m.enc_out[:]
@@ -366,7 +374,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer mu (vae_sampled.yaml:13): Dense 8→2, linear
-	gemmNT_4x2x8(&m.mu_out, &m.enc_out, (*[16]Float)(m.p[48:64]))
+	gemmNT_4x2x8(&m.mu_out, m.enc_out, (*[16]Float)(m.p[48:64]))
 	{
 		b := (*[2]Float)(m.p[64:66])
 		out := m.mu_out[:]
@@ -380,7 +388,7 @@ func (m *workspace) forwardInfer() {
 	}
 
 	// layer logvar (vae_sampled.yaml:17): Dense 8→2, linear
-	gemmNT_4x2x8(&m.logvar_out, &m.enc_out, (*[16]Float)(m.p[66:82]))
+	gemmNT_4x2x8(&m.logvar_out, m.enc_out, (*[16]Float)(m.p[66:82]))
 	{
 		b := (*[2]Float)(m.p[82:84])
 		out := m.logvar_out[:]
@@ -391,6 +399,9 @@ func (m *workspace) forwardInfer() {
 				row[1] += b[1]
 			}
 		}
+	}
+	if poison {
+		m.poison_Float(32, 32) // enc_out
 	}
 
 	// layer z (vae_sampled.yaml:21): Sampling z = mu + exp(½·logvar)·ε, 2 values
@@ -405,6 +416,9 @@ func (m *workspace) forwardInfer() {
 			z[i] = mu[i] + Float(math.Exp(float64(0.5*lv[i])))*eps[i]
 		}
 		m.draws[0]++
+	}
+	if poison {
+		m.poison_Float(96, 8) // z_eps
 	}
 
 	// layer dec (vae_sampled.yaml:25): Dense 2→5, linear
@@ -428,8 +442,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
-	gemmNT_1x8x5(&m.enc_out1, &m.x1, (*[40]Float)(m.p[0:40]))
+	gemmNT_1x8x5(m.enc_out1, &m.x1, (*[40]Float)(m.p[0:40]))
 	{
 		b := (*[8]Float)(m.p[40:48])
 		out := m.enc_out1[:]
@@ -455,7 +472,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer mu (vae_sampled.yaml:13): Dense 8→2, linear
-	gemmNT_1x2x8(&m.mu_out1, &m.enc_out1, (*[16]Float)(m.p[48:64]))
+	gemmNT_1x2x8(m.mu_out1, m.enc_out1, (*[16]Float)(m.p[48:64]))
 	{
 		b := (*[2]Float)(m.p[64:66])
 		out := m.mu_out1[:]
@@ -469,7 +486,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer logvar (vae_sampled.yaml:17): Dense 8→2, linear
-	gemmNT_1x2x8(&m.logvar_out1, &m.enc_out1, (*[16]Float)(m.p[66:82]))
+	gemmNT_1x2x8(m.logvar_out1, m.enc_out1, (*[16]Float)(m.p[66:82]))
 	{
 		b := (*[2]Float)(m.p[82:84])
 		out := m.logvar_out1[:]
@@ -480,6 +497,9 @@ func (m *workspace) forward1() {
 				row[1] += b[1]
 			}
 		}
+	}
+	if poison {
+		m.poison_Float(0, 8) // enc_out1
 	}
 
 	// layer z (vae_sampled.yaml:21): Sampling z = mu + exp(½·logvar)·ε, 2 values
@@ -495,9 +515,14 @@ func (m *workspace) forward1() {
 		}
 		m.draws[0]++
 	}
+	if poison {
+		m.poison_Float(32, 2) // mu_out1
+		m.poison_Float(16, 2) // logvar_out1
+		m.poison_Float(0, 2)  // z_eps1
+	}
 
 	// layer dec (vae_sampled.yaml:25): Dense 2→5, linear
-	gemmNT_1x5x2(&m.dec_out1, &m.z_out1, (*[10]Float)(m.p[84:94]))
+	gemmNT_1x5x2(&m.dec_out1, m.z_out1, (*[10]Float)(m.p[84:94]))
 	{
 		b := (*[5]Float)(m.p[94:99])
 		out := m.dec_out1[:]
@@ -511,6 +536,9 @@ func (m *workspace) forward1() {
 				row[4] += b[4]
 			}
 		}
+	}
+	if poison {
+		m.poison_Float(48, 2) // z_out1
 	}
 
 }
@@ -645,14 +673,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_5x2x4((*[10]Float)(m.g[84:94]), &m.dec_grad, &m.z_out)
-	gemmNN_4x2x5(&m.z_grad, &m.dec_grad, (*[10]Float)(m.p[84:94]))
+	gemmTN_5x2x4((*[10]Float)(m.g[84:94]), m.dec_grad, &m.z_out)
+	gemmNN_4x2x5(m.z_grad, m.dec_grad, (*[10]Float)(m.p[84:94]))
+	if poison {
+		m.poison_Float(0, 20) // dec_grad
+	}
 
 	// layer z (vae_sampled.yaml:21): Sampling z = mu + exp(½·logvar)·ε, 2 values
 	{
 		eps := m.z_eps[:]
 		d := m.z_grad[:][:len(eps)]
-		dx := (&m.mu_grad)[:len(eps)]
+		dx := (m.mu_grad)[:len(eps)]
 		for i := range eps {
 			dx[i] += d[i]
 		}
@@ -660,11 +691,15 @@ func (m *workspace) backward() {
 	{
 		eps := m.z_eps[:]
 		d := m.z_grad[:][:len(eps)]
-		dx := (&m.logvar_grad)[:len(eps)]
+		dx := (m.logvar_grad)[:len(eps)]
 		lv := m.logvar_out[:][:len(eps)]
 		for i := range eps {
 			dx[i] += d[i] * 0.5 * Float(math.Exp(float64(0.5*lv[i]))) * eps[i]
 		}
+	}
+	if poison {
+		m.poison_Float(96, 8)  // z_eps
+		m.poison_Float(112, 8) // z_grad
 	}
 
 	// layer logvar (vae_sampled.yaml:17): Dense 8→2, linear
@@ -680,8 +715,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_2x8x4((*[16]Float)(m.g[66:82]), &m.logvar_grad, &m.enc_out)
-	gemmNN_4x8x2(&m.enc_grad, &m.logvar_grad, (*[16]Float)(m.p[66:82]))
+	gemmTN_2x8x4((*[16]Float)(m.g[66:82]), m.logvar_grad, m.enc_out)
+	gemmNN_4x8x2(m.enc_grad, m.logvar_grad, (*[16]Float)(m.p[66:82]))
+	if poison {
+		m.poison_Float(64, 8) // logvar_grad
+	}
 
 	// layer mu (vae_sampled.yaml:13): Dense 8→2, linear
 	{
@@ -696,8 +734,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_2x8x4((*[16]Float)(m.g[48:64]), &m.mu_grad, &m.enc_out)
-	gemmNN_4x8x2_acc(&m.enc_grad, &m.mu_grad, (*[16]Float)(m.p[48:64]))
+	gemmTN_2x8x4((*[16]Float)(m.g[48:64]), m.mu_grad, m.enc_out)
+	gemmNN_4x8x2_acc(m.enc_grad, m.mu_grad, (*[16]Float)(m.p[48:64]))
+	if poison {
+		m.poison_Float(80, 8) // mu_grad
+	}
 
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
 	{
@@ -725,8 +766,54 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_8x5x4((*[40]Float)(m.g[0:40]), &m.enc_grad, &m.x)
+	gemmTN_8x5x4((*[40]Float)(m.g[0:40]), m.enc_grad, &m.x)
+	if poison {
+		m.poison_Float(32, 32) // enc_out
+		m.poison_Float(0, 32)  // enc_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.enc_out = (*[32]Float)(m.mem[32:64])
+	m.z_eps = (*[8]Float)(m.mem[96:104])
+	m.dec_grad = (*[20]Float)(m.mem[0:20])
+	m.mu_grad = (*[8]Float)(m.mem[80:88])
+	m.logvar_grad = (*[8]Float)(m.mem[64:72])
+	m.z_grad = (*[8]Float)(m.mem[112:120])
+	m.enc_grad = (*[32]Float)(m.mem[0:32])
+	m.enc_out1 = (*[8]Float)(m.mem[0:8])
+	m.mu_out1 = (*[2]Float)(m.mem[32:34])
+	m.logvar_out1 = (*[2]Float)(m.mem[16:18])
+	m.z_eps1 = (*[2]Float)(m.mem[0:2])
+	m.z_out1 = (*[2]Float)(m.mem[48:50])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -903,6 +990,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]
@@ -950,8 +1038,11 @@ func (m *Model) LatentSize() int {
 
 // forwardEncoder runs the encoder (input → mu, logvar) on a batch at inference.
 func (m *Model) forwardEncoder() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer enc (vae_sampled.yaml:9): Dense 5→8, tanh
-	gemmNT_4x8x5(&m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
+	gemmNT_4x8x5(m.enc_out, &m.x, (*[40]Float)(m.p[0:40]))
 	{
 		b := (*[8]Float)(m.p[40:48])
 		out := m.enc_out[:]
@@ -977,7 +1068,7 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer mu (vae_sampled.yaml:13): Dense 8→2, linear
-	gemmNT_4x2x8(&m.mu_out, &m.enc_out, (*[16]Float)(m.p[48:64]))
+	gemmNT_4x2x8(&m.mu_out, m.enc_out, (*[16]Float)(m.p[48:64]))
 	{
 		b := (*[2]Float)(m.p[64:66])
 		out := m.mu_out[:]
@@ -991,7 +1082,7 @@ func (m *Model) forwardEncoder() {
 	}
 
 	// layer logvar (vae_sampled.yaml:17): Dense 8→2, linear
-	gemmNT_4x2x8(&m.logvar_out, &m.enc_out, (*[16]Float)(m.p[66:82]))
+	gemmNT_4x2x8(&m.logvar_out, m.enc_out, (*[16]Float)(m.p[66:82]))
 	{
 		b := (*[2]Float)(m.p[82:84])
 		out := m.logvar_out[:]
@@ -1003,11 +1094,17 @@ func (m *Model) forwardEncoder() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(32, 32) // enc_out
+	}
 
 }
 
 // forwardDecoder runs the decoder (z → dec) on a batch at inference.
 func (m *Model) forwardDecoder() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dec (vae_sampled.yaml:25): Dense 2→5, linear
 	gemmNT_4x5x2(&m.dec_out, &m.z_out, (*[10]Float)(m.p[84:94]))
 	{

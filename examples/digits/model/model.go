@@ -96,18 +96,19 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	hidden_out   [4096]Float  // output of layer hidden
+	hidden_out   *[4096]Float // output of layer hidden (mem[12288:])
 	x            [25088]Float // model input
-	dropout_mask [4096]Float  // dropout mask of layer dropout
-	dropout_out  [4096]Float  // output of layer dropout
+	dropout_mask *[4096]Float // dropout mask of layer dropout (mem[4096:])
+	dropout_out  *[4096]Float // output of layer dropout (mem[8192:])
 	logits_out   [320]Float   // output of layer logits
 	y            [320]Float   // targets
-	logits_grad  [320]Float   // gradient of the output of layer logits
-	dropout_grad [4096]Float  // gradient of the output of layer dropout
-	hidden_grad  [4096]Float  // gradient of the output of layer hidden
-	hidden_out1  [128]Float   // output of layer hidden
+	logits_grad  *[320]Float  // gradient of the output of layer logits (mem[16384:])
+	dropout_grad *[4096]Float // gradient of the output of layer dropout (mem[0:])
+	hidden_grad  *[4096]Float // gradient of the output of layer hidden (mem[8192:])
+	hidden_out1  *[128]Float  // output of layer hidden (mem[0:])
 	x1           [784]Float   // model input
 	logits_out1  [10]Float    // output of layer logits
+	mem          [16704]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -141,6 +142,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -168,6 +170,7 @@ func New(seed uint64) *Model {
 	for s := range m.spaces {
 		w := &m.spaces[s]
 		w.params, w.shard, w.g = &m.shared, s+1, &m.gs[s]
+		w.place()
 	}
 	m.reduceFn = m.reduceRange
 	return m
@@ -235,11 +238,14 @@ func (m *Model) Target() *[640]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer flatten (digits.yaml:7): Flatten [28 28]→[784]
 	// (no code: the output is the input's buffer)
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
-	gemmNT_32x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
+	gemmNT_32x128x784(m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
 	{
 		b := (*[128]Float)(m.p[100352:100480])
 		out := m.hidden_out[:]
@@ -283,7 +289,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer logits (digits.yaml:15): Dense 128→10, softmax
-	gemmNT_32x10x128(&m.logits_out, &m.dropout_out, (*[1280]Float)(m.p[100480:101760]))
+	gemmNT_32x10x128(&m.logits_out, m.dropout_out, (*[1280]Float)(m.p[100480:101760]))
 	{
 		b := (*[10]Float)(m.p[101760:101770])
 		out := m.logits_out[:]
@@ -400,11 +406,14 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer flatten (digits.yaml:7): Flatten [28 28]→[784]
 	// (no code: the output is the input's buffer)
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
-	gemmNT_32x128x784(&m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
+	gemmNT_32x128x784(m.hidden_out, &m.x, (*[100352]Float)(m.p[0:100352]))
 	{
 		b := (*[128]Float)(m.p[100352:100480])
 		out := m.hidden_out[:]
@@ -430,7 +439,7 @@ func (m *workspace) forwardInfer() {
 	// (no code: the output is the input's buffer)
 
 	// layer logits (digits.yaml:15): Dense 128→10, softmax
-	gemmNT_32x10x128(&m.logits_out, &m.hidden_out, (*[1280]Float)(m.p[100480:101760]))
+	gemmNT_32x10x128(&m.logits_out, m.hidden_out, (*[1280]Float)(m.p[100480:101760]))
 	{
 		b := (*[10]Float)(m.p[101760:101770])
 		out := m.logits_out[:]
@@ -542,16 +551,22 @@ func (m *workspace) forwardInfer() {
 			row[9] *= inv
 		}
 	}
+	if poison {
+		m.poison_Float(12288, 4096) // hidden_out
+	}
 
 }
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer flatten (digits.yaml:7): Flatten [28 28]→[784]
 	// (no code: the output is the input's buffer)
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
-	gemmNT_1x128x784(&m.hidden_out1, &m.x1, (*[100352]Float)(m.p[0:100352]))
+	gemmNT_1x128x784(m.hidden_out1, &m.x1, (*[100352]Float)(m.p[0:100352]))
 	{
 		b := (*[128]Float)(m.p[100352:100480])
 		out := m.hidden_out1[:]
@@ -577,7 +592,7 @@ func (m *workspace) forward1() {
 	// (no code: the output is the input's buffer)
 
 	// layer logits (digits.yaml:15): Dense 128→10, softmax
-	gemmNT_1x10x128(&m.logits_out1, &m.hidden_out1, (*[1280]Float)(m.p[100480:101760]))
+	gemmNT_1x10x128(&m.logits_out1, m.hidden_out1, (*[1280]Float)(m.p[100480:101760]))
 	{
 		b := (*[10]Float)(m.p[101760:101770])
 		out := m.logits_out1[:]
@@ -688,6 +703,9 @@ func (m *workspace) forward1() {
 			row[8] *= inv
 			row[9] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 128) // hidden_out1
 	}
 
 }
@@ -1012,17 +1030,25 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[100480:101760]), &m.logits_grad, &m.dropout_out)
-	gemmNN_32x128x10(&m.dropout_grad, &m.logits_grad, (*[1280]Float)(m.p[100480:101760]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[100480:101760]), m.logits_grad, m.dropout_out)
+	gemmNN_32x128x10(m.dropout_grad, m.logits_grad, (*[1280]Float)(m.p[100480:101760]))
+	if poison {
+		m.poison_Float(8192, 4096) // dropout_out
+		m.poison_Float(16384, 320) // logits_grad
+	}
 
 	// layer dropout (digits.yaml:13): Dropout 0.2
 	{
 		mask := m.dropout_mask[:]
 		d := m.dropout_grad[:][:len(mask)]
-		dx := (&m.hidden_grad)[:len(mask)]
+		dx := (m.hidden_grad)[:len(mask)]
 		for i := range mask {
 			dx[i] = d[i] * mask[i]
 		}
+	}
+	if poison {
+		m.poison_Float(4096, 4096) // dropout_mask
+		m.poison_Float(0, 4096)    // dropout_grad
 	}
 
 	// layer hidden (digits.yaml:8): Dense 784→128, relu
@@ -1048,8 +1074,49 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x784x32((*[100352]Float)(m.g[0:100352]), &m.hidden_grad, &m.x)
+	gemmTN_128x784x32((*[100352]Float)(m.g[0:100352]), m.hidden_grad, &m.x)
+	if poison {
+		m.poison_Float(12288, 4096) // hidden_out
+		m.poison_Float(8192, 4096)  // hidden_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.hidden_out = (*[4096]Float)(m.mem[12288:16384])
+	m.dropout_mask = (*[4096]Float)(m.mem[4096:8192])
+	m.dropout_out = (*[4096]Float)(m.mem[8192:12288])
+	m.logits_grad = (*[320]Float)(m.mem[16384:16704])
+	m.dropout_grad = (*[4096]Float)(m.mem[0:4096])
+	m.hidden_grad = (*[4096]Float)(m.mem[8192:12288])
+	m.hidden_out1 = (*[128]Float)(m.mem[0:128])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -1262,6 +1329,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -92,34 +92,34 @@ type workspace struct {
 	loss               float64           // its shard's summed loss
 	correct            int               // and correct count
 	idx                [ShardSize]int
-	conv2d_wtT         [540]Float  // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out         [3960]Float // output of layer conv2d
-	x                  [858]Float  // model input
-	conv2d_1_wtT       [1440]Float // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order
-	conv2d_1_out       [1728]Float // output of layer conv2d_1
-	max_pooling2d_out  [288]Float  // output of layer max_pooling2d
-	conv2d_2_wtT       [240]Float  // kernel (wtT) of layer conv2d_2 in [kh][kw][channels][filters] order
-	conv2d_2_out       [40]Float   // output of layer conv2d_2
-	dense_out          [8]Float    // output of layer dense
-	y                  [8]Float    // targets
-	dense_grad         [8]Float    // gradient of the output of layer dense
-	conv2d_2_grad      [40]Float   // gradient of the output of layer conv2d_2
-	conv2d_2_col       [192]Float  // im2col windows of one sample of layer conv2d_2
-	conv2d_2_wt        [240]Float  // kernel (wt) of layer conv2d_2 in [filters][kh][kw][channels] order
-	conv2d_2_dwt       [240]Float  // kernel (dwt) of layer conv2d_2 in [filters][kh][kw][channels] order
-	max_pooling2d_grad [288]Float  // gradient of the output of layer max_pooling2d
-	conv2d_1_grad      [1728]Float // gradient of the output of layer conv2d_1
-	conv2d_1_dy        [864]Float  // gradient of one sample's output of layer conv2d_1
-	conv2d_1_dwtT      [1440]Float // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order
-	conv2d_grad        [3960]Float // gradient of the output of layer conv2d
-	conv2d_1_wtFC      [1440]Float // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order
-	conv2d_dwtT        [540]Float  // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order
-	conv2d_out1        [1980]Float // output of layer conv2d
-	x1                 [429]Float  // model input
-	conv2d_1_out1      [864]Float  // output of layer conv2d_1
-	max_pooling2d_out1 [144]Float  // output of layer max_pooling2d
-	conv2d_2_out1      [20]Float   // output of layer conv2d_2
-	dense_out1         [4]Float    // output of layer dense
+	conv2d_wtT         *[540]Float  // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order (mem[1984:])
+	conv2d_out         *[3960]Float // output of layer conv2d (mem[3968:])
+	x                  [858]Float   // model input
+	conv2d_1_wtT       *[1440]Float // kernel (wtT) of layer conv2d_1 in [kh][kw][channels][filters] order (mem[1984:])
+	conv2d_1_out       *[1728]Float // output of layer conv2d_1 (mem[7936:])
+	max_pooling2d_out  *[288]Float  // output of layer max_pooling2d (mem[13696:])
+	conv2d_2_wtT       *[240]Float  // kernel (wtT) of layer conv2d_2 in [kh][kw][channels][filters] order (mem[0:])
+	conv2d_2_out       *[40]Float   // output of layer conv2d_2 (mem[720:])
+	dense_out          [8]Float     // output of layer dense
+	y                  [8]Float     // targets
+	dense_grad         *[8]Float    // gradient of the output of layer dense (mem[0:])
+	conv2d_2_grad      *[40]Float   // gradient of the output of layer conv2d_2 (mem[672:])
+	conv2d_2_col       *[192]Float  // im2col windows of one sample of layer conv2d_2 (mem[480:])
+	conv2d_2_wt        *[240]Float  // kernel (wt) of layer conv2d_2 in [filters][kh][kw][channels] order (mem[240:])
+	conv2d_2_dwt       *[240]Float  // kernel (dwt) of layer conv2d_2 in [filters][kh][kw][channels] order (mem[0:])
+	max_pooling2d_grad *[288]Float  // gradient of the output of layer max_pooling2d (mem[13408:])
+	conv2d_1_dy        *[864]Float  // gradient of one sample's output of layer conv2d_1 (mem[12544:])
+	conv2d_1_dwtT      *[1440]Float // kernel (dwtT) of layer conv2d_1 in [kh][kw][channels][filters] order (mem[9664:])
+	conv2d_grad        *[3960]Float // gradient of the output of layer conv2d (mem[0:])
+	conv2d_1_wtFC      *[1440]Float // kernel (wtFC) of layer conv2d_1 in [kh][kw][filters][channels] order (mem[11104:])
+	conv2d_dwtT        *[540]Float  // kernel (dwtT) of layer conv2d in [kh][kw][channels][filters] order (mem[7936:])
+	conv2d_out1        *[1980]Float // output of layer conv2d (mem[0:])
+	x1                 [429]Float   // model input
+	conv2d_1_out1      *[864]Float  // output of layer conv2d_1 (mem[3424:])
+	max_pooling2d_out1 *[144]Float  // output of layer max_pooling2d (mem[240:])
+	conv2d_2_out1      *[20]Float   // output of layer conv2d_2 (mem[384:])
+	dense_out1         [4]Float     // output of layer dense
+	mem                [13984]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -148,6 +148,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -253,10 +254,13 @@ func (m *Model) Target() *[8]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (conv7.yaml:9): Conv2D 3x3, 3→20 channels, 11x13→9x11, relu
 	{
 		w := (*[540]Float)(m.p[0:540])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 20; i++ {
 			for c := 0; c < 3; c++ {
 				for k := 0; k < 9; k++ {
@@ -266,13 +270,16 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	for b := 0; b < 2; b++ {
-		conv_11x13x3_9x11x20_k3x3_bias_relu((*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), (*[429]Float)(m.x[b*429:(b+1)*429]), &m.conv2d_wtT, (*[20]Float)(m.p[540:560]))
+		conv_11x13x3_9x11x20_k3x3_bias_relu((*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), (*[429]Float)(m.x[b*429:(b+1)*429]), m.conv2d_wtT, (*[20]Float)(m.p[540:560]))
+	}
+	if poison {
+		m.poison_Float(1984, 540) // conv2d_wtT
 	}
 
 	// layer conv2d_1 (conv7.yaml:13): Conv2D 2x3, 20→12 channels, 9x11→8x9, relu
 	{
 		w := (*[1440]Float)(m.p[560:2000])
-		wt := &m.conv2d_1_wtT
+		wt := m.conv2d_1_wtT
 		for i := 0; i < 12; i++ {
 			for c := 0; c < 20; c++ {
 				for k := 0; k < 6; k++ {
@@ -282,7 +289,10 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	for b := 0; b < 2; b++ {
-		conv_9x11x20_8x9x12_k2x3_bias_relu((*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]), (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), &m.conv2d_1_wtT, (*[12]Float)(m.p[2000:2012]))
+		conv_9x11x20_8x9x12_k2x3_bias_relu((*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]), (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), m.conv2d_1_wtT, (*[12]Float)(m.p[2000:2012]))
+	}
+	if poison {
+		m.poison_Float(1984, 1440) // conv2d_1_wtT
 	}
 
 	// layer max_pooling2d (conv7.yaml:17): MaxPooling2D 2x3, strides 2x3, valid padding: 8x9→4x3, 12 channels
@@ -293,7 +303,7 @@ func (m *workspace) forwardTrain() {
 	// layer conv2d_2 (conv7.yaml:19): Conv2D 2x2, 12→5 channels, 4x3→2x2, tanh
 	{
 		w := (*[240]Float)(m.p[2012:2252])
-		wt := &m.conv2d_2_wtT
+		wt := m.conv2d_2_wtT
 		for i := 0; i < 5; i++ {
 			for c := 0; c < 12; c++ {
 				for k := 0; k < 4; k++ {
@@ -303,7 +313,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	for b := 0; b < 2; b++ {
-		conv_4x3x12_2x2x5_k2x2_s2x1_bias((*[20]Float)(m.conv2d_2_out[b*20:(b+1)*20]), (*[144]Float)(m.max_pooling2d_out[b*144:(b+1)*144]), &m.conv2d_2_wtT, (*[5]Float)(m.p[2252:2257]))
+		conv_4x3x12_2x2x5_k2x2_s2x1_bias((*[20]Float)(m.conv2d_2_out[b*20:(b+1)*20]), (*[144]Float)(m.max_pooling2d_out[b*144:(b+1)*144]), m.conv2d_2_wtT, (*[5]Float)(m.p[2252:2257]))
 		{
 			s := (*[20]Float)(m.conv2d_2_out[b*20 : (b+1)*20])[:]
 			for i, v := range s {
@@ -311,12 +321,15 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 240) // conv2d_2_wtT
+	}
 
 	// layer flatten (conv7.yaml:24): Flatten [2 2 5]→[20]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (conv7.yaml:25): Dense 20→4, softmax
-	gemmNT_2x4x20(&m.dense_out, &m.conv2d_2_out, (*[80]Float)(m.p[2257:2337]))
+	gemmNT_2x4x20(&m.dense_out, m.conv2d_2_out, (*[80]Float)(m.p[2257:2337]))
 	{
 		b := (*[4]Float)(m.p[2337:2341])
 		out := m.dense_out[:]
@@ -384,10 +397,13 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (conv7.yaml:9): Conv2D 3x3, 3→20 channels, 11x13→9x11, relu
 	{
 		w := (*[540]Float)(m.p[0:540])
-		wt := &m.conv2d_wtT
+		wt := m.conv2d_wtT
 		for i := 0; i < 20; i++ {
 			for c := 0; c < 3; c++ {
 				for k := 0; k < 9; k++ {
@@ -397,13 +413,16 @@ func (m *workspace) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_11x13x3_9x11x20_k3x3_bias_relu((*[1980]Float)(m.conv2d_out1[b*1980:(b+1)*1980]), (*[429]Float)(m.x1[b*429:(b+1)*429]), &m.conv2d_wtT, (*[20]Float)(m.p[540:560]))
+		conv_11x13x3_9x11x20_k3x3_bias_relu((*[1980]Float)(m.conv2d_out1[b*1980:(b+1)*1980]), (*[429]Float)(m.x1[b*429:(b+1)*429]), m.conv2d_wtT, (*[20]Float)(m.p[540:560]))
+	}
+	if poison {
+		m.poison_Float(1984, 540) // conv2d_wtT
 	}
 
 	// layer conv2d_1 (conv7.yaml:13): Conv2D 2x3, 20→12 channels, 9x11→8x9, relu
 	{
 		w := (*[1440]Float)(m.p[560:2000])
-		wt := &m.conv2d_1_wtT
+		wt := m.conv2d_1_wtT
 		for i := 0; i < 12; i++ {
 			for c := 0; c < 20; c++ {
 				for k := 0; k < 6; k++ {
@@ -413,18 +432,25 @@ func (m *workspace) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_9x11x20_8x9x12_k2x3_bias_relu((*[864]Float)(m.conv2d_1_out1[b*864:(b+1)*864]), (*[1980]Float)(m.conv2d_out1[b*1980:(b+1)*1980]), &m.conv2d_1_wtT, (*[12]Float)(m.p[2000:2012]))
+		conv_9x11x20_8x9x12_k2x3_bias_relu((*[864]Float)(m.conv2d_1_out1[b*864:(b+1)*864]), (*[1980]Float)(m.conv2d_out1[b*1980:(b+1)*1980]), m.conv2d_1_wtT, (*[12]Float)(m.p[2000:2012]))
+	}
+	if poison {
+		m.poison_Float(1984, 1440) // conv2d_1_wtT
+		m.poison_Float(0, 1980)    // conv2d_out1
 	}
 
 	// layer max_pooling2d (conv7.yaml:17): MaxPooling2D 2x3, strides 2x3, valid padding: 8x9→4x3, 12 channels
 	for b := 0; b < 1; b++ {
 		maxPool_8x9x12_k2x3((*[144]Float)(m.max_pooling2d_out1[b*144:(b+1)*144]), (*[864]Float)(m.conv2d_1_out1[b*864:(b+1)*864]))
 	}
+	if poison {
+		m.poison_Float(3424, 864) // conv2d_1_out1
+	}
 
 	// layer conv2d_2 (conv7.yaml:19): Conv2D 2x2, 12→5 channels, 4x3→2x2, tanh
 	{
 		w := (*[240]Float)(m.p[2012:2252])
-		wt := &m.conv2d_2_wtT
+		wt := m.conv2d_2_wtT
 		for i := 0; i < 5; i++ {
 			for c := 0; c < 12; c++ {
 				for k := 0; k < 4; k++ {
@@ -434,7 +460,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	for b := 0; b < 1; b++ {
-		conv_4x3x12_2x2x5_k2x2_s2x1_bias((*[20]Float)(m.conv2d_2_out1[b*20:(b+1)*20]), (*[144]Float)(m.max_pooling2d_out1[b*144:(b+1)*144]), &m.conv2d_2_wtT, (*[5]Float)(m.p[2252:2257]))
+		conv_4x3x12_2x2x5_k2x2_s2x1_bias((*[20]Float)(m.conv2d_2_out1[b*20:(b+1)*20]), (*[144]Float)(m.max_pooling2d_out1[b*144:(b+1)*144]), m.conv2d_2_wtT, (*[5]Float)(m.p[2252:2257]))
 		{
 			s := (*[20]Float)(m.conv2d_2_out1[b*20 : (b+1)*20])[:]
 			for i, v := range s {
@@ -442,12 +468,16 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 240)   // conv2d_2_wtT
+		m.poison_Float(240, 144) // max_pooling2d_out1
+	}
 
 	// layer flatten (conv7.yaml:24): Flatten [2 2 5]→[20]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (conv7.yaml:25): Dense 20→4, softmax
-	gemmNT_1x4x20(&m.dense_out1, &m.conv2d_2_out1, (*[80]Float)(m.p[2257:2337]))
+	gemmNT_1x4x20(&m.dense_out1, m.conv2d_2_out1, (*[80]Float)(m.p[2257:2337]))
 	{
 		b := (*[4]Float)(m.p[2337:2341])
 		out := m.dense_out1[:]
@@ -504,6 +534,9 @@ func (m *workspace) forward1() {
 			row[2] *= inv
 			row[3] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(384, 20) // conv2d_2_out1
 	}
 
 }
@@ -672,17 +705,20 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_4x20x2((*[80]Float)(m.g[2257:2337]), &m.dense_grad, &m.conv2d_2_out)
-	gemmNN_2x20x4(&m.conv2d_2_grad, &m.dense_grad, (*[80]Float)(m.p[2257:2337]))
+	gemmTN_4x20x2((*[80]Float)(m.g[2257:2337]), m.dense_grad, m.conv2d_2_out)
+	gemmNN_2x20x4(m.conv2d_2_grad, m.dense_grad, (*[80]Float)(m.p[2257:2337]))
+	if poison {
+		m.poison_Float(0, 8) // dense_grad
+	}
 
 	// layer flatten (conv7.yaml:24): Flatten [2 2 5]→[20]
 
 	// layer conv2d_2 (conv7.yaml:19): Conv2D 2x2, 12→5 channels, 4x3→2x2, tanh
 	*(*[5]Float)(m.g[2252:2257]) = [5]Float{}
-	m.conv2d_2_dwt = [240]Float{}
+	*m.conv2d_2_dwt = [240]Float{}
 	{
 		w := (*[240]Float)(m.p[2012:2252])
-		wt := &m.conv2d_2_wt
+		wt := m.conv2d_2_wt
 		for i := 0; i < 5; i++ {
 			for c := 0; c < 12; c++ {
 				for k := 0; k < 4; k++ {
@@ -691,7 +727,7 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	*&m.max_pooling2d_grad = [288]Float{}
+	*m.max_pooling2d_grad = [288]Float{}
 	for b := 0; b < 2; b++ {
 		{
 			s := (*[20]Float)(m.conv2d_2_out[b*20 : (b+1)*20])[:]
@@ -722,10 +758,10 @@ func (m *workspace) backward() {
 				}
 			}
 		}
-		gemmTN_5x48x4_acc(&m.conv2d_2_dwt, (*[20]Float)(m.conv2d_2_grad[b*20:(b+1)*20]), &m.conv2d_2_col)
-		gemmNN_4x48x5(&m.conv2d_2_col, (*[20]Float)(m.conv2d_2_grad[b*20:(b+1)*20]), &m.conv2d_2_wt)
+		gemmTN_5x48x4_acc(m.conv2d_2_dwt, (*[20]Float)(m.conv2d_2_grad[b*20:(b+1)*20]), m.conv2d_2_col)
+		gemmNN_4x48x5(m.conv2d_2_col, (*[20]Float)(m.conv2d_2_grad[b*20:(b+1)*20]), m.conv2d_2_wt)
 		{
-			dx := (&m.max_pooling2d_grad)[b*144 : (b+1)*144]
+			dx := (m.max_pooling2d_grad)[b*144 : (b+1)*144]
 			col := m.conv2d_2_col[:]
 			for oh := 0; oh < 2; oh++ {
 				for ow := 0; ow < 2; ow++ {
@@ -751,7 +787,7 @@ func (m *workspace) backward() {
 	}
 	{
 		w := (*[240]Float)(m.g[2012:2252])
-		wt := &m.conv2d_2_dwt
+		wt := m.conv2d_2_dwt
 		for i := 0; i < 5; i++ {
 			for c := 0; c < 12; c++ {
 				for k := 0; k < 4; k++ {
@@ -760,15 +796,22 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(720, 40)  // conv2d_2_out
+		m.poison_Float(672, 40)  // conv2d_2_grad
+		m.poison_Float(480, 192) // conv2d_2_col
+		m.poison_Float(240, 240) // conv2d_2_wt
+		m.poison_Float(0, 240)   // conv2d_2_dwt
+	}
 
 	// layer max_pooling2d (conv7.yaml:17): MaxPooling2D 2x3, strides 2x3, valid padding: 8x9→4x3, 12 channels
 
 	// layer conv2d_1 (conv7.yaml:13): Conv2D 2x3, 20→12 channels, 9x11→8x9, relu
 	*(*[12]Float)(m.g[2000:2012]) = [12]Float{}
-	m.conv2d_1_dwtT = [1440]Float{}
+	*m.conv2d_1_dwtT = [1440]Float{}
 	{
 		w := (*[1440]Float)(m.p[560:2000])
-		wt := &m.conv2d_1_wtFC
+		wt := m.conv2d_1_wtFC
 		for i := 0; i < 12; i++ {
 			for c := 0; c < 20; c++ {
 				for k := 0; k < 6; k++ {
@@ -778,12 +821,12 @@ func (m *workspace) backward() {
 		}
 	}
 	for b := 0; b < 2; b++ {
-		maxPool_8x9x12_k2x3_grad(&m.conv2d_1_dy, (*[144]Float)(m.max_pooling2d_grad[b*144:(b+1)*144]), (*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]), (*[144]Float)(m.max_pooling2d_out[b*144:(b+1)*144]))
-		biasGrad_72x12_relu(&m.conv2d_1_dy, (*[12]Float)(m.g[2000:2012]), (*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]))
-		convWGrad_9x11x20_8x9x12_k2x3(&m.conv2d_1_dwtT, (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), &m.conv2d_1_dy)
-		dx := (&m.conv2d_grad)[b*1980 : (b+1)*1980]
+		maxPool_8x9x12_k2x3_grad(m.conv2d_1_dy, (*[144]Float)(m.max_pooling2d_grad[b*144:(b+1)*144]), (*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]), (*[144]Float)(m.max_pooling2d_out[b*144:(b+1)*144]))
+		biasGrad_72x12_relu(m.conv2d_1_dy, (*[12]Float)(m.g[2000:2012]), (*[864]Float)(m.conv2d_1_out[b*864:(b+1)*864]))
+		convWGrad_9x11x20_8x9x12_k2x3(m.conv2d_1_dwtT, (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]), m.conv2d_1_dy)
+		dx := (m.conv2d_grad)[b*1980 : (b+1)*1980]
 		clear(dx)
-		dy := (&m.conv2d_1_dy)[:]
+		dy := (m.conv2d_1_dy)[:]
 		for oh := 0; oh < 8; oh++ {
 			for kh := 0; kh < 2; kh++ {
 				for kw := 0; kw < 3; kw++ {
@@ -794,7 +837,7 @@ func (m *workspace) backward() {
 	}
 	{
 		w := (*[1440]Float)(m.g[560:2000])
-		wt := &m.conv2d_1_dwtT
+		wt := m.conv2d_1_dwtT
 		for i := 0; i < 12; i++ {
 			for c := 0; c < 20; c++ {
 				for k := 0; k < 6; k++ {
@@ -803,17 +846,25 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(7936, 1728)  // conv2d_1_out
+		m.poison_Float(13696, 288)  // max_pooling2d_out
+		m.poison_Float(13408, 288)  // max_pooling2d_grad
+		m.poison_Float(12544, 864)  // conv2d_1_dy
+		m.poison_Float(9664, 1440)  // conv2d_1_dwtT
+		m.poison_Float(11104, 1440) // conv2d_1_wtFC
+	}
 
 	// layer conv2d (conv7.yaml:9): Conv2D 3x3, 3→20 channels, 11x13→9x11, relu
 	*(*[20]Float)(m.g[540:560]) = [20]Float{}
-	m.conv2d_dwtT = [540]Float{}
+	*m.conv2d_dwtT = [540]Float{}
 	for b := 0; b < 2; b++ {
 		biasGrad_99x20_relu((*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]), (*[20]Float)(m.g[540:560]), (*[1980]Float)(m.conv2d_out[b*1980:(b+1)*1980]))
-		convWGrad_11x13x3_9x11x20_k3x3(&m.conv2d_dwtT, (*[429]Float)(m.x[b*429:(b+1)*429]), (*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]))
+		convWGrad_11x13x3_9x11x20_k3x3(m.conv2d_dwtT, (*[429]Float)(m.x[b*429:(b+1)*429]), (*[1980]Float)(m.conv2d_grad[b*1980:(b+1)*1980]))
 	}
 	{
 		w := (*[540]Float)(m.g[0:540])
-		wt := &m.conv2d_dwtT
+		wt := m.conv2d_dwtT
 		for i := 0; i < 20; i++ {
 			for c := 0; c < 3; c++ {
 				for k := 0; k < 9; k++ {
@@ -822,7 +873,64 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(3968, 3960) // conv2d_out
+		m.poison_Float(0, 3960)    // conv2d_grad
+		m.poison_Float(7936, 540)  // conv2d_dwtT
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.conv2d_wtT = (*[540]Float)(m.mem[1984:2524])
+	m.conv2d_out = (*[3960]Float)(m.mem[3968:7928])
+	m.conv2d_1_wtT = (*[1440]Float)(m.mem[1984:3424])
+	m.conv2d_1_out = (*[1728]Float)(m.mem[7936:9664])
+	m.max_pooling2d_out = (*[288]Float)(m.mem[13696:13984])
+	m.conv2d_2_wtT = (*[240]Float)(m.mem[0:240])
+	m.conv2d_2_out = (*[40]Float)(m.mem[720:760])
+	m.dense_grad = (*[8]Float)(m.mem[0:8])
+	m.conv2d_2_grad = (*[40]Float)(m.mem[672:712])
+	m.conv2d_2_col = (*[192]Float)(m.mem[480:672])
+	m.conv2d_2_wt = (*[240]Float)(m.mem[240:480])
+	m.conv2d_2_dwt = (*[240]Float)(m.mem[0:240])
+	m.max_pooling2d_grad = (*[288]Float)(m.mem[13408:13696])
+	m.conv2d_1_dy = (*[864]Float)(m.mem[12544:13408])
+	m.conv2d_1_dwtT = (*[1440]Float)(m.mem[9664:11104])
+	m.conv2d_grad = (*[3960]Float)(m.mem[0:3960])
+	m.conv2d_1_wtFC = (*[1440]Float)(m.mem[11104:12544])
+	m.conv2d_dwtT = (*[540]Float)(m.mem[7936:8476])
+	m.conv2d_out1 = (*[1980]Float)(m.mem[0:1980])
+	m.conv2d_1_out1 = (*[864]Float)(m.mem[3424:4288])
+	m.max_pooling2d_out1 = (*[144]Float)(m.mem[240:384])
+	m.conv2d_2_out1 = (*[20]Float)(m.mem[384:404])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -998,6 +1106,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

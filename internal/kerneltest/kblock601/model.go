@@ -95,21 +95,22 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [78130]Float  // output of layer dense
-	x            [5409]Float   // model input
-	dense_1_out  [120200]Float // output of layer dense_1
-	dense_2_out  [84140]Float  // output of layer dense_2
-	dense_3_out  [1803]Float   // output of layer dense_3
-	y            [1803]Float   // targets
-	dense_3_grad [1803]Float   // gradient of the output of layer dense_3
-	dense_2_grad [84140]Float  // gradient of the output of layer dense_2
-	dense_1_grad [120200]Float // gradient of the output of layer dense_1
-	dense_grad   [78130]Float  // gradient of the output of layer dense
-	dense_out1   [130]Float    // output of layer dense
-	x1           [9]Float      // model input
-	dense_1_out1 [200]Float    // output of layer dense_1
-	dense_2_out1 [140]Float    // output of layer dense_2
-	dense_3_out1 [3]Float      // output of layer dense_3
+	dense_out    *[78130]Float  // output of layer dense (mem[408704:])
+	x            [5409]Float    // model input
+	dense_1_out  *[120200]Float // output of layer dense_1 (mem[120208:])
+	dense_2_out  *[84140]Float  // output of layer dense_2 (mem[324560:])
+	dense_3_out  [1803]Float    // output of layer dense_3
+	y            [1803]Float    // targets
+	dense_3_grad *[1803]Float   // gradient of the output of layer dense_3 (mem[0:])
+	dense_2_grad *[84140]Float  // gradient of the output of layer dense_2 (mem[240416:])
+	dense_1_grad *[120200]Float // gradient of the output of layer dense_1 (mem[0:])
+	dense_grad   *[78130]Float  // gradient of the output of layer dense (mem[240416:])
+	dense_out1   *[130]Float    // output of layer dense (mem[208:])
+	x1           [9]Float       // model input
+	dense_1_out1 *[200]Float    // output of layer dense_1 (mem[0:])
+	dense_2_out1 *[140]Float    // output of layer dense_2 (mem[208:])
+	dense_3_out1 [3]Float       // output of layer dense_3
+	mem          [486848]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -138,6 +139,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -243,8 +245,11 @@ func (m *Model) Target() *[1803]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (kblock601.yaml:11): Dense 9→130, relu
-	gemmNT_601x130x9(&m.dense_out, &m.x, (*[1170]Float)(m.p[0:1170]))
+	gemmNT_601x130x9(m.dense_out, &m.x, (*[1170]Float)(m.p[0:1170]))
 	{
 		b := (*[130]Float)(m.p[1170:1300])
 		out := m.dense_out[:]
@@ -267,7 +272,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (kblock601.yaml:14): Dense 130→200, relu
-	gemmNT_601x200x130(&m.dense_1_out, &m.dense_out, (*[26000]Float)(m.p[1300:27300]))
+	gemmNT_601x200x130(m.dense_1_out, m.dense_out, (*[26000]Float)(m.p[1300:27300]))
 	{
 		b := (*[200]Float)(m.p[27300:27500])
 		out := m.dense_1_out[:]
@@ -290,7 +295,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_2 (kblock601.yaml:17): Dense 200→140, relu
-	gemmNT_601x140x200(&m.dense_2_out, &m.dense_1_out, (*[28000]Float)(m.p[27500:55500]))
+	gemmNT_601x140x200(m.dense_2_out, m.dense_1_out, (*[28000]Float)(m.p[27500:55500]))
 	{
 		b := (*[140]Float)(m.p[55500:55640])
 		out := m.dense_2_out[:]
@@ -313,7 +318,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_3 (kblock601.yaml:20): Dense 140→3, softmax
-	gemmNT_601x3x140(&m.dense_3_out, &m.dense_2_out, (*[420]Float)(m.p[55640:56060]))
+	gemmNT_601x3x140(&m.dense_3_out, m.dense_2_out, (*[420]Float)(m.p[55640:56060]))
 	{
 		b := (*[3]Float)(m.p[56060:56063])
 		out := m.dense_3_out[:]
@@ -372,8 +377,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (kblock601.yaml:11): Dense 9→130, relu
-	gemmNT_1x130x9(&m.dense_out1, &m.x1, (*[1170]Float)(m.p[0:1170]))
+	gemmNT_1x130x9(m.dense_out1, &m.x1, (*[1170]Float)(m.p[0:1170]))
 	{
 		b := (*[130]Float)(m.p[1170:1300])
 		out := m.dense_out1[:]
@@ -396,7 +404,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (kblock601.yaml:14): Dense 130→200, relu
-	gemmNT_1x200x130(&m.dense_1_out1, &m.dense_out1, (*[26000]Float)(m.p[1300:27300]))
+	gemmNT_1x200x130(m.dense_1_out1, m.dense_out1, (*[26000]Float)(m.p[1300:27300]))
 	{
 		b := (*[200]Float)(m.p[27300:27500])
 		out := m.dense_1_out1[:]
@@ -417,9 +425,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(208, 130) // dense_out1
+	}
 
 	// layer dense_2 (kblock601.yaml:17): Dense 200→140, relu
-	gemmNT_1x140x200(&m.dense_2_out1, &m.dense_1_out1, (*[28000]Float)(m.p[27500:55500]))
+	gemmNT_1x140x200(m.dense_2_out1, m.dense_1_out1, (*[28000]Float)(m.p[27500:55500]))
 	{
 		b := (*[140]Float)(m.p[55500:55640])
 		out := m.dense_2_out1[:]
@@ -440,9 +451,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(0, 200) // dense_1_out1
+	}
 
 	// layer dense_3 (kblock601.yaml:20): Dense 140→3, softmax
-	gemmNT_1x3x140(&m.dense_3_out1, &m.dense_2_out1, (*[420]Float)(m.p[55640:56060]))
+	gemmNT_1x3x140(&m.dense_3_out1, m.dense_2_out1, (*[420]Float)(m.p[55640:56060]))
 	{
 		b := (*[3]Float)(m.p[56060:56063])
 		out := m.dense_3_out1[:]
@@ -490,6 +504,9 @@ func (m *workspace) forward1() {
 			row[1] *= inv
 			row[2] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(208, 140) // dense_2_out1
 	}
 
 }
@@ -632,8 +649,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x140x601((*[420]Float)(m.g[55640:56060]), &m.dense_3_grad, &m.dense_2_out)
-	gemmNN_601x140x3(&m.dense_2_grad, &m.dense_3_grad, (*[420]Float)(m.p[55640:56060]))
+	gemmTN_3x140x601((*[420]Float)(m.g[55640:56060]), m.dense_3_grad, m.dense_2_out)
+	gemmNN_601x140x3(m.dense_2_grad, m.dense_3_grad, (*[420]Float)(m.p[55640:56060]))
+	if poison {
+		m.poison_Float(0, 1803) // dense_3_grad
+	}
 
 	// layer dense_2 (kblock601.yaml:17): Dense 200→140, relu
 	{
@@ -658,8 +678,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_140x200x601((*[28000]Float)(m.g[27500:55500]), &m.dense_2_grad, &m.dense_1_out)
-	gemmNN_601x200x140(&m.dense_1_grad, &m.dense_2_grad, (*[28000]Float)(m.p[27500:55500]))
+	gemmTN_140x200x601((*[28000]Float)(m.g[27500:55500]), m.dense_2_grad, m.dense_1_out)
+	gemmNN_601x200x140(m.dense_1_grad, m.dense_2_grad, (*[28000]Float)(m.p[27500:55500]))
+	if poison {
+		m.poison_Float(324560, 84140) // dense_2_out
+		m.poison_Float(240416, 84140) // dense_2_grad
+	}
 
 	// layer dense_1 (kblock601.yaml:14): Dense 130→200, relu
 	{
@@ -684,8 +708,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_200x130x601((*[26000]Float)(m.g[1300:27300]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_601x130x200(&m.dense_grad, &m.dense_1_grad, (*[26000]Float)(m.p[1300:27300]))
+	gemmTN_200x130x601((*[26000]Float)(m.g[1300:27300]), m.dense_1_grad, m.dense_out)
+	gemmNN_601x130x200(m.dense_grad, m.dense_1_grad, (*[26000]Float)(m.p[1300:27300]))
+	if poison {
+		m.poison_Float(120208, 120200) // dense_1_out
+		m.poison_Float(0, 120200)      // dense_1_grad
+	}
 
 	// layer dense (kblock601.yaml:11): Dense 9→130, relu
 	{
@@ -710,8 +738,52 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_130x9x601((*[1170]Float)(m.g[0:1170]), &m.dense_grad, &m.x)
+	gemmTN_130x9x601((*[1170]Float)(m.g[0:1170]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(408704, 78130) // dense_out
+		m.poison_Float(240416, 78130) // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[78130]Float)(m.mem[408704:486834])
+	m.dense_1_out = (*[120200]Float)(m.mem[120208:240408])
+	m.dense_2_out = (*[84140]Float)(m.mem[324560:408700])
+	m.dense_3_grad = (*[1803]Float)(m.mem[0:1803])
+	m.dense_2_grad = (*[84140]Float)(m.mem[240416:324556])
+	m.dense_1_grad = (*[120200]Float)(m.mem[0:120200])
+	m.dense_grad = (*[78130]Float)(m.mem[240416:318546])
+	m.dense_out1 = (*[130]Float)(m.mem[208:338])
+	m.dense_1_out1 = (*[200]Float)(m.mem[0:200])
+	m.dense_2_out1 = (*[140]Float)(m.mem[208:348])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -887,6 +959,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

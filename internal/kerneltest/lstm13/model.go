@@ -94,33 +94,34 @@ type workspace struct {
 	loss        float64           // its shard's summed loss
 	correct     int               // and correct count
 	idx         [ShardSize]int
-	lstm_xt     [84]Float  // time-major input [T, batch, F] of layer lstm
-	lstm_gates  [624]Float // gate values [T, batch, G·H] of layer lstm
-	lstm_h      [195]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm
-	lstm_c      [195]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm
-	lstm_tc     [156]Float // activation of the cell states [T, batch, H] of layer lstm
-	lstm_wihT   [364]Float // weight_ih transposed, [F, G·H] of layer lstm
-	lstm_whhT   [676]Float // weight_hh transposed, [H, G·H] of layer lstm
-	x           [84]Float  // model input
-	lstm_out    [39]Float  // output of layer lstm
-	dense_out   [9]Float   // output of layer dense
-	y           [9]Float   // targets
-	dense_grad  [9]Float   // gradient of the output of layer dense
-	lstm_grad   [39]Float  // gradient of the output of layer lstm
-	lstm_dg     [624]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm
-	lstm_dh     [39]Float  // gradient of one step's state [batch, H] of layer lstm
-	lstm_dc     [39]Float  // gradient of one step's cell state [batch, H] of layer lstm
-	lstm_dwihT  [364]Float // gradient of weight_ih transposed, [F, G·H], of layer lstm
-	lstm_xt1    [28]Float  // time-major input [T, batch, F] of layer lstm
-	lstm_gates1 [208]Float // gate values [T, batch, G·H] of layer lstm
-	lstm_h1     [65]Float  // hidden states h_0..h_T [T+1, batch, H] of layer lstm
-	lstm_c1     [65]Float  // cell states c_0..c_T [T+1, batch, H] of layer lstm
-	lstm_tc1    [52]Float  // activation of the cell states [T, batch, H] of layer lstm
-	lstm_wihT1  [364]Float // weight_ih transposed, [F, G·H] of layer lstm
-	lstm_whhT1  [676]Float // weight_hh transposed, [H, G·H] of layer lstm
-	x1          [28]Float  // model input
-	lstm_out1   [13]Float  // output of layer lstm
-	dense_out1  [3]Float   // output of layer dense
+	lstm_xt     *[84]Float  // time-major input [T, batch, F] of layer lstm (mem[2256:])
+	lstm_gates  *[624]Float // gate values [T, batch, G·H] of layer lstm (mem[688:])
+	lstm_h      *[195]Float // hidden states h_0..h_T [T+1, batch, H] of layer lstm (mem[1888:])
+	lstm_c      *[195]Float // cell states c_0..c_T [T+1, batch, H] of layer lstm (mem[1680:])
+	lstm_tc     *[156]Float // activation of the cell states [T, batch, H] of layer lstm (mem[2096:])
+	lstm_wihT   *[364]Float // weight_ih transposed, [F, G·H] of layer lstm (mem[1312:])
+	lstm_whhT   *[676]Float // weight_hh transposed, [H, G·H] of layer lstm (mem[0:])
+	x           [84]Float   // model input
+	lstm_out    *[39]Float  // output of layer lstm (mem[2352:])
+	dense_out   [9]Float    // output of layer dense
+	y           [9]Float    // targets
+	dense_grad  *[9]Float   // gradient of the output of layer dense (mem[0:])
+	lstm_grad   *[39]Float  // gradient of the output of layer lstm (mem[2400:])
+	lstm_dg     *[624]Float // gradient of the gate pre-activations [T, batch, G·H] of layer lstm (mem[0:])
+	lstm_dh     *[39]Float  // gradient of one step's state [batch, H] of layer lstm (mem[2352:])
+	lstm_dc     *[39]Float  // gradient of one step's cell state [batch, H] of layer lstm (mem[624:])
+	lstm_dwihT  *[364]Float // gradient of weight_ih transposed, [F, G·H], of layer lstm (mem[1312:])
+	lstm_xt1    *[28]Float  // time-major input [T, batch, F] of layer lstm (mem[1488:])
+	lstm_gates1 *[208]Float // gate values [T, batch, G·H] of layer lstm (mem[1056:])
+	lstm_h1     *[65]Float  // hidden states h_0..h_T [T+1, batch, H] of layer lstm (mem[1344:])
+	lstm_c1     *[65]Float  // cell states c_0..c_T [T+1, batch, H] of layer lstm (mem[1264:])
+	lstm_tc1    *[52]Float  // activation of the cell states [T, batch, H] of layer lstm (mem[1424:])
+	lstm_wihT1  *[364]Float // weight_ih transposed, [F, G·H] of layer lstm (mem[688:])
+	lstm_whhT1  *[676]Float // weight_hh transposed, [H, G·H] of layer lstm (mem[0:])
+	x1          [28]Float   // model input
+	lstm_out1   *[13]Float  // output of layer lstm (mem[1520:])
+	dense_out1  [3]Float    // output of layer dense
+	mem         [2448]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -149,6 +150,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -246,6 +248,9 @@ func (m *Model) Target() *[9]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer lstm (lstm13.yaml:8): LSTM 4 steps, 7→13, tanh
 	{
 		bm := m.x[:]
@@ -287,7 +292,7 @@ func (m *workspace) forwardTrain() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_12x52x7_acc(&m.lstm_gates, &m.lstm_xt, &m.lstm_wihT)
+	gemmNN_12x52x7_acc(m.lstm_gates, m.lstm_xt, m.lstm_wihT)
 	clear(m.lstm_h[0:39])
 	clear(m.lstm_c[0:39])
 	// step 0
@@ -313,7 +318,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 1
-	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[156:312]), (*[39]Float)(m.lstm_h[39:78]), &m.lstm_whhT)
+	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[156:312]), (*[39]Float)(m.lstm_h[39:78]), m.lstm_whhT)
 	for b := 0; b < 3; b++ {
 		g := m.lstm_gates[156+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -336,7 +341,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 2
-	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[312:468]), (*[39]Float)(m.lstm_h[78:117]), &m.lstm_whhT)
+	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[312:468]), (*[39]Float)(m.lstm_h[78:117]), m.lstm_whhT)
 	for b := 0; b < 3; b++ {
 		g := m.lstm_gates[312+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -359,7 +364,7 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	// step 3
-	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[468:624]), (*[39]Float)(m.lstm_h[117:156]), &m.lstm_whhT)
+	gemmNN_3x52x13_acc((*[156]Float)(m.lstm_gates[468:624]), (*[39]Float)(m.lstm_h[117:156]), m.lstm_whhT)
 	for b := 0; b < 3; b++ {
 		g := m.lstm_gates[468+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -382,9 +387,13 @@ func (m *workspace) forwardTrain() {
 		}
 	}
 	copy(m.lstm_out[:], m.lstm_h[156:195])
+	if poison {
+		m.poison_Float(1312, 364) // lstm_wihT
+		m.poison_Float(0, 676)    // lstm_whhT
+	}
 
 	// layer dense (lstm13.yaml:10): Dense 13→3, softmax
-	gemmNT_3x3x13(&m.dense_out, &m.lstm_out, (*[39]Float)(m.p[1144:1183]))
+	gemmNT_3x3x13(&m.dense_out, m.lstm_out, (*[39]Float)(m.p[1144:1183]))
 	{
 		b := (*[3]Float)(m.p[1183:1186])
 		out := m.dense_out[:]
@@ -443,6 +452,9 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer lstm (lstm13.yaml:8): LSTM 4 steps, 7→13, tanh
 	{
 		bm := m.x1[:]
@@ -484,7 +496,7 @@ func (m *workspace) forward1() {
 			copy(gs[n:], gs[:n])
 		}
 	}
-	gemmNN_4x52x7_acc(&m.lstm_gates1, &m.lstm_xt1, &m.lstm_wihT1)
+	gemmNN_4x52x7_acc(m.lstm_gates1, m.lstm_xt1, m.lstm_wihT1)
 	clear(m.lstm_h1[0:13])
 	clear(m.lstm_c1[0:13])
 	// step 0
@@ -510,7 +522,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 1
-	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[52:104]), (*[13]Float)(m.lstm_h1[13:26]), &m.lstm_whhT1)
+	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[52:104]), (*[13]Float)(m.lstm_h1[13:26]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[52+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -533,7 +545,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 2
-	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[104:156]), (*[13]Float)(m.lstm_h1[26:39]), &m.lstm_whhT1)
+	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[104:156]), (*[13]Float)(m.lstm_h1[26:39]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[104+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -556,7 +568,7 @@ func (m *workspace) forward1() {
 		}
 	}
 	// step 3
-	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[156:208]), (*[13]Float)(m.lstm_h1[39:52]), &m.lstm_whhT1)
+	gemmNN_1x52x13_acc((*[52]Float)(m.lstm_gates1[156:208]), (*[13]Float)(m.lstm_h1[39:52]), m.lstm_whhT1)
 	for b := 0; b < 1; b++ {
 		g := m.lstm_gates1[156+b*52:][:52]
 		fastmath.SigmoidSlice(g[0:26])
@@ -579,9 +591,18 @@ func (m *workspace) forward1() {
 		}
 	}
 	copy(m.lstm_out1[:], m.lstm_h1[52:65])
+	if poison {
+		m.poison_Float(1488, 28)  // lstm_xt1
+		m.poison_Float(1056, 208) // lstm_gates1
+		m.poison_Float(1344, 65)  // lstm_h1
+		m.poison_Float(1264, 65)  // lstm_c1
+		m.poison_Float(1424, 52)  // lstm_tc1
+		m.poison_Float(688, 364)  // lstm_wihT1
+		m.poison_Float(0, 676)    // lstm_whhT1
+	}
 
 	// layer dense (lstm13.yaml:10): Dense 13→3, softmax
-	gemmNT_1x3x13(&m.dense_out1, &m.lstm_out1, (*[39]Float)(m.p[1144:1183]))
+	gemmNT_1x3x13(&m.dense_out1, m.lstm_out1, (*[39]Float)(m.p[1144:1183]))
 	{
 		b := (*[3]Float)(m.p[1183:1186])
 		out := m.dense_out1[:]
@@ -629,6 +650,9 @@ func (m *workspace) forward1() {
 			row[1] *= inv
 			row[2] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(1520, 13) // lstm_out1
 	}
 
 }
@@ -771,24 +795,28 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x13x3((*[39]Float)(m.g[1144:1183]), &m.dense_grad, &m.lstm_out)
-	gemmNN_3x13x3(&m.lstm_grad, &m.dense_grad, (*[39]Float)(m.p[1144:1183]))
+	gemmTN_3x13x3((*[39]Float)(m.g[1144:1183]), m.dense_grad, m.lstm_out)
+	gemmNN_3x13x3(m.lstm_grad, m.dense_grad, (*[39]Float)(m.p[1144:1183]))
+	if poison {
+		m.poison_Float(2352, 39) // lstm_out
+		m.poison_Float(0, 9)     // dense_grad
+	}
 
 	// layer lstm (lstm13.yaml:8): LSTM 4 steps, 7→13, tanh
 	copy(m.lstm_dh[:], m.lstm_grad[:])
 	clear(m.lstm_dc[:])
 	// step 3
-	lstmGrad_3x13((*[156]Float)(m.lstm_dg[468:624]), &m.lstm_dc, &m.lstm_dh, (*[156]Float)(m.lstm_gates[468:624]), (*[39]Float)(m.lstm_c[117:156]), (*[39]Float)(m.lstm_tc[117:156]))
-	gemmNN_3x13x52(&m.lstm_dh, (*[156]Float)(m.lstm_dg[468:624]), (*[676]Float)(m.p[364:1040]))
+	lstmGrad_3x13((*[156]Float)(m.lstm_dg[468:624]), m.lstm_dc, m.lstm_dh, (*[156]Float)(m.lstm_gates[468:624]), (*[39]Float)(m.lstm_c[117:156]), (*[39]Float)(m.lstm_tc[117:156]))
+	gemmNN_3x13x52(m.lstm_dh, (*[156]Float)(m.lstm_dg[468:624]), (*[676]Float)(m.p[364:1040]))
 	// step 2
-	lstmGrad_3x13((*[156]Float)(m.lstm_dg[312:468]), &m.lstm_dc, &m.lstm_dh, (*[156]Float)(m.lstm_gates[312:468]), (*[39]Float)(m.lstm_c[78:117]), (*[39]Float)(m.lstm_tc[78:117]))
-	gemmNN_3x13x52(&m.lstm_dh, (*[156]Float)(m.lstm_dg[312:468]), (*[676]Float)(m.p[364:1040]))
+	lstmGrad_3x13((*[156]Float)(m.lstm_dg[312:468]), m.lstm_dc, m.lstm_dh, (*[156]Float)(m.lstm_gates[312:468]), (*[39]Float)(m.lstm_c[78:117]), (*[39]Float)(m.lstm_tc[78:117]))
+	gemmNN_3x13x52(m.lstm_dh, (*[156]Float)(m.lstm_dg[312:468]), (*[676]Float)(m.p[364:1040]))
 	// step 1
-	lstmGrad_3x13((*[156]Float)(m.lstm_dg[156:312]), &m.lstm_dc, &m.lstm_dh, (*[156]Float)(m.lstm_gates[156:312]), (*[39]Float)(m.lstm_c[39:78]), (*[39]Float)(m.lstm_tc[39:78]))
-	gemmNN_3x13x52(&m.lstm_dh, (*[156]Float)(m.lstm_dg[156:312]), (*[676]Float)(m.p[364:1040]))
+	lstmGrad_3x13((*[156]Float)(m.lstm_dg[156:312]), m.lstm_dc, m.lstm_dh, (*[156]Float)(m.lstm_gates[156:312]), (*[39]Float)(m.lstm_c[39:78]), (*[39]Float)(m.lstm_tc[39:78]))
+	gemmNN_3x13x52(m.lstm_dh, (*[156]Float)(m.lstm_dg[156:312]), (*[676]Float)(m.p[364:1040]))
 	// step 0
-	lstmGrad_3x13((*[156]Float)(m.lstm_dg[0:156]), &m.lstm_dc, &m.lstm_dh, (*[156]Float)(m.lstm_gates[0:156]), (*[39]Float)(m.lstm_c[0:39]), (*[39]Float)(m.lstm_tc[0:39]))
-	gemmTN_7x52x12(&m.lstm_dwihT, &m.lstm_xt, &m.lstm_dg)
+	lstmGrad_3x13((*[156]Float)(m.lstm_dg[0:156]), m.lstm_dc, m.lstm_dh, (*[156]Float)(m.lstm_gates[0:156]), (*[39]Float)(m.lstm_c[0:39]), (*[39]Float)(m.lstm_tc[0:39]))
+	gemmTN_7x52x12(m.lstm_dwihT, m.lstm_xt, m.lstm_dg)
 	{
 		src := m.lstm_dwihT[:]
 		dst := ((*[364]Float)(m.g[0:364]))[:]
@@ -802,10 +830,74 @@ func (m *workspace) backward() {
 	gemmTN_52x13x9((*[676]Float)(m.g[364:1040]), (*[468]Float)(m.lstm_dg[156:624]), (*[117]Float)(m.lstm_h[39:156]))
 	{
 		*(*[52]Float)(m.g[1040:1092]) = [52]Float{}
-		biasGrad_12x52(&m.lstm_dg, (*[52]Float)(m.g[1040:1092]))
+		biasGrad_12x52(m.lstm_dg, (*[52]Float)(m.g[1040:1092]))
 	}
 	*(*[52]Float)(m.g[1092:1144]) = *(*[52]Float)(m.g[1040:1092])
+	if poison {
+		m.poison_Float(2256, 84)  // lstm_xt
+		m.poison_Float(688, 624)  // lstm_gates
+		m.poison_Float(1888, 195) // lstm_h
+		m.poison_Float(1680, 195) // lstm_c
+		m.poison_Float(2096, 156) // lstm_tc
+		m.poison_Float(2400, 39)  // lstm_grad
+		m.poison_Float(0, 624)    // lstm_dg
+		m.poison_Float(2352, 39)  // lstm_dh
+		m.poison_Float(624, 39)   // lstm_dc
+		m.poison_Float(1312, 364) // lstm_dwihT
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.lstm_xt = (*[84]Float)(m.mem[2256:2340])
+	m.lstm_gates = (*[624]Float)(m.mem[688:1312])
+	m.lstm_h = (*[195]Float)(m.mem[1888:2083])
+	m.lstm_c = (*[195]Float)(m.mem[1680:1875])
+	m.lstm_tc = (*[156]Float)(m.mem[2096:2252])
+	m.lstm_wihT = (*[364]Float)(m.mem[1312:1676])
+	m.lstm_whhT = (*[676]Float)(m.mem[0:676])
+	m.lstm_out = (*[39]Float)(m.mem[2352:2391])
+	m.dense_grad = (*[9]Float)(m.mem[0:9])
+	m.lstm_grad = (*[39]Float)(m.mem[2400:2439])
+	m.lstm_dg = (*[624]Float)(m.mem[0:624])
+	m.lstm_dh = (*[39]Float)(m.mem[2352:2391])
+	m.lstm_dc = (*[39]Float)(m.mem[624:663])
+	m.lstm_dwihT = (*[364]Float)(m.mem[1312:1676])
+	m.lstm_xt1 = (*[28]Float)(m.mem[1488:1516])
+	m.lstm_gates1 = (*[208]Float)(m.mem[1056:1264])
+	m.lstm_h1 = (*[65]Float)(m.mem[1344:1409])
+	m.lstm_c1 = (*[65]Float)(m.mem[1264:1329])
+	m.lstm_tc1 = (*[52]Float)(m.mem[1424:1476])
+	m.lstm_wihT1 = (*[364]Float)(m.mem[688:1052])
+	m.lstm_whhT1 = (*[676]Float)(m.mem[0:676])
+	m.lstm_out1 = (*[13]Float)(m.mem[1520:1533])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -982,6 +1074,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

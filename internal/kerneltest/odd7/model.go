@@ -93,15 +93,16 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [119]Float // output of layer dense
-	x            [231]Float // model input
-	dense_1_out  [35]Float  // output of layer dense_1
-	y            [35]Float  // targets
-	dense_1_grad [35]Float  // gradient of the output of layer dense_1
-	dense_grad   [119]Float // gradient of the output of layer dense
-	dense_out1   [17]Float  // output of layer dense
-	x1           [33]Float  // model input
-	dense_1_out1 [5]Float   // output of layer dense_1
+	dense_out    *[119]Float // output of layer dense (mem[128:])
+	x            [231]Float  // model input
+	dense_1_out  [35]Float   // output of layer dense_1
+	y            [35]Float   // targets
+	dense_1_grad *[35]Float  // gradient of the output of layer dense_1 (mem[256:])
+	dense_grad   *[119]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[17]Float  // output of layer dense (mem[0:])
+	x1           [33]Float   // model input
+	dense_1_out1 [5]Float    // output of layer dense_1
+	mem          [304]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -130,6 +131,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -219,8 +221,11 @@ func (m *Model) Target() *[35]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (odd7.yaml:7): Dense 33→17, tanh
-	gemmNT_7x17x33(&m.dense_out, &m.x, (*[561]Float)(m.p[0:561]))
+	gemmNT_7x17x33(m.dense_out, &m.x, (*[561]Float)(m.p[0:561]))
 	{
 		b := (*[17]Float)(m.p[561:578])
 		out := m.dense_out[:]
@@ -239,7 +244,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (odd7.yaml:10): Dense 17→5, softmax
-	gemmNT_7x5x17(&m.dense_1_out, &m.dense_out, (*[85]Float)(m.p[578:663]))
+	gemmNT_7x5x17(&m.dense_1_out, m.dense_out, (*[85]Float)(m.p[578:663]))
 	{
 		b := (*[5]Float)(m.p[663:668])
 		out := m.dense_1_out[:]
@@ -316,8 +321,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (odd7.yaml:7): Dense 33→17, tanh
-	gemmNT_1x17x33(&m.dense_out1, &m.x1, (*[561]Float)(m.p[0:561]))
+	gemmNT_1x17x33(m.dense_out1, &m.x1, (*[561]Float)(m.p[0:561]))
 	{
 		b := (*[17]Float)(m.p[561:578])
 		out := m.dense_out1[:]
@@ -336,7 +344,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (odd7.yaml:10): Dense 17→5, softmax
-	gemmNT_1x5x17(&m.dense_1_out1, &m.dense_out1, (*[85]Float)(m.p[578:663]))
+	gemmNT_1x5x17(&m.dense_1_out1, m.dense_out1, (*[85]Float)(m.p[578:663]))
 	{
 		b := (*[5]Float)(m.p[663:668])
 		out := m.dense_1_out1[:]
@@ -402,6 +410,9 @@ func (m *workspace) forward1() {
 			row[3] *= inv
 			row[4] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 17) // dense_out1
 	}
 
 }
@@ -596,8 +607,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_5x17x7((*[85]Float)(m.g[578:663]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_7x17x5(&m.dense_grad, &m.dense_1_grad, (*[85]Float)(m.p[578:663]))
+	gemmTN_5x17x7((*[85]Float)(m.g[578:663]), m.dense_1_grad, m.dense_out)
+	gemmNN_7x17x5(m.dense_grad, m.dense_1_grad, (*[85]Float)(m.p[578:663]))
+	if poison {
+		m.poison_Float(256, 35) // dense_1_grad
+	}
 
 	// layer dense (odd7.yaml:7): Dense 33→17, tanh
 	{
@@ -618,8 +632,46 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_17x33x7((*[561]Float)(m.g[0:561]), &m.dense_grad, &m.x)
+	gemmTN_17x33x7((*[561]Float)(m.g[0:561]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(128, 119) // dense_out
+		m.poison_Float(0, 119)   // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[119]Float)(m.mem[128:247])
+	m.dense_1_grad = (*[35]Float)(m.mem[256:291])
+	m.dense_grad = (*[119]Float)(m.mem[0:119])
+	m.dense_out1 = (*[17]Float)(m.mem[0:17])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -795,6 +847,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -89,18 +89,19 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [71645]Float // output of layer dense
-	x            [315]Float   // model input
-	dense_1_out  [2345]Float  // output of layer dense_1
-	dense_2_out  [105]Float   // output of layer dense_2
-	y            [105]Float   // targets
-	dense_2_grad [105]Float   // gradient of the output of layer dense_2
-	dense_1_grad [2345]Float  // gradient of the output of layer dense_1
-	dense_grad   [71645]Float // gradient of the output of layer dense
-	dense_out1   [2047]Float  // output of layer dense
-	x1           [9]Float     // model input
-	dense_1_out1 [67]Float    // output of layer dense_1
-	dense_2_out1 [3]Float     // output of layer dense_2
+	dense_out    *[71645]Float // output of layer dense (mem[71648:])
+	x            [315]Float    // model input
+	dense_1_out  *[2345]Float  // output of layer dense_1 (mem[145648:])
+	dense_2_out  [105]Float    // output of layer dense_2
+	y            [105]Float    // targets
+	dense_2_grad *[105]Float   // gradient of the output of layer dense_2 (mem[0:])
+	dense_1_grad *[2345]Float  // gradient of the output of layer dense_1 (mem[143296:])
+	dense_grad   *[71645]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[2047]Float  // output of layer dense (mem[0:])
+	x1           [9]Float      // model input
+	dense_1_out1 *[67]Float    // output of layer dense_1 (mem[2048:])
+	dense_2_out1 [3]Float      // output of layer dense_2
+	mem          [148000]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -129,6 +130,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -226,8 +228,11 @@ func (m *Model) Target() *[105]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (pack35.yaml:10): Dense 9→2047, relu
-	gemmNT_35x2047x9(&m.dense_out, &m.x, (*[18423]Float)(m.p[0:18423]))
+	gemmNT_35x2047x9(m.dense_out, &m.x, (*[18423]Float)(m.p[0:18423]))
 	{
 		b := (*[2047]Float)(m.p[18423:20470])
 		out := m.dense_out[:]
@@ -250,7 +255,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (pack35.yaml:13): Dense 2047→67, relu
-	gemmNT_35x67x2047(&m.dense_1_out, &m.dense_out, (*[137149]Float)(m.p[20470:157619]))
+	gemmNT_35x67x2047(m.dense_1_out, m.dense_out, (*[137149]Float)(m.p[20470:157619]))
 	{
 		b := (*[67]Float)(m.p[157619:157686])
 		out := m.dense_1_out[:]
@@ -273,7 +278,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_2 (pack35.yaml:16): Dense 67→3, softmax
-	gemmNT_35x3x67(&m.dense_2_out, &m.dense_1_out, (*[201]Float)(m.p[157686:157887]))
+	gemmNT_35x3x67(&m.dense_2_out, m.dense_1_out, (*[201]Float)(m.p[157686:157887]))
 	{
 		b := (*[3]Float)(m.p[157887:157890])
 		out := m.dense_2_out[:]
@@ -332,8 +337,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (pack35.yaml:10): Dense 9→2047, relu
-	gemmNT_1x2047x9(&m.dense_out1, &m.x1, (*[18423]Float)(m.p[0:18423]))
+	gemmNT_1x2047x9(m.dense_out1, &m.x1, (*[18423]Float)(m.p[0:18423]))
 	{
 		b := (*[2047]Float)(m.p[18423:20470])
 		out := m.dense_out1[:]
@@ -356,7 +364,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (pack35.yaml:13): Dense 2047→67, relu
-	gemmNT_1x67x2047(&m.dense_1_out1, &m.dense_out1, (*[137149]Float)(m.p[20470:157619]))
+	gemmNT_1x67x2047(m.dense_1_out1, m.dense_out1, (*[137149]Float)(m.p[20470:157619]))
 	{
 		b := (*[67]Float)(m.p[157619:157686])
 		out := m.dense_1_out1[:]
@@ -377,9 +385,12 @@ func (m *workspace) forward1() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(0, 2047) // dense_out1
+	}
 
 	// layer dense_2 (pack35.yaml:16): Dense 67→3, softmax
-	gemmNT_1x3x67(&m.dense_2_out1, &m.dense_1_out1, (*[201]Float)(m.p[157686:157887]))
+	gemmNT_1x3x67(&m.dense_2_out1, m.dense_1_out1, (*[201]Float)(m.p[157686:157887]))
 	{
 		b := (*[3]Float)(m.p[157887:157890])
 		out := m.dense_2_out1[:]
@@ -427,6 +438,9 @@ func (m *workspace) forward1() {
 			row[1] *= inv
 			row[2] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(2048, 67) // dense_1_out1
 	}
 
 }
@@ -569,8 +583,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x67x35((*[201]Float)(m.g[157686:157887]), &m.dense_2_grad, &m.dense_1_out)
-	gemmNN_35x67x3(&m.dense_1_grad, &m.dense_2_grad, (*[201]Float)(m.p[157686:157887]))
+	gemmTN_3x67x35((*[201]Float)(m.g[157686:157887]), m.dense_2_grad, m.dense_1_out)
+	gemmNN_35x67x3(m.dense_1_grad, m.dense_2_grad, (*[201]Float)(m.p[157686:157887]))
+	if poison {
+		m.poison_Float(0, 105) // dense_2_grad
+	}
 
 	// layer dense_1 (pack35.yaml:13): Dense 2047→67, relu
 	{
@@ -595,8 +612,12 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_67x2047x35((*[137149]Float)(m.g[20470:157619]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_35x2047x67(&m.dense_grad, &m.dense_1_grad, (*[137149]Float)(m.p[20470:157619]))
+	gemmTN_67x2047x35((*[137149]Float)(m.g[20470:157619]), m.dense_1_grad, m.dense_out)
+	gemmNN_35x2047x67(m.dense_grad, m.dense_1_grad, (*[137149]Float)(m.p[20470:157619]))
+	if poison {
+		m.poison_Float(145648, 2345) // dense_1_out
+		m.poison_Float(143296, 2345) // dense_1_grad
+	}
 
 	// layer dense (pack35.yaml:10): Dense 9→2047, relu
 	{
@@ -621,8 +642,49 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_2047x9x35((*[18423]Float)(m.g[0:18423]), &m.dense_grad, &m.x)
+	gemmTN_2047x9x35((*[18423]Float)(m.g[0:18423]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(71648, 71645) // dense_out
+		m.poison_Float(0, 71645)     // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[71645]Float)(m.mem[71648:143293])
+	m.dense_1_out = (*[2345]Float)(m.mem[145648:147993])
+	m.dense_2_grad = (*[105]Float)(m.mem[0:105])
+	m.dense_1_grad = (*[2345]Float)(m.mem[143296:145641])
+	m.dense_grad = (*[71645]Float)(m.mem[0:71645])
+	m.dense_out1 = (*[2047]Float)(m.mem[0:2047])
+	m.dense_1_out1 = (*[67]Float)(m.mem[2048:2115])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -798,6 +860,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

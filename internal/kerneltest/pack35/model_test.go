@@ -127,6 +127,46 @@ func TestWorkers(t *testing.T) {
 	}
 }
 
+/*
+TestPoison checks the memory plan: with every buffer that shares memory
+poisoned after its last step, training and inference give the same bits.
+*/
+func TestPoison(t *testing.T) {
+	type result struct {
+		f []Float
+	}
+	run := func(p bool) (r result) {
+		poison = p
+		defer func() {
+			poison = false
+		}()
+		m := New(1)
+		m.SetWorkers(1)
+		fillBatch(m)
+		for i := 0; i < 3; i++ {
+			m.TrainStep()
+		}
+		r.f = append(r.f, m.p[:]...)
+		// Inference on shard 0's batch, still in its buffers.
+		m.forwardInfer()
+		loss, _ := m.lossEval(ShardSize)
+		r.f = append(r.f, Float(loss))
+		r.f = append(r.f, m.dense_2_out[:]...)
+		var x [InputSize]Float
+		copy(x[:], m.x[:])
+		var o [OutputSize]Float
+		m.Predict1(&x, &o)
+		r.f = append(r.f, o[:]...)
+		return
+	}
+	want, got := run(false), run(true)
+	for i := range want.f {
+		if math.Float64bits(float64(got.f[i])) != math.Float64bits(float64(want.f[i])) {
+			t.Fatalf("value %d of the results is %v with poisoned buffers, %v without", i, got.f[i], want.f[i])
+		}
+	}
+}
+
 // kernelCases lists the package's kernels for the suite below: the
 // first outs operands are written, the others only read.
 var kernelCases = []struct {

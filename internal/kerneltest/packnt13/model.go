@@ -88,15 +88,16 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [1040]Float  // output of layer dense
+	dense_out    *[1040]Float // output of layer dense (mem[1040:])
 	x            [26624]Float // model input
 	dense_1_out  [39]Float    // output of layer dense_1
 	y            [39]Float    // targets
-	dense_1_grad [39]Float    // gradient of the output of layer dense_1
-	dense_grad   [1040]Float  // gradient of the output of layer dense
-	dense_out1   [80]Float    // output of layer dense
+	dense_1_grad *[39]Float   // gradient of the output of layer dense_1 (mem[2080:])
+	dense_grad   *[1040]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[80]Float   // output of layer dense (mem[0:])
 	x1           [2048]Float  // model input
 	dense_1_out1 [3]Float     // output of layer dense_1
+	mem          [2128]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -125,6 +126,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -214,8 +216,11 @@ func (m *Model) Target() *[39]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (packnt13.yaml:8): Dense 2048→80, relu
-	gemmNT_13x80x2048(&m.dense_out, &m.x, (*[163840]Float)(m.p[0:163840]))
+	gemmNT_13x80x2048(m.dense_out, &m.x, (*[163840]Float)(m.p[0:163840]))
 	{
 		b := (*[80]Float)(m.p[163840:163920])
 		out := m.dense_out[:]
@@ -238,7 +243,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (packnt13.yaml:11): Dense 80→3, softmax
-	gemmNT_13x3x80(&m.dense_1_out, &m.dense_out, (*[240]Float)(m.p[163920:164160]))
+	gemmNT_13x3x80(&m.dense_1_out, m.dense_out, (*[240]Float)(m.p[163920:164160]))
 	{
 		b := (*[3]Float)(m.p[164160:164163])
 		out := m.dense_1_out[:]
@@ -297,8 +302,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (packnt13.yaml:8): Dense 2048→80, relu
-	gemmNT_1x80x2048(&m.dense_out1, &m.x1, (*[163840]Float)(m.p[0:163840]))
+	gemmNT_1x80x2048(m.dense_out1, &m.x1, (*[163840]Float)(m.p[0:163840]))
 	{
 		b := (*[80]Float)(m.p[163840:163920])
 		out := m.dense_out1[:]
@@ -321,7 +329,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (packnt13.yaml:11): Dense 80→3, softmax
-	gemmNT_1x3x80(&m.dense_1_out1, &m.dense_out1, (*[240]Float)(m.p[163920:164160]))
+	gemmNT_1x3x80(&m.dense_1_out1, m.dense_out1, (*[240]Float)(m.p[163920:164160]))
 	{
 		b := (*[3]Float)(m.p[164160:164163])
 		out := m.dense_1_out1[:]
@@ -369,6 +377,9 @@ func (m *workspace) forward1() {
 			row[1] *= inv
 			row[2] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 80) // dense_out1
 	}
 
 }
@@ -511,8 +522,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x80x13((*[240]Float)(m.g[163920:164160]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_13x80x3(&m.dense_grad, &m.dense_1_grad, (*[240]Float)(m.p[163920:164160]))
+	gemmTN_3x80x13((*[240]Float)(m.g[163920:164160]), m.dense_1_grad, m.dense_out)
+	gemmNN_13x80x3(m.dense_grad, m.dense_1_grad, (*[240]Float)(m.p[163920:164160]))
+	if poison {
+		m.poison_Float(2080, 39) // dense_1_grad
+	}
 
 	// layer dense (packnt13.yaml:8): Dense 2048→80, relu
 	{
@@ -537,8 +551,46 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_80x2048x13((*[163840]Float)(m.g[0:163840]), &m.dense_grad, &m.x)
+	gemmTN_80x2048x13((*[163840]Float)(m.g[0:163840]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(1040, 1040) // dense_out
+		m.poison_Float(0, 1040)    // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[1040]Float)(m.mem[1040:2080])
+	m.dense_1_grad = (*[39]Float)(m.mem[2080:2119])
+	m.dense_grad = (*[1040]Float)(m.mem[0:1040])
+	m.dense_out1 = (*[80]Float)(m.mem[0:80])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -714,6 +766,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

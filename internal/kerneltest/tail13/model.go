@@ -92,15 +92,16 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [117]Float  // output of layer dense
+	dense_out    *[117]Float // output of layer dense (mem[128:])
 	x            [1300]Float // model input
 	dense_1_out  [39]Float   // output of layer dense_1
 	y            [39]Float   // targets
-	dense_1_grad [39]Float   // gradient of the output of layer dense_1
-	dense_grad   [117]Float  // gradient of the output of layer dense
-	dense_out1   [9]Float    // output of layer dense
+	dense_1_grad *[39]Float  // gradient of the output of layer dense_1 (mem[256:])
+	dense_grad   *[117]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[9]Float   // output of layer dense (mem[0:])
 	x1           [100]Float  // model input
 	dense_1_out1 [3]Float    // output of layer dense_1
+	mem          [304]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -129,6 +130,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -218,8 +220,11 @@ func (m *Model) Target() *[39]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (tail13.yaml:7): Dense 100→9, relu
-	gemmNT_13x9x100(&m.dense_out, &m.x, (*[900]Float)(m.p[0:900]))
+	gemmNT_13x9x100(m.dense_out, &m.x, (*[900]Float)(m.p[0:900]))
 	{
 		b := (*[9]Float)(m.p[900:909])
 		out := m.dense_out[:]
@@ -250,7 +255,7 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (tail13.yaml:10): Dense 9→3, sigmoid
-	gemmNT_13x3x9(&m.dense_1_out, &m.dense_out, (*[27]Float)(m.p[909:936]))
+	gemmNT_13x3x9(&m.dense_1_out, m.dense_out, (*[27]Float)(m.p[909:936]))
 	{
 		b := (*[3]Float)(m.p[936:939])
 		out := m.dense_1_out[:]
@@ -274,8 +279,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (tail13.yaml:7): Dense 100→9, relu
-	gemmNT_1x9x100(&m.dense_out1, &m.x1, (*[900]Float)(m.p[0:900]))
+	gemmNT_1x9x100(m.dense_out1, &m.x1, (*[900]Float)(m.p[0:900]))
 	{
 		b := (*[9]Float)(m.p[900:909])
 		out := m.dense_out1[:]
@@ -306,7 +314,7 @@ func (m *workspace) forward1() {
 	}
 
 	// layer dense_1 (tail13.yaml:10): Dense 9→3, sigmoid
-	gemmNT_1x3x9(&m.dense_1_out1, &m.dense_out1, (*[27]Float)(m.p[909:936]))
+	gemmNT_1x3x9(&m.dense_1_out1, m.dense_out1, (*[27]Float)(m.p[909:936]))
 	{
 		b := (*[3]Float)(m.p[936:939])
 		out := m.dense_1_out1[:]
@@ -320,6 +328,9 @@ func (m *workspace) forward1() {
 		}
 	}
 	fastmath.LogisticSlice(m.dense_1_out1[:])
+	if poison {
+		m.poison_Float(0, 9) // dense_out1
+	}
 
 }
 
@@ -461,8 +472,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x9x13((*[27]Float)(m.g[909:936]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_13x9x3(&m.dense_grad, &m.dense_1_grad, (*[27]Float)(m.p[909:936]))
+	gemmTN_3x9x13((*[27]Float)(m.g[909:936]), m.dense_1_grad, m.dense_out)
+	gemmNN_13x9x3(m.dense_grad, m.dense_1_grad, (*[27]Float)(m.p[909:936]))
+	if poison {
+		m.poison_Float(256, 39) // dense_1_grad
+	}
 
 	// layer dense (tail13.yaml:7): Dense 100→9, relu
 	{
@@ -495,8 +509,46 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_9x100x13((*[900]Float)(m.g[0:900]), &m.dense_grad, &m.x)
+	gemmTN_9x100x13((*[900]Float)(m.g[0:900]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(128, 117) // dense_out
+		m.poison_Float(0, 117)   // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[117]Float)(m.mem[128:245])
+	m.dense_1_grad = (*[39]Float)(m.mem[256:295])
+	m.dense_grad = (*[117]Float)(m.mem[0:117])
+	m.dense_out1 = (*[9]Float)(m.mem[0:9])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -672,6 +724,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -24,6 +24,7 @@ import (
 	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
+	"math"
 	"strconv"
 )
 
@@ -92,15 +93,16 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    [130]Float // output of layer dense
-	x            [257]Float // model input
-	dense_1_out  [1]Float   // output of layer dense_1
-	y            [1]Float   // targets
-	dense_1_grad [1]Float   // gradient of the output of layer dense_1
-	dense_grad   [130]Float // gradient of the output of layer dense
-	dense_out1   [130]Float // output of layer dense
-	x1           [257]Float // model input
-	dense_1_out1 [1]Float   // output of layer dense_1
+	dense_out    *[130]Float // output of layer dense (mem[144:])
+	x            [257]Float  // model input
+	dense_1_out  [1]Float    // output of layer dense_1
+	y            [1]Float    // targets
+	dense_1_grad *[1]Float   // gradient of the output of layer dense_1 (mem[288:])
+	dense_grad   *[130]Float // gradient of the output of layer dense (mem[0:])
+	dense_out1   *[130]Float // output of layer dense (mem[0:])
+	x1           [257]Float  // model input
+	dense_1_out1 [1]Float    // output of layer dense_1
+	mem          [304]Float  // the memory of the buffers above that point into it
 }
 
 /*
@@ -129,6 +131,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -218,8 +221,11 @@ func (m *Model) Target() *[1]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (wide1.yaml:7): Dense 257→130, sigmoid
-	gemmNT_1x130x257(&m.dense_out, &m.x, (*[33410]Float)(m.p[0:33410]))
+	gemmNT_1x130x257(m.dense_out, &m.x, (*[33410]Float)(m.p[0:33410]))
 	{
 		b := (*[130]Float)(m.p[33410:33540])
 		out := m.dense_out[:]
@@ -233,7 +239,7 @@ func (m *workspace) forwardTrain() {
 	fastmath.LogisticSlice(m.dense_out[:])
 
 	// layer dense_1 (wide1.yaml:10): Dense 130→1, linear
-	gemmNT_1x1x130(&m.dense_1_out, &m.dense_out, (*[130]Float)(m.p[33540:33670]))
+	gemmNT_1x1x130(&m.dense_1_out, m.dense_out, (*[130]Float)(m.p[33540:33670]))
 	{
 		b := (*[1]Float)(m.p[33670:33671])
 		out := m.dense_1_out[:]
@@ -254,8 +260,11 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer dense (wide1.yaml:7): Dense 257→130, sigmoid
-	gemmNT_1x130x257(&m.dense_out1, &m.x1, (*[33410]Float)(m.p[0:33410]))
+	gemmNT_1x130x257(m.dense_out1, &m.x1, (*[33410]Float)(m.p[0:33410]))
 	{
 		b := (*[130]Float)(m.p[33410:33540])
 		out := m.dense_out1[:]
@@ -269,7 +278,7 @@ func (m *workspace) forward1() {
 	fastmath.LogisticSlice(m.dense_out1[:])
 
 	// layer dense_1 (wide1.yaml:10): Dense 130→1, linear
-	gemmNT_1x1x130(&m.dense_1_out1, &m.dense_out1, (*[130]Float)(m.p[33540:33670]))
+	gemmNT_1x1x130(&m.dense_1_out1, m.dense_out1, (*[130]Float)(m.p[33540:33670]))
 	{
 		b := (*[1]Float)(m.p[33670:33671])
 		out := m.dense_1_out1[:]
@@ -279,6 +288,9 @@ func (m *workspace) forward1() {
 				row[0] += b[0]
 			}
 		}
+	}
+	if poison {
+		m.poison_Float(0, 130) // dense_out1
 	}
 
 }
@@ -347,8 +359,11 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_1x130x1((*[130]Float)(m.g[33540:33670]), &m.dense_1_grad, &m.dense_out)
-	gemmNN_1x130x1(&m.dense_grad, &m.dense_1_grad, (*[130]Float)(m.p[33540:33670]))
+	gemmTN_1x130x1((*[130]Float)(m.g[33540:33670]), m.dense_1_grad, m.dense_out)
+	gemmNN_1x130x1(m.dense_grad, m.dense_1_grad, (*[130]Float)(m.p[33540:33670]))
+	if poison {
+		m.poison_Float(288, 1) // dense_1_grad
+	}
 
 	// layer dense (wide1.yaml:7): Dense 257→130, sigmoid
 	{
@@ -369,8 +384,46 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_130x257x1((*[33410]Float)(m.g[0:33410]), &m.dense_grad, &m.x)
+	gemmTN_130x257x1((*[33410]Float)(m.g[0:33410]), m.dense_grad, &m.x)
+	if poison {
+		m.poison_Float(144, 130) // dense_out
+		m.poison_Float(0, 130)   // dense_grad
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.dense_out = (*[130]Float)(m.mem[144:274])
+	m.dense_1_grad = (*[1]Float)(m.mem[288:289])
+	m.dense_grad = (*[130]Float)(m.mem[0:130])
+	m.dense_out1 = (*[130]Float)(m.mem[0:130])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -546,6 +599,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]

@@ -91,46 +91,47 @@ type workspace struct {
 	loss          float64           // its shard's summed loss
 	correct       int               // and correct count
 	idx           [ShardSize]int
-	conv2d_wV     [3200]Float  // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d, [16][tiles][channels]
-	conv2d_wM     [7040]Float  // Winograd-domain outputs (and their gradient) of one pass of layer conv2d, [16][tiles][filters]
-	conv2d_wU     [14080]Float // Winograd-transformed kernel G·g·Gᵀ of layer conv2d, [16][channels][filters]
-	conv2d_wX     [7040]Float  // one sample's input of layer conv2d in a border of zeros, as the Winograd tiles read it
-	conv2d_wY     [12320]Float // one sample's output of layer conv2d over whole Winograd tiles
-	conv2d_out    [22880]Float // output of layer conv2d
-	x             [13200]Float // model input
-	conv2d_1_wV   [38016]Float // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels]
-	conv2d_1_wM   [13824]Float // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters]
-	conv2d_1_wU   [11264]Float // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters]
-	conv2d_1_wX   [12320]Float // one sample's input of layer conv2d_1 in a border of zeros, as the Winograd tiles read it
-	conv2d_1_wY   [3456]Float  // one sample's output of layer conv2d_1 over whole Winograd tiles
-	conv2d_1_out  [6336]Float  // output of layer conv2d_1
-	conv2d_2_wV   [13824]Float // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_2, [16][tiles][channels]
-	conv2d_2_wM   [13824]Float // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_2, [16][tiles][filters]
-	conv2d_2_wU   [4096]Float  // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_2, [16][channels][filters]
-	conv2d_2_wX   [4480]Float  // one sample's input of layer conv2d_2 in a border of zeros, as the Winograd tiles read it
-	conv2d_2_wY   [3456]Float  // one sample's output of layer conv2d_2 over whole Winograd tiles
-	conv2d_2_out  [6336]Float  // output of layer conv2d_2
-	dense_out     [6]Float     // output of layer dense
-	y             [6]Float     // targets
-	dense_grad    [6]Float     // gradient of the output of layer dense
-	conv2d_2_grad [6336]Float  // gradient of the output of layer conv2d_2
-	conv2d_2_wdU  [4096]Float  // gradient of the Winograd-transformed kernel of layer conv2d_2, [16][channels][filters]
-	conv2d_2_wdY  [3456]Float  // one sample's output gradient of layer conv2d_2 over whole Winograd tiles, zero outside the output
-	conv2d_1_grad [6336]Float  // gradient of the output of layer conv2d_1
-	conv2d_2_wUT  [4096]Float  // Winograd-transformed kernel of layer conv2d_2, [16][filters][channels]
-	conv2d_2_wdX  [4480]Float  // one sample's input gradient of layer conv2d_2 over the Winograd tiles' inputs
-	conv2d_1_wdU  [11264]Float // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters]
-	conv2d_1_wdY  [3456]Float  // one sample's output gradient of layer conv2d_1 over whole Winograd tiles, zero outside the output
-	conv2d_grad   [22880]Float // gradient of the output of layer conv2d
-	conv2d_1_wUT  [11264]Float // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels]
-	conv2d_1_wdX  [12320]Float // one sample's input gradient of layer conv2d_1 over the Winograd tiles' inputs
-	conv2d_wdU    [14080]Float // gradient of the Winograd-transformed kernel of layer conv2d, [16][channels][filters]
-	conv2d_wdY    [12320]Float // one sample's output gradient of layer conv2d over whole Winograd tiles, zero outside the output
-	conv2d_out1   [11440]Float // output of layer conv2d
-	x1            [6600]Float  // model input
-	conv2d_1_out1 [3168]Float  // output of layer conv2d_1
-	conv2d_2_out1 [3168]Float  // output of layer conv2d_2
-	dense_out1    [3]Float     // output of layer dense
+	conv2d_wV     *[3200]Float  // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d, [16][tiles][channels] (mem[169024:])
+	conv2d_wM     *[7040]Float  // Winograd-domain outputs (and their gradient) of one pass of layer conv2d, [16][tiles][filters] (mem[145216:])
+	conv2d_wU     *[14080]Float // Winograd-transformed kernel G·g·Gᵀ of layer conv2d, [16][channels][filters] (mem[0:])
+	conv2d_wX     [7040]Float   // one sample's input of layer conv2d in a border of zeros, as the Winograd tiles read it
+	conv2d_wY     *[12320]Float // one sample's output of layer conv2d over whole Winograd tiles (mem[14080:])
+	conv2d_out    *[22880]Float // output of layer conv2d (mem[60896:])
+	x             [13200]Float  // model input
+	conv2d_1_wV   *[38016]Float // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_1, [16][tiles][channels] (mem[0:])
+	conv2d_1_wM   *[13824]Float // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_1, [16][tiles][filters] (mem[83776:])
+	conv2d_1_wU   *[11264]Float // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_1, [16][channels][filters] (mem[111424:])
+	conv2d_1_wX   [12320]Float  // one sample's input of layer conv2d_1 in a border of zeros, as the Winograd tiles read it
+	conv2d_1_wY   *[3456]Float  // one sample's output of layer conv2d_1 over whole Winograd tiles (mem[49456:])
+	conv2d_1_out  *[6336]Float  // output of layer conv2d_1 (mem[158592:])
+	conv2d_2_wV   *[13824]Float // Winograd-transformed input tiles (and their gradient) of one pass of layer conv2d_2, [16][tiles][channels] (mem[97600:])
+	conv2d_2_wM   *[13824]Float // Winograd-domain outputs (and their gradient) of one pass of layer conv2d_2, [16][tiles][filters] (mem[38016:])
+	conv2d_2_wU   *[4096]Float  // Winograd-transformed kernel G·g·Gᵀ of layer conv2d_2, [16][channels][filters] (mem[133504:])
+	conv2d_2_wX   [4480]Float   // one sample's input of layer conv2d_2 in a border of zeros, as the Winograd tiles read it
+	conv2d_2_wY   *[3456]Float  // one sample's output of layer conv2d_2 over whole Winograd tiles (mem[51840:])
+	conv2d_2_out  *[6336]Float  // output of layer conv2d_2 (mem[122688:])
+	dense_out     [6]Float      // output of layer dense
+	y             [6]Float      // targets
+	dense_grad    *[6]Float     // gradient of the output of layer dense (mem[58176:])
+	conv2d_2_grad *[6336]Float  // gradient of the output of layer conv2d_2 (mem[51840:])
+	conv2d_2_wdU  *[4096]Float  // gradient of the Winograd-transformed kernel of layer conv2d_2, [16][channels][filters] (mem[164928:])
+	conv2d_2_wdY  [3456]Float   // one sample's output gradient of layer conv2d_2 over whole Winograd tiles, zero outside the output
+	conv2d_1_grad *[6336]Float  // gradient of the output of layer conv2d_1 (mem[152256:])
+	conv2d_2_wUT  *[4096]Float  // Winograd-transformed kernel of layer conv2d_2, [16][filters][channels] (mem[137600:])
+	conv2d_2_wdX  *[4480]Float  // one sample's input gradient of layer conv2d_2 over the Winograd tiles' inputs (mem[129024:])
+	conv2d_1_wdU  *[11264]Float // gradient of the Winograd-transformed kernel of layer conv2d_1, [16][channels][filters] (mem[133952:])
+	conv2d_1_wdY  [3456]Float   // one sample's output gradient of layer conv2d_1 over whole Winograd tiles, zero outside the output
+	conv2d_grad   *[22880]Float // gradient of the output of layer conv2d (mem[38016:])
+	conv2d_1_wUT  *[11264]Float // Winograd-transformed kernel of layer conv2d_1, [16][filters][channels] (mem[122688:])
+	conv2d_1_wdX  *[12320]Float // one sample's input gradient of layer conv2d_1 over the Winograd tiles' inputs (mem[97600:])
+	conv2d_wdU    *[14080]Float // gradient of the Winograd-transformed kernel of layer conv2d, [16][channels][filters] (mem[0:])
+	conv2d_wdY    [12320]Float  // one sample's output gradient of layer conv2d over whole Winograd tiles, zero outside the output
+	conv2d_out1   *[11440]Float // output of layer conv2d (mem[38016:])
+	x1            [6600]Float   // model input
+	conv2d_1_out1 *[3168]Float  // output of layer conv2d_1 (mem[55296:])
+	conv2d_2_out1 *[3168]Float  // output of layer conv2d_2 (mem[0:])
+	dense_out1    [3]Float      // output of layer dense
+	mem           [172224]Float // the memory of the buffers above that point into it
 }
 
 /*
@@ -159,6 +160,7 @@ func New(seed uint64) *Model {
 	m := &Model{shared: params{seed: seed}}
 	m.params = &m.shared
 	m.workspace.g = &m.shared.g
+	m.workspace.place()
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
@@ -264,10 +266,13 @@ func (m *Model) Target() *[6]Float {
 
 // forwardTrain runs the forward pass of a train step (dropout active).
 func (m *workspace) forwardTrain() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (wino9.yaml:11): Conv2D 3x3, 20→44 channels, 15x22→13x20, relu
 	{
 		w := (*[7920]Float)(m.p[0:7920])
-		u := &m.conv2d_wU
+		u := m.conv2d_wU
 		for f := 0; f < 44; f++ {
 			for c := 0; c < 20; c++ {
 				g := w[(f*20+c)*9:][:9]
@@ -309,21 +314,25 @@ func (m *workspace) forwardTrain() {
 			copy(m.conv2d_wX[((r+0)*22+0)*20:][:440], x[r*440:][:440])
 		}
 		for r0 := 0; r0 < 7; r0 += 1 {
-			winoIn_1x10x20_w22(&m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
+			winoIn_1x10x20_w22(m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x10x20_1x10x44_k1x1((*[440]Float)(m.conv2d_wM[xi*440:]), (*[200]Float)(m.conv2d_wV[xi*200:]), (*[880]Float)(m.conv2d_wU[xi*880:]))
 			}
-			winoOut_1x10x44_w20_bias_relu((*[1760]Float)(m.conv2d_wY[r0*1760:]), &m.conv2d_wM, (*[44]Float)(m.p[7920:7964]))
+			winoOut_1x10x44_w20_bias_relu((*[1760]Float)(m.conv2d_wY[r0*1760:]), m.conv2d_wM, (*[44]Float)(m.p[7920:7964]))
 		}
 		for r := 0; r < 13; r++ {
 			copy(y[((r+0)*20+0)*44:][:880], m.conv2d_wY[r*880:][:880])
 		}
 	}
+	if poison {
+		m.poison_Float(0, 14080)     // conv2d_wU
+		m.poison_Float(14080, 12320) // conv2d_wY
+	}
 
 	// layer conv2d_1 (wino9.yaml:15): Conv2D 3x3, 44→16 channels, 13x20→11x18, tanh
 	{
 		w := (*[6336]Float)(m.p[7964:14300])
-		u := &m.conv2d_1_wU
+		u := m.conv2d_1_wU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 44; c++ {
 				g := w[(f*44+c)*9:][:9]
@@ -365,11 +374,11 @@ func (m *workspace) forwardTrain() {
 			copy(m.conv2d_1_wX[((r+0)*20+0)*44:][:880], x[r*880:][:880])
 		}
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x44_w20(&m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
+			winoIn_6x9x44_w20(m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x54x44_1x54x16_k1x1((*[864]Float)(m.conv2d_1_wM[xi*864:]), (*[2376]Float)(m.conv2d_1_wV[xi*2376:]), (*[704]Float)(m.conv2d_1_wU[xi*704:]))
 			}
-			winoOut_6x9x16_w18_bias((*[3456]Float)(m.conv2d_1_wY[r0*576:]), &m.conv2d_1_wM, (*[16]Float)(m.p[14300:14316]))
+			winoOut_6x9x16_w18_bias((*[3456]Float)(m.conv2d_1_wY[r0*576:]), m.conv2d_1_wM, (*[16]Float)(m.p[14300:14316]))
 		}
 		for r := 0; r < 11; r++ {
 			copy(y[((r+0)*18+0)*16:][:288], m.conv2d_1_wY[r*288:][:288])
@@ -381,11 +390,14 @@ func (m *workspace) forwardTrain() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(49456, 3456) // conv2d_1_wY
+	}
 
 	// layer conv2d_2 (wino9.yaml:19): Conv2D 3x3, 16→16 channels, 11x18→11x18, relu
 	{
 		w := (*[2304]Float)(m.p[14316:16620])
-		u := &m.conv2d_2_wU
+		u := m.conv2d_2_wU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 16; c++ {
 				g := w[(f*16+c)*9:][:9]
@@ -427,22 +439,25 @@ func (m *workspace) forwardTrain() {
 			copy(m.conv2d_2_wX[((r+1)*20+1)*16:][:288], x[r*288:][:288])
 		}
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x16_w20(&m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
+			winoIn_6x9x16_w20(m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x54x16_1x54x16_k1x1((*[864]Float)(m.conv2d_2_wM[xi*864:]), (*[864]Float)(m.conv2d_2_wV[xi*864:]), (*[256]Float)(m.conv2d_2_wU[xi*256:]))
 			}
-			winoOut_6x9x16_w18_bias_relu((*[3456]Float)(m.conv2d_2_wY[r0*576:]), &m.conv2d_2_wM, (*[16]Float)(m.p[16620:16636]))
+			winoOut_6x9x16_w18_bias_relu((*[3456]Float)(m.conv2d_2_wY[r0*576:]), m.conv2d_2_wM, (*[16]Float)(m.p[16620:16636]))
 		}
 		for r := 0; r < 11; r++ {
 			copy(y[((r+0)*18+0)*16:][:288], m.conv2d_2_wY[r*288:][:288])
 		}
+	}
+	if poison {
+		m.poison_Float(51840, 3456) // conv2d_2_wY
 	}
 
 	// layer flatten (wino9.yaml:24): Flatten [11 18 16]→[3168]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (wino9.yaml:25): Dense 3168→3, softmax
-	gemmNT_2x3x3168(&m.dense_out, &m.conv2d_2_out, (*[9504]Float)(m.p[16636:26140]))
+	gemmNT_2x3x3168(&m.dense_out, m.conv2d_2_out, (*[9504]Float)(m.p[16636:26140]))
 	{
 		b := (*[3]Float)(m.p[26140:26143])
 		out := m.dense_out[:]
@@ -501,10 +516,13 @@ func (m *workspace) forwardInfer() {
 
 // forward1 runs the forward pass of one sample at inference.
 func (m *workspace) forward1() {
+	if poison {
+		m.poisonAll()
+	}
 	// layer conv2d (wino9.yaml:11): Conv2D 3x3, 20→44 channels, 15x22→13x20, relu
 	{
 		w := (*[7920]Float)(m.p[0:7920])
-		u := &m.conv2d_wU
+		u := m.conv2d_wU
 		for f := 0; f < 44; f++ {
 			for c := 0; c < 20; c++ {
 				g := w[(f*20+c)*9:][:9]
@@ -546,21 +564,27 @@ func (m *workspace) forward1() {
 			copy(m.conv2d_wX[((r+0)*22+0)*20:][:440], x[r*440:][:440])
 		}
 		for r0 := 0; r0 < 7; r0 += 1 {
-			winoIn_1x10x20_w22(&m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
+			winoIn_1x10x20_w22(m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x10x20_1x10x44_k1x1((*[440]Float)(m.conv2d_wM[xi*440:]), (*[200]Float)(m.conv2d_wV[xi*200:]), (*[880]Float)(m.conv2d_wU[xi*880:]))
 			}
-			winoOut_1x10x44_w20_bias_relu((*[1760]Float)(m.conv2d_wY[r0*1760:]), &m.conv2d_wM, (*[44]Float)(m.p[7920:7964]))
+			winoOut_1x10x44_w20_bias_relu((*[1760]Float)(m.conv2d_wY[r0*1760:]), m.conv2d_wM, (*[44]Float)(m.p[7920:7964]))
 		}
 		for r := 0; r < 13; r++ {
 			copy(y[((r+0)*20+0)*44:][:880], m.conv2d_wY[r*880:][:880])
 		}
 	}
+	if poison {
+		m.poison_Float(169024, 3200) // conv2d_wV
+		m.poison_Float(145216, 7040) // conv2d_wM
+		m.poison_Float(0, 14080)     // conv2d_wU
+		m.poison_Float(14080, 12320) // conv2d_wY
+	}
 
 	// layer conv2d_1 (wino9.yaml:15): Conv2D 3x3, 44→16 channels, 13x20→11x18, tanh
 	{
 		w := (*[6336]Float)(m.p[7964:14300])
-		u := &m.conv2d_1_wU
+		u := m.conv2d_1_wU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 44; c++ {
 				g := w[(f*44+c)*9:][:9]
@@ -602,11 +626,11 @@ func (m *workspace) forward1() {
 			copy(m.conv2d_1_wX[((r+0)*20+0)*44:][:880], x[r*880:][:880])
 		}
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x44_w20(&m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
+			winoIn_6x9x44_w20(m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x54x44_1x54x16_k1x1((*[864]Float)(m.conv2d_1_wM[xi*864:]), (*[2376]Float)(m.conv2d_1_wV[xi*2376:]), (*[704]Float)(m.conv2d_1_wU[xi*704:]))
 			}
-			winoOut_6x9x16_w18_bias((*[3456]Float)(m.conv2d_1_wY[r0*576:]), &m.conv2d_1_wM, (*[16]Float)(m.p[14300:14316]))
+			winoOut_6x9x16_w18_bias((*[3456]Float)(m.conv2d_1_wY[r0*576:]), m.conv2d_1_wM, (*[16]Float)(m.p[14300:14316]))
 		}
 		for r := 0; r < 11; r++ {
 			copy(y[((r+0)*18+0)*16:][:288], m.conv2d_1_wY[r*288:][:288])
@@ -618,11 +642,18 @@ func (m *workspace) forward1() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 38016)      // conv2d_1_wV
+		m.poison_Float(83776, 13824)  // conv2d_1_wM
+		m.poison_Float(111424, 11264) // conv2d_1_wU
+		m.poison_Float(49456, 3456)   // conv2d_1_wY
+		m.poison_Float(38016, 11440)  // conv2d_out1
+	}
 
 	// layer conv2d_2 (wino9.yaml:19): Conv2D 3x3, 16→16 channels, 11x18→11x18, relu
 	{
 		w := (*[2304]Float)(m.p[14316:16620])
-		u := &m.conv2d_2_wU
+		u := m.conv2d_2_wU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 16; c++ {
 				g := w[(f*16+c)*9:][:9]
@@ -664,22 +695,29 @@ func (m *workspace) forward1() {
 			copy(m.conv2d_2_wX[((r+1)*20+1)*16:][:288], x[r*288:][:288])
 		}
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x16_w20(&m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
+			winoIn_6x9x16_w20(m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
 			for xi := 0; xi < 16; xi++ {
 				conv_1x54x16_1x54x16_k1x1((*[864]Float)(m.conv2d_2_wM[xi*864:]), (*[864]Float)(m.conv2d_2_wV[xi*864:]), (*[256]Float)(m.conv2d_2_wU[xi*256:]))
 			}
-			winoOut_6x9x16_w18_bias_relu((*[3456]Float)(m.conv2d_2_wY[r0*576:]), &m.conv2d_2_wM, (*[16]Float)(m.p[16620:16636]))
+			winoOut_6x9x16_w18_bias_relu((*[3456]Float)(m.conv2d_2_wY[r0*576:]), m.conv2d_2_wM, (*[16]Float)(m.p[16620:16636]))
 		}
 		for r := 0; r < 11; r++ {
 			copy(y[((r+0)*18+0)*16:][:288], m.conv2d_2_wY[r*288:][:288])
 		}
+	}
+	if poison {
+		m.poison_Float(97600, 13824) // conv2d_2_wV
+		m.poison_Float(38016, 13824) // conv2d_2_wM
+		m.poison_Float(133504, 4096) // conv2d_2_wU
+		m.poison_Float(51840, 3456)  // conv2d_2_wY
+		m.poison_Float(55296, 3168)  // conv2d_1_out1
 	}
 
 	// layer flatten (wino9.yaml:24): Flatten [11 18 16]→[3168]
 	// (no code: the output is the input's buffer)
 
 	// layer dense (wino9.yaml:25): Dense 3168→3, softmax
-	gemmNT_1x3x3168(&m.dense_out1, &m.conv2d_2_out1, (*[9504]Float)(m.p[16636:26140]))
+	gemmNT_1x3x3168(&m.dense_out1, m.conv2d_2_out1, (*[9504]Float)(m.p[16636:26140]))
 	{
 		b := (*[3]Float)(m.p[26140:26143])
 		out := m.dense_out1[:]
@@ -727,6 +765,9 @@ func (m *workspace) forward1() {
 			row[1] *= inv
 			row[2] *= inv
 		}
+	}
+	if poison {
+		m.poison_Float(0, 3168) // conv2d_2_out1
 	}
 
 }
@@ -869,14 +910,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x3168x2((*[9504]Float)(m.g[16636:26140]), &m.dense_grad, &m.conv2d_2_out)
-	gemmNN_2x3168x3(&m.conv2d_2_grad, &m.dense_grad, (*[9504]Float)(m.p[16636:26140]))
+	gemmTN_3x3168x2((*[9504]Float)(m.g[16636:26140]), m.dense_grad, m.conv2d_2_out)
+	gemmNN_2x3168x3(m.conv2d_2_grad, m.dense_grad, (*[9504]Float)(m.p[16636:26140]))
+	if poison {
+		m.poison_Float(58176, 6) // dense_grad
+	}
 
 	// layer flatten (wino9.yaml:24): Flatten [11 18 16]→[3168]
 
 	// layer conv2d_2 (wino9.yaml:19): Conv2D 3x3, 16→16 channels, 11x18→11x18, relu
 	*(*[16]Float)(m.g[16620:16636]) = [16]Float{}
-	m.conv2d_2_wdU = [4096]Float{}
+	*m.conv2d_2_wdU = [4096]Float{}
 	for xi := 0; xi < 16; xi++ {
 		for c := 0; c < 16; c++ {
 			for f := 0; f < 16; f++ {
@@ -894,16 +938,16 @@ func (m *workspace) backward() {
 		for r := 0; r < 11; r++ {
 			copy(m.conv2d_2_wdY[((r+0)*18+0)*16:][:288], dy[r*288:][:288])
 		}
-		dx := (&m.conv2d_1_grad)[b*3168 : (b+1)*3168]
+		dx := (m.conv2d_1_grad)[b*3168 : (b+1)*3168]
 		clear(m.conv2d_2_wdX[:])
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x16_w20(&m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
-			winoOutGrad_6x9x16_w18(&m.conv2d_2_wM, (*[3456]Float)(m.conv2d_2_wdY[r0*576:]))
+			winoIn_6x9x16_w20(m.conv2d_2_wV, (*[4480]Float)(m.conv2d_2_wX[r0*640:]))
+			winoOutGrad_6x9x16_w18(m.conv2d_2_wM, (*[3456]Float)(m.conv2d_2_wdY[r0*576:]))
 			for xi := 0; xi < 16; xi++ {
 				convWGrad_1x54x16_1x54x16_k1x1((*[256]Float)(m.conv2d_2_wdU[xi*256:]), (*[864]Float)(m.conv2d_2_wV[xi*864:]), (*[864]Float)(m.conv2d_2_wM[xi*864:]))
 				conv_1x54x16_1x54x16_k1x1((*[864]Float)(m.conv2d_2_wV[xi*864:]), (*[864]Float)(m.conv2d_2_wM[xi*864:]), (*[256]Float)(m.conv2d_2_wUT[xi*256:]))
 			}
-			winoInGrad_6x9x16_w20((*[4480]Float)(m.conv2d_2_wdX[r0*640:]), &m.conv2d_2_wV)
+			winoInGrad_6x9x16_w20((*[4480]Float)(m.conv2d_2_wdX[r0*640:]), m.conv2d_2_wV)
 		}
 		for r := 0; r < 11; r++ {
 			copy(dx[((r+0)*18+0)*16:][:288], m.conv2d_2_wdX[336:][r*320:][:288])
@@ -911,7 +955,7 @@ func (m *workspace) backward() {
 	}
 	{
 		dw := (*[2304]Float)(m.g[14316:16620])
-		du := &m.conv2d_2_wdU
+		du := m.conv2d_2_wdU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 16; c++ {
 				s00 := du[(0+c)*16+f] + Float(0.5)*du[(64+c)*16+f] + Float(0.5)*du[(128+c)*16+f]
@@ -939,10 +983,20 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(97600, 13824) // conv2d_2_wV
+		m.poison_Float(38016, 13824) // conv2d_2_wM
+		m.poison_Float(133504, 4096) // conv2d_2_wU
+		m.poison_Float(122688, 6336) // conv2d_2_out
+		m.poison_Float(51840, 6336)  // conv2d_2_grad
+		m.poison_Float(164928, 4096) // conv2d_2_wdU
+		m.poison_Float(137600, 4096) // conv2d_2_wUT
+		m.poison_Float(129024, 4480) // conv2d_2_wdX
+	}
 
 	// layer conv2d_1 (wino9.yaml:15): Conv2D 3x3, 44→16 channels, 13x20→11x18, tanh
 	*(*[16]Float)(m.g[14300:14316]) = [16]Float{}
-	m.conv2d_1_wdU = [11264]Float{}
+	*m.conv2d_1_wdU = [11264]Float{}
 	for xi := 0; xi < 16; xi++ {
 		for c := 0; c < 44; c++ {
 			for f := 0; f < 16; f++ {
@@ -967,16 +1021,16 @@ func (m *workspace) backward() {
 		for r := 0; r < 11; r++ {
 			copy(m.conv2d_1_wdY[((r+0)*18+0)*16:][:288], dy[r*288:][:288])
 		}
-		dx := (&m.conv2d_grad)[b*11440 : (b+1)*11440]
+		dx := (m.conv2d_grad)[b*11440 : (b+1)*11440]
 		clear(m.conv2d_1_wdX[:])
 		for r0 := 0; r0 < 6; r0 += 6 {
-			winoIn_6x9x44_w20(&m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
-			winoOutGrad_6x9x16_w18(&m.conv2d_1_wM, (*[3456]Float)(m.conv2d_1_wdY[r0*576:]))
+			winoIn_6x9x44_w20(m.conv2d_1_wV, (*[12320]Float)(m.conv2d_1_wX[r0*1760:]))
+			winoOutGrad_6x9x16_w18(m.conv2d_1_wM, (*[3456]Float)(m.conv2d_1_wdY[r0*576:]))
 			for xi := 0; xi < 16; xi++ {
 				convWGrad_1x54x44_1x54x16_k1x1((*[704]Float)(m.conv2d_1_wdU[xi*704:]), (*[2376]Float)(m.conv2d_1_wV[xi*2376:]), (*[864]Float)(m.conv2d_1_wM[xi*864:]))
 				conv_1x54x16_1x54x44_k1x1((*[2376]Float)(m.conv2d_1_wV[xi*2376:]), (*[864]Float)(m.conv2d_1_wM[xi*864:]), (*[704]Float)(m.conv2d_1_wUT[xi*704:]))
 			}
-			winoInGrad_6x9x44_w20((*[12320]Float)(m.conv2d_1_wdX[r0*1760:]), &m.conv2d_1_wV)
+			winoInGrad_6x9x44_w20((*[12320]Float)(m.conv2d_1_wdX[r0*1760:]), m.conv2d_1_wV)
 		}
 		for r := 0; r < 13; r++ {
 			copy(dx[((r+0)*20+0)*44:][:880], m.conv2d_1_wdX[0:][r*880:][:880])
@@ -984,7 +1038,7 @@ func (m *workspace) backward() {
 	}
 	{
 		dw := (*[6336]Float)(m.g[7964:14300])
-		du := &m.conv2d_1_wdU
+		du := m.conv2d_1_wdU
 		for f := 0; f < 16; f++ {
 			for c := 0; c < 44; c++ {
 				s00 := du[(0+c)*16+f] + Float(0.5)*du[(176+c)*16+f] + Float(0.5)*du[(352+c)*16+f]
@@ -1012,10 +1066,20 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(0, 38016)      // conv2d_1_wV
+		m.poison_Float(83776, 13824)  // conv2d_1_wM
+		m.poison_Float(111424, 11264) // conv2d_1_wU
+		m.poison_Float(158592, 6336)  // conv2d_1_out
+		m.poison_Float(152256, 6336)  // conv2d_1_grad
+		m.poison_Float(133952, 11264) // conv2d_1_wdU
+		m.poison_Float(122688, 11264) // conv2d_1_wUT
+		m.poison_Float(97600, 12320)  // conv2d_1_wdX
+	}
 
 	// layer conv2d (wino9.yaml:11): Conv2D 3x3, 20→44 channels, 15x22→13x20, relu
 	*(*[44]Float)(m.g[7920:7964]) = [44]Float{}
-	m.conv2d_wdU = [14080]Float{}
+	*m.conv2d_wdU = [14080]Float{}
 	for b := 0; b < 2; b++ {
 		biasGrad_260x44_relu((*[11440]Float)(m.conv2d_grad[b*11440:(b+1)*11440]), (*[44]Float)(m.g[7920:7964]), (*[11440]Float)(m.conv2d_out[b*11440:(b+1)*11440]))
 		x := m.x[b*6600 : (b+1)*6600]
@@ -1027,8 +1091,8 @@ func (m *workspace) backward() {
 			copy(m.conv2d_wdY[((r+0)*20+0)*44:][:880], dy[r*880:][:880])
 		}
 		for r0 := 0; r0 < 7; r0 += 1 {
-			winoIn_1x10x20_w22(&m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
-			winoOutGrad_1x10x44_w20(&m.conv2d_wM, (*[1760]Float)(m.conv2d_wdY[r0*1760:]))
+			winoIn_1x10x20_w22(m.conv2d_wV, (*[1760]Float)(m.conv2d_wX[r0*880:]))
+			winoOutGrad_1x10x44_w20(m.conv2d_wM, (*[1760]Float)(m.conv2d_wdY[r0*1760:]))
 			for xi := 0; xi < 16; xi++ {
 				convWGrad_1x10x20_1x10x44_k1x1((*[880]Float)(m.conv2d_wdU[xi*880:]), (*[200]Float)(m.conv2d_wV[xi*200:]), (*[440]Float)(m.conv2d_wM[xi*440:]))
 			}
@@ -1036,7 +1100,7 @@ func (m *workspace) backward() {
 	}
 	{
 		dw := (*[7920]Float)(m.g[0:7920])
-		du := &m.conv2d_wdU
+		du := m.conv2d_wdU
 		for f := 0; f < 44; f++ {
 			for c := 0; c < 20; c++ {
 				s00 := du[(0+c)*44+f] + Float(0.5)*du[(80+c)*44+f] + Float(0.5)*du[(160+c)*44+f]
@@ -1064,7 +1128,73 @@ func (m *workspace) backward() {
 			}
 		}
 	}
+	if poison {
+		m.poison_Float(169024, 3200) // conv2d_wV
+		m.poison_Float(145216, 7040) // conv2d_wM
+		m.poison_Float(60896, 22880) // conv2d_out
+		m.poison_Float(38016, 22880) // conv2d_grad
+		m.poison_Float(0, 14080)     // conv2d_wdU
+	}
 
+}
+
+/*
+place points the buffers that share memory into the arenas (see the
+memory plan in the package's tests).
+*/
+func (m *workspace) place() {
+	m.conv2d_wV = (*[3200]Float)(m.mem[169024:172224])
+	m.conv2d_wM = (*[7040]Float)(m.mem[145216:152256])
+	m.conv2d_wU = (*[14080]Float)(m.mem[0:14080])
+	m.conv2d_wY = (*[12320]Float)(m.mem[14080:26400])
+	m.conv2d_out = (*[22880]Float)(m.mem[60896:83776])
+	m.conv2d_1_wV = (*[38016]Float)(m.mem[0:38016])
+	m.conv2d_1_wM = (*[13824]Float)(m.mem[83776:97600])
+	m.conv2d_1_wU = (*[11264]Float)(m.mem[111424:122688])
+	m.conv2d_1_wY = (*[3456]Float)(m.mem[49456:52912])
+	m.conv2d_1_out = (*[6336]Float)(m.mem[158592:164928])
+	m.conv2d_2_wV = (*[13824]Float)(m.mem[97600:111424])
+	m.conv2d_2_wM = (*[13824]Float)(m.mem[38016:51840])
+	m.conv2d_2_wU = (*[4096]Float)(m.mem[133504:137600])
+	m.conv2d_2_wY = (*[3456]Float)(m.mem[51840:55296])
+	m.conv2d_2_out = (*[6336]Float)(m.mem[122688:129024])
+	m.dense_grad = (*[6]Float)(m.mem[58176:58182])
+	m.conv2d_2_grad = (*[6336]Float)(m.mem[51840:58176])
+	m.conv2d_2_wdU = (*[4096]Float)(m.mem[164928:169024])
+	m.conv2d_1_grad = (*[6336]Float)(m.mem[152256:158592])
+	m.conv2d_2_wUT = (*[4096]Float)(m.mem[137600:141696])
+	m.conv2d_2_wdX = (*[4480]Float)(m.mem[129024:133504])
+	m.conv2d_1_wdU = (*[11264]Float)(m.mem[133952:145216])
+	m.conv2d_grad = (*[22880]Float)(m.mem[38016:60896])
+	m.conv2d_1_wUT = (*[11264]Float)(m.mem[122688:133952])
+	m.conv2d_1_wdX = (*[12320]Float)(m.mem[97600:109920])
+	m.conv2d_wdU = (*[14080]Float)(m.mem[0:14080])
+	m.conv2d_out1 = (*[11440]Float)(m.mem[38016:49456])
+	m.conv2d_1_out1 = (*[3168]Float)(m.mem[55296:58464])
+	m.conv2d_2_out1 = (*[3168]Float)(m.mem[0:3168])
+}
+
+/*
+poison, set by a test, makes every pass fill each buffer of an arena with
+NaN (an index buffer with -1) once its last step is done, and each
+program fill the arenas first: a buffer read after another's use of its
+memory gives another result.
+*/
+var poison bool
+
+// poison_Float fills n values of the Float arena from off.
+func (m *workspace) poison_Float(off, n int) {
+	s := m.mem[off : off+n]
+	for i := range s {
+		s[i] = Float(math.NaN())
+	}
+}
+
+// poisonAll fills the arenas.
+func (m *workspace) poisonAll() {
+	for i := range m.mem {
+		m.mem[i] = Float(math.NaN())
+	}
 }
 
 // update applies one optimizer step.
@@ -1240,6 +1370,7 @@ func (m *Model) space(w int) *workspace {
 	for len(m.extra) <= w-Shards {
 		ws := &workspace{params: &m.shared}
 		ws.g = &m.shared.g
+		ws.place()
 		m.extra = append(m.extra, ws)
 	}
 	return m.extra[w-Shards]
