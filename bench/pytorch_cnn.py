@@ -5,7 +5,8 @@ Model (NCHW): Conv2d(1,32,3) -> ReLU -> Conv2d(32,64,3) -> ReLU ->
 MaxPool2d(2) -> Dropout(0.25) -> Flatten -> Linear(9216,128) -> ReLU ->
 Dropout(0.5) -> Linear(128,10); Glorot-uniform weights, zero biases (as Keras
 and nngen); CrossEntropyLoss (softmax + categorical cross-entropy); Adam
-(lr 1e-3, betas 0.9/0.999, eps 1e-7); batch 128; one thread.
+(lr 1e-3, betas 0.9/0.999, eps 1e-7); batch 128; --threads threads (default
+one).
 
 Trains on shuffled MNIST batches read from the IDX .gz files in DIR: --warmup
 untimed steps, then --steps timed ones (batch gathering, forward, backward,
@@ -14,11 +15,14 @@ forward (conv + bias + ReLU, as one nngen conv layer; torch.no_grad(), batch
 128, the layer's real input) N times after 3 warm-up calls and reports the best
 call as GFLOP/s = 2*B*OH*OW*F*KH*KW*C / time. Prints one logfmt line
 
-    samples_per_sec=N conv2d_fwd_gflops=X conv2d_1_fwd_gflops=Y
+    samples_per_sec=N conv2d_fwd_gflops=X conv2d_1_fwd_gflops=Y [eval_samples_per_sec=Z]
 
-(progress and details on stderr).
+(progress and details on stderr). With --eval-batch B > 0 it also times an
+evaluation of the 10000 test images in batches of B (model.eval(),
+torch.no_grad(): forward, summed loss, correct count), best of --eval-reps
+passes after 3 warm-up batches: eval_samples_per_sec.
 
-Usage: pytorch_cnn.py [--steps 40] [--warmup 5] [--conv-reps 20] [--seed 1] DIR
+Usage: pytorch_cnn.py [--steps 40] [--warmup 5] [--conv-reps 20] [--seed 1] [--threads 1] [--eval-batch 0] [--eval-reps 1] DIR
 """
 import argparse
 import ctypes
@@ -43,9 +47,9 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_train(d):
-    x = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz"))
-    y = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
+def load_split(d, prefix):
+    x = read_idx(os.path.join(d, f"{prefix}-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(d, f"{prefix}-labels-idx1-ubyte.gz"))
     x = torch.from_numpy(x.reshape(len(x), 1, 28, 28).astype(np.float32) / 255.0)
     return x, torch.from_numpy(y.astype(np.int64))
 
@@ -69,11 +73,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--conv-reps", type=int, default=20,
                     help="timed forward calls per conv layer (0: skip)")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--eval-batch", type=int, default=0, help="time an evaluation in batches of B (0: skip)")
+    ap.add_argument("--eval-reps", type=int, default=1, help="timed evaluation passes (the best counts)")
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    train_x, train_y = load_train(args.data_dir)
+    train_x, train_y = load_split(args.data_dir, "train")
 
     # Names as nngen's layers (generated/mnist_cnn), for the per-conv report.
     convs = {"conv2d": nn.Conv2d(1, 32, 3), "conv2d_1": nn.Conv2d(32, 64, 3)}
@@ -142,7 +149,32 @@ def main():
                       f"{g:.2f} GFLOP/s", file=sys.stderr)
                 out.append(f"{name}_fwd_gflops={g:.2f}")
                 x = y
+    if args.eval_batch > 0:
+        test_x, test_y = load_split(args.data_dir, "t10k")
+        out.append(f"eval_samples_per_sec={eval_rate(model, test_x, test_y, args.eval_batch, args.eval_reps):.0f}")
     print(" ".join(out))
+
+
+def eval_rate(model, x, y, batch, reps):
+    """Samples per second of the best of reps evaluations of (x, y) in batches."""
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    model.eval()
+    best = float("inf")
+    with torch.no_grad():
+        for i in range(3):  # warm-up
+            model(x[i * batch:(i + 1) * batch])
+        for _ in range(max(reps, 1)):
+            t = time.perf_counter()
+            loss, correct = 0.0, 0
+            for i in range(0, len(x), batch):
+                out = model(x[i:i + batch])
+                loss += loss_fn(out, y[i:i + batch]).item()
+                correct += int((out.argmax(1) == y[i:i + batch]).sum())
+            best = min(best, time.perf_counter() - t)
+    print(f"pytorch: evaluation of {len(x)} samples in batches of {batch}: best {best:.3f}s, "
+          f"loss {loss / len(x):.4f}, accuracy {correct / len(x):.4f}, {torch.get_num_threads()} threads",
+          file=sys.stderr)
+    return len(x) / best
 
 
 if __name__ == "__main__":

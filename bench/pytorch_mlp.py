@@ -4,15 +4,18 @@
 Trains Linear(784,64) -> ReLU -> Linear(64,10) with CrossEntropyLoss
 (softmax + categorical cross-entropy) and Adam (lr 1e-3, betas 0.9/0.999,
 eps 1e-7), batch 32, shuffled, on MNIST read from the IDX .gz files in DIR,
-on one thread, then prints
+on --threads threads (default one), then prints
 
-    samples_per_sec=N test_accuracy=X predict_us=Y
+    samples_per_sec=N test_accuracy=X predict_us=Y [eval_samples_per_sec=Z]
 
 samples_per_sec counts only the training loop (batch gathering, forward,
 backward, Adam step); predict_us is the median latency of a batch-1 forward
-(model.eval(), torch.no_grad(), softmax output) over many calls.
+(model.eval(), torch.no_grad(), softmax output) over many calls. With
+--eval-batch B > 0 it then times an evaluation of the 10000 test images in
+batches of B (torch.no_grad(): forward, summed loss, correct count), best of
+--eval-reps passes after 3 warm-up batches: eval_samples_per_sec.
 
-Usage: pytorch_mlp.py [--epochs 1] [--seed 1] DIR
+Usage: pytorch_mlp.py [--epochs 1] [--seed 1] [--threads 1] [--eval-batch 0] [--eval-reps 1] DIR
 """
 import argparse
 import gzip
@@ -51,9 +54,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--predict-calls", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--eval-batch", type=int, default=0, help="time an evaluation in batches of B (0: skip)")
+    ap.add_argument("--eval-reps", type=int, default=1, help="timed evaluation passes (the best counts)")
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     train_x, train_y = load_split(args.data_dir, "train")
     test_x, test_y = load_split(args.data_dir, "t10k")
@@ -99,8 +105,32 @@ def main():
     print(f"pytorch: {samples} samples in {elapsed:.2f}s, mean train loss "
           f"{loss_sum / (args.epochs * steps):.4f}, torch {torch.__version__}",
           file=sys.stderr)
-    print(f"samples_per_sec={samples / elapsed:.0f} test_accuracy={acc:.4f} "
-          f"predict_us={statistics.median(lat):.2f}")
+    out = f"samples_per_sec={samples / elapsed:.0f} test_accuracy={acc:.4f} predict_us={statistics.median(lat):.2f}"
+    if args.eval_batch > 0:
+        out += f" eval_samples_per_sec={eval_rate(model, test_x, test_y, args.eval_batch, args.eval_reps):.0f}"
+    print(out)
+
+
+def eval_rate(model, x, y, batch, reps):
+    """Samples per second of the best of reps evaluations of (x, y) in batches."""
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    model.eval()
+    best = float("inf")
+    with torch.no_grad():
+        for i in range(3):  # warm-up
+            model(x[i * batch:(i + 1) * batch])
+        for _ in range(max(reps, 1)):
+            t = time.perf_counter()
+            loss, correct = 0.0, 0
+            for i in range(0, len(x), batch):
+                out = model(x[i:i + batch])
+                loss += loss_fn(out, y[i:i + batch]).item()
+                correct += int((out.argmax(1) == y[i:i + batch]).sum())
+            best = min(best, time.perf_counter() - t)
+    print(f"pytorch: evaluation of {len(x)} samples in batches of {batch}: best {best:.3f}s, "
+          f"loss {loss / len(x):.4f}, accuracy {correct / len(x):.4f}, {torch.get_num_threads()} threads",
+          file=sys.stderr)
+    return len(x) / best
 
 
 if __name__ == "__main__":

@@ -7,10 +7,16 @@
 
 with loss BCE(x_hat, x, reduction='sum') - 0.5 * sum(1 + logvar - mu^2 - e^logvar),
 Adam lr 1e-3, batch 128, on the [0, 1] MNIST pixels read from the IDX .gz files
-in DIR, on one thread. It runs --warmup untimed train steps, then --steps timed
-ones (batch gathering, forward, backward, Adam step), and prints
+in DIR, on --threads threads (default one). It runs --warmup untimed train
+steps, then --steps timed ones (batch gathering, forward, backward, Adam
+step), and prints
 
-    samples_per_sec=N
+    samples_per_sec=N [eval_samples_per_sec=Z]
+
+With --eval-batch B > 0 it also times an evaluation of the 10000 test images
+in batches of B (model.eval(), torch.no_grad(): forward with z sampled as in
+the example's test loop, summed loss), best of --eval-reps passes after 3
+warm-up batches: eval_samples_per_sec.
 
 With --epochs E it instead trains E epochs of shuffled full batches as the
 example does and prints, per epoch, the mean train and test loss per image
@@ -18,12 +24,13 @@ example does and prints, per epoch, the mean train and test loss per image
 
     epoch=E train_loss=X test_loss=Y seconds=S
 
-Usage: pytorch_vae.py [--steps 100] [--warmup 5] [--epochs 0] [--seed 1] DIR
+Usage: pytorch_vae.py [--steps 100] [--warmup 5] [--epochs 0] [--seed 1] [--threads 1] [--eval-batch 0] [--eval-reps 1] DIR
 """
 import argparse
 import gzip
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -81,6 +88,26 @@ def loss_function(recon_x, x, mu, logvar):
     return bce + kld
 
 
+def eval_rate(model, x, batch, reps):
+    """Samples per second of the best of reps evaluations of x in batches."""
+    model.eval()
+    best = float("inf")
+    with torch.no_grad():
+        for i in range(3):  # warm-up
+            model(x[i * batch:(i + 1) * batch])
+        for _ in range(max(reps, 1)):
+            t = time.perf_counter()
+            loss = 0.0
+            for i in range(0, len(x), batch):
+                xb = x[i:i + batch]
+                recon, mu, logvar = model(xb)
+                loss += loss_function(recon, xb, mu, logvar).item()
+            best = min(best, time.perf_counter() - t)
+    print(f"pytorch: evaluation of {len(x)} samples in batches of {batch}: best {best:.3f}s, "
+          f"loss {loss / len(x):.4f}, {torch.get_num_threads()} threads", file=sys.stderr)
+    return len(x) / best
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data_dir")
@@ -89,9 +116,12 @@ def main():
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--eval-batch", type=int, default=0, help="time an evaluation in batches of B (0: skip)")
+    ap.add_argument("--eval-reps", type=int, default=1, help="timed evaluation passes (the best counts)")
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     train_x = load_images(args.data_dir, "train")
     model = VAE()
@@ -133,7 +163,10 @@ def main():
         k = (args.warmup + s) % (n // b)
         step(train_x[perm[k * b:(k + 1) * b]])
     dt = time.perf_counter() - t0
-    print(f"samples_per_sec={args.steps * b / dt:.0f}")
+    out = f"samples_per_sec={args.steps * b / dt:.0f}"
+    if args.eval_batch > 0:
+        out += f" eval_samples_per_sec={eval_rate(model, load_images(args.data_dir, 't10k'), args.eval_batch, args.eval_reps):.0f}"
+    print(out)
 
 
 if __name__ == "__main__":

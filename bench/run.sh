@@ -15,11 +15,11 @@
 # and then, for MNIST read row by row (generated/seq_mnist_rnn and seq_mnist_lstm, batch 64; bench/rnn.sh):
 #   rnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   lstm_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
-# and then the train step (BenchmarkTrainStep, NNGEN_WORKERS=1 and 2) and batch
-# inference (BenchmarkPredict, Predict over 8 batches) of the generated models
-# on 1 and 2 workers, alternating, best of BENCH_MC_REPS:
-#   <model>_train_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1> shards=<n>
-#   <model>_predict_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1>
+# and then, for mlp, cnn, rnn, lstm and vae, the train step (BenchmarkTrainStep)
+# and Evaluate over the MNIST test set on 1 and 2 workers against PyTorch on
+# 2 threads (its peer above), alternating, best of BENCH_MC_REPS:
+#   <model>_train_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1> pytorch_2=<samples/s> ratio=<nngen_2/pytorch_2> shards=<n>
+#   <model>_eval_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1> pytorch_2=<samples/s> ratio=<nngen_2/pytorch_2> batch=<n>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
 # Env: BENCH_ONLY=mlp|gemm|cnn|vae|rnn|mc (run one part only), BENCH_MNIST=dir (skip the module download),
@@ -34,7 +34,9 @@
 #      BENCH_CNN_REPS=3 (alternating train-step runs of each; the best counts),
 #      BENCH_TORCH_OPENBLAS_CORETYPE=auto|none|<core> (OPENBLAS_CORETYPE for PyTorch),
 #      BENCH_VAE_STEPS=468 (PyTorch's timed train steps), BENCH_VAE_WARMUP=10 (its untimed steps),
-#      BENCH_VAE_REPS=3 (alternating runs of each; the best counts).
+#      BENCH_VAE_REPS=3 (alternating runs of each; the best counts),
+#      BENCH_MC_REPS=3 (alternating runs of the mc part), BENCH_MC_TIME (its go test -benchtime, default 1s),
+#      BENCH_MC_OMP_WAIT=passive (OMP_WAIT_POLICY of PyTorch on 2 threads; empty: OpenMP's default).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,11 +76,17 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", 
 na() { [[ -n "$1" ]] && echo "$1" || echo NA; }
 
 # ======== mlp: nngen vs PyTorch vs Gorgonia on MNIST ========
-# need_torch installs Debian's PyTorch if /usr/bin/python3 cannot import it.
+# need_torch installs Debian's PyTorch if /usr/bin/python3 cannot import it,
+# and OpenBLAS if torch's BLAS (libblas.so.3) is not OpenBLAS but the
+# reference BLAS, which would make its Linear layers several times slower.
 need_torch() {
 	if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
 		log "installing python3-torch (apt)"
 		apt_install python3-torch python3-numpy
+	fi
+	if ! "$PY" -c 'import sys, torch; sys.exit("openblas" not in open("/proc/self/maps").read())' >/dev/null 2>&1; then
+		log "installing libopenblas0-pthread (apt): torch runs on the reference BLAS"
+		apt_install libopenblas0-pthread
 	fi
 }
 
@@ -480,42 +488,119 @@ vae_bench() {
 source "$BENCH_DIR/rnn.sh"
 [[ $only == all || $only == rnn ]] && rnn_bench
 
-# ======== mc: batch inference on 1 and 2 workers ========
-# Each model's BenchmarkPredict runs workers=1 and workers=2 back to back;
-# BENCH_MC_REPS runs alternate, the best of each counts. Not pinned: it
-# uses two cores.
+# ======== mc: training and batch inference on 1 and 2 workers ========
+# For each model, nngen's train step (BenchmarkTrainStep) and Evaluate over
+# the MNIST test set (BenchmarkBenchEvaluate, added by mc_eval_overlay) run
+# with NNGEN_WORKERS=1 and 2 (GOMAXPROCS alike), then its PyTorch peer with
+# torch.set_num_threads(2): train steps, then an evaluation of the test set
+# in nngen's Evaluate batches (ShardSize). The three alternate BENCH_MC_REPS
+# times and each one's best run counts. Not pinned: it uses both cores.
+
+# mc_eval_overlay PKG OUT_GO writes to OUT_GO a test file of package PKG
+# holding BenchmarkBenchEvaluate: Evaluate over the MNIST test set of
+# $BENCH_MNIST_DIR on the workers New takes, after one untimed call; the best
+# call gives samples/s.
+mc_eval_overlay() {
+	cat >"$2" <<EOF
+// Written by bench/run.sh into a go test -overlay: not part of the repo.
+
+package $1
+
+import (
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nngen/nngen/runtime/data"
+)
+
+var benchTestSet = sync.OnceValues(func() (*data.Set, error) {
+	_, test, err := data.LoadMNIST(os.Getenv("BENCH_MNIST_DIR"))
+	return test, err
+})
+
+func BenchmarkBenchEvaluate(b *testing.B) {
+	test, err := benchTestSet()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := New(1)
+	m.Evaluate(test)
+	b.ResetTimer()
+	best := time.Duration(1 << 62)
+	for range b.N {
+		t := time.Now()
+		m.Evaluate(test)
+		best = min(best, time.Since(t))
+	}
+	b.ReportMetric(float64(test.N)/best.Seconds(), "samples/s")
+}
+EOF
+}
+
+# bench_sps NAME < go-test-output -> the samples/s metric of benchmark NAME
+bench_sps() {
+	awk -v n="$1" '{ b = $1; sub(/-[0-9]+$/, "", b) } b == n { for (i = 3; i <= NF; i++) if ($i == "samples/s") printf "%.0f", $(i-1) }'
+}
+
 mc_bench() {
-	local reps=${BENCH_MC_REPS:-3} m i out w1 w2 w shards
-	for m in mnist_mlp mnist_cnn mnist_vae seq_mnist_rnn seq_mnist_lstm; do
-		local t1="" t2="" t1_all="" t2_all=""
-		(cd "$ROOT" && GOAMD64=v3 go test -c -o "$tmp/$m.test" "./generated/$m") || { failed=1; continue; }
+	local reps=${BENCH_MC_REPS:-3} m short i w out v shards batch ok core ct
+	need_torch
+	locate_mnist
+	# The PyTorch peer of each model, run with --threads 2 --eval-batch <ShardSize> DIR.
+	local -A peer=(
+		[mnist_mlp]="pytorch_mlp.py --epochs 1"
+		[mnist_cnn]="pytorch_cnn.py --steps ${BENCH_CNN_STEPS:-40} --warmup ${BENCH_CNN_WARMUP:-5} --conv-reps 0"
+		[seq_mnist_rnn]="pytorch_rnn.py --cell rnn --steps ${BENCH_RNN_STEPS:-100} --warmup ${BENCH_RNN_WARMUP:-10}"
+		[seq_mnist_lstm]="pytorch_rnn.py --cell lstm --steps ${BENCH_RNN_STEPS:-100} --warmup ${BENCH_RNN_WARMUP:-10}"
+		[mnist_vae]="pytorch_vae.py --steps ${BENCH_VAE_STEPS:-468} --warmup ${BENCH_VAE_WARMUP:-10}"
+	)
+	# PyTorch as it runs by default on 2 cores (2 OpenMP and 2 OpenBLAS
+	# threads), but with OpenMP's passive wait: GNU OpenMP's default spin at
+	# every barrier makes it 10 to 50 times slower on a loaded 2-core machine
+	# (bench/README.md). BENCH_MC_OMP_WAIT= (empty) keeps the default.
+	local torch_env=(env -u OMP_WAIT_POLICY OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2)
+	[[ -z ${BENCH_MC_OMP_WAIT-passive} ]] || torch_env+=(OMP_WAIT_POLICY="${BENCH_MC_OMP_WAIT-passive}")
+	torch_openblas_env
+	for m in mnist_mlp mnist_cnn seq_mnist_rnn seq_mnist_lstm mnist_vae; do
+		short=${m#mnist_} short=${short#seq_mnist_}
 		shards=$(sed -n 's/^\tShards *= \([0-9]*\)$/\1/p' "$ROOT/generated/$m/model.go")
+		batch=$(sed -n 's/^\tShardSize *= \([0-9]*\)$/\1/p' "$ROOT/generated/$m/model.go")
+		log "building nngen $m test binary with BenchmarkBenchEvaluate (go test -overlay)"
+		mc_eval_overlay "$m" "$tmp/$m.eval_test.go"
+		printf '{"Replace": {"%s": "%s"}}\n' "$ROOT/generated/$m/zz_bench_eval_test.go" "$tmp/$m.eval_test.go" >"$tmp/$m.overlay.json"
+		ok=1
+		(cd "$ROOT" && GOAMD64=v3 go test -c -overlay "$tmp/$m.overlay.json" -o "$tmp/$m.mc.test" "./generated/$m/") >&2 ||
+			{ log "nngen: building $m's tests failed"; ok=0; }
+		local t1="" t2="" tp="" e1="" e2="" ep="" t1_all="" t2_all="" tp_all="" e1_all="" e2_all="" ep_all=""
 		for ((i = 1; i <= reps; i++)); do
 			for w in 1 2; do
-				log "$m: BenchmarkTrainStep on $w workers ($i/$reps)"
-				out=$(NNGEN_WORKERS=$w "$tmp/$m.test" -test.run '^$' -test.bench '^BenchmarkTrainStep$' -test.cpu "$w" 2>&1) || { log "$m: $out"; continue; }
-				v=$(sed -n 's#^BenchmarkTrainStep.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
-				if ((w == 1)); then keep_best t1 "$v"; else keep_best t2 "$v"; fi
+				((ok)) || break
+				log "nngen: $m train step and Evaluate on $w workers ($i/$reps)"
+				if out=$(NNGEN_WORKERS=$w BENCH_MNIST_DIR="$MNIST" "$tmp/$m.mc.test" -test.run '^$' \
+					-test.bench '^(BenchmarkTrainStep|BenchmarkBenchEvaluate)$' -test.cpu "$w" \
+					${BENCH_MC_TIME:+-test.benchtime "$BENCH_MC_TIME"} 2>&1); then
+					keep_best "t$w" "$(bench_sps BenchmarkTrainStep <<<"$out")"
+					keep_best "e$w" "$(bench_sps BenchmarkBenchEvaluate <<<"$out")"
+				else
+					log "nngen: $m failed"; echo "$out" >&2
+				fi
 			done
-		done
-		log "$m train runs: 1 worker$t1_all; 2 workers$t2_all"
-		echo "${m#mnist_}_train_mc nngen_1=$(na "$t1") nngen_2=$(na "$t2") scaling=$(div "$t2" "$t1") shards=$(na "$shards")"
-		[[ -n $t1 && -n $t2 ]] || failed=1
-		local one="" two="" one_all="" two_all=""
-		for ((i = 1; i <= reps; i++)); do
-			log "$m: BenchmarkPredict on 1 and 2 workers ($i/$reps)"
-			if ! out=$(cd "$ROOT" && GOAMD64=v3 go test -run '^$' -bench '^BenchmarkPredict$' -benchtime 1s "./generated/$m" 2>&1); then
-				log "$m: go test failed: $out"
-				continue
+			log "pytorch: ${peer[$m]} on 2 threads ($i/$reps)"
+			# shellcheck disable=SC2086 # the peer's command line splits into words
+			if out=$("${torch_env[@]}" "$PY" "$BENCH_DIR"/${peer[$m]} --threads 2 --eval-batch "$batch" "$MNIST"); then
+				keep_best tp "$(field samples_per_sec "$out")"
+				keep_best ep "$(field eval_samples_per_sec "$out")"
+			else
+				log "pytorch: $m's peer failed"
 			fi
-			w1=$(sed -n 's#^BenchmarkPredict/workers=1.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
-			w2=$(sed -n 's#^BenchmarkPredict/workers=2.*[[:space:]]\([0-9.]*\) samples/s.*#\1#p' <<<"$out" | cut -d. -f1)
-			keep_best one "$w1"
-			keep_best two "$w2"
 		done
-		log "$m runs: 1 worker$one_all; 2 workers$two_all"
-		echo "${m#mnist_}_predict_mc nngen_1=$(na "$one") nngen_2=$(na "$two") scaling=$(div "$two" "$one")"
-		[[ -n $one && -n $two ]] || failed=1
+		log "${short}_train_mc runs: nngen_1$t1_all; nngen_2$t2_all; pytorch_2$tp_all"
+		log "${short}_eval_mc runs: nngen_1$e1_all; nngen_2$e2_all; pytorch_2$ep_all"
+		echo "${short}_train_mc nngen_1=$(na "$t1") nngen_2=$(na "$t2") scaling=$(div "$t2" "$t1") pytorch_2=$(na "$tp") ratio=$(div "$t2" "$tp") shards=$(na "$shards")"
+		echo "${short}_eval_mc nngen_1=$(na "$e1") nngen_2=$(na "$e2") scaling=$(div "$e2" "$e1") pytorch_2=$(na "$ep") ratio=$(div "$e2" "$ep") batch=$(na "$batch")"
+		for v in "$t1" "$t2" "$tp" "$e1" "$e2" "$ep" "$shards" "$batch"; do [[ -n $v ]] || { failed=1; break; }; done
 	done
 }
 [[ $only == all || $only == mc ]] && mc_bench
