@@ -34,13 +34,13 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp"}
 
 // Load reads the images; they have no test split.
 func (d ImageFolder) Load(s Shapes) (train, test *Set, err error) {
-	h, w, c, err := imageGeometry(s.Input)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", d.Dir, err)
-	}
 	classes, files, err := d.list()
 	if err != nil {
 		return nil, nil, err
+	}
+	h, w, c, err := imageGeometry(s.Input)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", d.Dir, err)
 	}
 	t, err := targetOf(1, s.Output, true)
 	if err == nil {

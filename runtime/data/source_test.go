@@ -3,6 +3,7 @@ package data
 import (
 	"encoding/binary"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -241,4 +242,46 @@ func TestScikitLearn(t *testing.T) {
 		t.Errorf("photos: %d samples, classes %v, mean colours %.3f", s.N, s.ClassNames, mean)
 	}
 	t.Logf("mean RGB of the photos resized to 32×48: china %.3f, flower %.3f", mean[0], mean[1])
+}
+
+// TestImageFolderMNIST writes MNIST test images into class folders as PNG
+// files and checks that ImageFolder reads them as the IDX files give them,
+// pixel for pixel, for a flat input and for an image input.
+func TestImageFolderMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	_, test, err := LoadMNIST(mnistDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	dir := t.TempDir()
+	want := map[int32][]float32{} // the pixels of each class, in file order
+	for i := range n {
+		im := image.NewGray(image.Rect(0, 0, 28, 28))
+		for j, v := range test.X[i*784 : (i+1)*784] {
+			im.Pix[j] = uint8(math.Round(float64(v) * 255))
+		}
+		l := test.Labels[i]
+		writeImage(t, filepath.Join(dir, fmt.Sprint(l), fmt.Sprintf("%05d.png", i)), im)
+		want[l] = append(want[l], test.X[i*784:(i+1)*784]...)
+	}
+	for _, in := range [][]int{{784}, {28, 28, 1}} {
+		s, _, err := ImageFolder{Dir: dir}.Load(Shapes{Input: in, Output: []int{10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x []float32
+		var labels []int32
+		for l := range int32(10) {
+			x = append(x, want[l]...)
+			for range len(want[l]) / 784 {
+				labels = append(labels, l)
+			}
+		}
+		if s.N != n || !slices.Equal(s.X, x) || !slices.Equal(s.Labels, labels) || s.ClassNames[9] != "9" {
+			t.Errorf("input %v: the PNG files do not read as the IDX files", in)
+		}
+	}
 }
