@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -283,5 +284,44 @@ func TestImageFolderMNIST(t *testing.T) {
 		if s.N != n || !slices.Equal(s.X, x) || !slices.Equal(s.Labels, labels) || s.ClassNames[9] != "9" {
 			t.Errorf("input %v: the PNG files do not read as the IDX files", in)
 		}
+	}
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// TestLoadMemory checks that loading holds one copy of the data: the
+// sources read in blocks into the arrays they return.
+func TestLoadMemory(t *testing.T) {
+	dir := t.TempDir()
+	const n, w = 4000, 250 // 4 MB of float32
+	x := writeNPY(t, dir, "x.npy", []int{n, w}, make([]float32, n*w))
+	y := writeNPY(t, dir, "y.npy", []int{n}, make([]float32, n))
+	var err error
+	got := allocated(func() { _, _, err = NPY{Path: x, Labels: y}.Load(Shapes{Output: []int{3}}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(4*n*w + 4*n*2 + 1<<20); got > want { // 4 buffers of 64 KB
+		t.Errorf("NPY: %d bytes allocated to load %d, want at most %d", got, 4*n*w, want)
+	}
+	pixels := make([]byte, n*w)
+	writeFile(t, dir, "train-images-idx3-ubyte", idxBytes(0x08, []int{n, 10, 25}, pixels))
+	writeFile(t, dir, "train-labels-idx1-ubyte", idxBytes(0x08, []int{n}, make([]byte, n)))
+	writeFile(t, dir, "t10k-images-idx3-ubyte", idxBytes(0x08, []int{1, 10, 25}, make([]byte, w)))
+	writeFile(t, dir, "t10k-labels-idx1-ubyte", idxBytes(0x08, []int{1}, []byte{0}))
+	got = allocated(func() { _, _, err = LoadMNIST(dir) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(4*n*w + 4*n + 1<<20); got > want { // 8 buffers of 64 KB
+		t.Errorf("MNIST: %d bytes allocated to load %d, want at most %d", got, 4*n*w, want)
 	}
 }
