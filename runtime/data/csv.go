@@ -46,10 +46,10 @@ func (c CSV) String() string { return c.Path }
 
 // Load reads the table; it has no test split.
 func (c CSV) Load(s Shapes) (train, test *Set, err error) {
+	// A model without targets reads no labels: the table's columns are
+	// all features unless label columns are named, which it skips.
 	t := &table{path: c.Path, labels: c.LabelColumns}
-	if c.Labels != "" || s.Output == nil {
-		t.noLabels = true
-	}
+	t.noLabels = c.Labels != "" || s.Output == nil && len(c.LabelColumns) == 0
 	sh := s
 	if t.noLabels {
 		sh.Output = nil
@@ -189,9 +189,10 @@ func (t *table) read(s Shapes) (*Set, error) {
 		return nil, err
 	}
 	switch {
+	case tg.kind == noTargets:
 	case t.named:
 		set.setClassTargets(tg, ids, names)
-	case tg.kind != noTargets:
+	default:
 		if err := set.setTargets(tg, vals, nil); err != nil {
 			return nil, fmt.Errorf("%s: %v", t.path, err) // unreachable: the cells are checked
 		}
@@ -234,45 +235,42 @@ func (t *table) cellError(r *records, i int, err error) error {
 // number of rows, and checks that every row has as many cells.
 func (t *table) scan() error {
 	t.descRows = -1
-	var first [][]string // the first three records
+	var first [][]string // the first three records, which tell the header
 	var lines []int
-	labelRow := -1 // the first data row, where the label columns are resolved
-	err := t.each(0, func(r *records, rec []string, row int) error {
-		if labelRow < 0 {
-			first, lines = append(first, slices.Clone(rec)), append(lines, r.line())
-			if len(first) < 3 {
-				return nil
-			}
-			if err := t.detect(first, lines); err != nil {
-				return err
-			}
-			labelRow = t.skip
-			for _, rec := range first[t.skip:] {
-				if err := t.row(rec); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if len(rec) != t.cols {
-			return fmt.Errorf("%s:%d: %d columns, want %d", t.path, r.line(), len(rec), t.cols)
-		}
-		return t.row(rec)
-	})
-	if err != nil {
-		return err
-	}
-	if labelRow < 0 { // fewer than three records
-		if len(first) == 0 {
-			return fmt.Errorf("%s: no samples: the file is empty", t.path)
-		}
+	detected := false
+	begin := func() error {
 		if err := t.detect(first, lines); err != nil {
 			return err
 		}
 		for _, rec := range first[t.skip:] {
-			if err := t.row(rec); err != nil {
-				return err
+			t.row(rec)
+		}
+		detected = true
+		return nil
+	}
+	err := t.each(0, func(r *records, rec []string, _ int) error {
+		if !detected {
+			first, lines = append(first, slices.Clone(rec)), append(lines, r.line())
+			if len(first) < 3 {
+				return nil
 			}
+			return begin()
+		}
+		if len(rec) != t.cols {
+			return fmt.Errorf("%s:%d: %d columns, want %d", t.path, r.line(), len(rec), t.cols)
+		}
+		t.row(rec)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !detected {
+		if len(first) == 0 {
+			return fmt.Errorf("%s: no samples: the file is empty", t.path)
+		}
+		if err := begin(); err != nil {
+			return err
 		}
 	}
 	if t.descRows >= 0 && t.descRows != t.rows {
@@ -288,7 +286,7 @@ func (t *table) scan() error {
 
 // row counts one data record of the first pass and notes a label cell that
 // is not a number: then the one label column holds class names.
-func (t *table) row(rec []string) error {
+func (t *table) row(rec []string) {
 	t.rows++
 	if !t.named && t.nLabels == 1 {
 		for i, is := range t.isLabel {
@@ -297,7 +295,6 @@ func (t *table) row(rec []string) error {
 			}
 		}
 	}
-	return nil
 }
 
 // detect finds the descriptor and header lines among the first records and
@@ -475,6 +472,9 @@ func openRecords(path string) (*records, error) {
 		in = r.zr
 	}
 	lr := bufio.NewReaderSize(in, 1<<16)
+	if bom, _ := lr.Peek(3); string(bom) == "\ufeff" {
+		lr.Discard(3) // a byte order mark, as spreadsheets write
+	}
 	head, _ := lr.Peek(1 << 16)
 	if i := bytes.IndexByte(head, '\n'); i >= 0 {
 		head = head[:i]

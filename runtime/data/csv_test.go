@@ -64,6 +64,10 @@ func TestCSV(t *testing.T) {
 			Set{N: 1, Shape: []int{2}, X: []float32{1, 2}, Labels: []int32{0}, Classes: 2}},
 		{"no targets", "1,2\n3,4\n", nil, nil,
 			Set{N: 2, Shape: []int{2}, X: []float32{1, 2, 3, 4}}},
+		{"no targets, a label column skipped", "a,b,c\n1,x,2\n3,y,4\n", []string{"b"}, nil,
+			Set{N: 2, Shape: []int{2}, X: []float32{1, 2, 3, 4}}},
+		{"byte order mark, CRLF", "\ufeffx,y\r\n1,2\r\n", []string{"x"}, []int{1},
+			Set{N: 1, Shape: []int{1}, X: []float32{2}, Y: []float32{1}, Width: 1}},
 	} {
 		for _, name := range []string{"d.csv", "d.csv.gz"} {
 			path := writeText(t, name, tc.text)

@@ -115,7 +115,7 @@ type validation struct {
 func defineValidation(fs *flag.FlagSet) *validation {
 	v := &validation{}
 	fs.Float64Var(&v.split, "validation-split", 0, "validate on the last fraction `F` of the training data, taken before shuffling (as Keras's fit)")
-	fs.StringVar(&v.path, "validation-data", "", "validate on the data at `PATH`, of a form --data takes (with the same --label-column)")
+	fs.StringVar(&v.path, "validation-data", "", "validate on the data at `PATH`, of a form --data takes (with the same --label-column;\nthe test split of MNIST)")
 	fs.StringVar(&v.labels, "validation-labels", "", "the targets of --validation-data in a `FILE` of their own, as --labels")
 	return v
 }
@@ -149,9 +149,12 @@ func (v *validation) apply(m Model, d *dataFlags, train *data.Set) (*data.Set, *
 		if err != nil {
 			return nil, nil, fmt.Errorf("--validation-data %w", err)
 		}
-		val, _, err := loadSource(m, src)
+		val, split, err := loadSource(m, src)
 		if err != nil {
 			return nil, nil, err
+		}
+		if split != nil { // MNIST: validate on its test split
+			val = split
 		}
 		if err := sameClasses(train, val, v.path); err != nil {
 			return nil, nil, err
