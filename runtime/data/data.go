@@ -1,7 +1,10 @@
 // Package data loads training data for generated models and feeds it to them
-// in batches: in-memory data sets, readers for the IDX (MNIST), NPY and CSV
-// formats, a deterministic per-epoch shuffler and allocation-free gathering
-// of batch rows.
+// in batches: in-memory data sets (Set), the Source of each form on disk that
+// the binaries read (MNIST's IDX files, CSV tables, NPY arrays, folders of
+// class sub-folders of images, text; Open tells them apart), a
+// deterministic per-epoch shuffler and allocation-free gathering of batch
+// rows. Errors about a file start with its name, and for a table its line
+// and column: "iris.csv:7:12: ...".
 package data
 
 import "fmt"
@@ -16,6 +19,11 @@ type Set struct {
 	Classes int       // number of classes when Labels != nil
 	Y       []float32 // N*Width targets when Labels == nil (regression, autoencoders), else nil
 	Width   int       // per-sample target width when Y != nil
+
+	// ClassNames name the classes by id when the source has names (a
+	// CSV's class column, an image folder's sub-folders), else nil. With
+	// one target value (binary classification) they name 0 and 1.
+	ClassNames []string
 }
 
 // SampleSize returns the number of input values of one sample, prod(Shape).

@@ -119,7 +119,7 @@ func TestLoadMNISTSmall(t *testing.T) {
 		labels []byte
 		want   string
 	}{
-		{[]byte{1, 2}, "holds 3 images but " + filepath.Join(dir, "train-labels-idx1-ubyte") + " holds 2 labels"},
+		{[]byte{1, 2}, "train-labels-idx1-ubyte: 2 labels, but " + filepath.Join(dir, "train-images-idx3-ubyte.gz") + " holds 3 images"},
 		{[]byte{1, 10, 2}, "train-labels-idx1-ubyte: label 10 of sample 1"},
 	} {
 		writeMNIST(t, dir, tc.labels)

@@ -132,7 +132,7 @@ func TestReadNPYErrors(t *testing.T) {
 	} {
 		path := filepath.Join(dir, tc.name+".npy")
 		os.WriteFile(path, tc.b, 0o644)
-		if _, _, err := ReadNPY(path); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "data: "+path+": ") {
+		if _, _, err := ReadNPY(path); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), path+": ") {
 			t.Errorf("%s: got error %v, want one starting with the path and containing %q", tc.name, err, tc.want)
 		}
 	}

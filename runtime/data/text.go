@@ -9,6 +9,29 @@ import (
 // training set; the rest, from the end of the text, is the test set.
 const TextSplit = 0.9
 
+// Text is a text file for a character-level model whose input is [steps]
+// token ids and whose output is [steps, classes]: every byte is a token id
+// (see LoadText).
+type Text struct {
+	Path  string
+	Vocab int // the model's vocabulary; 0: its classes
+}
+
+func (t Text) String() string { return t.Path }
+
+// Load reads the text: its first 90% trains, the rest tests.
+func (t Text) Load(s Shapes) (train, test *Set, err error) {
+	in, out := s.Input, s.Output
+	if len(in) != 1 || len(out) != 2 || out[0] != in[0] {
+		return nil, nil, fmt.Errorf("%s: a text model needs input [steps] and output [steps, classes], not %s and %s", t.Path, shapeString(in), shapeString(out))
+	}
+	vocab := out[1]
+	if t.Vocab > 0 {
+		vocab = min(vocab, t.Vocab)
+	}
+	return LoadText(t.Path, in[0], vocab)
+}
+
 // LoadText reads the text file path for a character-level model of the
 // given steps and vocabulary: every byte is a token id and must be below
 // vocab. Sample i is the window of steps bytes starting at byte i, its

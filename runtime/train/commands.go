@@ -12,22 +12,26 @@ import (
 )
 
 func runEval(c *cli, fs *flag.FlagSet, args []string) error {
-	dir := fs.String("data", "", "read the MNIST test set from `DIR`")
-	text := textFlag(c.model, fs)
+	d := defineData(c.model, fs, "evaluate on the test split of")
 	weights := weightsFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" && *text == "" {
-		return usagef("%s is required", dataFlag(c.model))
+	if err := d.check(c.model); err != nil {
+		return err
 	}
 	m := c.model
 	if _, err := loadWeights(m, *weights); err != nil {
 		return err
 	}
-	_, test, err := loadTrainSets(m, *dir, *text)
+	set, test, err := d.load(m)
 	if err != nil {
 		return err
+	}
+	if test == nil {
+		loss, metrics := evaluate(m, set, "")
+		fmt.Fprintf(c.stdout, "loss=%.4f%s samples=%d\n", loss, metrics, set.N)
+		return nil
 	}
 	loss, metrics := evaluate(m, test, "test")
 	fmt.Fprintf(c.stdout, "test_loss=%.4f%s samples=%d\n", loss, metrics, test.N)
@@ -100,12 +104,16 @@ func runExport(c *cli, fs *flag.FlagSet, args []string) error {
 	if s, ok := meta["step"]; ok {
 		step = s
 	}
-	return ckpt.Save(*out, m.Tensors(false), map[string]string{
+	save := map[string]string{
 		"model":     m.Name(),
 		"spec_hash": m.SpecHash(),
 		"seed":      seed,
 		"step":      step,
-	})
+	}
+	if names, ok := meta["class_names"]; ok {
+		save["class_names"] = names
+	}
+	return ckpt.Save(*out, m.Tensors(false), save)
 }
 
 func runInfo(c *cli, fs *flag.FlagSet, args []string) error {
@@ -120,22 +128,6 @@ func runInfo(c *cli, fs *flag.FlagSet, args []string) error {
 	fmt.Fprintf(c.stdout, "name=%s\nspec_hash=%s\nseed=%d\ninput_shape=%s\noutput_shape=%s\nbatch_size=%d\nparameters=%d\n",
 		m.Name(), m.SpecHash(), m.Seed(), fmtShape(m.InputShape()), fmtShape(m.OutputShape()), m.BatchSize(), params)
 	return nil
-}
-
-// loadSets loads the training and test sets from dir and checks that their
-// samples fit the input of m.
-func loadSets(m Model, dir string) (train, test *data.Set, err error) {
-	if train, test, err = loadData(dir); err != nil {
-		return nil, nil, err
-	}
-	want := size(m.InputShape())
-	for _, s := range []*data.Set{train, test} {
-		if s.SampleSize() != want {
-			return nil, nil, fmt.Errorf("%s: samples of shape %s do not fit the model's input shape %s",
-				dir, fmtShape(s.Shape), fmtShape(m.InputShape()))
-		}
-	}
-	return train, test, nil
 }
 
 func weightsFlag(fs *flag.FlagSet) *string {

@@ -6,23 +6,39 @@
 //
 // The binary has five commands:
 //
-//	train --data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet]
-//	eval --data DIR [--weights F]
+//	train --data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F] [--resume F] [--quiet]
+//	eval --data PATH [--weights F]
 //	predict --in X.npy --out Y.npy [--weights F]
 //	export --out F.safetensors [--weights F]
 //	info
 //
-// train reads MNIST from DIR and trains until N epochs in total are done.
-// Each epoch visits the full batches of a permutation of the training set
-// that depends only on the seed and the epoch, then evaluates on the test
-// set and, with --checkpoint, saves parameters and optimizer state. --resume
-// continues from such a checkpoint and ends with the same weights, bit for
+// --data takes every form of runtime/data's sources (data.Open tells them
+// apart): a folder of MNIST IDX files, which has a test split; a folder of
+// class sub-folders of PNG or JPEG images, resized to the model's input; a
+// .csv table, gzipped or not, whose label column --label-column names
+// (default: the last; class names become class ids in order of first
+// appearance); or a .npy array with its targets in --labels y.npy. The
+// data must fit the model's input and output shapes, and any bad cell,
+// shape or label is one error naming the file (for a table
+// "file:line:column: ..."), before anything is written.
+//
+// train trains until N epochs in total are done. Each epoch visits the full
+// batches of a permutation of the training set that depends only on the
+// seed and the epoch, then evaluates on the validation set, if any
+// (--validation-split F takes the last fraction F of the training data
+// before shuffling, as Keras's fit does; --validation-data PATH reads
+// another source), and on the test split, if the data has one; with
+// --checkpoint it saves parameters and optimizer state, and the class names
+// of the data, if it has names, as the metadata key class_names (a JSON
+// list). Without validation or test data it says so on stderr. --resume
+// continues from a checkpoint and ends with the same weights, bit for
 // bit, as a run that was never interrupted. On a terminal a progress bar
 // shows each epoch; otherwise, and on a terminal once an epoch is done, one
 // line per epoch is printed:
 //
-//	epoch=3 train_loss=0.1234 train_accuracy=0.9612 test_loss=0.0981 test_accuracy=0.9701 samples_per_sec=41000 seconds=1.46
+//	epoch=3 train_loss=0.1234 train_accuracy=0.9612 val_loss=0.1102 val_accuracy=0.9650 test_loss=0.0981 test_accuracy=0.9701 samples_per_sec=41000 seconds=1.46
 //
+// (val_ without validation data and test_ without a test split left out),
 // where samples_per_sec counts training steps only and seconds is the whole
 // epoch, evaluation and checkpoint included. The last line, and with
 // --quiet the only one, sums the run up:
@@ -32,12 +48,13 @@
 // train_loss is the mean loss of the last epoch and samples_per_sec the
 // training samples of this run over the time spent in training steps.
 //
-// eval prints "test_loss=... test_accuracy=... samples=10000". predict reads
-// an .npy file of shape [n, input...] (or [input...] for one sample) and
-// writes [n, output...] (or [output...]). export writes the parameters
-// alone, without optimizer state. info describes the model. Without
-// --weights, eval, predict and export use the initial weights of the
-// default seed.
+// eval prints "test_loss=... test_accuracy=... samples=10000" for the test
+// split of the data, or "loss=... accuracy=... samples=150" for all of data
+// without one. predict reads an .npy file of shape [n, input...] (or
+// [input...] for one sample) and writes [n, output...] (or [output...]).
+// export writes the parameters alone, without optimizer state. info
+// describes the model. Without --weights, eval, predict and export use the
+// initial weights of the default seed.
 //
 // Some models have more commands, by the interfaces they implement: a
 // variational autoencoder (Autoencoder) has sample, reconstruct and encode
@@ -54,24 +71,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/par"
 )
-
-// loadData reads the training and test sets from a directory. Tests replace
-// it with a synthetic source.
-var loadData = loadMNIST
-
-// loadMNIST is data.LoadMNIST with a clear error for a missing directory.
-func loadMNIST(dir string) (train, test *data.Set, err error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, nil, fmt.Errorf("data directory %s: %w", dir, errors.Unwrap(err))
-	}
-	return data.LoadMNIST(dir)
-}
 
 // Main runs the standalone binary of a model with the command-line
 // arguments args (without the program name) and returns its exit status.
@@ -160,10 +163,10 @@ type command struct {
 }
 
 var commands = []*command{
-	{"train", "--data DIR --epochs N [--seed S] [--checkpoint F] [--resume F] [--quiet] [--workers N]",
-		"Train trains the model on MNIST until N epochs in total are done (the test set is evaluated on every worker; the train step runs on one).", runTrain, true},
-	{"eval", "--data DIR [--weights F] [--workers N]",
-		"Eval prints the loss and accuracy on the MNIST test set.", runEval, true},
+	{"train", "--data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F] [--resume F] [--quiet] [--workers N]",
+		"Train trains the model on the data until N epochs in total are done (validation and test sets are\nevaluated on every worker; the train step runs on one).", runTrain, true},
+	{"eval", "--data PATH [--weights F] [--workers N]",
+		"Eval prints the loss and accuracy on the data's test split, or on all of it if it has none.", runEval, true},
 	{"predict", "--in X.npy --out Y.npy [--weights F] [--workers N]",
 		"Predict runs the model on the samples of X.npy and writes its outputs to Y.npy.", runPredict, true},
 	{"export", "--out F.safetensors [--weights F]",

@@ -143,16 +143,24 @@ func synthetic(n int, stream uint64) *data.Set {
 }
 
 // synthDir is the --data value that loads the synthetic sets; any other
-// value goes to data.LoadMNIST.
+// value goes to data.Open.
 const synthDir = "synthetic"
 
+// synthSource is the source of the synthetic sets, with a test split.
+type synthSource struct{ train, test *data.Set }
+
+func (s synthSource) Load(data.Shapes) (train, test *data.Set, err error) {
+	return s.train, s.test, nil
+}
+func (s synthSource) String() string { return synthDir }
+
 func TestMain(m *testing.M) {
-	trainSet, testSet := synthetic(202, 1), synthetic(50, 2)
-	loadData = func(dir string) (train, test *data.Set, err error) {
-		if dir == synthDir {
-			return trainSet, testSet, nil
+	src := synthSource{synthetic(202, 1), synthetic(50, 2)}
+	openData = func(path string, o data.Options) (data.Source, error) {
+		if path == synthDir {
+			return src, nil
 		}
-		return loadMNIST(dir)
+		return data.Open(path, o)
 	}
 	os.Exit(m.Run())
 }
@@ -422,6 +430,10 @@ func TestUsageErrors(t *testing.T) {
 		{"fake train: ", "--epochs", []string{"train", "--data", synthDir, "--epochs", "0"}},
 		{"fake train: ", "invalid value", []string{"train", "--data", synthDir, "--epochs", "x"}},
 		{"fake train: ", "invalid value", []string{"train", "--data", synthDir, "--epochs", "1", "--seed", "-1"}},
+		{"fake train: ", "--validation-split and --validation-data exclude each other", []string{"train", "--data", synthDir, "--epochs", "1", "--validation-split", "0.1", "--validation-data", "v.csv"}},
+		{"fake train: ", "--validation-split must be in (0, 1), not 1.5", []string{"train", "--data", synthDir, "--epochs", "1", "--validation-split", "1.5"}},
+		{"fake train: ", "--validation-labels needs --validation-data", []string{"train", "--data", synthDir, "--epochs", "1", "--validation-labels", "y.npy"}},
+		{"fake train: ", `empty column in "a,,b"`, []string{"train", "--data", synthDir, "--epochs", "1", "--label-column", "a,,b"}},
 		{"fake eval: ", "--data is required", []string{"eval"}},
 		{"fake predict: ", "--in and --out", []string{"predict", "--in", "x.npy"}},
 		{"fake export: ", "--out is required", []string{"export"}},
@@ -455,8 +467,8 @@ func TestRuntimeErrors(t *testing.T) {
 		what string
 		args []string
 	}{
-		{"data directory " + nodata + ": no such file", []string{"train", "--data", nodata, "--epochs", "1"}},
-		{"data directory " + nodata + ": no such file", []string{"eval", "--data", nodata}},
+		{"--data " + nodata + ": no such file or directory", []string{"train", "--data", nodata, "--epochs", "1"}},
+		{"--data " + nodata + ": no such file or directory", []string{"eval", "--data", nodata}},
 		{"train-images-idx3-ubyte", []string{"eval", "--data", dir}},
 		{"missing.ckpt", []string{"train", "--data", synthDir, "--epochs", "2", "--resume", missing}},
 		{"missing.ckpt", []string{"eval", "--data", synthDir, "--weights", missing}},
@@ -467,6 +479,8 @@ func TestRuntimeErrors(t *testing.T) {
 		{"is at epoch 1 already", []string{"train", "--data", synthDir, "--epochs", "1", "--resume", good}},
 		{"trained with seed 3, not --seed 4", []string{"train", "--data", synthDir, "--epochs", "2", "--resume", good, "--seed", "4"}},
 		{"does not fit", []string{"predict", "--in", wide, "--out", filepath.Join(dir, "y.npy")}},
+		{"--validation-split 1e-20 of 202 samples leaves 202 to train on and 0 to validate on", []string{"train", "--data", synthDir, "--epochs", "1", "--validation-split", "1e-20"}},
+		{"--validation-data " + nodata + ": no such file", []string{"train", "--data", synthDir, "--epochs", "1", "--validation-data", nodata}},
 		{"x.npy", []string{"predict", "--in", filepath.Join(dir, "x.npy"), "--out", filepath.Join(dir, "y.npy")}},
 	} {
 		checkError(t, 1, "fake: ", tc.what, tc.args...)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/rng"
 )
 
@@ -50,20 +49,6 @@ func dataFlag(m Model) string {
 		return "--text"
 	}
 	return "--data"
-}
-
-// loadTrainSets loads the training and test sets: from the text file text
-// for a text model, else from the MNIST directory dir.
-func loadTrainSets(m Model, dir, text string) (train, test *data.Set, err error) {
-	tm, ok := m.(TextModel)
-	if !ok || text == "" {
-		return loadSets(m, dir)
-	}
-	in, out := m.InputShape(), m.OutputShape()
-	if len(in) != 1 || len(out) != 2 || out[0] != in[0] {
-		return nil, nil, fmt.Errorf("%s: a text model needs input [steps] and output [steps, classes], not %s and %s", m.Name(), fmtShape(in), fmtShape(out))
-	}
-	return data.LoadText(text, in[0], min(tm.Vocabulary(), out[1]))
 }
 
 func runSample(c *cli, fs *flag.FlagSet, args []string) error {
@@ -148,7 +133,7 @@ func rowsPerSample(m Model) int {
 // --text FILE where the others read --data DIR.
 func (c *cli) argsOf(cmd *command) string {
 	if _, ok := c.model.(TextModel); ok {
-		return strings.Replace(cmd.args, "--data DIR", "--text FILE", 1)
+		return strings.Replace(cmd.args, "--data PATH", "--text FILE", 1)
 	}
 	return cmd.args
 }

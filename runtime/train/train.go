@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,8 +17,8 @@ import (
 )
 
 func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
-	dir := fs.String("data", "", "read MNIST from `DIR`")
-	text := textFlag(c.model, fs)
+	d := defineData(c.model, fs, "train on")
+	v := defineValidation(fs)
 	epochs := fs.Int("epochs", 0, "train until `N` epochs in total are done")
 	seed := fs.Uint64("seed", c.defaultSeed, "initialise, shuffle and drop out with `SEED`")
 	save := fs.String("checkpoint", "", "save parameters and optimizer state to `FILE` after every epoch")
@@ -26,8 +27,11 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" && *text == "" {
-		return usagef("%s is required", dataFlag(c.model))
+	if err := d.check(c.model); err != nil {
+		return err
+	}
+	if err := v.check(); err != nil {
+		return err
 	}
 	if *epochs <= 0 {
 		return usagef("--epochs N is required and must be at least 1")
@@ -46,11 +50,18 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 			return fmt.Errorf("%s is at epoch %d already; ask for more with --epochs", *resume, done)
 		}
 	}
-	trainSet, testSet, err := loadTrainSets(m, *dir, *text)
+	trainSet, testSet, err := d.load(m)
 	if err != nil {
 		return err
 	}
-	r := &run{m: m, train: trainSet, test: testSet, epochs: *epochs, save: *save, out: c.stdout, quiet: *quiet}
+	trainSet, valSet, err := v.apply(m, d, trainSet)
+	if err != nil {
+		return err
+	}
+	if valSet == nil && testSet == nil && !*quiet {
+		fmt.Fprintf(c.stderr, "%s: %s has no test split and no validation data was asked for (--validation-split F, --validation-data PATH): training without validation\n", c.name, d.path)
+	}
+	r := &run{m: m, train: trainSet, val: valSet, test: testSet, epochs: *epochs, save: *save, out: c.stdout, quiet: *quiet}
 	if f, ok := c.stdout.(*os.File); ok && !*quiet {
 		r.bar = term.IsTerminal(int(f.Fd()))
 	}
@@ -87,13 +98,14 @@ func (c *cli) resume(m Model, path string, seedSet bool) (Model, int, error) {
 
 // run is one invocation of train.
 type run struct {
-	m           Model
-	train, test *data.Set
-	epochs      int
-	save        string // checkpoint path, if any
-	out         io.Writer
-	quiet       bool
-	bar         bool // show a progress bar
+	m         Model
+	train     *data.Set
+	val, test *data.Set // nil when there are none
+	epochs    int
+	save      string // checkpoint path, if any
+	out       io.Writer
+	quiet     bool
+	bar       bool // show a progress bar
 }
 
 // loop trains epochs done+1 to r.epochs, reporting and saving after each.
@@ -105,11 +117,10 @@ func (r *run) loop(done int) error {
 	}
 	shuffler := data.NewShuffler(r.train.N, m.Seed())
 	var (
-		trainTime   time.Duration
-		samples     int
-		trainLoss   float64
-		testLoss    float64
-		testMetrics string
+		trainTime time.Duration
+		samples   int
+		trainLoss float64
+		report    string // the validation and test losses and metrics
 	)
 	for e := done + 1; e <= r.epochs; e++ {
 		start := time.Now()
@@ -126,26 +137,43 @@ func (r *run) loop(done int) error {
 		p.finish()
 		trainTime += dt
 		samples += n * b
-		testLoss, testMetrics = evaluate(m, r.test, "test")
+		report = r.evaluate()
 		if r.save != "" {
-			if err := ckpt.Save(r.save, m.Tensors(true), map[string]string{
+			if err := ckpt.Save(r.save, m.Tensors(true), classMeta(r.train, map[string]string{
 				"model":     m.Name(),
 				"spec_hash": m.SpecHash(),
 				"seed":      strconv.FormatUint(m.Seed(), 10),
 				"step":      strconv.Itoa(m.Step()),
 				"epoch":     strconv.Itoa(e),
-			}); err != nil {
+			})); err != nil {
 				return err
 			}
 		}
 		if !r.quiet {
-			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f%s test_loss=%.4f%s samples_per_sec=%d seconds=%.2f\n",
-				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b*rowsPerSample(m))), testLoss, testMetrics, rate(n*b, dt), time.Since(start).Seconds())
+			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f%s%s samples_per_sec=%d seconds=%.2f\n",
+				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b*rowsPerSample(m))), report, rate(n*b, dt), time.Since(start).Seconds())
 		}
 	}
-	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f test_loss=%.4f%s samples_per_sec=%d\n",
-		r.epochs, trainLoss, testLoss, testMetrics, rate(samples, trainTime))
+	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f%s samples_per_sec=%d\n",
+		r.epochs, trainLoss, report, rate(samples, trainTime))
 	return nil
+}
+
+// evaluate evaluates the model on the validation and the test set, those
+// there are, and returns their part of a report line:
+// " val_loss=… val_accuracy=… test_loss=… test_accuracy=…".
+func (r *run) evaluate() string {
+	var b strings.Builder
+	for _, s := range []struct {
+		set    *data.Set
+		prefix string
+	}{{r.val, "val"}, {r.test, "test"}} {
+		if s.set != nil {
+			loss, metrics := evaluate(r.m, s.set, s.prefix)
+			fmt.Fprintf(&b, " %s_loss=%.4f%s", s.prefix, loss, metrics)
+		}
+	}
+	return b.String()
 }
 
 // trainEpoch runs the first n batches of perm and returns their mean loss

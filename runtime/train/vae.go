@@ -42,8 +42,8 @@ const SampleStream = 3_000_000
 var autoencoderCommands = []optionalCommand{
 	{&command{"sample", "--out F.png [--n N] [--seed S] [--weights F]",
 		"Sample decodes N latent codes drawn from the prior N(0, I) and writes the outputs\nas a grid of grey images to F.png. The same seed gives the same images.", runSampleLatent, false}, isAutoencoder},
-	{&command{"reconstruct", "--data DIR --out F.png [--n N] [--weights F]",
-		"Reconstruct runs the first N images of the MNIST test set through the model and\nwrites each beside its reconstruction (input left, output right) to F.png.", runReconstruct, false}, isAutoencoder},
+	{&command{"reconstruct", "--data PATH --out F.png [--n N] [--weights F]",
+		"Reconstruct runs the first N images of the data's test split (all of it if it has none)\nthrough the model and writes each beside its reconstruction (input left, output right)\nto F.png.", runReconstruct, false}, isAutoencoder},
 	{&command{"encode", "--in X.npy --out Z.npy [--logvar V.npy] [--weights F]",
 		"Encode writes the mean of q(z|x) of every sample of X.npy, [n, input...], to Z.npy,\n[n, latent], and with --logvar its log-variance to V.npy. One sample, [input...],\ngives [latent].", runEncode, false}, isAutoencoder},
 }
@@ -55,17 +55,20 @@ func isAutoencoder(m Model) bool {
 
 // evaluate evaluates m on set and returns the loss and the metrics after it
 // in a report line: " <prefix>_accuracy=…", or for a loss of named terms
-// " <prefix>_<term>=…" for each term.
+// " <prefix>_<term>=…" for each term; without a prefix " accuracy=…".
 func evaluate(m Model, set *data.Set, prefix string) (loss float64, metrics string) {
+	if prefix != "" {
+		prefix += "_"
+	}
 	lt, ok := m.(LossTerms)
 	if !ok {
 		loss, acc := m.Evaluate(set)
-		return loss, fmt.Sprintf(" %s_accuracy=%.4f", prefix, acc)
+		return loss, fmt.Sprintf(" %saccuracy=%.4f", prefix, acc)
 	}
 	loss, terms := lt.EvaluateTerms(set)
 	var b strings.Builder
 	for i, name := range lt.LossTermNames() {
-		fmt.Fprintf(&b, " %s_%s=%.4f", prefix, name, terms[i])
+		fmt.Fprintf(&b, " %s%s=%.4f", prefix, name, terms[i])
 	}
 	return loss, b.String()
 }
@@ -135,14 +138,14 @@ func runSampleLatent(c *cli, fs *flag.FlagSet, args []string) error {
 }
 
 func runReconstruct(c *cli, fs *flag.FlagSet, args []string) error {
-	dir := fs.String("data", "", "read the MNIST test set from `DIR`")
+	d := defineData(c.model, fs, "reconstruct images of the test split of")
 	out, n := imageFlags(fs, 16)
 	weights := weightsFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usagef("--data is required")
+	if err := d.check(c.model); err != nil {
+		return err
 	}
 	m := c.model
 	h, w, err := checkImages(m, *out, *n)
@@ -155,9 +158,12 @@ func runReconstruct(c *cli, fs *flag.FlagSet, args []string) error {
 	if _, err := loadWeights(m, *weights); err != nil {
 		return err
 	}
-	_, test, err := loadSets(m, *dir)
+	test, split, err := d.load(m)
 	if err != nil {
 		return err
+	}
+	if split != nil {
+		test = split
 	}
 	k := min(*n, test.N)
 	sz := size(m.InputShape())

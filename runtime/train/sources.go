@@ -1,0 +1,209 @@
+package train
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/nngen/nngen/runtime/data"
+)
+
+// openData returns the data source at path (data.Open); tests replace it.
+var openData = data.Open
+
+// dataFlags are the flags that name a model's data: --data PATH with
+// --labels and --label-column, or --text FILE for a text model.
+type dataFlags struct {
+	path, labels string
+	columns      []string
+	text         *string // "" for a model that reads no text
+}
+
+// defineData defines the data flags on fs, what saying what the data is
+// for ("train on", "evaluate on").
+func defineData(m Model, fs *flag.FlagSet, what string) *dataFlags {
+	d := &dataFlags{}
+	fs.StringVar(&d.path, "data", "", what+" the data at `PATH`: a folder of MNIST IDX files, a folder of class\nsub-folders of images, a .csv[.gz] table, or a .npy array (with --labels)")
+	fs.StringVar(&d.labels, "labels", "", "the targets of --data in a `FILE` of their own: .npy, or .csv (every column a target)")
+	fs.Func("label-column", "the label column of a --data table, by header `NAME` or 0-based INDEX (default: the last);\nrepeat it, or give a comma-separated list, for several targets", func(s string) error {
+		for c := range strings.SplitSeq(s, ",") {
+			if c = strings.TrimSpace(c); c == "" {
+				return fmt.Errorf("empty column in %q", s)
+			}
+			d.columns = append(d.columns, c)
+		}
+		return nil
+	})
+	d.text = textFlag(m, fs)
+	return d
+}
+
+// check reports a usage error if no data was given.
+func (d *dataFlags) check(m Model) error {
+	if d.path == "" && *d.text == "" {
+		return usagef("%s is required", dataFlag(m))
+	}
+	return nil
+}
+
+// load loads the data for m: its training set and its test split, nil
+// when the source has none.
+func (d *dataFlags) load(m Model) (train, test *data.Set, err error) {
+	if tm, ok := m.(TextModel); ok && *d.text != "" {
+		src := data.Text{Path: *d.text, Vocab: tm.Vocabulary()}
+		return loadSource(m, src)
+	}
+	src, err := openData(d.path, data.Options{Labels: d.labels, LabelColumns: d.columns})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--data %w", err)
+	}
+	return loadSource(m, src)
+}
+
+// loadSource loads src for m and checks that its sets fit m.
+func loadSource(m Model, src data.Source) (train, test *data.Set, err error) {
+	if train, test, err = src.Load(shapesOf(m)); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range []*data.Set{train, test} {
+		if s == nil {
+			continue
+		}
+		if err := fits(m, s); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", src, err)
+		}
+	}
+	return train, test, nil
+}
+
+// shapesOf is what m takes: its input and output shapes, no output for an
+// autoencoder (its targets are its inputs).
+func shapesOf(m Model) data.Shapes {
+	s := data.Shapes{Input: m.InputShape(), Output: m.OutputShape()}
+	if isAutoencoder(m) {
+		s.Output = nil
+	}
+	return s
+}
+
+// fits reports an error if the samples or the targets of s do not fit m:
+// the generated models copy them without looking.
+func fits(m Model, s *data.Set) error {
+	if s.SampleSize() != size(m.InputShape()) {
+		return fmt.Errorf("samples of shape %s do not fit the model's input shape %s", fmtShape(s.Shape), fmtShape(m.InputShape()))
+	}
+	out := size(m.OutputShape())
+	switch {
+	case isAutoencoder(m):
+	case s.Labels != nil && s.Classes*max(s.Steps, 1) != out:
+		return fmt.Errorf("labels of %d classes (%d steps) do not fit the model's output %s", s.Classes, max(s.Steps, 1), fmtShape(m.OutputShape()))
+	case s.Labels == nil && s.Y == nil:
+		return fmt.Errorf("no labels or targets")
+	case s.Labels == nil && s.Width != out:
+		return fmt.Errorf("targets of %d values do not fit the model's output %s", s.Width, fmtShape(m.OutputShape()))
+	}
+	return s.Validate()
+}
+
+// validation are the train command's flags for validation data.
+type validation struct {
+	split        float64
+	path, labels string
+}
+
+func defineValidation(fs *flag.FlagSet) *validation {
+	v := &validation{}
+	fs.Float64Var(&v.split, "validation-split", 0, "validate on the last fraction `F` of the training data, taken before shuffling (as Keras's fit)")
+	fs.StringVar(&v.path, "validation-data", "", "validate on the data at `PATH`, of a form --data takes (with the same --label-column;\nthe test split of MNIST)")
+	fs.StringVar(&v.labels, "validation-labels", "", "the targets of --validation-data in a `FILE` of their own, as --labels")
+	return v
+}
+
+// check reports a usage error for flags that do not go together.
+func (v *validation) check() error {
+	switch {
+	case v.split != 0 && v.path != "":
+		return usagef("--validation-split and --validation-data exclude each other")
+	case v.split < 0 || v.split >= 1:
+		return usagef("--validation-split must be in (0, 1), not %v", v.split)
+	case v.labels != "" && v.path == "":
+		return usagef("--validation-labels needs --validation-data")
+	}
+	return nil
+}
+
+// apply returns the training and validation sets: train split by
+// --validation-split, or train and --validation-data's set, or train and
+// nil.
+func (v *validation) apply(m Model, d *dataFlags, train *data.Set) (*data.Set, *data.Set, error) {
+	switch {
+	case v.split > 0:
+		t, val := train.Split(v.split)
+		if val.N == 0 || t.N == 0 {
+			return nil, nil, fmt.Errorf("--validation-split %v of %d samples leaves %d to train on and %d to validate on", v.split, train.N, t.N, val.N)
+		}
+		return t, val, nil
+	case v.path != "":
+		src, err := openData(v.path, data.Options{Labels: v.labels, LabelColumns: d.columns})
+		if err != nil {
+			return nil, nil, fmt.Errorf("--validation-data %w", err)
+		}
+		val, split, err := loadSource(m, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		if split != nil { // MNIST: validate on its test split
+			val = split
+		}
+		if err := sameClasses(train, val, v.path); err != nil {
+			return nil, nil, err
+		}
+		return train, val, nil
+	}
+	return train, nil, nil
+}
+
+// sameClasses renumbers the classes of val, from the file pv, as train
+// numbers them when both have class names (a CSV's numbers them in order
+// of first appearance, an image folder's in the order of its folders). A
+// class that train does not have is an error.
+func sameClasses(train, val *data.Set, pv string) error {
+	if train.ClassNames == nil || val.ClassNames == nil {
+		return nil
+	}
+	id := map[string]int{}
+	for i, n := range train.ClassNames {
+		id[n] = i
+	}
+	to := make([]int, len(val.ClassNames))
+	for i, n := range val.ClassNames {
+		j, ok := id[n]
+		if !ok {
+			return fmt.Errorf("%s: class %q, which the training data does not have (it has %s)", pv, n, strings.Join(train.ClassNames, ", "))
+		}
+		to[i] = j
+	}
+	for i, l := range val.Labels {
+		val.Labels[i] = int32(to[l])
+	}
+	if val.Labels == nil && val.Width == 1 {
+		for i, y := range val.Y {
+			if k := int(y); float32(k) == y && k >= 0 && k < len(to) {
+				val.Y[i] = float32(to[k])
+			}
+		}
+	}
+	val.ClassNames = train.ClassNames
+	return nil
+}
+
+// classMeta is the checkpoint metadata of the class names of s: the key
+// class_names, a JSON list, when s has names.
+func classMeta(s *data.Set, meta map[string]string) map[string]string {
+	if s.ClassNames != nil {
+		b, _ := json.Marshal(s.ClassNames)
+		meta["class_names"] = string(b)
+	}
+	return meta
+}
