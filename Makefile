@@ -13,13 +13,14 @@ KSUITES := $(basename $(notdir $(wildcard testdata/kernels/*.yaml)))
 all: test
 
 # generate regenerates generated/ from testdata/models/, the kernel-suite
-# packages internal/kerneltest/ from testdata/kernels/, and the example.
+# packages internal/kerneltest/ from testdata/kernels/ (their products whole,
+# as the suites name them: -tiles 1), and the example.
 generate:
 	@for m in $(MODELS); do \
 		$(GO) run ./cmd/nngen generate -spec testdata/models/$$m.yaml -out generated/$$m -main || exit 1; \
 	done
 	@for m in $(KSUITES); do \
-		$(GO) run ./cmd/nngen generate -spec testdata/kernels/$$m.yaml -out internal/kerneltest/$$m || exit 1; \
+		$(GO) run ./cmd/nngen generate -spec testdata/kernels/$$m.yaml -out internal/kerneltest/$$m -tiles 1 || exit 1; \
 	done
 	@$(GO) generate ./examples/...
 

@@ -6,6 +6,7 @@ package codegen
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/format"
 	"path"
@@ -30,6 +31,9 @@ type Config struct {
 	// Shards is the number of shards of the train step (0: the default,
 	// see defaultShards).
 	Shards int
+	// Tiles is the number of tiles a large product of a train step that is
+	// not split in shards is cut in (0: the default, 2; 1: none).
+	Tiles int
 	// Pin names workspace buffers that keep memory of their own, for a
 	// test that reads them after a pass (see memory.go).
 	Pin []string
@@ -60,6 +64,9 @@ func Header(specPath string) string {
 func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 	if opt.Unroll < 0 {
 		return nil, fmt.Errorf("codegen: unroll must not be negative")
+	}
+	if opt.Tiles < 0 {
+		return nil, fmt.Errorf("codegen: tiles must not be negative")
 	}
 	if opt.Shards != 0 {
 		if err := checkShards(m, opt.Shards); err != nil {
@@ -105,6 +112,7 @@ type gen struct {
 	out1    string // buffer of the batch-1 output
 	outB    string // buffer of a pass's batch output
 	shards  int    // of the train step
+	tiles   *layers.Tiles
 	// uses and regions, when uses is set (Summarize), record what the
 	// training code of each node uses.
 	uses    *layers.Uses
@@ -147,6 +155,9 @@ func newGen(m *ir.Model, opt Config) *gen {
 	if layers.Fuses(m) {
 		g.fused[m.Output] = true
 	}
+	if n := cmp.Or(opt.Tiles, defaultTiles); g.shards == 1 && n > 1 {
+		g.tiles = &layers.Tiles{N: n}
+	}
 	return g
 }
 
@@ -172,7 +183,7 @@ func (g *gen) newFile(pkg string) *File {
 
 func (g *gen) emitter(batch int, train bool, suffix string) *layers.Emitter {
 	return &layers.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
-		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses, Plan: g.plan}
+		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses, Plan: g.plan, Tiles: g.tiles}
 }
 
 // layerComment names a node's spec layer and line.

@@ -127,6 +127,12 @@ func (g *gen) planMemory() (*ir.Plan, error) {
 			uses[pass] = append(uses[pass], u)
 		}
 	}
+	// The tile method holds a second copy of each split product's code.
+	if g.tiles != nil {
+		for _, body := range g.tiles.Bodies {
+			g.refs(codeText(body), inSteps)
+		}
+	}
 	plan := &ir.Plan{Arenas: map[string]int{}}
 	programs := g.programs()
 	g.progs = programs

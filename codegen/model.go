@@ -97,6 +97,10 @@ func (g *gen) modelFile() *File {
 		Comment("StateSlots is the number of optimizer state arrays.").Line().Id("StateSlots").Op("=").Lit(slots),
 		Id("rowsPerSample").Op("=").Lit(perSample),
 	)
+	if g.tiled() {
+		f.Comment("Tiles is the number of tiles each large product of the train step is cut\nin along its rows, the same for any number of workers.")
+		f.Const().Id("Tiles").Op("=").Lit(g.tiles.N)
+	}
 	f.Var().Defs(
 		Id("inputShape").Op("=").Add(ints(in.Shape)),
 		Id("outputShape").Op("=").Add(ints(out.Shape)),
@@ -126,6 +130,12 @@ func (g *gen) modelFile() *File {
 		Id("loss").Float64().Comment("its shard's summed loss"),
 		Id("correct").Int().Comment("and correct count"),
 		Id("idx").Index(Id("ShardSize")).Int(),
+	}
+	if g.tiled() {
+		fields = append(fields,
+			Id("tilePool").Op("*").Qual(parPkg, "Pool").Comment("runs the tiles of split products (nil: in turn)"),
+			Id("tileOp").Int().Comment("the split product in progress"),
+			Id("tileFn").Func().Params(Id("w"), Id("t").Int()).Comment("runTile, made once"))
 	}
 	fields = append(fields, g.bufferFields()...)
 	f.Comment("workspace is one worker's: every activation, gradient and scratch buffer of\nthe passes, in fixed-size arrays, over the shared parameters.")
@@ -166,9 +176,13 @@ func (g *gen) modelFile() *File {
 		List(m_("workers"), Id("_")).Op("=").Qual(parPkg, "EnvWorkers").Call(),
 		m_("shardFn").Op("=").Add(m_("runShard")),
 		m_("updateFn").Op("=").Add(m_("updateRange")),
-		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
-			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}),
 	}
+	if g.tiled() {
+		newBody = append(newBody, m_("workspace").Dot("tileFn").Op("=").Add(m_("workspace")).Dot("runTile"))
+	}
+	newBody = append(newBody,
+		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
+			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}))
 	pi := 0
 	for _, n := range m.Nodes {
 		for _, p := range n.Params {
@@ -225,6 +239,7 @@ func (g *gen) modelFile() *File {
 	g.placeMethod(f)
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
 	g.paramRanges(f)
+	g.tileMethods(f)
 
 	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_(yb).Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	gatherTargetsW := Qual(dataPkg, "GatherTargets").Call(Id("w").Dot("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))

@@ -85,7 +85,14 @@ func (g *gen) runShard() []Code {
 func (g *gen) computeGradients(perSample int) []Code {
 	rows := Lit(float64(g.m.Batch * perSample))
 	if g.shards == 1 {
-		return []Code{m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows), m_("correct"))}
+		var pool []Code
+		if g.tiled() {
+			pool = append(pool, If(m_("Workers").Call().Op(">").Lit(1)).Block(
+				m_("ensurePool").Call(),
+				m_("tilePool").Op("=").Add(m_("pool")),
+			).Else().Block(m_("tilePool").Op("=").Nil()))
+		}
+		return append(pool, m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows), m_("correct")))
 	}
 	return []Code{
 		If(m_("Workers").Call().Op("==").Lit(1)).Block(
@@ -125,4 +132,30 @@ func (g *gen) paramRanges(f *File) {
 		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
 			Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("lo").Op(":").Id("hi")),
 			For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))))))
+}
+
+// defaultTiles is the number of tiles of a large product in a train step of
+// one shard (see layers.Tiles): fixed at generation time like the shards.
+const defaultTiles = 2
+
+// tiled reports whether the train step has products split in tiles.
+func (g *gen) tiled() bool { return g.tiles != nil && len(g.tiles.Bodies) > 0 }
+
+// tileMethods emits runTiles, runTile and tile: the tiles of the products
+// that a train step splits, by product number.
+func (g *gen) tileMethods(f *File) {
+	if !g.tiled() {
+		return
+	}
+	f.Add(g.pass("runTiles runs the tiles of split product op on the workers of tilePool.", "runTiles", []Code{Id("op").Int()}, nil,
+		m_("tileOp").Op("=").Id("op"),
+		m_("tilePool").Dot("For").Call(Id("Tiles"), m_("tileFn"))))
+	f.Add(g.pass("runTile runs tile t of product tileOp, whichever worker w runs it.", "runTile", []Code{Id("w"), Id("t").Int()}, nil,
+		m_("tile").Call(m_("tileOp"), Id("t"))))
+	var cases []Code
+	for op, body := range g.tiles.Bodies {
+		cases = append(cases, Case(Lit(op)).Block(body...))
+	}
+	f.Add(g.pass("tile runs tile t of split product op: the same code that runs the tiles in\nturn when the train step has one worker.", "tile", []Code{Id("op"), Id("t").Int()}, nil,
+		Switch(Id("op")).Block(cases...)))
 }

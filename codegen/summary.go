@@ -258,6 +258,9 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 	params := structOf(shared)
 	ws := []reflect.Type{reflect.PointerTo(params), reflect.TypeFor[int](), reflect.PointerTo(reflect.ArrayOf(np, float)), // params, shard, g
 		reflect.TypeFor[float64](), reflect.TypeFor[int](), reflect.ArrayOf(g.shardSize(), reflect.TypeFor[int]())} // loss, correct, idx
+	if g.tiled() {
+		ws = append(ws, reflect.TypeFor[*int](), reflect.TypeFor[int](), reflect.TypeFor[func(int, int)]()) // tilePool, tileOp, tileFn
+	}
 	for _, b := range g.bufs.Names {
 		switch t := g.plan.Tensor(b); {
 		case t == nil:

@@ -17,7 +17,7 @@ import (
 // byte for byte with the checked-in files, and fails on a checked-in file
 // with nngen's header that nothing generates.
 func TestGeneratedUpToDate(t *testing.T) {
-	want := upToDate(t, "../testdata/models", ".", true)
+	want := upToDate(t, "../testdata/models", ".", true, 0)
 	filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
 			return nil
@@ -55,12 +55,13 @@ func TestExampleUpToDate(t *testing.T) {
 // TestKernelSuiteUpToDate does the same for the kernel-suite packages of
 // internal/kerneltest, generated from testdata/kernels.
 func TestKernelSuiteUpToDate(t *testing.T) {
-	upToDate(t, "../testdata/kernels", "../internal/kerneltest", false)
+	upToDate(t, "../testdata/kernels", "../internal/kerneltest", false, 1)
 }
 
 // upToDate regenerates each spec of specDir into memory and compares it with
-// outDir/<name>, returning the paths (name/file) it checked.
-func upToDate(t *testing.T, specDir, outDir string, withMain bool) map[string]bool {
+// outDir/<name> with the given tiles (0: the default), returning the paths
+// (name/file) it checked.
+func upToDate(t *testing.T, specDir, outDir string, withMain bool, tiles int) map[string]bool {
 	t.Helper()
 	specs, _ := filepath.Glob(filepath.Join(specDir, "*.yaml"))
 	if len(specs) == 0 {
@@ -82,7 +83,7 @@ func upToDate(t *testing.T, specDir, outDir string, withMain bool) map[string]bo
 		if outDir == "." {
 			pkg = "github.com/nngen/nngen/generated/" + name
 		}
-		files, err := codegen.Generate(m, codegen.Config{Unroll: codegen.DefaultUnroll, Main: withMain, PkgPath: pkg})
+		files, err := codegen.Generate(m, codegen.Config{Unroll: codegen.DefaultUnroll, Main: withMain, PkgPath: pkg, Tiles: tiles})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,7 +59,7 @@ func (e *Emitter) denseDims(n *ir.Node) (rows, in, units int) {
 func denseForward(e *Emitter, n *ir.Node) {
 	rows, in, units := e.denseDims(n)
 	w, _ := e.Param(n, "weight")
-	e.GEMM(GEMM{Layout: NT, M: rows, N: units, K: in}, e.OutArr(n), e.OutArr(n.Inputs[0]), w)
+	e.TopGEMM(GEMM{Layout: NT, M: rows, N: units, K: in}, e.OutArr(n), e.OutArr(n.Inputs[0]), w)
 	if n.Bool("use_bias") {
 		b, _ := e.Param(n, "bias")
 		e.Block(
@@ -94,9 +94,9 @@ func denseBackward(e *Emitter, n *ir.Node) {
 		)
 	}
 	dw, _ := e.ParamGrad(n, "weight")
-	e.GEMM(GEMM{Layout: TN, M: units, N: in, K: rows}, dw, e.GradArr(n), e.OutArr(n.Inputs[0]))
+	e.TopGEMM(GEMM{Layout: TN, M: units, N: in, K: rows}, dw, e.GradArr(n), e.OutArr(n.Inputs[0]))
 	if dx, acc, ok := e.GradIn(n, 0); ok {
 		w, _ := e.Param(n, "weight")
-		e.GEMM(GEMM{Layout: NN, M: rows, N: in, K: units, Acc: acc}, dx, e.GradArr(n), w)
+		e.TopGEMM(GEMM{Layout: NN, M: rows, N: in, K: units, Acc: acc}, dx, e.GradArr(n), w)
 	}
 }

@@ -87,6 +87,9 @@ type Emitter struct {
 	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
 	// Uses, when set, records what a training variant's code uses.
 	Uses *Uses
+	// Tiles, when set, collects the large products of a train step that
+	// run split in tiles on the workers (see TopGEMM).
+	Tiles *Tiles
 	// Plan is the workspace's memory plan (nil: every buffer an array of
 	// its own): a buffer that lives in an arena is an array pointer.
 	Plan *ir.Plan

@@ -155,12 +155,13 @@ func doc(args []string, stdout, stderr io.Writer) error {
 }
 
 func generate(args []string, stdout, stderr io.Writer) error {
-	fs := flags("generate", "-spec model.yaml -out DIR [-main] [-unroll N] [-shards N] [-pkg PATH] [-check]", stdout, stderr)
+	fs := flags("generate", "-spec model.yaml -out DIR [-main] [-unroll N] [-shards N] [-tiles N] [-pkg PATH] [-check]", stdout, stderr)
 	specPath := fs.String("spec", "", "the model spec (YAML)")
 	out := fs.String("out", "", "the folder of the generated package")
 	withMain := fs.Bool("main", false, "also generate the standalone binary at DIR/cmd/<name>/main.go")
 	unroll := fs.Int("unroll", codegen.DefaultUnroll, "unroll loops of at most this many iterations")
 	shards := fs.Int("shards", 0, "split a train step's batch in `N` shards that the workers share (0: 2 when the batch splits in shards of 8 or more, no layer couples its samples and a step does 20 MFLOP or more, else 1)")
+	tiles := fs.Int("tiles", 0, "cut each large product of a train step that is not split in shards in `N` tiles along its rows, which the workers share (0: 2; 1: none)")
 	pkg := fs.String("pkg", "", "import path of DIR (default: found from the go.mod above DIR)")
 	checkOnly := fs.Bool("check", false, "write nothing; exit 1 if DIR differs from what would be generated")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -175,12 +176,14 @@ func generate(args []string, stdout, stderr io.Writer) error {
 		return usageError(fs, "-unroll must not be negative")
 	case *shards < 0:
 		return usageError(fs, "-shards must not be negative")
+	case *tiles < 0:
+		return usageError(fs, "-tiles must not be negative")
 	}
 	m, err := load(*specPath)
 	if err != nil {
 		return err
 	}
-	cfg := codegen.Config{Unroll: *unroll, Main: *withMain, PkgPath: *pkg, Shards: *shards}
+	cfg := codegen.Config{Unroll: *unroll, Main: *withMain, PkgPath: *pkg, Shards: *shards, Tiles: *tiles}
 	if cfg.Main && cfg.PkgPath == "" {
 		if cfg.PkgPath, err = importPath(*out); err != nil {
 			return err

@@ -67,6 +67,12 @@ const (
 	rowsPerSample = 1
 )
 
+/*
+Tiles is the number of tiles each large product of the train step is cut
+in along its rows, the same for any number of workers.
+*/
+const Tiles = 2
+
 var (
 	inputShape  = []int{784}
 	outputShape = []int{10}
@@ -105,6 +111,9 @@ type workspace struct {
 	loss                       float64           // its shard's summed loss
 	correct                    int               // and correct count
 	idx                        [ShardSize]int
+	tilePool                   *par.Pool      // runs the tiles of split products (nil: in turn)
+	tileOp                     int            // the split product in progress
+	tileFn                     func(w, t int) // runTile, made once
 	conv2d_col                 *[19600]Float  // im2col windows of one sample of layer conv2d (mem[1204224:])
 	conv2d_wtT                 *[150]Float    // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order (mem[4704:])
 	conv2d_out                 *[301056]Float // output of layer conv2d (mem[301056:])
@@ -131,7 +140,9 @@ type workspace struct {
 	y                          [640]Float     // targets
 	dense_2_grad               *[640]Float    // gradient of the output of layer dense_2 (mem[25600:])
 	dense_1_grad               *[5376]Float   // gradient of the output of layer dense_1 (mem[40960:])
+	tile0_a                    *[5376]Float   // the columns of A of each tile of gemmTN_84x120x64, packed (mem[51712:])
 	dense_grad                 *[7680]Float   // gradient of the output of layer dense (mem[25600:])
+	tile1_a                    *[7680]Float   // the columns of A of each tile of gemmTN_120x400x64, packed (mem[40960:])
 	average_pooling2d_1_grad   *[25600]Float  // gradient of the output of layer average_pooling2d_1 (mem[602112:])
 	activation_1_grad          *[102400]Float // gradient of the output of layer activation_1 (mem[0:])
 	batch_normalization_1_grad *[102400]Float // gradient of the output of layer batch_normalization_1 (mem[602112:])
@@ -190,6 +201,7 @@ func New(seed uint64) *Model {
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
+	m.workspace.tileFn = m.workspace.runTile
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -945,7 +957,14 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	gemmNT_64x120x400(m.dense_out, m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
+	// gemmNT_64x120x400 in 2 tiles of 32 rows
+	if m.tilePool != nil {
+		m.runTiles(0)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNT_32x120x400((*[3840]Float)(m.dense_out[t*3840:]), (*[12800]Float)(m.average_pooling2d_1_out[t*12800:]), (*[48000]Float)(m.p[2594:50594]))
+		}
+	}
 	{
 		b := (*[120]Float)(m.p[50594:50714])
 		out := m.dense_out[:]
@@ -968,7 +987,14 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	gemmNT_64x84x120(m.dense_1_out, m.dense_out, (*[10080]Float)(m.p[50714:60794]))
+	// gemmNT_64x84x120 in 2 tiles of 32 rows
+	if m.tilePool != nil {
+		m.runTiles(1)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNT_32x84x120((*[2688]Float)(m.dense_1_out[t*2688:]), (*[3840]Float)(m.dense_out[t*3840:]), (*[10080]Float)(m.p[50714:60794]))
+		}
+	}
 	{
 		b := (*[84]Float)(m.p[60794:60878])
 		out := m.dense_1_out[:]
@@ -2505,11 +2531,30 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_84x120x64((*[10080]Float)(m.g[50714:60794]), m.dense_1_grad, m.dense_out)
-	gemmNN_64x120x84(m.dense_grad, m.dense_1_grad, (*[10080]Float)(m.p[50714:60794]))
+	// gemmTN_84x120x64 in 2 tiles of 42 rows
+	if m.tilePool != nil {
+		m.runTiles(2)
+	} else {
+		for t := 0; t < 2; t++ {
+			p := m.tile0_a[t*2688:][:2688]
+			for k := 0; k < 64; k++ {
+				copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
+			}
+			gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
+		}
+	}
+	// gemmNN_64x120x84 in 2 tiles of 32 rows
+	if m.tilePool != nil {
+		m.runTiles(3)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
+		}
+	}
 	if poison {
 		m.poison_Float(46336, 5376) // dense_1_out
 		m.poison_Float(40960, 5376) // dense_1_grad
+		m.poison_Float(51712, 5376) // tile0_a
 	}
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
@@ -2535,12 +2580,31 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_120x400x64((*[48000]Float)(m.g[2594:50594]), m.dense_grad, m.average_pooling2d_1_out)
-	gemmNN_64x400x120(m.average_pooling2d_1_grad, m.dense_grad, (*[48000]Float)(m.p[2594:50594]))
+	// gemmTN_120x400x64 in 2 tiles of 60 rows
+	if m.tilePool != nil {
+		m.runTiles(4)
+	} else {
+		for t := 0; t < 2; t++ {
+			p := m.tile1_a[t*3840:][:3840]
+			for k := 0; k < 64; k++ {
+				copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
+			}
+			gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
+		}
+	}
+	// gemmNN_64x400x120 in 2 tiles of 32 rows
+	if m.tilePool != nil {
+		m.runTiles(5)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
+		}
+	}
 	if poison {
 		m.poison_Float(0, 25600)    // average_pooling2d_1_out
 		m.poison_Float(33280, 7680) // dense_out
 		m.poison_Float(25600, 7680) // dense_grad
+		m.poison_Float(40960, 7680) // tile1_a
 	}
 
 	// layer flatten (lenet_bn.yaml:27): Flatten [5 5 16]→[400]
@@ -3152,7 +3216,9 @@ func (m *workspace) place() {
 	m.dense_1_out = (*[5376]Float)(m.mem[46336:51712])
 	m.dense_2_grad = (*[640]Float)(m.mem[25600:26240])
 	m.dense_1_grad = (*[5376]Float)(m.mem[40960:46336])
+	m.tile0_a = (*[5376]Float)(m.mem[51712:57088])
 	m.dense_grad = (*[7680]Float)(m.mem[25600:33280])
+	m.tile1_a = (*[7680]Float)(m.mem[40960:48640])
 	m.average_pooling2d_1_grad = (*[25600]Float)(m.mem[602112:627712])
 	m.activation_1_grad = (*[102400]Float)(m.mem[0:102400])
 	m.batch_normalization_1_grad = (*[102400]Float)(m.mem[602112:704512])
@@ -3238,12 +3304,58 @@ func (m *Model) updateRange(i, n int) {
 	m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, hi)
 }
 
+// runTiles runs the tiles of split product op on the workers of tilePool.
+func (m *workspace) runTiles(op int) {
+	m.tileOp = op
+	m.tilePool.For(Tiles, m.tileFn)
+}
+
+// runTile runs tile t of product tileOp, whichever worker w runs it.
+func (m *workspace) runTile(w, t int) {
+	m.tile(m.tileOp, t)
+}
+
+/*
+tile runs tile t of split product op: the same code that runs the tiles in
+turn when the train step has one worker.
+*/
+func (m *workspace) tile(op, t int) {
+	switch op {
+	case 0:
+		gemmNT_32x120x400((*[3840]Float)(m.dense_out[t*3840:]), (*[12800]Float)(m.average_pooling2d_1_out[t*12800:]), (*[48000]Float)(m.p[2594:50594]))
+	case 1:
+		gemmNT_32x84x120((*[2688]Float)(m.dense_1_out[t*2688:]), (*[3840]Float)(m.dense_out[t*3840:]), (*[10080]Float)(m.p[50714:60794]))
+	case 2:
+		p := m.tile0_a[t*2688:][:2688]
+		for k := 0; k < 64; k++ {
+			copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
+		}
+		gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
+	case 3:
+		gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
+	case 4:
+		p := m.tile1_a[t*3840:][:3840]
+		for k := 0; k < 64; k++ {
+			copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
+		}
+		gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
+	case 5:
+		gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
+	}
+}
+
 /*
 ComputeGradients runs forward and backward on the batch in the input and
 target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
+	if m.Workers() > 1 {
+		m.ensurePool()
+		m.tilePool = m.pool
+	} else {
+		m.tilePool = nil
+	}
 	m.runShard(0, 0)
 	return m.loss / 64.0, m.correct
 }

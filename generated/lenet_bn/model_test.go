@@ -187,29 +187,29 @@ var kernelCases = []struct {
 	},
 	sizes: []int{15000, 1600, 2400},
 }, {
-	flops: 1290240,
+	flops: 645120,
 	k:     84,
-	name:  "gemmNN_64x120x84",
+	name:  "gemmNN_32x120x84",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x120x84Go((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
+		gemmNN_32x120x84Go((*[3840]Float)(o[0]), (*[2688]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x120x84((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
+		gemmNN_32x120x84((*[3840]Float)(o[0]), (*[2688]Float)(o[1]), (*[10080]Float)(o[2]))
 	},
-	sizes: []int{7680, 5376, 10080},
+	sizes: []int{3840, 2688, 10080},
 }, {
-	flops: 6144000,
+	flops: 3072000,
 	k:     120,
-	name:  "gemmNN_64x400x120",
+	name:  "gemmNN_32x400x120",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmNN_64x400x120Go((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
+		gemmNN_32x400x120Go((*[12800]Float)(o[0]), (*[3840]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmNN_64x400x120((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
+		gemmNN_32x400x120((*[12800]Float)(o[0]), (*[3840]Float)(o[1]), (*[48000]Float)(o[2]))
 	},
-	sizes: []int{25600, 7680, 48000},
+	sizes: []int{12800, 3840, 48000},
 }, {
 	flops: 107520,
 	k:     10,
@@ -271,6 +271,30 @@ var kernelCases = []struct {
 	},
 	sizes: []int{84, 120, 10080},
 }, {
+	flops: 3072000,
+	k:     400,
+	name:  "gemmNT_32x120x400",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_32x120x400Go((*[3840]Float)(o[0]), (*[12800]Float)(o[1]), (*[48000]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_32x120x400((*[3840]Float)(o[0]), (*[12800]Float)(o[1]), (*[48000]Float)(o[2]))
+	},
+	sizes: []int{3840, 12800, 48000},
+}, {
+	flops: 645120,
+	k:     120,
+	name:  "gemmNT_32x84x120",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_32x84x120Go((*[2688]Float)(o[0]), (*[3840]Float)(o[1]), (*[10080]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_32x84x120((*[2688]Float)(o[0]), (*[3840]Float)(o[1]), (*[10080]Float)(o[2]))
+	},
+	sizes: []int{2688, 3840, 10080},
+}, {
 	flops: 107520,
 	k:     84,
 	name:  "gemmNT_64x10x84",
@@ -319,18 +343,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{840, 640, 5376},
 }, {
-	flops: 6144000,
-	k:     64,
-	name:  "gemmTN_120x400x64",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_120x400x64Go((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_120x400x64((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
-	},
-	sizes: []int{48000, 7680, 25600},
-}, {
 	flops: 480000,
 	k:     100,
 	name:  "gemmTN_16x150x100_acc",
@@ -343,6 +355,30 @@ var kernelCases = []struct {
 	},
 	sizes: []int{2400, 1600, 15000},
 }, {
+	flops: 645120,
+	k:     64,
+	name:  "gemmTN_42x120x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_42x120x64Go((*[5040]Float)(o[0]), (*[2688]Float)(o[1]), (*[7680]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_42x120x64((*[5040]Float)(o[0]), (*[2688]Float)(o[1]), (*[7680]Float)(o[2]))
+	},
+	sizes: []int{5040, 2688, 7680},
+}, {
+	flops: 3072000,
+	k:     64,
+	name:  "gemmTN_60x400x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_60x400x64Go((*[24000]Float)(o[0]), (*[3840]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_60x400x64((*[24000]Float)(o[0]), (*[3840]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	sizes: []int{24000, 3840, 25600},
+}, {
 	flops: 235200,
 	k:     784,
 	name:  "gemmTN_6x25x784_acc",
@@ -354,18 +390,6 @@ var kernelCases = []struct {
 		gemmTN_6x25x784_acc((*[150]Float)(o[0]), (*[4704]Float)(o[1]), (*[19600]Float)(o[2]))
 	},
 	sizes: []int{150, 4704, 19600},
-}, {
-	flops: 1290240,
-	k:     64,
-	name:  "gemmTN_84x120x64",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_84x120x64Go((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_84x120x64((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
-	},
-	sizes: []int{10080, 5376, 7680},
 }, {
 	flops: 480000,
 	k:     151,

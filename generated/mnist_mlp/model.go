@@ -56,6 +56,12 @@ const (
 	rowsPerSample = 1
 )
 
+/*
+Tiles is the number of tiles each large product of the train step is cut
+in along its rows, the same for any number of workers.
+*/
+const Tiles = 2
+
 var (
 	inputShape  = []int{784}
 	outputShape = []int{10}
@@ -93,16 +99,20 @@ type workspace struct {
 	loss         float64           // its shard's summed loss
 	correct      int               // and correct count
 	idx          [ShardSize]int
-	dense_out    *[2048]Float // output of layer dense (mem[2048:])
-	x            [25088]Float // model input
-	dense_1_out  [320]Float   // output of layer dense_1
-	y            [320]Float   // targets
-	dense_1_grad *[320]Float  // gradient of the output of layer dense_1 (mem[4096:])
-	dense_grad   *[2048]Float // gradient of the output of layer dense (mem[0:])
-	dense_out1   *[64]Float   // output of layer dense (mem[0:])
-	x1           [784]Float   // model input
-	dense_1_out1 [10]Float    // output of layer dense_1
-	mem          [4416]Float  // the memory of the buffers above that point into it
+	tilePool     *par.Pool      // runs the tiles of split products (nil: in turn)
+	tileOp       int            // the split product in progress
+	tileFn       func(w, t int) // runTile, made once
+	dense_out    *[2048]Float   // output of layer dense (mem[2048:])
+	x            [25088]Float   // model input
+	dense_1_out  [320]Float     // output of layer dense_1
+	y            [320]Float     // targets
+	dense_1_grad *[320]Float    // gradient of the output of layer dense_1 (mem[4096:])
+	dense_grad   *[2048]Float   // gradient of the output of layer dense (mem[0:])
+	tile0_a      *[2048]Float   // the columns of A of each tile of gemmTN_64x784x32, packed (mem[4096:])
+	dense_out1   *[64]Float     // output of layer dense (mem[0:])
+	x1           [784]Float     // model input
+	dense_1_out1 [10]Float      // output of layer dense_1
+	mem          [6144]Float    // the memory of the buffers above that point into it
 }
 
 /*
@@ -135,6 +145,7 @@ func New(seed uint64) *Model {
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
+	m.workspace.tileFn = m.workspace.runTile
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -225,7 +236,14 @@ func (m *workspace) forwardTrain() {
 		m.poisonAll()
 	}
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	gemmNT_32x64x784(m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
+	// gemmNT_32x64x784 in 2 tiles of 16 rows
+	if m.tilePool != nil {
+		m.runTiles(0)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNT_16x64x784((*[1024]Float)(m.dense_out[t*1024:]), (*[12544]Float)((&m.x)[t*12544:]), (*[50176]Float)(m.p[0:50176]))
+		}
+	}
 	{
 		b := (*[64]Float)(m.p[50176:50240])
 		out := m.dense_out[:]
@@ -365,7 +383,149 @@ func (m *workspace) forwardTrain() {
 
 // forwardInfer runs the forward pass of a batch at inference.
 func (m *workspace) forwardInfer() {
-	m.forwardTrain()
+	if poison {
+		m.poisonAll()
+	}
+	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
+	gemmNT_32x64x784(m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
+	{
+		b := (*[64]Float)(m.p[50176:50240])
+		out := m.dense_out[:]
+		for r := 0; r < 32; r++ {
+			row := out[r*64:][:64]
+			for j := 0; j < 64; j++ {
+				row[j] += b[j]
+			}
+		}
+	}
+	{
+		s := m.dense_out[:]
+		for i, v := range s {
+			u := math.Float32bits(v)
+			if int32(u) < 0 {
+				u = 0
+			}
+			s[i] = math.Float32frombits(u)
+		}
+	}
+
+	// layer dense_1 (mnist_mlp.yaml:15): Dense 64→10, softmax
+	gemmNT_32x10x64(&m.dense_1_out, m.dense_out, (*[640]Float)(m.p[50240:50880]))
+	{
+		b := (*[10]Float)(m.p[50880:50890])
+		out := m.dense_1_out[:]
+		for r := 0; r < 32; r++ {
+			row := out[r*10:][:10]
+			{
+				row[0] += b[0]
+				row[1] += b[1]
+				row[2] += b[2]
+				row[3] += b[3]
+				row[4] += b[4]
+				row[5] += b[5]
+				row[6] += b[6]
+				row[7] += b[7]
+				row[8] += b[8]
+				row[9] += b[9]
+			}
+		}
+	}
+	for r := 0; r < 32; r++ {
+		row := m.dense_1_out[:][r*10:][:10]
+		mx := row[0]
+		{
+			if row[0] > mx {
+				mx = row[0]
+			}
+			if row[1] > mx {
+				mx = row[1]
+			}
+			if row[2] > mx {
+				mx = row[2]
+			}
+			if row[3] > mx {
+				mx = row[3]
+			}
+			if row[4] > mx {
+				mx = row[4]
+			}
+			if row[5] > mx {
+				mx = row[5]
+			}
+			if row[6] > mx {
+				mx = row[6]
+			}
+			if row[7] > mx {
+				mx = row[7]
+			}
+			if row[8] > mx {
+				mx = row[8]
+			}
+			if row[9] > mx {
+				mx = row[9]
+			}
+		}
+		var sum Float
+		{
+			{
+				row[0] = Float(math.Exp(float64(row[0] - mx)))
+				sum += row[0]
+			}
+			{
+				row[1] = Float(math.Exp(float64(row[1] - mx)))
+				sum += row[1]
+			}
+			{
+				row[2] = Float(math.Exp(float64(row[2] - mx)))
+				sum += row[2]
+			}
+			{
+				row[3] = Float(math.Exp(float64(row[3] - mx)))
+				sum += row[3]
+			}
+			{
+				row[4] = Float(math.Exp(float64(row[4] - mx)))
+				sum += row[4]
+			}
+			{
+				row[5] = Float(math.Exp(float64(row[5] - mx)))
+				sum += row[5]
+			}
+			{
+				row[6] = Float(math.Exp(float64(row[6] - mx)))
+				sum += row[6]
+			}
+			{
+				row[7] = Float(math.Exp(float64(row[7] - mx)))
+				sum += row[7]
+			}
+			{
+				row[8] = Float(math.Exp(float64(row[8] - mx)))
+				sum += row[8]
+			}
+			{
+				row[9] = Float(math.Exp(float64(row[9] - mx)))
+				sum += row[9]
+			}
+		}
+		inv := 1 / sum
+		{
+			row[0] *= inv
+			row[1] *= inv
+			row[2] *= inv
+			row[3] *= inv
+			row[4] *= inv
+			row[5] *= inv
+			row[6] *= inv
+			row[7] *= inv
+			row[8] *= inv
+			row[9] *= inv
+		}
+	}
+	if poison {
+		m.poison_Float(2048, 2048) // dense_out
+	}
+
 }
 
 // forward1 runs the forward pass of one sample at inference.
@@ -864,10 +1024,22 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), m.dense_grad, &m.x)
+	// gemmTN_64x784x32 in 2 tiles of 32 rows
+	if m.tilePool != nil {
+		m.runTiles(1)
+	} else {
+		for t := 0; t < 2; t++ {
+			p := m.tile0_a[t*1024:][:1024]
+			for k := 0; k < 32; k++ {
+				copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
+			}
+			gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
+		}
+	}
 	if poison {
 		m.poison_Float(2048, 2048) // dense_out
 		m.poison_Float(0, 2048)    // dense_grad
+		m.poison_Float(4096, 2048) // tile0_a
 	}
 
 }
@@ -880,6 +1052,7 @@ func (m *workspace) place() {
 	m.dense_out = (*[2048]Float)(m.mem[2048:4096])
 	m.dense_1_grad = (*[320]Float)(m.mem[4096:4416])
 	m.dense_grad = (*[2048]Float)(m.mem[0:2048])
+	m.tile0_a = (*[2048]Float)(m.mem[4096:6144])
 	m.dense_out1 = (*[64]Float)(m.mem[0:64])
 }
 
@@ -933,12 +1106,46 @@ func (m *Model) updateRange(i, n int) {
 	m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, hi)
 }
 
+// runTiles runs the tiles of split product op on the workers of tilePool.
+func (m *workspace) runTiles(op int) {
+	m.tileOp = op
+	m.tilePool.For(Tiles, m.tileFn)
+}
+
+// runTile runs tile t of product tileOp, whichever worker w runs it.
+func (m *workspace) runTile(w, t int) {
+	m.tile(m.tileOp, t)
+}
+
+/*
+tile runs tile t of split product op: the same code that runs the tiles in
+turn when the train step has one worker.
+*/
+func (m *workspace) tile(op, t int) {
+	switch op {
+	case 0:
+		gemmNT_16x64x784((*[1024]Float)(m.dense_out[t*1024:]), (*[12544]Float)((&m.x)[t*12544:]), (*[50176]Float)(m.p[0:50176]))
+	case 1:
+		p := m.tile0_a[t*1024:][:1024]
+		for k := 0; k < 32; k++ {
+			copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
+		}
+		gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
+	}
+}
+
 /*
 ComputeGradients runs forward and backward on the batch in the input and
 target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.
 */
 func (m *Model) ComputeGradients() (loss float64, correct int) {
+	if m.Workers() > 1 {
+		m.ensurePool()
+		m.tilePool = m.pool
+	} else {
+		m.tilePool = nil
+	}
 	m.runShard(0, 0)
 	return m.loss / 32.0, m.correct
 }

@@ -187,6 +187,18 @@ var kernelCases = []struct {
 	},
 	sizes: []int{2048, 320, 640},
 }, {
+	flops: 1605632,
+	k:     784,
+	name:  "gemmNT_16x64x784",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_16x64x784Go((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_16x64x784((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
+	},
+	sizes: []int{1024, 12544, 50176},
+}, {
 	flops: 1280,
 	k:     64,
 	name:  "gemmNT_1x10x64",
@@ -247,17 +259,17 @@ var kernelCases = []struct {
 	},
 	sizes: []int{640, 320, 2048},
 }, {
-	flops: 3211264,
+	flops: 1605632,
 	k:     32,
-	name:  "gemmTN_64x784x32",
+	name:  "gemmTN_32x784x32",
 	outs:  1,
 	ref: func(o [][]Float) {
-		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+		gemmTN_32x784x32Go((*[25088]Float)(o[0]), (*[1024]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
 	run: func(o [][]Float) {
-		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+		gemmTN_32x784x32((*[25088]Float)(o[0]), (*[1024]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
-	sizes: []int{50176, 2048, 25088},
+	sizes: []int{25088, 1024, 25088},
 }}
 var (
 	_ = kernels.Go
