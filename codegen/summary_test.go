@@ -47,7 +47,9 @@ func TestSummaryMLP(t *testing.T) {
 	// layer's products, of 3.2 MFLOP, run in 2 tiles of half their rows,
 	// and the weight gradient's tiles pack their columns of A in tile0_a.
 	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: S, Flops: 2 * m * n * kk} }
-	tiled := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: 2 * S, Flops: 2 * m * n * kk} }
+	tiled := func(k string, m, n, kk int) KernelCall {
+		return KernelCall{Kernel: k, Count: 2 * S, Flops: 2 * m * n * kk}
+	}
 	want := []Row{
 		{Name: "input", Kind: "Input", Shape: []int{784}, Buffers: []string{"x"}, Bytes: B * 784 * F},
 		{Name: "dense", Kind: "Dense", Line: 12, Shape: []int{64}, Params: 784*64 + 64,
