@@ -36,6 +36,7 @@
 #      BENCH_VAE_STEPS=468 (PyTorch's timed train steps), BENCH_VAE_WARMUP=10 (its untimed steps),
 #      BENCH_VAE_REPS=3 (alternating runs of each; the best counts),
 #      BENCH_MC_REPS=3 (alternating runs of the mc part), BENCH_MC_TIME (its go test -benchtime, default 1s),
+#      BENCH_MC_MODELS="mnist_mlp ..." (the mc part's models; default all five),
 #      BENCH_MC_OMP_WAIT=passive (OMP_WAIT_POLICY of PyTorch on 2 threads; empty: OpenMP's default).
 set -euo pipefail
 
@@ -563,7 +564,7 @@ mc_bench() {
 	local torch_env=(env -u OMP_WAIT_POLICY OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2)
 	[[ -z ${BENCH_MC_OMP_WAIT-passive} ]] || torch_env+=(OMP_WAIT_POLICY="${BENCH_MC_OMP_WAIT-passive}")
 	torch_openblas_env
-	for m in mnist_mlp mnist_cnn seq_mnist_rnn seq_mnist_lstm mnist_vae; do
+	for m in ${BENCH_MC_MODELS:-mnist_mlp mnist_cnn seq_mnist_rnn seq_mnist_lstm mnist_vae}; do
 		short=${m#mnist_} short=${short#seq_mnist_}
 		shards=$(sed -n 's/^\tShards *= \([0-9]*\)$/\1/p' "$ROOT/generated/$m/model.go")
 		batch=$(sed -n 's/^\tShardSize *= \([0-9]*\)$/\1/p' "$ROOT/generated/$m/model.go")
