@@ -50,7 +50,6 @@ func FromTargets(rows [][]float32, shape []int, targets [][]float32) (*Set, erro
 	return s, s.Validate()
 }
 
-
 func fromRows(rows [][]float32, shape []int) (*Set, error) {
 	s := &Set{N: len(rows), Shape: append([]int(nil), shape...)}
 	size := s.SampleSize()
