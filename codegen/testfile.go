@@ -52,8 +52,10 @@ func (g *gen) testFile() *File {
 	f.Func().Id("TestZeroAllocs").Params(t).Block(
 		Id("m").Op(":=").Id("New").Call(Lit(1)),
 		Id("fillBatch").Call(Id("m")),
-		If(Id("a").Op(":=").Qual("testing", "AllocsPerRun").Call(Lit(5), Func().Params().Block(Id("m").Dot("TrainStep").Call())), Id("a").Op("!=").Lit(0)).Block(
-			Id("t").Dot("Errorf").Call(Lit("TrainStep allocates %v times per call"), Id("a"))),
+		For(List(Id("_"), Id("w")).Op(":=").Range().Index().Int().Values(Lit(1), Lit(2), Lit(3))).Block(
+			Id("m").Dot("SetWorkers").Call(Id("w")),
+			If(Id("a").Op(":=").Qual("testing", "AllocsPerRun").Call(Lit(5), Func().Params().Block(Id("m").Dot("TrainStep").Call())), Id("a").Op("!=").Lit(0)).Block(
+				Id("t").Dot("Errorf").Call(Lit("TrainStep on %d workers allocates %v times per call"), Id("w"), Id("a")))),
 		Var().Id("x").Index(Id("InputSize")).Id("Float"),
 		Var().Id("out").Index(Id("OutputSize")).Id("Float"),
 		If(Id("a").Op(":=").Qual("testing", "AllocsPerRun").Call(Lit(5), Func().Params().Block(Id("m").Dot("Predict1").Call(Op("&").Id("x"), Op("&").Id("out")))), Id("a").Op("!=").Lit(0)).Block(

@@ -24,10 +24,13 @@ func fillBatch(m *Model) {
 func TestZeroAllocs(t *testing.T) {
 	m := New(1)
 	fillBatch(m)
-	if a := testing.AllocsPerRun(5, func() {
-		m.TrainStep()
-	}); a != 0 {
-		t.Errorf("TrainStep allocates %v times per call", a)
+	for _, w := range []int{1, 2, 3} {
+		m.SetWorkers(w)
+		if a := testing.AllocsPerRun(5, func() {
+			m.TrainStep()
+		}); a != 0 {
+			t.Errorf("TrainStep on %d workers allocates %v times per call", w, a)
+		}
 	}
 	var x [InputSize]Float
 	var out [OutputSize]Float
