@@ -102,7 +102,6 @@ type gen struct {
 	opt     Config
 	bufs    *emit.Buffers
 	kernels *emit.Kernels
-	fused   map[*ir.Node]bool
 	out1    string // buffer of the batch-1 output
 	outB    string // buffer of a pass's batch output
 	shards  int    // of the train step
@@ -141,12 +140,9 @@ type region struct {
 }
 
 func newGen(m *ir.Model, opt Config) *gen {
-	g := &gen{m: m, opt: opt, bufs: &emit.Buffers{}, kernels: &emit.Kernels{}, fused: map[*ir.Node]bool{}, shards: opt.Shards}
+	g := &gen{m: m, opt: opt, bufs: &emit.Buffers{}, kernels: &emit.Kernels{}, shards: opt.Shards}
 	if g.shards == 0 {
 		g.shards = defaultShards(m, opt)
-	}
-	if emit.Fuses(m) {
-		g.fused[m.Output] = true
 	}
 	return g
 }
@@ -173,7 +169,7 @@ func (g *gen) newFile(pkg string) *File {
 
 func (g *gen) emitter(batch int, train bool, suffix string) *emit.Emitter {
 	return &emit.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
-		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses, Plan: g.plan}
+		Bufs: g.bufs, Kernels: g.kernels, Uses: g.uses, Plan: g.plan}
 }
 
 // layerComment names a node's spec layer and line.

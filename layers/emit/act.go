@@ -104,7 +104,7 @@ func (e *Emitter) Activate(n *ir.Node, act string) {
 // gradient of n's output, unless the loss fused it.
 func (e *Emitter) ActBackward(n *ir.Node, act string) {
 	a := activations[act]
-	if e.Fused[n] || a.Bwd == nil && !Rowwise(act) {
+	if n.Fused.IntoLoss || a.Bwd == nil && !Rowwise(act) {
 		return
 	}
 	if Rowwise(act) {

@@ -138,16 +138,6 @@ func (e *Emitter) batchLoop(body ...Code) {
 	e.Add(For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(body...))
 }
 
-// direct reports whether a Conv2D runs as shifted products instead of
-// im2col: with stride 1, no dilation and valid padding, the inputs a tap
-// meets along an output row are one contiguous [OW, C] block of the NHWC
-// input, so each (output row, tap) pair is a small GEMM straight from the
-// input — no column buffer, no scatter in backward. Few channels make the
-// products too small to pay.
-func direct(g convGeom, n *ir.Node) bool {
-	return g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && n.Str("padding") == "valid" && g.C >= 8
-}
-
 // shifted emits, for sample b, the loops over output rows and taps that
 // call gemm on the tap's blocks: in is the input sample (a slice variable),
 // out the output-side sample (a slice variable), kern the kernel buffer in
@@ -169,15 +159,14 @@ func view(buf string, off Code, n int) *Statement {
 
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
-	if winograd(g, n) {
+	switch n.Method {
+	case ir.Winograd:
 		convForwardWino(e, n, g)
 		return
-	}
-	if n.Str("padding") == "valid" {
+	case ir.ConvKernel:
 		convForwardFused(e, n, g)
 		return
-	}
-	if direct(g, n) {
+	case ir.Direct:
 		convForwardDirect(e, n, g)
 		return
 	}
@@ -201,13 +190,11 @@ func convForward(e *Emitter, n *ir.Node) {
 
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
-	if winograd(g, n) {
+	switch n.BackMethod {
+	case ir.Winograd:
 		convBackwardWino(e, n, g)
 		return
-	}
-	// Without an input gradient (a first layer), any Conv2D without
-	// padding needs only the ConvWGrad kernel of the direct path.
-	if direct(g, n) || n.Str("padding") == "valid" && !NeedsGrad(n.Inputs[0]) {
+	case ir.Direct:
 		convBackwardDirect(e, n, g)
 		return
 	}
@@ -284,7 +271,7 @@ func convForwardFused(e *Emitter, n *ir.Node, g convGeom) {
 	wtT, _ := e.taps(n, "wtT")
 	e.Add(permute(g, f, w, e.Arr(wtT), orderTapsT, false))
 	k := ConvFwd{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, OH: g.OH, OW: g.OW, F: f,
-		Bias: n.Bool("use_bias"), Relu: act == "relu"}
+		Bias: n.Bool("use_bias"), Relu: n.Fused.Epilogue == "relu"}
 	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
 	args := []Code{sample(outName, outSize), sample(e.OutName(n.Inputs[0]), inSize), e.Arr(wtT)}
 	if k.Bias {
@@ -373,10 +360,10 @@ func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 		dy = e.Arr(scratch)
 		body = append(body, write(dy))
 	}
-	relu := act == "relu" && !e.Fused[n]
+	relu := n.Fused.Epilogue == "relu" && !n.Fused.IntoLoss
 	if Rowwise(act) {
 		e.ActBackward(n, act)
-	} else if !e.Fused[n] && !(relu && n.Bool("use_bias")) {
+	} else if !n.Fused.IntoLoss && !(relu && n.Bool("use_bias")) {
 		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), Parens(dy).Index(Op(":"))))
 	}
 	if n.Bool("use_bias") {

@@ -85,7 +85,6 @@ type Emitter struct {
 	Unroll  int    // loops of at most this many iterations are unrolled
 	Bufs    *Buffers
 	Kernels *Kernels
-	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
 	// Uses, when set, records what a training variant's code uses.
 	Uses *Uses
 	// Plan is the workspace's memory plan (nil: every buffer an array of

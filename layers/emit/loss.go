@@ -3,7 +3,6 @@ package emit
 import (
 	. "github.com/dave/jennifer/jen"
 
-	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
 )
 
@@ -96,7 +95,7 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	out := m.Output
 	l := lookupLoss(m.Loss.Kind)
 	c, perSample := layers.LossRows(m) // perSample > 1: sequences
-	fused := grad && e.Fused[out]
+	fused := grad && out.Fused.IntoLoss
 	e.Add(
 		Var().Id("sum").Float64(),
 		Var().Id("correct").Int(),
@@ -146,12 +145,4 @@ func (e *Emitter) accuracy(c int) []Code {
 		}),
 		If(Id("pi").Op("==").Id("ti")).Block(Id("correct").Op("++")),
 	}
-}
-
-// Fuses reports whether the loss folds the output node's activation into
-// its gradient.
-func Fuses(m *ir.Model) bool {
-	l, _ := layers.LookupLoss(m.Loss.Kind)
-	k, _ := layers.Lookup(m.Output.Kind)
-	return l.FusedAct != "" && k.Act != nil && k.Act(m.Output) == l.FusedAct
 }

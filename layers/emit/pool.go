@@ -118,17 +118,9 @@ func (e *Emitter) poolArgmax(n *ir.Node) (name, typ string) {
 	return name, typ
 }
 
-// poolTiles reports whether the windows tile the input exactly (strides
-// equal to the window, no padding, no cell left over): then the MaxPool
-// kernels run the layer, and backward finds each maximum again instead of
-// recording it.
-func poolTiles(g convGeom) bool {
-	return g.SH == g.KH && g.SW == g.KW && g.PT == 0 && g.PL == 0 && g.H%g.KH == 0 && g.W%g.KW == 0 && g.OH*g.KH == g.H && g.OW*g.KW == g.W
-}
-
 func maxPoolForward(e *Emitter, n *ir.Node) {
 	g, _ := poolGeometry(n, n.Inputs[0].Shape)
-	if poolTiles(g) {
+	if n.Method == ir.Tiles {
 		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW}
 		e.batchLoop(e.funcCall(k, sample(e.OutName(n), n.Size()), sample(e.OutName(n.Inputs[0]), n.Inputs[0].Size())))
 		return
@@ -166,12 +158,15 @@ func maxPoolBackward(e *Emitter, n *ir.Node) {
 	if !ok {
 		return
 	}
-	if g, _ := poolGeometry(n, n.Inputs[0].Shape); poolTiles(g) {
+	if g, _ := poolGeometry(n, n.Inputs[0].Shape); n.BackMethod == ir.Tiles {
 		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, Grad: true}
 		in, out := n.Inputs[0].Size(), n.Size()
-		if x := n.Inputs[0]; !acc && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
+		if x := n.Fused.BackwardInto; x != nil {
 			// The convolution's backward loop runs this per sample, just
-			// before it uses the gradient.
+			// before it uses the gradient (see pass.Fuse).
+			if acc {
+				panic("emit: the backward of " + n.Name + " is fused into " + x.Name + ", whose gradient another layer writes")
+			}
 			e.deferGrad(x, n, func(dst Code) Code {
 				return e.funcCall(k, dst, sample(e.GradName(n), out), sample(e.OutName(x), in), sample(e.OutName(n), out))
 			})
