@@ -91,10 +91,62 @@ func init() {
 			}
 			return ps
 		},
-		Act: func(n *ir.Node) string { return n.Str("activation") },
+		Act:    func(n *ir.Node) string { return n.Str("activation") },
+		Select: convSelect,
+		Fuse:   convFuse,
 		Summary: func(n *ir.Node) string {
 			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
 			return fmt.Sprintf("Conv2D %dx%d, %d→%d channels, %dx%d→%dx%d, %s", g.KH, g.KW, g.C, n.Int("filters"), g.H, g.W, g.OH, g.OW, n.Str("activation"))
 		},
 	})
+}
+
+// convSelect returns the forward and backward methods of a Conv2D.
+func convSelect(n *ir.Node) (fwd, back ir.Method) {
+	g, _ := ConvGeometry(n, n.Inputs[0].Shape)
+	valid := n.Str("padding") == "valid"
+	switch {
+	case winograd(g, n):
+		return ir.Winograd, ir.Winograd
+	case valid:
+		fwd = ir.ConvKernel
+	case direct(g, n):
+		fwd = ir.Direct
+	default:
+		fwd = ir.Im2col
+	}
+	// Without an input gradient (a first layer), any Conv2D without
+	// padding needs only the ConvWGrad kernel of the direct path.
+	back = ir.Im2col
+	if direct(g, n) || valid && !NeedsGrad(n.Inputs[0]) {
+		back = ir.Direct
+	}
+	return fwd, back
+}
+
+// direct reports whether a Conv2D runs as shifted products instead of
+// im2col: with stride 1, no dilation and valid padding, the inputs a tap
+// meets along an output row are one contiguous [OW, C] block of the NHWC
+// input, so each (output row, tap) pair is a small GEMM straight from the
+// input — no column buffer, no scatter in backward. Few channels make the
+// products too small to pay.
+func direct(g Geom, n *ir.Node) bool {
+	return g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && n.Str("padding") == "valid" && g.C >= 8
+}
+
+// winograd reports whether a Conv2D runs as F(2×2, 3×3): a 3×3 kernel at
+// stride 1 without dilation, and enough channels and filters for the
+// products to pay. Padding and odd outputs take zero-bordered copies of a
+// sample (see layers/emit/winograd.go).
+func winograd(g Geom, n *ir.Node) bool {
+	return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
+		g.C >= 16 && n.Int("filters") >= 16
+}
+
+// convFuse: a ReLU is applied by the Conv2D's own kernels as they store
+// (and its derivative by the bias gradient's kernel).
+func convFuse(n *ir.Node) {
+	if n.Str("activation") == "relu" {
+		n.Fused.Epilogue = "relu"
+	}
 }

@@ -43,6 +43,8 @@ func init() {
 		Fields:  poolFields(),
 		Shape:   poolShape,
 		Summary: poolSummary,
+		Select:  maxPoolSelect,
+		Fuse:    maxPoolFuse,
 	})
 	Register(&Kind{
 		Name:    "AveragePooling2D",
@@ -155,4 +157,34 @@ func poolShape(n *ir.Node, in [][]int) ([]int, error) {
 func poolSummary(n *ir.Node) string {
 	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
 	return fmt.Sprintf("%s %dx%d, strides %dx%d, %s padding: %dx%d→%dx%d, %d channels", n.Kind, g.KH, g.KW, g.SH, g.SW, n.Str("padding"), g.H, g.W, g.OH, g.OW, g.C)
+}
+
+// poolTiles reports whether the windows tile the input exactly (strides
+// equal to the window, no padding, no cell left over): then the MaxPool
+// kernels run the layer, and backward finds each maximum again instead of
+// recording it.
+func poolTiles(g Geom) bool {
+	return g.SH == g.KH && g.SW == g.KW && g.PT == 0 && g.PL == 0 && g.H%g.KH == 0 && g.W%g.KW == 0 && g.OH*g.KH == g.H && g.OW*g.KW == g.W
+}
+
+// maxPoolSelect: the MaxPool kernels where the windows tile the input,
+// else loops that record each maximum.
+func maxPoolSelect(n *ir.Node) (fwd, back ir.Method) {
+	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
+	if poolTiles(g) {
+		return ir.Tiles, ir.Tiles
+	}
+	return ir.Argmax, ir.Argmax
+}
+
+// maxPoolFuse runs the backward of a tiling MaxPooling2D inside its input
+// Conv2D's per-sample backward loop, when it alone reads that Conv2D and no
+// row-wise activation needs the whole gradient first: it then writes the
+// gradient of one sample of the convolution's output just before the
+// convolution's backward reads it, while it is in cache. With one
+// consumer, nothing else writes that gradient first.
+func maxPoolFuse(n *ir.Node) {
+	if x := n.Inputs[0]; n.BackMethod == ir.Tiles && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
+		n.Fused.BackwardInto = x
+	}
 }

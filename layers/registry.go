@@ -99,6 +99,15 @@ type Kind struct {
 	// training (BatchNormalization's batch statistics): the train step of a
 	// model with such a kind is not split in shards (see Batchwise).
 	Batchwise bool
+	// Select returns how a node of the kind is computed, forward and
+	// backward, for a kind with several ways (nil: one way): the kernel
+	// selection pass (pass.SelectKernels) records it in ir.Node.Method and
+	// BackMethod.
+	Select func(n *ir.Node) (fwd, back ir.Method)
+	// Fuse records in n.Fused which of n's computations run inside other
+	// code (nil: none); the fuse pass (pass.Fuse) calls it after Select and
+	// after deciding the loss's fusion.
+	Fuse func(n *ir.Node)
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).

@@ -1,5 +1,7 @@
-// Package spec reads a model spec (YAML in Keras vocabulary), validates it
-// against the layer registry and builds the shape-inferred IR.
+// Package spec reads a model spec (YAML in Keras vocabulary): it decodes
+// each layer's fields against the layer registry, resolves the layers'
+// inputs into the raw graph, and compiles that with pass.Compile into the
+// shape-inferred IR, reporting every problem with its position.
 package spec
 
 import (
