@@ -1,7 +1,7 @@
 // Package asmgen emits a model's matrix kernels as Go assembly with avo:
 // register-blocked micro-kernels specialized to each product's exact M, N
 // and K, in two instruction sets, AVX2 with FMA (Y0–Y15 only) and AVX-512F.
-// Each kernel keeps the pure-Go twin that layers.EmitKernel writes, which is
+// Each kernel keeps the pure-Go twin that emit.EmitKernel writes, which is
 // the reference in tests and the fallback on other CPUs. asmgen runs at
 // generation time only: generated packages never import avo.
 //
@@ -32,7 +32,7 @@ import (
 	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // ISA is an instruction set of the kernels.
@@ -50,17 +50,17 @@ var ISAs = []ISA{AVX2, AVX512}
 func (i ISA) String() string { return [...]string{"AVX2", "AVX512"}[i] }
 
 // Name is the assembly function of kernel g in instruction set i.
-func Name(g layers.GEMM, i ISA) string { return g.Name() + i.String() }
+func Name(g emit.GEMM, i ISA) string { return g.Name() + i.String() }
 
 // Signature is the Go signature of every variant of kernel g.
-func Signature(g layers.GEMM) string {
+func Signature(g emit.GEMM) string {
 	c, a, b := g.Sizes()
 	return fmt.Sprintf("func(c *[%d]float32, a *[%d]float32, b *[%d]float32)", c, a, b)
 }
 
 // Generate returns the assembly file of package pkg with both variants of
 // every kernel, and its header comment line.
-func Generate(pkg, header string, gemms []layers.GEMM) ([]byte, error) {
+func Generate(pkg, header string, gemms []emit.GEMM) ([]byte, error) {
 	return GenerateAll(pkg, header, gemms, nil)
 }
 
@@ -123,7 +123,7 @@ func CheckAVX2(src []byte) error {
 // kernel emits one function.
 type kernel struct {
 	ctx     *build.Context
-	g       layers.GEMM
+	g       emit.GEMM
 	isa     ISA
 	lbl     int
 	chunked bool // the dot-product kernel cuts K in blocks
@@ -181,7 +181,7 @@ func (k *kernel) emit() {
 	switch {
 	case k.packNT():
 		k.outerNT()
-	case k.g.Layout == layers.NT:
+	case k.g.Layout == emit.NT:
 		k.dot()
 	default:
 		k.outer()

@@ -9,14 +9,14 @@ import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // FuncName is the assembly function of kernel f in instruction set i.
-func FuncName(f layers.Routine, i ISA) string { return f.Name() + i.String() }
+func FuncName(f emit.Routine, i ISA) string { return f.Name() + i.String() }
 
 // FuncSignature is the Go signature of every variant of kernel f.
-func FuncSignature(f layers.Routine) string {
+func FuncSignature(f emit.Routine) string {
 	var p []string
 	for _, a := range f.Args() {
 		p = append(p, fmt.Sprintf("%s *[%d]float32", a.Name, a.Size))
@@ -25,7 +25,7 @@ func FuncSignature(f layers.Routine) string {
 }
 
 // GenerateAll is Generate with the Func kernels funcs as well.
-func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine) ([]byte, error) {
+func GenerateAll(pkg, header string, gemms []emit.GEMM, funcs []emit.Routine) ([]byte, error) {
 	ctx := build.NewContext()
 	mask := false
 	for _, g := range gemms {
@@ -61,17 +61,17 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 			ctx.Doc(fmt.Sprintf("%s is %s with %s.", FuncName(f, isa), f.Name(), isa))
 			k := &kernel{ctx: ctx, isa: isa}
 			switch f := f.(type) {
-			case layers.ConvFwd:
+			case emit.ConvFwd:
 				k.convFwd(f)
-			case layers.BiasGrad:
+			case emit.BiasGrad:
 				k.biasGrad(f)
-			case layers.MaxPool:
+			case emit.MaxPool:
 				k.maxPool(f)
-			case layers.ConvWGrad:
+			case emit.ConvWGrad:
 				k.convWGrad(f)
-			case layers.Wino:
+			case emit.Wino:
 				k.wino(f)
-			case layers.LSTMGrad:
+			case emit.LSTMGrad:
 				k.lstmGrad(f)
 			default:
 				panic(fmt.Sprintf("asmgen: no assembly for kernel %T", f))
@@ -84,19 +84,19 @@ func GenerateAll(pkg, header string, gemms []layers.GEMM, funcs []layers.Routine
 }
 
 // funcNeedsMask reports whether an AVX2 kernel of f reads a partial vector.
-func funcNeedsMask(f layers.Routine) bool {
+func funcNeedsMask(f emit.Routine) bool {
 	switch f := f.(type) {
-	case layers.ConvFwd:
+	case emit.ConvFwd:
 		return f.F%8 != 0
-	case layers.BiasGrad:
+	case emit.BiasGrad:
 		return f.F%8 != 0
-	case layers.MaxPool:
+	case emit.MaxPool:
 		return f.C%8 != 0
-	case layers.ConvWGrad:
+	case emit.ConvWGrad:
 		return f.F%8 != 0
-	case layers.Wino:
+	case emit.Wino:
 		return f.C%8 != 0
-	case layers.LSTMGrad:
+	case emit.LSTMGrad:
 		return f.H%8 != 0
 	}
 	return false
@@ -176,7 +176,7 @@ var (
 // filters, for each tile of mr output columns, mr×nv accumulators run over
 // every tap and channel (broadcast x, vectors of w along the filters),
 // then bias, ReLU and one store.
-func (k *kernel) convFwd(f layers.ConvFwd) {
+func (k *kernel) convFwd(f emit.ConvFwd) {
 	c := k.ctx
 	L := lanes[k.isa]
 	c.Load(c.Param("out"), rOut)
@@ -221,7 +221,7 @@ func (k *kernel) convFwd(f layers.ConvFwd) {
 
 // convBlock emits one tile: mr output columns at rXt (input) and rOt
 // (output) by panel p of the filters.
-func (k *kernel) convBlock(f layers.ConvFwd, p panel, mr, u int) {
+func (k *kernel) convBlock(f emit.ConvFwd, p panel, mr, u int) {
 	c := k.ctx
 	L := lanes[k.isa]
 	nv := p.nv
@@ -303,7 +303,7 @@ func (k *kernel) convBlock(f layers.ConvFwd, p panel, mr, u int) {
 
 // biasGrad emits a BiasGrad: panel by panel of the columns, accumulators
 // run down the rows; with Relu each row of d is masked by s > 0 first.
-func (k *kernel) biasGrad(f layers.BiasGrad) {
+func (k *kernel) biasGrad(f emit.BiasGrad) {
 	c := k.ctx
 	L := lanes[k.isa]
 	c.Load(c.Param("d"), rOut)
@@ -370,7 +370,7 @@ func (k *kernel) biasGrad(f layers.BiasGrad) {
 
 // maxPool emits a MaxPool or its gradient: window by window, the channels
 // in vectors.
-func (k *kernel) maxPool(f layers.MaxPool) {
+func (k *kernel) maxPool(f emit.MaxPool) {
 	c := k.ctx
 	L := lanes[k.isa]
 	oh, ow := f.H/f.KH, f.W/f.KW
@@ -464,7 +464,7 @@ func (k *kernel) maxPool(f layers.MaxPool) {
 // convWGrad emits a ConvWGrad: for each tap, each tile of mr channels and
 // each panel of filters, mr×nv accumulators run over every output (a
 // broadcast of x, vectors of dy), then are added to dw.
-func (k *kernel) convWGrad(f layers.ConvWGrad) {
+func (k *kernel) convWGrad(f emit.ConvWGrad) {
 	c := k.ctx
 	L := lanes[k.isa]
 	c.Load(c.Param("dw"), rW)
@@ -492,7 +492,7 @@ func (k *kernel) convWGrad(f layers.ConvWGrad) {
 
 // convWBlock emits one block of dw: mr channels from c0 by panel p, the
 // input tap at byte offset xoff of x, the block at byte offset woff of dw.
-func (k *kernel) convWBlock(f layers.ConvWGrad, p panel, mr, c0, xoff, woff int) {
+func (k *kernel) convWBlock(f emit.ConvWGrad, p panel, mr, c0, xoff, woff int) {
 	c := k.ctx
 	L := lanes[k.isa]
 	nv := p.nv
@@ -555,7 +555,7 @@ func (k *kernel) convWBlock(f layers.ConvWGrad, p panel, mr, c0, xoff, woff int)
 }
 
 // lstmGrad emits an LSTMGrad: row by row, vector by vector of the units.
-func (k *kernel) lstmGrad(f layers.LSTMGrad) {
+func (k *kernel) lstmGrad(f emit.LSTMGrad) {
 	c := k.ctx
 	L, H := lanes[k.isa], f.H
 	rDG, rDC, rDH, rG, rCP, rTC := rOut, rX, rW, rBias, rXp, rWp

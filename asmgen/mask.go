@@ -6,7 +6,7 @@ import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // maskName is the read-only table the AVX2 kernels load lane masks from:
@@ -15,8 +15,8 @@ import (
 const maskName = "nngenMask"
 
 // needsMask reports whether an AVX2 kernel of g reads a partial vector.
-func needsMask(g layers.GEMM) bool {
-	if g.Layout == layers.NT {
+func needsMask(g emit.GEMM) bool {
+	if g.Layout == emit.NT {
 		return g.K%8 != 0
 	}
 	return g.N%8 != 0

@@ -4,7 +4,7 @@ import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // outerRows is the rows of C per block of the outer-product kernel: with two
@@ -24,7 +24,7 @@ const fullUnroll = 32
 
 // aStrides returns A's element strides along m and k.
 func (k *kernel) aStrides() (ams, aks int) {
-	if k.g.Layout == layers.TN {
+	if k.g.Layout == emit.TN {
 		return 1, k.g.M
 	}
 	return k.g.K, 1
@@ -45,7 +45,7 @@ const packMax = 16 << 10
 func (k *kernel) packB() bool {
 	g := k.g
 	L := lanes[k.isa]
-	if k.isa != AVX2 || g.Layout == layers.NT || g.N <= g.M || g.N < 2*L ||
+	if k.isa != AVX2 || g.Layout == emit.NT || g.N <= g.M || g.N < 2*L ||
 		g.M < 2*k.outerRows() || g.K <= fullUnroll || g.K*2*L*4 > packMax ||
 		g.K*g.N*4 < 256<<10 {
 		return false
@@ -76,7 +76,7 @@ const outerKC = 192
 // strides of A and B do not depend on K.)
 func (k *kernel) kBlocked() bool {
 	g := k.g
-	return k.isa == AVX2 && g.Layout == layers.TN && g.K >= 2*outerKC && g.K*g.N*4 > 256<<10
+	return k.isa == AVX2 && g.Layout == emit.TN && g.K >= 2*outerKC && g.K*g.N*4 > 256<<10
 }
 
 // packPanel copies the panel of B at rPB (K rows of two vectors, B's row

@@ -4,7 +4,7 @@ import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // ntKC is the block of K of the transposing NT kernel.
@@ -25,7 +25,7 @@ const ntMax = 64 << 10
 func (k *kernel) packNT() bool {
 	g := k.g
 	L := lanes[k.isa]
-	return k.isa == AVX2 && g.Layout == layers.NT && g.N*g.K*4 > 512<<10 && g.K >= 2*dotChunk &&
+	return k.isa == AVX2 && g.Layout == emit.NT && g.N*g.K*4 > 512<<10 && g.K >= 2*dotChunk &&
 		g.N%(2*L) == 0 && g.N*ntKC*4 <= ntMax && g.K%ntKC == 0 && g.M >= 2*k.outerRows()
 }
 

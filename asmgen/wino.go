@@ -4,7 +4,7 @@ import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // wino emits a Wino tile transform dst = L·src·Lᵀ: tile by tile, vector
@@ -12,7 +12,7 @@ import (
 // (r[q] = Σ_k L[i][k]·src[k][q], from memory), then each output of the row
 // combines those registers (Σ_q L[j][q]·r[q]); bias, the sum so far (the
 // input gradient, whose tiles overlap) and ReLU come before the one store.
-func (k *kernel) wino(f layers.Wino) {
+func (k *kernel) wino(f emit.Wino) {
 	c := k.ctx
 	c.Load(c.Param("x"), rX)
 	c.Load(c.Param("v"), rW)
@@ -38,7 +38,7 @@ func (k *kernel) wino(f layers.Wino) {
 
 // winoVec emits the transform of one vector of channels of the tile at
 // rXp (image side) and rOt (transformed side).
-func (k *kernel) winoVec(f layers.Wino, p panel) {
+func (k *kernel) winoVec(f emit.Wino, p panel) {
 	c := k.ctx
 	L := lanes[k.isa]
 	l := f.Matrix()
@@ -71,7 +71,7 @@ func (k *kernel) winoVec(f layers.Wino, p panel) {
 	}
 	for i := 0; i < a; i++ {
 		for q := 0; q < n; q++ {
-			for t, kk := range layers.PositiveFirst(l[i]) {
+			for t, kk := range emit.PositiveFirst(l[i]) {
 				switch {
 				case t > 0:
 					addMem(r(q), src(kk, q), l[i][kk])
@@ -84,7 +84,7 @@ func (k *kernel) winoVec(f layers.Wino, p panel) {
 			}
 		}
 		for j := 0; j < a; j++ {
-			ix := layers.PositiveFirst(l[j])
+			ix := emit.PositiveFirst(l[j])
 			switch q0 := ix[0]; {
 			case l[j][q0] < 0:
 				c.VSUBPS(r(q0), zero, out)
@@ -109,7 +109,7 @@ func (k *kernel) winoVec(f layers.Wino, p panel) {
 			if f.Bias {
 				addMem(out, mem(rBias, p.v0*L*4), 1)
 			}
-			if f.Op == layers.WinoInGrad {
+			if f.Op == emit.WinoInGrad {
 				addMem(out, dst(i, j), 1)
 			}
 			if f.Relu {

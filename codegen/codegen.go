@@ -17,6 +17,7 @@ import (
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 	"github.com/nngen/nngen/runtime/optim"
 )
 
@@ -106,16 +107,15 @@ func Generate(m *ir.Model, opt Config) (map[string][]byte, error) {
 type gen struct {
 	m       *ir.Model
 	opt     Config
-	bufs    *layers.Buffers
-	kernels *layers.Kernels
-	fused   map[*ir.Node]bool
+	bufs    *emit.Buffers
+	kernels *emit.Kernels
 	out1    string // buffer of the batch-1 output
 	outB    string // buffer of a pass's batch output
 	shards  int    // of the train step
-	tiles   *layers.Tiles
+	tiles   *emit.Tiles
 	// uses and regions, when uses is set (Summarize), record what the
 	// training code of each node uses.
-	uses    *layers.Uses
+	uses    *emit.Uses
 	regions []region
 	// The memory plan (see memory.go): steps records the code of each step
 	// of each pass; plan, progs and inferIsTrain carry what the first
@@ -148,21 +148,18 @@ type region struct {
 }
 
 func newGen(m *ir.Model, opt Config) *gen {
-	g := &gen{m: m, opt: opt, bufs: &layers.Buffers{}, kernels: &layers.Kernels{}, fused: map[*ir.Node]bool{}, shards: opt.Shards}
+	g := &gen{m: m, opt: opt, bufs: &emit.Buffers{}, kernels: &emit.Kernels{}, shards: opt.Shards}
 	if g.shards == 0 {
 		g.shards = defaultShards(m, opt)
 	}
-	if layers.Fuses(m) {
-		g.fused[m.Output] = true
-	}
 	if n := cmp.Or(opt.Tiles, defaultTiles); g.shards == 1 && n > 1 {
-		g.tiles = &layers.Tiles{N: n}
+		g.tiles = &emit.Tiles{N: n}
 	}
 	return g
 }
 
 // region records the code a training emitter wrote for n since start.
-func (g *gen) region(e *layers.Emitter, n *ir.Node, backward bool, start int) {
+func (g *gen) region(e *emit.Emitter, n *ir.Node, backward bool, start int) {
 	if g.uses != nil && e.Train {
 		g.regions = append(g.regions, region{n, backward, e.Code()[start:]})
 	}
@@ -181,9 +178,9 @@ func (g *gen) newFile(pkg string) *File {
 	return f
 }
 
-func (g *gen) emitter(batch int, train bool, suffix string) *layers.Emitter {
-	return &layers.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
-		Bufs: g.bufs, Kernels: g.kernels, Fused: g.fused, Uses: g.uses, Plan: g.plan, Tiles: g.tiles}
+func (g *gen) emitter(batch int, train bool, suffix string) *emit.Emitter {
+	return &emit.Emitter{Model: g.m, Batch: batch, Mean: g.m.Batch, Shards: g.shards, Train: train, Suffix: suffix, Unroll: g.opt.Unroll,
+		Bufs: g.bufs, Kernels: g.kernels, Uses: g.uses, Plan: g.plan, Tiles: g.tiles}
 }
 
 // layerComment names a node's spec layer and line.
@@ -193,15 +190,15 @@ func (g *gen) layerComment(n *ir.Node) Code {
 }
 
 // forward emits the forward pass of one variant, as pass.
-func (g *gen) forward(e *layers.Emitter, pass string) []Code {
+func (g *gen) forward(e *emit.Emitter, pass string) []Code {
 	return g.forwardNodes(e, g.m.Nodes[1:], pass)
 }
 
 // forwardNodes emits the forward pass of the given nodes only, as pass.
-func (g *gen) forwardNodes(e *layers.Emitter, nodes []*ir.Node, pass string) []Code {
+func (g *gen) forwardNodes(e *emit.Emitter, nodes []*ir.Node, pass string) []Code {
 	e.Add(g.poisonStart(pass)...)
 	for _, n := range nodes {
-		k, _ := layers.Lookup(n.Kind)
+		k, _ := emit.Lookup(n.Kind)
 		start := len(e.Code())
 		e.Begin(n)
 		e.Add(g.layerComment(n))
@@ -219,13 +216,13 @@ func (g *gen) forwardNodes(e *layers.Emitter, nodes []*ir.Node, pass string) []C
 
 // backward emits the backward pass, in reverse topological order, skipping
 // the layers below which nothing has parameters.
-func (g *gen) backward(e *layers.Emitter, pass string) []Code {
+func (g *gen) backward(e *emit.Emitter, pass string) []Code {
 	for i := len(g.m.Nodes) - 1; i >= 1; i-- {
 		n := g.m.Nodes[i]
 		if !layers.NeedsGrad(n) {
 			continue
 		}
-		k, _ := layers.Lookup(n.Kind)
+		k, _ := emit.Lookup(n.Kind)
 		start := len(e.Code())
 		e.Begin(n)
 		e.Add(g.layerComment(n))

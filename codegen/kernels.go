@@ -6,7 +6,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/asmgen"
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 const kernelsPkg = rtPkg + "kernels"
@@ -16,7 +16,7 @@ func (g *gen) asm() bool { return g.m.DType == "float32" }
 
 func arrayOf(n int) *Statement { return Op("*").Index(Lit(n)).Id("Float") }
 
-func kernelParams(k layers.GEMM) []Code {
+func kernelParams(k emit.GEMM) []Code {
 	cs, as, bs := k.Sizes()
 	return []Code{Id("c").Add(arrayOf(cs)), Id("a").Add(arrayOf(as)), Id("b").Add(arrayOf(bs))}
 }
@@ -24,7 +24,7 @@ func kernelParams(k layers.GEMM) []Code {
 func callArgs() []Code { return []Code{Id("c"), Id("a"), Id("b")} }
 
 // routineArgs are the names of r's operands, in order.
-func routineArgs(r layers.Routine) []Code {
+func routineArgs(r emit.Routine) []Code {
 	var l []Code
 	for _, a := range r.Args() {
 		l = append(l, Id(a.Name))
@@ -40,10 +40,10 @@ func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 	twins := g.newFile(g.m.Name)
 	routines := g.kernels.Routines()
 	for _, k := range list {
-		twins.Add(layers.EmitKernel(k, g.opt.Unroll))
+		twins.Add(emit.EmitKernel(k, g.opt.Unroll))
 	}
 	for _, r := range routines {
-		twins.Add(layers.EmitFunc(r))
+		twins.Add(emit.EmitFunc(r))
 	}
 	files["kernels.go"] = twins
 	if !g.asm() {
@@ -55,7 +55,7 @@ func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 			twins.Func().Id(k.Name()).Params(kernelParams(k)...).Block(Id(k.Name() + "Go").Call(callArgs()...))
 		}
 		for _, r := range routines {
-			twins.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(routineArgs(r)...))
+			twins.Func().Id(r.Name()).Params(emit.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(routineArgs(r)...))
 		}
 		return nil
 	}
@@ -89,16 +89,16 @@ func (g *gen) kernelFiles(files map[string]*File, raw map[string][]byte) error {
 		for _, isa := range asmgen.ISAs {
 			amd.Comment(fmt.Sprintf("%s is %s in %s assembly.", asmgen.FuncName(r, isa), r.Name(), isa))
 			amd.Line().Comment("//go:noescape")
-			amd.Func().Id(asmgen.FuncName(r, isa)).Params(layers.FuncParams(r)...)
+			amd.Func().Id(asmgen.FuncName(r, isa)).Params(emit.FuncParams(r)...)
 		}
 		amd.Commentf("%s runs the kernel on the path the CPU supports.", r.Name())
-		amd.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(
+		amd.Func().Id(r.Name()).Params(emit.FuncParams(r)...).Block(
 			Switch(Id("kernelPath")).Block(
 				Case(Qual(kernelsPkg, "AVX512")).Block(Id(asmgen.FuncName(r, asmgen.AVX512)).Call(args...)),
 				Case(Qual(kernelsPkg, "AVX2")).Block(Id(asmgen.FuncName(r, asmgen.AVX2)).Call(args...)),
 				Default().Block(Id(r.Name()+"Go").Call(args...)),
 			))
-		other.Func().Id(r.Name()).Params(layers.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(args...))
+		other.Func().Id(r.Name()).Params(emit.FuncParams(r)...).Block(Id(r.Name() + "Go").Call(args...))
 	}
 	files["kernels_amd64.go"] = amd
 	files["kernels_other.go"] = other

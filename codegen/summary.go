@@ -11,7 +11,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
-	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 	"github.com/nngen/nngen/runtime/optim"
 )
 
@@ -101,7 +101,7 @@ func Summarize(m *ir.Model, opt Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.uses = layers.NewUses()
+	g.uses = emit.NewUses()
 	g.modelFile()
 	h := g.hyper()
 	s := &Summary{Model: m.Name, Spec: m.SpecPath, Batch: m.Batch, Shards: g.shards, DType: m.DType, FloatBytes: int(floatType(m.DType).Size()),
@@ -207,7 +207,7 @@ func (g *gen) summarizeCalls(rows map[*ir.Node]*Row) error {
 			return fmt.Errorf("codegen: summary of layer %s: %v", rowName(reg.node), err)
 		}
 		for _, k := range order {
-			n, ok := g.uses.Calls[layers.Site{Region: reg.node, Kernel: k}]
+			n, ok := g.uses.Calls[emit.Site{Region: reg.node, Kernel: k}]
 			if !ok {
 				n = reg.node
 			}

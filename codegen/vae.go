@@ -8,6 +8,7 @@ import (
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // autoencoder emits the API of a model whose loss has named terms
@@ -15,7 +16,7 @@ import (
 // and decoder as functions of their own (Encode, Decode), which
 // train.Autoencoder describes. infer is the emitter of the inference pass,
 // whose buffers the sub-models share.
-func (g *gen) autoencoder(f *File, infer *layers.Emitter) {
+func (g *gen) autoencoder(f *File, infer *emit.Emitter) {
 	m := g.m
 	names := layers.TermNames(m)
 	if names == nil {

@@ -319,7 +319,7 @@ type paramJSON struct {
 
 func describe(m *ir.Model) irJSON {
 	d := irJSON{Name: m.Name, DType: m.DType, Loss: m.Loss.Kind, Output: m.Output.Name, Batch: m.Batch, LR: m.Opt.LR,
-		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: layers.Fuses(m)}
+		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: m.Output.Fused.IntoLoss}
 	if t := m.Loss.Terms; t != nil {
 		d.Terms = &termsJSON{Beta: t.Beta}
 		if t.KLMu != nil {

@@ -1,6 +1,8 @@
-// Package ir holds nngen's intermediate representation of a model: a
-// validated, shape-inferred DAG of layers with its loss and optimizer. It is
-// plain data; spec builds it and codegen reads it.
+// Package ir holds nngen's intermediate representation of a model: a DAG
+// of layers with its loss and optimizer. It is plain data: spec builds the
+// raw graph (kinds, fields, inputs), the passes of package pass validate it,
+// infer its shapes, assign its parameters and record their fusion and
+// kernel decisions on it, and codegen reads it.
 package ir
 
 import "fmt"
@@ -21,7 +23,7 @@ type Model struct {
 	Seed     uint64
 	DType    string  // "float32" or "float64"
 	Nodes    []*Node // topological order; Nodes[0] is the input
-	Output   *Node
+	Output   *Node   // nil in a raw model whose output spec could not resolve
 	Loss     Loss
 	Opt      Optimizer
 	Metrics  []string
@@ -30,7 +32,7 @@ type Model struct {
 // Node is one layer of the graph.
 type Node struct {
 	Name      string
-	Kind      string // registry key, e.g. "Dense"; "Input" for the model input
+	Kind      string // registry key, e.g. "Dense"; "Input" for the model input; "?" for a layer spec could not read
 	Pos       Pos
 	Inputs    []*Node
 	Consumers []*Node
@@ -38,7 +40,56 @@ type Node struct {
 	Shape     []int          // per-sample output shape
 	Params    []Param
 	Index     int // position in Model.Nodes
+	// Fused is what the fuse pass decided about running parts of the node
+	// inside other code.
+	Fused Fusion
+	// Method and BackMethod are how the node's forward and backward
+	// passes are computed where its kind has several ways, chosen from
+	// shapes by the kernel selection pass ("" for one way).
+	Method, BackMethod Method
 }
+
+// Fusion records, for one node, which of its computations run inside
+// other code. The fuse pass decides; the emitters only read it.
+type Fusion struct {
+	// IntoLoss marks the model output whose activation's derivative the
+	// loss folds into its gradient (softmax or sigmoid with a
+	// cross-entropy): backward skips it.
+	IntoLoss bool
+	// Epilogue is the activation the node's own kernels apply to its
+	// output as they store it ("relu" for a Conv2D), and whose derivative
+	// they apply to the output's gradient unless IntoLoss; "" for none.
+	Epilogue string
+	// BackwardInto is the input in whose per-sample backward loop this
+	// node's backward runs, just before that input's backward uses the
+	// gradient (a MaxPooling2D whose windows tile the output of a Conv2D it
+	// alone reads); nil when the node's backward runs on its own.
+	BackwardInto *Node
+}
+
+// Method is a way of computing a node, chosen from its shapes.
+type Method string
+
+// Methods of Conv2D and MaxPooling2D.
+const (
+	// Winograd runs a Conv2D as F(2×2, 3×3) forward and backward.
+	Winograd Method = "winograd"
+	// ConvKernel runs a Conv2D's forward pass without padding as one
+	// ConvFwd kernel call per sample.
+	ConvKernel Method = "kernel"
+	// Direct runs a Conv2D as matrix products over shifted blocks per tap
+	// (forward: stride 1, no dilation, valid padding, 8 or more channels),
+	// and its backward pass with the ConvWGrad kernel.
+	Direct Method = "direct"
+	// Im2col runs a Conv2D as im2col copies and matrix products.
+	Im2col Method = "im2col"
+	// Tiles runs a MaxPooling2D whose windows tile its input with the
+	// MaxPool kernels; backward finds each maximum again.
+	Tiles Method = "tiles"
+	// Argmax runs a MaxPooling2D by loops that record each maximum's
+	// position in training, for backward.
+	Argmax Method = "argmax"
+)
 
 // Param is one parameter tensor of a node.
 type Param struct {
@@ -69,6 +120,21 @@ type Loss struct {
 type Terms struct {
 	KLMu, KLLogVar *Node   // nil when the loss has no KL term
 	Beta           float64 // weight of the KL term
+	// KL is the spec's kl entry, which the loss pass resolves into KLMu
+	// and KLLogVar; nil when the loss has no KL term.
+	KL *KLRefs
+}
+
+// KLRefs are the layers a loss's kl entry names, and where.
+type KLRefs struct {
+	Pos        Pos // the kl mapping
+	Mu, LogVar Ref
+}
+
+// Ref is a spec's reference to a layer by name.
+type Ref struct {
+	Name string
+	Pos  Pos
 }
 
 // Optimizer is the optimizer with its hyper-parameters.
@@ -96,6 +162,21 @@ func (n *Node) Int(k string) int       { return n.Attrs[k].(int) }
 func (n *Node) Float(k string) float64 { return n.Attrs[k].(float64) }
 func (n *Node) Str(k string) string    { return n.Attrs[k].(string) }
 func (n *Node) Bool(k string) bool     { return n.Attrs[k].(bool) }
+
+// MaxSize bounds the values of one tensor, per sample.
+const MaxSize = 1 << 31
+
+// Fits returns the product of dims, and whether it is at most MaxSize.
+func Fits(dims []int) (int, bool) {
+	n := 1
+	for _, d := range dims {
+		if d < 0 || d > 0 && n > MaxSize/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, n <= MaxSize
+}
 
 // Prod is the product of dims (1 for none).
 func Prod(dims []int) int {

@@ -2,90 +2,28 @@ package layers
 
 import (
 	"sort"
-
-	. "github.com/dave/jennifer/jen"
-
-	"github.com/nngen/nngen/ir"
 )
 
-// Eps clips probabilities away from 0 and 1 in the cross-entropies, as
-// Keras's backend epsilon does.
-const Eps = 1e-7
-
-// Loss is a loss function. Its code runs once per row (sample) of the
-// output: p is the output row, t the target row, d the gradient row (nil
-// when only the value is wanted), and it adds the row's loss to sum.
+// Loss is a loss function of the spec vocabulary; its code is registered
+// under the same name in package emit.
 type Loss struct {
 	Doc string
 	// FusedAct is the output activation whose derivative the loss folds
 	// into its gradient ("" for none).
 	FusedAct string
-	// Row emits the per-row code; scale multiplies the gradient (1/batch).
-	Row func(e *Emitter, c int, fused bool, grad bool, scale float64) []Code
-}
-
-func p_j(j Code) *Statement { return Id("p").Index(j) }
-func t_j(j Code) *Statement { return Id("t").Index(j) }
-func d_j(j Code) *Statement { return Id("d").Index(j) }
-func f64(x Code) *Statement { return Id("float64").Call(x) }
-
-// clip is min(max(float64(x), Eps), 1-Eps).
-func clip(x Code) *Statement {
-	return Id("min").Call(Id("max").Call(f64(x), Lit(Eps)), Lit(1-Eps))
 }
 
 var losses = map[string]*Loss{
 	"categorical_crossentropy": {
 		Doc:      "−Σ t·log p over the classes, averaged over the batch; labels one-hot (sparse integer labels are one-hot encoded when loaded). With a softmax output the softmax is fused into the gradient.",
 		FusedAct: "softmax",
-		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
-			return []Code{e.For("j", c, func(j Code) []Code {
-				s := []Code{If(t_j(j).Op("!=").Lit(0)).Block(
-					Id("sum").Op("-=").Add(f64(t_j(j))).Op("*").Qual(mathPkg, "Log").Call(clip(p_j(j))))}
-				if grad && fused {
-					s = append(s, d_j(j).Op("=").Parens(p_j(j).Op("-").Add(t_j(j))).Op("*").Add(e.Lit(scale)))
-				} else if grad {
-					s = append(s, d_j(j).Op("=").Op("-").Add(t_j(j)).Op("/").Id("Float").Call(clip(p_j(j))).Op("*").Add(e.Lit(scale)))
-				}
-				return s
-			})}
-		},
 	},
 	"binary_crossentropy": {
 		Doc:      "−(t·log p + (1−t)·log(1−p)), averaged over the outputs and the batch. With a sigmoid output the sigmoid is fused into the gradient.",
 		FusedAct: "sigmoid",
-		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
-			scale /= float64(c)
-			return []Code{e.For("j", c, func(j Code) []Code {
-				s := []Code{
-					Id("q").Op(":=").Add(clip(p_j(j))),
-					Id("sum").Op("-=").Parens(f64(t_j(j)).Op("*").Qual(mathPkg, "Log").Call(Id("q")).Op("+").
-						Parens(Lit(1).Op("-").Add(f64(t_j(j)))).Op("*").Qual(mathPkg, "Log").Call(Lit(1).Op("-").Id("q"))).Op("/").Lit(float64(c)),
-				}
-				if grad && fused {
-					s = append(s, d_j(j).Op("=").Parens(p_j(j).Op("-").Add(t_j(j))).Op("*").Add(e.Lit(scale)))
-				} else if grad {
-					s = append(s, d_j(j).Op("=").Id("Float").Call(Parens(f64(p_j(j)).Op("-").Add(f64(t_j(j)))).Op("/").Parens(Id("q").Op("*").Parens(Lit(1).Op("-").Id("q")))).Op("*").Add(e.Lit(scale)))
-				}
-				return s
-			})}
-		},
 	},
 	"mse": {
 		Doc: "(p − t)², averaged over the outputs and the batch (Keras's mean_squared_error).",
-		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
-			scale /= float64(c)
-			return []Code{e.For("j", c, func(j Code) []Code {
-				s := []Code{
-					Id("diff").Op(":=").Add(p_j(j)).Op("-").Add(t_j(j)),
-					Id("sum").Op("+=").Add(f64(Id("diff").Op("*").Id("diff"))).Op("/").Lit(float64(c)),
-				}
-				if grad {
-					s = append(s, d_j(j).Op("=").Id("diff").Op("*").Add(e.Lit(2*scale)))
-				}
-				return s
-			})}
-		},
 	},
 }
 
@@ -115,72 +53,4 @@ func LossNames() []string {
 	}
 	sort.Strings(l)
 	return l
-}
-
-// Fuses reports whether the loss folds the output node's activation into
-// its gradient.
-func Fuses(m *ir.Model) bool {
-	l, _ := LookupLoss(m.Loss.Kind)
-	k := registry[m.Output.Kind]
-	return l.FusedAct != "" && k.Act != nil && k.Act(m.Output) == l.FusedAct
-}
-
-// EmitLoss emits the body of the loss function over the first `rows` rows
-// (an expression) of the output: it declares sum (float64) and correct
-// (int), and with grad writes the gradient of the output scaled by 1/Batch.
-func (e *Emitter) EmitLoss(rows Code, grad bool) {
-	m := e.Model
-	out := m.Output
-	l, _ := LookupLoss(m.Loss.Kind)
-	c, perSample := LossRows(m) // perSample > 1: sequences
-	fused := grad && e.Fused[out]
-	e.Add(
-		Var().Id("sum").Float64(),
-		Var().Id("correct").Int(),
-		Id("out").Op(":=").Add(e.Out(out)),
-		Id("y").Op(":=").Id("m").Dot("y"+e.Suffix).Index(Op(":")),
-	)
-	e.Use("y"+e.Suffix, e.Batch*out.Size(), "targets")
-	if grad {
-		e.Add(Id("g").Op(":=").Add(e.Grad(out)))
-		e.MarkWritten(out)
-	}
-	body := []Code{
-		Id("p").Op(":=").Add(rowOf(Id("out"), c)),
-		Id("t").Op(":=").Add(rowOf(Id("y"), c)),
-	}
-	if grad {
-		body = append(body, Id("d").Op(":=").Add(rowOf(Id("g"), c)))
-	}
-	switch {
-	case m.Loss.Terms != nil && l == losses["binary_crossentropy"]:
-		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.MeanBatch()))...)
-	case m.Loss.Terms != nil: // summed over the sample: emitTerms multiplies by c
-		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.MeanBatch()))...)
-	default:
-		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))...)
-		body = append(body, e.accuracy(c)...)
-	}
-	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))
-	if m.Loss.Terms != nil {
-		e.emitTerms(rows, grad, c)
-	}
-}
-
-// accuracy emits the per-row accuracy count: argmax agreement, or for a
-// single output, agreement of the 0.5 thresholds.
-func (e *Emitter) accuracy(c int) []Code {
-	if c == 1 {
-		return []Code{If(Parens(p_j(Lit(0)).Op(">=").Lit(0.5)).Op("==").Parens(t_j(Lit(0)).Op(">=").Lit(0.5))).Block(Id("correct").Op("++"))}
-	}
-	return []Code{
-		List(Id("pi"), Id("ti")).Op(":=").List(Lit(0), Lit(0)),
-		e.For("j", c, func(j Code) []Code {
-			return []Code{
-				If(p_j(j).Op(">").Add(p_j(Id("pi")))).Block(Id("pi").Op("=").Add(j)),
-				If(t_j(j).Op(">").Add(t_j(Id("ti")))).Block(Id("ti").Op("=").Add(j)),
-			}
-		}),
-		If(Id("pi").Op("==").Id("ti")).Block(Id("correct").Op("++")),
-	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	. "github.com/dave/jennifer/jen"
-
 	"github.com/nngen/nngen/ir"
 )
 
@@ -38,26 +36,22 @@ func init() {
 		Summary: func(n *ir.Node) string {
 			return fmt.Sprintf("Reshape %v→%v", n.Inputs[0].Shape, n.Shape)
 		},
-		Forward:  func(e *Emitter, n *ir.Node) {},
-		Backward: func(e *Emitter, n *ir.Node) {},
 	})
 	Register(&Kind{
-		Name:     "MaxPooling2D",
-		Doc:      "Maximum over each window of a [height, width, channels] input, channel by channel. Backward sends the gradient to the first maximum of each window: training records its position, or, when the windows tile the input, backward finds it again; padded cells never win.",
-		Fields:   poolFields(),
-		Shape:    poolShape,
-		Summary:  poolSummary,
-		Forward:  maxPoolForward,
-		Backward: maxPoolBackward,
+		Name:    "MaxPooling2D",
+		Doc:     "Maximum over each window of a [height, width, channels] input, channel by channel. Backward sends the gradient to the first maximum of each window: training records its position, or, when the windows tile the input, backward finds it again; padded cells never win.",
+		Fields:  poolFields(),
+		Shape:   poolShape,
+		Summary: poolSummary,
+		Select:  maxPoolSelect,
+		Fuse:    maxPoolFuse,
 	})
 	Register(&Kind{
-		Name:     "AveragePooling2D",
-		Doc:      "Mean over each window of a [height, width, channels] input, channel by channel. With same padding a window at the border averages only its cells inside the input.",
-		Fields:   poolFields(),
-		Shape:    poolShape,
-		Summary:  poolSummary,
-		Forward:  avgPoolForward,
-		Backward: avgPoolBackward,
+		Name:    "AveragePooling2D",
+		Doc:     "Mean over each window of a [height, width, channels] input, channel by channel. With same padding a window at the border averages only its cells inside the input.",
+		Fields:  poolFields(),
+		Shape:   poolShape,
+		Summary: poolSummary,
 	})
 	Register(&Kind{
 		Name: "GlobalAveragePooling2D",
@@ -77,8 +71,6 @@ func init() {
 		Summary: func(n *ir.Node) string {
 			return fmt.Sprintf("GlobalAveragePooling2D %v→%v", n.Inputs[0].Shape, n.Shape)
 		},
-		Forward:  globalAvgPoolForward,
-		Backward: globalAvgPoolBackward,
 	})
 }
 
@@ -138,24 +130,24 @@ func imageInput(shape []int) error {
 	return nil
 }
 
-// poolGeometry is the window geometry of a pooling node over the input
+// PoolGeometry is the window geometry of a pooling node over the input
 // shape in.
-func poolGeometry(n *ir.Node, in []int) (convGeom, error) {
+func PoolGeometry(n *ir.Node, in []int) (Geom, error) {
 	if err := imageInput(in); err != nil {
-		return convGeom{}, err
+		return Geom{}, err
 	}
 	k, s, pad := n.Attrs["pool_size"].([]int), n.Attrs["strides"].([]int), n.Str("padding")
 	if len(s) == 0 {
 		s = k
 	}
 	if pad == "valid" && (k[0] > in[0] || k[1] > in[1]) {
-		return convGeom{}, fmt.Errorf("pool_size %dx%d is larger than the input %dx%d with valid padding", k[0], k[1], in[0], in[1])
+		return Geom{}, fmt.Errorf("pool_size %dx%d is larger than the input %dx%d with valid padding", k[0], k[1], in[0], in[1])
 	}
 	return geometry(in, k, s, []int{1, 1}, pad)
 }
 
 func poolShape(n *ir.Node, in [][]int) ([]int, error) {
-	g, err := poolGeometry(n, in[0])
+	g, err := PoolGeometry(n, in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -163,278 +155,36 @@ func poolShape(n *ir.Node, in [][]int) ([]int, error) {
 }
 
 func poolSummary(n *ir.Node) string {
-	g, _ := poolGeometry(n, n.Inputs[0].Shape)
+	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
 	return fmt.Sprintf("%s %dx%d, strides %dx%d, %s padding: %dx%d→%dx%d, %d channels", n.Kind, g.KH, g.KW, g.SH, g.SW, n.Str("padding"), g.H, g.W, g.OH, g.OW, g.C)
-}
-
-// poolLin is the expression v*s + c, simplified.
-func poolLin(v string, s, c int) *Statement {
-	x := Id(v)
-	if s != 1 {
-		x = x.Op("*").Lit(s)
-	}
-	switch {
-	case c > 0:
-		x = x.Op("+").Lit(c)
-	case c < 0:
-		x = x.Op("-").Lit(-c)
-	}
-	return x
-}
-
-// poolSpan emits lo and hi, the input rows (or columns) [lo, hi) of the
-// window at output index o along an axis of n cells: window k, stride s,
-// padding p before, out windows.
-func poolSpan(lo, hi, o string, k, s, p, n, out int) []Code {
-	l, h := poolLin(o, s, -p), poolLin(o, s, k-p)
-	clipLo, clipHi := poolClips(k, s, p, n, out)
-	if clipLo {
-		l = Max(l, Lit(0))
-	}
-	if clipHi {
-		h = Min(h, Lit(n))
-	}
-	return []Code{Id(lo).Op(":=").Add(l), Id(hi).Op(":=").Add(h)}
-}
-
-// poolClips reports whether the padding clips the first and the last
-// window along an axis, with the arguments of poolSpan.
-func poolClips(k, s, p, n, out int) (lo, hi bool) {
-	return p > 0, (out-1)*s-p+k > n
-}
-
-// poolClipped reports whether the padding clips some window, that is,
-// whether the windows differ in size.
-func poolClipped(g convGeom) bool {
-	t, b := poolClips(g.KH, g.SH, g.PT, g.H, g.OH)
-	l, r := poolClips(g.KW, g.SW, g.PL, g.W, g.OW)
-	return t || b || l || r
-}
-
-// poolLoops emits the loops over every window of a batch: body sees b, the
-// window's rows [h0, h1) and columns [w0, w1) inside the input, and o, the
-// offset of its output channels.
-func poolLoops(g convGeom, batch int, body ...Code) Code {
-	rows := poolSpan("h0", "h1", "oh", g.KH, g.SH, g.PT, g.H, g.OH)
-	cols := poolSpan("w0", "w1", "ow", g.KW, g.SW, g.PL, g.W, g.OW)
-	o := Id("o").Op(":=").Parens(Parens(Id("b").Op("*").Lit(g.OH).Op("+").Id("oh")).Op("*").Lit(g.OW).Op("+").Id("ow")).Op("*").Lit(g.C)
-	return For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(batch), Id("b").Op("++")).Block(
-		For(Id("oh").Op(":=").Lit(0), Id("oh").Op("<").Lit(g.OH), Id("oh").Op("++")).Block(append(rows,
-			For(Id("ow").Op(":=").Lit(0), Id("ow").Op("<").Lit(g.OW), Id("ow").Op("++")).Block(append(append(cols, o), body...)...),
-		)...),
-	)
-}
-
-// poolPixel is the offset of channel 0 of input pixel (h, w) of sample b.
-func poolPixel(g convGeom, h, w Code) *Statement {
-	return Parens(Parens(Id("b").Op("*").Lit(g.H).Op("+").Add(h)).Op("*").Lit(g.W).Op("+").Add(w)).Op("*").Lit(g.C)
-}
-
-// poolWindow emits the loops over the cells of the current window; body
-// sees i, the offset of the cell's channel 0.
-func poolWindow(g convGeom, body ...Code) Code {
-	return For(Id("h").Op(":=").Id("h0"), Id("h").Op("<").Id("h1"), Id("h").Op("++")).Block(
-		For(Id("w").Op(":=").Id("w0"), Id("w").Op("<").Id("w1"), Id("w").Op("++")).Block(append([]Code{
-			Id("i").Op(":=").Add(poolPixel(g, Id("h"), Id("w"))),
-		}, body...)...),
-	)
-}
-
-// poolChannels is s[off:][:C], a channel vector of an NHWC buffer.
-func poolChannels(s string, off Code, c int) *Statement {
-	return Id(s).Index(Add(off).Op(":")).Index(Op(":").Lit(c))
-}
-
-// poolArgmax is the buffer of the input offsets of the maxima of a
-// MaxPooling2D node, kept from the training forward for backward.
-func (e *Emitter) poolArgmax(n *ir.Node) (name, typ string) {
-	name, typ = n.Name+"_argmax", "int32"
-	size := e.Batch * n.Size()
-	if e.Batch*n.Inputs[0].Size() > 1<<31-1 {
-		typ = "int"
-	}
-	e.UseTyped(name, size, typ, "input offset of each maximum of layer "+n.Name)
-	return name, typ
 }
 
 // poolTiles reports whether the windows tile the input exactly (strides
 // equal to the window, no padding, no cell left over): then the MaxPool
 // kernels run the layer, and backward finds each maximum again instead of
 // recording it.
-func poolTiles(g convGeom) bool {
+func poolTiles(g Geom) bool {
 	return g.SH == g.KH && g.SW == g.KW && g.PT == 0 && g.PL == 0 && g.H%g.KH == 0 && g.W%g.KW == 0 && g.OH*g.KH == g.H && g.OW*g.KW == g.W
 }
 
-func maxPoolForward(e *Emitter, n *ir.Node) {
-	g, _ := poolGeometry(n, n.Inputs[0].Shape)
+// maxPoolSelect: the MaxPool kernels where the windows tile the input,
+// else loops that record each maximum.
+func maxPoolSelect(n *ir.Node) (fwd, back ir.Method) {
+	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
 	if poolTiles(g) {
-		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW}
-		e.batchLoop(e.funcCall(k, sample(e.OutName(n), n.Size()), sample(e.OutName(n.Inputs[0]), n.Inputs[0].Size())))
-		return
+		return ir.Tiles, ir.Tiles
 	}
-	// Each window starts from its first cell, so padding never wins.
-	first := []Code{
-		Id("dst").Op(":=").Add(poolChannels("out", Id("o"), g.C)),
-		Id("i0").Op(":=").Add(poolPixel(g, Id("h0"), Id("w0"))),
-		Copy(Id("dst"), Id("in").Index(Id("i0").Op(":"))),
-	}
-	better := []Code{Id("dst").Index(Id("c")).Op("=").Id("v")}
-	decl := []Code{
-		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
-		Id("out").Op(":=").Add(e.Out(n)),
-	}
-	if e.Train {
-		arg, typ := e.poolArgmax(n)
-		decl = append(decl, Id("arg").Op(":=").Id("m").Dot(arg).Index(Op(":")))
-		first = append(first,
-			Id("am").Op(":=").Add(poolChannels("arg", Id("o"), g.C)),
-			For(Id("c").Op(":=").Range().Id("am")).Block(Id("am").Index(Id("c")).Op("=").Id(typ).Call(Id("i0").Op("+").Id("c"))),
-		)
-		better = append(better, Id("am").Index(Id("c")).Op("=").Id(typ).Call(Id("i").Op("+").Id("c")))
-	}
-	loops := poolLoops(g, e.Batch, append(first, poolWindow(g,
-		For(List(Id("c"), Id("v")).Op(":=").Range().Add(poolChannels("in", Id("i"), g.C))).Block(
-			If(Id("v").Op(">").Id("dst").Index(Id("c"))).Block(better...),
-		),
-	))...)
-	e.Block(append(decl, loops)...)
+	return ir.Argmax, ir.Argmax
 }
 
-func maxPoolBackward(e *Emitter, n *ir.Node) {
-	dx, acc, ok := e.GradIn(n, 0)
-	if !ok {
-		return
+// maxPoolFuse runs the backward of a tiling MaxPooling2D inside its input
+// Conv2D's per-sample backward loop, when it alone reads that Conv2D and no
+// row-wise activation needs the whole gradient first: it then writes the
+// gradient of one sample of the convolution's output just before the
+// convolution's backward reads it, while it is in cache. With one
+// consumer, nothing else writes that gradient first.
+func maxPoolFuse(n *ir.Node) {
+	if x := n.Inputs[0]; n.BackMethod == ir.Tiles && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
+		n.Fused.BackwardInto = x
 	}
-	if g, _ := poolGeometry(n, n.Inputs[0].Shape); poolTiles(g) {
-		k := MaxPool{H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, Grad: true}
-		in, out := n.Inputs[0].Size(), n.Size()
-		if x := n.Inputs[0]; !acc && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
-			// The convolution's backward loop runs this per sample, just
-			// before it uses the gradient.
-			e.deferGrad(x, n, func(dst Code) Code {
-				return e.funcCall(k, dst, sample(e.GradName(n), out), sample(e.OutName(x), in), sample(e.OutName(n), out))
-			})
-			return
-		}
-		call := e.funcCall(k, sample(e.GradName(n.Inputs[0]), in), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
-		if !acc {
-			e.batchLoop(call)
-			return
-		}
-		// Another consumer wrote dx first: the kernel writes a scratch
-		// sample, which is added.
-		tmp := n.Name + "_dx"
-		e.Use(tmp, in, "one sample's input gradient of layer "+n.Name)
-		call = e.funcCall(k, e.Arr(tmp), sample(e.GradName(n), out), sample(e.OutName(n.Inputs[0]), in), sample(e.OutName(n), out))
-		e.batchLoop(call, Block(
-			Id("dx").Op(":=").Add(sample(e.GradName(n.Inputs[0]), in)),
-			For(List(Id("i"), Id("v")).Op(":=").Range().Id("m").Dot(tmp)).Block(Id("dx").Index(Id("i")).Op("+=").Id("v")),
-		))
-		return
-	}
-	arg, _ := e.poolArgmax(n)
-	code := []Code{Id("dx").Op(":=").Parens(dx).Index(Op(":"))}
-	if !acc {
-		code = append(code, Clear(Id("dx")))
-	}
-	e.Block(append(code,
-		Id("d").Op(":=").Add(e.Grad(n)),
-		For(List(Id("k"), Id("i")).Op(":=").Range().Id("m").Dot(arg).Index(Op(":"))).Block(
-			Id("dx").Index(Id("i")).Op("+=").Id("d").Index(Id("k")),
-		),
-	)...)
-}
-
-// poolScale emits k, the reciprocal of the current window's cell count.
-func (e *Emitter) poolScale(g convGeom) Code {
-	if !poolClipped(g) {
-		return Id("k").Op(":=").Add(e.Lit(1 / float64(g.KH*g.KW)))
-	}
-	return Id("k").Op(":=").Lit(1).Op("/").Id("Float").Call(Parens(Id("h1").Op("-").Id("h0")).Op("*").Parens(Id("w1").Op("-").Id("w0")))
-}
-
-func avgPoolForward(e *Emitter, n *ir.Node) {
-	g, _ := poolGeometry(n, n.Inputs[0].Shape)
-	loops := poolLoops(g, e.Batch,
-		Id("dst").Op(":=").Add(poolChannels("out", Id("o"), g.C)),
-		Clear(Id("dst")),
-		poolWindow(g, For(List(Id("c"), Id("v")).Op(":=").Range().Add(poolChannels("in", Id("i"), g.C))).Block(
-			Id("dst").Index(Id("c")).Op("+=").Id("v"),
-		)),
-		e.poolScale(g),
-		For(Id("c").Op(":=").Range().Id("dst")).Block(Id("dst").Index(Id("c")).Op("*=").Id("k")),
-	)
-	e.Block(
-		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
-		Id("out").Op(":=").Add(e.Out(n)),
-		loops,
-	)
-}
-
-func avgPoolBackward(e *Emitter, n *ir.Node) {
-	dx, acc, ok := e.GradIn(n, 0)
-	if !ok {
-		return
-	}
-	g, _ := poolGeometry(n, n.Inputs[0].Shape)
-	code := []Code{Id("dx").Op(":=").Parens(dx).Index(Op(":"))}
-	if !acc {
-		code = append(code, Clear(Id("dx")))
-	}
-	loops := poolLoops(g, e.Batch,
-		Id("dy").Op(":=").Add(poolChannels("d", Id("o"), g.C)),
-		e.poolScale(g),
-		poolWindow(g,
-			Id("dst").Op(":=").Add(poolChannels("dx", Id("i"), g.C)),
-			For(List(Id("c"), Id("v")).Op(":=").Range().Id("dy")).Block(
-				Id("dst").Index(Id("c")).Op("+=").Id("v").Op("*").Id("k"),
-			),
-		),
-	)
-	e.Block(append(code, Id("d").Op(":=").Add(e.Grad(n)), loops)...)
-}
-
-func globalAvgPoolForward(e *Emitter, n *ir.Node) {
-	in := n.Inputs[0].Shape
-	hw, c := in[0]*in[1], in[2]
-	e.Block(
-		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
-		Id("out").Op(":=").Add(e.Out(n)),
-		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
-			Id("dst").Op(":=").Add(poolChannels("out", Id("b").Op("*").Lit(c), c)),
-			Clear(Id("dst")),
-			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
-				For(List(Id("c"), Id("v")).Op(":=").Range().Add(poolChannels("in", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c))).Block(
-					Id("dst").Index(Id("c")).Op("+=").Id("v"),
-				),
-			),
-			For(Id("c").Op(":=").Range().Id("dst")).Block(Id("dst").Index(Id("c")).Op("*=").Add(e.Lit(1/float64(hw)))),
-		),
-	)
-}
-
-func globalAvgPoolBackward(e *Emitter, n *ir.Node) {
-	dx, acc, ok := e.GradIn(n, 0)
-	if !ok {
-		return
-	}
-	in := n.Inputs[0].Shape
-	hw, c := in[0]*in[1], in[2]
-	op := "="
-	if acc {
-		op = "+="
-	}
-	e.Block(
-		Id("dx").Op(":=").Parens(dx).Index(Op(":")),
-		Id("d").Op(":=").Add(e.Grad(n)),
-		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
-			Id("dy").Op(":=").Add(poolChannels("d", Id("b").Op("*").Lit(c), c)),
-			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
-				Id("dst").Op(":=").Add(poolChannels("dx", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c)),
-				For(List(Id("c"), Id("v")).Op(":=").Range().Id("dy")).Block(
-					Id("dst").Index(Id("c")).Op(op).Id("v").Op("*").Add(e.Lit(1/float64(hw))),
-				),
-			),
-		),
-	)
 }

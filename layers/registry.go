@@ -1,7 +1,9 @@
 // Package layers is nngen's layer registry: each layer kind is described
 // once, with its fields, defaults, documentation, shape rule, parameters and
-// forward and backward code emitters. Validation and shape inference (spec),
-// code generation (codegen) and the reference docs (nngen doc) all read it.
+// fusion rules, as plain data and functions of the IR. Parsing (spec), the
+// compiler's passes (pass), code generation (codegen, through the kinds'
+// code in layers/emit) and the reference docs (nngen doc) all read it. It
+// does not depend on the code generator: `nngen check` links no jennifer.
 package layers
 
 import (
@@ -68,11 +70,6 @@ type Kind struct {
 	// Act is the name of the activation the kind applies last ("linear" for
 	// none); the loss may fuse it into its gradient.
 	Act func(n *ir.Node) string
-	// Forward and Backward emit the node's code. Backward is called with the
-	// gradient of the node's output in e.Grad(n), and writes the gradients of
-	// the parameters and of the inputs that need one.
-	Forward  func(e *Emitter, n *ir.Node)
-	Backward func(e *Emitter, n *ir.Node)
 	// Summary is the one-line description used in generated comments.
 	Summary func(n *ir.Node) string
 	// Tokens is the vocabulary size of a kind that reads token ids from
@@ -102,6 +99,15 @@ type Kind struct {
 	// training (BatchNormalization's batch statistics): the train step of a
 	// model with such a kind is not split in shards (see Batchwise).
 	Batchwise bool
+	// Select returns how a node of the kind is computed, forward and
+	// backward, for a kind with several ways (nil: one way): the kernel
+	// selection pass (pass.SelectKernels) records it in ir.Node.Method and
+	// BackMethod.
+	Select func(n *ir.Node) (fwd, back ir.Method)
+	// Fuse records in n.Fused which of n's computations run inside other
+	// code (nil: none); the fuse pass (pass.Fuse) calls it after Select and
+	// after deciding the loss's fusion.
+	Fuse func(n *ir.Node)
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
@@ -268,6 +274,20 @@ func TorchLayout(m *ir.Model) error {
 		}
 	}
 	return nil
+}
+
+// NeedsGrad reports whether backward must compute the gradient of n's
+// output: whether n or anything upstream of it has parameters.
+func NeedsGrad(n *ir.Node) bool {
+	if len(n.Params) > 0 {
+		return true
+	}
+	for _, in := range n.Inputs {
+		if NeedsGrad(in) {
+			return true
+		}
+	}
+	return false
 }
 
 // Inference describes a kind that computes another function at inference

@@ -12,15 +12,16 @@ import (
 	"github.com/nngen/nngen/layers"
 )
 
-// graph builds the DAG from the layers list: each layer takes the previous
-// one unless it names its inputs, and the output is the last layer unless
-// the spec names it.
+// graph builds the raw DAG from the layers list: each layer takes the
+// previous one unless it names its inputs, and the output is the last layer
+// unless the spec names it. A layer that cannot be read stays in the graph
+// as a node of kind "?" (see pass.Validate), an output that cannot be
+// resolved leaves m.Output nil; shapes and parameters are the passes' job.
 func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yaml.Node) {
 	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
 		p.errorf(list, "layers must be a non-empty list, got %s", show(list))
 		return
 	}
-	before := len(p.errs)
 	input := &ir.Node{Name: "input", Kind: "Input", Shape: inShape, Pos: pos(list)}
 	m.Nodes = []*ir.Node{input}
 	byName := map[string]*ir.Node{"input": input}
@@ -38,6 +39,7 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 		}
 	}
 	p.autoNamed = map[*ir.Node]bool{}
+	p.placeholder = map[*ir.Node]bool{}
 	prev := input
 	for i, ln := range list.Content {
 		n := p.layer(ln, byName, counts, prev)
@@ -46,6 +48,7 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 			// one stay unknown (nil) and are not inferred. The placeholder
 			// takes the layer's name, so that references to it resolve.
 			n = &ir.Node{Name: fmt.Sprintf("layer %d", i+1), Kind: "?", Pos: pos(ln)}
+			p.placeholder[n] = true
 			for j := 0; ln.Kind == yaml.MappingNode && j+1 < len(ln.Content); j += 2 {
 				if k, v := ln.Content[j], ln.Content[j+1]; k.Value == "name" && byName[v.Value] == nil && identRE.MatchString(v.Value) {
 					n.Name = v.Value
@@ -63,79 +66,32 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 			if o, ok := byName[s]; ok && o != input {
 				m.Output = o
 			} else if s == "input" {
+				m.Output = nil
 				p.errorf(outNode, "output must be a layer, not the model input")
 			} else {
-				p.errorf(outNode, "unknown output layer %q%s", s, suggest(s, names(m.Nodes[1:])))
+				m.Output = nil
+				p.errorf(outNode, "unknown output layer %q%s", s, suggest(s, p.names(m.Nodes[1:])))
 			}
+		} else {
+			m.Output = nil
 		}
 	}
-	// Every layer must contribute to the output.
-	used := map[*ir.Node]bool{}
-	var mark func(n *ir.Node)
-	mark = func(n *ir.Node) {
-		if !used[n] {
-			used[n] = true
-			for _, in := range n.Inputs {
-				mark(in)
-			}
-		}
-	}
-	mark(m.Output)
-	if len(p.errs) > before {
-		return // a broken layer cuts the graph: every check below would be noise
-	}
-	taken := map[*ir.Node]bool{}
-	for _, n := range m.Nodes {
-		for _, in := range n.Inputs {
-			taken[in] = true
-		}
-	}
-	for _, n := range m.Nodes {
-		if !used[n] {
-			why := ""
-			if !taken[n] {
-				why = ": no layer takes it as input"
-			}
-			p.errorf(&yaml.Node{Line: n.Pos.Line, Column: n.Pos.Col}, "layer %s does not contribute to the output %s%s", n.Name, m.Output.Name, why)
-		}
-	}
-	// Parameters live in one flat array, in layer order.
-	var off [2]int // trainable, buffers
-	for _, n := range m.Nodes {
-		for i := range n.Params {
-			k := 0
-			if n.Params[i].Buffer {
-				k = 1
-			}
-			n.Params[i].Offset = off[k]
-			off[k] += ir.Prod(n.Params[i].Shape)
-		}
-	}
-	if off[0]+off[1] > MaxSize {
-		p.errorf(list, "the model has %d parameters, more than %d", off[0]+off[1], MaxSize)
-		return
-	}
-	if off[0] == 0 && inShape != nil {
-		p.errorf(list, "the model has no trainable parameters; it needs a layer with weights, such as Dense")
-		return
-	}
-	p.checkLoss(m)
-	p.checkTerms(m)
 }
 
 // names returns the names of the nodes, leaving out the placeholders of
 // broken layers.
-func names(ns []*ir.Node) []string {
+func (p *parser) names(ns []*ir.Node) []string {
 	var l []string
 	for _, n := range ns {
-		if n.Kind != "?" {
+		if !p.placeholder[n] {
 			l = append(l, n.Name)
 		}
 	}
 	return l
 }
 
-// layer decodes, validates and shape-infers one layer.
+// layer decodes and validates one layer's fields and inputs; a layer whose
+// fields do not decode gets kind "?".
 func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[string]int, prev *ir.Node) *ir.Node {
 	if ln.Kind != yaml.MappingNode {
 		p.errorf(ln, "a layer must be a mapping with a type, got %s", show(ln))
@@ -277,7 +233,7 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			default:
 				var cands []string
 				for k, c := range byName {
-					if c.Kind != "?" {
+					if !p.placeholder[c] {
 						cands = append(cands, k)
 					}
 				}
@@ -290,51 +246,16 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		n.Inputs = []*ir.Node{prev}
 	}
 	if !good {
-		return n // registered by name, shape unknown
-	}
-	for _, i := range n.Inputs {
-		if i.Shape == nil {
-			return n
-		}
-	}
-	if want := max(kind.NumInputs, 1); len(n.Inputs) != want {
-		p.errorf(ln, "%s takes %s, got %d", kind.Name, map[bool]string{true: "one input", false: fmt.Sprintf("%d inputs", want)}[want == 1], len(n.Inputs))
-		return nil
-	}
-	var in [][]int
-	for _, i := range n.Inputs {
-		in = append(in, i.Shape)
-		i.Consumers = append(i.Consumers, n)
-	}
-	shape, err := kind.Shape(n, in)
-	if err != nil {
-		p.errorf(ln, "%s %s: %v", kind.Name, n.Name, err)
-		return nil
-	}
-	if _, ok := size(shape); !ok {
-		p.errorf(ln, "%s %s: output shape %v has more than %d values per sample", kind.Name, n.Name, shape, MaxSize)
-		return nil
-	}
-	n.Shape = shape
-	if kind.Params != nil {
-		n.Params = kind.Params(n)
-	}
-	for _, pr := range n.Params {
-		if _, ok := size(pr.Shape); !ok {
-			p.errorf(ln, "%s %s: %s of shape %v has more than %d values", kind.Name, n.Name, pr.Name, pr.Shape, MaxSize)
-			return nil
-		}
+		n.Kind = "?" // registered by name, shape unknown
 	}
 	return n
 }
 
-// checkLoss checks that the loss fits the output.
-func (p *parser) checkLoss(m *ir.Model) {
-	if m.Loss.Kind == "" || m.Output == nil || m.Output.Kind == "Input" || m.Output.Shape == nil {
-		return
+// names returns the names of the nodes.
+func names(ns []*ir.Node) []string {
+	var l []string
+	for _, n := range ns {
+		l = append(l, n.Name)
 	}
-	at := &yaml.Node{Line: m.Loss.Pos.Line, Column: m.Loss.Pos.Col}
-	if strings.Contains(m.Loss.Kind, "categorical") && m.Output.Shape[len(m.Output.Shape)-1] < 2 {
-		p.errorf(at, "%s needs at least 2 classes, but output %s has shape %v; use binary_crossentropy for a single output", m.Loss.Kind, m.Output.Name, m.Output.Shape)
-	}
+	return l
 }

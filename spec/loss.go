@@ -6,17 +6,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nngen/nngen/ir"
-	"github.com/nngen/nngen/layers"
 )
 
 // termLosses are the losses a reconstruction term may use.
 var termLosses = []string{"binary_crossentropy", "mse", "mean_squared_error"}
-
-// pendingKL is the kl entry of a loss mapping, resolved once the layers are
-// known.
-type pendingKL struct {
-	at, mu, logvar *yaml.Node
-}
 
 // lossTerms reads a loss written as a mapping of named terms:
 //
@@ -49,7 +42,7 @@ func (p *parser) lossTerms(m *ir.Model, n *yaml.Node) {
 		if kl == nil {
 			return
 		}
-		pk := &pendingKL{at: k.val}
+		refs := &ir.KLRefs{Pos: pos(k.val)}
 		for _, key := range []string{"mu", "logvar"} {
 			e, ok := kl[key]
 			if !ok {
@@ -59,56 +52,15 @@ func (p *parser) lossTerms(m *ir.Model, n *yaml.Node) {
 			if _, ok := p.str(e.val, "loss kl "+key); !ok {
 				return
 			}
+			ref := ir.Ref{Name: e.val.Value, Pos: pos(e.val)}
 			if key == "mu" {
-				pk.mu = e.val
+				refs.Mu = ref
 			} else {
-				pk.logvar = e.val
+				refs.LogVar = ref
 			}
 		}
-		p.kl = pk
+		m.Loss.Terms.KL = refs // resolved by pass.Validate
 	} else if _, ok := f["beta"]; ok {
 		p.errorf(f["beta"].key, "beta weighs the kl term, which this loss does not have")
 	}
-}
-
-// checkTerms resolves the layers of the KL term and checks that the
-// reconstruction fits the input.
-func (p *parser) checkTerms(m *ir.Model) {
-	t := m.Loss.Terms
-	if t == nil {
-		return
-	}
-	at := &yaml.Node{Line: m.Loss.Pos.Line, Column: m.Loss.Pos.Col}
-	if in := m.Nodes[0]; !slices.Equal(in.Shape, m.Output.Shape) {
-		p.errorf(at, "the reconstruction term compares the output with the input, but output %s has shape %v and the input %v", m.Output.Name, m.Output.Shape, in.Shape)
-	}
-	if p.kl == nil {
-		return
-	}
-	var nodes [2]*ir.Node
-	for i, ref := range []*yaml.Node{p.kl.mu, p.kl.logvar} {
-		for _, n := range m.Nodes[1:] {
-			if n.Name == ref.Value {
-				nodes[i] = n
-			}
-		}
-		if nodes[i] == nil {
-			p.errorf(ref, "loss kl: unknown layer %q%s", ref.Value, suggest(ref.Value, names(m.Nodes[1:])))
-			return
-		}
-		if !layers.NeedsGrad(nodes[i]) {
-			p.errorf(ref, "loss kl: layer %s has no parameters below it, so the KL term could not train anything", ref.Value)
-			return
-		}
-	}
-	mu, lv := nodes[0], nodes[1]
-	if mu == lv {
-		p.errorf(p.kl.logvar, "loss kl: mu and logvar are the same layer %s", mu.Name)
-		return
-	}
-	if !slices.Equal(mu.Shape, lv.Shape) {
-		p.errorf(p.kl.at, "loss kl: mu %s has shape %v but logvar %s has shape %v; they must be equal", mu.Name, mu.Shape, lv.Name, lv.Shape)
-		return
-	}
-	t.KLMu, t.KLLogVar = mu, lv
 }

@@ -3,6 +3,7 @@ package spec
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"go/token"
 	"math"
@@ -14,14 +15,20 @@ import (
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/pass"
 	"github.com/nngen/nngen/runtime/optim"
 )
 
-// Parse reads the spec in src (named file in messages) and returns its
-// validated, shape-inferred model, or an ErrorList naming every problem.
+// Parse reads the spec in src (named file in messages), builds its raw
+// graph and compiles it with pass.Compile: it returns the validated,
+// shape-inferred model, or an ErrorList naming every problem, those of the
+// passes included.
 func Parse(file string, src []byte) (*ir.Model, error) {
 	p := &parser{file: file}
 	m := p.parse(src)
+	if m != nil && m.Nodes != nil {
+		p.compile(m)
+	}
 	if err := p.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -36,7 +43,27 @@ type parser struct {
 	errs      ErrorList
 	named     map[string]int    // layer name → line, for the names given explicitly
 	autoNamed map[*ir.Node]bool // the layers named by default
-	kl        *pendingKL        // the kl term of a loss mapping
+	// placeholder marks the nodes that stand for layers that could not
+	// be read at all, left out of the names suggested.
+	placeholder map[*ir.Node]bool
+}
+
+// compile runs the passes over the raw graph, even when the rest of the
+// spec has problems, so that one run reports them all: the passes' errors
+// join the parser's.
+func (p *parser) compile(m *ir.Model) {
+	err := pass.Compile(m)
+	var list pass.ErrorList
+	switch {
+	case err == nil, errors.Is(err, pass.ErrIncomplete):
+		// The parser reported why the graph is incomplete.
+	case errors.As(err, &list):
+		for _, e := range list {
+			p.errs = append(p.errs, &Error{File: p.file, Pos: e.Pos, Msg: e.Msg})
+		}
+	default:
+		p.errs = append(p.errs, &Error{File: p.file, Msg: err.Error()})
+	}
 }
 
 func pos(n *yaml.Node) ir.Pos { return ir.Pos{Line: n.Line, Col: n.Column} }
@@ -376,19 +403,10 @@ func resolveAliases(n *yaml.Node) {
 }
 
 // MaxSize bounds the values of one tensor, per sample.
-const MaxSize = 1 << 31
+const MaxSize = ir.MaxSize
 
 // size is the product of dims, and whether it is at most MaxSize.
-func size(dims []int) (int, bool) {
-	n := 1
-	for _, d := range dims {
-		if d < 0 || d > 0 && n > MaxSize/d {
-			return 0, false
-		}
-		n *= d
-	}
-	return n, n <= MaxSize
-}
+var size = ir.Fits
 
 var optimizers = []string{"sgd", "adam", "adamw", "rmsprop"}
 

@@ -1,4 +1,4 @@
-package layers
+package emit
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 )
 
 // Buffers records the fixed-size arrays the generated code uses, in order of
@@ -84,7 +85,6 @@ type Emitter struct {
 	Unroll  int    // loops of at most this many iterations are unrolled
 	Bufs    *Buffers
 	Kernels *Kernels
-	Fused   map[*ir.Node]bool // output nodes whose activation the loss fused
 	// Uses, when set, records what a training variant's code uses.
 	Uses *Uses
 	// Tiles, when set, collects the large products of a train step that
@@ -227,8 +227,8 @@ func (e *Emitter) Lit(v float64) *Statement { return Id("Float").Call(Lit(v)) }
 // Aliased reports whether n's output is its input's buffer in this variant, so
 // that n emits no code.
 func (e *Emitter) Aliased(n *ir.Node) bool {
-	k := registry[n.Kind]
-	return k != nil && (k.Alias == AliasAlways || k.Alias == AliasInference && !e.Train)
+	k, ok := layers.Lookup(n.Kind)
+	return ok && (k.Alias == layers.AliasAlways || k.Alias == layers.AliasInference && !e.Train)
 }
 
 // OutName is the buffer holding node n's output in this variant.
@@ -267,20 +267,6 @@ func (e *Emitter) Grad(n *ir.Node) *Statement { return field(e.GradName(n)).Inde
 
 // GradArr is the gradient of node n's output as an array pointer.
 func (e *Emitter) GradArr(n *ir.Node) *Statement { return e.Arr(e.GradName(n)) }
-
-// NeedsGrad reports whether backward must compute the gradient of n's
-// output: whether n or anything upstream of it has parameters.
-func NeedsGrad(n *ir.Node) bool {
-	if len(n.Params) > 0 {
-		return true
-	}
-	for _, in := range n.Inputs {
-		if NeedsGrad(in) {
-			return true
-		}
-	}
-	return false
-}
 
 // GradIn returns the gradient buffer of input i of n (an array pointer),
 // whether the caller must add to it (another consumer wrote it first), and

@@ -1,4 +1,4 @@
-package layers_test
+package emit_test
 
 import (
 	"bytes"

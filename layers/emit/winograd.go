@@ -1,4 +1,4 @@
-package layers
+package emit
 
 import (
 	"fmt"
@@ -36,15 +36,6 @@ func matT[T any](m [][]T) [][]T {
 		}
 	}
 	return t
-}
-
-// winograd reports whether a Conv2D runs as F(2×2, 3×3): a 3×3 kernel at
-// stride 1 without dilation, and enough channels and filters for the
-// products to pay. Padding and odd outputs take zero-bordered copies of a
-// sample (see winoGeom).
-func winograd(g convGeom, n *ir.Node) bool {
-	return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
-		g.C >= 16 && n.Int("filters") >= 16
 }
 
 // WinoOp is one of the four tile transforms of F(2×2, 3×3).
@@ -456,7 +447,7 @@ func convForwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	wp, _ := e.Param(n, "weight")
 	e.Add(e.winoKernel(w, wp))
 	in := Wino{Op: WinoIn, TR: w.tr, TW: w.tw, C: g.C, W: w.iw}
-	out := Wino{Op: WinoOut, TR: w.tr, TW: w.tw, C: f, W: w.ow, Bias: n.Bool("use_bias"), Relu: act == "relu"}
+	out := Wino{Op: WinoOut, TR: w.tr, TW: w.tw, C: f, W: w.ow, Bias: n.Bool("use_bias"), Relu: n.Fused.Epilogue == "relu"}
 	outName, outSize, inSize := e.OutName(n), n.Size(), n.Inputs[0].Size()
 	body := []Code{
 		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),

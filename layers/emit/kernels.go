@@ -1,4 +1,4 @@
-package layers
+package emit
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package layers
+package emit
 
 import (
 	"fmt"
@@ -71,7 +71,7 @@ func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
 			e.gemmCall(sub, tilePart(c, t, sub.M*sub.N), Parens(Op("*").Index(Lit(kt)).Id("Float")).Call(Id("p")), b),
 		}
 	default:
-		panic("layers: unknown layout " + string(g.Layout))
+		panic("emit: unknown layout " + string(g.Layout))
 	}
 	op := len(e.Tiles.Bodies)
 	e.Tiles.Bodies = append(e.Tiles.Bodies, body)

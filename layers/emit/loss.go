@@ -1,0 +1,148 @@
+package emit
+
+import (
+	. "github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/layers"
+)
+
+// Eps clips probabilities away from 0 and 1 in the cross-entropies, as
+// Keras's backend epsilon does.
+const Eps = 1e-7
+
+// Loss is the code of a loss function of the layers registry. It runs once
+// per row (sample) of the output: p is the output row, t the target row, d
+// the gradient row (nil when only the value is wanted), and it adds the
+// row's loss to sum.
+type Loss struct {
+	// Row emits the per-row code; scale multiplies the gradient (1/batch).
+	Row func(e *Emitter, c int, fused bool, grad bool, scale float64) []Code
+}
+
+func p_j(j Code) *Statement { return Id("p").Index(j) }
+func t_j(j Code) *Statement { return Id("t").Index(j) }
+func d_j(j Code) *Statement { return Id("d").Index(j) }
+func f64(x Code) *Statement { return Id("float64").Call(x) }
+
+// clip is min(max(float64(x), Eps), 1-Eps).
+func clip(x Code) *Statement {
+	return Id("min").Call(Id("max").Call(f64(x), Lit(Eps)), Lit(1-Eps))
+}
+
+var losses = map[string]*Loss{
+	"categorical_crossentropy": {
+		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
+			return []Code{e.For("j", c, func(j Code) []Code {
+				s := []Code{If(t_j(j).Op("!=").Lit(0)).Block(
+					Id("sum").Op("-=").Add(f64(t_j(j))).Op("*").Qual(mathPkg, "Log").Call(clip(p_j(j))))}
+				if grad && fused {
+					s = append(s, d_j(j).Op("=").Parens(p_j(j).Op("-").Add(t_j(j))).Op("*").Add(e.Lit(scale)))
+				} else if grad {
+					s = append(s, d_j(j).Op("=").Op("-").Add(t_j(j)).Op("/").Id("Float").Call(clip(p_j(j))).Op("*").Add(e.Lit(scale)))
+				}
+				return s
+			})}
+		},
+	},
+	"binary_crossentropy": {
+		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
+			scale /= float64(c)
+			return []Code{e.For("j", c, func(j Code) []Code {
+				s := []Code{
+					Id("q").Op(":=").Add(clip(p_j(j))),
+					Id("sum").Op("-=").Parens(f64(t_j(j)).Op("*").Qual(mathPkg, "Log").Call(Id("q")).Op("+").
+						Parens(Lit(1).Op("-").Add(f64(t_j(j)))).Op("*").Qual(mathPkg, "Log").Call(Lit(1).Op("-").Id("q"))).Op("/").Lit(float64(c)),
+				}
+				if grad && fused {
+					s = append(s, d_j(j).Op("=").Parens(p_j(j).Op("-").Add(t_j(j))).Op("*").Add(e.Lit(scale)))
+				} else if grad {
+					s = append(s, d_j(j).Op("=").Id("Float").Call(Parens(f64(p_j(j)).Op("-").Add(f64(t_j(j)))).Op("/").Parens(Id("q").Op("*").Parens(Lit(1).Op("-").Id("q")))).Op("*").Add(e.Lit(scale)))
+				}
+				return s
+			})}
+		},
+	},
+	"mse": {
+		Row: func(e *Emitter, c int, fused, grad bool, scale float64) []Code {
+			scale /= float64(c)
+			return []Code{e.For("j", c, func(j Code) []Code {
+				s := []Code{
+					Id("diff").Op(":=").Add(p_j(j)).Op("-").Add(t_j(j)),
+					Id("sum").Op("+=").Add(f64(Id("diff").Op("*").Id("diff"))).Op("/").Lit(float64(c)),
+				}
+				if grad {
+					s = append(s, d_j(j).Op("=").Id("diff").Op("*").Add(e.Lit(2*scale)))
+				}
+				return s
+			})}
+		},
+	},
+}
+
+// lookupLoss returns the code of the loss with the given name or alias.
+func lookupLoss(name string) *Loss {
+	if a, ok := layers.LossAliases[name]; ok {
+		name = a
+	}
+	return losses[name]
+}
+
+// EmitLoss emits the body of the loss function over the first `rows` rows
+// (an expression) of the output: it declares sum (float64) and correct
+// (int), and with grad writes the gradient of the output scaled by 1/Batch.
+func (e *Emitter) EmitLoss(rows Code, grad bool) {
+	m := e.Model
+	out := m.Output
+	l := lookupLoss(m.Loss.Kind)
+	c, perSample := layers.LossRows(m) // perSample > 1: sequences
+	fused := grad && out.Fused.IntoLoss
+	e.Add(
+		Var().Id("sum").Float64(),
+		Var().Id("correct").Int(),
+		Id("out").Op(":=").Add(e.Out(out)),
+		Id("y").Op(":=").Id("m").Dot("y"+e.Suffix).Index(Op(":")),
+	)
+	e.Use("y"+e.Suffix, e.Batch*out.Size(), "targets")
+	if grad {
+		e.Add(Id("g").Op(":=").Add(e.Grad(out)))
+		e.MarkWritten(out)
+	}
+	body := []Code{
+		Id("p").Op(":=").Add(rowOf(Id("out"), c)),
+		Id("t").Op(":=").Add(rowOf(Id("y"), c)),
+	}
+	if grad {
+		body = append(body, Id("d").Op(":=").Add(rowOf(Id("g"), c)))
+	}
+	switch {
+	case m.Loss.Terms != nil && l == losses["binary_crossentropy"]:
+		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.MeanBatch()))...)
+	case m.Loss.Terms != nil: // summed over the sample: emitTerms multiplies by c
+		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.MeanBatch()))...)
+	default:
+		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))...)
+		body = append(body, e.accuracy(c)...)
+	}
+	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))
+	if m.Loss.Terms != nil {
+		e.emitTerms(rows, grad, c)
+	}
+}
+
+// accuracy emits the per-row accuracy count: argmax agreement, or for a
+// single output, agreement of the 0.5 thresholds.
+func (e *Emitter) accuracy(c int) []Code {
+	if c == 1 {
+		return []Code{If(Parens(p_j(Lit(0)).Op(">=").Lit(0.5)).Op("==").Parens(t_j(Lit(0)).Op(">=").Lit(0.5))).Block(Id("correct").Op("++"))}
+	}
+	return []Code{
+		List(Id("pi"), Id("ti")).Op(":=").List(Lit(0), Lit(0)),
+		e.For("j", c, func(j Code) []Code {
+			return []Code{
+				If(p_j(j).Op(">").Add(p_j(Id("pi")))).Block(Id("pi").Op("=").Add(j)),
+				If(t_j(j).Op(">").Add(t_j(Id("ti")))).Block(Id("ti").Op("=").Add(j)),
+			}
+		}),
+		If(Id("pi").Op("==").Id("ti")).Block(Id("correct").Op("++")),
+	}
+}

@@ -1,0 +1,38 @@
+package emit
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/nngen/nngen/layers"
+)
+
+// TestEveryKindHasCode checks that the code table and the layers registry
+// name the same kinds, activations and losses: a kind without code, or
+// code without a kind, fails here rather than in a generated package.
+func TestEveryKindHasCode(t *testing.T) {
+	if got, want := Names(), layers.Names(); !slices.Equal(got, want) {
+		t.Errorf("kinds with code %v, registered kinds %v", got, want)
+	}
+	for _, name := range Names() {
+		if k, _ := Lookup(name); k.Forward == nil || k.Backward == nil {
+			t.Errorf("kind %s lacks a forward or backward emitter", name)
+		}
+	}
+	var acts []string
+	for a := range activations {
+		acts = append(acts, a)
+	}
+	slices.Sort(acts)
+	if want := layers.ActivationNames(); !slices.Equal(acts, want) {
+		t.Errorf("activations with code %v, registered activations %v", acts, want)
+	}
+	for _, l := range layers.LossNames() {
+		if code := lookupLoss(l); code == nil || code.Row == nil {
+			t.Errorf("loss %s has no code", l)
+		}
+	}
+	if len(losses) != len(layers.LossNames())-len(layers.LossAliases) {
+		t.Errorf("%d losses with code, %d registered", len(losses), len(layers.LossNames())-len(layers.LossAliases))
+	}
+}

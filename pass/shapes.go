@@ -1,0 +1,66 @@
+package pass
+
+import (
+	"fmt"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
+)
+
+// InferShapes gives every node its per-sample output shape and its
+// parameters by its kind's rules, in topological order, and reports each
+// node whose inputs do not fit. A node whose inputs' shapes are unknown (a
+// layer spec could not read, one whose inputs do not fit, or an input
+// shape spec could not read) keeps an unknown (nil) shape.
+func InferShapes(m *ir.Model) error {
+	var errs ErrorList
+	for _, n := range m.Nodes {
+		n.Consumers = nil
+	}
+	for _, n := range m.Nodes[1:] {
+		if n.Kind == "?" || !known(n.Inputs) {
+			continue
+		}
+		kind, _ := layers.Lookup(n.Kind)
+		if want := max(kind.NumInputs, 1); len(n.Inputs) != want {
+			errs.errorf(n.Pos, "%s takes %s, got %d", kind.Name, map[bool]string{true: "one input", false: fmt.Sprintf("%d inputs", want)}[want == 1], len(n.Inputs))
+			continue
+		}
+		var in [][]int
+		for _, i := range n.Inputs {
+			in = append(in, i.Shape)
+			i.Consumers = append(i.Consumers, n)
+		}
+		shape, err := kind.Shape(n, in)
+		if err != nil {
+			errs.errorf(n.Pos, "%s %s: %v", kind.Name, n.Name, err)
+			continue
+		}
+		if _, ok := ir.Fits(shape); !ok {
+			errs.errorf(n.Pos, "%s %s: output shape %v has more than %d values per sample", kind.Name, n.Name, shape, ir.MaxSize)
+			continue
+		}
+		n.Shape = shape
+		if kind.Params != nil {
+			n.Params = kind.Params(n)
+		}
+		for _, p := range n.Params {
+			if _, ok := ir.Fits(p.Shape); !ok {
+				errs.errorf(n.Pos, "%s %s: %s of shape %v has more than %d values", kind.Name, n.Name, p.Name, p.Shape, ir.MaxSize)
+				n.Shape, n.Params = nil, nil
+				break
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// known reports whether the shapes of all the nodes are known.
+func known(nodes []*ir.Node) bool {
+	for _, n := range nodes {
+		if n.Shape == nil {
+			return false
+		}
+	}
+	return true
+}
