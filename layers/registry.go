@@ -99,6 +99,10 @@ type Kind struct {
 	// training (BatchNormalization's batch statistics): the train step of a
 	// model with such a kind is not split in shards (see Batchwise).
 	Batchwise bool
+	// Adapts marks a kind whose buffers are computed from the training
+	// inputs before the first epoch (Normalization, as Keras's adapt()):
+	// the generated package's Adapt runs the emitter's Adapt code.
+	Adapts bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
