@@ -76,6 +76,8 @@ var mutants = []mutant{
 	// The second shard's gradient replaces the first's instead of adding
 	// to it.
 	{"shard_reduction", "sharded_dropout", "g[i] += gs[i]", "g[i] = gs[i]"},
+	// Rescaling's backward forgets its scale.
+	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 }
 
 // gradcheckTest is the test written into every generated package.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 	"github.com/nngen/nngen/runtime/optim"
 )
 
@@ -240,6 +241,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
 	g.paramRanges(f)
 	g.tileMethods(f)
+	g.adaptMethod(f)
 
 	gatherTargets := Qual(dataPkg, "GatherTargets").Call(m_(yb).Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
 	gatherTargetsW := Qual(dataPkg, "GatherTargets").Call(Id("w").Dot("y").Index(Op(":")), Id("set"), Id("idx"), Id("OutputSize"))
@@ -510,4 +512,24 @@ func (g *gen) drawer() *ir.Node {
 		}
 	}
 	return nil
+}
+
+// adaptMethod emits Adapt when a layer's buffers adapt to the training
+// inputs (Normalization): train calls it before the first epoch.
+func (g *gen) adaptMethod(f *File) {
+	var body []Code
+	for _, n := range g.m.Nodes {
+		if k, _ := emit.Lookup(n.Kind); k != nil && k.Adapt != nil {
+			e := g.emitter(1, false, "")
+			e.Begin(n)
+			e.Add(g.layerComment(n))
+			k.Adapt(e, n)
+			body = append(body, e.Take()...)
+		}
+	}
+	if body == nil {
+		return
+	}
+	f.Add(g.method("Adapt sets the statistics of the layers that adapt to the data\n(Normalization, as Keras's adapt()) from the n samples of inputs x, n·InputSize\nvalues: train calls it before the first epoch.", "Adapt",
+		[]Code{Id("x").Index().Float32(), Id("n").Int()}, nil, body...))
 }

@@ -158,10 +158,6 @@ func DiffDump(dir string) error {
 	if err := ckpt.Save(dir+"/model.safetensors", ts, nil); err != nil {
 		return err
 	}
-	var out []ckpt.Tensor
-	for _, t := range ts {
-		out = append(out, ckpt.Tensor{Name: "before." + t.Name, Shape: t.Shape, Image: t.Image, Data: append([]Float(nil), t.Data.([]Float)...)})
-	}
 	x, y := m.Input(), m.Target()
 	for i := range x {
 		{{- if .Tokens}}
@@ -191,6 +187,22 @@ func DiffDump(dir string) error {
 		{{- end}}
 	}
 	{{- end}}
+	{{- if .Adapts}}
+	// The adapting layers' statistics from the batch, as train does from
+	// the training inputs.
+	xs := make([]float32, len(x))
+	for i, v := range x {
+		xs[i] = float32(v)
+	}
+	m.Adapt(xs, BatchSize)
+	if err := ckpt.Save(dir+"/model.safetensors", ts, nil); err != nil {
+		return err
+	}
+	{{- end}}
+	var out []ckpt.Tensor
+	for _, t := range ts {
+		out = append(out, ckpt.Tensor{Name: "before." + t.Name, Shape: t.Shape, Image: t.Image, Data: append([]Float(nil), t.Data.([]Float)...)})
+	}
 	out = append(out,
 		ckpt.Tensor{Name: "x", Shape: []int{len(x)}, Data: append([]Float(nil), x[:]...)},
 		ckpt.Tensor{Name: "y", Shape: []int{len(y)}, Data: append([]Float(nil), y[:]...)})
@@ -668,6 +680,7 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 		"Pkg": m.Name, "Seed": seed, "Buffers": buffers, "Tokens": layers.Vocabulary(m),
 		"TargetIsInput": layers.TargetIsInput(m), "OneHot": strings.Contains(loss, "categorical"),
 		"Prob": loss == "binary_crossentropy", "InferDraws": infer, "TrainDraws": train, "Shards": shards,
+		"Adapts": adapts(m),
 	})
 	if err != nil {
 		return nil, err
@@ -958,4 +971,14 @@ func TestDiffComparerCatches(t *testing.T) {
 		return
 	}
 	t.Fatal("no model agreed with its twin")
+}
+
+// adapts reports whether a layer of m adapts to the training inputs.
+func adapts(m *ir.Model) bool {
+	for _, n := range m.Nodes {
+		if k, _ := layers.Lookup(n.Kind); k != nil && k.Adapts {
+			return true
+		}
+	}
+	return false
 }

@@ -610,6 +610,9 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		}
 		return opts[g.r.IntN(len(opts))]
 	},
+	"Normalization.axis":   func(g *generator, in []int) any { return -1 },
+	"Rescaling.scale":      func(g *generator, in []int) any { return []float64{1.0 / 255, 2, -1.5, 4 * g.r.Float64()}[g.r.IntN(4)] },
+	"Rescaling.offset":     func(g *generator, in []int) any { return []float64{0, -1, 2*g.r.Float64() - 1}[g.r.IntN(3)] },
 	"Embedding.input_dim":  func(g *generator, in []int) any { return 2 + g.r.IntN(8) },
 	"Embedding.output_dim": func(g *generator, in []int) any { return g.count() },
 	"Dropout.rate": func(g *generator, in []int) any {

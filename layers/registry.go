@@ -108,6 +108,10 @@ type Kind struct {
 	// code (nil: none); the fuse pass (pass.Fuse) calls it after Select and
 	// after deciding the loss's fusion.
 	Fuse func(n *ir.Node)
+	// Adapts marks a kind whose buffers are computed from the training
+	// inputs before the first epoch (Normalization, as Keras's adapt()):
+	// the generated package's Adapt runs the emitter's Adapt code.
+	Adapts bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).

@@ -382,13 +382,43 @@ def sampling_forward(tw, n, ins, train, draws):
     return from_nngen(mu + torch.exp(0.5 * lv) * eps, shape)
 
 
+class NormStats(nn.Module):
+    """Normalization's buffers under the layer's name: mean and variance."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.register_buffer('mean', torch.zeros(c))
+        self.register_buffer('variance', torch.ones(c))
+
+
+def norm_module(tw, n):
+    return NormStats(in_shape(tw, n)[-1])
+
+
+def norm_forward(tw, n, ins, train, draws):
+    # Keras: (x - mean) / max(sqrt(variance), 1e-7) per feature of the
+    # last nngen axis, the channels of an NCHW image.
+    x, lay = ins[0]
+    m = getattr(tw, n['Name'])
+    shape = (1, -1, 1, 1) if lay == 'nchw' else (-1,)
+    mean, std = m.mean.reshape(shape), torch.clamp(torch.sqrt(m.variance), min=1e-7).reshape(shape)
+    if n['Attrs']['invert']:
+        return x * std + mean, lay
+    return (x - mean) / std, lay
+
+
+def rescaling_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    return x * n['Attrs']['scale'] + n['Attrs']['offset'], lay
+
+
 none = lambda tw, n: None
 MODULES = {
     'Dense': dense_module, 'Activation': none, 'Conv2D': conv_module, 'MaxPooling2D': none,
     'AveragePooling2D': none, 'GlobalAveragePooling2D': none, 'Flatten': none, 'Reshape': none,
     'Dropout': none, 'BatchNormalization': bn_module, 'Embedding': embedding_module,
     'SimpleRNN': rnn_module('SimpleRNN'), 'LSTM': rnn_module('LSTM'), 'GRU': rnn_module('GRU'),
-    'Sampling': none,
+    'Sampling': none, 'Normalization': norm_module, 'Rescaling': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -396,7 +426,7 @@ FORWARD = {
     'GlobalAveragePooling2D': gap_forward, 'Flatten': flatten_forward, 'Reshape': reshape_forward,
     'Dropout': dropout_forward, 'BatchNormalization': bn_forward, 'Embedding': embedding_forward,
     'SimpleRNN': rnn_forward('SimpleRNN'), 'LSTM': rnn_forward('LSTM'), 'GRU': rnn_forward('GRU'),
-    'Sampling': sampling_forward,
+    'Sampling': sampling_forward, 'Normalization': norm_forward, 'Rescaling': rescaling_forward,
 }
 
 

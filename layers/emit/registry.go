@@ -19,6 +19,10 @@ type Kind struct {
 	// the parameters and of the inputs that need one.
 	Forward  func(e *Emitter, n *ir.Node)
 	Backward func(e *Emitter, n *ir.Node)
+	// Adapt, for a kind that layers marks Adapts, emits the code of the
+	// package's Adapt(x []float32, n int) that sets the node's buffers from
+	// the n training samples of model inputs x, before the first epoch.
+	Adapt func(e *Emitter, n *ir.Node)
 }
 
 var kinds = map[string]*Kind{}

@@ -18,6 +18,10 @@ func TestEveryKindHasCode(t *testing.T) {
 		if k, _ := Lookup(name); k.Forward == nil || k.Backward == nil {
 			t.Errorf("kind %s lacks a forward or backward emitter", name)
 		}
+		k, _ := Lookup(name)
+		if lk, _ := layers.Lookup(name); lk.Adapts != (k.Adapt != nil) {
+			t.Errorf("kind %s: Adapts is %v in layers, and its code has an Adapt emitter: %v", name, lk.Adapts, k.Adapt != nil)
+		}
 	}
 	var acts []string
 	for a := range activations {
