@@ -82,7 +82,7 @@ func evaluateInto(s *scores, m Model, set *data.Set, prefix string) {
 	outputs := lazyOutputs(m, set)
 	for _, name := range metricsOf(m) {
 		v := acc
-		if !metric.IsAccuracy(name) {
+		if !modelCounts(m, name) {
 			v = metric.Compute(name, outputs(), classesOf(m), targetsOf(set))
 		}
 		s.add(prefixed(prefix, name), v)
@@ -100,11 +100,19 @@ func trainScores(s *scores, m Model, set *data.Set, loss, acc float64) {
 	outputs := lazyOutputs(m, set)
 	for _, name := range metricsOf(m) {
 		v := acc
-		if !metric.IsAccuracy(name) {
+		if !modelCounts(m, name) {
 			v = metric.Compute(name, outputs(), classesOf(m), targetsOf(set))
 		}
 		s.add(name, v)
 	}
+}
+
+// modelCounts reports whether metric name is the accuracy that m counts
+// itself (Evaluate's and TrainBatch's): accuracy and its aliases, but
+// binary_accuracy only for one output value (of several, it thresholds
+// each).
+func modelCounts(m Model, name string) bool {
+	return metric.IsAccuracy(name) && (name != "binary_accuracy" || classesOf(m) == 1)
 }
 
 // lazyOutputs returns a function that runs m on every sample of set once,
