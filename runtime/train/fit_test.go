@@ -281,3 +281,30 @@ func TestPredictForms(t *testing.T) {
 	}
 	checkError(t, 2, "fake predict: ", "--out y.txt: want a .npy or .csv file", "predict", "--in", x, "--out", "y.txt")
 }
+
+// TestResumeLearningRateFactor checks that the factor the plateau set is
+// saved in the checkpoint and taken up by --resume.
+func TestResumeLearningRateFactor(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, _, _ := writeSynthetic(t, dir, 250, 1)
+	f, hist := filepath.Join(dir, "m.ckpt"), filepath.Join(dir, "h.csv")
+	plateau := []string{"--validation-split", "0.2", "--reduce-lr-on-plateau", "1,0.5", "--monitor", "val_accuracy", "--min-delta", "1", "--checkpoint", f}
+	mustRun(t, append([]string{"train", "--data", csvPath, "--epochs", "3", "--quiet"}, plateau...)...)
+	_, meta, err := ckpt.Read(f)
+	if err != nil || meta["lr_factor"] != "0.25" {
+		t.Fatalf("lr_factor %q (%v), want 0.25 after two epochs without improvement", meta["lr_factor"], err)
+	}
+	mustRun(t, append([]string{"train", "--data", csvPath, "--epochs", "4", "--resume", f, "--history", hist, "--quiet"}, plateau...)...)
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if len(rows) != 2 || rows[1][0] != "4" {
+		t.Fatalf("history of the resumed run:\n%s", b)
+	}
+	want := 0.5 / (1 + 0.01*float64(3*200/fakeBatch)) * 0.25
+	if lr, _ := strconv.ParseFloat(rows[1][len(rows[1])-2], 64); math.Abs(lr-want) > 1e-6*want {
+		t.Errorf("lr of epoch 4 after resuming: %v, want %v", lr, want)
+	}
+}
