@@ -217,6 +217,9 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("SetStep sets the number of optimizer steps taken, after a checkpoint was loaded.", "SetStep", []Code{Id("step").Int()}, nil, m_("step").Op("=").Id("step")))
 	f.Add(g.method("Params returns the flat parameter array.", "Params", nil, []Code{Index().Id("Float")}, Return(m_("p").Index(Op(":")))))
 	f.Add(g.method("Grads returns the flat gradient array, matching Params.", "Grads", nil, []Code{Index().Id("Float")}, Return(m_("g").Index(Op(":")))))
+	for _, c := range g.fitMethods() {
+		f.Add(c)
+	}
 	xb, yb := "x", "y" // the batch of a train step: shard 0's buffers, or the model's own
 	if g.shards > 1 {
 		xb, yb = "xb", "yb"
@@ -369,14 +372,7 @@ func (g *gen) hyperDict(h optim.Hyper) Dict {
 }
 
 func (g *gen) update() []Code {
-	o := g.m.Opt
-	lr := Id("hyper").Dot("LR")
-	switch o.Schedule {
-	case "step":
-		lr = Qual(optimPkg, "StepLR").Call(lr, m_("step"), Lit(o.StepSize), Lit(o.Gamma))
-	case "cosine":
-		lr = Qual(optimPkg, "CosineLR").Call(lr, m_("step"), Lit(o.DecaySteps), Lit(o.Alpha))
-	}
+	o, lr := g.m.Opt, g.scheduledLR()
 	var s []Code
 	switch {
 	case o.GlobalClipNorm > 0:

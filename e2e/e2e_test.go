@@ -214,7 +214,7 @@ func trainOnce(t *testing.T) (string, map[string]string) {
 // TestTrain trains one epoch and checks the summary line.
 func TestTrain(t *testing.T) {
 	_, kv := trainOnce(t)
-	for _, k := range []string{"epochs", "train_loss", "test_loss", "test_accuracy", "samples_per_sec"} {
+	for _, k := range []string{"epochs", "loss", "test_loss", "test_accuracy", "samples_per_sec"} {
 		if _, ok := kv[k]; !ok {
 			t.Errorf("summary has no %s: %v", k, kv)
 		}
@@ -227,8 +227,8 @@ func TestTrain(t *testing.T) {
 	if acc := number(t, kv, "test_accuracy"); acc < 0.95 {
 		t.Errorf("test_accuracy=%v after one epoch, want at least 0.95", acc)
 	}
-	if loss := number(t, kv, "train_loss"); !(loss > 0 && loss < 0.5) {
-		t.Errorf("train_loss=%v after one epoch, want in (0, 0.5)", loss)
+	if loss := number(t, kv, "loss"); !(loss > 0 && loss < 0.5) {
+		t.Errorf("loss=%v after one epoch, want in (0, 0.5)", loss)
 	}
 }
 

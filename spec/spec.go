@@ -16,6 +16,7 @@ import (
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
 	"github.com/nngen/nngen/pass"
+	"github.com/nngen/nngen/runtime/metric"
 	"github.com/nngen/nngen/runtime/optim"
 )
 
@@ -310,8 +311,11 @@ func (p *parser) parse(src []byte) *ir.Model {
 			if s == "acc" {
 				s = "accuracy"
 			}
-			if s != "accuracy" {
-				p.errorf(nodes[i], "unknown metric %q (supported: accuracy)", s)
+			switch {
+			case !metric.Known(s):
+				p.errorf(nodes[i], "unknown metric %q%s", s, oneOf(s, metric.Names))
+			case metric.ForClassifier(s) && m.Loss.Kind != "" && !classifies(m.Loss.Kind):
+				p.errorf(nodes[i], "metric %q needs a classifier, and loss %s is a regression's", s, m.Loss.Kind)
 			}
 			m.Metrics = append(m.Metrics, s)
 		}
@@ -538,4 +542,13 @@ func snake(s string) string {
 		b.WriteRune(unicode.ToLower(c))
 	}
 	return b.String()
+}
+
+// classifies reports whether the loss is a classifier's (a cross-entropy),
+// whose outputs are probabilities.
+func classifies(loss string) bool {
+	if a, ok := layers.LossAliases[loss]; ok {
+		loss = a
+	}
+	return loss != "mse"
 }

@@ -369,7 +369,7 @@ layers:
     units: 2
 dtype: float8
 loss: hinge
-metrics: [accuracy, auc]
+metrics: [accuracy, auk]
 optimizer: {name: sgd, nesterov: true}
 `)
 	want := `t.yaml:1:7: model name "1model" is not a valid Go identifier (letters, digits and _, not starting with a digit, not a Go keyword)
@@ -380,7 +380,7 @@ t.yaml:8:5: Dense layer dense_1 needs field "units"
 t.yaml:9:13: inputs of dense_1: layer "later" is defined below, at line 11; a layer's inputs must come before it
 t.yaml:13:8: dtype must be float32 or float64, got "float8"
 t.yaml:14:7: unknown loss "hinge" (one of: binary_crossentropy, categorical_crossentropy, mean_squared_error, mse, sparse_categorical_crossentropy)
-t.yaml:15:21: unknown metric "auc" (supported: accuracy)
+t.yaml:15:21: unknown metric "auk"; did you mean "auc"?
 t.yaml:16:24: nesterov needs a momentum above 0`
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

@@ -188,3 +188,26 @@ func imageGeometry(in []int) (h, w, c int, err error) {
 	}
 	return 0, 0, 0, fmt.Errorf("the model's input %s is not an image: want [h,w,c] with 1, 3 or 4 channels, [h,w], or a square [h·w]", shapeString(in))
 }
+
+// ReadImages reads the image files paths as ImageFolder reads its images,
+// resized and converted to the input shape in, into one array of
+// len(paths) samples.
+func ReadImages(paths []string, in []int) ([]float32, error) {
+	h, w, c, err := imageGeometry(in)
+	if err != nil {
+		return nil, err
+	}
+	x := make([]float32, len(paths)*h*w*c)
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i, path := range paths {
+		if err := readImage(path, dst); err != nil {
+			return nil, err
+		}
+		pixels(x[i*h*w*c:(i+1)*h*w*c], dst, c)
+	}
+	return x, nil
+}
+
+// IsImageFile reports whether path names an image file by its extension,
+// one ImageFolder reads.
+func IsImageFile(path string) bool { return isImageFile(path) }

@@ -318,3 +318,8 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// WriteFile writes a file through write atomically: into a temporary file
+// next to path, renamed to path once complete. On error path is left
+// untouched.
+func WriteFile(path string, write func(io.Writer) error) error { return writeAtomic(path, write) }

@@ -104,6 +104,17 @@ type Optimizer[T float32 | float64] struct {
 	// in the order of StateNames; they are usually views into the model's
 	// own arrays.
 	State [][]T
+	// Factor multiplies the learning rate of every update, as Keras's
+	// ReduceLROnPlateau lowers it; 0 means 1.
+	Factor float64
+}
+
+// Rate returns the learning rate an update given lr uses: lr times Factor.
+func (o *Optimizer[T]) Rate(lr float64) float64 {
+	if o.Factor != 0 {
+		return lr * o.Factor
+	}
+	return lr
 }
 
 // Update applies the optimizer's update for the 1-based step to p, using the
@@ -127,7 +138,7 @@ func (o *Optimizer[T]) UpdateRange(p, g []T, lr float64, step, lo, hi int) {
 
 // update is Update with, when ranged, the state arrays cut to [lo, hi).
 func (o *Optimizer[T]) update(p, g []T, lr float64, step, lo, hi int, ranged bool) {
-	h, s := o.Hyper, o.State
+	h, s, lr := o.Hyper, o.State, o.Rate(lr)
 	if n := StateSlots(o.Name, h); len(s) != n {
 		panic(fmt.Sprintf("optim: %s needs %d state arrays, got %d", o.Name, n, len(s)))
 	}

@@ -1,19 +1,22 @@
 package train
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
-	"slices"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	"github.com/nngen/nngen/runtime/metric"
 )
 
 func runEval(c *cli, fs *flag.FlagSet, args []string) error {
 	d := defineData(c.model, fs, "evaluate on the test split of")
 	weights := weightsFlag(fs)
+	confusion := fs.Bool("confusion", false, "print the confusion matrix too, rows the true classes and columns the predicted ones")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -21,62 +24,97 @@ func runEval(c *cli, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	m := c.model
-	if _, err := loadWeights(m, *weights); err != nil {
+	meta, err := loadWeights(m, *weights)
+	if err != nil {
 		return err
 	}
 	set, test, err := d.load(m)
 	if err != nil {
 		return err
 	}
-	if test == nil {
-		loss, metrics := evaluate(m, set, "")
-		fmt.Fprintf(c.stdout, "loss=%.4f%s samples=%d\n", loss, metrics, set.N)
-		return nil
+	prefix := ""
+	if test != nil {
+		set, prefix = test, "test"
 	}
-	loss, metrics := evaluate(m, test, "test")
-	fmt.Fprintf(c.stdout, "test_loss=%.4f%s samples=%d\n", loss, metrics, test.N)
+	// Number the data's classes as training did.
+	if names := classNames(nil, meta); names != nil {
+		if err := sameClasses(&data.Set{ClassNames: names}, set, d.path); err != nil {
+			return err
+		}
+	}
+	if *confusion && !isClassifier(m, set) {
+		return fmt.Errorf("--confusion: %s is no classifier's data (no class labels)", d.path)
+	}
+	s := &scores{}
+	evaluateInto(s, m, set, prefix)
+	fmt.Fprintf(c.stdout, "%s samples=%d\n", strings.TrimPrefix(s.logfmt(), " "), set.N)
+	if *confusion {
+		out := predictAll(m, set.X, set.N)
+		writeConfusion(c.stdout, metric.Confusion(out, classesOf(m), targetsOf(set)), classNames(set.ClassNames, meta))
+	}
 	return nil
 }
 
-func runPredict(c *cli, fs *flag.FlagSet, args []string) error {
-	in := fs.String("in", "", "read the inputs from the .npy `FILE`")
-	out := fs.String("out", "", "write the outputs to the .npy `FILE`")
-	weights := weightsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
+// isClassifier reports whether set holds the class labels of m's outputs:
+// class ids, or 0 and 1 for one output value.
+func isClassifier(m Model, set *data.Set) bool {
+	if set.Labels != nil {
+		return true
 	}
-	if *in == "" || *out == "" {
-		return usagef("--in and --out are required")
+	if set.Y == nil || classesOf(m) != 1 || set.Width != 1 {
+		return false
 	}
-	m := c.model
-	if _, err := loadWeights(m, *weights); err != nil {
-		return err
+	for _, y := range set.Y {
+		if y != 0 && y != 1 {
+			return false
+		}
 	}
-	shape, x, err := data.ReadNPY(*in)
-	if err != nil {
-		return err
+	return true
+}
+
+// classNames are the class names of the data, or else of the checkpoint's
+// metadata, or nil.
+func classNames(names []string, meta map[string]string) []string {
+	if names != nil {
+		return names
 	}
-	inShape, outShape := m.InputShape(), m.OutputShape()
-	var n int
-	switch {
-	case slices.Equal(shape, inShape):
-		n = 1
-		outShape = slices.Clone(outShape)
-	case len(shape) == len(inShape)+1 && slices.Equal(shape[1:], inShape):
-		n = shape[0]
-		outShape = append([]int{n}, outShape...)
-	default:
-		return fmt.Errorf("%s: shape %s does not fit the model's input: want %s or %s",
-			*in, fmtShape(shape), fmtShape(append([]int{-1}, inShape...)), fmtShape(inShape))
+	if s, ok := meta["class_names"]; ok {
+		var l []string
+		if json.Unmarshal([]byte(s), &l) == nil {
+			return l
+		}
 	}
-	if len(x) != n*size(inShape) {
-		return fmt.Errorf("%s: %d values for shape %s", *in, len(x), fmtShape(shape))
+	return nil
+}
+
+// writeConfusion prints the confusion matrix cm with the class names, or
+// the class ids where there are none, in aligned columns.
+func writeConfusion(w io.Writer, cm [][]int, names []string) {
+	label := func(i int) string {
+		if i < len(names) {
+			return names[i]
+		}
+		return strconv.Itoa(i)
 	}
-	y := make([]float32, n*size(m.OutputShape()))
-	if n > 0 {
-		m.Predict(x, y)
+	width := len("true\\predicted")
+	for i := range cm {
+		width = max(width, len(label(i)))
+		for _, v := range cm[i] {
+			width = max(width, len(strconv.Itoa(v)))
+		}
 	}
-	return data.WriteNPY(*out, outShape, y)
+	fmt.Fprintf(w, "%-*s", width, "true\\predicted")
+	for j := range cm {
+		fmt.Fprintf(w, " %*s", width, label(j))
+	}
+	fmt.Fprintln(w)
+	for i, row := range cm {
+		fmt.Fprintf(w, "%-*s", width, label(i))
+		for _, v := range row {
+			fmt.Fprintf(w, " %*d", width, v)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 func runExport(c *cli, fs *flag.FlagSet, args []string) error {

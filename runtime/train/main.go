@@ -6,9 +6,10 @@
 //
 // The binary has five commands:
 //
-//	train --data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F] [--resume F] [--quiet]
-//	eval --data PATH [--weights F]
-//	predict --in X.npy --out Y.npy [--weights F]
+//	train --data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F [--save-best]] [--resume F]
+//	      [--early-stopping P] [--monitor NAME] [--min-delta D] [--reduce-lr-on-plateau P[,F]] [--history F.csv] [--plot F.png] [--quiet]
+//	eval --data PATH [--weights F] [--confusion]
+//	predict --in PATH --out Y.npy|Y.csv [--label-column C] [--weights F]
 //	export --out F.safetensors [--weights F]
 //	info
 //
@@ -36,22 +37,30 @@
 // shows each epoch; otherwise, and on a terminal once an epoch is done, one
 // line per epoch is printed:
 //
-//	epoch=3 train_loss=0.1234 train_accuracy=0.9612 val_loss=0.1102 val_accuracy=0.9650 test_loss=0.0981 test_accuracy=0.9701 samples_per_sec=41000 seconds=1.46
+//	epoch=3 loss=0.1234 accuracy=0.9612 val_loss=0.1102 val_accuracy=0.9650 test_loss=0.0981 test_accuracy=0.9701 samples_per_sec=41000 seconds=1.46
 //
-// (val_ without validation data and test_ without a test split left out),
+// with Keras's history names: loss and each metric of the spec (Metrics;
+// see metrics.go and runtime/metric), val_ for the validation set and test_
+// for the test split, those there are,
 // where samples_per_sec counts training steps only and seconds is the whole
 // epoch, evaluation and checkpoint included. The last line, and with
 // --quiet the only one, sums the run up:
 //
-//	epochs=10 train_loss=0.0510 test_loss=0.0810 test_accuracy=0.9761 samples_per_sec=312000
+//	epochs=10 loss=0.0510 accuracy=0.9850 test_loss=0.0810 test_accuracy=0.9761 samples_per_sec=312000
 //
-// train_loss is the mean loss of the last epoch and samples_per_sec the
-// training samples of this run over the time spent in training steps.
+// with the last epoch's report and samples_per_sec the training samples of
+// this run over the time spent in training steps. The callbacks
+// (callbacks.go: --early-stopping, --save-best, --reduce-lr-on-plateau)
+// watch --monitor, default val_loss, as Keras's do, and add best_epoch and
+// best_<monitor> to it; --history and --plot write the epochs' reports as
+// a CSV table and as curves (history.go, plot.go).
 //
 // eval prints "test_loss=... test_accuracy=... samples=10000" for the test
 // split of the data, or "loss=... accuracy=... samples=150" for all of data
-// without one. predict reads an .npy file of shape [n, input...] (or
-// [input...] for one sample) and writes [n, output...] (or [output...]).
+// without one, and with --confusion the confusion matrix. predict reads an
+// .npy file of shape [n, input...] (or [input...] for one sample), a table's
+// feature columns or images (predict.go) and writes [n, output...] (or
+// [output...]) to .npy, or a CSV table of class, name and probabilities.
 // export writes the parameters alone, without optimizer state. info
 // describes the model. Without --weights, eval, predict and export use the
 // initial weights of the default seed.
@@ -163,12 +172,12 @@ type command struct {
 }
 
 var commands = []*command{
-	{"train", "--data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F] [--resume F] [--quiet] [--workers N]",
+	{"train", "--data PATH --epochs N [--validation-split F | --validation-data PATH] [--seed S] [--checkpoint F [--save-best]] [--resume F]\n      [--early-stopping P] [--monitor NAME] [--min-delta D] [--reduce-lr-on-plateau P[,F]] [--history F.csv] [--plot F.png] [--quiet] [--workers N]",
 		"Train trains the model on the data until N epochs in total are done (validation and test sets are\nevaluated on every worker; the train step runs on one).", runTrain, true},
-	{"eval", "--data PATH [--weights F] [--workers N]",
-		"Eval prints the loss and accuracy on the data's test split, or on all of it if it has none.", runEval, true},
-	{"predict", "--in X.npy --out Y.npy [--weights F] [--workers N]",
-		"Predict runs the model on the samples of X.npy and writes its outputs to Y.npy.", runPredict, true},
+	{"eval", "--data PATH [--weights F] [--confusion] [--workers N]",
+		"Eval prints the loss and metrics on the data's test split, or on all of it if it has none.", runEval, true},
+	{"predict", "--in PATH --out Y.npy|Y.csv [--label-column C] [--weights F] [--workers N]",
+		"Predict runs the model on the samples at PATH (.npy, .csv, an image or a folder of images)\nand writes its outputs to Y.npy, or to Y.csv (a classifier's class, name and probabilities).", runPredict, true},
 	{"export", "--out F.safetensors [--weights F]",
 		"Export writes the model's parameters, without optimizer state, as safetensors.", runExport, false},
 	{"info", "",

@@ -23,6 +23,8 @@ type fakeModel struct {
 	w    [6]float32 // linear.weight [2,2] (out, in), then linear.bias [2]
 	mom  [6]float32 // momentum of w
 	grad [6]float32
+	// factor multiplies the learning rate (SetLearningRateFactor); 0 is 1
+	factor float64
 }
 
 const (
@@ -87,7 +89,7 @@ func (m *fakeModel) TrainBatch(set *data.Set, idx []int) (loss float64, correct 
 			m.grad[4+k] += g
 		}
 	}
-	lr := 0.5 / (1 + 0.01*float32(m.step))
+	lr := float32(m.LearningRate())
 	for i := range m.w {
 		m.mom[i] = 0.9*m.mom[i] + m.grad[i]
 		m.w[i] -= lr * m.mom[i]
@@ -95,6 +97,16 @@ func (m *fakeModel) TrainBatch(set *data.Set, idx []int) (loss float64, correct 
 	m.step++
 	return loss / float64(len(idx)), correct
 }
+
+func (m *fakeModel) LearningRate() float64 {
+	lr := 0.5 / (1 + 0.01*float64(float32(m.step)))
+	if m.factor != 0 {
+		lr *= m.factor
+	}
+	return lr
+}
+
+func (m *fakeModel) SetLearningRateFactor(f float64) { m.factor = f }
 
 func (m *fakeModel) Evaluate(set *data.Set) (loss, accuracy float64) {
 	correct := 0
@@ -184,8 +196,8 @@ func mustRun(t *testing.T, args ...string) string {
 }
 
 var (
-	epochLine   = regexp.MustCompile(`^epoch=(\d+) train_loss=\d+\.\d{4} train_accuracy=[01]\.\d{4} test_loss=\d+\.\d{4} test_accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
-	summaryLine = regexp.MustCompile(`^epochs=(\d+) train_loss=\d+\.\d{4} test_loss=\d+\.\d{4} test_accuracy=([01]\.\d{4}) samples_per_sec=\d+$`)
+	epochLine   = regexp.MustCompile(`^epoch=(\d+) loss=\d+\.\d{4} accuracy=[01]\.\d{4} test_loss=\d+\.\d{4} test_accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
+	summaryLine = regexp.MustCompile(`^epochs=(\d+) loss=\d+\.\d{4} accuracy=[01]\.\d{4} test_loss=\d+\.\d{4} test_accuracy=([01]\.\d{4}) samples_per_sec=\d+$`)
 )
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }

@@ -60,9 +60,9 @@ func writeSynthetic(t *testing.T, dir string, n int, stream uint64) (csv, x, y s
 }
 
 var (
-	valEpochLine   = regexp.MustCompile(`^epoch=(\d+) train_loss=\d+\.\d{4} train_accuracy=[01]\.\d{4} val_loss=\d+\.\d{4} val_accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
-	valSummaryLine = regexp.MustCompile(`^epochs=(\d+) train_loss=\d+\.\d{4} val_loss=\d+\.\d{4} val_accuracy=([01]\.\d{4}) samples_per_sec=\d+$`)
-	noValEpochLine = regexp.MustCompile(`^epoch=(\d+) train_loss=\d+\.\d{4} train_accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
+	valEpochLine   = regexp.MustCompile(`^epoch=(\d+) loss=\d+\.\d{4} accuracy=[01]\.\d{4} val_loss=\d+\.\d{4} val_accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
+	valSummaryLine = regexp.MustCompile(`^epochs=(\d+) loss=\d+\.\d{4} accuracy=[01]\.\d{4} val_loss=\d+\.\d{4} val_accuracy=([01]\.\d{4}) samples_per_sec=\d+$`)
+	noValEpochLine = regexp.MustCompile(`^epoch=(\d+) loss=\d+\.\d{4} accuracy=[01]\.\d{4} samples_per_sec=\d+ seconds=\d+\.\d\d$`)
 )
 
 // TestTrainCSV trains on a table with class names, validating on its last
@@ -191,7 +191,8 @@ func TestTrainImageFolder(t *testing.T) {
 // TestBadInput runs the cases of testdata/badinput: each folder holds the
 // data, args (the command line; $OUT is a checkpoint that exists before)
 // and stderr.txt, the one line the command must fail with (exit 1). The
-// checkpoint must be left as it was. Run with -update to rewrite
+// checkpoint and the outputs $OUT.csv and $OUT.npy must be left as they
+// were. Run with -update to rewrite
 // stderr.txt.
 func TestBadInput(t *testing.T) {
 	cases, err := filepath.Glob(filepath.Join("testdata", "badinput", "*"))
@@ -206,8 +207,13 @@ func TestBadInput(t *testing.T) {
 			}
 			out := filepath.Join(t.TempDir(), "old.ckpt")
 			const old = "the checkpoint of an earlier run"
-			if err := os.WriteFile(out, []byte(old), 0o644); err != nil {
-				t.Fatal(err)
+			// $OUT.csv and $OUT.npy are outputs of predict that exist
+			// before too.
+			olds := []string{out, out + ".csv", out + ".npy"}
+			for _, f := range olds {
+				if err := os.WriteFile(f, []byte(old), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			args := strings.Fields(strings.ReplaceAll(string(b), "$OUT", out))
 			abs, err := filepath.Abs(dir)
@@ -230,8 +236,13 @@ func TestBadInput(t *testing.T) {
 			if code != 1 || stdout != "" || stderr != string(want) || strings.Count(stderr, "\n") != 1 {
 				t.Errorf("%s: exit %d, stdout %q, stderr\n%s\nwant exit 1 and stderr\n%s", strings.Join(args, " "), code, stdout, stderr, want)
 			}
-			if b, err := os.ReadFile(out); err != nil || string(b) != old {
-				t.Errorf("%s: the checkpoint was overwritten", strings.Join(args, " "))
+			for _, f := range olds {
+				if b, err := os.ReadFile(f); err != nil || string(b) != old {
+					t.Errorf("%s: %s was overwritten", strings.Join(args, " "), f)
+				}
+			}
+			if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp*")); len(tmp) > 0 {
+				t.Errorf("%s: temporary files left: %v", strings.Join(args, " "), tmp)
 			}
 		})
 	}

@@ -87,7 +87,7 @@ func TestTrainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train --text: exit %d, stderr %q", code, errOut)
 	}
-	if !strings.Contains(out, "train_accuracy=0.5000") {
+	if !strings.Contains(out, "accuracy=0.5000") {
 		t.Errorf("train --text: want the accuracy over every step, 0.5:\n%s", out)
 	}
 	if m.trained == nil || m.trained.Steps != 4 || m.trained.Shape[0] != 4 {

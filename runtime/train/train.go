@@ -4,9 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/ckpt"
 	"github.com/nngen/nngen/runtime/data"
+	"github.com/nngen/nngen/runtime/metric"
 )
 
 func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
@@ -21,9 +23,12 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	v := defineValidation(fs)
 	epochs := fs.Int("epochs", 0, "train until `N` epochs in total are done")
 	seed := fs.Uint64("seed", c.defaultSeed, "initialise, shuffle and drop out with `SEED`")
-	save := fs.String("checkpoint", "", "save parameters and optimizer state to `FILE` after every epoch")
+	save := fs.String("checkpoint", "", "save parameters and optimizer state to `FILE` after every epoch (with --save-best: after\nevery epoch that improves --monitor)")
 	resume := fs.String("resume", "", "continue from the checkpoint `FILE`")
 	quiet := fs.Bool("quiet", false, "print only the summary line")
+	cb := defineCallbacks(fs)
+	hist := fs.String("history", "", "write the epochs' reports to the CSV `FILE` (epoch, loss and metrics, lr, seconds)")
+	plotPath := fs.String("plot", "", "draw the training curves into the PNG `FILE`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +48,7 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	done := 0
 	if *resume != "" {
 		var err error
-		if m, done, err = c.resume(m, *resume, isSet(fs, "seed")); err != nil {
+		if m, done, err = c.resume(m, *resume, isSet(fs, "seed"), cb); err != nil {
 			return err
 		}
 		if done >= *epochs {
@@ -58,20 +63,46 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := cb.check(m, *save, reportKeys(m, valSet != nil, testSet != nil)); err != nil {
+		return err
+	}
 	if valSet == nil && testSet == nil && !*quiet {
 		fmt.Fprintf(c.stderr, "%s: %s has no test split and no validation data was asked for (--validation-split F, --validation-data PATH): training without validation\n", c.name, d.path)
 	}
-	r := &run{m: m, train: trainSet, val: valSet, test: testSet, epochs: *epochs, save: *save, out: c.stdout, quiet: *quiet}
+	r := &run{m: m, train: trainSet, val: valSet, test: testSet, epochs: *epochs, save: *save, out: c.stdout, stderr: c.stderr,
+		name: c.name, quiet: *quiet, cb: cb, histPath: *hist, plotPath: *plotPath}
 	if f, ok := c.stdout.(*os.File); ok && !*quiet {
 		r.bar = term.IsTerminal(int(f.Fd()))
 	}
 	return r.loop(done)
 }
 
+// reportKeys are the names of an epoch's report for m, with or without
+// validation and test sets.
+func reportKeys(m Model, val, test bool) []string {
+	var keys []string
+	for _, p := range []struct {
+		prefix string
+		has    bool
+	}{{"", true}, {"val", val}, {"test", test}} {
+		if !p.has {
+			continue
+		}
+		keys = append(keys, prefixed(p.prefix, "loss"))
+		if _, ok := m.(LossTerms); ok && p.prefix == "" {
+			continue // the training set's terms are not reported
+		}
+		for _, name := range metricsOf(m) {
+			keys = append(keys, prefixed(p.prefix, name))
+		}
+	}
+	return keys
+}
+
 // resume loads the checkpoint path into m and returns the model to go on
 // with and the number of epochs done. The checkpoint's seed wins over the
 // default seed; an explicit --seed that differs is an error.
-func (c *cli) resume(m Model, path string, seedSet bool) (Model, int, error) {
+func (c *cli) resume(m Model, path string, seedSet bool, cb *callbacks) (Model, int, error) {
 	meta, err := loadCheckpoint(m, path, true)
 	if err != nil {
 		return nil, 0, err
@@ -93,6 +124,15 @@ func (c *cli) resume(m Model, path string, seedSet bool) (Model, int, error) {
 		}
 	}
 	m.SetStep(step)
+	if f, ok := meta["lr_factor"]; ok {
+		v, err := strconv.ParseFloat(f, 64)
+		lm, can := m.(LearningRateModel)
+		if err != nil || !(v > 0) || !can {
+			return nil, 0, fmt.Errorf("%s: lr_factor %q, which this model cannot take", path, f)
+		}
+		cb.lrFactor = v
+		lm.SetLearningRateFactor(v)
+	}
 	return m, epoch, nil
 }
 
@@ -104,76 +144,106 @@ type run struct {
 	epochs    int
 	save      string // checkpoint path, if any
 	out       io.Writer
+	stderr    io.Writer
+	name      string // the binary's, for messages
 	quiet     bool
 	bar       bool // show a progress bar
+	cb        *callbacks
+	histPath  string // --history, if any
+	plotPath  string // --plot, if any
 }
 
-// loop trains epochs done+1 to r.epochs, reporting and saving after each.
+// loop trains epochs done+1 to r.epochs, reporting and saving after each,
+// and stops early when the callbacks say so.
 func (r *run) loop(done int) error {
 	m := r.m
 	b := m.BatchSize()
 	if r.train.N < b {
 		return fmt.Errorf("the training set has %d samples, fewer than one batch of %d", r.train.N, b)
 	}
+	if r.cb == nil {
+		r.cb = &callbacks{lrFactor: 1}
+	}
 	shuffler := data.NewShuffler(r.train.N, m.Seed())
+	lm, hasLR := m.(LearningRateModel)
 	var (
 		trainTime time.Duration
 		samples   int
-		trainLoss float64
-		report    string // the validation and test losses and metrics
+		last      *scores
+		hist      history
+		e         int
 	)
-	for e := done + 1; e <= r.epochs; e++ {
+	for e = done + 1; e <= r.epochs; e++ {
 		start := time.Now()
+		lr := math.NaN()
+		if hasLR {
+			lr = lm.LearningRate()
+		}
 		perm := shuffler.Epoch(e)
 		n := data.Batches(perm, b)
 		var p *progress
 		if r.bar {
 			p = newProgress(r.out, e, r.epochs, n, b)
-			p.noAccuracy = trainAccuracy(m, 0) == ""
+			p.noAccuracy = !slices.ContainsFunc(metricsOf(m), metric.IsAccuracy)
 		}
-		var correct int
-		trainLoss, correct = trainEpoch(m, r.train, perm, n, p)
+		trainLoss, correct := trainEpoch(m, r.train, perm, n, p)
 		dt := time.Since(start)
 		p.finish()
 		trainTime += dt
 		samples += n * b
-		report = r.evaluate()
-		if r.save != "" {
-			if err := ckpt.Save(r.save, m.Tensors(true), classMeta(r.train, map[string]string{
+		s := &scores{}
+		trainScores(s, m, r.train, trainLoss, float64(correct)/float64(n*b*rowsPerSample(m)))
+		for _, set := range []struct {
+			set    *data.Set
+			prefix string
+		}{{r.val, "val"}, {r.test, "test"}} {
+			if set.set != nil {
+				evaluateInto(s, m, set.set, set.prefix)
+			}
+		}
+		improved, stop := r.cb.epochEnd(m, e, s)
+		if r.save != "" && (!r.cb.saveBest || improved) {
+			if err := ckpt.Save(r.save, m.Tensors(true), r.cb.lrMeta(classMeta(r.train, map[string]string{
 				"model":     m.Name(),
 				"spec_hash": m.SpecHash(),
 				"seed":      strconv.FormatUint(m.Seed(), 10),
 				"step":      strconv.Itoa(m.Step()),
 				"epoch":     strconv.Itoa(e),
-			})); err != nil {
+			}))); err != nil {
 				return err
 			}
 		}
+		secs := time.Since(start).Seconds()
 		if !r.quiet {
-			fmt.Fprintf(r.out, "epoch=%d train_loss=%.4f%s%s samples_per_sec=%d seconds=%.2f\n",
-				e, trainLoss, trainAccuracy(m, float64(correct)/float64(n*b*rowsPerSample(m))), report, rate(n*b, dt), time.Since(start).Seconds())
+			fmt.Fprintf(r.out, "epoch=%d%s samples_per_sec=%d seconds=%.2f\n", e, s.logfmt(), rate(n*b, dt), secs)
+		}
+		hist.add(e, s, lr, secs)
+		if r.histPath != "" {
+			if err := hist.writeCSV(r.histPath); err != nil {
+				return fmt.Errorf("--history %w", err)
+			}
+		}
+		last = s
+		if stop {
+			break
 		}
 	}
-	fmt.Fprintf(r.out, "epochs=%d train_loss=%.4f%s samples_per_sec=%d\n",
-		r.epochs, trainLoss, report, rate(samples, trainTime))
+	e = min(e, r.epochs)
+	var best string
+	if r.cb.active() {
+		best = fmt.Sprintf(" best_epoch=%d best_%s=%.4f", r.cb.bestEpoch, r.cb.monitor, r.cb.best)
+	}
+	if r.cb.restore(m, e) && !r.quiet {
+		fmt.Fprintf(r.stderr, "%s: %s did not improve for %d epochs after epoch %d: stopped at epoch %d and restored the weights of epoch %d\n",
+			r.name, r.cb.monitor, e-r.cb.bestEpoch, r.cb.bestEpoch, e, r.cb.bestEpoch)
+	}
+	if r.plotPath != "" {
+		if err := hist.writePNG(r.plotPath, m.Name()); err != nil {
+			return fmt.Errorf("--plot %w", err)
+		}
+	}
+	fmt.Fprintf(r.out, "epochs=%d%s%s samples_per_sec=%d\n", e, last.logfmt(), best, rate(samples, trainTime))
 	return nil
-}
-
-// evaluate evaluates the model on the validation and the test set, those
-// there are, and returns their part of a report line:
-// " val_loss=… val_accuracy=… test_loss=… test_accuracy=…".
-func (r *run) evaluate() string {
-	var b strings.Builder
-	for _, s := range []struct {
-		set    *data.Set
-		prefix string
-	}{{r.val, "val"}, {r.test, "test"}} {
-		if s.set != nil {
-			loss, metrics := evaluate(r.m, s.set, s.prefix)
-			fmt.Fprintf(&b, " %s_loss=%.4f%s", s.prefix, loss, metrics)
-		}
-	}
-	return b.String()
 }
 
 // trainEpoch runs the first n batches of perm and returns their mean loss

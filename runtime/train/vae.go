@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/rng"
@@ -51,35 +50,6 @@ var autoencoderCommands = []optionalCommand{
 func isAutoencoder(m Model) bool {
 	_, ok := m.(Autoencoder)
 	return ok
-}
-
-// evaluate evaluates m on set and returns the loss and the metrics after it
-// in a report line: " <prefix>_accuracy=…", or for a loss of named terms
-// " <prefix>_<term>=…" for each term; without a prefix " accuracy=…".
-func evaluate(m Model, set *data.Set, prefix string) (loss float64, metrics string) {
-	if prefix != "" {
-		prefix += "_"
-	}
-	lt, ok := m.(LossTerms)
-	if !ok {
-		loss, acc := m.Evaluate(set)
-		return loss, fmt.Sprintf(" %saccuracy=%.4f", prefix, acc)
-	}
-	loss, terms := lt.EvaluateTerms(set)
-	var b strings.Builder
-	for i, name := range lt.LossTermNames() {
-		fmt.Fprintf(&b, " %s%s=%.4f", prefix, name, terms[i])
-	}
-	return loss, b.String()
-}
-
-// trainAccuracy is the train_accuracy field of an epoch line, empty for a
-// model whose loss has named terms (it classifies nothing).
-func trainAccuracy(m Model, acc float64) string {
-	if _, ok := m.(LossTerms); ok {
-		return ""
-	}
-	return fmt.Sprintf(" train_accuracy=%.4f", acc)
 }
 
 // imageFlags defines the flags of the commands that write images.

@@ -254,6 +254,27 @@ func (m *Model) Grads() []Float {
 	return m.g[:]
 }
 
+// Metrics are the metrics of the spec, by Keras's names.
+func (m *Model) Metrics() []string {
+	return nil
+}
+
+/*
+LearningRate is the learning rate of the next train step: the spec's, after
+its schedule, times the factor of SetLearningRateFactor.
+*/
+func (m *Model) LearningRate() float64 {
+	return m.opt.Rate(hyper.LR)
+}
+
+/*
+SetLearningRateFactor multiplies the learning rate of the steps to come
+by f (1 undoes it).
+*/
+func (m *Model) SetLearningRateFactor(f float64) {
+	m.opt.Factor = f
+}
+
 // Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[13200]Float {
 	return &m.x
