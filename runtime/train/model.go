@@ -51,3 +51,11 @@ type Workers interface {
 	SetWorkers(n int)
 	Workers() int
 }
+
+// Adapter is a model with layers whose statistics adapt to the training
+// inputs (Normalization, as Keras's adapt()): train calls Adapt with the
+// training set's inputs before the first epoch, not on --resume, where the
+// checkpoint has them.
+type Adapter interface {
+	Adapt(x []float32, n int)
+}

@@ -66,6 +66,9 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	if err := cb.check(m, *save, reportKeys(m, valSet != nil, testSet != nil)); err != nil {
 		return err
 	}
+	if a, ok := m.(Adapter); ok && done == 0 {
+		a.Adapt(trainSet.X, trainSet.N)
+	}
 	if valSet == nil && testSet == nil && !*quiet {
 		fmt.Fprintf(c.stderr, "%s: %s has no test split and no validation data was asked for (--validation-split F, --validation-data PATH): training without validation\n", c.name, d.path)
 	}
