@@ -20,6 +20,10 @@ func (g *gen) fitMethods() []Code {
 			"LearningRate", nil, []Code{Float64()}, Return(m_("opt").Dot("Rate").Call(g.scheduledLR()))),
 		g.method("SetLearningRateFactor multiplies the learning rate of the steps to come\nby f (1 undoes it).", "SetLearningRateFactor",
 			[]Code{Id("f").Float64()}, nil, m_("opt").Dot("Factor").Op("=").Id("f")),
+		g.method("Fit trains the model on trainSet, validating on val after each epoch (nil:\nnone), as the binary's train command does with the same options (see\ntrain.Fit), and returns every epoch's report.", "Fit",
+			[]Code{Id("trainSet"), Id("val").Op("*").Qual(dataPkg, "Set"), Id("o").Qual(trainPkg, "Options")},
+			[]Code{Index().Qual(trainPkg, "Epoch"), Error()},
+			Return(Qual(trainPkg, "Fit").Call(Id("m"), Id("trainSet"), Id("val"), Id("o")))),
 	}
 }
 

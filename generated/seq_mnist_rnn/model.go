@@ -263,6 +263,15 @@ func (m *Model) SetLearningRateFactor(f float64) {
 	m.opt.Factor = f
 }
 
+/*
+Fit trains the model on trainSet, validating on val after each epoch (nil:
+none), as the binary's train command does with the same options (see
+train.Fit), and returns every epoch's report.
+*/
+func (m *Model) Fit(trainSet, val *data.Set, o train.Options) ([]train.Epoch, error) {
+	return train.Fit(m, trainSet, val, o)
+}
+
 // Input is the input buffer of a train step's batch.
 func (m *Model) Input() *[50176]Float {
 	return &m.xb

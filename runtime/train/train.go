@@ -152,8 +152,9 @@ type run struct {
 	quiet     bool
 	bar       bool // show a progress bar
 	cb        *callbacks
-	histPath  string // --history, if any
-	plotPath  string // --plot, if any
+	histPath  string  // --history, if any
+	plotPath  string  // --plot, if any
+	hist      history // the epochs' reports so far
 }
 
 // loop trains epochs done+1 to r.epochs, reporting and saving after each,
@@ -173,7 +174,7 @@ func (r *run) loop(done int) error {
 		trainTime time.Duration
 		samples   int
 		last      *scores
-		hist      history
+		hist      = &r.hist
 		e         int
 	)
 	for e = done + 1; e <= r.epochs; e++ {
