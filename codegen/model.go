@@ -209,7 +209,7 @@ func (g *gen) modelFile() *File {
 	// The interface of train.Model and accessors.
 	f.Add(g.method("Name is the model's name.", "Name", nil, []Code{String()}, Return(Id("ModelName"))))
 	f.Add(g.method("SpecHash identifies the spec the model was generated from.", "SpecHash", nil, []Code{String()}, Return(Id("SpecHash"))))
-	f.Add(g.method("Seed is the seed the model was created with.", "Seed", nil, []Code{Uint64()}, Return(m_("seed"))))
+	f.Add(g.method("Seed is the seed the model was created with, or the seed of the\ncheckpoint Load read.", "Seed", nil, []Code{Uint64()}, Return(m_("seed"))))
 	f.Add(g.method("BatchSize is the number of samples of one train step.", "BatchSize", nil, []Code{Int()}, Return(Id("BatchSize"))))
 	f.Add(g.method("InputShape is the shape of one sample's input.", "InputShape", nil, []Code{Index().Int()}, Return(Id("inputShape"))))
 	f.Add(g.method("OutputShape is the shape of one sample's output.", "OutputShape", nil, []Code{Index().Int()}, Return(Id("outputShape"))))
@@ -265,30 +265,9 @@ func (g *gen) modelFile() *File {
 		Qual(dataPkg, "GatherRows").Call(m_(xb).Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
 		gatherTargets,
 		Return(m_("TrainStep").Call())))
-	f.Add(g.method("Evaluate runs inference over every sample of set, the last partial batch\nincluded, and returns the mean loss and the accuracy. Its batches run on\nthe workers (see SetWorkers); the result is the same for any number.",
+	f.Add(g.method(g.evaluateDoc(),
 		"Evaluate", []Code{Id("set").Op("*").Qual(dataPkg, "Set")}, []Code{Id("loss").Float64(), Id("accuracy").Float64()},
-		If(Id("set").Dot("N").Op("==").Lit(0)).Block(Return(Lit(0), Lit(0))),
-		Id("nb").Op(":=").Parens(Id("set").Dot("N").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"),
-		Id("sums").Op(":=").Make(Index().Float64(), Id("nb")),
-		Id("counts").Op(":=").Make(Index().Int(), Id("nb")),
-		m_("forBatches").Call(Id("nb"), Lit((g.drawer() != nil) || layers.TermNames(m) != nil), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
-			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
-			Id("idx").Op(":=").Id("w").Dot("idx").Index(Op(":").Min(Id("ShardSize"), Id("set").Dot("N").Op("-").Id("i"))),
-			For(Id("j").Op(":=").Range().Id("idx")).Block(Id("idx").Index(Id("j")).Op("=").Id("i").Op("+").Id("j")),
-			Qual(dataPkg, "GatherRows").Call(Id("w").Dot("x").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),
-			gatherTargetsW,
-			Id("w").Dot("forwardInfer").Call(),
-			List(Id("sums").Index(Id("b")), Id("counts").Index(Id("b"))).Op("=").Id("w").Dot("lossEval").Call(Len(Id("idx"))),
-		)),
-		Comment("Summed in batch order, whichever worker ran each batch."),
-		Var().Id("sum").Float64(),
-		Id("correct").Op(":=").Lit(0),
-		For(Id("b").Op(":=").Range().Id("sums")).Block(
-			Id("sum").Op("+=").Id("sums").Index(Id("b")),
-			Id("correct").Op("+=").Id("counts").Index(Id("b")),
-		),
-		Id("rows").Op(":=").Float64().Call(Id("set").Dot("N").Op("*").Id("rowsPerSample")),
-		Return(Id("sum").Op("/").Id("rows"), Float64().Call(Id("correct")).Op("/").Id("rows"))))
+		g.evaluate(gatherTargetsW)...))
 	f.Add(g.method("Forward runs inference on a batch, one shard at a time.", "Forward",
 		[]Code{Id("x").Op("*").Index(Lit(m.Batch * in.Size())).Id("Float"), Id("out").Op("*").Index(Lit(m.Batch * out.Size())).Id("Float")}, nil,
 		For(Id("s").Op(":=").Range().Id("Shards")).Block(
@@ -301,7 +280,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("Predict runs inference on n samples: x holds n*InputSize values and out\nreceives n*OutputSize. Its batches run on the workers (see SetWorkers).", "Predict",
 		[]Code{Id("x"), Id("out").Index().Float32()}, nil,
 		Id("n").Op(":=").Len(Id("x")).Op("/").Id("InputSize"),
-		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Lit((g.drawer() != nil)), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
+		m_("forBatches").Call(Parens(Id("n").Op("+").Id("ShardSize").Op("-").Lit(1)).Op("/").Id("ShardSize"), Func().Params(Id("w").Op("*").Id("workspace"), Id("b").Int()).Block(
 			Id("i").Op(":=").Id("b").Op("*").Id("ShardSize"),
 			Id("k").Op(":=").Min(Id("ShardSize"), Id("n").Op("-").Id("i")),
 			For(List(Id("j"), Id("v")).Op(":=").Range().Id("x").Index(Id("i").Op("*").Id("InputSize").Op(":").Parens(Id("i").Op("+").Id("k")).Op("*").Id("InputSize"))).Block(
@@ -324,17 +303,7 @@ func (g *gen) modelFile() *File {
 		Return(Qual(ckptPkg, "Save").Call(Id("path"), m_("Tensors").Call(True()), Map(String()).String().Values(Dict{
 			Lit("model"): Id("ModelName"), Lit("spec_hash"): Id("SpecHash"),
 			Lit("step"): Qual("strconv", "Itoa").Call(m_("step")), Lit("seed"): Qual("strconv", "FormatUint").Call(m_("seed"), Lit(10))})))))
-	f.Add(g.method("Load reads a checkpoint written by Save (or by the train command).", "Load",
-		[]Code{Id("path").String()}, []Code{Error()},
-		List(Id("meta"), Err()).Op(":=").Qual(ckptPkg, "Load").Call(Id("path"), m_("Tensors").Call(True())),
-		If(Err().Op("!=").Nil()).Block(Return(Err())),
-		If(Id("meta").Index(Lit("spec_hash")).Op("!=").Id("SpecHash")).Block(
-			Return(Qual("fmt", "Errorf").Call(Lit("%s: checkpoint of spec %q, not of this model's spec %s"), Id("path"), Id("meta").Index(Lit("spec_hash")), Id("SpecHash")))),
-		List(Id("step"), Err()).Op(":=").Qual("strconv", "Atoi").Call(Id("meta").Index(Lit("step"))),
-		If(Err().Op("!=").Nil().Op("||").Id("step").Op("<").Lit(0)).Block(
-			Return(Qual("fmt", "Errorf").Call(Lit("%s: bad step %q in checkpoint"), Id("path"), Id("meta").Index(Lit("step"))))),
-		m_("step").Op("=").Id("step"),
-		Return(Nil())))
+	f.Add(g.method(g.loadDoc(), "Load", []Code{Id("path").String()}, []Code{Error()}, g.load()...))
 	return f
 }
 
@@ -454,19 +423,9 @@ func arrayName(p ir.Param) string {
 
 // workers emits SetWorkers, Workers, ensurePool, space and forBatches,
 // which runs the batches of Evaluate and Predict on the workers'
-// workspaces. A model whose inference draws random numbers runs them on
-// worker 0 alone, and so does Evaluate of a model that sums named loss
-// terms across batches: their results would otherwise depend on which
-// worker ran which batch.
+// workspaces.
 func (g *gen) workers(f *File) {
-	serial := (g.drawer() != nil)
-	doc := "SetWorkers sets how many workers run the shards of a train step and the\nbatches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or\nthe number of usable CPUs). No result depends on it. Each worker past the\nshards gets a workspace of its own on first use."
-	if serial {
-		doc += " This model's inference draws random\nnumbers: it runs its batches on one worker."
-	} else if layers.TermNames(g.m) != nil {
-		doc += " Evaluate sums this model's loss\nterms over its batches: it runs them on one worker."
-	}
-	f.Add(g.method(doc, "SetWorkers", []Code{Id("n").Int()}, nil, m_("workers").Op("=").Max(Id("n"), Lit(1))))
+	f.Add(g.method("SetWorkers sets how many workers run the shards of a train step and the\nbatches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or\nthe number of usable CPUs). No result depends on it. Each worker past the\nshards gets a workspace of its own on first use.", "SetWorkers", []Code{Id("n").Int()}, nil, m_("workers").Op("=").Max(Id("n"), Lit(1))))
 	f.Add(g.method("Workers is the number of workers.", "Workers", nil, []Code{Int()}, Return(Max(m_("workers"), Lit(1)))))
 	f.Add(g.method("ensurePool starts the pool of Workers workers, or resizes it.", "ensurePool", nil, nil,
 		If(m_("pool").Op("==").Nil()).Block(
@@ -485,18 +444,8 @@ func (g *gen) workers(f *File) {
 			m_("extra").Op("=").Append(m_("extra"), Id("ws"))),
 		Return(m_("extra").Index(Id("w").Op("-").Id("Shards"))))
 	f.Add(g.method("space returns worker w's workspace for inference: a shard's, or one of its\nown made on first use.", "space", []Code{Id("w").Int()}, []Code{Op("*").Id("workspace")}, space...))
-	run := Id("f").Call(Op("&").Add(m_("workspace")), Id("b"))
-	body := []Code{For(Id("b").Op(":=").Range().Id("n")).Block(run)}
-	if !serial {
-		body = []Code{
-			If(Id("serial").Op("||").Add(m_("Workers").Call()).Op("==").Lit(1).Op("||").Id("n").Op("<=").Lit(1)).Block(append(body, Return())...),
-			For(Id("w").Op(":=").Range().Add(m_("Workers").Call())).Block(m_("space").Call(Id("w"))),
-			m_("ensurePool").Call(),
-			m_("pool").Dot("For").Call(Id("n"), Func().Params(Id("w"), Id("b").Int()).Block(Id("f").Call(m_("space").Call(Id("w")), Id("b")))),
-		}
-	}
-	f.Add(g.method("forBatches calls f(w, b) for every batch b in [0, n), w the workspace of\nthe worker that runs it (worker 0 alone when serial). The result of batch b\nmust depend on b only.", "forBatches",
-		[]Code{Id("n").Int(), Id("serial").Bool(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, body...))
+	f.Add(g.method(g.forBatchesDoc(), "forBatches",
+		[]Code{Id("n").Int(), Id("f").Func().Params(Op("*").Id("workspace"), Int())}, nil, g.forBatches()...))
 }
 
 // drawer returns the first node of the model that draws random numbers at

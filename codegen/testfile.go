@@ -98,6 +98,7 @@ func (g *gen) testFile() *File {
 		),
 	)
 	g.workersTest(f)
+	g.loadTest(f)
 	g.poisonTest(f)
 	g.kernelTests(f)
 	g.autoencoderTests(f)
@@ -311,23 +312,60 @@ func (g *gen) workersTest(f *File) {
 	if v := layers.Vocabulary(g.m); v > 0 {
 		x = Id("x").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Intn").Call(Lit(v)))
 	}
+	// Two calls of Predict (a model that draws at inference draws anew in
+	// the second) and one of Evaluate, each on a fresh model per count.
+	check := func(got, want Code, what string, args ...Code) Code {
+		args = append(append([]Code{Lit("%d workers: " + what + " is %v, one worker gives %v"), Id("w")}, args...), got, want)
+		return If(Qual("math", "Float64bits").Call(Float64().Call(got)).Op("!=").Qual("math", "Float64bits").Call(Float64().Call(want))).Block(
+			Id("t").Dot("Fatalf").Call(args...))
+	}
+	compare := []Code{
+		For(Id("i").Op(":=").Range().Id("out")).Block(check(Id("out").Index(Id("i")), Id("want").Dot("out").Index(Id("i")), "output %d of two Predicts", Id("i"))),
+		check(Id("loss"), Id("want").Dot("loss"), "Evaluate's loss"),
+		check(Id("acc"), Id("want").Dot("acc"), "Evaluate's accuracy"),
+	}
+	terms := Null()
+	if names := layers.TermNames(g.m); names != nil {
+		terms = Id("terms").Op(":=").Add(Id("m").Dot("loss_terms"))
+		compare = append(compare, For(Id("i").Op(":=").Range().Lit(len(names))).Block(
+			check(Id("terms").Index(Id("i")), Id("want").Dot("terms").Index(Id("i")), "the sum of loss term %d", Id("i"))))
+	} else {
+		terms = Id("terms").Op(":=").Index(Lit(0)).Float64().Values()
+	}
+	// A model that draws at inference or sums loss terms runs at least 32
+	// batches, so that the workers take some of them however small they are.
+	n := Lit(3).Op("*").Id("BatchSize").Op("+").Lit(1)
+	if g.drawer() != nil || layers.TermNames(g.m) != nil {
+		n = Max(Lit(3).Op("*").Id("BatchSize"), Lit(32).Op("*").Id("ShardSize")).Op("+").Lit(1)
+	}
+	f.Comment("TestWorkers checks that Predict, twice, and Evaluate give the same bits\non 1, 2 and 3 workers.")
 	f.Func().Id("TestWorkers").Params(Id("t").Op("*").Qual("testing", "T")).Block(
-		g.skipIfDraws(),
-		Id("m").Op(":=").Id("New").Call(Lit(1)),
-		Id("n").Op(":=").Lit(3).Op("*").Id("BatchSize").Op("+").Lit(1),
+		Id("n").Op(":=").Add(n),
 		Id("r").Op(":=").Qual(rngPkg, "New").Call(Lit(5), Lit(0)),
 		Id("x").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("InputSize")),
 		For(Id("i").Op(":=").Range().Id("x")).Block(x),
-		Var().Id("want").Index().Float32(),
-		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(
-			Id("m").Dot("SetWorkers").Call(Id("w")),
-			Id("out").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("OutputSize")),
-			Id("m").Dot("Predict").Call(Id("x"), Id("out")),
-			If(Id("w").Op("==").Lit(1)).Block(Id("want").Op("=").Id("out"), Continue()),
-			For(Id("i").Op(":=").Range().Id("out")).Block(
-				If(Qual("math", "Float32bits").Call(Id("out").Index(Id("i"))).Op("!=").Qual("math", "Float32bits").Call(Id("want").Index(Id("i")))).Block(
-					Id("t").Dot("Fatalf").Call(Lit("%d workers: output %d is %v, one worker gives %v"), Id("w"), Id("i"), Id("out").Index(Id("i")), Id("want").Index(Id("i"))))),
+		Id("y").Op(":=").Make(Index().Float32(), Id("n").Op("*").Id("OutputSize")),
+		For(Id("i").Op(":=").Range().Id("y")).Block(Id("y").Index(Id("i")).Op("=").Float32().Call(Id("r").Dot("Float64").Call())),
+		Id("set").Op(":=").Op("&").Qual(dataPkg, "Set").Values(Dict{
+			Id("N"): Id("n"), Id("Shape"): Id("inputShape"), Id("X"): Id("x"), Id("Y"): Id("y"), Id("Width"): Id("OutputSize")}),
+		Type().Id("result").Struct(
+			Id("out").Index().Float32(),
+			List(Id("loss"), Id("acc")).Float64(),
+			Id("terms").Index().Float64(),
 		),
+		Var().Id("want").Id("result"),
+		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(append([]Code{
+			Id("m").Op(":=").Id("New").Call(Lit(1)),
+			Id("m").Dot("SetWorkers").Call(Id("w")),
+			Id("out").Op(":=").Make(Index().Float32(), Lit(2).Op("*").Id("n").Op("*").Id("OutputSize")),
+			Id("m").Dot("Predict").Call(Id("x"), Id("out").Index(Op(":").Id("n").Op("*").Id("OutputSize"))),
+			Id("m").Dot("Predict").Call(Id("x"), Id("out").Index(Id("n").Op("*").Id("OutputSize").Op(":"))),
+			List(Id("loss"), Id("acc")).Op(":=").Id("m").Dot("Evaluate").Call(Id("set")),
+			terms,
+			If(Id("w").Op("==").Lit(1)).Block(
+				Id("want").Op("=").Id("result").Values(Id("out"), Id("loss"), Id("acc"), Id("terms").Index(Op(":"))),
+				Continue()),
+		}, compare...)...),
 	)
 }
 

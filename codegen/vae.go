@@ -30,7 +30,6 @@ func (g *gen) autoencoder(f *File, infer *emit.Emitter) {
 		Return(Index().String().Values(lits...))))
 	f.Add(g.method(fmt.Sprintf("EvaluateTerms is Evaluate for a loss of named terms: it returns the mean\nloss per sample (%s) and the mean of each term.", strings.Join(names, " + ")),
 		"EvaluateTerms", []Code{Id("set").Op("*").Qual(dataPkg, "Set")}, []Code{Id("loss").Float64(), Id("terms").Index().Float64()},
-		m_("loss_terms").Op("=").Index(Lit(len(names))).Float64().Values(),
 		List(Id("loss"), Id("_")).Op("=").Add(m_("Evaluate").Call(Id("set"))),
 		Id("terms").Op("=").Make(Index().Float64(), Lit(len(names))),
 		For(Id("i").Op(":=").Range().Id("terms")).Block(

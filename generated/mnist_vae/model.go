@@ -223,7 +223,10 @@ func (m *Model) SpecHash() string {
 	return SpecHash
 }
 
-// Seed is the seed the model was created with.
+/*
+Seed is the seed the model was created with, or the seed of the
+checkpoint Load read.
+*/
 func (m *Model) Seed() uint64 {
 	return m.seed
 }
@@ -995,6 +998,8 @@ func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int)
 Evaluate runs inference over every sample of set, the last partial batch
 included, and returns the mean loss and the accuracy. Its batches run on
 the workers (see SetWorkers); the result is the same for any number.
+It leaves the sums over set of the loss terms (reconstruction, kl) in
+loss_terms, each batch's added in batch order.
 */
 func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
@@ -1003,7 +1008,8 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
-	m.forBatches(nb, true, func(w *workspace, b int) {
+	terms := make([][2]float64, nb)
+	m.forBatches(nb, func(w *workspace, b int) {
 		i := b * ShardSize
 		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
@@ -1012,14 +1018,20 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 		data.GatherRows(w.x[:], set.X, idx, InputSize)
 		data.GatherRows(w.y[:], set.X, idx, InputSize)
 		w.forwardInfer()
+		clear(w.loss_terms[:])
 		sums[b], counts[b] = w.lossEval(len(idx))
+		copy(terms[b][:], w.loss_terms[:])
 	})
 	// Summed in batch order, whichever worker ran each batch.
 	var sum float64
 	correct := 0
+	clear(m.loss_terms[:])
 	for b := range sums {
 		sum += sums[b]
 		correct += counts[b]
+		for i, v := range terms[b] {
+			m.loss_terms[i] += v
+		}
 	}
 	rows := float64(set.N * rowsPerSample)
 	return sum / rows, float64(correct) / rows
@@ -1047,7 +1059,7 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+ShardSize-1)/ShardSize, false, func(w *workspace, b int) {
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
 		i := b * ShardSize
 		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
@@ -1064,8 +1076,7 @@ func (m *Model) Predict(x, out []float32) {
 SetWorkers sets how many workers run the shards of a train step and the
 batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
 the number of usable CPUs). No result depends on it. Each worker past the
-shards gets a workspace of its own on first use. Evaluate sums this model's loss
-terms over its batches: it runs them on one worker.
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
@@ -1107,11 +1118,10 @@ func (m *Model) space(w int) *workspace {
 
 /*
 forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
-the worker that runs it (worker 0 alone when serial). The result of batch b
-must depend on b only.
+the worker that runs it. The result of batch b must depend on b only.
 */
-func (m *Model) forBatches(n int, serial bool, f func(*workspace, int)) {
-	if serial || m.Workers() == 1 || n <= 1 {
+func (m *Model) forBatches(n int, f func(*workspace, int)) {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
@@ -1136,7 +1146,6 @@ EvaluateTerms is Evaluate for a loss of named terms: it returns the mean
 loss per sample (reconstruction + kl) and the mean of each term.
 */
 func (m *Model) EvaluateTerms(set *data.Set) (loss float64, terms []float64) {
-	m.loss_terms = [2]float64{}
 	loss, _ = m.Evaluate(set)
 	terms = make([]float64, 2)
 	for i := range terms {
@@ -1443,7 +1452,11 @@ func (m *Model) Save(path string) error {
 	})
 }
 
-// Load reads a checkpoint written by Save (or by the train command).
+/*
+Load reads a checkpoint written by Save (or by the train command): the
+parameters, the optimizer state, the step and the seed, which the draws of
+later train steps come from.
+*/
 func (m *Model) Load(path string) error {
 	meta, err := ckpt.Load(path, m.Tensors(true))
 	if err != nil {
@@ -1456,6 +1469,12 @@ func (m *Model) Load(path string) error {
 	if err != nil || step < 0 {
 		return fmt.Errorf("%s: bad step %q in checkpoint", path, meta["step"])
 	}
-	m.step = step
+	seed := m.seed
+	if s, ok := meta["seed"]; ok {
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return fmt.Errorf("%s: bad seed %q in checkpoint", path, meta["seed"])
+		}
+	}
+	m.step, m.seed = step, seed
 	return nil
 }

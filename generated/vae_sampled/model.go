@@ -201,7 +201,10 @@ func (m *Model) SpecHash() string {
 	return SpecHash
 }
 
-// Seed is the seed the model was created with.
+/*
+Seed is the seed the model was created with, or the seed of the
+checkpoint Load read.
+*/
 func (m *Model) Seed() uint64 {
 	return m.seed
 }
@@ -919,6 +922,8 @@ func (m *Model) TrainBatch(set *data.Set, idx []int) (loss float64, correct int)
 Evaluate runs inference over every sample of set, the last partial batch
 included, and returns the mean loss and the accuracy. Its batches run on
 the workers (see SetWorkers); the result is the same for any number.
+It leaves the sums over set of the loss terms (reconstruction, kl) in
+loss_terms, each batch's added in batch order.
 */
 func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	if set.N == 0 {
@@ -927,7 +932,8 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
-	m.forBatches(nb, true, func(w *workspace, b int) {
+	terms := make([][2]float64, nb)
+	m.forBatches(nb, func(w *workspace, b int) {
 		i := b * ShardSize
 		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
@@ -936,14 +942,20 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 		data.GatherRows(w.x[:], set.X, idx, InputSize)
 		data.GatherRows(w.y[:], set.X, idx, InputSize)
 		w.forwardInfer()
+		clear(w.loss_terms[:])
 		sums[b], counts[b] = w.lossEval(len(idx))
+		copy(terms[b][:], w.loss_terms[:])
 	})
 	// Summed in batch order, whichever worker ran each batch.
 	var sum float64
 	correct := 0
+	clear(m.loss_terms[:])
 	for b := range sums {
 		sum += sums[b]
 		correct += counts[b]
+		for i, v := range terms[b] {
+			m.loss_terms[i] += v
+		}
 	}
 	rows := float64(set.N * rowsPerSample)
 	return sum / rows, float64(correct) / rows
@@ -971,7 +983,7 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+ShardSize-1)/ShardSize, true, func(w *workspace, b int) {
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
 		i := b * ShardSize
 		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
@@ -988,8 +1000,7 @@ func (m *Model) Predict(x, out []float32) {
 SetWorkers sets how many workers run the shards of a train step and the
 batches of Evaluate and Predict (at least 1; New takes NNGEN_WORKERS, or
 the number of usable CPUs). No result depends on it. Each worker past the
-shards gets a workspace of its own on first use. This model's inference draws random
-numbers: it runs its batches on one worker.
+shards gets a workspace of its own on first use.
 */
 func (m *Model) SetWorkers(n int) {
 	m.workers = max(n, 1)
@@ -1028,13 +1039,32 @@ func (m *Model) space(w int) *workspace {
 
 /*
 forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
-the worker that runs it (worker 0 alone when serial). The result of batch b
-must depend on b only.
+the worker that runs it. The result of batch b must depend on b only.
+Layer z draws at inference: batch b draws from stream number
+draws+b, draws the count of inference batches before the call, which
+the call advances by n.
 */
-func (m *Model) forBatches(n int, serial bool, f func(*workspace, int)) {
-	for b := range n {
-		f(&m.workspace, b)
+func (m *Model) forBatches(n int, f func(*workspace, int)) {
+	base := m.draws[0]
+	if m.Workers() == 1 || n <= 1 {
+		for b := range n {
+			ws := &m.workspace
+			ws.draws[0] = base + uint64(b)
+			f(ws, b)
+		}
+		m.draws[0] = base + uint64(n)
+		return
 	}
+	for w := range m.Workers() {
+		m.space(w)
+	}
+	m.ensurePool()
+	m.pool.For(n, func(w, b int) {
+		ws := m.space(w)
+		ws.draws[0] = base + uint64(b)
+		f(ws, b)
+	})
+	m.draws[0] = base + uint64(n)
 }
 
 // LossTermNames names the terms of the loss, in the order EvaluateTerms returns them.
@@ -1047,7 +1077,6 @@ EvaluateTerms is Evaluate for a loss of named terms: it returns the mean
 loss per sample (reconstruction + kl) and the mean of each term.
 */
 func (m *Model) EvaluateTerms(set *data.Set) (loss float64, terms []float64) {
-	m.loss_terms = [2]float64{}
 	loss, _ = m.Evaluate(set)
 	terms = make([]float64, 2)
 	for i := range terms {
@@ -1312,7 +1341,12 @@ func (m *Model) Save(path string) error {
 	})
 }
 
-// Load reads a checkpoint written by Save (or by the train command).
+/*
+Load reads a checkpoint written by Save (or by the train command): the
+parameters, the optimizer state, the step and the seed, which the draws of
+later train steps come from. It restarts the count of inference batches,
+as New does, so that inference after Load draws as on a new model.
+*/
 func (m *Model) Load(path string) error {
 	meta, err := ckpt.Load(path, m.Tensors(true))
 	if err != nil {
@@ -1325,6 +1359,13 @@ func (m *Model) Load(path string) error {
 	if err != nil || step < 0 {
 		return fmt.Errorf("%s: bad step %q in checkpoint", path, meta["step"])
 	}
-	m.step = step
+	seed := m.seed
+	if s, ok := meta["seed"]; ok {
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return fmt.Errorf("%s: bad seed %q in checkpoint", path, meta["seed"])
+		}
+	}
+	m.step, m.seed = step, seed
+	m.draws[0] = 0
 	return nil
 }

@@ -186,7 +186,10 @@ func (m *Model) SpecHash() string {
 	return SpecHash
 }
 
-// Seed is the seed the model was created with.
+/*
+Seed is the seed the model was created with, or the seed of the
+checkpoint Load read.
+*/
 func (m *Model) Seed() uint64 {
 	return m.seed
 }
@@ -1264,7 +1267,7 @@ func (m *Model) Evaluate(set *data.Set) (loss float64, accuracy float64) {
 	nb := (set.N + ShardSize - 1) / ShardSize
 	sums := make([]float64, nb)
 	counts := make([]int, nb)
-	m.forBatches(nb, false, func(w *workspace, b int) {
+	m.forBatches(nb, func(w *workspace, b int) {
 		i := b * ShardSize
 		idx := w.idx[:min(ShardSize, set.N-i)]
 		for j := range idx {
@@ -1308,7 +1311,7 @@ receives n*OutputSize. Its batches run on the workers (see SetWorkers).
 */
 func (m *Model) Predict(x, out []float32) {
 	n := len(x) / InputSize
-	m.forBatches((n+ShardSize-1)/ShardSize, false, func(w *workspace, b int) {
+	m.forBatches((n+ShardSize-1)/ShardSize, func(w *workspace, b int) {
 		i := b * ShardSize
 		k := min(ShardSize, n-i)
 		for j, v := range x[i*InputSize : (i+k)*InputSize] {
@@ -1367,11 +1370,10 @@ func (m *Model) space(w int) *workspace {
 
 /*
 forBatches calls f(w, b) for every batch b in [0, n), w the workspace of
-the worker that runs it (worker 0 alone when serial). The result of batch b
-must depend on b only.
+the worker that runs it. The result of batch b must depend on b only.
 */
-func (m *Model) forBatches(n int, serial bool, f func(*workspace, int)) {
-	if serial || m.Workers() == 1 || n <= 1 {
+func (m *Model) forBatches(n int, f func(*workspace, int)) {
+	if m.Workers() == 1 || n <= 1 {
 		for b := range n {
 			f(&m.workspace, b)
 		}
@@ -1456,7 +1458,11 @@ func (m *Model) Save(path string) error {
 	})
 }
 
-// Load reads a checkpoint written by Save (or by the train command).
+/*
+Load reads a checkpoint written by Save (or by the train command): the
+parameters, the optimizer state, the step and the seed, which the draws of
+later train steps come from.
+*/
 func (m *Model) Load(path string) error {
 	meta, err := ckpt.Load(path, m.Tensors(true))
 	if err != nil {
@@ -1469,6 +1475,12 @@ func (m *Model) Load(path string) error {
 	if err != nil || step < 0 {
 		return fmt.Errorf("%s: bad step %q in checkpoint", path, meta["step"])
 	}
-	m.step = step
+	seed := m.seed
+	if s, ok := meta["seed"]; ok {
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return fmt.Errorf("%s: bad seed %q in checkpoint", path, meta["seed"])
+		}
+	}
+	m.step, m.seed = step, seed
 	return nil
 }

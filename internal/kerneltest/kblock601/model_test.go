@@ -4,9 +4,11 @@ package kblock601
 
 import (
 	"fmt"
+	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/rng"
 	"math"
+	"path/filepath"
 	"testing"
 )
 
@@ -105,28 +107,82 @@ func TestTrainWorkers(t *testing.T) {
 		}
 	}
 }
+
+/*
+TestWorkers checks that Predict, twice, and Evaluate give the same bits
+on 1, 2 and 3 workers.
+*/
 func TestWorkers(t *testing.T) {
-	m := New(1)
 	n := 3*BatchSize + 1
 	r := rng.New(5, 0)
 	x := make([]float32, n*InputSize)
 	for i := range x {
 		x[i] = float32(r.Float64())
 	}
-	var want []float32
+	y := make([]float32, n*OutputSize)
+	for i := range y {
+		y[i] = float32(r.Float64())
+	}
+	set := &data.Set{
+		N:     n,
+		Shape: inputShape,
+		Width: OutputSize,
+		X:     x,
+		Y:     y,
+	}
+	type result struct {
+		out       []float32
+		loss, acc float64
+		terms     []float64
+	}
+	var want result
 	for w := 1; w <= 3; w++ {
+		m := New(1)
 		m.SetWorkers(w)
-		out := make([]float32, n*OutputSize)
-		m.Predict(x, out)
+		out := make([]float32, 2*n*OutputSize)
+		m.Predict(x, out[:n*OutputSize])
+		m.Predict(x, out[n*OutputSize:])
+		loss, acc := m.Evaluate(set)
+		terms := [0]float64{}
 		if w == 1 {
-			want = out
+			want = result{out, loss, acc, terms[:]}
 			continue
 		}
 		for i := range out {
-			if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%d workers: output %d is %v, one worker gives %v", w, i, out[i], want[i])
+			if math.Float64bits(float64(out[i])) != math.Float64bits(float64(want.out[i])) {
+				t.Fatalf("%d workers: output %d of two Predicts is %v, one worker gives %v", w, i, out[i], want.out[i])
 			}
 		}
+		if math.Float64bits(float64(loss)) != math.Float64bits(float64(want.loss)) {
+			t.Fatalf("%d workers: Evaluate's loss is %v, one worker gives %v", w, loss, want.loss)
+		}
+		if math.Float64bits(float64(acc)) != math.Float64bits(float64(want.acc)) {
+			t.Fatalf("%d workers: Evaluate's accuracy is %v, one worker gives %v", w, acc, want.acc)
+		}
+	}
+}
+
+// TestLoad checks that Load restores what the next train step depends on.
+func TestLoad(t *testing.T) {
+	a := New(3)
+	fillBatch(a)
+	a.TrainStep()
+	path := filepath.Join(t.TempDir(), "a.safetensors")
+	if err := a.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	b := New(4)
+	if err := b.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if b.Seed() != a.Seed() || b.Step() != a.Step() {
+		t.Fatalf("after Load: seed %d, step %d; the checkpoint's model has seed %d, step %d", b.Seed(), b.Step(), a.Seed(), a.Step())
+	}
+	fillBatch(b)
+	a.TrainStep()
+	b.TrainStep()
+	if b.p != a.p {
+		t.Fatal("the train step after Load differs from the saved model's next step")
 	}
 }
 
