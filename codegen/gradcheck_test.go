@@ -76,6 +76,11 @@ var mutants = []mutant{
 	// The second shard's gradient replaces the first's instead of adding
 	// to it.
 	{"shard_reduction", "sharded_dropout", "g[i] += gs[i]", "g[i] = gs[i]"},
+	// Concatenate hands its third input the fourth's run of the gradient;
+	// Maximum sends the gradient to every input that ties for the maximum
+	// (its first two inputs are one layer), not to the first only.
+	{"concatenate_backward", "merge_elementwise", "copy(dx[r*4:][:4], d[r*24+8:][:4])", "copy(dx[r*4:][:4], d[r*24+12:][:4])"},
+	{"maximum_tie", "merge_elementwise", "if x0[i] != y[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]", "if x0[i] == x0[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 }

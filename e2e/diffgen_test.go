@@ -184,6 +184,27 @@ func (g *generator) pick(prefix string, keys []string) string {
 	return best
 }
 
+// pickKind returns the least used of the kinds names with an enum or bool
+// value the sample has not used yet (a kind with many, as Conv2D's
+// initializers, needs more layers than the others), else of all of them.
+func (g *generator) pickKind(names []string) string {
+	var open []string
+	for _, name := range names {
+		k, _ := layers.Lookup(name)
+		for _, f := range k.Fields {
+			for _, v := range fieldValues(f) {
+				if g.cov[fmt.Sprintf("%s.%s=%s", name, f.Name, v)] == 0 && !slices.Contains(open, name) {
+					open = append(open, name)
+				}
+			}
+		}
+	}
+	if len(open) == 0 {
+		open = names
+	}
+	return g.pick("", open)
+}
+
 // spec draws one candidate spec (not yet validated) named name.
 func (g *generator) spec(name string) (src string, loss string) {
 	g.layers, g.choices = nil, nil
@@ -205,10 +226,10 @@ func (g *generator) spec(name string) (src string, loss string) {
 	in := shapes[0]()
 	if !g.vae {
 		in = shapes[g.r.IntN(3)]()
-		k, _ := layers.Lookup(g.pick("", layers.Names()))
+		k, _ := layers.Lookup(g.pickKind(layers.Names()))
 		for _, i := range g.r.Perm(len(shapes)) {
 			s := shapes[i]()
-			if k.NumInputs > 1 || g.try(k, []*genLayer{{kind: "Input", name: "input", shape: s}}) != nil {
+			if lo, _ := k.Inputs(); lo > 1 || g.try(k, []*genLayer{{kind: "Input", name: "input", shape: s}}) != nil {
 				in = s
 				break
 			}
@@ -365,8 +386,11 @@ func (g *generator) layer(prev *genLayer) *genLayer {
 	names := layers.Names()
 	for try := 0; try < 40; try++ {
 		kind := g.pick("", names)
+		if try < 10 {
+			kind = g.pickKind(names)
+		}
 		k, _ := layers.Lookup(kind)
-		if k.NumInputs > 1 {
+		if lo, _ := k.Inputs(); lo > 1 {
 			if g.vae || try > 20 {
 				continue
 			}
@@ -391,17 +415,34 @@ func (g *generator) layer(prev *genLayer) *genLayer {
 	}
 }
 
-// merge appends a layer of kind (which takes several inputs of one shape)
-// over branches from prev: a Dense each, or two in a row, defined in a
-// random interleaving.
+// merge appends a layer of kind (which takes several inputs) over
+// branches from prev: a Dense each, or two in a row, defined in a random
+// interleaving. At times prev itself is the first input (a residual
+// connection, the branches ending in its features), an input is named
+// twice, and the branches of a kind that is not featurewise (Concatenate)
+// end in sizes of their own.
 func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 	k, _ := layers.Lookup(kind)
 	dense, _ := layers.Lookup("Dense")
+	lo, hi := k.Inputs()
+	count := lo
+	if hi != lo {
+		count += g.r.IntN(2)
+	}
 	// Each branch ends in units outputs a row; prev's rows bound them.
 	rows := ir.Prod(prev.shape[:len(prev.shape)-1])
 	units := 1 + g.r.IntN(min(4, g.limit()/rows))
+	residual := !k.Latent && g.r.IntN(3) == 0
+	if residual {
+		units = prev.shape[len(prev.shape)-1]
+	}
+	free := !k.Featurewise && g.r.IntN(2) == 0
 	var branches [][]*genLayer
-	for range k.NumInputs {
+	for b := range count {
+		if residual && b == 0 {
+			branches = append(branches, nil)
+			continue
+		}
 		var chain []*genLayer
 		for d, depth := 0, 1+g.r.IntN(2); d < depth; d++ {
 			l := g.try(dense, []*genLayer{prev})
@@ -413,7 +454,11 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 		}
 		// The last layer of each branch has the merge's shape.
 		last := chain[len(chain)-1]
-		setField(last, "units", strconv.Itoa(units), units)
+		u := units
+		if free {
+			u = 1 + g.r.IntN(min(4, g.limit()/rows))
+		}
+		setField(last, "units", strconv.Itoa(u), u)
 		branches = append(branches, chain)
 	}
 	// Shapes: each branch's layers in order.
@@ -455,7 +500,14 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 	}
 	var ins []*genLayer
 	for _, chain := range branches {
-		ins = append(ins, chain[len(chain)-1])
+		if len(chain) == 0 {
+			ins = append(ins, prev)
+		} else {
+			ins = append(ins, chain[len(chain)-1])
+		}
+	}
+	if hi == layers.Variadic && g.r.IntN(4) == 0 {
+		ins = append(ins, ins[g.r.IntN(len(ins))])
 	}
 	for {
 		if l := g.try(k, ins); l != nil {
@@ -590,6 +642,16 @@ func fakeNode(l *genLayer) *ir.Node {
 	return n
 }
 
+// pool1DSize and pool1DStrides draw a 1-D pooling's window and step.
+func pool1DSize(g *generator, in []int) any { return []int{1 + g.r.IntN(3)} }
+
+func pool1DStrides(g *generator, in []int) any {
+	if g.r.IntN(3) == 0 {
+		return []int{}
+	}
+	return []int{1 + g.r.IntN(3)}
+}
+
 // fieldSamplers draw the fields whose sensible values depend on the kind
 // or on the input's shape; every other field is drawn from its type.
 var fieldSamplers = map[string]func(g *generator, in []int) any{
@@ -610,7 +672,18 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		}
 		return opts[g.r.IntN(len(opts))]
 	},
-	"Normalization.axis":   func(g *generator, in []int) any { return -1 },
+	"Normalization.axis":         func(g *generator, in []int) any { return -1 },
+	"MaxPooling1D.pool_size":     pool1DSize,
+	"MaxPooling1D.strides":       pool1DStrides,
+	"AveragePooling1D.pool_size": pool1DSize,
+	"AveragePooling1D.strides":   pool1DStrides,
+	"Concatenate.axis": func(g *generator, in []int) any {
+		opts := []int{-1}
+		for a := 1; a <= len(in); a++ {
+			opts = append(opts, a, -a)
+		}
+		return opts[g.r.IntN(len(opts))]
+	},
 	"Rescaling.scale":      func(g *generator, in []int) any { return []float64{1.0 / 255, 2, -1.5, 4 * g.r.Float64()}[g.r.IntN(4)] },
 	"Rescaling.offset":     func(g *generator, in []int) any { return []float64{0, -1, 2*g.r.Float64() - 1}[g.r.IntN(3)] },
 	"Embedding.input_dim":  func(g *generator, in []int) any { return 2 + g.r.IntN(8) },

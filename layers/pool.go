@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -54,24 +56,66 @@ func init() {
 		Summary: poolSummary,
 	})
 	Register(&Kind{
-		Name: "GlobalAveragePooling2D",
-		Doc:  "Mean of each channel over all positions: [height, width, channels] → [channels].",
-		Fields: []Field{
-			{Name: "keepdims", Type: BoolField, Default: false, Doc: "Whether the output keeps the spatial axes, as [1, 1, channels]."},
-		},
-		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
-			if err := imageInput(in[0]); err != nil {
-				return nil, err
-			}
-			if n.Bool("keepdims") {
-				return []int{1, 1, in[0][2]}, nil
-			}
-			return []int{in[0][2]}, nil
-		},
-		Summary: func(n *ir.Node) string {
-			return fmt.Sprintf("GlobalAveragePooling2D %v→%v", n.Inputs[0].Shape, n.Shape)
-		},
+		Name:    "MaxPooling1D",
+		Doc:     "Maximum over each window of a [steps, channels] input, channel by channel, as MaxPooling2D over one axis: backward sends the gradient to the first maximum of each window; padded cells never win.",
+		Fields:  poolFields1D(),
+		Shape:   poolShape,
+		Summary: poolSummary,
+		Select:  maxPoolSelect,
 	})
+	Register(&Kind{
+		Name:    "AveragePooling1D",
+		Doc:     "Mean over each window of a [steps, channels] input, channel by channel. With same padding a window at the ends averages only its cells inside the input.",
+		Fields:  poolFields1D(),
+		Shape:   poolShape,
+		Summary: poolSummary,
+	})
+	globalPool := func(name, what string, rank int) {
+		in, out := "[height, width, channels]", "[1, 1, channels]"
+		if rank == 2 {
+			in, out = "[steps, channels]", "[1, channels]"
+		}
+		doc := what + " of each channel over all positions: " + in + " → [channels]."
+		if strings.HasPrefix(name, "GlobalMax") {
+			doc += " Backward sends the gradient to the first position of the maximum, as PyTorch's max pooling."
+		}
+		Register(&Kind{
+			Name: name,
+			Doc:  doc,
+			Fields: []Field{
+				{Name: "keepdims", Type: BoolField, Default: false, Doc: "Whether the output keeps the spatial axes, as " + out + "."},
+			},
+			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
+				if err := globalInput(in[0], rank); err != nil {
+					return nil, err
+				}
+				c := in[0][rank-1]
+				if n.Bool("keepdims") {
+					return append(slices.Repeat([]int{1}, rank-1), c), nil
+				}
+				return []int{c}, nil
+			},
+			Summary: func(n *ir.Node) string {
+				return fmt.Sprintf("%s %v→%v", name, n.Inputs[0].Shape, n.Shape)
+			},
+		})
+	}
+	globalPool("GlobalAveragePooling2D", "Mean", 3)
+	globalPool("GlobalMaxPooling2D", "Maximum", 3)
+	globalPool("GlobalAveragePooling1D", "Mean", 2)
+	globalPool("GlobalMaxPooling1D", "Maximum", 2)
+}
+
+// globalInput says why shape is not a sample of rank axes, the last the
+// channels: an image (3) or a sequence (2).
+func globalInput(shape []int, rank int) error {
+	if rank == 3 {
+		return imageInput(shape)
+	}
+	if len(shape) != 2 {
+		return fmt.Errorf("needs an input of shape [steps, channels], got %v (a Reshape layer can give it one)", shape)
+	}
+	return nil
 }
 
 // reshapeShape resolves target_shape against the input's size.
@@ -122,6 +166,30 @@ func poolFields() []Field {
 	}
 }
 
+// poolFields1D are the fields of MaxPooling1D and AveragePooling1D.
+func poolFields1D() []Field {
+	one := func(empty bool) func(v any) string {
+		return func(v any) string {
+			l := v.([]int)
+			if len(l) == 0 && empty {
+				return ""
+			}
+			if len(l) != 1 || l[0] <= 0 {
+				return "must be one positive integer"
+			}
+			return ""
+		}
+	}
+	return []Field{
+		{Name: "pool_size", Type: IntsField, Default: []int{2}, Doc: "Window length.", Check: one(false), Broadcast: 1},
+		{Name: "strides", Type: IntsField, Default: []int{}, Doc: "Step of the window; empty means pool_size (Keras's None).", Check: one(true), Broadcast: 1},
+		{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: windows inside the input only; same: output length ceil(steps/stride), the windows padded evenly (extra at the end) and padded cells ignored.", Enum: []string{"valid", "same"}},
+	}
+}
+
+// pool1D reports whether n pools a [steps, channels] input.
+func pool1D(n *ir.Node) bool { return strings.HasSuffix(n.Kind, "1D") }
+
 // imageInput says why shape is not a [height, width, channels] sample.
 func imageInput(shape []int) error {
 	if len(shape) != 3 {
@@ -132,13 +200,25 @@ func imageInput(shape []int) error {
 
 // PoolGeometry is the window geometry of a pooling node over the input
 // shape in.
+//
+// A 1-D pooling node's [steps, channels] input is a [steps, 1, channels]
+// image with windows [pool_size, 1].
 func PoolGeometry(n *ir.Node, in []int) (Geom, error) {
-	if err := imageInput(in); err != nil {
-		return Geom{}, err
-	}
 	k, s, pad := n.Attrs["pool_size"].([]int), n.Attrs["strides"].([]int), n.Str("padding")
 	if len(s) == 0 {
 		s = k
+	}
+	if pool1D(n) {
+		if len(in) != 2 {
+			return Geom{}, fmt.Errorf("needs an input of shape [steps, channels], got %v (a Reshape layer can give it one)", in)
+		}
+		if pad == "valid" && k[0] > in[0] {
+			return Geom{}, fmt.Errorf("pool_size %d is longer than the input's %d steps with valid padding", k[0], in[0])
+		}
+		return geometry([]int{in[0], 1, in[1]}, []int{k[0], 1}, []int{s[0], 1}, []int{1, 1}, pad)
+	}
+	if err := imageInput(in); err != nil {
+		return Geom{}, err
 	}
 	if pad == "valid" && (k[0] > in[0] || k[1] > in[1]) {
 		return Geom{}, fmt.Errorf("pool_size %dx%d is larger than the input %dx%d with valid padding", k[0], k[1], in[0], in[1])
@@ -151,11 +231,17 @@ func poolShape(n *ir.Node, in [][]int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pool1D(n) {
+		return []int{g.OH, g.C}, nil
+	}
 	return []int{g.OH, g.OW, g.C}, nil
 }
 
 func poolSummary(n *ir.Node) string {
 	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
+	if pool1D(n) {
+		return fmt.Sprintf("%s %d, stride %d, %s padding: %d→%d steps, %d channels", n.Kind, g.KH, g.SH, n.Str("padding"), g.H, g.OH, g.C)
+	}
 	return fmt.Sprintf("%s %dx%d, strides %dx%d, %s padding: %dx%d→%dx%d, %d channels", n.Kind, g.KH, g.KW, g.SH, g.SW, n.Str("padding"), g.H, g.W, g.OH, g.OW, g.C)
 }
 
@@ -171,7 +257,7 @@ func poolTiles(g Geom) bool {
 // else loops that record each maximum.
 func maxPoolSelect(n *ir.Node) (fwd, back ir.Method) {
 	g, _ := PoolGeometry(n, n.Inputs[0].Shape)
-	if poolTiles(g) {
+	if poolTiles(g) && !pool1D(n) {
 		return ir.Tiles, ir.Tiles
 	}
 	return ir.Argmax, ir.Argmax

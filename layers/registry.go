@@ -60,8 +60,10 @@ type Kind struct {
 	Doc    string
 	Fields []Field
 	Alias  Alias
-	// NumInputs is the number of inputs the kind takes (0 means 1).
-	NumInputs int
+	// MinInputs and MaxInputs bound the number of inputs the kind takes
+	// (0: one); MaxInputs Variadic takes any number from MinInputs on, as
+	// an argLength of -1 marks a variadic op in Go's SSA rules.
+	MinInputs, MaxInputs int
 	// Shape infers the per-sample output shape from the input shapes, or
 	// says why the inputs do not fit.
 	Shape func(n *ir.Node, in [][]int) ([]int, error)
@@ -143,6 +145,37 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Variadic is the MaxInputs of a kind that takes any number of inputs.
+const Variadic = -1
+
+// Inputs returns the least and the most inputs the kind takes; max is
+// Variadic for any number from min on.
+func (k *Kind) Inputs() (min, max int) {
+	min, max = k.MinInputs, k.MaxInputs
+	if min == 0 {
+		min = 1
+	}
+	if max == 0 {
+		max = min
+	}
+	return min, max
+}
+
+// InputsText says how many inputs the kind takes: "one input", "2 inputs",
+// "2 or more inputs", "2 to 4 inputs".
+func (k *Kind) InputsText() string {
+	lo, hi := k.Inputs()
+	switch {
+	case lo == 1 && hi == 1:
+		return "one input"
+	case lo == hi:
+		return fmt.Sprintf("%d inputs", lo)
+	case hi == Variadic:
+		return fmt.Sprintf("%d or more inputs", lo)
+	}
+	return fmt.Sprintf("%d to %d inputs", lo, hi)
 }
 
 // Field returns the field with the given name.

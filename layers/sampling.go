@@ -18,7 +18,7 @@ func init() {
 		Fields: []Field{
 			{Name: "inference", Type: StringField, Default: "mean", Doc: "What the layer outputs at inference (evaluation, predict, reconstruct): the mean μ, or a draw as in training.", Enum: []string{"mean", "sample"}},
 		},
-		NumInputs: 2,
+		MinInputs: 2,
 		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 			if !slices.Equal(in[0], in[1]) {
 				return nil, fmt.Errorf("inputs %s %v and %s %v (mu and logvar) must have the same shape", n.Inputs[0].Name, in[0], n.Inputs[1].Name, in[1])

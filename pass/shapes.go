@@ -1,8 +1,6 @@
 package pass
 
 import (
-	"fmt"
-
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
 )
@@ -22,8 +20,8 @@ func InferShapes(m *ir.Model) error {
 			continue
 		}
 		kind, _ := layers.Lookup(n.Kind)
-		if want := max(kind.NumInputs, 1); len(n.Inputs) != want {
-			errs.errorf(n.Pos, "%s takes %s, got %d", kind.Name, map[bool]string{true: "one input", false: fmt.Sprintf("%d inputs", want)}[want == 1], len(n.Inputs))
+		if lo, hi := kind.Inputs(); len(n.Inputs) < lo || hi != layers.Variadic && len(n.Inputs) > hi {
+			errs.errorf(n.Pos, "%s takes %s, got %d", kind.Name, kind.InputsText(), len(n.Inputs))
 			continue
 		}
 		var in [][]int

@@ -221,6 +221,24 @@ def avgpool_forward(tw, n, ins, train, draws):
     return F.avg_pool2d(x, k, s), 'nchw'
 
 
+def pool1d_forward(kind):
+    def forward(tw, n, ins, train, draws):
+        # [N, steps, C] as PyTorch's [N, C, steps].
+        x = ins[0][0].transpose(1, 2)
+        k, s = pool_args(tw, n)
+        k, s = k[0], s[0]
+        p = (0, 0)
+        if n['Attrs']['padding'] == 'same':
+            p = same_pad(in_shape(tw, n)[0], k, s, 1)
+        if kind == 'max':
+            y = F.max_pool1d(F.pad(x, p, value=-math.inf), k, s)
+        else:
+            ones = F.pad(torch.ones_like(x[:1, :1]), p)
+            y = F.avg_pool1d(F.pad(x, p), k, s) / F.avg_pool1d(ones, k, s)
+        return y.transpose(1, 2), 'plain'
+    return forward
+
+
 def gap_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
     assert lay == 'nchw'
@@ -412,6 +430,77 @@ def rescaling_forward(tw, n, ins, train, draws):
     return x * n['Attrs']['scale'] + n['Attrs']['offset'], lay
 
 
+def first_max(x):
+    """Maximum of x over its last axis, its gradient to the first
+    position of the maximum (nngen's rule, as PyTorch's max pooling)."""
+    m = x.detach().amax(-1, keepdim=True)
+    pos = torch.arange(x.shape[-1]).expand(x.shape)
+    first = torch.where(x.detach() == m, pos, x.shape[-1]).amin(-1, keepdim=True)
+    return x.gather(-1, first).squeeze(-1)
+
+
+def gmp_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    y = first_max(torch.flatten(x, 2))
+    if n['Attrs']['keepdims']:
+        return y[:, :, None, None], 'nchw'
+    return y, 'plain'
+
+
+def gap1d_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    return x.mean(1, keepdim=n['Attrs']['keepdims']), 'plain'
+
+
+def gmp1d_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    y = first_max(x.transpose(1, 2))
+    return (y[:, None, :] if n['Attrs']['keepdims'] else y), 'plain'
+
+
+def same_layout(n, ins):
+    """The inputs in one layout: theirs when they share it, else nngen's
+    order in the twin's layout of the shape."""
+    if all(lay == ins[0][1] for _, lay in ins):
+        return [x for x, _ in ins], ins[0][1]
+    xs = [from_nngen(to_nngen(x, lay, None), n['Shape']) for x, lay in ins]
+    return [x for x, _ in xs], xs[0][1]
+
+
+def merge_forward(kind):
+    def forward(tw, n, ins, train, draws):
+        xs, lay = same_layout(n, ins)
+        if kind == 'Add':
+            y = sum(xs[1:], xs[0])
+        elif kind == 'Subtract':
+            y = xs[0] - xs[1]
+        elif kind == 'Multiply':
+            y = xs[0]
+            for x in xs[1:]:
+                y = y * x
+        elif kind == 'Average':
+            y = sum(xs[1:], xs[0]) / len(xs)
+        else:
+            # The gradient goes to the first input that holds the
+            # maximum (minimum), as Keras's chain of tf.maximum; not
+            # torch.maximum's halves on a tie.
+            y = xs[0]
+            for x in xs[1:]:
+                y = torch.where(x > y if kind == 'Maximum' else x < y, x, y)
+        return y, lay
+    return forward
+
+
+def concat_forward(tw, n, ins, train, draws):
+    xs = [to_nngen(x, lay, None).reshape(-1, *tw.by[i]['Shape']) for (x, lay), i in zip(ins, n['Inputs'])]
+    a = n['Attrs']['axis']
+    rank = len(n['Shape'])
+    a = a - 1 if a > 0 else rank + a
+    return from_nngen(torch.cat(xs, a + 1), n['Shape'])
+
+
+MERGES = ['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']
 none = lambda tw, n: None
 MODULES = {
     'Dense': dense_module, 'Activation': none, 'Conv2D': conv_module, 'MaxPooling2D': none,
@@ -419,6 +508,9 @@ MODULES = {
     'Dropout': none, 'BatchNormalization': bn_module, 'Embedding': embedding_module,
     'SimpleRNN': rnn_module('SimpleRNN'), 'LSTM': rnn_module('LSTM'), 'GRU': rnn_module('GRU'),
     'Sampling': none, 'Normalization': norm_module, 'Rescaling': none,
+    'GlobalMaxPooling2D': none, 'GlobalAveragePooling1D': none, 'GlobalMaxPooling1D': none,
+    'MaxPooling1D': none, 'AveragePooling1D': none,
+    'Concatenate': none, **{k: none for k in MERGES},
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -427,6 +519,10 @@ FORWARD = {
     'Dropout': dropout_forward, 'BatchNormalization': bn_forward, 'Embedding': embedding_forward,
     'SimpleRNN': rnn_forward('SimpleRNN'), 'LSTM': rnn_forward('LSTM'), 'GRU': rnn_forward('GRU'),
     'Sampling': sampling_forward, 'Normalization': norm_forward, 'Rescaling': rescaling_forward,
+    'GlobalMaxPooling2D': gmp_forward, 'GlobalAveragePooling1D': gap1d_forward,
+    'GlobalMaxPooling1D': gmp1d_forward, 'Concatenate': concat_forward,
+    'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
+    **{k: merge_forward(k) for k in MERGES},
 }
 
 

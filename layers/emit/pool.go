@@ -14,18 +14,31 @@ func init() {
 		Forward:  func(e *Emitter, n *ir.Node) {},
 		Backward: func(e *Emitter, n *ir.Node) {},
 	})
-	Register("MaxPooling2D", &Kind{
-		Forward:  maxPoolForward,
-		Backward: maxPoolBackward,
-	})
-	Register("AveragePooling2D", &Kind{
-		Forward:  avgPoolForward,
-		Backward: avgPoolBackward,
-	})
-	Register("GlobalAveragePooling2D", &Kind{
-		Forward:  globalAvgPoolForward,
-		Backward: globalAvgPoolBackward,
-	})
+	// The 1-D kinds pool a [steps, 1, channels] image (layers.PoolGeometry).
+	for _, name := range []string{"MaxPooling2D", "MaxPooling1D"} {
+		Register(name, &Kind{
+			Forward:  maxPoolForward,
+			Backward: maxPoolBackward,
+		})
+	}
+	for _, name := range []string{"AveragePooling2D", "AveragePooling1D"} {
+		Register(name, &Kind{
+			Forward:  avgPoolForward,
+			Backward: avgPoolBackward,
+		})
+	}
+	for _, name := range []string{"GlobalAveragePooling2D", "GlobalAveragePooling1D"} {
+		Register(name, &Kind{
+			Forward:  globalAvgPoolForward,
+			Backward: globalAvgPoolBackward,
+		})
+	}
+	for _, name := range []string{"GlobalMaxPooling2D", "GlobalMaxPooling1D"} {
+		Register(name, &Kind{
+			Forward:  globalMaxPoolForward,
+			Backward: globalMaxPoolBackward,
+		})
+	}
 }
 
 // poolLin is the expression v*s + c, simplified.
@@ -251,8 +264,7 @@ func avgPoolBackward(e *Emitter, n *ir.Node) {
 }
 
 func globalAvgPoolForward(e *Emitter, n *ir.Node) {
-	in := n.Inputs[0].Shape
-	hw, c := in[0]*in[1], in[2]
+	hw, c := globalPositions(n)
 	e.Block(
 		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
 		Id("out").Op(":=").Add(e.Out(n)),
@@ -274,8 +286,7 @@ func globalAvgPoolBackward(e *Emitter, n *ir.Node) {
 	if !ok {
 		return
 	}
-	in := n.Inputs[0].Shape
-	hw, c := in[0]*in[1], in[2]
+	hw, c := globalPositions(n)
 	op := "="
 	if acc {
 		op = "+="
@@ -289,6 +300,67 @@ func globalAvgPoolBackward(e *Emitter, n *ir.Node) {
 				Id("dst").Op(":=").Add(poolChannels("dx", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c)),
 				For(List(Id("c"), Id("v")).Op(":=").Range().Id("dy")).Block(
 					Id("dst").Index(Id("c")).Op(op).Id("v").Op("*").Add(e.Lit(1/float64(hw))),
+				),
+			),
+		),
+	)
+}
+
+// globalPositions returns the positions and the channels of a global
+// pooling node's input, an image or a sequence.
+func globalPositions(n *ir.Node) (hw, c int) {
+	in := n.Inputs[0].Shape
+	return ir.Prod(in[:len(in)-1]), in[len(in)-1]
+}
+
+func globalMaxPoolForward(e *Emitter, n *ir.Node) {
+	hw, c := globalPositions(n)
+	e.Block(
+		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
+		Id("out").Op(":=").Add(e.Out(n)),
+		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
+			Id("dst").Op(":=").Add(poolChannels("out", Id("b").Op("*").Lit(c), c)),
+			Copy(Id("dst"), poolChannels("in", Id("b").Op("*").Lit(hw*c), c)),
+			For(Id("p").Op(":=").Lit(1), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
+				For(List(Id("c"), Id("v")).Op(":=").Range().Add(poolChannels("in", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c))).Block(
+					If(Id("v").Op(">").Id("dst").Index(Id("c"))).Block(Id("dst").Index(Id("c")).Op("=").Id("v")),
+				),
+			),
+		),
+	)
+}
+
+// globalMaxPoolBackward sends each channel's gradient to the first
+// position whose input equals the maximum (the output).
+func globalMaxPoolBackward(e *Emitter, n *ir.Node) {
+	dx, acc, ok := e.GradIn(n, 0)
+	if !ok {
+		return
+	}
+	hw, c := globalPositions(n)
+	op := "="
+	if acc {
+		op = "+="
+	}
+	test := If(Op("!").Id("won").Op("&&").Id("in").Index(Id("i")).Op("==").Id("out").Index(Id("o"))).Block(
+		Id("dx").Index(Id("i")).Op(op).Id("d").Index(Id("o")),
+		Id("won").Op("=").True(),
+	)
+	if !acc {
+		test = test.Else().Block(Id("dx").Index(Id("i")).Op("=").Lit(0))
+	}
+	e.Block(
+		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
+		Id("out").Op(":=").Add(e.Out(n)),
+		Id("dx").Op(":=").Parens(dx).Index(Op(":")),
+		Id("d").Op(":=").Add(e.Grad(n)),
+		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
+			For(Id("c").Op(":=").Lit(0), Id("c").Op("<").Lit(c), Id("c").Op("++")).Block(
+				Id("o").Op(":=").Id("b").Op("*").Lit(c).Op("+").Id("c"),
+				Id("won").Op(":=").False(),
+				For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
+					Id("i").Op(":=").Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c).Op("+").Id("c"),
+					test,
 				),
 			),
 		),
