@@ -199,7 +199,7 @@ func (g *gen) forwardNodes(e *emit.Emitter, nodes []*ir.Node, pass string) []Cod
 	e.Add(g.poisonStart(pass)...)
 	for _, n := range nodes {
 		k, _ := emit.Lookup(n.Kind)
-		start := len(e.Code())
+		start, t0 := len(e.Code()), g.tiles.Len()
 		e.Begin(n)
 		e.Add(g.layerComment(n))
 		if e.Aliased(n) {
@@ -207,7 +207,7 @@ func (g *gen) forwardNodes(e *emit.Emitter, nodes []*ir.Node, pass string) []Cod
 		} else {
 			k.Forward(e, n)
 		}
-		e.Add(g.record(pass, slices.Clone(e.Code()[start:])), Line())
+		e.Add(g.record(pass, append(slices.Clone(e.Code()[start:]), g.tiles.Since(t0)...)), Line())
 		g.region(e, n, false, start)
 	}
 	e.Begin(nil)
@@ -223,11 +223,11 @@ func (g *gen) backward(e *emit.Emitter, pass string) []Code {
 			continue
 		}
 		k, _ := emit.Lookup(n.Kind)
-		start := len(e.Code())
+		start, t0 := len(e.Code()), g.tiles.Len()
 		e.Begin(n)
 		e.Add(g.layerComment(n))
 		k.Backward(e, n)
-		e.Add(g.record(pass, slices.Clone(e.Code()[start:])), Line())
+		e.Add(g.record(pass, append(slices.Clone(e.Code()[start:]), g.tiles.Since(t0)...)), Line())
 		g.region(e, n, true, start)
 	}
 	e.Begin(nil)

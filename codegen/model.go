@@ -111,14 +111,27 @@ func (g *gen) modelFile() *File {
 	f.Var().Id("_").Qual(trainPkg, "Model").Op("=").Parens(Op("*").Id("Model")).Parens(Nil())
 
 	// The structs: what the workers share, a worker's workspace, the model.
-	shared := []Code{
+	// The arrays the optimizer streams start on cache lines: params comes
+	// first in Model, a large allocation that starts on a page, and each
+	// array is padded to whole lines (the vector loops of an unaligned
+	// array split a line in two at every other load and store).
+	fb, row := floatBytes(m.DType), g.stateRow()
+	pad := func(vals int) []Code {
+		if b := row*fb - vals*fb; b > 0 {
+			return []Code{Id("_").Index(Lit(b)).Byte()}
+		}
+		return nil
+	}
+	shared := []Code{Id("p").Index(Id("NumParams")).Id("Float").Comment("parameters")}
+	shared = append(shared, pad(m.NumParams())...)
+	shared = append(shared, Id("g").Index(Id("NumParams")).Id("Float").Comment("gradients"))
+	shared = append(shared, pad(m.NumParams())...)
+	shared = append(shared,
+		Id("s").Index(Id("StateSlots")).Index(Lit(row)).Id("Float").Comment("optimizer state: "+strings.Join(names, ", ")+" (NumParams of each row)"),
 		Id("seed").Uint64(),
 		Id("step").Int(),
-		Id("p").Index(Id("NumParams")).Id("Float").Comment("parameters"),
-		Id("g").Index(Id("NumParams")).Id("Float").Comment("gradients"),
-		Id("s").Index(Id("StateSlots")).Index(Id("NumParams")).Id("Float").Comment("optimizer state: " + strings.Join(names, ", ")),
 		Id("opt").Qual(optimPkg, "Optimizer").Index(Id("Float")),
-	}
+	)
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
 	}
@@ -142,8 +155,8 @@ func (g *gen) modelFile() *File {
 	f.Comment("workspace is one worker's: every activation, gradient and scratch buffer of\nthe passes, in fixed-size arrays, over the shared parameters.")
 	f.Type().Id("workspace").Struct(fields...)
 	mfields := []Code{
+		Id("shared").Id("params").Comment("first: see params"),
 		Id("workspace").Comment("shard 0's, and worker 0's"),
-		Id("shared").Id("params"),
 	}
 	if g.shards > 1 {
 		mfields = append(mfields,
@@ -167,7 +180,7 @@ func (g *gen) modelFile() *File {
 	// New.
 	var state []Code
 	for i := 0; i < slots; i++ {
-		state = append(state, m_("s").Index(Lit(i)).Index(Op(":")))
+		state = append(state, m_("s").Index(Lit(i)).Index(Op(":").Id("NumParams")))
 	}
 	newBody := []Code{
 		Id("m").Op(":=").Op("&").Id("Model").Values(Dict{Id("shared"): Id("params").Values(Dict{Id("seed"): Id("seed")})}),
@@ -477,4 +490,19 @@ func (g *gen) adaptMethod(f *File) {
 	}
 	f.Add(g.method("Adapt sets the statistics of the layers that adapt to the data\n(Normalization, as Keras's adapt()) from the n samples of inputs x, n·InputSize\nvalues: train calls it before the first epoch.", "Adapt",
 		[]Code{Id("x").Index().Float32(), Id("n").Int()}, nil, body...))
+}
+
+// stateRow is the length of a row of the optimizer state array: NumParams
+// rounded up to whole 64-byte lines.
+func (g *gen) stateRow() int {
+	per := 64 / floatBytes(g.m.DType)
+	return (g.m.NumParams() + per - 1) / per * per
+}
+
+// floatBytes is the size of the model's element type.
+func floatBytes(dtype string) int {
+	if dtype == "float64" {
+		return 8
+	}
+	return 4
 }

@@ -245,13 +245,20 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 	float := floatType(m.DType)
 	slots := optim.StateSlots(m.Opt.Name, g.hyper())
 	np := m.NumParams()
-	shared := []reflect.Type{
-		reflect.TypeFor[uint64](),                              // seed
-		reflect.TypeFor[int](),                                 // step
-		reflect.ArrayOf(np, float), reflect.ArrayOf(np, float), // p, g
-		reflect.ArrayOf(slots, reflect.ArrayOf(np, float)), // s
-		reflect.TypeFor[optim.Optimizer[float32]](),        // opt (its size does not depend on Float)
+	row := g.stateRow()
+	var shared []reflect.Type
+	for range 2 { // p, g and their padding
+		shared = append(shared, reflect.ArrayOf(np, float))
+		if b := (row - np) * int(float.Size()); b > 0 {
+			shared = append(shared, reflect.ArrayOf(b, reflect.TypeFor[byte]()))
+		}
 	}
+	shared = append(shared,
+		reflect.ArrayOf(slots, reflect.ArrayOf(row, float)), // s
+		reflect.TypeFor[uint64](),                           // seed
+		reflect.TypeFor[int](),                              // step
+		reflect.TypeFor[optim.Optimizer[float32]](),         // opt (its size does not depend on Float)
+	)
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, reflect.ArrayOf(nb, float))
 	}
@@ -274,7 +281,7 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		ws = append(ws, reflect.ArrayOf(g.plan.Arenas[typ], elem(typ)))
 	}
 	workspace := structOf(ws)
-	model := []reflect.Type{workspace, params}
+	model := []reflect.Type{params, workspace}
 	if g.shards > 1 {
 		in, out := m.Nodes[0].Size(), m.Output.Size()
 		model = append(model, reflect.ArrayOf(m.Batch*in, float), reflect.ArrayOf(m.Batch*out, float), // xb, yb

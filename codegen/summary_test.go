@@ -43,19 +43,17 @@ func TestSummaryMLP(t *testing.T) {
 	if s.Shards != S {
 		t.Fatalf("%d shards, want %d", s.Shards, S)
 	}
-	// Each shard calls each kernel once, on its Bs samples; the first
-	// layer's products, of 3.2 MFLOP, run in 2 tiles of half their rows,
-	// and the weight gradient's tiles pack their columns of A in tile0_a.
+	// Each shard calls each kernel once, on its Bs samples. The first
+	// layer's products, of 3.2 MFLOP, run whole on one worker (what the
+	// summary counts) and in 2 tiles on several, whose packed parts of C
+	// and A are tile0_c and tile1_a.
 	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: S, Flops: 2 * m * n * kk} }
-	tiled := func(k string, m, n, kk int) KernelCall {
-		return KernelCall{Kernel: k, Count: 2 * S, Flops: 2 * m * n * kk}
-	}
 	want := []Row{
 		{Name: "input", Kind: "Input", Shape: []int{784}, Buffers: []string{"x"}, Bytes: B * 784 * F},
 		{Name: "dense", Kind: "Dense", Line: 12, Shape: []int{64}, Params: 784*64 + 64,
-			Forward:  []KernelCall{tiled(fmt.Sprintf("gemmNT_%dx64x784", Bs/2), Bs/2, 64, 784)},
-			Backward: []KernelCall{tiled(fmt.Sprintf("gemmTN_32x784x%d", Bs), 32, 784, Bs)}, // no input gradient
-			Buffers:  []string{"dense_out", "dense_grad", "tile0_a"}, Bytes: 3 * B * 64 * F},
+			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx64x784", Bs), Bs, 64, 784)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_64x784x%d", Bs), 64, 784, Bs)}, // no input gradient
+			Buffers:  []string{"dense_out", "tile0_c", "dense_grad", "tile1_a"}, Bytes: 4 * B * 64 * F},
 		{Name: "dense_1", Kind: "Dense", Line: 15, Shape: []int{10}, Params: 64*10 + 10,
 			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx10x64", Bs), Bs, 10, 64)},
 			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_10x64x%d", Bs), 10, 64, Bs), call(fmt.Sprintf("gemmNN_%dx64x10", Bs), Bs, 64, 10)},
@@ -92,7 +90,7 @@ func TestSummaryMLP(t *testing.T) {
 	if w := 4 * 50890 * F; s.ParamBytes != w {
 		t.Errorf("parameter bytes %d, want %d", s.ParamBytes, w)
 	}
-	if w := B * (784 + 3*64 + 2*10 + 10) * F; s.TrainBytes != w {
+	if w := B * (784 + 4*64 + 2*10 + 10) * F; s.TrainBytes != w {
 		t.Errorf("training buffer bytes %d, want %d", s.TrainBytes, w)
 	}
 	if s.Batch != B || s.FloatBytes != F || strings.Join(s.StateNames, ",") != "exp_avg,exp_avg_sq" {

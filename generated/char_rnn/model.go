@@ -76,11 +76,11 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float          // parameters
+	g    [NumParams]Float          // gradients
+	s    [StateSlots][259712]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt  optim.Optimizer[Float]
 }
 
@@ -137,8 +137,8 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
+	shared    params                       // first: see params
+	workspace                              // shard 0's, and worker 0's
 	xb        [2560]Float                  // the batch's inputs, which the shards copy
 	yb        [327680]Float                // and targets
 	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
@@ -167,7 +167,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
-		State: [][]Float{m.s[0][:], m.s[1][:]},
+		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
 	// embedding.weight [128 32]: random_uniform
 	if err := initializer.Fill(m.p[0:4096], "random_uniform", 128, 32, rng.New(seed, 0)); err != nil {

@@ -569,6 +569,88 @@ func gemmNN_32x400x120Go(c *[12800]Float, a *[3840]Float, b *[48000]Float) {
 }
 
 /*
+gemmNN_64x120x84Go is C[m*120+n] = Σ_k A[m*84+k*1]·B[n*1+k*120] for m < 64, n < 120, k < 84:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_64x120x84Go(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 120; n += 4 {
+			a0 := a[(m+0)*84:][:84]
+			a1 := a[(m+1)*84:][:84]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 84; k++ {
+				bk := b[k*120+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*120+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*120+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmNN_64x400x120Go is C[m*400+n] = Σ_k A[m*120+k*1]·B[n*1+k*400] for m < 64, n < 400, k < 120:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNN_64x400x120Go(c *[25600]Float, a *[7680]Float, b *[48000]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 400; n += 4 {
+			a0 := a[(m+0)*120:][:120]
+			a1 := a[(m+1)*120:][:120]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 120; k++ {
+				bk := b[k*400+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*400+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*400+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNN_64x84x10Go is C[m*84+n] = Σ_k A[m*10+k*1]·B[n*1+k*84] for m < 64, n < 84, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1016,94 +1098,6 @@ func gemmNT_1x84x120Go(c *[84]Float, a *[120]Float, b *[10080]Float) {
 }
 
 /*
-gemmNT_32x120x400Go is C[m*120+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 32, n < 120, k < 400:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_32x120x400Go(c *[3840]Float, a *[12800]Float, b *[48000]Float) {
-	for m := 0; m < 32; m += 2 {
-		for n := 0; n < 120; n += 4 {
-			a0 := a[(m+0)*400:][:400]
-			a1 := a[(m+1)*400:][:400]
-			b0 := b[(n+0)*400:][:400]
-			b1 := b[(n+1)*400:][:400]
-			b2 := b[(n+2)*400:][:400]
-			b3 := b[(n+3)*400:][:400]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 400; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*120+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*120+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNT_32x84x120Go is C[m*84+n] = Σ_k A[m*120+k*1]·B[n*120+k*1] for m < 32, n < 84, k < 120:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_32x84x120Go(c *[2688]Float, a *[3840]Float, b *[10080]Float) {
-	for m := 0; m < 32; m += 2 {
-		for n := 0; n < 84; n += 4 {
-			a0 := a[(m+0)*120:][:120]
-			a1 := a[(m+1)*120:][:120]
-			b0 := b[(n+0)*120:][:120]
-			b1 := b[(n+1)*120:][:120]
-			b2 := b[(n+2)*120:][:120]
-			b3 := b[(n+3)*120:][:120]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 120; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*84+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*84+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNT_64x10x84Go is C[m*10+n] = Σ_k A[m*84+k*1]·B[n*84+k*1] for m < 64, n < 10, k < 84:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1216,6 +1210,118 @@ func gemmNT_64x120x400Go(c *[7680]Float, a *[25600]Float, b *[48000]Float) {
 }
 
 /*
+gemmNT_64x42x120Go is C[m*42+n] = Σ_k A[m*120+k*1]·B[n*120+k*1] for m < 64, n < 42, k < 120:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x42x120Go(c *[2688]Float, a *[7680]Float, b *[5040]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 40; n += 4 {
+			a0 := a[(m+0)*120:][:120]
+			a1 := a[(m+1)*120:][:120]
+			b0 := b[(n+0)*120:][:120]
+			b1 := b[(n+1)*120:][:120]
+			b2 := b[(n+2)*120:][:120]
+			b3 := b[(n+3)*120:][:120]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 120; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*42+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*42+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+		{
+			n := 40
+			a0 := a[(m+0)*120:][:120]
+			a1 := a[(m+1)*120:][:120]
+			b0 := b[(n+0)*120:][:120]
+			b1 := b[(n+1)*120:][:120]
+			var c00, c01, c10, c11 Float
+			for k := 0; k < 120; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+			}
+			cr := c[(m+0)*42+n:][:2]
+			cr[0] = c00
+			cr[1] = c01
+			cr = c[(m+1)*42+n:][:2]
+			cr[0] = c10
+			cr[1] = c11
+		}
+	}
+}
+
+/*
+gemmNT_64x60x400Go is C[m*60+n] = Σ_k A[m*400+k*1]·B[n*400+k*1] for m < 64, n < 60, k < 400:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_64x60x400Go(c *[3840]Float, a *[25600]Float, b *[24000]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 60; n += 4 {
+			a0 := a[(m+0)*400:][:400]
+			a1 := a[(m+1)*400:][:400]
+			b0 := b[(n+0)*400:][:400]
+			b1 := b[(n+1)*400:][:400]
+			b2 := b[(n+2)*400:][:400]
+			b3 := b[(n+3)*400:][:400]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 400; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*60+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*60+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNT_64x84x120Go is C[m*84+n] = Σ_k A[m*120+k*1]·B[n*120+k*1] for m < 64, n < 84, k < 120:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1291,6 +1397,46 @@ func gemmTN_10x84x64Go(c *[840]Float, a *[640]Float, b *[5376]Float) {
 			cr[2] = c02
 			cr[3] = c03
 			cr = c[(m+1)*84+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmTN_120x400x64Go is C[m*400+n] = Σ_k A[m*1+k*120]·B[n*1+k*400] for m < 120, n < 400, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_120x400x64Go(c *[48000]Float, a *[7680]Float, b *[25600]Float) {
+	for m := 0; m < 120; m += 2 {
+		for n := 0; n < 400; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 64; k++ {
+				ak := a[k*120+m*1:][:2]
+				bk := b[k*400+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*400+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*400+n:][:4]
 			cr[0] = c10
 			cr[1] = c11
 			cr[2] = c12
@@ -1494,6 +1640,46 @@ func gemmTN_6x25x784_accGo(c *[150]Float, a *[4704]Float, b *[19600]Float) {
 			cr[0] += c00
 			cr = c[(m+1)*25+n:][:1]
 			cr[0] += c10
+		}
+	}
+}
+
+/*
+gemmTN_84x120x64Go is C[m*120+n] = Σ_k A[m*1+k*84]·B[n*1+k*120] for m < 84, n < 120, k < 64:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_84x120x64Go(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
+	for m := 0; m < 84; m += 2 {
+		for n := 0; n < 120; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 64; k++ {
+				ak := a[k*84+m*1:][:2]
+				bk := b[k*120+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*120+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*120+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
 		}
 	}
 }

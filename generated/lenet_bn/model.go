@@ -91,11 +91,11 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float         // parameters
+	g    [NumParams]Float         // gradients
+	s    [StateSlots][61728]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt  optim.Optimizer[Float]
 	buf  [44]Float // non-trainable buffers (running statistics)
 }
@@ -135,14 +135,16 @@ type workspace struct {
 	activation_1_out           *[102400]Float // output of layer activation_1 (mem[102400:])
 	average_pooling2d_1_out    *[25600]Float  // output of layer average_pooling2d_1 (mem[0:])
 	dense_out                  *[7680]Float   // output of layer dense (mem[33280:])
+	tile0_c                    *[7680]Float   // the columns of C of each tile of gemmNT_64x120x400, packed (mem[25600:])
 	dense_1_out                *[5376]Float   // output of layer dense_1 (mem[46336:])
+	tile1_c                    *[5376]Float   // the columns of C of each tile of gemmNT_64x84x120, packed (mem[25600:])
 	dense_2_out                [640]Float     // output of layer dense_2
 	y                          [640]Float     // targets
 	dense_2_grad               *[640]Float    // gradient of the output of layer dense_2 (mem[25600:])
 	dense_1_grad               *[5376]Float   // gradient of the output of layer dense_1 (mem[40960:])
-	tile0_a                    *[5376]Float   // the columns of A of each tile of gemmTN_84x120x64, packed (mem[51712:])
+	tile2_a                    *[5376]Float   // the columns of A of each tile of gemmTN_84x120x64, packed (mem[51712:])
 	dense_grad                 *[7680]Float   // gradient of the output of layer dense (mem[25600:])
-	tile1_a                    *[7680]Float   // the columns of A of each tile of gemmTN_120x400x64, packed (mem[40960:])
+	tile3_a                    *[7680]Float   // the columns of A of each tile of gemmTN_120x400x64, packed (mem[40960:])
 	average_pooling2d_1_grad   *[25600]Float  // gradient of the output of layer average_pooling2d_1 (mem[602112:])
 	activation_1_grad          *[102400]Float // gradient of the output of layer activation_1 (mem[0:])
 	batch_normalization_1_grad *[102400]Float // gradient of the output of layer batch_normalization_1 (mem[602112:])
@@ -179,9 +181,9 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
-	workers   int // workers of the train step, Evaluate and Predict
+	shared    params // first: see params
+	workspace        // shard 0's, and worker 0's
+	workers   int    // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
@@ -205,7 +207,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
-		State: [][]Float{m.s[0][:], m.s[1][:]},
+		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
 	// conv2d.weight [6 1 5 5]: glorot_uniform
 	if err := initializer.Fill(m.p[0:150], "glorot_uniform", 25, 150, rng.New(seed, 0)); err != nil {
@@ -990,13 +992,11 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	// gemmNT_64x120x400 in 2 tiles of 32 rows
+	// gemmNT_64x120x400 in 2 tiles of 60 columns on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(0)
 	} else {
-		for t := 0; t < 2; t++ {
-			gemmNT_32x120x400((*[3840]Float)(m.dense_out[t*3840:]), (*[12800]Float)(m.average_pooling2d_1_out[t*12800:]), (*[48000]Float)(m.p[2594:50594]))
-		}
+		gemmNT_64x120x400(m.dense_out, m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
 	}
 	{
 		b := (*[120]Float)(m.p[50594:50714])
@@ -1018,15 +1018,16 @@ func (m *workspace) forwardTrain() {
 			s[i] = math.Float32frombits(u)
 		}
 	}
+	if poison {
+		m.poison_Float(25600, 7680) // tile0_c
+	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	// gemmNT_64x84x120 in 2 tiles of 32 rows
+	// gemmNT_64x84x120 in 2 tiles of 42 columns on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(1)
 	} else {
-		for t := 0; t < 2; t++ {
-			gemmNT_32x84x120((*[2688]Float)(m.dense_1_out[t*2688:]), (*[3840]Float)(m.dense_out[t*3840:]), (*[10080]Float)(m.p[50714:60794]))
-		}
+		gemmNT_64x84x120(m.dense_1_out, m.dense_out, (*[10080]Float)(m.p[50714:60794]))
 	}
 	{
 		b := (*[84]Float)(m.p[60794:60878])
@@ -1047,6 +1048,9 @@ func (m *workspace) forwardTrain() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(25600, 5376) // tile1_c
 	}
 
 	// layer dense_2 (lenet_bn.yaml:34): Dense 84→10, softmax
@@ -2564,30 +2568,22 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_84x120x64 in 2 tiles of 42 rows
+	// gemmTN_84x120x64 in 2 tiles of 42 rows on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(2)
 	} else {
-		for t := 0; t < 2; t++ {
-			p := m.tile0_a[t*2688:][:2688]
-			for k := 0; k < 64; k++ {
-				copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
-			}
-			gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
-		}
+		gemmTN_84x120x64((*[10080]Float)(m.g[50714:60794]), m.dense_1_grad, m.dense_out)
 	}
-	// gemmNN_64x120x84 in 2 tiles of 32 rows
+	// gemmNN_64x120x84 in 2 tiles of 32 rows on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(3)
 	} else {
-		for t := 0; t < 2; t++ {
-			gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
-		}
+		gemmNN_64x120x84(m.dense_grad, m.dense_1_grad, (*[10080]Float)(m.p[50714:60794]))
 	}
 	if poison {
 		m.poison_Float(46336, 5376) // dense_1_out
 		m.poison_Float(40960, 5376) // dense_1_grad
-		m.poison_Float(51712, 5376) // tile0_a
+		m.poison_Float(51712, 5376) // tile2_a
 	}
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
@@ -2613,31 +2609,23 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_120x400x64 in 2 tiles of 60 rows
+	// gemmTN_120x400x64 in 2 tiles of 60 rows on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(4)
 	} else {
-		for t := 0; t < 2; t++ {
-			p := m.tile1_a[t*3840:][:3840]
-			for k := 0; k < 64; k++ {
-				copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
-			}
-			gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
-		}
+		gemmTN_120x400x64((*[48000]Float)(m.g[2594:50594]), m.dense_grad, m.average_pooling2d_1_out)
 	}
-	// gemmNN_64x400x120 in 2 tiles of 32 rows
+	// gemmNN_64x400x120 in 2 tiles of 32 rows on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(5)
 	} else {
-		for t := 0; t < 2; t++ {
-			gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
-		}
+		gemmNN_64x400x120(m.average_pooling2d_1_grad, m.dense_grad, (*[48000]Float)(m.p[2594:50594]))
 	}
 	if poison {
 		m.poison_Float(0, 25600)    // average_pooling2d_1_out
 		m.poison_Float(33280, 7680) // dense_out
 		m.poison_Float(25600, 7680) // dense_grad
-		m.poison_Float(40960, 7680) // tile1_a
+		m.poison_Float(40960, 7680) // tile3_a
 	}
 
 	// layer flatten (lenet_bn.yaml:27): Flatten [5 5 16]→[400]
@@ -3246,12 +3234,14 @@ func (m *workspace) place() {
 	m.activation_1_out = (*[102400]Float)(m.mem[102400:204800])
 	m.average_pooling2d_1_out = (*[25600]Float)(m.mem[0:25600])
 	m.dense_out = (*[7680]Float)(m.mem[33280:40960])
+	m.tile0_c = (*[7680]Float)(m.mem[25600:33280])
 	m.dense_1_out = (*[5376]Float)(m.mem[46336:51712])
+	m.tile1_c = (*[5376]Float)(m.mem[25600:30976])
 	m.dense_2_grad = (*[640]Float)(m.mem[25600:26240])
 	m.dense_1_grad = (*[5376]Float)(m.mem[40960:46336])
-	m.tile0_a = (*[5376]Float)(m.mem[51712:57088])
+	m.tile2_a = (*[5376]Float)(m.mem[51712:57088])
 	m.dense_grad = (*[7680]Float)(m.mem[25600:33280])
-	m.tile1_a = (*[7680]Float)(m.mem[40960:48640])
+	m.tile3_a = (*[7680]Float)(m.mem[40960:48640])
 	m.average_pooling2d_1_grad = (*[25600]Float)(m.mem[602112:627712])
 	m.activation_1_grad = (*[102400]Float)(m.mem[0:102400])
 	m.batch_normalization_1_grad = (*[102400]Float)(m.mem[602112:704512])
@@ -3355,11 +3345,27 @@ turn when the train step has one worker.
 func (m *workspace) tile(op, t int) {
 	switch op {
 	case 0:
-		gemmNT_32x120x400((*[3840]Float)(m.dense_out[t*3840:]), (*[12800]Float)(m.average_pooling2d_1_out[t*12800:]), (*[48000]Float)(m.p[2594:50594]))
+		p := m.tile0_c[t*3840:][:3840]
+		gemmNT_64x60x400((*[3840]Float)(p), m.average_pooling2d_1_out, (*[24000]Float)((*[48000]Float)(m.p[2594:50594])[t*24000:]))
+		c := m.dense_out[t*60:]
+		for r := 0; r < 64; r++ {
+			cr := c[r*120:][:60]
+			for j, v := range p[r*60:][:60] {
+				cr[j] = v
+			}
+		}
 	case 1:
-		gemmNT_32x84x120((*[2688]Float)(m.dense_1_out[t*2688:]), (*[3840]Float)(m.dense_out[t*3840:]), (*[10080]Float)(m.p[50714:60794]))
+		p := m.tile1_c[t*2688:][:2688]
+		gemmNT_64x42x120((*[2688]Float)(p), m.dense_out, (*[5040]Float)((*[10080]Float)(m.p[50714:60794])[t*5040:]))
+		c := m.dense_1_out[t*42:]
+		for r := 0; r < 64; r++ {
+			cr := c[r*84:][:42]
+			for j, v := range p[r*42:][:42] {
+				cr[j] = v
+			}
+		}
 	case 2:
-		p := m.tile0_a[t*2688:][:2688]
+		p := m.tile2_a[t*2688:][:2688]
 		for k := 0; k < 64; k++ {
 			copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
 		}
@@ -3367,7 +3373,7 @@ func (m *workspace) tile(op, t int) {
 	case 3:
 		gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
 	case 4:
-		p := m.tile1_a[t*3840:][:3840]
+		p := m.tile3_a[t*3840:][:3840]
 		for k := 0; k < 64; k++ {
 			copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
 		}

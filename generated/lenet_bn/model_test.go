@@ -270,6 +270,30 @@ var kernelCases = []struct {
 	},
 	sizes: []int{12800, 3840, 48000},
 }, {
+	flops: 1290240,
+	k:     84,
+	name:  "gemmNN_64x120x84",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x120x84Go((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_64x120x84((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
+	},
+	sizes: []int{7680, 5376, 10080},
+}, {
+	flops: 6144000,
+	k:     120,
+	name:  "gemmNN_64x400x120",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNN_64x400x120Go((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNN_64x400x120((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
+	},
+	sizes: []int{25600, 7680, 48000},
+}, {
 	flops: 107520,
 	k:     10,
 	name:  "gemmNN_64x84x10",
@@ -330,30 +354,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{84, 120, 10080},
 }, {
-	flops: 3072000,
-	k:     400,
-	name:  "gemmNT_32x120x400",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_32x120x400Go((*[3840]Float)(o[0]), (*[12800]Float)(o[1]), (*[48000]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_32x120x400((*[3840]Float)(o[0]), (*[12800]Float)(o[1]), (*[48000]Float)(o[2]))
-	},
-	sizes: []int{3840, 12800, 48000},
-}, {
-	flops: 645120,
-	k:     120,
-	name:  "gemmNT_32x84x120",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_32x84x120Go((*[2688]Float)(o[0]), (*[3840]Float)(o[1]), (*[10080]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_32x84x120((*[2688]Float)(o[0]), (*[3840]Float)(o[1]), (*[10080]Float)(o[2]))
-	},
-	sizes: []int{2688, 3840, 10080},
-}, {
 	flops: 107520,
 	k:     84,
 	name:  "gemmNT_64x10x84",
@@ -378,6 +378,30 @@ var kernelCases = []struct {
 	},
 	sizes: []int{7680, 25600, 48000},
 }, {
+	flops: 645120,
+	k:     120,
+	name:  "gemmNT_64x42x120",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x42x120Go((*[2688]Float)(o[0]), (*[7680]Float)(o[1]), (*[5040]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_64x42x120((*[2688]Float)(o[0]), (*[7680]Float)(o[1]), (*[5040]Float)(o[2]))
+	},
+	sizes: []int{2688, 7680, 5040},
+}, {
+	flops: 3072000,
+	k:     400,
+	name:  "gemmNT_64x60x400",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_64x60x400Go((*[3840]Float)(o[0]), (*[25600]Float)(o[1]), (*[24000]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_64x60x400((*[3840]Float)(o[0]), (*[25600]Float)(o[1]), (*[24000]Float)(o[2]))
+	},
+	sizes: []int{3840, 25600, 24000},
+}, {
 	flops: 1290240,
 	k:     120,
 	name:  "gemmNT_64x84x120",
@@ -401,6 +425,18 @@ var kernelCases = []struct {
 		gemmTN_10x84x64((*[840]Float)(o[0]), (*[640]Float)(o[1]), (*[5376]Float)(o[2]))
 	},
 	sizes: []int{840, 640, 5376},
+}, {
+	flops: 6144000,
+	k:     64,
+	name:  "gemmTN_120x400x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_120x400x64Go((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_120x400x64((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
+	},
+	sizes: []int{48000, 7680, 25600},
 }, {
 	flops: 480000,
 	k:     100,
@@ -449,6 +485,18 @@ var kernelCases = []struct {
 		gemmTN_6x25x784_acc((*[150]Float)(o[0]), (*[4704]Float)(o[1]), (*[19600]Float)(o[2]))
 	},
 	sizes: []int{150, 4704, 19600},
+}, {
+	flops: 1290240,
+	k:     64,
+	name:  "gemmTN_84x120x64",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_84x120x64Go((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_84x120x64((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
+	},
+	sizes: []int{10080, 5376, 7680},
 }, {
 	flops: 480000,
 	k:     151,

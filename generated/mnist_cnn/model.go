@@ -80,11 +80,13 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float // parameters
+	_    [24]byte
+	g    [NumParams]Float // gradients
+	_    [24]byte
+	s    [StateSlots][1199888]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt  optim.Optimizer[Float]
 }
 
@@ -141,8 +143,8 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
+	shared    params                       // first: see params
+	workspace                              // shard 0's, and worker 0's
 	xb        [100352]Float                // the batch's inputs, which the shards copy
 	yb        [1280]Float                  // and targets
 	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
@@ -171,7 +173,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
-		State: [][]Float{m.s[0][:], m.s[1][:]},
+		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
 	// conv2d.weight [32 1 3 3]: glorot_uniform
 	if err := initializer.Fill(m.p[0:288], "glorot_uniform", 9, 288, rng.New(seed, 0)); err != nil {

@@ -197,50 +197,6 @@ func gemmNN_32x64x10Go(c *[2048]Float, a *[320]Float, b *[640]Float) {
 }
 
 /*
-gemmNT_16x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 16, n < 64, k < 784:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNT_16x64x784Go(c *[1024]Float, a *[12544]Float, b *[50176]Float) {
-	for m := 0; m < 16; m += 2 {
-		for n := 0; n < 64; n += 4 {
-			a0 := a[(m+0)*784:][:784]
-			a1 := a[(m+1)*784:][:784]
-			b0 := b[(n+0)*784:][:784]
-			b1 := b[(n+1)*784:][:784]
-			b2 := b[(n+2)*784:][:784]
-			b3 := b[(n+3)*784:][:784]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 784; k++ {
-				x0 := b0[k]
-				x1 := b1[k]
-				x2 := b2[k]
-				x3 := b3[k]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*64+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*64+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNT_1x10x64Go is C[m*10+n] = Σ_k A[m*64+k*1]·B[n*64+k*1] for m < 1, n < 10, k < 64:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -424,6 +380,50 @@ func gemmNT_32x10x64Go(c *[320]Float, a *[2048]Float, b *[640]Float) {
 }
 
 /*
+gemmNT_32x32x784Go is C[m*32+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 32, k < 784:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmNT_32x32x784Go(c *[1024]Float, a *[25088]Float, b *[25088]Float) {
+	for m := 0; m < 32; m += 2 {
+		for n := 0; n < 32; n += 4 {
+			a0 := a[(m+0)*784:][:784]
+			a1 := a[(m+1)*784:][:784]
+			b0 := b[(n+0)*784:][:784]
+			b1 := b[(n+1)*784:][:784]
+			b2 := b[(n+2)*784:][:784]
+			b3 := b[(n+3)*784:][:784]
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 784; k++ {
+				x0 := b0[k]
+				x1 := b1[k]
+				x2 := b2[k]
+				x3 := b3[k]
+				y := a0[k]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = a1[k]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*32+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*32+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
 gemmNT_32x64x784Go is C[m*64+n] = Σ_k A[m*784+k*1]·B[n*784+k*1] for m < 32, n < 64, k < 784:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -517,6 +517,46 @@ func gemmTN_32x784x32Go(c *[25088]Float, a *[1024]Float, b *[25088]Float) {
 			var c00, c01, c02, c03, c10, c11, c12, c13 Float
 			for k := 0; k < 32; k++ {
 				ak := a[k*32+m*1:][:2]
+				bk := b[k*784+n*1:][:4]
+				x0 := bk[0]
+				x1 := bk[1]
+				x2 := bk[2]
+				x3 := bk[3]
+				y := ak[0]
+				c00 += y * x0
+				c01 += y * x1
+				c02 += y * x2
+				c03 += y * x3
+				y = ak[1]
+				c10 += y * x0
+				c11 += y * x1
+				c12 += y * x2
+				c13 += y * x3
+			}
+			cr := c[(m+0)*784+n:][:4]
+			cr[0] = c00
+			cr[1] = c01
+			cr[2] = c02
+			cr[3] = c03
+			cr = c[(m+1)*784+n:][:4]
+			cr[0] = c10
+			cr[1] = c11
+			cr[2] = c12
+			cr[3] = c13
+		}
+	}
+}
+
+/*
+gemmTN_64x784x32Go is C[m*784+n] = Σ_k A[m*1+k*64]·B[n*1+k*784] for m < 64, n < 784, k < 32:
+the pure-Go twin of the kernel, and its reference.
+*/
+func gemmTN_64x784x32Go(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
+	for m := 0; m < 64; m += 2 {
+		for n := 0; n < 784; n += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 Float
+			for k := 0; k < 32; k++ {
+				ak := a[k*64+m*1:][:2]
 				bk := b[k*784+n*1:][:4]
 				x0 := bk[0]
 				x1 := bk[1]

@@ -39,28 +39,6 @@ func gemmNN_32x64x10(c *[2048]Float, a *[320]Float, b *[640]Float) {
 	}
 }
 
-// gemmNT_16x64x784AVX2 is gemmNT_16x64x784 in AVX2 assembly.
-
-//go:noescape
-func gemmNT_16x64x784AVX2(c *[1024]Float, a *[12544]Float, b *[50176]Float)
-
-// gemmNT_16x64x784AVX512 is gemmNT_16x64x784 in AVX512 assembly.
-
-//go:noescape
-func gemmNT_16x64x784AVX512(c *[1024]Float, a *[12544]Float, b *[50176]Float)
-
-// gemmNT_16x64x784 runs the kernel on the path the CPU supports.
-func gemmNT_16x64x784(c *[1024]Float, a *[12544]Float, b *[50176]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNT_16x64x784AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNT_16x64x784AVX2(c, a, b)
-	default:
-		gemmNT_16x64x784Go(c, a, b)
-	}
-}
-
 // gemmNT_1x10x64AVX2 is gemmNT_1x10x64 in AVX2 assembly.
 
 //go:noescape
@@ -127,6 +105,28 @@ func gemmNT_32x10x64(c *[320]Float, a *[2048]Float, b *[640]Float) {
 	}
 }
 
+// gemmNT_32x32x784AVX2 is gemmNT_32x32x784 in AVX2 assembly.
+
+//go:noescape
+func gemmNT_32x32x784AVX2(c *[1024]Float, a *[25088]Float, b *[25088]Float)
+
+// gemmNT_32x32x784AVX512 is gemmNT_32x32x784 in AVX512 assembly.
+
+//go:noescape
+func gemmNT_32x32x784AVX512(c *[1024]Float, a *[25088]Float, b *[25088]Float)
+
+// gemmNT_32x32x784 runs the kernel on the path the CPU supports.
+func gemmNT_32x32x784(c *[1024]Float, a *[25088]Float, b *[25088]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmNT_32x32x784AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmNT_32x32x784AVX2(c, a, b)
+	default:
+		gemmNT_32x32x784Go(c, a, b)
+	}
+}
+
 // gemmNT_32x64x784AVX2 is gemmNT_32x64x784 in AVX2 assembly.
 
 //go:noescape
@@ -190,5 +190,27 @@ func gemmTN_32x784x32(c *[25088]Float, a *[1024]Float, b *[25088]Float) {
 		gemmTN_32x784x32AVX2(c, a, b)
 	default:
 		gemmTN_32x784x32Go(c, a, b)
+	}
+}
+
+// gemmTN_64x784x32AVX2 is gemmTN_64x784x32 in AVX2 assembly.
+
+//go:noescape
+func gemmTN_64x784x32AVX2(c *[50176]Float, a *[2048]Float, b *[25088]Float)
+
+// gemmTN_64x784x32AVX512 is gemmTN_64x784x32 in AVX512 assembly.
+
+//go:noescape
+func gemmTN_64x784x32AVX512(c *[50176]Float, a *[2048]Float, b *[25088]Float)
+
+// gemmTN_64x784x32 runs the kernel on the path the CPU supports.
+func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
+	switch kernelPath {
+	case kernels.AVX512:
+		gemmTN_64x784x32AVX512(c, a, b)
+	case kernels.AVX2:
+		gemmTN_64x784x32AVX2(c, a, b)
+	default:
+		gemmTN_64x784x32Go(c, a, b)
 	}
 }

@@ -25,9 +25,6 @@ func SetKernels(p kernels.Path) error {
 func gemmNN_32x64x10(c *[2048]Float, a *[320]Float, b *[640]Float) {
 	gemmNN_32x64x10Go(c, a, b)
 }
-func gemmNT_16x64x784(c *[1024]Float, a *[12544]Float, b *[50176]Float) {
-	gemmNT_16x64x784Go(c, a, b)
-}
 func gemmNT_1x10x64(c *[10]Float, a *[64]Float, b *[640]Float) {
 	gemmNT_1x10x64Go(c, a, b)
 }
@@ -37,6 +34,9 @@ func gemmNT_1x64x784(c *[64]Float, a *[784]Float, b *[50176]Float) {
 func gemmNT_32x10x64(c *[320]Float, a *[2048]Float, b *[640]Float) {
 	gemmNT_32x10x64Go(c, a, b)
 }
+func gemmNT_32x32x784(c *[1024]Float, a *[25088]Float, b *[25088]Float) {
+	gemmNT_32x32x784Go(c, a, b)
+}
 func gemmNT_32x64x784(c *[2048]Float, a *[25088]Float, b *[50176]Float) {
 	gemmNT_32x64x784Go(c, a, b)
 }
@@ -45,4 +45,7 @@ func gemmTN_10x64x32(c *[640]Float, a *[320]Float, b *[2048]Float) {
 }
 func gemmTN_32x784x32(c *[25088]Float, a *[1024]Float, b *[25088]Float) {
 	gemmTN_32x784x32Go(c, a, b)
+}
+func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
+	gemmTN_64x784x32Go(c, a, b)
 }

@@ -80,11 +80,13 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float // parameters
+	_    [24]byte
+	g    [NumParams]Float // gradients
+	_    [24]byte
+	s    [StateSlots][50896]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt  optim.Optimizer[Float]
 }
 
@@ -104,11 +106,12 @@ type workspace struct {
 	tileFn       func(w, t int) // runTile, made once
 	dense_out    *[2048]Float   // output of layer dense (mem[2048:])
 	x            [25088]Float   // model input
+	tile0_c      *[2048]Float   // the columns of C of each tile of gemmNT_32x64x784, packed (mem[0:])
 	dense_1_out  [320]Float     // output of layer dense_1
 	y            [320]Float     // targets
 	dense_1_grad *[320]Float    // gradient of the output of layer dense_1 (mem[4096:])
 	dense_grad   *[2048]Float   // gradient of the output of layer dense (mem[0:])
-	tile0_a      *[2048]Float   // the columns of A of each tile of gemmTN_64x784x32, packed (mem[4096:])
+	tile1_a      *[2048]Float   // the columns of A of each tile of gemmTN_64x784x32, packed (mem[4096:])
 	dense_out1   *[64]Float     // output of layer dense (mem[0:])
 	x1           [784]Float     // model input
 	dense_1_out1 [10]Float      // output of layer dense_1
@@ -123,9 +126,9 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
-	workers   int // workers of the train step, Evaluate and Predict
+	shared    params // first: see params
+	workspace        // shard 0's, and worker 0's
+	workers   int    // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
@@ -149,7 +152,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
-		State: [][]Float{m.s[0][:], m.s[1][:]},
+		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
 	// dense.weight [64 784]: glorot_uniform
 	if err := initializer.Fill(m.p[0:50176], "glorot_uniform", 784, 64, rng.New(seed, 0)); err != nil {
@@ -269,13 +272,11 @@ func (m *workspace) forwardTrain() {
 		m.poisonAll()
 	}
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	// gemmNT_32x64x784 in 2 tiles of 16 rows
+	// gemmNT_32x64x784 in 2 tiles of 32 columns on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(0)
 	} else {
-		for t := 0; t < 2; t++ {
-			gemmNT_16x64x784((*[1024]Float)(m.dense_out[t*1024:]), (*[12544]Float)((&m.x)[t*12544:]), (*[50176]Float)(m.p[0:50176]))
-		}
+		gemmNT_32x64x784(m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
 	}
 	{
 		b := (*[64]Float)(m.p[50176:50240])
@@ -296,6 +297,9 @@ func (m *workspace) forwardTrain() {
 			}
 			s[i] = math.Float32frombits(u)
 		}
+	}
+	if poison {
+		m.poison_Float(0, 2048) // tile0_c
 	}
 
 	// layer dense_1 (mnist_mlp.yaml:15): Dense 64→10, softmax
@@ -1057,22 +1061,16 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_64x784x32 in 2 tiles of 32 rows
+	// gemmTN_64x784x32 in 2 tiles of 32 rows on the workers, or whole on one
 	if m.tilePool != nil {
 		m.runTiles(1)
 	} else {
-		for t := 0; t < 2; t++ {
-			p := m.tile0_a[t*1024:][:1024]
-			for k := 0; k < 32; k++ {
-				copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
-			}
-			gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
-		}
+		gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), m.dense_grad, &m.x)
 	}
 	if poison {
 		m.poison_Float(2048, 2048) // dense_out
 		m.poison_Float(0, 2048)    // dense_grad
-		m.poison_Float(4096, 2048) // tile0_a
+		m.poison_Float(4096, 2048) // tile1_a
 	}
 
 }
@@ -1083,9 +1081,10 @@ memory plan in the package's tests).
 */
 func (m *workspace) place() {
 	m.dense_out = (*[2048]Float)(m.mem[2048:4096])
+	m.tile0_c = (*[2048]Float)(m.mem[0:2048])
 	m.dense_1_grad = (*[320]Float)(m.mem[4096:4416])
 	m.dense_grad = (*[2048]Float)(m.mem[0:2048])
-	m.tile0_a = (*[2048]Float)(m.mem[4096:6144])
+	m.tile1_a = (*[2048]Float)(m.mem[4096:6144])
 	m.dense_out1 = (*[64]Float)(m.mem[0:64])
 }
 
@@ -1157,9 +1156,17 @@ turn when the train step has one worker.
 func (m *workspace) tile(op, t int) {
 	switch op {
 	case 0:
-		gemmNT_16x64x784((*[1024]Float)(m.dense_out[t*1024:]), (*[12544]Float)((&m.x)[t*12544:]), (*[50176]Float)(m.p[0:50176]))
+		p := m.tile0_c[t*1024:][:1024]
+		gemmNT_32x32x784((*[1024]Float)(p), &m.x, (*[25088]Float)((*[50176]Float)(m.p[0:50176])[t*25088:]))
+		c := m.dense_out[t*32:]
+		for r := 0; r < 32; r++ {
+			cr := c[r*64:][:32]
+			for j, v := range p[r*32:][:32] {
+				cr[j] = v
+			}
+		}
 	case 1:
-		p := m.tile0_a[t*1024:][:1024]
+		p := m.tile1_a[t*1024:][:1024]
 		for k := 0; k < 32; k++ {
 			copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
 		}

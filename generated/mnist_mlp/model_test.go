@@ -246,18 +246,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{2048, 320, 640},
 }, {
-	flops: 1605632,
-	k:     784,
-	name:  "gemmNT_16x64x784",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNT_16x64x784Go((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNT_16x64x784((*[1024]Float)(o[0]), (*[12544]Float)(o[1]), (*[50176]Float)(o[2]))
-	},
-	sizes: []int{1024, 12544, 50176},
-}, {
 	flops: 1280,
 	k:     64,
 	name:  "gemmNT_1x10x64",
@@ -294,6 +282,18 @@ var kernelCases = []struct {
 	},
 	sizes: []int{320, 2048, 640},
 }, {
+	flops: 1605632,
+	k:     784,
+	name:  "gemmNT_32x32x784",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmNT_32x32x784Go((*[1024]Float)(o[0]), (*[25088]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmNT_32x32x784((*[1024]Float)(o[0]), (*[25088]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	sizes: []int{1024, 25088, 25088},
+}, {
 	flops: 3211264,
 	k:     784,
 	name:  "gemmNT_32x64x784",
@@ -329,6 +329,18 @@ var kernelCases = []struct {
 		gemmTN_32x784x32((*[25088]Float)(o[0]), (*[1024]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
 	sizes: []int{25088, 1024, 25088},
+}, {
+	flops: 3211264,
+	k:     32,
+	name:  "gemmTN_64x784x32",
+	outs:  1,
+	ref: func(o [][]Float) {
+		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	run: func(o [][]Float) {
+		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
+	},
+	sizes: []int{50176, 2048, 25088},
 }}
 var (
 	_ = kernels.Go

@@ -28,26 +28,41 @@ type Tiles struct {
 const MinTileFlops = 1 << 20
 
 // split returns the product of one of n tiles of g, and whether g is split:
-// a product of at least MinTileFlops whose rows divide in n.
-func (g GEMM) split(n int) (GEMM, bool) {
-	if n < 2 || 2*g.M*g.N*g.K < MinTileFlops || g.M%n != 0 {
-		return g, false
+// a product of at least MinTileFlops whose rows (byCols: columns) divide
+// in n. An NT product whose B (the weights of a Dense layer) is larger than
+// its A is cut along its columns, so that each tile reads its own rows of
+// B and not all of it: a train step's optimizer update pushes the weights
+// out of L2 between steps, and two tiles reading all of them from L3 cost
+// more than the tiles save. The others are cut along their rows.
+func (g GEMM) split(n int) (sub GEMM, byCols, ok bool) {
+	if n < 2 || 2*g.M*g.N*g.K < MinTileFlops {
+		return g, false, false
+	}
+	if g.Layout == NT && g.N > g.M && g.N%n == 0 {
+		g.N /= n
+		return g, true, true
+	}
+	if g.M%n != 0 {
+		return g, false, false
 	}
 	g.M /= n
-	return g, true
+	return g, false, true
 }
 
 // TopGEMM is GEMM for a product at the top level of a pass (outside every
 // loop, its operands whole buffers). In a train step with Tiles, a large
-// one runs as Tiles.N products of a slice of C's rows each: on the workers
-// when the step has a pool (m.tilePool), else one after another. A row
+// one runs on the workers, when the step has a pool (m.tilePool), as
+// Tiles.N products of a slice of C's rows or columns each; on one worker it
+// runs whole. The kernels sum each value of C over k in the same order
+// whatever rows and columns they are given, so both give the same bits
+// (the generated TestTrainWorkers checks it on every kernel path). A row
 // slice of C needs the same rows of A (NT, NN: contiguous) and all of B;
 // for TN, whose A is K×M, tile t first packs its columns of A into scratch.
 func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
 	var sub GEMM
-	ok := false
+	byCols, ok := false, false
 	if e.Tiles != nil && e.Train {
-		sub, ok = g.split(e.Tiles.N)
+		sub, byCols, ok = g.split(e.Tiles.N)
 	}
 	if !ok {
 		e.GEMM(g, c, a, b)
@@ -55,10 +70,29 @@ func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
 	}
 	n, t := e.Tiles.N, Id("t")
 	var body []Code
-	switch g.Layout {
-	case NT, NN:
+	switch {
+	case byCols:
+		// Tile t writes its columns of C packed in scratch, then into C.
+		pack := fmt.Sprintf("tile%d_c", e.Tiles.Packed)
+		e.Tiles.Packed++
+		e.Use(pack, g.M*g.N, fmt.Sprintf("the columns of C of each tile of %s, packed", g.Name()))
+		mt := g.M * sub.N
+		op := "="
+		if g.Acc {
+			op = "+="
+		}
+		body = []Code{
+			Id("p").Op(":=").Add(field(pack)).Index(t.Clone().Op("*").Lit(mt).Op(":")).Index(Op(":").Lit(mt)),
+			e.gemmCall(GEMM{Layout: NT, M: g.M, N: sub.N, K: g.K}, Parens(Op("*").Index(Lit(mt)).Id("Float")).Call(Id("p")), a, tilePart(b, t, sub.N*g.K)),
+			Id("c").Op(":=").Add(sliceOf(c)).Index(t.Clone().Op("*").Lit(sub.N).Op(":")),
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(g.M), Id("r").Op("++")).Block(
+				Id("cr").Op(":=").Id("c").Index(Id("r").Op("*").Lit(g.N).Op(":")).Index(Op(":").Lit(sub.N)),
+				For(List(Id("j"), Id("v")).Op(":=").Range().Id("p").Index(Id("r").Op("*").Lit(sub.N).Op(":")).Index(Op(":").Lit(sub.N))).Block(
+					Id("cr").Index(Id("j")).Op(op).Id("v"))),
+		}
+	case g.Layout == NT || g.Layout == NN:
 		body = []Code{e.gemmCall(sub, tilePart(c, t, sub.M*sub.N), tilePart(a, t, sub.M*sub.K), b)}
-	case TN:
+	case g.Layout == TN:
 		pack := fmt.Sprintf("tile%d_a", e.Tiles.Packed)
 		e.Tiles.Packed++
 		e.Use(pack, g.K*g.M, fmt.Sprintf("the columns of A of each tile of %s, packed", g.Name()))
@@ -75,9 +109,34 @@ func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
 	}
 	op := len(e.Tiles.Bodies)
 	e.Tiles.Bodies = append(e.Tiles.Bodies, body)
-	e.Add(Commentf("%s in %d tiles of %d rows", g.Name(), n, sub.M),
-		If(field("tilePool").Op("!=").Nil()).Block(field("runTiles").Call(Lit(op))).Else().Block(
-			For(Id("t").Op(":=").Lit(0), Id("t").Op("<").Lit(n), Id("t").Op("++")).Block(body...)))
+	what := fmt.Sprintf("%d rows", sub.M)
+	if byCols {
+		what = fmt.Sprintf("%d columns", sub.N)
+	}
+	e.Add(Commentf("%s in %d tiles of %s on the workers, or whole on one", g.Name(), n, what),
+		If(field("tilePool").Op("!=").Nil()).Block(field("runTiles").Call(Lit(op))).Else().Block(e.gemmCall(g, c, a, b)))
+}
+
+// Len is the number of split products so far.
+func (t *Tiles) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Bodies)
+}
+
+// Since returns the code of the tiles of the products from the k-th on, each
+// as the loop that would run them in turn: what the memory plan must see of
+// a step, whose code runs them through runTiles.
+func (t *Tiles) Since(k int) []Code {
+	if t == nil {
+		return nil
+	}
+	var code []Code
+	for _, body := range t.Bodies[min(k, t.Len()):] {
+		code = append(code, For(Id("t").Op(":=").Lit(0), Id("t").Op("<").Lit(t.N), Id("t").Op("++")).Block(body...))
+	}
+	return code
 }
 
 // sliceOf returns array pointer x in a form that can be sliced.

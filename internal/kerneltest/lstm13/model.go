@@ -75,11 +75,13 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float // parameters
+	_    [56]byte
+	g    [NumParams]Float // gradients
+	_    [56]byte
+	s    [StateSlots][1200]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: exp_avg, exp_avg_sq
 	opt  optim.Optimizer[Float]
 }
 
@@ -132,9 +134,9 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
-	workers   int // workers of the train step, Evaluate and Predict
+	shared    params // first: see params
+	workspace        // shard 0's, and worker 0's
+	workers   int    // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
@@ -157,7 +159,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
-		State: [][]Float{m.s[0][:], m.s[1][:]},
+		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
 	// lstm.weight_ih_l0 [52 7]: glorot_uniform
 	if err := initializer.Fill(m.p[0:364], "glorot_uniform", 7, 52, rng.New(seed, 0)); err != nil {

@@ -73,11 +73,13 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float // parameters
+	_    [20]byte
+	g    [NumParams]Float // gradients
+	_    [20]byte
+	s    [StateSlots][944]Float // optimizer state: momentum_buffer (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: momentum_buffer
 	opt  optim.Optimizer[Float]
 }
 
@@ -112,9 +114,9 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
-	workers   int // workers of the train step, Evaluate and Predict
+	shared    params // first: see params
+	workspace        // shard 0's, and worker 0's
+	workers   int    // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
@@ -137,7 +139,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "sgd",
-		State: [][]Float{m.s[0][:]},
+		State: [][]Float{m.s[0][:NumParams]},
 	}
 	// dense.weight [9 100]: glorot_uniform
 	if err := initializer.Fill(m.p[0:900], "glorot_uniform", 100, 9, rng.New(seed, 0)); err != nil {

@@ -74,11 +74,13 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
+	p    [NumParams]Float // parameters
+	_    [36]byte
+	g    [NumParams]Float // gradients
+	_    [36]byte
+	s    [StateSlots][33680]Float // optimizer state: square_avg (NumParams of each row)
 	seed uint64
 	step int
-	p    [NumParams]Float             // parameters
-	g    [NumParams]Float             // gradients
-	s    [StateSlots][NumParams]Float // optimizer state: square_avg
 	opt  optim.Optimizer[Float]
 }
 
@@ -113,9 +115,9 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	workspace // shard 0's, and worker 0's
-	shared    params
-	workers   int // workers of the train step, Evaluate and Predict
+	shared    params // first: see params
+	workspace        // shard 0's, and worker 0's
+	workers   int    // workers of the train step, Evaluate and Predict
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
@@ -138,7 +140,7 @@ func New(seed uint64) *Model {
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "rmsprop",
-		State: [][]Float{m.s[0][:]},
+		State: [][]Float{m.s[0][:NumParams]},
 	}
 	// dense.weight [130 257]: glorot_uniform
 	if err := initializer.Fill(m.p[0:33410], "glorot_uniform", 257, 130, rng.New(seed, 0)); err != nil {
