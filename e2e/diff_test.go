@@ -306,6 +306,7 @@ type irJSON struct {
 	// Gradient clipping: per tensor, global, per value (0: none).
 	ClipNorm, GlobalClipNorm, ClipValue float64
 	Fused                               bool // the loss fuses the output's activation
+	LossOpts                            map[string]any
 	Nodes                               []nodeJSON
 }
 
@@ -331,7 +332,8 @@ type paramJSON struct {
 
 func describe(m *ir.Model) irJSON {
 	d := irJSON{Name: m.Name, DType: m.DType, Loss: m.Loss.Kind, Output: m.Output.Name, Batch: m.Batch, LR: m.Opt.LR,
-		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: m.Output.Fused.IntoLoss}
+		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: m.Output.Fused.IntoLoss,
+		LossOpts: m.Loss.Opts}
 	if t := m.Loss.Terms; t != nil {
 		d.Terms = &termsJSON{Beta: t.Beta}
 		if t.KLMu != nil {
@@ -339,7 +341,13 @@ func describe(m *ir.Model) irJSON {
 		}
 	}
 	for _, n := range m.Nodes {
-		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: n.Attrs, Shape: n.Shape}
+		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: map[string]any{}, Shape: n.Shape}
+		for k, v := range n.Attrs { // JSON has no infinity: null (ReLU's max_value)
+			if f, ok := v.(float64); ok && math.IsInf(f, 0) {
+				v = nil
+			}
+			nj.Attrs[k] = v
+		}
 		for _, in := range n.Inputs {
 			nj.Inputs = append(nj.Inputs, in.Name)
 		}
@@ -679,7 +687,7 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 	err = diffDump.Execute(&b, map[string]any{
 		"Pkg": m.Name, "Seed": seed, "Buffers": buffers, "Tokens": layers.Vocabulary(m),
 		"TargetIsInput": layers.TargetIsInput(m), "OneHot": strings.Contains(loss, "categorical"),
-		"Prob": loss == "binary_crossentropy", "InferDraws": infer, "TrainDraws": train, "Shards": shards,
+		"Prob": loss == "binary_crossentropy" || loss == "binary_focal_crossentropy", "InferDraws": infer, "TrainDraws": train, "Shards": shards,
 		"Adapts": adapts(m),
 	})
 	if err != nil {
