@@ -101,13 +101,16 @@ var diffMutants = []diffMutant{
 	// Sampling scales ε by the variance instead of the standard deviation.
 	{"sampling_variance", replaceFirst("z[i] = mu[i] + Float(math.Exp(float64(0.5*lv[i])))*eps[i]", "z[i] = mu[i] + Float(math.Exp(float64(lv[i])))*eps[i]")},
 	// Dropout's forward forgets the mask that backward applies.
-	{"dropout_forward_unmasked", replaceFirst("out[i] = in[i] * k", "out[i] = in[i]")},
+	// (Every Dropout of the model: the first may have rate 0.)
+	{"dropout_forward_unmasked", func(src string) (string, bool) {
+		return strings.ReplaceAll(src, "out[i] = in[i] * k", "out[i] = in[i]"), strings.Contains(src, "out[i] = in[i] * k")
+	}},
 	// The fused loss gradient p − t is 1% off.
 	{"fused_gradient_scale", replaceFirst("d[j] = (p[j] - t[j]) * Float(", "d[j] = (p[j] - t[j]) * 1.01 * Float(")},
 }
 
 const (
-	diffModels = 150 // models of the default sample
+	diffModels = 200 // models of the default sample
 	diffSeed   = 19  // seed of the default sample
 )
 

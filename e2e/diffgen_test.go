@@ -538,7 +538,8 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 	}
 	a := g.pick(prefix, acts)
 	units := 1 + g.r.IntN(4)
-	if strings.Contains(loss, "categorical") || a == "softmax" {
+	// A cosine of one value is ±1, whatever the weights.
+	if strings.Contains(loss, "categorical") || a == "softmax" || loss == "cosine_similarity" {
 		units = 2 + g.r.IntN(3)
 	}
 	if out != nil {
@@ -696,10 +697,10 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 	var v any
 	if s, ok := fieldSamplers[k.Name+"."+f.Name]; ok {
 		v = s(g, in)
-	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2 {
+	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2-len(f.Enum)/8 {
 		// The defaults together are the common case, which some kernels
 		// serve alone (LSTMGrad). (An initializer only sets values the
-		// test replaces.)
+		// test replaces; a long enum, the activations, needs the draws.)
 		v = f.Default
 	} else {
 		switch f.Type {

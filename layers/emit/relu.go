@@ -116,9 +116,11 @@ func init() {
 			dw, _ := e.ParamGrad(n, "weight")
 			c := n.Shape[len(n.Shape)-1]
 			pre := []Code{
-				Id("alpha").Op(":=").Add(w),
 				Id("da").Op(":=").Add(dw),
 				Op("*").Id("da").Op("=").Index(Lit(c)).Id("Float").Values(),
+			}
+			if NeedsGrad(n.Inputs[0]) {
+				pre = append(pre, Id("alpha").Op(":=").Add(w))
 			}
 			e.rectifierBack(n, pre, func(j Code) []Code {
 				return []Code{If(Id("v").Op("<").Lit(0)).Block(Id("g").Op("*=").Id("alpha").Index(j))}
