@@ -189,6 +189,7 @@ func Doc() string {
 		fmt.Fprintf(&b, "- `%s`: %s\n", a, activations[a].Doc)
 	}
 	b.WriteString("\n### Losses\n\n")
+	b.WriteString("Keras's reduction: each loss is the mean over the batch of a per-sample value, the mean over the last axis of the formula below unless it sums (Σ). With from_logits the output is logits and no activation is fused.\n\n")
 	for _, l := range LossNames() {
 		if a, ok := LossAliases[l]; ok {
 			fmt.Fprintf(&b, "- `%s`: another Keras name of `%s`.\n", l, a)
