@@ -83,6 +83,17 @@ var mutants = []mutant{
 	{"maximum_tie", "merge_elementwise", "if x0[i] != y[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]", "if x0[i] == x0[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
+	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5
+	// instead of s + λα; PReLU's slope gradient forgets the input x.
+	{"gelu_derivative", "dense_gelu", "x*math.Exp(-0.5*x*x)*0.3989422804014327", "x*math.Exp(-0.5*x*x)*0"},
+	{"selu_derivative", "dense_selu", "d[i] *= s[i] + Float(1.7580993408473768)", "d[i] *= s[i] + Float(1.5)"},
+	{"prelu_slope_gradient", "layer_prelu", "da[j] += dr[j] * v", "da[j] += dr[j]"},
+	// categorical_hinge forgets the gradient of its largest wrong score;
+	// cosine_similarity loses its normalization term; the focal loss's
+	// class balancing weighs the value but not the gradient.
+	{"categorical_hinge_neg", "loss_categorical_hinge", "d[k] += (1 - t[k])", "d[k] += 0 * (1 - t[k])"},
+	{"cosine_norm_term", "loss_cosine", "k = dot / (nt * np * np * np)", "k = 0 * dot / (nt * np * np * np)"},
+	{"focal_balancing", "loss_focal_logits", "g *= cw", "g *= 1"},
 }
 
 // gradcheckTest is the test written into every generated package.
@@ -219,30 +230,152 @@ func checkLoss(t *testing.T, m *Model, got float64) {
 	x, y := *m.Input(), *m.Target()
 	m.Forward(&x, &out)
 	rows, c := BatchSize*rowsPerSample, OutputSize/rowsPerSample
-	clip := func(v Float) float64 { return min(max(float64(v), 1e-7), 1-1e-7) }
 	var sum float64
 	for i := range rows {
+		p, tv := make([]float64, c), make([]float64, c)
 		for j := range c {
-			p, tv := out[i*c+j], float64(y[i*c+j])
-			switch lossKind {
-			case "categorical_crossentropy", "sparse_categorical_crossentropy":
-				sum -= tv * math.Log(clip(p))
-			case "binary_crossentropy":
-				q := clip(p)
-				sum -= (tv*math.Log(q) + (1-tv)*math.Log(1-q)) / float64(c)
-			case "mse", "mean_squared_error":
-				sum += (float64(p) - tv) * (float64(p) - tv) / float64(c)
-			default:
-				t.Fatalf("no reference for loss %s", lossKind)
-			}
+			p[j], tv[j] = float64(out[i*c+j]), float64(y[i*c+j])
 		}
+		sum += refLoss(t, p, tv)
 	}
 	want := sum / float64(rows)
 	if math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 		t.Errorf("ComputeGradients returned loss %.15g; the %s of the outputs of Forward is %.15g", got, lossKind, want)
 	}
 }
+
+// lossOpts are the loss's options (true as 1).
+var lossOpts = map[string]float64{ {{- range $k, $v := .Opts}}{{printf "%q" $k}}: {{$v}}, {{end -}} }
+
+// refLoss is the loss of one row of outputs p and targets tv, by Keras's
+// definitions (keras/src/losses/losses.py).
+func refLoss(t *testing.T, p, tv []float64) float64 {
+	const eps = 1e-7
+	clip := func(v float64) float64 { return min(max(v, eps), 1-eps) }
+	sig := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	c := float64(len(p))
+	cat := lossKind == "categorical_crossentropy" || lossKind == "sparse_categorical_crossentropy"
+	if ls := lossOpts["label_smoothing"]; ls != 0 {
+		k := ls / 2
+		if cat {
+			k = ls / c
+		}
+		s := make([]float64, len(tv))
+		for j := range tv {
+			s[j] = tv[j]*(1-ls) + k
+		}
+		tv = s
+	}
+	logits := lossOpts["from_logits"] != 0
+	var sum, dot, pos, neg, sp, st float64
+	neg = math.Inf(-1)
+	lse := math.Inf(-1)
+	for j := range p {
+		lse = max(lse, p[j])
+	}
+	var se float64
+	for j := range p {
+		se += math.Exp(p[j] - lse)
+	}
+	lse += math.Log(se)
+	for j := range p {
+		pv, y := p[j], tv[j]
+		x := pv - y
+		h := y
+		if h == 0 {
+			h = -1
+		}
+		switch lossKind {
+		case "categorical_crossentropy", "sparse_categorical_crossentropy":
+			if logits {
+				sum -= y * (pv - lse)
+			} else {
+				sum -= y * math.Log(clip(pv))
+			}
+		case "binary_crossentropy":
+			q := clip(pv)
+			if logits {
+				q = sig(pv)
+			}
+			sum -= (y*math.Log(q) + (1-y)*math.Log(1-q)) / c
+		case "binary_focal_crossentropy":
+			q, qc := pv, clip(pv)
+			if logits {
+				q = sig(pv)
+				qc = q
+			}
+			bce := -(y*math.Log(qc) + (1-y)*math.Log(1-qc))
+			pt := y*q + (1-y)*(1-q)
+			f := math.Pow(1-pt, lossOpts["gamma"]) * bce
+			if lossOpts["apply_class_balancing"] != 0 {
+				f *= y*lossOpts["alpha"] + (1-y)*(1-lossOpts["alpha"])
+			}
+			sum += f / c
+		case "mse", "mean_squared_error":
+			sum += x * x / c
+		case "mae", "mean_absolute_error":
+			sum += math.Abs(x) / c
+		case "mape", "mean_absolute_percentage_error":
+			sum += 100 * math.Abs(y-pv) / max(math.Abs(y), eps) / c
+		case "msle", "mean_squared_logarithmic_error":
+			d := math.Log(max(pv, eps)+1) - math.Log(max(y, eps)+1)
+			sum += d * d / c
+		case "hinge":
+			sum += max(1-h*pv, 0) / c
+		case "squared_hinge":
+			sum += max(1-h*pv, 0) * max(1-h*pv, 0) / c
+		case "poisson":
+			sum += (pv - y*math.Log(pv+eps)) / c
+		case "log_cosh", "logcosh":
+			sum += math.Log(math.Cosh(x)) / c
+		case "huber":
+			d := lossOpts["delta"]
+			if math.Abs(x) <= d {
+				sum += 0.5 * x * x / c
+			} else {
+				sum += (d*math.Abs(x) - 0.5*d*d) / c
+			}
+		case "kl_divergence", "kld", "kullback_leibler_divergence":
+			yc, pc := min(max(y, eps), 1), min(max(pv, eps), 1)
+			sum += yc * math.Log(yc/pc)
+		case "categorical_hinge":
+			pos += y * pv
+			neg = max(neg, (1-y)*pv)
+		case "cosine_similarity":
+			dot += y * pv
+			sp += pv * pv
+			st += y * y
+		default:
+			t.Fatalf("no reference for loss %s", lossKind)
+		}
+	}
+	switch lossKind {
+	case "categorical_hinge":
+		sum = max(neg-pos+1, 0)
+	case "cosine_similarity":
+		sum = -dot / (math.Sqrt(max(sp, 1e-12)) * math.Sqrt(max(st, 1e-12)))
+	}
+	return sum
+}
 `))
+
+// lossOpts returns m's loss options as numbers, true as 1.
+func lossOpts(m *ir.Model) map[string]float64 {
+	o := map[string]float64{}
+	for k, v := range m.Loss.Opts {
+		switch x := v.(type) {
+		case bool:
+			if x {
+				o[k] = 1
+			} else {
+				o[k] = 0
+			}
+		case float64:
+			o[k] = x
+		}
+	}
+	return o
+}
 
 // gradcheckResult is the outcome of one generated package.
 type gradcheckResult struct {
@@ -303,7 +436,7 @@ func doGradcheck(t *testing.T) error {
 			}
 		}
 		var test bytes.Buffer
-		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "SameAtInference": same, "Buffers": buffers, "Tokens": tokens}); err != nil {
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "Opts": lossOpts(m), "SameAtInference": same, "Buffers": buffers, "Tokens": tokens}); err != nil {
 			return err
 		}
 		out["gradcheck_test.go"] = test.Bytes()

@@ -99,15 +99,23 @@ var diffMutants = []diffMutant{
 		return strings.Replace(src, m[0], fmt.Sprintf("rmean[0] = rmean[0]*Float(%s) + mean[0]*Float(%s)", m[2], m[1]), 1), true
 	}},
 	// Sampling scales ε by the variance instead of the standard deviation.
-	{"sampling_variance", replaceFirst("z[i] = mu[i] + Float(math.Exp(float64(0.5*lv[i])))*eps[i]", "z[i] = mu[i] + Float(math.Exp(float64(lv[i])))*eps[i]")},
+	// (Every pass's: the first in the file may be one the comparison
+	// does not see.)
+	{"sampling_variance", func(src string) (string, bool) {
+		const from, to = "z[i] = mu[i] + Float(math.Exp(float64(0.5*lv[i])))*eps[i]", "z[i] = mu[i] + Float(math.Exp(float64(lv[i])))*eps[i]"
+		return strings.ReplaceAll(src, from, to), strings.Contains(src, from)
+	}},
 	// Dropout's forward forgets the mask that backward applies.
-	{"dropout_forward_unmasked", replaceFirst("out[i] = in[i] * k", "out[i] = in[i]")},
+	// (Every Dropout of the model: the first may have rate 0.)
+	{"dropout_forward_unmasked", func(src string) (string, bool) {
+		return strings.ReplaceAll(src, "out[i] = in[i] * k", "out[i] = in[i]"), strings.Contains(src, "out[i] = in[i] * k")
+	}},
 	// The fused loss gradient p − t is 1% off.
 	{"fused_gradient_scale", replaceFirst("d[j] = (p[j] - t[j]) * Float(", "d[j] = (p[j] - t[j]) * 1.01 * Float(")},
 }
 
 const (
-	diffModels = 150 // models of the default sample
+	diffModels = 200 // models of the default sample
 	diffSeed   = 19  // seed of the default sample
 )
 
@@ -306,6 +314,7 @@ type irJSON struct {
 	// Gradient clipping: per tensor, global, per value (0: none).
 	ClipNorm, GlobalClipNorm, ClipValue float64
 	Fused                               bool // the loss fuses the output's activation
+	LossOpts                            map[string]any
 	Nodes                               []nodeJSON
 }
 
@@ -331,7 +340,8 @@ type paramJSON struct {
 
 func describe(m *ir.Model) irJSON {
 	d := irJSON{Name: m.Name, DType: m.DType, Loss: m.Loss.Kind, Output: m.Output.Name, Batch: m.Batch, LR: m.Opt.LR,
-		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: m.Output.Fused.IntoLoss}
+		ClipNorm: m.Opt.ClipNorm, GlobalClipNorm: m.Opt.GlobalClipNorm, ClipValue: m.Opt.ClipValue, Fused: m.Output.Fused.IntoLoss,
+		LossOpts: m.Loss.Opts}
 	if t := m.Loss.Terms; t != nil {
 		d.Terms = &termsJSON{Beta: t.Beta}
 		if t.KLMu != nil {
@@ -339,7 +349,13 @@ func describe(m *ir.Model) irJSON {
 		}
 	}
 	for _, n := range m.Nodes {
-		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: n.Attrs, Shape: n.Shape}
+		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: map[string]any{}, Shape: n.Shape}
+		for k, v := range n.Attrs { // JSON has no infinity: null (ReLU's max_value)
+			if f, ok := v.(float64); ok && math.IsInf(f, 0) {
+				v = nil
+			}
+			nj.Attrs[k] = v
+		}
 		for _, in := range n.Inputs {
 			nj.Inputs = append(nj.Inputs, in.Name)
 		}
@@ -679,7 +695,7 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 	err = diffDump.Execute(&b, map[string]any{
 		"Pkg": m.Name, "Seed": seed, "Buffers": buffers, "Tokens": layers.Vocabulary(m),
 		"TargetIsInput": layers.TargetIsInput(m), "OneHot": strings.Contains(loss, "categorical"),
-		"Prob": loss == "binary_crossentropy", "InferDraws": infer, "TrainDraws": train, "Shards": shards,
+		"Prob": loss == "binary_crossentropy" || loss == "binary_focal_crossentropy", "InferDraws": infer, "TrainDraws": train, "Shards": shards,
 		"Adapts": adapts(m),
 	})
 	if err != nil {

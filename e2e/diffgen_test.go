@@ -291,6 +291,8 @@ func (g *generator) spec(name string) (src string, loss string) {
 				fmt.Fprintf(&b, "  beta: %s\n", yamlFloat(0.1+2*g.r.Float64()))
 			}
 		}
+	} else if opts := g.lossOptions(loss); opts != "" {
+		fmt.Fprintf(&b, "loss: {name: %s%s}\n", loss, opts)
 	} else {
 		fmt.Fprintf(&b, "loss: %s\n", loss)
 	}
@@ -310,6 +312,39 @@ func (g *generator) spec(name string) (src string, loss string) {
 		fmt.Fprintf(&b, "  %s: %s\n", clip, yamlFloat(0.05+g.r.Float64()))
 	}
 	return b.String(), loss
+}
+
+// lossOptions draws the options of loss, each written at times: ", key:
+// value" for each, or "" (then the loss is written as its name).
+func (g *generator) lossOptions(loss string) string {
+	l, ok := layers.LookupLoss(loss)
+	if !ok || len(l.Fields) == 0 || g.r.IntN(3) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, f := range l.Fields {
+		if g.r.IntN(2) == 0 {
+			continue
+		}
+		v := ""
+		switch f.Name {
+		case "from_logits", "apply_class_balancing":
+			v = strconv.FormatBool(g.r.IntN(2) == 0)
+			g.choices = append(g.choices, "loss."+f.Name+"="+v)
+		case "label_smoothing":
+			v = yamlFloat(0.3 * g.r.Float64())
+		case "delta":
+			v = yamlFloat(0.1 + g.r.Float64())
+		case "alpha":
+			v = yamlFloat(g.r.Float64())
+		case "gamma":
+			v = yamlFloat(3 * g.r.Float64())
+		default:
+			panic("diffgen: no draw for loss option " + f.Name)
+		}
+		fmt.Fprintf(&b, ", %s: %s", f.Name, v)
+	}
+	return b.String()
 }
 
 // clipKeys are the generator's choices of gradient clipping.
@@ -539,8 +574,10 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 	switch strings.TrimPrefix(loss, vaeLoss) {
 	case "categorical_crossentropy", "sparse_categorical_crossentropy":
 		acts = []string{"softmax"}
-	case "binary_crossentropy":
+	case "binary_crossentropy", "binary_focal_crossentropy":
 		acts = []string{"sigmoid", "softmax"}
+	case "poisson": // log(p + 1e-7) needs p > −1e-7
+		acts = []string{"softplus", "exponential", "sigmoid", "softmax", "relu", "hard_sigmoid"}
 	default:
 		acts = layers.ActivationNames()
 	}
@@ -553,7 +590,8 @@ func (g *generator) head(prev *genLayer, out []int, loss string) *genLayer {
 	}
 	a := g.pick(prefix, acts)
 	units := 1 + g.r.IntN(4)
-	if strings.Contains(loss, "categorical") || a == "softmax" {
+	// A cosine of one value is ±1, whatever the weights.
+	if strings.Contains(loss, "categorical") || a == "softmax" || loss == "cosine_similarity" {
 		units = 2 + g.r.IntN(3)
 	}
 	if out != nil {
@@ -732,10 +770,10 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 	var v any
 	if s, ok := fieldSamplers[k.Name+"."+f.Name]; ok {
 		v = s(g, in)
-	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2 {
+	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2-len(f.Enum)/8 {
 		// The defaults together are the common case, which some kernels
 		// serve alone (LSTMGrad). (An initializer only sets values the
-		// test replaces.)
+		// test replaces; a long enum, the activations, needs the draws.)
 		v = f.Default
 	} else {
 		switch f.Type {
@@ -769,6 +807,9 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 	case []int:
 		return v, yamlInts(x), true
 	case float64:
+		if math.IsInf(x, 1) { // a Nullable field's none (ReLU's max_value)
+			return v, "null", true
+		}
 		return v, yamlFloat(x), true
 	case string:
 		return v, x, true

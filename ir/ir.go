@@ -112,7 +112,16 @@ type Loss struct {
 	// Terms is set when the loss is a mapping of named terms (a VAE's
 	// negative ELBO): Kind is then its reconstruction term.
 	Terms *Terms
+	// Opts are the loss's options (its fields in package layers, defaults
+	// included), written in a mapping with its name.
+	Opts map[string]any
 }
+
+// Bool returns loss option name (false when unset).
+func (l Loss) Bool(name string) bool { b, _ := l.Opts[name].(bool); return b }
+
+// Float returns loss option name (0 when unset).
+func (l Loss) Float(name string) float64 { f, _ := l.Opts[name].(float64); return f }
 
 // Terms describes a loss of named terms: a reconstruction of the model's
 // input, summed over the values of each sample, plus Beta times the KL

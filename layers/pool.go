@@ -270,7 +270,7 @@ func maxPoolSelect(n *ir.Node) (fwd, back ir.Method) {
 // convolution's backward reads it, while it is in cache. With one
 // consumer, nothing else writes that gradient first.
 func maxPoolFuse(n *ir.Node) {
-	if x := n.Inputs[0]; n.BackMethod == ir.Tiles && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Rowwise(x.Str("activation")) {
+	if x := n.Inputs[0]; n.BackMethod == ir.Tiles && x.Kind == "Conv2D" && len(x.Consumers) == 1 && !Batched(x.Str("activation")) {
 		n.Fused.BackwardInto = x
 	}
 }

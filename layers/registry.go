@@ -42,6 +42,11 @@ type Field struct {
 	// Broadcast, for an Ints field, lets one integer stand for that many
 	// copies of it, as Keras's "an integer or a tuple of 2 integers".
 	Broadcast int
+	// Aliases are other names of the field that the spec accepts (Keras
+	// 2's names).
+	Aliases []string
+	// Nullable lets the spec write null for the default (Keras's None).
+	Nullable bool
 }
 
 // Alias says when a kind's output is its input's buffer, with no copy.
@@ -217,12 +222,21 @@ func Doc() string {
 		fmt.Fprintf(&b, "- `%s`: %s\n", a, activations[a].Doc)
 	}
 	b.WriteString("\n### Losses\n\n")
+	b.WriteString("Keras's reduction: each loss is the mean over the batch of a per-sample value, the mean over the last axis of the formula below unless it sums (Σ). With from_logits the output is logits and no activation is fused.\n\n")
 	for _, l := range LossNames() {
 		if a, ok := LossAliases[l]; ok {
 			fmt.Fprintf(&b, "- `%s`: another Keras name of `%s`.\n", l, a)
 			continue
 		}
-		fmt.Fprintf(&b, "- `%s`: %s\n", l, losses[l].Doc)
+		fmt.Fprintf(&b, "- `%s`: %s", l, losses[l].Doc)
+		var opts []string
+		for _, f := range losses[l].Fields {
+			opts = append(opts, fmt.Sprintf("`%s` (%s, `%v`)", f.Name, f.Type, f.Default))
+		}
+		if len(opts) > 0 {
+			fmt.Fprintf(&b, " Options: %s.", strings.Join(opts, ", "))
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\n### Initializers\n\n")
 	for _, i := range Initializers {

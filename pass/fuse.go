@@ -14,9 +14,10 @@ func Fuse(m *ir.Model) error {
 	for _, n := range m.Nodes {
 		n.Fused = ir.Fusion{}
 	}
-	if l, ok := layers.LookupLoss(m.Loss.Kind); ok {
+	if _, ok := layers.LookupLoss(m.Loss.Kind); ok {
 		k, _ := layers.Lookup(m.Output.Kind)
-		m.Output.Fused.IntoLoss = l.FusedAct != "" && k.Act != nil && k.Act(m.Output) == l.FusedAct
+		fa := layers.LossFusedAct(m)
+		m.Output.Fused.IntoLoss = fa != "" && k.Act != nil && k.Act(m.Output) == fa
 	}
 	for _, n := range m.Nodes {
 		if k, ok := layers.Lookup(n.Kind); ok && k.Fuse != nil {

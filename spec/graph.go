@@ -116,6 +116,7 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 	known := []string{"type", "name", "inputs"}
 	for _, f := range kind.Fields {
 		known = append(known, f.Name)
+		known = append(known, f.Aliases...)
 	}
 	good := true
 	misspelt := map[string]bool{} // fields an unknown field is a typo of
@@ -163,6 +164,18 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 	// Fields.
 	for _, f := range kind.Fields {
 		e, ok := raw[f.Name]
+		for _, a := range f.Aliases {
+			if ea, dup := raw[a]; dup && ok {
+				p.errorf(ea.key, "%s and %s are two names of one field of %s: write one", f.Name, a, kind.Name)
+				good = false
+			} else if dup {
+				e, ok = ea, true
+			}
+		}
+		if ok && f.Nullable && e.val.Tag == "!!null" {
+			n.Attrs[f.Name] = f.Default
+			continue
+		}
 		if !ok {
 			if f.Default == nil {
 				if !misspelt[f.Name] { // else already reported as a typo

@@ -2,14 +2,97 @@ package spec
 
 import (
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 )
 
 // termLosses are the losses a reconstruction term may use.
 var termLosses = []string{"binary_crossentropy", "mse", "mean_squared_error"}
+
+// hasKey reports whether mapping n has key k.
+func hasKey(n *yaml.Node, k string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == k {
+			return true
+		}
+	}
+	return false
+}
+
+// lossDefaults returns the default options of loss name.
+func lossDefaults(name string) map[string]any {
+	l, ok := layers.LookupLoss(name)
+	if !ok {
+		return nil
+	}
+	opts := map[string]any{}
+	for _, f := range l.Fields {
+		opts[f.Name] = f.Default
+	}
+	return opts
+}
+
+// lossOptions reads a loss written as a mapping of its name and options,
+// as Keras's loss objects take them:
+//
+//	loss: {name: categorical_crossentropy, from_logits: true, label_smoothing: 0.1}
+func (p *parser) lossOptions(m *ir.Model, n *yaml.Node) {
+	f := p.mapping(n, "loss", nil)
+	s, ok := p.str(f["name"].val, "loss name")
+	if !ok {
+		return
+	}
+	l, ok := layers.LookupLoss(s)
+	if !ok {
+		p.errorf(f["name"].val, "unknown loss %q%s", s, oneOf(s, layers.LossNames()))
+		return
+	}
+	m.Loss = ir.Loss{Kind: s, Pos: pos(f["name"].val), Opts: lossDefaults(s)}
+	known := []string{"name"}
+	for _, fl := range l.Fields {
+		known = append(known, fl.Name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "name" {
+			continue
+		}
+		fl := slices.IndexFunc(l.Fields, func(x layers.Field) bool { return x.Name == k.Value })
+		if fl < 0 {
+			what := "it has none"
+			if len(known) > 1 {
+				what = "its options: " + strings.Join(known[1:], ", ")
+			}
+			p.errorf(k, "unknown option %q of loss %s (%s)%s", k.Value, s, what, suggest(k.Value, known))
+			continue
+		}
+		field := l.Fields[fl]
+		what := "loss " + field.Name
+		var val any
+		switch field.Type {
+		case layers.BoolField:
+			val, ok = p.boolean(v, what)
+		case layers.FloatField:
+			val, ok = p.float(v, what)
+		default:
+			panic("spec: loss option of type " + field.Type.String())
+		}
+		if !ok {
+			continue
+		}
+		if field.Check != nil {
+			if msg := field.Check(val); msg != "" {
+				p.errorf(v, "%s %s, got %s", what, msg, show(v))
+				continue
+			}
+		}
+		m.Loss.Opts[field.Name] = val
+	}
+}
 
 // lossTerms reads a loss written as a mapping of named terms:
 //

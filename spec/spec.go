@@ -295,14 +295,16 @@ func (p *parser) parse(src []byte) *ir.Model {
 			}
 		}
 	}
-	if e, ok := top["loss"]; ok && e.val.Kind == yaml.MappingNode {
+	if e, ok := top["loss"]; ok && e.val.Kind == yaml.MappingNode && hasKey(e.val, "name") {
+		p.lossOptions(m, e.val)
+	} else if ok && e.val.Kind == yaml.MappingNode {
 		p.lossTerms(m, e.val)
 	} else if ok {
 		if s, ok := p.str(e.val, "loss"); ok {
 			if _, ok := layers.LookupLoss(s); !ok {
 				p.errorf(e.val, "unknown loss %q%s", s, oneOf(s, layers.LossNames()))
 			}
-			m.Loss = ir.Loss{Kind: s, Pos: pos(e.val)}
+			m.Loss = ir.Loss{Kind: s, Pos: pos(e.val), Opts: lossDefaults(s)}
 		}
 	}
 	if e, ok := top["metrics"]; ok {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -368,7 +369,7 @@ layers:
     name: later
     units: 2
 dtype: float8
-loss: hinge
+loss: hing
 metrics: [accuracy, auk]
 optimizer: {name: sgd, nesterov: true}
 `)
@@ -379,7 +380,7 @@ t.yaml:7:5: unknown field "bogus" of Dense
 t.yaml:8:5: Dense layer dense_1 needs field "units"
 t.yaml:9:13: inputs of dense_1: layer "later" is defined below, at line 11; a layer's inputs must come before it
 t.yaml:13:8: dtype must be float32 or float64, got "float8"
-t.yaml:14:7: unknown loss "hinge" (one of: binary_crossentropy, categorical_crossentropy, mean_squared_error, mse, sparse_categorical_crossentropy)
+t.yaml:14:7: unknown loss "hing"; did you mean "hinge"?
 t.yaml:15:21: unknown metric "auk"; did you mean "auc"?
 t.yaml:16:24: nesterov needs a momentum above 0`
 	if got != want {
@@ -428,5 +429,36 @@ func TestYAMLErrors(t *testing.T) {
 		if got := parseErr(t, tc.spec); got != tc.want {
 			t.Errorf("%q:\n got %s\nwant %s", tc.spec, got, tc.want)
 		}
+	}
+}
+
+// TestLossOptions: a loss written as a mapping of its name and options
+// gets them, the defaults filled in; a plain name gets the defaults.
+func TestLossOptions(t *testing.T) {
+	m := parse(t, "name: t\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 3}\nloss: {name: categorical_crossentropy, from_logits: true, label_smoothing: 0.1}\n")
+	if m.Loss.Kind != "categorical_crossentropy" || !m.Loss.Bool("from_logits") || m.Loss.Float("label_smoothing") != 0.1 {
+		t.Errorf("loss %+v", m.Loss)
+	}
+	m = parse(t, "name: t\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 3}\nloss: binary_focal_crossentropy\n")
+	if m.Loss.Float("gamma") != 2 || m.Loss.Float("alpha") != 0.25 || m.Loss.Bool("apply_class_balancing") || m.Loss.Bool("from_logits") {
+		t.Errorf("focal loss defaults %+v", m.Loss.Opts)
+	}
+}
+
+// TestFieldAliasAndNull: Keras 2's alpha names LeakyReLU's negative_slope;
+// ReLU's max_value may be null (Keras's None), its default.
+func TestFieldAliasAndNull(t *testing.T) {
+	m := parse(t, "name: t\ninput_shape: [4]\nlayers:\n  - {type: LeakyReLU, alpha: 0.1}\n  - {type: ReLU, max_value: null}\n  - {type: ReLU, max_value: 6.0}\n  - {type: LeakyReLU}\n  - {type: PReLU}\nloss: mse\n")
+	if a := m.Nodes[1].Float("negative_slope"); a != 0.1 {
+		t.Errorf("LeakyReLU alpha: 0.1 gave negative_slope %v", a)
+	}
+	if v := m.Nodes[2].Float("max_value"); !math.IsInf(v, 1) {
+		t.Errorf("max_value: null gave %v", v)
+	}
+	if v := m.Nodes[3].Float("max_value"); v != 6 {
+		t.Errorf("max_value: 6.0 gave %v", v)
+	}
+	if a := m.Nodes[4].Float("negative_slope"); a != 0.3 {
+		t.Errorf("LeakyReLU's default slope is %v, not Keras 3's 0.3", a)
 	}
 }

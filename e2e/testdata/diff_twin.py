@@ -108,7 +108,23 @@ def act(name, t, lay):
         return torch.tanh(t)
     if name == 'softmax':  # over the last axis of nngen's shape
         return torch.softmax(t, dim=1 if lay == 'nchw' else -1)
+    if name in ACTS:
+        return ACTS[name](t)
     raise ValueError('no twin for activation ' + name)
+
+
+SELU_ALPHA, SELU_SCALE = 1.67326324235437728481704299167, 1.05070098735548049341933498529
+ACTS = {  # Keras's definitions (keras/src/activations)
+    'gelu': lambda t: 0.5 * t * (1 + torch.erf(t / math.sqrt(2))),
+    'elu': lambda t: torch.where(t > 0, t, torch.expm1(t)),
+    'selu': lambda t: SELU_SCALE * torch.where(t > 0, t, SELU_ALPHA * torch.expm1(t)),
+    'softplus': F.softplus,
+    'softsign': lambda t: t / (1 + t.abs()),
+    'swish': lambda t: t * torch.sigmoid(t),
+    'silu': lambda t: t * torch.sigmoid(t),
+    'hard_sigmoid': lambda t: F.relu6(t + 3) / 6,
+    'exponential': torch.exp,
+}
 
 
 def same_pad(size, k, s, d):
@@ -501,6 +517,42 @@ def concat_forward(tw, n, ins, train, draws):
 
 
 MERGES = ['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']
+def leaky_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    return torch.where(x >= 0, x, n['Attrs']['negative_slope'] * x), lay
+
+
+def relu_forward(tw, n, ins, train, draws):
+    # Keras's ReLU: max_value above it, x from threshold, else
+    # negative_slope·(x − threshold).
+    x, lay = ins[0]
+    a = n['Attrs']
+    y = torch.where(x >= a['threshold'], x, a['negative_slope'] * (x - a['threshold']))
+    if a['max_value'] is not None:
+        y = torch.where(x >= a['max_value'], torch.full_like(x, a['max_value']), y)
+    return y, lay
+
+
+class PReLU(nn.Module):
+    """nn.PReLU's weight, one slope per feature of the last nngen axis
+    (the channels of an NCHW image)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(c))
+
+
+def prelu_module(tw, n):
+    return PReLU(in_shape(tw, n)[-1])
+
+
+def prelu_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    w = getattr(tw, n['Name']).weight
+    w = w.reshape(-1, 1, 1) if lay == 'nchw' else w
+    return torch.where(x >= 0, x, w * x), lay
+
+
 none = lambda tw, n: None
 MODULES = {
     'Dense': dense_module, 'Activation': none, 'Conv2D': conv_module, 'MaxPooling2D': none,
@@ -511,6 +563,7 @@ MODULES = {
     'GlobalMaxPooling2D': none, 'GlobalAveragePooling1D': none, 'GlobalMaxPooling1D': none,
     'MaxPooling1D': none, 'AveragePooling1D': none,
     'Concatenate': none, **{k: none for k in MERGES},
+    'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -523,6 +576,7 @@ FORWARD = {
     'GlobalMaxPooling1D': gmp1d_forward, 'Concatenate': concat_forward,
     'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
     **{k: merge_forward(k) for k in MERGES},
+    'LeakyReLU': leaky_forward, 'ReLU': relu_forward, 'PReLU': prelu_forward,
 }
 
 
@@ -545,16 +599,28 @@ def loss_of(ir, tw, outs, y):
     if ir['Fused']:
         z, lay = tw.pre[out]
         z = to_nngen(z, lay, node['Shape']).reshape(-1, c)
-    if kind in ('categorical_crossentropy', 'sparse_categorical_crossentropy'):
+    o = ir['LossOpts'] or {}
+    kind = ALIASES.get(kind, kind)
+    ls = o.get('label_smoothing', 0)
+    if ls:
+        t = t * (1 - ls) + (ls / c if kind == 'categorical_crossentropy' else ls / 2)
+    logits = o.get('from_logits', False)
+    if kind == 'categorical_crossentropy' and logits:
+        per = -(t * torch.log_softmax(p, 1)).sum(1)
+    elif kind == 'categorical_crossentropy':
         per = -(t * torch.log(q)).sum(1)
         if z is not None:
             per = fused(per, -(t * torch.log_softmax(z, 1)).sum(1))
+    elif kind == 'binary_crossentropy' and logits:
+        per = F.binary_cross_entropy_with_logits(p, t, reduction='none').mean(1)
     elif kind == 'binary_crossentropy':
         per = -(t * torch.log(q) + (1 - t) * torch.log(1 - q)).mean(1)
         if z is not None:
             per = fused(per, F.binary_cross_entropy_with_logits(z, t, reduction='none').mean(1))
-    elif kind in ('mse', 'mean_squared_error'):
+    elif kind == 'mse':
         per = ((p - t) ** 2).mean(1)
+    elif kind in LOSSES:
+        per = LOSSES[kind](p, t, o)
     else:
         raise ValueError('no twin for loss ' + kind)
     if terms is None:
@@ -566,6 +632,65 @@ def loss_of(ir, tw, outs, y):
         kl = -0.5 * (1 + lv - mu * mu - torch.exp(lv)).sum() / n
         loss = loss + terms['Beta'] * kl
     return loss
+
+
+ALIASES = {
+    'sparse_categorical_crossentropy': 'categorical_crossentropy', 'mean_squared_error': 'mse',
+    'mean_absolute_error': 'mae', 'mean_absolute_percentage_error': 'mape',
+    'mean_squared_logarithmic_error': 'msle', 'kld': 'kl_divergence',
+    'kullback_leibler_divergence': 'kl_divergence', 'logcosh': 'log_cosh',
+}
+
+
+def huber(p, t, o):
+    x, d = p - t, o['delta']
+    return torch.where(x.abs() <= d, 0.5 * x * x, d * x.abs() - 0.5 * d * d).mean(1)
+
+
+def hinge_t(t):
+    return torch.where(t == 0, -torch.ones_like(t), t)
+
+
+def categorical_hinge(p, t, o):
+    pos = (t * p).sum(1)
+    neg = ((1 - t) * p).max(1).values
+    return torch.clamp(neg - pos + 1, min=0)
+
+
+def cosine(p, t, o):
+    def l2n(v):
+        return v / torch.sqrt(torch.clamp((v * v).sum(1, keepdim=True), min=1e-12))
+    return -(l2n(t) * l2n(p)).sum(1)
+
+
+def focal(p, t, o):
+    if o['from_logits']:
+        bce = F.binary_cross_entropy_with_logits(p, t, reduction='none')
+        p = torch.sigmoid(p)
+    else:
+        q = p.clamp(EPS, 1 - EPS)
+        bce = -(t * torch.log(q) + (1 - t) * torch.log(1 - q))
+    pt = t * p + (1 - t) * (1 - p)
+    f = (1 - pt) ** o['gamma'] * bce
+    if o['apply_class_balancing']:
+        f = (t * o['alpha'] + (1 - t) * (1 - o['alpha'])) * f
+    return f.mean(1)
+
+
+LOSSES = {  # Keras's definitions (keras/src/losses/losses.py)
+    'huber': huber,
+    'mae': lambda p, t, o: (p - t).abs().mean(1),
+    'mape': lambda p, t, o: (100 * (t - p).abs() / torch.clamp(t.abs(), min=EPS)).mean(1),
+    'msle': lambda p, t, o: ((torch.log(torch.clamp(p, min=EPS) + 1) - torch.log(torch.clamp(t, min=EPS) + 1)) ** 2).mean(1),
+    'hinge': lambda p, t, o: torch.clamp(1 - hinge_t(t) * p, min=0).mean(1),
+    'squared_hinge': lambda p, t, o: (torch.clamp(1 - hinge_t(t) * p, min=0) ** 2).mean(1),
+    'categorical_hinge': categorical_hinge,
+    'kl_divergence': lambda p, t, o: (t.clamp(EPS, 1) * torch.log(t.clamp(EPS, 1) / p.clamp(EPS, 1))).sum(1),
+    'poisson': lambda p, t, o: (p - t * torch.log(p + EPS)).mean(1),
+    'log_cosh': lambda p, t, o: (p - t + F.softplus(-2 * (p - t)) - math.log(2)).mean(1),
+    'cosine_similarity': cosine,
+    'binary_focal_crossentropy': focal,
+}
 
 
 def fused(value, logits):

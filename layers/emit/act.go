@@ -4,6 +4,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 )
 
 // Activation is the code of an activation function of the layers
@@ -89,13 +90,122 @@ var activations = map[string]*Activation{
 		},
 	},
 	"softmax": {}, // row-wise: emitted by softmax and softmaxBackward
+	"elu": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{If(Id("v").Op("<").Lit(0)).Block(s_i().Op("=").Id("Float").Call(mathf("Expm1", f64(Id("v")))))}
+		},
+		// s < 0 exactly where the input is negative: f' = e^x = s + 1.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{If(s_i().Op("<").Lit(0)).Block(d_i().Op("*=").Add(s_i()).Op("+").Lit(1))}
+		},
+	},
+	"selu": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{If(Id("v").Op(">").Lit(0)).Block(s_i().Op("=").Id("v").Op("*").Add(e.Lit(layers.SeluScale))).Else().Block(
+				s_i().Op("=").Id("Float").Call(Lit(layers.SeluScale * layers.SeluAlpha).Op("*").Add(mathf("Expm1", f64(Id("v"))))))}
+		},
+		// f' = λ for s > 0, else λ·α·e^x = s + λ·α.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{If(s_i().Op(">").Lit(0)).Block(d_i().Op("*=").Add(e.Lit(layers.SeluScale))).Else().Block(
+				d_i().Op("*=").Add(s_i()).Op("+").Add(e.Lit(layers.SeluScale * layers.SeluAlpha)))}
+		},
+	},
+	"softplus": {
+		// max(x, 0) + log(1 + e^−|x|), which overflows nowhere.
+		Fwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("x").Op(":=").Add(f64(Id("v"))),
+				s_i().Op("=").Id("Float").Call(Id("max").Call(Id("x"), Lit(0.0)).Op("+").Add(mathf("Log1p", mathf("Exp", Op("-").Add(mathf("Abs", Id("x"))))))),
+			}
+		},
+		// f' = sigmoid(x) = 1 − e^−s.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{d_i().Op("*=").Id("Float").Call(Op("-").Add(mathf("Expm1", Op("-").Add(f64(s_i())))))}
+		},
+	},
+	"softsign": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{s_i().Op("=").Id("v").Op("/").Parens(Lit(1).Op("+").Id("Float").Call(mathf("Abs", f64(Id("v")))))}
+		},
+		// f' = 1/(1 + |x|)² = (1 − |s|)².
+		Bwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("u").Op(":=").Lit(1).Op("-").Id("Float").Call(mathf("Abs", f64(s_i()))),
+				d_i().Op("*=").Id("u").Op("*").Id("u"),
+			}
+		},
+	},
+	"hard_sigmoid": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{s_i().Op("=").Id("min").Call(Id("max").Call(Id("v").Op("/").Lit(6).Op("+").Add(e.Lit(0.5)), Lit(0)), Lit(1))}
+		},
+		// f' = 1/6 inside the ramp (0 < s < 1), else 0.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{If(s_i().Op(">").Lit(0).Op("&&").Add(s_i()).Op("<").Lit(1)).Block(d_i().Op("/=").Lit(6)).Else().Block(d_i().Op("=").Lit(0))}
+		},
+	},
+	"exponential": {
+		Fwd: func(e *Emitter) []Code { return []Code{s_i().Op("=").Add(exp(Id("v")))} },
+		Bwd: func(e *Emitter) []Code { return []Code{d_i().Op("*=").Add(s_i())} },
+	},
+	"gelu": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("x").Op(":=").Add(f64(Id("v"))),
+				s_i().Op("=").Id("Float").Call(Lit(0.5).Op("*").Id("x").Op("*").Parens(Lit(1).Op("+").Add(mathf("Erf", Id("x").Op("*").Lit(gsqrt1_2))))),
+			}
+		},
+		// f' = Φ(x) + x·φ(x), from the kept input x.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("x").Op(":=").Add(f64(x_i())),
+				d_i().Op("*=").Id("Float").Call(Lit(0.5).Op("*").Parens(Lit(1).Op("+").Add(mathf("Erf", Id("x").Op("*").Lit(gsqrt1_2)))).Op("+").
+					Id("x").Op("*").Add(mathf("Exp", Lit(-0.5).Op("*").Id("x").Op("*").Id("x"))).Op("*").Lit(invSqrt2Pi)),
+			}
+		},
+	},
+	"swish": swish,
+	"silu":  swish,
 }
+
+// invSqrt2Pi is 1/√(2π), the standard normal density at 0.
+const invSqrt2Pi = 0.398942280401432677939946059934
+
+var swish = &Activation{
+	Fwd: func(e *Emitter) []Code {
+		return []Code{
+			Id("x").Op(":=").Add(f64(Id("v"))),
+			s_i().Op("=").Id("Float").Call(Id("x").Op("/").Parens(Lit(1).Op("+").Add(mathf("Exp", Op("-").Id("x"))))),
+		}
+	},
+	// f' = σ(x)·(1 + x·(1 − σ(x))), from the kept input x.
+	Bwd: func(e *Emitter) []Code {
+		return []Code{
+			Id("x").Op(":=").Add(f64(x_i())),
+			Id("sg").Op(":=").Lit(1).Op("/").Parens(Lit(1).Op("+").Add(mathf("Exp", Op("-").Id("x")))),
+			d_i().Op("*=").Id("Float").Call(Id("sg").Op("*").Parens(Lit(1).Op("+").Id("x").Op("*").Parens(Lit(1).Op("-").Id("sg")))),
+		}
+	},
+}
+
+// mathf calls function f of package math.
+func mathf(f string, args ...Code) *Statement { return Qual(mathPkg, f).Call(args...) }
+
+// x_i is the kept input of an activation that needs it (layers.PreAct).
+func x_i() *Statement { return Id("xs").Index(Id("i")) }
+
+// preName is the buffer that keeps the input of n's activation.
+func preName(n *ir.Node) string { return n.Name + "_pre" }
 
 // Activate emits the activation act applied in place to node n's output.
 func (e *Emitter) Activate(n *ir.Node, act string) {
 	if Rowwise(act) {
 		e.softmax(n)
 		return
+	}
+	if layers.PreAct(act) && e.Train {
+		e.Use(preName(n), e.Batch*n.Size(), "input of the activation of layer "+n.Name)
+		e.Add(Copy(field(preName(n)).Index(Op(":")), e.Out(n)))
 	}
 	e.Add(e.ActivateOn(act, e.Out(n)))
 }
@@ -111,11 +221,14 @@ func (e *Emitter) ActBackward(n *ir.Node, act string) {
 		e.softmaxBackward(n)
 		return
 	}
-	e.Block(
+	s := []Code{
 		Id("s").Op(":=").Add(e.Out(n)),
 		Id("d").Op(":=").Add(e.Grad(n)).Index(Op(":").Len(Id("s"))),
-		For(Id("i").Op(":=").Range().Id("s")).Block(a.Bwd(e)...),
-	)
+	}
+	if layers.PreAct(act) {
+		s = append(s, Id("xs").Op(":=").Add(field(preName(n))).Index(Op(":").Len(Id("s"))))
+	}
+	e.Block(append(s, For(Id("i").Op(":=").Range().Id("s")).Block(a.Bwd(e)...))...)
 }
 
 // rows returns the number of rows and the row length of n's output for a
@@ -195,3 +308,6 @@ func (e *Emitter) ActBackwardOn(act string, s, d Code) Code {
 		For(Id("i").Op(":=").Range().Id("s")).Block(a.Bwd(e)...),
 	)
 }
+
+// gsqrt1_2 is 1/√2.
+const gsqrt1_2 = 0.707106781186547524400844362104849

@@ -183,7 +183,7 @@ func convForward(e *Emitter, n *ir.Node) {
 		e.gemmCall(GEMM{Layout: NN, M: g.OH * g.OW, N: f, K: kk}, sample(outName, outSize), e.Arr(colName), e.Arr(wtT)),
 	}, e.biasAct(n, g, outName)...)
 	e.batchLoop(body...)
-	if act := n.Str("activation"); Rowwise(act) {
+	if act := n.Str("activation"); Batched(act) {
 		e.Activate(n, act)
 	}
 }
@@ -256,7 +256,7 @@ func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
 			),
 		))
 	}
-	if act := n.Str("activation"); !Rowwise(act) {
+	if act := n.Str("activation"); !Batched(act) {
 		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
 	}
 	return body
@@ -279,11 +279,11 @@ func convForwardFused(e *Emitter, n *ir.Node, g convGeom) {
 		args = append(args, bias)
 	}
 	body := []Code{e.funcCall(k, args...)}
-	if !k.Relu && !Rowwise(act) {
+	if !k.Relu && !Batched(act) {
 		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
 	}
 	e.batchLoop(body...)
-	if Rowwise(act) {
+	if Batched(act) {
 		e.Activate(n, act)
 	}
 }
@@ -307,7 +307,7 @@ func convForwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 		}),
 	}
 	e.batchLoop(append(body, e.biasAct(n, g, outName)...)...)
-	if act := n.Str("activation"); Rowwise(act) {
+	if act := n.Str("activation"); Batched(act) {
 		e.Activate(n, act)
 	}
 }
@@ -361,7 +361,7 @@ func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
 		body = append(body, write(dy))
 	}
 	relu := n.Fused.Epilogue == "relu" && !n.Fused.IntoLoss
-	if Rowwise(act) {
+	if Batched(act) {
 		e.ActBackward(n, act)
 	} else if !n.Fused.IntoLoss && !(relu && n.Bool("use_bias")) {
 		body = append(body, e.ActBackwardOn(act, sample(e.OutName(n), n.Size()).Index(Op(":")), Parens(dy).Index(Op(":"))))

@@ -114,6 +114,25 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	if grad {
 		body = append(body, Id("d").Op(":=").Add(rowOf(Id("g"), c)))
 	}
+	// Keras's label_smoothing: the targets t·(1 − s) + s/c (s/2 binary).
+	if ls := m.Loss.Float("label_smoothing"); ls != 0 {
+		k := ls / float64(c)
+		if m.Loss.Kind != "categorical_crossentropy" && m.Loss.Kind != "sparse_categorical_crossentropy" {
+			k = ls / 2
+		}
+		body = append(body,
+			Var().Id("ts").Index(Lit(c)).Id("Float"),
+			For(Id("j").Op(":=").Range().Id("ts")).Block(Id("ts").Index(Id("j")).Op("=").Id("t").Index(Id("j")).Op("*").Add(e.Lit(1-ls)).Op("+").Add(e.Lit(k))),
+			Id("t").Op("=").Id("ts").Index(Op(":")))
+	}
+	if m.Loss.Bool("from_logits") {
+		switch l {
+		case losses["categorical_crossentropy"]:
+			l = &Loss{Row: cceLogits}
+		case losses["binary_crossentropy"]:
+			l = &Loss{Row: bceLogits}
+		}
+	}
 	switch {
 	case m.Loss.Terms != nil && l == losses["binary_crossentropy"]:
 		body = append(body, e.bceRow(c, fused, grad, 1/float64(e.MeanBatch()))...)
@@ -121,7 +140,7 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.MeanBatch()))...)
 	default:
 		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))...)
-		body = append(body, e.accuracy(c)...)
+		body = append(body, e.accuracy(c, m.Loss.Bool("from_logits"))...)
 	}
 	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))
 	if m.Loss.Terms != nil {
@@ -130,10 +149,14 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 }
 
 // accuracy emits the per-row accuracy count: argmax agreement, or for a
-// single output, agreement of the 0.5 thresholds.
-func (e *Emitter) accuracy(c int) []Code {
+// single output, agreement of the 0.5 thresholds (0 for a logit).
+func (e *Emitter) accuracy(c int, logits bool) []Code {
 	if c == 1 {
-		return []Code{If(Parens(p_j(Lit(0)).Op(">=").Lit(0.5)).Op("==").Parens(t_j(Lit(0)).Op(">=").Lit(0.5))).Block(Id("correct").Op("++"))}
+		th := 0.5
+		if logits {
+			th = 0
+		}
+		return []Code{If(Parens(p_j(Lit(0)).Op(">=").Lit(th)).Op("==").Parens(t_j(Lit(0)).Op(">=").Lit(0.5))).Block(Id("correct").Op("++"))}
 	}
 	return []Code{
 		List(Id("pi"), Id("ti")).Op(":=").List(Lit(0), Lit(0)),

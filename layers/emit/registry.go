@@ -64,6 +64,9 @@ var (
 	// Rowwise reports whether activation act is emitted by its own code
 	// (layers.Rowwise).
 	Rowwise = layers.Rowwise
+	// Batched reports whether activation act runs over the whole batch,
+	// not inside a layer's per-sample loop (layers.Batched).
+	Batched = layers.Batched
 )
 
 const (

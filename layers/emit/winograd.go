@@ -474,11 +474,11 @@ func convForwardWino(e *Emitter, n *ir.Node, g convGeom) {
 	if w.padOut {
 		body = append(body, copyRows(Id("y"), Id("m").Dot(w.yp), g.OH, g.OW, f, g.OW, w.ow, 0, 0, false))
 	}
-	if !out.Relu && !Rowwise(act) {
+	if !out.Relu && !Batched(act) {
 		body = append(body, e.ActivateOn(act, sample(outName, outSize).Index(Op(":"))))
 	}
 	e.batchLoop(body...)
-	if Rowwise(act) {
+	if Batched(act) {
 		e.Activate(n, act)
 	}
 }
