@@ -44,15 +44,18 @@ func TestSummaryMLP(t *testing.T) {
 		t.Fatalf("%d shards, want %d", s.Shards, S)
 	}
 	// Each shard calls each kernel once, on its Bs samples. The first
-	// layer's products, of 3.2 MFLOP, run whole on one worker (what the
-	// summary counts) and in 2 tiles on several, whose packed parts of C
-	// and A are tile0_c and tile1_a.
+	// layer's products, of 3.2 MFLOP, run in 2 tiles: the forward one of
+	// half the columns (packed in tile0_c), the weight gradient of half
+	// the rows (its part of A packed in tile1_a).
 	call := func(k string, m, n, kk int) KernelCall { return KernelCall{Kernel: k, Count: S, Flops: 2 * m * n * kk} }
+	tiled := func(k string, m, n, kk int) KernelCall {
+		return KernelCall{Kernel: k, Count: 2 * S, Flops: 2 * m * n * kk}
+	}
 	want := []Row{
 		{Name: "input", Kind: "Input", Shape: []int{784}, Buffers: []string{"x"}, Bytes: B * 784 * F},
 		{Name: "dense", Kind: "Dense", Line: 12, Shape: []int{64}, Params: 784*64 + 64,
-			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx64x784", Bs), Bs, 64, 784)},
-			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_64x784x%d", Bs), 64, 784, Bs)}, // no input gradient
+			Forward:  []KernelCall{tiled(fmt.Sprintf("gemmNT_%dx32x784", Bs), Bs, 32, 784)},
+			Backward: []KernelCall{tiled(fmt.Sprintf("gemmTN_32x784x%d", Bs), 32, 784, Bs)}, // no input gradient
 			Buffers:  []string{"dense_out", "tile0_c", "dense_grad", "tile1_a"}, Bytes: 4 * B * 64 * F},
 		{Name: "dense_1", Kind: "Dense", Line: 15, Shape: []int{10}, Params: 64*10 + 10,
 			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx10x64", Bs), Bs, 10, 64)},

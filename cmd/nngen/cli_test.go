@@ -349,7 +349,7 @@ func TestGenerateMainNeedsImportPath(t *testing.T) {
 
 func TestSummaryBatch(t *testing.T) {
 	code, stdout, stderr := nngen(t, "summary", "-spec", mnist, "-batch", "64")
-	for _, want := range []string{"batch 64,", "(64, 784)", "gemmNT_64x64x784 ×1", "gemmNT_64x10x64 ×1", "= 13.1 M (205 k per sample)"} {
+	for _, want := range []string{"batch 64,", "(64, 784)", "gemmNT_32x64x784 ×2", "gemmNT_64x10x64 ×1", "= 13.1 M (205 k per sample)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("nngen summary -batch 64: no %q in:\n%s", want, stdout)
 		}

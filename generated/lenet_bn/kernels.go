@@ -569,88 +569,6 @@ func gemmNN_32x400x120Go(c *[12800]Float, a *[3840]Float, b *[48000]Float) {
 }
 
 /*
-gemmNN_64x120x84Go is C[m*120+n] = Σ_k A[m*84+k*1]·B[n*1+k*120] for m < 64, n < 120, k < 84:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_64x120x84Go(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 120; n += 4 {
-			a0 := a[(m+0)*84:][:84]
-			a1 := a[(m+1)*84:][:84]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 84; k++ {
-				bk := b[k*120+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*120+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*120+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
-gemmNN_64x400x120Go is C[m*400+n] = Σ_k A[m*120+k*1]·B[n*1+k*400] for m < 64, n < 400, k < 120:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmNN_64x400x120Go(c *[25600]Float, a *[7680]Float, b *[48000]Float) {
-	for m := 0; m < 64; m += 2 {
-		for n := 0; n < 400; n += 4 {
-			a0 := a[(m+0)*120:][:120]
-			a1 := a[(m+1)*120:][:120]
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 120; k++ {
-				bk := b[k*400+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := a0[k]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = a1[k]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*400+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*400+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmNN_64x84x10Go is C[m*84+n] = Σ_k A[m*10+k*1]·B[n*1+k*84] for m < 64, n < 84, k < 10:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1406,46 +1324,6 @@ func gemmTN_10x84x64Go(c *[840]Float, a *[640]Float, b *[5376]Float) {
 }
 
 /*
-gemmTN_120x400x64Go is C[m*400+n] = Σ_k A[m*1+k*120]·B[n*1+k*400] for m < 120, n < 400, k < 64:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_120x400x64Go(c *[48000]Float, a *[7680]Float, b *[25600]Float) {
-	for m := 0; m < 120; m += 2 {
-		for n := 0; n < 400; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
-				ak := a[k*120+m*1:][:2]
-				bk := b[k*400+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*400+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*400+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
-		}
-	}
-}
-
-/*
 gemmTN_16x150x100_accGo is C[m*150+n] += Σ_k A[m*1+k*16]·B[n*1+k*150] for m < 16, n < 150, k < 100:
 the pure-Go twin of the kernel, and its reference.
 */
@@ -1640,46 +1518,6 @@ func gemmTN_6x25x784_accGo(c *[150]Float, a *[4704]Float, b *[19600]Float) {
 			cr[0] += c00
 			cr = c[(m+1)*25+n:][:1]
 			cr[0] += c10
-		}
-	}
-}
-
-/*
-gemmTN_84x120x64Go is C[m*120+n] = Σ_k A[m*1+k*84]·B[n*1+k*120] for m < 84, n < 120, k < 64:
-the pure-Go twin of the kernel, and its reference.
-*/
-func gemmTN_84x120x64Go(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
-	for m := 0; m < 84; m += 2 {
-		for n := 0; n < 120; n += 4 {
-			var c00, c01, c02, c03, c10, c11, c12, c13 Float
-			for k := 0; k < 64; k++ {
-				ak := a[k*84+m*1:][:2]
-				bk := b[k*120+n*1:][:4]
-				x0 := bk[0]
-				x1 := bk[1]
-				x2 := bk[2]
-				x3 := bk[3]
-				y := ak[0]
-				c00 += y * x0
-				c01 += y * x1
-				c02 += y * x2
-				c03 += y * x3
-				y = ak[1]
-				c10 += y * x0
-				c11 += y * x1
-				c12 += y * x2
-				c13 += y * x3
-			}
-			cr := c[(m+0)*120+n:][:4]
-			cr[0] = c00
-			cr[1] = c01
-			cr[2] = c02
-			cr[3] = c03
-			cr = c[(m+1)*120+n:][:4]
-			cr[0] = c10
-			cr[1] = c11
-			cr[2] = c12
-			cr[3] = c13
 		}
 	}
 }

@@ -83,50 +83,6 @@ func gemmNN_32x400x120(c *[12800]Float, a *[3840]Float, b *[48000]Float) {
 	}
 }
 
-// gemmNN_64x120x84AVX2 is gemmNN_64x120x84 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_64x120x84AVX2(c *[7680]Float, a *[5376]Float, b *[10080]Float)
-
-// gemmNN_64x120x84AVX512 is gemmNN_64x120x84 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_64x120x84AVX512(c *[7680]Float, a *[5376]Float, b *[10080]Float)
-
-// gemmNN_64x120x84 runs the kernel on the path the CPU supports.
-func gemmNN_64x120x84(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_64x120x84AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_64x120x84AVX2(c, a, b)
-	default:
-		gemmNN_64x120x84Go(c, a, b)
-	}
-}
-
-// gemmNN_64x400x120AVX2 is gemmNN_64x400x120 in AVX2 assembly.
-
-//go:noescape
-func gemmNN_64x400x120AVX2(c *[25600]Float, a *[7680]Float, b *[48000]Float)
-
-// gemmNN_64x400x120AVX512 is gemmNN_64x400x120 in AVX512 assembly.
-
-//go:noescape
-func gemmNN_64x400x120AVX512(c *[25600]Float, a *[7680]Float, b *[48000]Float)
-
-// gemmNN_64x400x120 runs the kernel on the path the CPU supports.
-func gemmNN_64x400x120(c *[25600]Float, a *[7680]Float, b *[48000]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmNN_64x400x120AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmNN_64x400x120AVX2(c, a, b)
-	default:
-		gemmNN_64x400x120Go(c, a, b)
-	}
-}
-
 // gemmNN_64x84x10AVX2 is gemmNN_64x84x10 in AVX2 assembly.
 
 //go:noescape
@@ -369,28 +325,6 @@ func gemmTN_10x84x64(c *[840]Float, a *[640]Float, b *[5376]Float) {
 	}
 }
 
-// gemmTN_120x400x64AVX2 is gemmTN_120x400x64 in AVX2 assembly.
-
-//go:noescape
-func gemmTN_120x400x64AVX2(c *[48000]Float, a *[7680]Float, b *[25600]Float)
-
-// gemmTN_120x400x64AVX512 is gemmTN_120x400x64 in AVX512 assembly.
-
-//go:noescape
-func gemmTN_120x400x64AVX512(c *[48000]Float, a *[7680]Float, b *[25600]Float)
-
-// gemmTN_120x400x64 runs the kernel on the path the CPU supports.
-func gemmTN_120x400x64(c *[48000]Float, a *[7680]Float, b *[25600]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_120x400x64AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_120x400x64AVX2(c, a, b)
-	default:
-		gemmTN_120x400x64Go(c, a, b)
-	}
-}
-
 // gemmTN_16x150x100_accAVX2 is gemmTN_16x150x100_acc in AVX2 assembly.
 
 //go:noescape
@@ -476,28 +410,6 @@ func gemmTN_6x25x784_acc(c *[150]Float, a *[4704]Float, b *[19600]Float) {
 		gemmTN_6x25x784_accAVX2(c, a, b)
 	default:
 		gemmTN_6x25x784_accGo(c, a, b)
-	}
-}
-
-// gemmTN_84x120x64AVX2 is gemmTN_84x120x64 in AVX2 assembly.
-
-//go:noescape
-func gemmTN_84x120x64AVX2(c *[10080]Float, a *[5376]Float, b *[7680]Float)
-
-// gemmTN_84x120x64AVX512 is gemmTN_84x120x64 in AVX512 assembly.
-
-//go:noescape
-func gemmTN_84x120x64AVX512(c *[10080]Float, a *[5376]Float, b *[7680]Float)
-
-// gemmTN_84x120x64 runs the kernel on the path the CPU supports.
-func gemmTN_84x120x64(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_84x120x64AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_84x120x64AVX2(c, a, b)
-	default:
-		gemmTN_84x120x64Go(c, a, b)
 	}
 }
 

@@ -31,12 +31,6 @@ func gemmNN_32x120x84(c *[3840]Float, a *[2688]Float, b *[10080]Float) {
 func gemmNN_32x400x120(c *[12800]Float, a *[3840]Float, b *[48000]Float) {
 	gemmNN_32x400x120Go(c, a, b)
 }
-func gemmNN_64x120x84(c *[7680]Float, a *[5376]Float, b *[10080]Float) {
-	gemmNN_64x120x84Go(c, a, b)
-}
-func gemmNN_64x400x120(c *[25600]Float, a *[7680]Float, b *[48000]Float) {
-	gemmNN_64x400x120Go(c, a, b)
-}
 func gemmNN_64x84x10(c *[5376]Float, a *[640]Float, b *[840]Float) {
 	gemmNN_64x84x10Go(c, a, b)
 }
@@ -70,9 +64,6 @@ func gemmNT_64x84x120(c *[5376]Float, a *[7680]Float, b *[10080]Float) {
 func gemmTN_10x84x64(c *[840]Float, a *[640]Float, b *[5376]Float) {
 	gemmTN_10x84x64Go(c, a, b)
 }
-func gemmTN_120x400x64(c *[48000]Float, a *[7680]Float, b *[25600]Float) {
-	gemmTN_120x400x64Go(c, a, b)
-}
 func gemmTN_16x150x100_acc(c *[2400]Float, a *[1600]Float, b *[15000]Float) {
 	gemmTN_16x150x100_accGo(c, a, b)
 }
@@ -84,9 +75,6 @@ func gemmTN_60x400x64(c *[24000]Float, a *[3840]Float, b *[25600]Float) {
 }
 func gemmTN_6x25x784_acc(c *[150]Float, a *[4704]Float, b *[19600]Float) {
 	gemmTN_6x25x784_accGo(c, a, b)
-}
-func gemmTN_84x120x64(c *[10080]Float, a *[5376]Float, b *[7680]Float) {
-	gemmTN_84x120x64Go(c, a, b)
 }
 func conv_14x14x6_10x10x16_k5x5(out *[1600]Float, x *[1176]Float, w *[2400]Float) {
 	conv_14x14x6_10x10x16_k5x5Go(out, x, w)

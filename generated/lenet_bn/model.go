@@ -992,11 +992,21 @@ func (m *workspace) forwardTrain() {
 	// (no code: the output is the input's buffer)
 
 	// layer dense (lenet_bn.yaml:28): Dense 400→120, relu
-	// gemmNT_64x120x400 in 2 tiles of 60 columns on the workers, or whole on one
+	// gemmNT_64x120x400 in 2 tiles of 60 columns, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(0)
 	} else {
-		gemmNT_64x120x400(m.dense_out, m.average_pooling2d_1_out, (*[48000]Float)(m.p[2594:50594]))
+		for t := 0; t < 2; t++ {
+			p := m.tile0_c[t*3840:][:3840]
+			gemmNT_64x60x400((*[3840]Float)(p), m.average_pooling2d_1_out, (*[24000]Float)((*[48000]Float)(m.p[2594:50594])[t*24000:]))
+			c := m.dense_out[t*60:]
+			for r := 0; r < 64; r++ {
+				cr := c[r*120:][:60]
+				for j, v := range p[r*60:][:60] {
+					cr[j] = v
+				}
+			}
+		}
 	}
 	{
 		b := (*[120]Float)(m.p[50594:50714])
@@ -1023,11 +1033,21 @@ func (m *workspace) forwardTrain() {
 	}
 
 	// layer dense_1 (lenet_bn.yaml:31): Dense 120→84, relu
-	// gemmNT_64x84x120 in 2 tiles of 42 columns on the workers, or whole on one
+	// gemmNT_64x84x120 in 2 tiles of 42 columns, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(1)
 	} else {
-		gemmNT_64x84x120(m.dense_1_out, m.dense_out, (*[10080]Float)(m.p[50714:60794]))
+		for t := 0; t < 2; t++ {
+			p := m.tile1_c[t*2688:][:2688]
+			gemmNT_64x42x120((*[2688]Float)(p), m.dense_out, (*[5040]Float)((*[10080]Float)(m.p[50714:60794])[t*5040:]))
+			c := m.dense_1_out[t*42:]
+			for r := 0; r < 64; r++ {
+				cr := c[r*84:][:42]
+				for j, v := range p[r*42:][:42] {
+					cr[j] = v
+				}
+			}
+		}
 	}
 	{
 		b := (*[84]Float)(m.p[60794:60878])
@@ -2568,17 +2588,25 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_84x120x64 in 2 tiles of 42 rows on the workers, or whole on one
+	// gemmTN_84x120x64 in 2 tiles of 42 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(2)
 	} else {
-		gemmTN_84x120x64((*[10080]Float)(m.g[50714:60794]), m.dense_1_grad, m.dense_out)
+		for t := 0; t < 2; t++ {
+			p := m.tile2_a[t*2688:][:2688]
+			for k := 0; k < 64; k++ {
+				copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
+			}
+			gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
+		}
 	}
-	// gemmNN_64x120x84 in 2 tiles of 32 rows on the workers, or whole on one
+	// gemmNN_64x120x84 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(3)
 	} else {
-		gemmNN_64x120x84(m.dense_grad, m.dense_1_grad, (*[10080]Float)(m.p[50714:60794]))
+		for t := 0; t < 2; t++ {
+			gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
+		}
 	}
 	if poison {
 		m.poison_Float(46336, 5376) // dense_1_out
@@ -2609,17 +2637,25 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_120x400x64 in 2 tiles of 60 rows on the workers, or whole on one
+	// gemmTN_120x400x64 in 2 tiles of 60 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(4)
 	} else {
-		gemmTN_120x400x64((*[48000]Float)(m.g[2594:50594]), m.dense_grad, m.average_pooling2d_1_out)
+		for t := 0; t < 2; t++ {
+			p := m.tile3_a[t*3840:][:3840]
+			for k := 0; k < 64; k++ {
+				copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
+			}
+			gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
+		}
 	}
-	// gemmNN_64x400x120 in 2 tiles of 32 rows on the workers, or whole on one
+	// gemmNN_64x400x120 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(5)
 	} else {
-		gemmNN_64x400x120(m.average_pooling2d_1_grad, m.dense_grad, (*[48000]Float)(m.p[2594:50594]))
+		for t := 0; t < 2; t++ {
+			gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
+		}
 	}
 	if poison {
 		m.poison_Float(0, 25600)    // average_pooling2d_1_out

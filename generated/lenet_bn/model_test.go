@@ -270,30 +270,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{12800, 3840, 48000},
 }, {
-	flops: 1290240,
-	k:     84,
-	name:  "gemmNN_64x120x84",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNN_64x120x84Go((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNN_64x120x84((*[7680]Float)(o[0]), (*[5376]Float)(o[1]), (*[10080]Float)(o[2]))
-	},
-	sizes: []int{7680, 5376, 10080},
-}, {
-	flops: 6144000,
-	k:     120,
-	name:  "gemmNN_64x400x120",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmNN_64x400x120Go((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmNN_64x400x120((*[25600]Float)(o[0]), (*[7680]Float)(o[1]), (*[48000]Float)(o[2]))
-	},
-	sizes: []int{25600, 7680, 48000},
-}, {
 	flops: 107520,
 	k:     10,
 	name:  "gemmNN_64x84x10",
@@ -426,18 +402,6 @@ var kernelCases = []struct {
 	},
 	sizes: []int{840, 640, 5376},
 }, {
-	flops: 6144000,
-	k:     64,
-	name:  "gemmTN_120x400x64",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_120x400x64Go((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_120x400x64((*[48000]Float)(o[0]), (*[7680]Float)(o[1]), (*[25600]Float)(o[2]))
-	},
-	sizes: []int{48000, 7680, 25600},
-}, {
 	flops: 480000,
 	k:     100,
 	name:  "gemmTN_16x150x100_acc",
@@ -485,18 +449,6 @@ var kernelCases = []struct {
 		gemmTN_6x25x784_acc((*[150]Float)(o[0]), (*[4704]Float)(o[1]), (*[19600]Float)(o[2]))
 	},
 	sizes: []int{150, 4704, 19600},
-}, {
-	flops: 1290240,
-	k:     64,
-	name:  "gemmTN_84x120x64",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_84x120x64Go((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_84x120x64((*[10080]Float)(o[0]), (*[5376]Float)(o[1]), (*[7680]Float)(o[2]))
-	},
-	sizes: []int{10080, 5376, 7680},
 }, {
 	flops: 480000,
 	k:     151,

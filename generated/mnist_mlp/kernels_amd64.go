@@ -192,25 +192,3 @@ func gemmTN_32x784x32(c *[25088]Float, a *[1024]Float, b *[25088]Float) {
 		gemmTN_32x784x32Go(c, a, b)
 	}
 }
-
-// gemmTN_64x784x32AVX2 is gemmTN_64x784x32 in AVX2 assembly.
-
-//go:noescape
-func gemmTN_64x784x32AVX2(c *[50176]Float, a *[2048]Float, b *[25088]Float)
-
-// gemmTN_64x784x32AVX512 is gemmTN_64x784x32 in AVX512 assembly.
-
-//go:noescape
-func gemmTN_64x784x32AVX512(c *[50176]Float, a *[2048]Float, b *[25088]Float)
-
-// gemmTN_64x784x32 runs the kernel on the path the CPU supports.
-func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
-	switch kernelPath {
-	case kernels.AVX512:
-		gemmTN_64x784x32AVX512(c, a, b)
-	case kernels.AVX2:
-		gemmTN_64x784x32AVX2(c, a, b)
-	default:
-		gemmTN_64x784x32Go(c, a, b)
-	}
-}

@@ -46,6 +46,3 @@ func gemmTN_10x64x32(c *[640]Float, a *[320]Float, b *[2048]Float) {
 func gemmTN_32x784x32(c *[25088]Float, a *[1024]Float, b *[25088]Float) {
 	gemmTN_32x784x32Go(c, a, b)
 }
-func gemmTN_64x784x32(c *[50176]Float, a *[2048]Float, b *[25088]Float) {
-	gemmTN_64x784x32Go(c, a, b)
-}

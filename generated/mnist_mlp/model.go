@@ -272,11 +272,21 @@ func (m *workspace) forwardTrain() {
 		m.poisonAll()
 	}
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	// gemmNT_32x64x784 in 2 tiles of 32 columns on the workers, or whole on one
+	// gemmNT_32x64x784 in 2 tiles of 32 columns, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(0)
 	} else {
-		gemmNT_32x64x784(m.dense_out, &m.x, (*[50176]Float)(m.p[0:50176]))
+		for t := 0; t < 2; t++ {
+			p := m.tile0_c[t*1024:][:1024]
+			gemmNT_32x32x784((*[1024]Float)(p), &m.x, (*[25088]Float)((*[50176]Float)(m.p[0:50176])[t*25088:]))
+			c := m.dense_out[t*32:]
+			for r := 0; r < 32; r++ {
+				cr := c[r*64:][:32]
+				for j, v := range p[r*32:][:32] {
+					cr[j] = v
+				}
+			}
+		}
 	}
 	{
 		b := (*[64]Float)(m.p[50176:50240])
@@ -1061,11 +1071,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_64x784x32 in 2 tiles of 32 rows on the workers, or whole on one
+	// gemmTN_64x784x32 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(1)
 	} else {
-		gemmTN_64x784x32((*[50176]Float)(m.g[0:50176]), m.dense_grad, &m.x)
+		for t := 0; t < 2; t++ {
+			p := m.tile1_a[t*1024:][:1024]
+			for k := 0; k < 32; k++ {
+				copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
+			}
+			gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
+		}
 	}
 	if poison {
 		m.poison_Float(2048, 2048) // dense_out

@@ -329,18 +329,6 @@ var kernelCases = []struct {
 		gemmTN_32x784x32((*[25088]Float)(o[0]), (*[1024]Float)(o[1]), (*[25088]Float)(o[2]))
 	},
 	sizes: []int{25088, 1024, 25088},
-}, {
-	flops: 3211264,
-	k:     32,
-	name:  "gemmTN_64x784x32",
-	outs:  1,
-	ref: func(o [][]Float) {
-		gemmTN_64x784x32Go((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
-	},
-	run: func(o [][]Float) {
-		gemmTN_64x784x32((*[50176]Float)(o[0]), (*[2048]Float)(o[1]), (*[25088]Float)(o[2]))
-	},
-	sizes: []int{50176, 2048, 25088},
 }}
 var (
 	_ = kernels.Go

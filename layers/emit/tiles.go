@@ -52,10 +52,10 @@ func (g GEMM) split(n int) (sub GEMM, byCols, ok bool) {
 // TopGEMM is GEMM for a product at the top level of a pass (outside every
 // loop, its operands whole buffers). In a train step with Tiles, a large
 // one runs on the workers, when the step has a pool (m.tilePool), as
-// Tiles.N products of a slice of C's rows or columns each; on one worker it
-// runs whole. The kernels sum each value of C over k in the same order
-// whatever rows and columns they are given, so both give the same bits
-// (the generated TestTrainWorkers checks it on every kernel path). A row
+// Tiles.N products of a slice of C's rows or columns each, and on one
+// worker as the same tiles in turn: a kernel may block k differently for
+// another shape (the AVX-512 TN kernel cuts a large B in blocks of k), so
+// only the same tiles give the same bits. A row
 // slice of C needs the same rows of A (NT, NN: contiguous) and all of B;
 // for TN, whose A is K×M, tile t first packs its columns of A into scratch.
 func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
@@ -113,8 +113,9 @@ func (e *Emitter) TopGEMM(g GEMM, c, a, b Code) {
 	if byCols {
 		what = fmt.Sprintf("%d columns", sub.N)
 	}
-	e.Add(Commentf("%s in %d tiles of %s on the workers, or whole on one", g.Name(), n, what),
-		If(field("tilePool").Op("!=").Nil()).Block(field("runTiles").Call(Lit(op))).Else().Block(e.gemmCall(g, c, a, b)))
+	e.Add(Commentf("%s in %d tiles of %s, on the workers or in turn", g.Name(), n, what),
+		If(field("tilePool").Op("!=").Nil()).Block(field("runTiles").Call(Lit(op))).Else().Block(
+			For(Id("t").Op(":=").Lit(0), Id("t").Op("<").Lit(n), Id("t").Op("++")).Block(body...)))
 }
 
 // Len is the number of split products so far.
