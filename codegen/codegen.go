@@ -153,7 +153,8 @@ func newGen(m *ir.Model, opt Config) *gen {
 		g.shards = defaultShards(m, opt)
 	}
 	if n := cmp.Or(opt.Tiles, defaultTiles); g.shards == 1 && n > 1 {
-		g.tiles = &emit.Tiles{N: n}
+		o := m.Opt
+		g.tiles = &emit.Tiles{N: n, Update: o.GlobalClipNorm == 0 && o.ClipValue == 0 && o.ClipNorm == 0}
 	}
 	return g
 }

@@ -132,6 +132,11 @@ func (g *gen) modelFile() *File {
 		Id("step").Int(),
 		Id("opt").Qual(optimPkg, "Optimizer").Index(Id("Float")),
 	)
+	if g.tileUpdates() {
+		shared = append(shared,
+			Id("tileUpdate").Bool().Comment("the tiles that write a parameter's gradient step it (TrainStep)"),
+			Id("tileLR").Float64().Comment("at this learning rate"))
+	}
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
 	}
@@ -149,7 +154,7 @@ func (g *gen) modelFile() *File {
 		fields = append(fields,
 			Id("tilePool").Op("*").Qual(parPkg, "Pool").Comment("runs the tiles of split products (nil: in turn)"),
 			Id("tileOp").Int().Comment("the split product in progress"),
-			Id("tileFn").Func().Params(Id("w"), Id("t").Int()).Comment("runTile, made once"))
+			Id("tileFn").Func().Params(Id("i"), Id("n").Int()).Comment("tilePart, made once"))
 	}
 	fields = append(fields, g.bufferFields()...)
 	f.Comment("workspace is one worker's: every activation, gradient and scratch buffer of\nthe passes, in fixed-size arrays, over the shared parameters.")
@@ -192,7 +197,7 @@ func (g *gen) modelFile() *File {
 		m_("updateFn").Op("=").Add(m_("updateRange")),
 	}
 	if g.tiled() {
-		newBody = append(newBody, m_("workspace").Dot("tileFn").Op("=").Add(m_("workspace")).Dot("runTile"))
+		newBody = append(newBody, m_("workspace").Dot("tileFn").Op("=").Add(m_("workspace")).Dot("tilePart"))
 	}
 	newBody = append(newBody,
 		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
@@ -272,7 +277,7 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("runShard runs forward, the loss and backward on shard s of the batch in\nthe workspace of shard s, whichever worker w runs it.", "runShard", []Code{Id("w"), Id("s").Int()}, nil, g.runShard()...))
 	f.Add(g.method("TrainStep runs forward and backward on the batch in the input and target\nbuffers and applies one optimizer update; see ComputeGradients.",
 		"TrainStep", nil, []Code{Id("loss").Float64(), Id("correct").Int()},
-		List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()), m_("update").Call(), m_("step").Op("++"), Return()))
+		g.trainStep()...))
 	f.Add(g.method("TrainBatch copies the samples idx of set into the model and runs TrainStep.\nlen(idx) must be BatchSize.",
 		"TrainBatch", []Code{Id("set").Op("*").Qual(dataPkg, "Set"), Id("idx").Index().Int()}, []Code{Id("loss").Float64(), Id("correct").Int()},
 		Qual(dataPkg, "GatherRows").Call(m_(xb).Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize")),

@@ -2,11 +2,13 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
+	"github.com/nngen/nngen/layers/emit"
 )
 
 // A train step splits its batch in shards of equal size, a number fixed at
@@ -141,7 +143,49 @@ const defaultTiles = 2
 // tiled reports whether the train step has products split in tiles.
 func (g *gen) tiled() bool { return g.tiles != nil && len(g.tiles.Bodies) > 0 }
 
-// tileMethods emits runTiles, runTile and tile: the tiles of the products
+// tileUpdates reports whether tiles of the train step's backward step
+// parameters (see emit.Tiles.Update).
+func (g *gen) tileUpdates() bool { return g.tiled() && len(g.tiles.Updated) > 0 }
+
+// restSpans are the spans of the parameters that no tile steps, in order.
+func (g *gen) restSpans() []emit.Span {
+	spans := slices.Clone(g.tiles.Updated)
+	slices.SortFunc(spans, func(a, b emit.Span) int { return a.Lo - b.Lo })
+	var rest []emit.Span
+	lo := 0
+	for _, s := range spans {
+		if s.Lo > lo {
+			rest = append(rest, emit.Span{Lo: lo, Hi: s.Lo})
+		}
+		lo = max(lo, s.Hi)
+	}
+	if np := g.m.NumParams(); lo < np {
+		rest = append(rest, emit.Span{Lo: lo, Hi: np})
+	}
+	return rest
+}
+
+// trainStep is the body of TrainStep. When tiles step parameters, they do
+// so in ComputeGradients at the learning rate set first, and the update
+// steps the rest, on one worker: every span a tile steps is whole blocks
+// of 64 values, so the bits are those of one update of all parameters.
+func (g *gen) trainStep() []Code {
+	if !g.tileUpdates() {
+		return []Code{List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()), m_("update").Call(), m_("step").Op("++"), Return()}
+	}
+	body := []Code{
+		m_("tileLR").Op("=").Add(g.scheduledLR()),
+		m_("tileUpdate").Op("=").True(),
+		List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()),
+		m_("tileUpdate").Op("=").False(),
+	}
+	for _, s := range g.restSpans() {
+		body = append(body, m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("tileLR"), m_("step").Op("+").Lit(1), Lit(s.Lo), Lit(s.Hi)))
+	}
+	return append(body, m_("step").Op("++"), Return())
+}
+
+// tileMethods emits runTiles, tilePart and tile: the tiles of the products
 // that a train step splits, by product number.
 func (g *gen) tileMethods(f *File) {
 	if !g.tiled() {
@@ -149,9 +193,11 @@ func (g *gen) tileMethods(f *File) {
 	}
 	f.Add(g.pass("runTiles runs the tiles of split product op on the workers of tilePool.", "runTiles", []Code{Id("op").Int()}, nil,
 		m_("tileOp").Op("=").Id("op"),
-		m_("tilePool").Dot("For").Call(Id("Tiles"), m_("tileFn"))))
-	f.Add(g.pass("runTile runs tile t of product tileOp, whichever worker w runs it.", "runTile", []Code{Id("w"), Id("t").Int()}, nil,
-		m_("tile").Call(m_("tileOp"), Id("t"))))
+		m_("tilePool").Dot("Run").Call(m_("tileFn"))))
+	f.Add(g.pass("tilePart runs part i of n of the tiles of product tileOp: the same tiles\nfor the same part in every product, so that a worker finds its rows of a\nlayer's weights in its cache from the forward pass to the backward's.", "tilePart", []Code{Id("i"), Id("n").Int()}, nil,
+		List(Id("lo"), Id("hi")).Op(":=").Qual(parPkg, "Split").Call(Id("Tiles"), Id("n"), Id("i")),
+		For(Id("t").Op(":=").Id("lo"), Id("t").Op("<").Id("hi"), Id("t").Op("++")).Block(
+			m_("tile").Call(m_("tileOp"), Id("t")))))
 	var cases []Code
 	for op, body := range g.tiles.Bodies {
 		cases = append(cases, Case(Lit(op)).Block(body...))

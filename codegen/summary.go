@@ -259,6 +259,9 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		reflect.TypeFor[int](),                              // step
 		reflect.TypeFor[optim.Optimizer[float32]](),         // opt (its size does not depend on Float)
 	)
+	if g.tileUpdates() {
+		shared = append(shared, reflect.TypeFor[bool](), reflect.TypeFor[float64]()) // tileUpdate, tileLR
+	}
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, reflect.ArrayOf(nb, float))
 	}

@@ -59,7 +59,7 @@ func TestSummaryMLP(t *testing.T) {
 			Buffers:  []string{"dense_out", "tile0_c", "dense_grad", "tile1_a"}, Bytes: 4 * B * 64 * F},
 		{Name: "dense_1", Kind: "Dense", Line: 15, Shape: []int{10}, Params: 64*10 + 10,
 			Forward:  []KernelCall{call(fmt.Sprintf("gemmNT_%dx10x64", Bs), Bs, 10, 64)},
-			Backward: []KernelCall{call(fmt.Sprintf("gemmTN_10x64x%d", Bs), 10, 64, Bs), call(fmt.Sprintf("gemmNN_%dx64x10", Bs), Bs, 64, 10)},
+			Backward: []KernelCall{call(fmt.Sprintf("gemmNN_%dx64x10", Bs), Bs, 64, 10), call(fmt.Sprintf("gemmTN_10x64x%d", Bs), 10, 64, Bs)},
 			Buffers:  []string{"dense_1_out", "dense_1_grad"}, Bytes: 2 * B * 10 * F},
 		{Name: "loss", Kind: "categorical_crossentropy", Line: 18, Buffers: []string{"y"}, Bytes: B * 10 * F},
 	}

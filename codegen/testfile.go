@@ -295,6 +295,24 @@ func BenchmarkKernels(b *testing.B) {
 // bit, on 1, 2 and 3 workers, over several batches and a partial one; and
 // TestTrainWorkers: three train steps give the same weights, bit for bit.
 func (g *gen) workersTest(f *File) {
+	if g.tileUpdates() {
+		f.Comment("TestTileUpdate checks that the tiles that step parameters in TrainStep give\nthe weights of ComputeGradients followed by one update of all of them.")
+		f.Func().Id("TestTileUpdate").Params(Id("t").Op("*").Qual("testing", "T")).Block(
+			List(Id("a"), Id("b")).Op(":=").List(Id("New").Call(Lit(3)), Id("New").Call(Lit(3))),
+			Id("a").Dot("SetWorkers").Call(Lit(1)),
+			Id("b").Dot("SetWorkers").Call(Lit(1)),
+			Id("fillBatch").Call(Id("a")),
+			Id("fillBatch").Call(Id("b")),
+			For(Id("s").Op(":=").Lit(0), Id("s").Op("<").Lit(3), Id("s").Op("++")).Block(
+				Id("a").Dot("TrainStep").Call(),
+				Id("b").Dot("ComputeGradients").Call(),
+				Id("b").Dot("update").Call(),
+				Id("b").Dot("step").Op("++"),
+				For(Id("i").Op(":=").Range().Id("a").Dot("p")).Block(
+					If(Id("a").Dot("p").Index(Id("i")).Op("!=").Id("b").Dot("p").Index(Id("i"))).Block(
+						Id("t").Dot("Fatalf").Call(Lit("step %d: weight %d is %v, one update of all weights gives %v"), Id("s"), Id("i"), Id("a").Dot("p").Index(Id("i")), Id("b").Dot("p").Index(Id("i")))))),
+		)
+	}
 	f.Func().Id("TestTrainWorkers").Params(Id("t").Op("*").Qual("testing", "T")).Block(
 		Var().Id("want").Index(Id("NumParams")).Id("Float"),
 		For(Id("w").Op(":=").Lit(1), Id("w").Op("<=").Lit(3), Id("w").Op("++")).Block(

@@ -2755,8 +2755,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x256x1280((*[32768]Float)(m.g[226816:259584]), m.dense_grad, m.gru_out)
 	gemmNN_1280x256x128(m.gru_grad, m.dense_grad, (*[32768]Float)(m.p[226816:259584]))
+	gemmTN_128x256x1280((*[32768]Float)(m.g[226816:259584]), m.dense_grad, m.gru_out)
 	if poison {
 		m.poison_Float(0, 327680)      // gru_out
 		m.poison_Float(327680, 163840) // dense_grad

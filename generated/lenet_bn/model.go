@@ -113,7 +113,7 @@ type workspace struct {
 	idx                        [ShardSize]int
 	tilePool                   *par.Pool      // runs the tiles of split products (nil: in turn)
 	tileOp                     int            // the split product in progress
-	tileFn                     func(w, t int) // runTile, made once
+	tileFn                     func(i, n int) // tilePart, made once
 	conv2d_col                 *[19600]Float  // im2col windows of one sample of layer conv2d (mem[1204224:])
 	conv2d_wtT                 *[150]Float    // kernel (wtT) of layer conv2d in [kh][kw][channels][filters] order (mem[4704:])
 	conv2d_out                 *[301056]Float // output of layer conv2d (mem[301056:])
@@ -142,10 +142,10 @@ type workspace struct {
 	y                          [640]Float     // targets
 	dense_2_grad               *[640]Float    // gradient of the output of layer dense_2 (mem[25600:])
 	dense_1_grad               *[5376]Float   // gradient of the output of layer dense_1 (mem[40960:])
-	tile2_a                    *[5376]Float   // the columns of A of each tile of gemmTN_84x120x64, packed (mem[51712:])
 	dense_grad                 *[7680]Float   // gradient of the output of layer dense (mem[25600:])
-	tile3_a                    *[7680]Float   // the columns of A of each tile of gemmTN_120x400x64, packed (mem[40960:])
+	tile2_a                    *[5376]Float   // the columns of A of each tile of gemmTN_84x120x64, packed (mem[51712:])
 	average_pooling2d_1_grad   *[25600]Float  // gradient of the output of layer average_pooling2d_1 (mem[602112:])
+	tile3_a                    *[7680]Float   // the columns of A of each tile of gemmTN_120x400x64, packed (mem[40960:])
 	activation_1_grad          *[102400]Float // gradient of the output of layer activation_1 (mem[0:])
 	batch_normalization_1_grad *[102400]Float // gradient of the output of layer batch_normalization_1 (mem[602112:])
 	conv2d_1_grad              *[102400]Float // gradient of the output of layer conv2d_1 (mem[0:])
@@ -203,7 +203,7 @@ func New(seed uint64) *Model {
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
-	m.workspace.tileFn = m.workspace.runTile
+	m.workspace.tileFn = m.workspace.tilePart
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -1000,32 +1000,23 @@ func (m *workspace) forwardTrain() {
 			p := m.tile0_c[t*3840:][:3840]
 			gemmNT_64x60x400((*[3840]Float)(p), m.average_pooling2d_1_out, (*[24000]Float)((*[48000]Float)(m.p[2594:50594])[t*24000:]))
 			c := m.dense_out[t*60:]
+			bt := (*[120]Float)(m.p[50594:50714])[t*60:][:60]
 			for r := 0; r < 64; r++ {
 				cr := c[r*120:][:60]
 				for j, v := range p[r*60:][:60] {
-					cr[j] = v
+					cr[j] = v + bt[j]
+				}
+				{
+					s := cr
+					for i, v := range s {
+						u := math.Float32bits(v)
+						if int32(u) < 0 {
+							u = 0
+						}
+						s[i] = math.Float32frombits(u)
+					}
 				}
 			}
-		}
-	}
-	{
-		b := (*[120]Float)(m.p[50594:50714])
-		out := m.dense_out[:]
-		for r := 0; r < 64; r++ {
-			row := out[r*120:][:120]
-			for j := 0; j < 120; j++ {
-				row[j] += b[j]
-			}
-		}
-	}
-	{
-		s := m.dense_out[:]
-		for i, v := range s {
-			u := math.Float32bits(v)
-			if int32(u) < 0 {
-				u = 0
-			}
-			s[i] = math.Float32frombits(u)
 		}
 	}
 	if poison {
@@ -1041,32 +1032,23 @@ func (m *workspace) forwardTrain() {
 			p := m.tile1_c[t*2688:][:2688]
 			gemmNT_64x42x120((*[2688]Float)(p), m.dense_out, (*[5040]Float)((*[10080]Float)(m.p[50714:60794])[t*5040:]))
 			c := m.dense_1_out[t*42:]
+			bt := (*[84]Float)(m.p[60794:60878])[t*42:][:42]
 			for r := 0; r < 64; r++ {
 				cr := c[r*84:][:42]
 				for j, v := range p[r*42:][:42] {
-					cr[j] = v
+					cr[j] = v + bt[j]
+				}
+				{
+					s := cr
+					for i, v := range s {
+						u := math.Float32bits(v)
+						if int32(u) < 0 {
+							u = 0
+						}
+						s[i] = math.Float32frombits(u)
+					}
 				}
 			}
-		}
-	}
-	{
-		b := (*[84]Float)(m.p[60794:60878])
-		out := m.dense_1_out[:]
-		for r := 0; r < 64; r++ {
-			row := out[r*84:][:84]
-			for j := 0; j < 84; j++ {
-				row[j] += b[j]
-			}
-		}
-	}
-	{
-		s := m.dense_1_out[:]
-		for i, v := range s {
-			u := math.Float32bits(v)
-			if int32(u) < 0 {
-				u = 0
-			}
-			s[i] = math.Float32frombits(u)
 		}
 	}
 	if poison {
@@ -2559,8 +2541,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x84x64((*[840]Float)(m.g[60878:61718]), m.dense_2_grad, m.dense_1_out)
 	gemmNN_64x84x10(m.dense_1_grad, m.dense_2_grad, (*[840]Float)(m.p[60878:61718]))
+	gemmTN_10x84x64((*[840]Float)(m.g[60878:61718]), m.dense_2_grad, m.dense_1_out)
 	if poison {
 		m.poison_Float(25600, 640) // dense_2_grad
 	}
@@ -2588,9 +2570,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_84x120x64 in 2 tiles of 42 rows, on the workers or in turn
+	// gemmNN_64x120x84 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(2)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
+		}
+	}
+	// gemmTN_84x120x64 in 2 tiles of 42 rows, on the workers or in turn
+	if m.tilePool != nil {
+		m.runTiles(3)
 	} else {
 		for t := 0; t < 2; t++ {
 			p := m.tile2_a[t*2688:][:2688]
@@ -2598,14 +2588,6 @@ func (m *workspace) backward() {
 				copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
 			}
 			gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
-		}
-	}
-	// gemmNN_64x120x84 in 2 tiles of 32 rows, on the workers or in turn
-	if m.tilePool != nil {
-		m.runTiles(3)
-	} else {
-		for t := 0; t < 2; t++ {
-			gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
 		}
 	}
 	if poison {
@@ -2637,9 +2619,17 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	// gemmTN_120x400x64 in 2 tiles of 60 rows, on the workers or in turn
+	// gemmNN_64x400x120 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(4)
+	} else {
+		for t := 0; t < 2; t++ {
+			gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
+		}
+	}
+	// gemmTN_120x400x64 in 2 tiles of 60 rows, on the workers or in turn
+	if m.tilePool != nil {
+		m.runTiles(5)
 	} else {
 		for t := 0; t < 2; t++ {
 			p := m.tile3_a[t*3840:][:3840]
@@ -2647,14 +2637,6 @@ func (m *workspace) backward() {
 				copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
 			}
 			gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
-		}
-	}
-	// gemmNN_64x400x120 in 2 tiles of 32 rows, on the workers or in turn
-	if m.tilePool != nil {
-		m.runTiles(5)
-	} else {
-		for t := 0; t < 2; t++ {
-			gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
 		}
 	}
 	if poison {
@@ -3275,10 +3257,10 @@ func (m *workspace) place() {
 	m.tile1_c = (*[5376]Float)(m.mem[25600:30976])
 	m.dense_2_grad = (*[640]Float)(m.mem[25600:26240])
 	m.dense_1_grad = (*[5376]Float)(m.mem[40960:46336])
-	m.tile2_a = (*[5376]Float)(m.mem[51712:57088])
 	m.dense_grad = (*[7680]Float)(m.mem[25600:33280])
-	m.tile3_a = (*[7680]Float)(m.mem[40960:48640])
+	m.tile2_a = (*[5376]Float)(m.mem[51712:57088])
 	m.average_pooling2d_1_grad = (*[25600]Float)(m.mem[602112:627712])
+	m.tile3_a = (*[7680]Float)(m.mem[40960:48640])
 	m.activation_1_grad = (*[102400]Float)(m.mem[0:102400])
 	m.batch_normalization_1_grad = (*[102400]Float)(m.mem[602112:704512])
 	m.conv2d_1_grad = (*[102400]Float)(m.mem[0:102400])
@@ -3366,12 +3348,19 @@ func (m *Model) updateRange(i, n int) {
 // runTiles runs the tiles of split product op on the workers of tilePool.
 func (m *workspace) runTiles(op int) {
 	m.tileOp = op
-	m.tilePool.For(Tiles, m.tileFn)
+	m.tilePool.Run(m.tileFn)
 }
 
-// runTile runs tile t of product tileOp, whichever worker w runs it.
-func (m *workspace) runTile(w, t int) {
-	m.tile(m.tileOp, t)
+/*
+tilePart runs part i of n of the tiles of product tileOp: the same tiles
+for the same part in every product, so that a worker finds its rows of a
+layer's weights in its cache from the forward pass to the backward's.
+*/
+func (m *workspace) tilePart(i, n int) {
+	lo, hi := par.Split(Tiles, n, i)
+	for t := lo; t < hi; t++ {
+		m.tile(m.tileOp, t)
+	}
 }
 
 /*
@@ -3384,38 +3373,60 @@ func (m *workspace) tile(op, t int) {
 		p := m.tile0_c[t*3840:][:3840]
 		gemmNT_64x60x400((*[3840]Float)(p), m.average_pooling2d_1_out, (*[24000]Float)((*[48000]Float)(m.p[2594:50594])[t*24000:]))
 		c := m.dense_out[t*60:]
+		bt := (*[120]Float)(m.p[50594:50714])[t*60:][:60]
 		for r := 0; r < 64; r++ {
 			cr := c[r*120:][:60]
 			for j, v := range p[r*60:][:60] {
-				cr[j] = v
+				cr[j] = v + bt[j]
+			}
+			{
+				s := cr
+				for i, v := range s {
+					u := math.Float32bits(v)
+					if int32(u) < 0 {
+						u = 0
+					}
+					s[i] = math.Float32frombits(u)
+				}
 			}
 		}
 	case 1:
 		p := m.tile1_c[t*2688:][:2688]
 		gemmNT_64x42x120((*[2688]Float)(p), m.dense_out, (*[5040]Float)((*[10080]Float)(m.p[50714:60794])[t*5040:]))
 		c := m.dense_1_out[t*42:]
+		bt := (*[84]Float)(m.p[60794:60878])[t*42:][:42]
 		for r := 0; r < 64; r++ {
 			cr := c[r*84:][:42]
 			for j, v := range p[r*42:][:42] {
-				cr[j] = v
+				cr[j] = v + bt[j]
+			}
+			{
+				s := cr
+				for i, v := range s {
+					u := math.Float32bits(v)
+					if int32(u) < 0 {
+						u = 0
+					}
+					s[i] = math.Float32frombits(u)
+				}
 			}
 		}
 	case 2:
+		gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
+	case 3:
 		p := m.tile2_a[t*2688:][:2688]
 		for k := 0; k < 64; k++ {
 			copy(p[k*42:][:42], m.dense_1_grad[k*84+t*42:][:42])
 		}
 		gemmTN_42x120x64((*[5040]Float)((*[10080]Float)(m.g[50714:60794])[t*5040:]), (*[2688]Float)(p), m.dense_out)
-	case 3:
-		gemmNN_32x120x84((*[3840]Float)(m.dense_grad[t*3840:]), (*[2688]Float)(m.dense_1_grad[t*2688:]), (*[10080]Float)(m.p[50714:60794]))
 	case 4:
+		gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
+	case 5:
 		p := m.tile3_a[t*3840:][:3840]
 		for k := 0; k < 64; k++ {
 			copy(p[k*60:][:60], m.dense_grad[k*120+t*60:][:60])
 		}
 		gemmTN_60x400x64((*[24000]Float)((*[48000]Float)(m.g[2594:50594])[t*24000:]), (*[3840]Float)(p), m.average_pooling2d_1_out)
-	case 5:
-		gemmNN_32x400x120((*[12800]Float)(m.average_pooling2d_1_grad[t*12800:]), (*[3840]Float)(m.dense_grad[t*3840:]), (*[48000]Float)(m.p[2594:50594]))
 	}
 }
 

@@ -1376,8 +1376,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x64((*[1280]Float)(m.g[1198592:1199872]), m.dense_1_grad, m.dropout_1_out)
 	gemmNN_64x128x10(m.dropout_1_grad, m.dense_1_grad, (*[1280]Float)(m.p[1198592:1199872]))
+	gemmTN_10x128x64((*[1280]Float)(m.g[1198592:1199872]), m.dense_1_grad, m.dropout_1_out)
 	if poison {
 		m.poison_Float(2375680, 8192) // dropout_1_out
 		m.poison_Float(2383872, 640)  // dense_1_grad
@@ -1420,8 +1420,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_128x9216x64((*[1179648]Float)(m.g[18816:1198464]), m.dense_grad, m.dropout_out)
 	gemmNN_64x9216x128(m.dropout_grad, m.dense_grad, (*[1179648]Float)(m.p[18816:1198464]))
+	gemmTN_128x9216x64((*[1179648]Float)(m.g[18816:1198464]), m.dense_grad, m.dropout_out)
 	if poison {
 		m.poison_Float(5128192, 589824) // dropout_out
 		m.poison_Float(3547136, 8192)   // dense_out

@@ -80,14 +80,16 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
-	p    [NumParams]Float // parameters
-	_    [24]byte
-	g    [NumParams]Float // gradients
-	_    [24]byte
-	s    [StateSlots][50896]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
-	seed uint64
-	step int
-	opt  optim.Optimizer[Float]
+	p          [NumParams]Float // parameters
+	_          [24]byte
+	g          [NumParams]Float // gradients
+	_          [24]byte
+	s          [StateSlots][50896]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
+	seed       uint64
+	step       int
+	opt        optim.Optimizer[Float]
+	tileUpdate bool    // the tiles that write a parameter's gradient step it (TrainStep)
+	tileLR     float64 // at this learning rate
 }
 
 /*
@@ -103,7 +105,7 @@ type workspace struct {
 	idx          [ShardSize]int
 	tilePool     *par.Pool      // runs the tiles of split products (nil: in turn)
 	tileOp       int            // the split product in progress
-	tileFn       func(w, t int) // runTile, made once
+	tileFn       func(i, n int) // tilePart, made once
 	dense_out    *[2048]Float   // output of layer dense (mem[2048:])
 	x            [25088]Float   // model input
 	tile0_c      *[2048]Float   // the columns of C of each tile of gemmNT_32x64x784, packed (mem[0:])
@@ -148,7 +150,7 @@ func New(seed uint64) *Model {
 	m.workers, _ = par.EnvWorkers()
 	m.shardFn = m.runShard
 	m.updateFn = m.updateRange
-	m.workspace.tileFn = m.workspace.runTile
+	m.workspace.tileFn = m.workspace.tilePart
 	m.opt = optim.Optimizer[Float]{
 		Hyper: hyper,
 		Name:  "adam",
@@ -280,32 +282,23 @@ func (m *workspace) forwardTrain() {
 			p := m.tile0_c[t*1024:][:1024]
 			gemmNT_32x32x784((*[1024]Float)(p), &m.x, (*[25088]Float)((*[50176]Float)(m.p[0:50176])[t*25088:]))
 			c := m.dense_out[t*32:]
+			bt := (*[64]Float)(m.p[50176:50240])[t*32:][:32]
 			for r := 0; r < 32; r++ {
 				cr := c[r*64:][:32]
 				for j, v := range p[r*32:][:32] {
-					cr[j] = v
+					cr[j] = v + bt[j]
+				}
+				{
+					s := cr
+					for i, v := range s {
+						u := math.Float32bits(v)
+						if int32(u) < 0 {
+							u = 0
+						}
+						s[i] = math.Float32frombits(u)
+					}
 				}
 			}
-		}
-	}
-	{
-		b := (*[64]Float)(m.p[50176:50240])
-		out := m.dense_out[:]
-		for r := 0; r < 32; r++ {
-			row := out[r*64:][:64]
-			for j := 0; j < 64; j++ {
-				row[j] += b[j]
-			}
-		}
-	}
-	{
-		s := m.dense_out[:]
-		for i, v := range s {
-			u := math.Float32bits(v)
-			if int32(u) < 0 {
-				u = 0
-			}
-			s[i] = math.Float32frombits(u)
 		}
 	}
 	if poison {
@@ -1042,45 +1035,43 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x64x32((*[640]Float)(m.g[50240:50880]), m.dense_1_grad, m.dense_out)
 	gemmNN_32x64x10(m.dense_grad, m.dense_1_grad, (*[640]Float)(m.p[50240:50880]))
+	gemmTN_10x64x32((*[640]Float)(m.g[50240:50880]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(4096, 320) // dense_1_grad
 	}
 
 	// layer dense (mnist_mlp.yaml:12): Dense 784→64, relu
-	{
-		s := m.dense_out[:]
-		d := m.dense_grad[:][:len(s)]
-		for i := range s {
-			u := math.Float32bits(d[i])
-			if math.Float32bits(s[i]) == 0 {
-				u = 0
-			}
-			d[i] = math.Float32frombits(u)
-		}
-	}
-	{
-		db := (*[64]Float)(m.g[50176:50240])
-		d := m.dense_grad[:]
-		*db = [64]Float{}
-		for r := 0; r < 32; r++ {
-			row := d[r*64:][:64]
-			for j := 0; j < 64; j++ {
-				db[j] += row[j]
-			}
-		}
-	}
 	// gemmTN_64x784x32 in 2 tiles of 32 rows, on the workers or in turn
 	if m.tilePool != nil {
 		m.runTiles(1)
 	} else {
 		for t := 0; t < 2; t++ {
 			p := m.tile1_a[t*1024:][:1024]
+			sum := (*[64]Float)(m.g[50176:50240])[t*32:][:32]
+			clear(sum)
 			for k := 0; k < 32; k++ {
+				{
+					s := m.dense_out[k*64+t*32:][:32]
+					d := m.dense_grad[k*64+t*32:][:32][:len(s)]
+					for i := range s {
+						u := math.Float32bits(d[i])
+						if math.Float32bits(s[i]) == 0 {
+							u = 0
+						}
+						d[i] = math.Float32frombits(u)
+					}
+				}
+				for j, v := range m.dense_grad[k*64+t*32:][:32] {
+					sum[j] += v
+				}
 				copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
 			}
 			gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
+			if m.tileUpdate {
+				lo := t * 25088
+				m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, lo, lo+25088)
+			}
 		}
 	}
 	if poison {
@@ -1157,12 +1148,19 @@ func (m *Model) updateRange(i, n int) {
 // runTiles runs the tiles of split product op on the workers of tilePool.
 func (m *workspace) runTiles(op int) {
 	m.tileOp = op
-	m.tilePool.For(Tiles, m.tileFn)
+	m.tilePool.Run(m.tileFn)
 }
 
-// runTile runs tile t of product tileOp, whichever worker w runs it.
-func (m *workspace) runTile(w, t int) {
-	m.tile(m.tileOp, t)
+/*
+tilePart runs part i of n of the tiles of product tileOp: the same tiles
+for the same part in every product, so that a worker finds its rows of a
+layer's weights in its cache from the forward pass to the backward's.
+*/
+func (m *workspace) tilePart(i, n int) {
+	lo, hi := par.Split(Tiles, n, i)
+	for t := lo; t < hi; t++ {
+		m.tile(m.tileOp, t)
+	}
 }
 
 /*
@@ -1175,18 +1173,49 @@ func (m *workspace) tile(op, t int) {
 		p := m.tile0_c[t*1024:][:1024]
 		gemmNT_32x32x784((*[1024]Float)(p), &m.x, (*[25088]Float)((*[50176]Float)(m.p[0:50176])[t*25088:]))
 		c := m.dense_out[t*32:]
+		bt := (*[64]Float)(m.p[50176:50240])[t*32:][:32]
 		for r := 0; r < 32; r++ {
 			cr := c[r*64:][:32]
 			for j, v := range p[r*32:][:32] {
-				cr[j] = v
+				cr[j] = v + bt[j]
+			}
+			{
+				s := cr
+				for i, v := range s {
+					u := math.Float32bits(v)
+					if int32(u) < 0 {
+						u = 0
+					}
+					s[i] = math.Float32frombits(u)
+				}
 			}
 		}
 	case 1:
 		p := m.tile1_a[t*1024:][:1024]
+		sum := (*[64]Float)(m.g[50176:50240])[t*32:][:32]
+		clear(sum)
 		for k := 0; k < 32; k++ {
+			{
+				s := m.dense_out[k*64+t*32:][:32]
+				d := m.dense_grad[k*64+t*32:][:32][:len(s)]
+				for i := range s {
+					u := math.Float32bits(d[i])
+					if math.Float32bits(s[i]) == 0 {
+						u = 0
+					}
+					d[i] = math.Float32frombits(u)
+				}
+			}
+			for j, v := range m.dense_grad[k*64+t*32:][:32] {
+				sum[j] += v
+			}
 			copy(p[k*32:][:32], m.dense_grad[k*64+t*32:][:32])
 		}
 		gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
+		if m.tileUpdate {
+			lo := t * 25088
+			m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, lo, lo+25088)
+		}
 	}
 }
 
@@ -1222,8 +1251,11 @@ TrainStep runs forward and backward on the batch in the input and target
 buffers and applies one optimizer update; see ComputeGradients.
 */
 func (m *Model) TrainStep() (loss float64, correct int) {
+	m.tileLR = hyper.LR
+	m.tileUpdate = true
 	loss, correct = m.ComputeGradients()
-	m.update()
+	m.tileUpdate = false
+	m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, 50176, 50890)
 	m.step++
 	return
 }

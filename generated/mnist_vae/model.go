@@ -723,8 +723,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_784x400x64((*[313600]Float)(m.g[338440:652040]), m.fc4_grad, m.fc3_out)
 	gemmNN_64x400x784(m.fc3_grad, m.fc4_grad, (*[313600]Float)(m.p[338440:652040]))
+	gemmTN_784x400x64((*[313600]Float)(m.g[338440:652040]), m.fc4_grad, m.fc3_out)
 	if poison {
 		m.poison_Float(0, 50176) // fc4_grad
 	}
@@ -752,8 +752,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_400x20x64((*[8000]Float)(m.g[330040:338040]), m.fc3_grad, &m.z_out)
 	gemmNN_64x20x400(m.z_grad, m.fc3_grad, (*[8000]Float)(m.p[330040:338040]))
+	gemmTN_400x20x64((*[8000]Float)(m.g[330040:338040]), m.fc3_grad, &m.z_out)
 	if poison {
 		m.poison_Float(101376, 25600) // fc3_out
 		m.poison_Float(75776, 25600)  // fc3_grad
@@ -794,8 +794,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_20x400x64((*[8000]Float)(m.g[322020:330020]), m.z_log_var_grad, m.fc1_out)
 	gemmNN_64x400x20(m.fc1_grad, m.z_log_var_grad, (*[8000]Float)(m.p[322020:330020]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[322020:330020]), m.z_log_var_grad, m.fc1_out)
 	if poison {
 		m.poison_Float(128256, 1280) // z_log_var_grad
 	}
@@ -812,8 +812,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_20x400x64((*[8000]Float)(m.g[314000:322000]), m.z_mean_grad, m.fc1_out)
 	gemmNN_64x400x20_acc(m.fc1_grad, m.z_mean_grad, (*[8000]Float)(m.p[314000:322000]))
+	gemmTN_20x400x64((*[8000]Float)(m.g[314000:322000]), m.z_mean_grad, m.fc1_out)
 	if poison {
 		m.poison_Float(129536, 1280) // z_mean_grad
 	}

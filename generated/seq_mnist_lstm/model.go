@@ -2253,8 +2253,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[80896:82176]), m.dense_grad, m.lstm_out)
 	gemmNN_32x128x10(m.lstm_grad, m.dense_grad, (*[1280]Float)(m.p[80896:82176]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[80896:82176]), m.dense_grad, m.lstm_out)
 	if poison {
 		m.poison_Float(79872, 4096) // lstm_out
 		m.poison_Float(0, 320)      // dense_grad

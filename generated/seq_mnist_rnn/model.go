@@ -1181,8 +1181,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[20224:21504]), m.dense_grad, m.simple_rnn_out)
 	gemmNN_32x128x10(m.simple_rnn_grad, m.dense_grad, (*[1280]Float)(m.p[20224:21504]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[20224:21504]), m.dense_grad, m.simple_rnn_out)
 	if poison {
 		m.poison_Float(274944, 4096) // simple_rnn_out
 		m.poison_Float(118784, 320)  // dense_grad

@@ -708,8 +708,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_5x2x4((*[10]Float)(m.g[84:94]), m.dec_grad, &m.z_out)
 	gemmNN_4x2x5(m.z_grad, m.dec_grad, (*[10]Float)(m.p[84:94]))
+	gemmTN_5x2x4((*[10]Float)(m.g[84:94]), m.dec_grad, &m.z_out)
 	if poison {
 		m.poison_Float(0, 20) // dec_grad
 	}
@@ -750,8 +750,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_2x8x4((*[16]Float)(m.g[66:82]), m.logvar_grad, m.enc_out)
 	gemmNN_4x8x2(m.enc_grad, m.logvar_grad, (*[16]Float)(m.p[66:82]))
+	gemmTN_2x8x4((*[16]Float)(m.g[66:82]), m.logvar_grad, m.enc_out)
 	if poison {
 		m.poison_Float(64, 8) // logvar_grad
 	}
@@ -769,8 +769,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_2x8x4((*[16]Float)(m.g[48:64]), m.mu_grad, m.enc_out)
 	gemmNN_4x8x2_acc(m.enc_grad, m.mu_grad, (*[16]Float)(m.p[48:64]))
+	gemmTN_2x8x4((*[16]Float)(m.g[48:64]), m.mu_grad, m.enc_out)
 	if poison {
 		m.poison_Float(80, 8) // mu_grad
 	}

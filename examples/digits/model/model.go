@@ -1065,8 +1065,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_10x128x32((*[1280]Float)(m.g[100480:101760]), m.logits_grad, m.dropout_out)
 	gemmNN_32x128x10(m.dropout_grad, m.logits_grad, (*[1280]Float)(m.p[100480:101760]))
+	gemmTN_10x128x32((*[1280]Float)(m.g[100480:101760]), m.logits_grad, m.dropout_out)
 	if poison {
 		m.poison_Float(8192, 4096) // dropout_out
 		m.poison_Float(16384, 320) // logits_grad

@@ -740,8 +740,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_4x20x2((*[80]Float)(m.g[2257:2337]), m.dense_grad, m.conv2d_2_out)
 	gemmNN_2x20x4(m.conv2d_2_grad, m.dense_grad, (*[80]Float)(m.p[2257:2337]))
+	gemmTN_4x20x2((*[80]Float)(m.g[2257:2337]), m.dense_grad, m.conv2d_2_out)
 	if poison {
 		m.poison_Float(0, 8) // dense_grad
 	}

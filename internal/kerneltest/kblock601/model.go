@@ -684,8 +684,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x140x601((*[420]Float)(m.g[55640:56060]), m.dense_3_grad, m.dense_2_out)
 	gemmNN_601x140x3(m.dense_2_grad, m.dense_3_grad, (*[420]Float)(m.p[55640:56060]))
+	gemmTN_3x140x601((*[420]Float)(m.g[55640:56060]), m.dense_3_grad, m.dense_2_out)
 	if poison {
 		m.poison_Float(0, 1803) // dense_3_grad
 	}
@@ -713,8 +713,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_140x200x601((*[28000]Float)(m.g[27500:55500]), m.dense_2_grad, m.dense_1_out)
 	gemmNN_601x200x140(m.dense_1_grad, m.dense_2_grad, (*[28000]Float)(m.p[27500:55500]))
+	gemmTN_140x200x601((*[28000]Float)(m.g[27500:55500]), m.dense_2_grad, m.dense_1_out)
 	if poison {
 		m.poison_Float(324560, 84140) // dense_2_out
 		m.poison_Float(240416, 84140) // dense_2_grad
@@ -743,8 +743,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_200x130x601((*[26000]Float)(m.g[1300:27300]), m.dense_1_grad, m.dense_out)
 	gemmNN_601x130x200(m.dense_grad, m.dense_1_grad, (*[26000]Float)(m.p[1300:27300]))
+	gemmTN_200x130x601((*[26000]Float)(m.g[1300:27300]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(120208, 120200) // dense_1_out
 		m.poison_Float(0, 120200)      // dense_1_grad

@@ -830,8 +830,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x13x3((*[39]Float)(m.g[1144:1183]), m.dense_grad, m.lstm_out)
 	gemmNN_3x13x3(m.lstm_grad, m.dense_grad, (*[39]Float)(m.p[1144:1183]))
+	gemmTN_3x13x3((*[39]Float)(m.g[1144:1183]), m.dense_grad, m.lstm_out)
 	if poison {
 		m.poison_Float(2352, 39) // lstm_out
 		m.poison_Float(0, 9)     // dense_grad

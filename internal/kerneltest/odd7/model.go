@@ -642,8 +642,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_5x17x7((*[85]Float)(m.g[578:663]), m.dense_1_grad, m.dense_out)
 	gemmNN_7x17x5(m.dense_grad, m.dense_1_grad, (*[85]Float)(m.p[578:663]))
+	gemmTN_5x17x7((*[85]Float)(m.g[578:663]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(256, 35) // dense_1_grad
 	}

@@ -618,8 +618,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x67x35((*[201]Float)(m.g[157686:157887]), m.dense_2_grad, m.dense_1_out)
 	gemmNN_35x67x3(m.dense_1_grad, m.dense_2_grad, (*[201]Float)(m.p[157686:157887]))
+	gemmTN_3x67x35((*[201]Float)(m.g[157686:157887]), m.dense_2_grad, m.dense_1_out)
 	if poison {
 		m.poison_Float(0, 105) // dense_2_grad
 	}
@@ -647,8 +647,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_67x2047x35((*[137149]Float)(m.g[20470:157619]), m.dense_1_grad, m.dense_out)
 	gemmNN_35x2047x67(m.dense_grad, m.dense_1_grad, (*[137149]Float)(m.p[20470:157619]))
+	gemmTN_67x2047x35((*[137149]Float)(m.g[20470:157619]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(145648, 2345) // dense_1_out
 		m.poison_Float(143296, 2345) // dense_1_grad

@@ -557,8 +557,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x80x13((*[240]Float)(m.g[163920:164160]), m.dense_1_grad, m.dense_out)
 	gemmNN_13x80x3(m.dense_grad, m.dense_1_grad, (*[240]Float)(m.p[163920:164160]))
+	gemmTN_3x80x13((*[240]Float)(m.g[163920:164160]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(2080, 39) // dense_1_grad
 	}

@@ -507,8 +507,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x9x13((*[27]Float)(m.g[909:936]), m.dense_1_grad, m.dense_out)
 	gemmNN_13x9x3(m.dense_grad, m.dense_1_grad, (*[27]Float)(m.p[909:936]))
+	gemmTN_3x9x13((*[27]Float)(m.g[909:936]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(256, 39) // dense_1_grad
 	}

@@ -394,8 +394,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_1x130x1((*[130]Float)(m.g[33540:33670]), m.dense_1_grad, m.dense_out)
 	gemmNN_1x130x1(m.dense_grad, m.dense_1_grad, (*[130]Float)(m.p[33540:33670]))
+	gemmTN_1x130x1((*[130]Float)(m.g[33540:33670]), m.dense_1_grad, m.dense_out)
 	if poison {
 		m.poison_Float(288, 1) // dense_1_grad
 	}

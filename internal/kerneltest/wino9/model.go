@@ -945,8 +945,8 @@ func (m *workspace) backward() {
 			}
 		}
 	}
-	gemmTN_3x3168x2((*[9504]Float)(m.g[16636:26140]), m.dense_grad, m.conv2d_2_out)
 	gemmNN_2x3168x3(m.conv2d_2_grad, m.dense_grad, (*[9504]Float)(m.p[16636:26140]))
+	gemmTN_3x3168x2((*[9504]Float)(m.g[16636:26140]), m.dense_grad, m.conv2d_2_out)
 	if poison {
 		m.poison_Float(58176, 6) // dense_grad
 	}
