@@ -170,6 +170,9 @@ func (g *gen) modelFile() *File {
 			Id("spaces").Index(Id("Shards").Op("-").Lit(1)).Id("workspace").Comment("the workspaces of shards 1 and up"),
 			Id("gs").Index(Id("Shards").Op("-").Lit(1)).Index(Id("NumParams")).Id("Float").Comment("and their gradients"),
 			Id("reduceFn").Func().Params(Id("i"), Id("n").Int()).Comment("reduceRange, made once"))
+		if g.reduceUpdates() {
+			mfields = append(mfields, Id("stepUpdate").Bool().Comment("reduceRange applies the optimizer step (TrainStep)"))
+		}
 	}
 	mfields = append(mfields,
 		Id("workers").Int().Comment("workers of the train step, Evaluate and Predict"),

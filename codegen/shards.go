@@ -128,12 +128,25 @@ func (g *gen) paramRanges(f *File) {
 	if g.shards == 1 {
 		return
 	}
-	f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
+	if !g.reduceUpdates() {
+		f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
+			List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
+			Id("g").Op(":=").Add(m_("g")).Index(Id("lo").Op(":").Id("hi")),
+			For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
+				Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("lo").Op(":").Id("hi")),
+				For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))))))
+		return
+	}
+	f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters, one block at a time; in\nTrainStep (stepUpdate) it applies the optimizer step to each block\nwhile its gradients are in cache.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
 		List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
-		Id("g").Op(":=").Add(m_("g")).Index(Id("lo").Op(":").Id("hi")),
-		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
-			Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("lo").Op(":").Id("hi")),
-			For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))))))
+		For(Id("b").Op(":=").Id("lo"), Id("b").Op("<").Id("hi"), Id("b").Op("+=").Lit(reduceBlock)).Block(
+			Id("e").Op(":=").Min(Id("b").Op("+").Lit(reduceBlock), Id("hi")),
+			Id("g").Op(":=").Add(m_("g")).Index(Id("b").Op(":").Id("e")),
+			For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
+				Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("b").Op(":").Id("e")),
+				For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i")))),
+			If(m_("stepUpdate")).Block(
+				m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("lr"), m_("step").Op("+").Lit(1), Id("b"), Id("e"))))))
 }
 
 // defaultTiles is the number of tiles of a large product in a train step of
@@ -146,6 +159,21 @@ func (g *gen) tiled() bool { return g.tiles != nil && len(g.tiles.Bodies) > 0 }
 // tileUpdates reports whether tiles of the train step's backward step
 // parameters (see emit.Tiles.Update).
 func (g *gen) tileUpdates() bool { return g.tiled() && len(g.tiles.Updated) > 0 }
+
+// reduceUpdates reports whether a train step of several shards applies the
+// optimizer step in the reduction of the shards' gradients (reduceRange):
+// it can when the step needs nothing but each value's own gradient (no
+// clipping), which saves a fork and a join of the workers and a second
+// pass over the gradients.
+func (g *gen) reduceUpdates() bool {
+	o := g.m.Opt
+	return g.shards > 1 && o.GlobalClipNorm == 0 && o.ClipValue == 0 && o.ClipNorm == 0
+}
+
+// reduceBlock is the number of values reduceRange adds up and steps at a
+// time: a multiple of 64 (see paramRange), whose gradients, parameters and
+// optimizer state stay in L1 and L2.
+const reduceBlock = 2048
 
 // restSpans are the spans of the parameters that no tile steps, in order.
 func (g *gen) restSpans() []emit.Span {
@@ -170,6 +198,16 @@ func (g *gen) restSpans() []emit.Span {
 // steps the rest, on one worker: every span a tile steps is whole blocks
 // of 64 values, so the bits are those of one update of all parameters.
 func (g *gen) trainStep() []Code {
+	if g.reduceUpdates() {
+		return []Code{
+			m_("lr").Op("=").Add(g.scheduledLR()),
+			m_("stepUpdate").Op("=").True(),
+			List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()),
+			m_("stepUpdate").Op("=").False(),
+			m_("step").Op("++"),
+			Return(),
+		}
+	}
 	if !g.tileUpdates() {
 		return []Code{List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()), m_("update").Call(), m_("step").Op("++"), Return()}
 	}

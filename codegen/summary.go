@@ -290,6 +290,9 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		model = append(model, reflect.ArrayOf(m.Batch*in, float), reflect.ArrayOf(m.Batch*out, float), // xb, yb
 			reflect.ArrayOf(g.shards-1, workspace), reflect.ArrayOf(g.shards-1, reflect.ArrayOf(np, float)), // spaces, gs
 			reflect.TypeFor[func(int, int)]()) // reduceFn
+		if g.reduceUpdates() {
+			model = append(model, reflect.TypeFor[bool]()) // stepUpdate
+		}
 	}
 	fn := reflect.TypeFor[func(int, int)]()
 	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), fn, fn, reflect.TypeFor[float64](), // workers, pool, shardFn, updateFn, lr

@@ -295,8 +295,8 @@ func BenchmarkKernels(b *testing.B) {
 // bit, on 1, 2 and 3 workers, over several batches and a partial one; and
 // TestTrainWorkers: three train steps give the same weights, bit for bit.
 func (g *gen) workersTest(f *File) {
-	if g.tileUpdates() {
-		f.Comment("TestTileUpdate checks that the tiles that step parameters in TrainStep give\nthe weights of ComputeGradients followed by one update of all of them.")
+	if g.tileUpdates() || g.reduceUpdates() {
+		f.Comment("TestTileUpdate checks that the optimizer step inside TrainStep (in the tiles\nthat write a weight's gradient, or in the reduction of the shards') gives\nthe weights of ComputeGradients followed by one update of all of them.")
 		f.Func().Id("TestTileUpdate").Params(Id("t").Op("*").Qual("testing", "T")).Block(
 			List(Id("a"), Id("b")).Op(":=").List(Id("New").Call(Lit(3)), Id("New").Call(Lit(3))),
 			Id("a").Dot("SetWorkers").Call(Lit(1)),

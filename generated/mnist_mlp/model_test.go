@@ -89,7 +89,8 @@ func TestPredictMatchesForward(t *testing.T) {
 }
 
 /*
-TestTileUpdate checks that the tiles that step parameters in TrainStep give
+TestTileUpdate checks that the optimizer step inside TrainStep (in the tiles
+that write a weight's gradient, or in the reduction of the shards') gives
 the weights of ComputeGradients followed by one update of all of them.
 */
 func TestTileUpdate(t *testing.T) {

@@ -91,6 +91,30 @@ func TestPredictMatchesForward(t *testing.T) {
 		}
 	}
 }
+
+/*
+TestTileUpdate checks that the optimizer step inside TrainStep (in the tiles
+that write a weight's gradient, or in the reduction of the shards') gives
+the weights of ComputeGradients followed by one update of all of them.
+*/
+func TestTileUpdate(t *testing.T) {
+	a, b := New(3), New(3)
+	a.SetWorkers(1)
+	b.SetWorkers(1)
+	fillBatch(a)
+	fillBatch(b)
+	for s := 0; s < 3; s++ {
+		a.TrainStep()
+		b.ComputeGradients()
+		b.update()
+		b.step++
+		for i := range a.p {
+			if a.p[i] != b.p[i] {
+				t.Fatalf("step %d: weight %d is %v, one update of all weights gives %v", s, i, a.p[i], b.p[i])
+			}
+		}
+	}
+}
 func TestTrainWorkers(t *testing.T) {
 	var want [NumParams]Float
 	for w := 1; w <= 3; w++ {

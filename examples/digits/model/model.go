@@ -121,19 +121,20 @@ there are; Evaluate and Predict spread their batches alike. Predict1 runs
 on the first workspace. Create it with New.
 */
 type Model struct {
-	shared    params                       // first: see params
-	workspace                              // shard 0's, and worker 0's
-	xb        [50176]Float                 // the batch's inputs, which the shards copy
-	yb        [640]Float                   // and targets
-	spaces    [Shards - 1]workspace        // the workspaces of shards 1 and up
-	gs        [Shards - 1][NumParams]Float // and their gradients
-	reduceFn  func(i, n int)               // reduceRange, made once
-	workers   int                          // workers of the train step, Evaluate and Predict
-	pool      *par.Pool
-	shardFn   func(w, s int) // runShard, made once
-	updateFn  func(i, n int) // updateRange, made once
-	lr        float64        // the learning rate of the update in progress
-	extra     []*workspace   // workspaces of workers Shards and up, made on first use
+	shared     params                       // first: see params
+	workspace                               // shard 0's, and worker 0's
+	xb         [50176]Float                 // the batch's inputs, which the shards copy
+	yb         [640]Float                   // and targets
+	spaces     [Shards - 1]workspace        // the workspaces of shards 1 and up
+	gs         [Shards - 1][NumParams]Float // and their gradients
+	reduceFn   func(i, n int)               // reduceRange, made once
+	stepUpdate bool                         // reduceRange applies the optimizer step (TrainStep)
+	workers    int                          // workers of the train step, Evaluate and Predict
+	pool       *par.Pool
+	shardFn    func(w, s int) // runShard, made once
+	updateFn   func(i, n int) // updateRange, made once
+	lr         float64        // the learning rate of the update in progress
+	extra      []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
 /*
@@ -1183,15 +1184,23 @@ func (m *Model) updateRange(i, n int) {
 
 /*
 reduceRange adds the gradients of shards 1 and up to shard 0's, in shard
-order, over part i of n of the parameters.
+order, over part i of n of the parameters, one block at a time; in
+TrainStep (stepUpdate) it applies the optimizer step to each block
+while its gradients are in cache.
 */
 func (m *Model) reduceRange(i, n int) {
 	lo, hi := paramRange(i, n)
-	g := m.g[lo:hi]
-	for s := range m.gs {
-		gs := m.gs[s][lo:hi]
-		for i := range g {
-			g[i] += gs[i]
+	for b := lo; b < hi; b += 2048 {
+		e := min(b+2048, hi)
+		g := m.g[b:e]
+		for s := range m.gs {
+			gs := m.gs[s][b:e]
+			for i := range g {
+				g[i] += gs[i]
+			}
+		}
+		if m.stepUpdate {
+			m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, b, e)
 		}
 	}
 }
@@ -1241,8 +1250,10 @@ TrainStep runs forward and backward on the batch in the input and target
 buffers and applies one optimizer update; see ComputeGradients.
 */
 func (m *Model) TrainStep() (loss float64, correct int) {
+	m.lr = optim.CosineLR(hyper.LR, m.step, 2000, 0.1)
+	m.stepUpdate = true
 	loss, correct = m.ComputeGradients()
-	m.update()
+	m.stepUpdate = false
 	m.step++
 	return
 }
