@@ -24,13 +24,13 @@ type Options struct {
 	// (0: 0.1) after that many epochs without improvement (0: never).
 	ReduceLROnPlateau int
 	PlateauFactor     float64
-	History, Plot     string    // a CSV of the epochs' reports, a PNG of the curves ("": none)
+	History, Plot     string // a CSV of the epochs' reports, a PNG of the curves ("": none)
 	// ClassWeight, when set, is the weight of each class's samples in the
 	// training loss, by class id (Keras's class_weight; classes past its
 	// end weigh 1; BalancedClassWeight gives Keras's "balanced"): m must be
 	// a ClassWeighter. Nil leaves the model's (the spec's class_weight).
 	ClassWeight []float64
-	Out               io.Writer // the epoch lines and the summary line (nil: none)
+	Out         io.Writer // the epoch lines and the summary line (nil: none)
 }
 
 // Epoch is one epoch's report, under Keras's history names: loss,
