@@ -168,6 +168,25 @@ func TestSeveralInputs(t *testing.T) {
 	if sw, _ := trainLoss(t, bin, "--data", ba, "--labels", labels); sw == one {
 		t.Errorf("loss %v with the inputs swapped too", sw)
 	}
+	// predict takes one .npy array per input as well.
+	w := filepath.Join(dir, "w.ckpt")
+	if err := os.WriteFile(w, oneCkpt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	predict := func(out string, in ...string) []byte {
+		args := []string{"predict", "--weights", w, "--out", out}
+		for _, p := range in {
+			args = append(args, "--in", p)
+		}
+		if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("predict %v: %v\n%s", in, err, b)
+		}
+		return readFile(t, out)
+	}
+	p2, p1 := predict(filepath.Join(dir, "p2.npy"), a, b), predict(filepath.Join(dir, "p1.npy"), ab)
+	if !bytes.Equal(p1, p2) {
+		t.Errorf("predict: one file per input and one file of both give other outputs")
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
