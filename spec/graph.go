@@ -28,7 +28,7 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, named []name
 	input := &ir.Node{Name: "input", Kind: "Input", Shape: inShape, Pos: pos(list)}
 	m.Nodes = []*ir.Node{input}
 	byName := map[string]*ir.Node{"input": input}
-	var prev *ir.Node = input
+	prev := input
 	if named != nil {
 		input, m.Inputs = inputNodes(named, pos(list))
 		m.Nodes = []*ir.Node{input}
