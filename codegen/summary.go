@@ -11,6 +11,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 	"github.com/nngen/nngen/layers/emit"
 	"github.com/nngen/nngen/runtime/optim"
 )
@@ -259,6 +260,10 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		reflect.TypeFor[int](),                              // step
 		reflect.TypeFor[optim.Optimizer[float32]](),         // opt (its size does not depend on Float)
 	)
+	if emit.Weighted(m) {
+		classes, _ := layers.Classes(m)
+		shared = append(shared, reflect.ArrayOf(classes, reflect.TypeFor[float64]())) // classWeight
+	}
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, reflect.ArrayOf(nb, float))
 	}
