@@ -228,6 +228,7 @@ func (g *gen) backward(e *emit.Emitter, pass string) []Code {
 		e.Begin(n)
 		e.Add(g.layerComment(n))
 		k.Backward(e, n)
+		e.AddSharedGrads()
 		e.Add(g.record(pass, append(slices.Clone(e.Code()[start:]), g.tiles.Since(t0)...)), Line())
 		g.region(e, n, true, start)
 	}

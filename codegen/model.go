@@ -137,6 +137,10 @@ func (g *gen) modelFile() *File {
 			Id("tileUpdate").Bool().Comment("the tiles that write a parameter's gradient step it (TrainStep)"),
 			Id("tileLR").Float64().Comment("at this learning rate"))
 	}
+	if emit.Weighted(m) {
+		classes, _ := layers.Classes(m)
+		shared = append(shared, Id("classWeight").Index(Lit(classes)).Float64().Comment("the weight of each class's samples in the training loss"))
+	}
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, Id("buf").Index(Lit(nb)).Id("Float").Comment("non-trainable buffers (running statistics)"))
 	}
@@ -205,6 +209,9 @@ func (g *gen) modelFile() *File {
 	newBody = append(newBody,
 		m_("opt").Op("=").Qual(optimPkg, "Optimizer").Index(Id("Float")).Values(Dict{
 			Id("Name"): Lit(m.Opt.Name), Id("Hyper"): Id("hyper"), Id("State"): Index().Index().Id("Float").Values(state...)}))
+	if emit.Weighted(m) {
+		newBody = append(newBody, m_("SetClassWeight").Call(Nil()))
+	}
 	pi := 0
 	for _, n := range m.Nodes {
 		for _, p := range n.Params {
@@ -238,6 +245,8 @@ func (g *gen) modelFile() *File {
 	f.Add(g.method("SetStep sets the number of optimizer steps taken, after a checkpoint was loaded.", "SetStep", []Code{Id("step").Int()}, nil, m_("step").Op("=").Id("step")))
 	f.Add(g.method("Params returns the flat parameter array.", "Params", nil, []Code{Index().Id("Float")}, Return(m_("p").Index(Op(":")))))
 	f.Add(g.method("Grads returns the flat gradient array, matching Params.", "Grads", nil, []Code{Index().Id("Float")}, Return(m_("g").Index(Op(":")))))
+	g.inputMethods(f)
+	g.classWeightMethod(f)
 	for _, c := range g.fitMethods() {
 		f.Add(c)
 	}

@@ -11,6 +11,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/layers"
 	"github.com/nngen/nngen/layers/emit"
 	"github.com/nngen/nngen/runtime/optim"
 )
@@ -261,6 +262,10 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 	)
 	if g.tileUpdates() {
 		shared = append(shared, reflect.TypeFor[bool](), reflect.TypeFor[float64]()) // tileUpdate, tileLR
+	}
+	if emit.Weighted(m) {
+		classes, _ := layers.Classes(m)
+		shared = append(shared, reflect.ArrayOf(classes, reflect.TypeFor[float64]())) // classWeight
 	}
 	if nb := m.NumBuffers(); nb > 0 {
 		shared = append(shared, reflect.ArrayOf(nb, float))

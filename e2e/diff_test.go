@@ -330,6 +330,7 @@ type nodeJSON struct {
 	Inputs     []string
 	Params     []paramJSON
 	Act        string // the activation the kind applies last
+	Shares     string // the layer whose parameters it applies ("": its own)
 }
 
 type paramJSON struct {
@@ -358,6 +359,9 @@ func describe(m *ir.Model) irJSON {
 		}
 		for _, in := range n.Inputs {
 			nj.Inputs = append(nj.Inputs, in.Name)
+		}
+		if n.Shares != nil {
+			nj.Shares = n.Shares.Name
 		}
 		for _, p := range n.Params {
 			nj.Params = append(nj.Params, paramJSON{p.Name, p.Shape, p.Buffer})

@@ -126,6 +126,7 @@ type genLayer struct {
 	named  bool        // the spec writes name:
 	wired  bool        // the spec writes inputs:
 	shape  []int
+	shares *genLayer // the layer whose weights it applies (written shares:, no fields)
 }
 
 // generator draws random specs from one seed.
@@ -238,6 +239,15 @@ func (g *generator) spec(name string) (src string, loss string) {
 	g.input = &genLayer{kind: "Input", name: "input", shape: in}
 	g.tokens = false
 	cur := g.input
+	// At times a flat input is two named inputs (the spec's inputs), which
+	// a Concatenate joins again.
+	var split []*genLayer
+	if !g.vae && len(in) == 1 && in[0] >= 2 && g.r.IntN(5) == 0 {
+		k := 1 + g.r.IntN(in[0]-1)
+		split = []*genLayer{{kind: "InputSlice", name: "in_a", shape: []int{k}}, {kind: "InputSlice", name: "in_b", shape: []int{in[0] - k}}}
+		cur = g.add(&genLayer{kind: "Concatenate", attrs: map[string]any{"axis": -1}, inputs: split, shape: in}, nil)
+		g.choices = append(g.choices, "inputs")
+	}
 	body := 1 + g.r.IntN(4)
 	for i := 0; i < body; i++ {
 		if g.vae && i == body/2 {
@@ -259,9 +269,18 @@ func (g *generator) spec(name string) (src string, loss string) {
 			l.name = fmt.Sprintf("h%d_%s", i, snakeCase(l.kind))
 		}
 	}
-	fmt.Fprintf(&b, "name: %s\ninput_shape: %s\nbatch_size: %d\nseed: %d\ndtype: %s\nlayers:\n", name, yamlInts(in), 2+g.r.IntN(4), g.r.IntN(100), dtype)
+	if split != nil {
+		fmt.Fprintf(&b, "name: %s\ninputs:\n  - {name: in_a, shape: %s}\n  - {name: in_b, shape: %s}\n", name, yamlInts(split[0].shape), yamlInts(split[1].shape))
+	} else {
+		fmt.Fprintf(&b, "name: %s\ninput_shape: %s\n", name, yamlInts(in))
+	}
+	fmt.Fprintf(&b, "batch_size: %d\nseed: %d\ndtype: %s\nlayers:\n", 2+g.r.IntN(4), g.r.IntN(100), dtype)
 	for _, l := range g.layers {
-		fmt.Fprintf(&b, "  - type: %s\n", l.kind)
+		if l.shares != nil {
+			fmt.Fprintf(&b, "  - shares: %s\n", l.shares.name)
+		} else {
+			fmt.Fprintf(&b, "  - type: %s\n", l.kind)
+		}
 		if l.named {
 			fmt.Fprintf(&b, "    name: %s\n", l.name)
 		}
@@ -277,7 +296,9 @@ func (g *generator) spec(name string) (src string, loss string) {
 			}
 		}
 		for _, f := range l.fields {
-			fmt.Fprintf(&b, "    %s: %s\n", f[0], f[1])
+			if l.shares == nil {
+				fmt.Fprintf(&b, "    %s: %s\n", f[0], f[1])
+			}
 		}
 	}
 	if out.named && g.r.IntN(2) == 0 {
@@ -496,6 +517,18 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 		setField(last, "units", strconv.Itoa(u), u)
 		branches = append(branches, chain)
 	}
+	// At times the branches after the first apply its first layer again
+	// (shares): one weight, whose gradient adds up both uses.
+	if !residual && !free && g.r.IntN(3) == 0 {
+		owner := branches[0][0]
+		for _, chain := range branches[1:] {
+			if len(chain) > 1 || len(branches[0]) == 1 {
+				chain[0].attrs, chain[0].fields = owner.attrs, owner.fields
+				chain[0].shares, owner.named = owner, true
+				g.choices = append(g.choices, "shares")
+			}
+		}
+	}
 	// Shapes: each branch's layers in order.
 	for _, chain := range branches {
 		in := prev
@@ -511,11 +544,12 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 	}
 	// Interleave the branches' definitions.
 	pos := make([]int, len(branches))
+	added := map[*genLayer]bool{}
 	for left := true; left; {
 		left = false
-		var open []int
+		var open []int // a layer that shares comes after the one it shares
 		for i, chain := range branches {
-			if pos[i] < len(chain) {
+			if pos[i] < len(chain) && (chain[pos[i]].shares == nil || added[chain[pos[i]].shares]) {
 				open = append(open, i)
 			}
 		}
@@ -531,6 +565,7 @@ func (g *generator) merge(prev *genLayer, kind string) *genLayer {
 		}
 		l.inputs = nil
 		g.add(l, in)
+		added[l] = true
 		pos[i]++
 	}
 	var ins []*genLayer
@@ -711,6 +746,7 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		return opts[g.r.IntN(len(opts))]
 	},
 	"Normalization.axis":         func(g *generator, in []int) any { return -1 },
+	"Dot.axes":                   func(g *generator, in []int) any { return []int{1 - 2*g.r.IntN(2), 1 - 2*g.r.IntN(2)} },
 	"MaxPooling1D.pool_size":     pool1DSize,
 	"MaxPooling1D.strides":       pool1DStrides,
 	"AveragePooling1D.pool_size": pool1DSize,

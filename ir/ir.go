@@ -23,10 +23,19 @@ type Model struct {
 	Seed     uint64
 	DType    string  // "float32" or "float64"
 	Nodes    []*Node // topological order; Nodes[0] is the input
-	Output   *Node   // nil in a raw model whose output spec could not resolve
-	Loss     Loss
-	Opt      Optimizer
-	Metrics  []string
+	// Inputs are the model's named inputs, in the order of the spec's
+	// inputs list, when it has several (nil: one input, Nodes[0]). A
+	// sample's input is theirs side by side (Nodes[0], of their summed
+	// size), and each is an InputSlice node that reads its values from it.
+	Inputs []*Node
+	// ClassWeight is the spec's class_weight: the weight of each class's
+	// samples in the training loss (nil: 1 for every class).
+	ClassWeight    []float64
+	ClassWeightPos Pos
+	Output         *Node // nil in a raw model whose output spec could not resolve
+	Loss           Loss
+	Opt            Optimizer
+	Metrics        []string
 }
 
 // Node is one layer of the graph.
@@ -39,7 +48,11 @@ type Node struct {
 	Attrs     map[string]any // every field of the kind, defaults filled in
 	Shape     []int          // per-sample output shape
 	Params    []Param
-	Index     int // position in Model.Nodes
+	// Shares is the node whose parameters this node applies, a shared
+	// layer (a Keras layer called again on other inputs); nil when the
+	// node has parameters of its own (in Params; a sharing node has none).
+	Shares *Node
+	Index  int // position in Model.Nodes
 	// Fused is what the fuse pass decided about running parts of the node
 	// inside other code.
 	Fused Fusion
@@ -103,6 +116,11 @@ type Param struct {
 	// statistics): it lives in the model's buffer array, is saved in
 	// checkpoints, and neither the gradients nor the optimizer touch it.
 	Buffer bool
+	// Shared marks a parameter that several nodes apply (see Node.Shares):
+	// its gradient is the sum of their contributions, the first written in
+	// backward order and the others added to it, so no code may fuse the
+	// optimizer's update into one contribution's product.
+	Shared bool
 }
 
 // Loss is the model's loss function.

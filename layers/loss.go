@@ -16,6 +16,9 @@ type Loss struct {
 	// Fields are the loss's options, written in a mapping with its name:
 	// loss: {name: categorical_crossentropy, from_logits: true}.
 	Fields []Field
+	// Classifies marks a classifier's loss, whose targets name a class (a
+	// one-hot row, or 0 and 1 for one output): class_weight applies.
+	Classifies bool
 }
 
 // Options of the cross-entropies (Keras's).
@@ -31,14 +34,16 @@ var (
 
 var losses = map[string]*Loss{
 	"categorical_crossentropy": {
-		Doc:      "−Σ t·log p over the classes, averaged over the batch; labels one-hot (sparse integer labels are one-hot encoded when loaded). With a softmax output the softmax is fused into the gradient.",
-		FusedAct: "softmax",
-		Fields:   []Field{fromLogits, labelSmoothing},
+		Classifies: true,
+		Doc:        "−Σ t·log p over the classes, averaged over the batch; labels one-hot (sparse integer labels are one-hot encoded when loaded). With a softmax output the softmax is fused into the gradient.",
+		FusedAct:   "softmax",
+		Fields:     []Field{fromLogits, labelSmoothing},
 	},
 	"binary_crossentropy": {
-		Doc:      "−(t·log p + (1−t)·log(1−p)), averaged over the outputs and the batch. With a sigmoid output the sigmoid is fused into the gradient.",
-		FusedAct: "sigmoid",
-		Fields:   []Field{fromLogits, labelSmoothing},
+		Classifies: true,
+		Doc:        "−(t·log p + (1−t)·log(1−p)), averaged over the outputs and the batch. With a sigmoid output the sigmoid is fused into the gradient.",
+		FusedAct:   "sigmoid",
+		Fields:     []Field{fromLogits, labelSmoothing},
 	},
 	"mse": {
 		Doc: "(p − t)², averaged over the outputs and the batch (Keras's mean_squared_error).",
@@ -52,15 +57,16 @@ var losses = map[string]*Loss{
 	"mae":               {Doc: "|p − t| (Keras's mean_absolute_error)."},
 	"mape":              {Doc: "100·|t − p| / max(|t|, 1e-7) (Keras's mean_absolute_percentage_error)."},
 	"msle":              {Doc: "(log(max(p, 1e-7) + 1) − log(max(t, 1e-7) + 1))² (Keras's mean_squared_logarithmic_error)."},
-	"hinge":             {Doc: "max(1 − t·p, 0), targets −1 or 1 (a target 0 counts as −1, as Keras converts 0/1 labels)."},
-	"squared_hinge":     {Doc: "max(1 − t·p, 0)², targets −1 or 1 (a target 0 counts as −1)."},
-	"categorical_hinge": {Doc: "max(max_j (1 − t_j)·p_j − Σ_j t_j·p_j + 1, 0) per sample, targets one-hot."},
+	"hinge":             {Doc: "max(1 − t·p, 0), targets −1 or 1 (a target 0 counts as −1, as Keras converts 0/1 labels).", Classifies: true},
+	"squared_hinge":     {Doc: "max(1 − t·p, 0)², targets −1 or 1 (a target 0 counts as −1).", Classifies: true},
+	"categorical_hinge": {Doc: "max(max_j (1 − t_j)·p_j − Σ_j t_j·p_j + 1, 0) per sample, targets one-hot.", Classifies: true},
 	"kl_divergence":     {Doc: "Σ t·log(t/p) over the last axis (a sum), t and p clipped to [1e-7, 1]."},
 	"poisson":           {Doc: "p − t·log(p + 1e-7)."},
 	"log_cosh":          {Doc: "log(cosh(p − t))."},
 	"cosine_similarity": {Doc: "−Σ t̂·p̂ over the last axis, each l2-normalized (x/√max(Σx², 1e-12)); −1 when they point the same way."},
 	"binary_focal_crossentropy": {
-		Doc: "(1 − p_t)^gamma·bce with p_t = t·p + (1 − t)·(1 − p) and bce the binary cross-entropy, times t·alpha + (1 − t)·(1 − alpha) with apply_class_balancing; p clipped to [1e-7, 1 − 1e-7] in bce.",
+		Classifies: true,
+		Doc:        "(1 − p_t)^gamma·bce with p_t = t·p + (1 − t)·(1 − p) and bce the binary cross-entropy, times t·alpha + (1 − t)·(1 − alpha) with apply_class_balancing; p clipped to [1e-7, 1 − 1e-7] in bce.",
 		Fields: []Field{
 			{Name: "apply_class_balancing", Type: BoolField, Default: false, Doc: "Weigh the classes by alpha and 1 − alpha."},
 			{Name: "alpha", Type: FloatField, Default: 0.25, Doc: "The weight of class 1 with apply_class_balancing.", Check: func(v any) string {
@@ -85,6 +91,20 @@ func positiveFloat(v any) string {
 		return "must be positive"
 	}
 	return ""
+}
+
+// Classes returns the number of classes of m's output and the rows of
+// them per sample, when m is a classifier (its loss Classifies, without
+// named terms): the output's last axis, or 2 for one output (0 and 1);
+// else 0, 0. class_weight weighs the samples by the class of their target:
+// the largest value of a row, or for one output whether it is at least ½.
+func Classes(m *ir.Model) (classes, rows int) {
+	l, ok := LookupLoss(m.Loss.Kind)
+	if !ok || !l.Classifies || m.Loss.Terms != nil || m.Output == nil || m.Output.Shape == nil {
+		return 0, 0
+	}
+	c, rows := LossRows(m)
+	return max(c, 2), rows
 }
 
 // LossFusedAct returns the output activation that m's loss folds into its

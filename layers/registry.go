@@ -119,6 +119,10 @@ type Kind struct {
 	// inputs before the first epoch (Normalization, as Keras's adapt()):
 	// the generated package's Adapt runs the emitter's Adapt code.
 	Adapts bool
+	// Internal marks a kind the compiler makes and a spec cannot name
+	// (InputSlice, each of several model inputs): it is left out of Names
+	// and of the reference.
+	Internal bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
@@ -145,8 +149,10 @@ func Lookup(name string) (*Kind, bool) {
 // Names returns the registered kind names, sorted.
 func Names() []string {
 	var names []string
-	for n := range registry {
-		names = append(names, n)
+	for n, k := range registry {
+		if !k.Internal {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -330,7 +336,7 @@ func TorchLayout(m *ir.Model) error {
 // NeedsGrad reports whether backward must compute the gradient of n's
 // output: whether n or anything upstream of it has parameters.
 func NeedsGrad(n *ir.Node) bool {
-	if len(n.Params) > 0 {
+	if len(n.Params) > 0 || n.Shares != nil {
 		return true
 	}
 	for _, in := range n.Inputs {

@@ -1,6 +1,8 @@
 package pass
 
 import (
+	"slices"
+
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
 )
@@ -42,6 +44,10 @@ func InferShapes(m *ir.Model) error {
 		if kind.Params != nil {
 			n.Params = kind.Params(n)
 		}
+		if n.Shares != nil && !share(n, &errs) {
+			n.Shape = nil
+			continue
+		}
 		for _, p := range n.Params {
 			if _, ok := ir.Fits(p.Shape); !ok {
 				errs.errorf(n.Pos, "%s %s: %s of shape %v has more than %d values", kind.Name, n.Name, p.Name, p.Shape, ir.MaxSize)
@@ -59,6 +65,28 @@ func known(nodes []*ir.Node) bool {
 		if n.Shape == nil {
 			return false
 		}
+	}
+	return true
+}
+
+// share checks that sharing node n's parameters would be those of the node
+// it shares, marks those shared and leaves n none of its own.
+func share(n *ir.Node, errs *ErrorList) bool {
+	o := n.Shares
+	if o.Shape == nil {
+		return false // reported at o
+	}
+	ps := n.Params
+	n.Params = nil
+	for i, p := range ps {
+		if i >= len(o.Params) || !slices.Equal(p.Shape, o.Params[i].Shape) {
+			errs.errorf(n.Pos, "%s %s shares the weights of %s (line %d), but its input %s of shape %v would need a %s of shape %v where %s's is %v",
+				n.Kind, n.Name, o.Name, o.Pos.Line, n.Inputs[0].Name, n.Inputs[0].Shape, p.Name, p.Shape, o.Name, o.Params[i].Shape)
+			return false
+		}
+	}
+	for i := range o.Params {
+		o.Params[i].Shared = true
 	}
 	return true
 }

@@ -36,6 +36,7 @@ func Validate(m *ir.Model) error {
 	}
 	checkLoss(m, &errs)
 	checkTerms(m, &errs)
+	checkClassWeight(m, &errs)
 	return errs.Err()
 }
 
@@ -59,7 +60,9 @@ func contributions(m *ir.Model, errs *ErrorList) {
 		}
 	}
 	for _, n := range m.Nodes {
-		if !used[n] {
+		if !used[n] && n.Kind == "InputSlice" {
+			errs.errorf(n.Pos, "model input %s is not read by any layer the output %s depends on", n.Name, m.Output.Name)
+		} else if !used[n] {
 			why := ""
 			if !taken[n] {
 				why = ": no layer takes it as input"
@@ -122,4 +125,21 @@ func checkTerms(m *ir.Model, errs *ErrorList) {
 		return
 	}
 	t.KLMu, t.KLLogVar = mu, lv
+}
+
+// checkClassWeight checks that the classes of the spec's class_weight are
+// the output's: a classifier's, one label per sample.
+func checkClassWeight(m *ir.Model, errs *ErrorList) {
+	if m.ClassWeight == nil || m.Loss.Kind == "" || m.Output.Shape == nil {
+		return
+	}
+	classes, rows := layers.Classes(m)
+	switch {
+	case classes == 0:
+		errs.errorf(m.ClassWeightPos, "class_weight weighs the samples of each class, but loss %s is not a classifier's", m.Loss.Kind)
+	case rows > 1:
+		errs.errorf(m.ClassWeightPos, "class_weight needs one label per sample, but output %s has %d rows of classes per sample", m.Output.Name, rows)
+	case len(m.ClassWeight) > classes:
+		errs.errorf(m.ClassWeightPos, "class_weight names class %d, but output %s has %d classes (0 to %d)", len(m.ClassWeight)-1, m.Output.Name, classes, classes-1)
+	}
 }

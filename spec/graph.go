@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +18,9 @@ import (
 // unless the spec names it. A layer that cannot be read stays in the graph
 // as a node of kind "?" (see pass.Validate), an output that cannot be
 // resolved leaves m.Output nil; shapes and parameters are the passes' job.
-func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yaml.Node) {
+// With named inputs, the layers name them (there is no "input" to refer
+// to), and the first layer must name its inputs.
+func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, named []namedInput, outNode *yaml.Node) {
 	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
 		p.errorf(list, "layers must be a non-empty list, got %s", show(list))
 		return
@@ -25,6 +28,17 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 	input := &ir.Node{Name: "input", Kind: "Input", Shape: inShape, Pos: pos(list)}
 	m.Nodes = []*ir.Node{input}
 	byName := map[string]*ir.Node{"input": input}
+	prev := input
+	if named != nil {
+		input, m.Inputs = inputNodes(named, pos(list))
+		m.Nodes = []*ir.Node{input}
+		byName, prev = map[string]*ir.Node{}, nil
+		for _, n := range m.Inputs {
+			n.Index = len(m.Nodes)
+			m.Nodes = append(m.Nodes, n)
+			byName[n.Name] = n
+		}
+	}
 	counts := map[string]int{}
 	// The names given explicitly, to tell a reference to a later layer
 	// from a typo.
@@ -40,7 +54,6 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 	}
 	p.autoNamed = map[*ir.Node]bool{}
 	p.placeholder = map[*ir.Node]bool{}
-	prev := input
 	for i, ln := range list.Content {
 		n := p.layer(ln, byName, counts, prev)
 		if n == nil {
@@ -63,11 +76,15 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, outNode *yam
 	m.Output = prev
 	if outNode != nil {
 		if s, ok := p.str(outNode, "output"); ok {
-			if o, ok := byName[s]; ok && o != input {
+			if o, ok := byName[s]; ok && o != input && o.Kind != "InputSlice" {
 				m.Output = o
-			} else if s == "input" {
+			} else if s == "input" || ok {
 				m.Output = nil
-				p.errorf(outNode, "output must be a layer, not the model input")
+				what := "the model input"
+				if ok && s != "input" {
+					what += " " + s
+				}
+				p.errorf(outNode, "output must be a layer, not %s", what)
 			} else {
 				m.Output = nil
 				p.errorf(outNode, "unknown output layer %q%s", s, suggest(s, p.names(m.Nodes[1:])))
@@ -98,19 +115,27 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		return nil
 	}
 	raw := p.mapping(ln, "layer", nil)
-	t, ok := raw["type"]
-	if !ok {
-		p.errorf(ln, "layer needs a type (one of: %s)", strings.Join(layers.Names(), ", "))
-		return nil
-	}
-	kindName, ok := p.str(t.val, "layer type")
-	if !ok {
-		return nil
-	}
-	kind, ok := layers.Lookup(kindName)
-	if !ok {
-		p.errorf(t.val, "unknown layer type %q%s", kindName, oneOf(kindName, layers.Names()))
-		return nil
+	var kind *layers.Kind
+	var owner *ir.Node
+	if e, ok := raw["shares"]; ok {
+		if owner = p.shares(e, byName); owner == nil {
+			return nil
+		}
+		kind, _ = layers.Lookup(owner.Kind)
+	} else {
+		t, ok := raw["type"]
+		if !ok {
+			p.errorf(ln, "layer needs a type (one of: %s)", strings.Join(layers.Names(), ", "))
+			return nil
+		}
+		kindName, ok := p.str(t.val, "layer type")
+		if !ok {
+			return nil
+		}
+		if kind, ok = layers.Lookup(kindName); !ok || kind.Internal {
+			p.errorf(t.val, "unknown layer type %q%s", kindName, oneOf(kindName, layers.Names()))
+			return nil
+		}
 	}
 	n := &ir.Node{Kind: kind.Name, Pos: pos(ln), Attrs: map[string]any{}}
 	known := []string{"type", "name", "inputs"}
@@ -118,11 +143,20 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		known = append(known, f.Name)
 		known = append(known, f.Aliases...)
 	}
+	if owner != nil {
+		// The kind and fields are the shared layer's.
+		known = []string{"name", "inputs", "shares"}
+		n.Attrs, n.Shares = maps.Clone(owner.Attrs), owner
+		kind = &layers.Kind{Name: kind.Name}
+	}
 	good := true
 	misspelt := map[string]bool{} // fields an unknown field is a typo of
 	for i := 0; i+1 < len(ln.Content); i += 2 {
 		k := ln.Content[i]
-		if !contains(known, k.Value) {
+		if owner != nil && !contains(known, k.Value) {
+			p.errorf(k, "%s: a layer that shares the weights of %s (line %d) applies it again, with its type and fields: it takes only name, inputs and shares", k.Value, owner.Name, owner.Pos.Line)
+			good = false
+		} else if !contains(known, k.Value) {
 			p.errorf(k, "unknown field %q of %s%s", k.Value, kind.Name, suggest(k.Value, known))
 			misspelt[closest(k.Value, known)] = true
 			good = false
@@ -161,7 +195,7 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			}
 		}
 	}
-	// Fields.
+	// Fields (none for a shared layer: kind has none).
 	for _, f := range kind.Fields {
 		e, ok := raw[f.Name]
 		for _, a := range f.Aliases {
@@ -241,6 +275,8 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 				continue
 			case r == n.Name:
 				p.errorf(nodes[i], "inputs of %s: a layer cannot take itself as input", n.Name)
+			case r == "input" && byName["input"] == nil:
+				p.errorf(nodes[i], "inputs of %s: the model's inputs are named (%s): \"input\" is none of them", n.Name, strings.Join(p.inputNames(byName), ", "))
 			case later && line > ln.Line:
 				p.errorf(nodes[i], "inputs of %s: layer %q is defined below, at line %d; a layer's inputs must come before it", n.Name, r, line)
 			default:
@@ -255,6 +291,9 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			}
 			return nil
 		}
+	} else if prev == nil {
+		p.errorf(ln, "layer %s must name its inputs: the model has the inputs %s and no layer before it", n.Name, strings.Join(p.inputNames(byName), ", "))
+		return nil
 	} else {
 		n.Inputs = []*ir.Node{prev}
 	}
@@ -262,6 +301,58 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		n.Kind = "?" // registered by name, shape unknown
 	}
 	return n
+}
+
+// shares resolves a layer's shares entry: the layer above, with weights,
+// whose kind, fields and weights the layer applies again (Keras's layer
+// called twice); a layer that shares resolves to the one it shares.
+func (p *parser) shares(e entry, byName map[string]*ir.Node) *ir.Node {
+	s, ok := p.str(e.val, "shares")
+	if !ok {
+		return nil
+	}
+	o, ok := byName[s]
+	switch line, later := p.named[s]; {
+	case ok && (o.Kind == "Input" || o.Kind == "InputSlice"):
+		p.errorf(e.val, "shares: %s is a model input, not a layer with weights", s)
+		return nil
+	case ok && o.Kind == "?":
+		return nil // reported
+	case ok:
+	case later && line > e.val.Line:
+		p.errorf(e.val, "shares: layer %q is defined below, at line %d; a layer can only share the weights of a layer above it", s, line)
+		return nil
+	default:
+		var cands []string
+		for k, c := range byName {
+			if !p.placeholder[c] && c.Kind != "InputSlice" {
+				cands = append(cands, k)
+			}
+		}
+		sort.Strings(cands)
+		p.errorf(e.val, "shares: unknown layer %q%s", s, suggest(s, cands))
+		return nil
+	}
+	if o.Shares != nil {
+		o = o.Shares
+	}
+	if k, _ := layers.Lookup(o.Kind); k.Params == nil {
+		p.errorf(e.val, "shares: layer %s (%s, line %d) has no weights to share", o.Name, o.Kind, o.Pos.Line)
+		return nil
+	}
+	return o
+}
+
+// inputNames returns the names of the model's named inputs, sorted.
+func (p *parser) inputNames(byName map[string]*ir.Node) []string {
+	var ins []string
+	for _, n := range byName {
+		if n.Kind == "InputSlice" {
+			ins = append(ins, n.Name)
+		}
+	}
+	sort.Strings(ins)
+	return ins
 }
 
 // names returns the names of the nodes.

@@ -205,7 +205,7 @@ func show(n *yaml.Node) string {
 	return "nothing"
 }
 
-var topKeys = []string{"name", "input_shape", "batch_size", "seed", "dtype", "layers", "output", "loss", "optimizer", "metrics"}
+var topKeys = []string{"name", "input_shape", "inputs", "batch_size", "seed", "dtype", "layers", "output", "loss", "optimizer", "metrics", "class_weight"}
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -237,9 +237,16 @@ func (p *parser) parse(src []byte) *ir.Model {
 	top := p.mapping(root, "the spec", topKeys)
 	m := &ir.Model{Batch: 32, DType: "float32"}
 	for _, k := range []string{"name", "input_shape", "layers", "loss"} {
-		if _, ok := top[k]; !ok {
+		if _, ok := top[k]; !ok && (k != "input_shape" || top["inputs"].val == nil) {
 			p.errorf(root, "missing required key %q", k)
 		}
+	}
+	var named []namedInput
+	if e, ok := top["inputs"]; ok {
+		if s, both := top["input_shape"]; both {
+			p.errorf(s.key, "input_shape and inputs are both set: a model with several inputs gives each its shape in inputs")
+		}
+		named = p.inputs(e.val)
 	}
 	if e, ok := top["name"]; ok {
 		if s, ok := p.str(e.val, "name"); ok && p.checkIdent(e.val, s, "model name") {
@@ -275,24 +282,8 @@ func (p *parser) parse(src []byte) *ir.Model {
 	}
 	var inShape []int
 	if e, ok := top["input_shape"]; ok {
-		if v, ok := p.ints(e.val, "input_shape"); ok {
-			ok := len(v) > 0
-			if !ok {
-				p.errorf(e.val, "input_shape must have at least one dimension")
-			}
-			for i, d := range v {
-				if d <= 0 {
-					p.errorf(e.val.Content[i], "input_shape dimensions must be positive, got %d", d)
-					ok = false
-				}
-			}
-			if _, fits := size(v); ok && !fits {
-				p.errorf(e.val, "input_shape %v has more than %d values per sample", v, MaxSize)
-				ok = false
-			}
-			if ok {
-				inShape = v
-			}
+		if v, ok := p.shape(e.val, "input_shape"); ok {
+			inShape = v
 		}
 	}
 	if e, ok := top["loss"]; ok && e.val.Kind == yaml.MappingNode && hasKey(e.val, "name") {
@@ -322,13 +313,16 @@ func (p *parser) parse(src []byte) *ir.Model {
 			m.Metrics = append(m.Metrics, s)
 		}
 	}
+	if e, ok := top["class_weight"]; ok {
+		p.classWeight(m, e.val)
+	}
 	p.optimizer(m, top)
-	if e, ok := top["layers"]; ok {
+	if e, ok := top["layers"]; ok && (named != nil || top["inputs"].val == nil) {
 		var out *yaml.Node
 		if o, ok := top["output"]; ok {
 			out = o.val
 		}
-		p.graph(m, e.val, inShape, out)
+		p.graph(m, e.val, inShape, named, out)
 		defaultClipNorm(m, top)
 	}
 	return m

@@ -86,7 +86,7 @@ func TestSuggest(t *testing.T) {
 		{"adagrad", opts, ""}, // another optimizer, not a typo of adam
 		{"lion", opts, ""},
 		{"optimiser", topKeys, `; did you mean "optimizer"?`},
-		{"input_dim", topKeys, ""},
+		{"input_dim", topKeys, `; did you mean "inputs"?`},
 		{"x", nil, ""},
 		{"", opts, ""},
 	} {

@@ -148,6 +148,8 @@ class Twin(nn.Module):
         self.nodes = ir['Nodes']
         self.by = {n['Name']: n for n in self.nodes}
         for n in self.nodes[1:]:
+            if n.get('Shares'):  # applies the module of the layer it shares
+                continue
             m = MODULES[n['Kind']](self, n)
             if m is not None:
                 self.add_module(n['Name'], m)
@@ -164,6 +166,12 @@ class Twin(nn.Module):
         return {k: to_nngen(v[0], v[1], self.by[k]['Shape']) for k, v in vals.items()}
 
 
+def mod(tw, n):
+    """The module of node n: its own, or that of the layer it shares (a
+    Keras layer called again: autograd adds the gradients of its uses)."""
+    return getattr(tw, n.get('Shares') or n['Name'])
+
+
 def in_shape(tw, n, i=0):
     return tw.by[n['Inputs'][i]]['Shape']
 
@@ -177,7 +185,7 @@ def dense_module(tw, n):
 
 def dense_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
-    lin = getattr(tw, n['Name'])
+    lin = mod(tw, n)
     if lay == 'nchw':
         y = lin(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         lay = 'nchw'
@@ -204,7 +212,7 @@ def conv_forward(tw, n, ins, train, draws):
     assert lay == 'nchw'
     if a['padding'] == 'same':
         x = F.pad(x, pads(a, in_shape(tw, n), a['kernel_size'], a['strides'], a['dilation_rate']))
-    y = getattr(tw, n['Name'])(x)
+    y = mod(tw, n)(x)
     tw.pre[n['Name']] = y, 'nchw'
     return act(a['activation'], y, 'nchw'), 'nchw'
 
@@ -305,7 +313,7 @@ def bn_module(tw, n):
 
 def bn_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
-    m = getattr(tw, n['Name'])
+    m = mod(tw, n)
     a = n['Attrs']
     s = in_shape(tw, n)
     seq = len(s) == 2 and lay == 'plain'  # [T, F]: nn.BatchNorm1d takes N, C, L
@@ -334,7 +342,7 @@ def embedding_module(tw, n):
 def embedding_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
     ids = to_nngen(x, lay, in_shape(tw, n)).reshape(x.shape[0], -1).long()
-    y = getattr(tw, n['Name'])(ids)
+    y = mod(tw, n)(ids)
     return from_nngen(y, n['Shape'])
 
 
@@ -353,7 +361,7 @@ def rnn_forward(kind):
     def fwd(tw, n, ins, train, draws):
         x, lay = ins[0]
         assert lay == 'plain'
-        m = getattr(tw, n['Name'])
+        m = mod(tw, n)
         a = n['Attrs']
         ra = a.get('recurrent_activation', 'sigmoid')
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
@@ -433,7 +441,7 @@ def norm_forward(tw, n, ins, train, draws):
     # Keras: (x - mean) / max(sqrt(variance), 1e-7) per feature of the
     # last nngen axis, the channels of an NCHW image.
     x, lay = ins[0]
-    m = getattr(tw, n['Name'])
+    m = mod(tw, n)
     shape = (1, -1, 1, 1) if lay == 'nchw' else (-1,)
     mean, std = m.mean.reshape(shape), torch.clamp(torch.sqrt(m.variance), min=1e-7).reshape(shape)
     if n['Attrs']['invert']:
@@ -516,6 +524,24 @@ def concat_forward(tw, n, ins, train, draws):
     return from_nngen(torch.cat(xs, a + 1), n['Shape'])
 
 
+def input_slice_forward(tw, n, ins, train, draws):
+    """A named input: its values of each sample of the model input."""
+    x, lay = ins[0]
+    off = n['Attrs']['offset']
+    size = math.prod(n['Shape'])
+    return from_nngen(to_nngen(x, lay, None).reshape(x.shape[0], -1)[:, off:off + size], n['Shape'])
+
+
+def dot_forward(tw, n, ins, train, draws):
+    """Keras's Dot over the one axis of two inputs; with normalize, of
+    l2_normalize(x) = x / sqrt(max(sum(x*x), 1e-12)) each: their cosine."""
+    a, c = [to_nngen(x, lay, None).reshape(x.shape[0], -1) for x, lay in ins]
+    if n['Attrs']['normalize']:
+        a = a / torch.sqrt(torch.clamp((a * a).sum(1, keepdim=True), min=1e-12))
+        c = c / torch.sqrt(torch.clamp((c * c).sum(1, keepdim=True), min=1e-12))
+    return (a * c).sum(1, keepdim=True), 'plain'
+
+
 MERGES = ['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']
 def leaky_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
@@ -548,7 +574,7 @@ def prelu_module(tw, n):
 
 def prelu_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
-    w = getattr(tw, n['Name']).weight
+    w = mod(tw, n).weight
     w = w.reshape(-1, 1, 1) if lay == 'nchw' else w
     return torch.where(x >= 0, x, w * x), lay
 
@@ -562,7 +588,7 @@ MODULES = {
     'Sampling': none, 'Normalization': norm_module, 'Rescaling': none,
     'GlobalMaxPooling2D': none, 'GlobalAveragePooling1D': none, 'GlobalMaxPooling1D': none,
     'MaxPooling1D': none, 'AveragePooling1D': none,
-    'Concatenate': none, **{k: none for k in MERGES},
+    'Concatenate': none, **{k: none for k in MERGES}, 'InputSlice': none, 'Dot': none,
     'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
 }
 FORWARD = {
@@ -574,6 +600,7 @@ FORWARD = {
     'Sampling': sampling_forward, 'Normalization': norm_forward, 'Rescaling': rescaling_forward,
     'GlobalMaxPooling2D': gmp_forward, 'GlobalAveragePooling1D': gap1d_forward,
     'GlobalMaxPooling1D': gmp1d_forward, 'Concatenate': concat_forward,
+    'InputSlice': input_slice_forward, 'Dot': dot_forward,
     'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
     **{k: merge_forward(k) for k in MERGES},
     'LeakyReLU': leaky_forward, 'ReLU': relu_forward, 'PReLU': prelu_forward,

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	. "github.com/dave/jennifer/jen"
@@ -103,6 +104,11 @@ type Emitter struct {
 	sampleGrad map[*ir.Node]func(dst Code) Code
 	code       []Code
 	written    map[string]bool
+	// gradBy maps the offset of each shared parameter to the node that
+	// first wrote its gradient, and adds lists the contributions the node
+	// being emitted wrote apart (see sharedGrad).
+	gradBy map[int]*ir.Node
+	adds   []paramAdd
 }
 
 // Begin starts the code of node n (nil: the loss).
@@ -306,6 +312,10 @@ func (e *Emitter) ParamGrad(n *ir.Node, name string) (*Statement, int) {
 }
 
 func (e *Emitter) flat(arr string, n *ir.Node, name string) (*Statement, int) {
+	user := n
+	if n.Shares != nil {
+		n = n.Shares
+	}
 	for _, p := range n.Params {
 		if p.Name == name {
 			if p.Buffer {
@@ -315,11 +325,56 @@ func (e *Emitter) flat(arr string, n *ir.Node, name string) (*Statement, int) {
 				arr = "buf"
 			}
 			size := ir.Prod(p.Shape)
+			if arr == "g" && p.Shared {
+				if s := e.sharedGrad(user, n, p); s != nil {
+					return s, size
+				}
+			}
 			return Parens(Op("*").Index(Lit(size)).Id("Float")).Call(
 				field(arr).Index(Lit(p.Offset).Op(":").Lit(p.Offset + size))), size
 		}
 	}
 	panic("layers: node " + n.Name + " has no parameter " + name)
+}
+
+// paramAdd is a contribution to the gradient of a shared parameter that
+// backward adds to it at the end of the contributing node's code.
+type paramAdd struct {
+	buf          string
+	offset, size int
+}
+
+// sharedGrad returns where node user writes its contribution to the
+// gradient of parameter p (of owner), which several nodes apply: nil for
+// the gradient itself, when user is the first in backward order to write
+// it; else a buffer of user's own, which AddSharedGrads then adds to it.
+func (e *Emitter) sharedGrad(user, owner *ir.Node, p ir.Param) *Statement {
+	if e.gradBy == nil {
+		e.gradBy = map[int]*ir.Node{}
+	}
+	if first, ok := e.gradBy[p.Offset]; !ok || first == user {
+		e.gradBy[p.Offset] = user
+		return nil
+	}
+	buf := user.Name + "_" + p.Name + "_dshare"
+	e.Use(buf, ir.Prod(p.Shape), fmt.Sprintf("layer %s's contribution to the gradient of %s.%s, which it shares", user.Name, owner.Name, p.Name))
+	if !slices.ContainsFunc(e.adds, func(a paramAdd) bool { return a.buf == buf }) {
+		e.adds = append(e.adds, paramAdd{buf, p.Offset, ir.Prod(p.Shape)})
+	}
+	return e.Arr(buf)
+}
+
+// AddSharedGrads adds the contributions to the gradients of shared
+// parameters that the node just emitted wrote apart (see sharedGrad): codegen
+// calls it after each node's backward code.
+func (e *Emitter) AddSharedGrads() {
+	for _, a := range e.adds {
+		e.Block(
+			Id("g").Op(":=").Add(field("g")).Index(Lit(a.offset).Op(":").Lit(a.offset+a.size)),
+			For(List(Id("i"), Id("v")).Op(":=").Range().Add(field(a.buf)).Index(Op(":"))).Block(
+				Id("g").Index(Id("i")).Op("+=").Id("v")))
+	}
+	e.adds = nil
 }
 
 // For emits `for i := 0; i < n; i++ { body(i) }`, or the body n times with

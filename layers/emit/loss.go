@@ -3,6 +3,7 @@ package emit
 import (
 	. "github.com/dave/jennifer/jen"
 
+	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/layers"
 )
 
@@ -114,6 +115,10 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	if grad {
 		body = append(body, Id("d").Op(":=").Add(rowOf(Id("g"), c)))
 	}
+	weighted := grad && Weighted(m)
+	if weighted {
+		body = append(body, e.classOf(c)...)
+	}
 	// Keras's label_smoothing: the targets t·(1 − s) + s/c (s/2 binary).
 	if ls := m.Loss.Float("label_smoothing"); ls != 0 {
 		k := ls / float64(c)
@@ -139,7 +144,11 @@ func (e *Emitter) EmitLoss(rows Code, grad bool) {
 	case m.Loss.Terms != nil: // summed over the sample: emitTerms multiplies by c
 		body = append(body, l.Row(e, c, fused, grad, float64(c)/float64(e.MeanBatch()))...)
 	default:
-		body = append(body, l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))...)
+		row := l.Row(e, c, fused, grad, 1/float64(e.MeanBatch()*perSample))
+		if weighted {
+			row = e.weighRow(row)
+		}
+		body = append(body, row...)
 		body = append(body, e.accuracy(c, m.Loss.Bool("from_logits"))...)
 	}
 	e.Add(For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Add(rows).Op("*").Lit(perSample), Id("r").Op("++")).Block(body...))
@@ -168,4 +177,36 @@ func (e *Emitter) accuracy(c int, logits bool) []Code {
 		}),
 		If(Id("pi").Op("==").Id("ti")).Block(Id("correct").Op("++")),
 	}
+}
+
+// Weighted reports whether the training loss of m weighs each sample by
+// the weight of its class, m.classWeight (Keras's class_weight, from the
+// spec or set at run time): m is a classifier of one label per sample.
+func Weighted(m *ir.Model) bool {
+	classes, rows := layers.Classes(m)
+	return classes > 0 && rows == 1
+}
+
+// classOf declares cls, the class of the row's target t (its largest
+// value; for one output, whether it is at least ½), and clsW, its weight.
+func (e *Emitter) classOf(c int) []Code {
+	s := []Code{Id("cls").Op(":=").Lit(0)}
+	if c == 1 {
+		s = append(s, If(t_j(Lit(0)).Op(">=").Lit(0.5)).Block(Id("cls").Op("=").Lit(1)))
+	} else {
+		s = append(s, e.For("j", c, func(j Code) []Code {
+			return []Code{If(t_j(j).Op(">").Add(t_j(Id("cls")))).Block(Id("cls").Op("=").Add(j))}
+		}))
+	}
+	return append(s, Id("clsW").Op(":=").Id("m").Dot("classWeight").Index(Id("cls")))
+}
+
+// weighRow multiplies the loss and the gradient that the row's code adds
+// and writes by clsW: Keras's class_weight, the batch's loss the sum of
+// the weighted losses over the batch size. A weight of 1 changes no bit.
+func (e *Emitter) weighRow(row []Code) []Code {
+	return append(append([]Code{Id("sum0").Op(":=").Id("sum")}, row...),
+		If(Id("clsW").Op("!=").Lit(1)).Block(
+			Id("sum").Op("=").Id("sum0").Op("+").Parens(Id("sum").Op("-").Id("sum0")).Op("*").Id("clsW"),
+			For(Id("j").Op(":=").Range().Id("d")).Block(Id("d").Index(Id("j")).Op("*=").Id("Float").Call(Id("clsW")))))
 }

@@ -157,6 +157,9 @@ func (e *Emitter) paramGrad(n *ir.Node, name string) Code {
 }
 
 func paramOf(n *ir.Node, name string) *ir.Param {
+	if n.Shares != nil {
+		n = n.Shares
+	}
 	for i := range n.Params {
 		if n.Params[i].Name == name {
 			return &n.Params[i]
@@ -245,8 +248,9 @@ func (e *Emitter) topGEMM(g GEMM, c, a, b Code, grad *ir.Param, ep Epilogue, pro
 		panic("emit: unknown layout " + string(g.Layout))
 	}
 	// The tile that writes its rows of a parameter's whole gradient steps
-	// them, when they are whole blocks of updateAlign values.
-	if span := sub.M * sub.N; grad != nil && !byCols && !g.Acc && e.Tiles.Update && grad.Offset%updateAlign == 0 && span%updateAlign == 0 {
+	// them, when they are whole blocks of updateAlign values and no other
+	// node adds to that gradient (a shared layer's later uses do, after).
+	if span := sub.M * sub.N; grad != nil && !grad.Shared && !byCols && !g.Acc && e.Tiles.Update && grad.Offset%updateAlign == 0 && span%updateAlign == 0 {
 		lo := Lit(grad.Offset).Op("+").Add(t).Op("*").Lit(span)
 		if grad.Offset == 0 {
 			lo = t.Clone().Op("*").Lit(span)

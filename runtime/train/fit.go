@@ -24,8 +24,13 @@ type Options struct {
 	// (0: 0.1) after that many epochs without improvement (0: never).
 	ReduceLROnPlateau int
 	PlateauFactor     float64
-	History, Plot     string    // a CSV of the epochs' reports, a PNG of the curves ("": none)
-	Out               io.Writer // the epoch lines and the summary line (nil: none)
+	History, Plot     string // a CSV of the epochs' reports, a PNG of the curves ("": none)
+	// ClassWeight, when set, is the weight of each class's samples in the
+	// training loss, by class id (Keras's class_weight; classes past its
+	// end weigh 1; BalancedClassWeight gives Keras's "balanced"): m must be
+	// a ClassWeighter. Nil leaves the model's (the spec's class_weight).
+	ClassWeight []float64
+	Out         io.Writer // the epoch lines and the summary line (nil: none)
 }
 
 // Epoch is one epoch's report, under Keras's history names: loss,
@@ -55,6 +60,15 @@ func Fit(m Model, trainSet, val *data.Set, o Options) ([]Epoch, error) {
 	}
 	if a, ok := m.(Adapter); ok && m.Step() == 0 {
 		a.Adapt(trainSet.X, trainSet.N)
+	}
+	if o.ClassWeight != nil {
+		cw, ok := m.(ClassWeighter)
+		if !ok {
+			return nil, fmt.Errorf("train: ClassWeight: model %s is not a classifier of one label per sample", m.Name())
+		}
+		if err := cw.SetClassWeight(o.ClassWeight); err != nil {
+			return nil, fmt.Errorf("train: ClassWeight: %v", err)
+		}
 	}
 	out := o.Out
 	if out == nil {

@@ -42,15 +42,18 @@ optimizer: {name: adam, learning_rate: 0.01}
 metrics: [accuracy, precision, recall, auc]
 `
 
-// buildIris generates the package of irisSpec and its binary, in a
-// scratch folder of testdata (inside the module, so that it imports the
-// runtime), and returns the binary.
-func buildIris(t *testing.T) string {
+// buildIris generates the package of irisSpec and its binary.
+func buildIris(t *testing.T) string { return buildSpec(t, "iris_fit", irisSpec) }
+
+// buildSpec generates the package of spec src, of model name, and its
+// binary, in a scratch folder of testdata (inside the module, so that it
+// imports the runtime), and returns the binary.
+func buildSpec(t *testing.T, name, src string) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build the generated binary")
 	}
-	m, err := spec.Parse("iris_fit.yaml", []byte(irisSpec))
+	m, err := spec.Parse(name+".yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +76,8 @@ func buildIris(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "iris_fit")
-	if b, err := exec.Command("go", "build", "-o", bin, "./"+filepath.ToSlash(filepath.Join(root, "cmd", "iris_fit"))).CombinedOutput(); err != nil {
+	bin := filepath.Join(t.TempDir(), name)
+	if b, err := exec.Command("go", "build", "-o", bin, "./"+filepath.ToSlash(filepath.Join(root, "cmd", name))).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	return bin

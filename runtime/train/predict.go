@@ -16,7 +16,11 @@ import (
 )
 
 func runPredict(c *cli, fs *flag.FlagSet, args []string) error {
-	in := fs.String("in", "", "read the inputs from `PATH`: a .npy array, a .csv[.gz] table (its feature columns;\na label column is skipped), an image file or a folder of images")
+	var ins []string
+	fs.Func("in", "read the inputs from `PATH`: a .npy array, a .csv[.gz] table (its feature columns;\na label column is skipped), an image file or a folder of images; for a model of several\ninputs, once per input in their order (.npy arrays), or once for all of them side by side", func(s string) error {
+		ins = append(ins, s)
+		return nil
+	})
 	out := fs.String("out", "", "write the outputs to the .npy or .csv `FILE` (for a classifier: class, name and probabilities)")
 	var columns []string
 	fs.Func("label-column", "the label column of an --in table, skipped, by header `NAME` or 0-based INDEX\n(default: none, or the last if the table has one column more than the model's input)", func(s string) error {
@@ -27,7 +31,7 @@ func runPredict(c *cli, fs *flag.FlagSet, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *in == "" || *out == "" {
+	if len(ins) == 0 || *out == "" {
 		return usagef("--in and --out are required")
 	}
 	outForm := strings.ToLower(filepath.Ext(*out))
@@ -40,7 +44,10 @@ func runPredict(c *cli, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	names := classNames(nil, meta)
-	x, n, one, err := readInputs(m, *in, columns, names)
+	x, n, one, err := readInputs(m, ins[0], columns, names)
+	if len(ins) > 1 {
+		x, n, one, err = readJoined(m, ins)
+	}
 	if err != nil {
 		return err
 	}
@@ -87,6 +94,33 @@ func readInputs(m Model, path string, columns, names []string) (x []float32, n i
 		return set.X, set.N, false, nil
 	}
 	return nil, 0, false, fmt.Errorf("--in %s: not a .npy, .csv, image file or folder of images", path)
+}
+
+// readJoined reads one .npy array per input of a model of several, and
+// returns their samples side by side.
+func readJoined(m Model, paths []string) (x []float32, n int, one bool, err error) {
+	mi, ok := m.(MultiInput)
+	if !ok || len(mi.InputShapes()) != len(paths) {
+		_, err := openSources(m, paths, data.Options{})
+		return nil, 0, false, fmt.Errorf("--in %v", err)
+	}
+	var sets []*data.Set
+	for i, p := range paths {
+		if !strings.HasSuffix(strings.ToLower(p), ".npy") {
+			return nil, 0, false, fmt.Errorf("--in %s: one file per input is a .npy array each (or give one file of all inputs side by side)", p)
+		}
+		xi, ni, onei, err := readNPYInputs(p, mi.InputShapes()[i])
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("%v (input %s)", err, mi.InputNames()[i])
+		}
+		one = onei
+		sets = append(sets, &data.Set{N: ni, Shape: mi.InputShapes()[i], X: xi})
+	}
+	set, err := data.Join(sets...)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("--in: %v", err)
+	}
+	return set.X, set.N, one, nil
 }
 
 // readImages reads the image files paths, of the --in path, for the

@@ -16,6 +16,7 @@ var openData = data.Open
 // --labels and --label-column, or --text FILE for a text model.
 type dataFlags struct {
 	path, labels string
+	paths        []string // every --data, one per input of a model of several
 	columns      []string
 	text         *string // "" for a model that reads no text
 }
@@ -24,7 +25,11 @@ type dataFlags struct {
 // for ("train on", "evaluate on").
 func defineData(m Model, fs *flag.FlagSet, what string) *dataFlags {
 	d := &dataFlags{}
-	fs.StringVar(&d.path, "data", "", what+" the data at `PATH`: a folder of MNIST IDX files, a folder of class\nsub-folders of images, a .csv[.gz] table, or a .npy array (with --labels)")
+	fs.Func("data", what+" the data at `PATH`: a folder of MNIST IDX files, a folder of class\nsub-folders of images, a .csv[.gz] table, or a .npy array (with --labels); for a model of\nseveral inputs, once per input in their order (the targets come with the first), or once\nfor all of them side by side", func(s string) error {
+		d.paths = append(d.paths, s)
+		d.path = strings.Join(d.paths, " + ")
+		return nil
+	})
 	fs.StringVar(&d.labels, "labels", "", "the targets of --data in a `FILE` of their own: .npy, or .csv (every column a target)")
 	fs.Func("label-column", "the label column of a --data table, by header `NAME` or 0-based INDEX (default: the last);\nrepeat it, or give a comma-separated list, for several targets", func(s string) error {
 		for c := range strings.SplitSeq(s, ",") {
@@ -54,11 +59,47 @@ func (d *dataFlags) load(m Model) (train, test *data.Set, err error) {
 		src := data.Text{Path: *d.text, Vocab: tm.Vocabulary()}
 		return loadSource(m, src)
 	}
-	src, err := openData(d.path, data.Options{Labels: d.labels, LabelColumns: d.columns})
+	src, err := openSources(m, d.paths, data.Options{Labels: d.labels, LabelColumns: d.columns})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--data %w", err)
 	}
 	return loadSource(m, src)
+}
+
+// MultiInput is a model of several named inputs: a sample's input holds
+// theirs side by side, in this order.
+type MultiInput interface {
+	InputNames() []string
+	InputShapes() [][]int
+}
+
+// openSources opens the data at paths: one source with every input, or
+// for a model of several inputs one per input (data.Joined), the first
+// with the targets.
+func openSources(m Model, paths []string, o data.Options) (data.Source, error) {
+	if len(paths) == 1 {
+		return openData(paths[0], o)
+	}
+	mi, ok := m.(MultiInput)
+	if !ok || len(mi.InputNames()) != len(paths) {
+		n := 1
+		if ok {
+			n = len(mi.InputNames())
+		}
+		return nil, fmt.Errorf("given %d times: the model has %d inputs%s", len(paths), n, inputList(m))
+	}
+	j := data.Joined{Inputs: mi.InputShapes(), Names: mi.InputNames()}
+	for i, p := range paths {
+		if i > 0 {
+			o = data.Options{}
+		}
+		src, err := openData(p, o)
+		if err != nil {
+			return nil, err
+		}
+		j.Parts = append(j.Parts, src)
+	}
+	return j, nil
 }
 
 // loadSource loads src for m and checks that its sets fit m.
@@ -91,7 +132,7 @@ func shapesOf(m Model) data.Shapes {
 // the generated models copy them without looking.
 func fits(m Model, s *data.Set) error {
 	if s.SampleSize() != size(m.InputShape()) {
-		return fmt.Errorf("samples of shape %s do not fit the model's input shape %s", fmtShape(s.Shape), fmtShape(m.InputShape()))
+		return fmt.Errorf("samples of shape %s do not fit the model's input shape %s%s", fmtShape(s.Shape), fmtShape(m.InputShape()), inputList(m))
 	}
 	out := size(m.OutputShape())
 	switch {
@@ -110,12 +151,17 @@ func fits(m Model, s *data.Set) error {
 type validation struct {
 	split        float64
 	path, labels string
+	paths        []string
 }
 
 func defineValidation(fs *flag.FlagSet) *validation {
 	v := &validation{}
 	fs.Float64Var(&v.split, "validation-split", 0, "validate on the last fraction `F` of the training data, taken before shuffling (as Keras's fit)")
-	fs.StringVar(&v.path, "validation-data", "", "validate on the data at `PATH`, of a form --data takes (with the same --label-column;\nthe test split of MNIST)")
+	fs.Func("validation-data", "validate on the data at `PATH`, of a form --data takes (with the same --label-column;\nthe test split of MNIST); once per input as --data", func(s string) error {
+		v.paths = append(v.paths, s)
+		v.path = strings.Join(v.paths, " + ")
+		return nil
+	})
 	fs.StringVar(&v.labels, "validation-labels", "", "the targets of --validation-data in a `FILE` of their own, as --labels")
 	return v
 }
@@ -145,7 +191,7 @@ func (v *validation) apply(m Model, d *dataFlags, train *data.Set) (*data.Set, *
 		}
 		return t, val, nil
 	case v.path != "":
-		src, err := openData(v.path, data.Options{Labels: v.labels, LabelColumns: d.columns})
+		src, err := openSources(m, v.paths, data.Options{Labels: v.labels, LabelColumns: d.columns})
 		if err != nil {
 			return nil, nil, fmt.Errorf("--validation-data %w", err)
 		}
@@ -206,4 +252,18 @@ func classMeta(s *data.Set, meta map[string]string) map[string]string {
 		meta["class_names"] = string(b)
 	}
 	return meta
+}
+
+// inputList names the inputs of a model of several: " (left [3], right
+// [2 2])"; "" for a model of one.
+func inputList(m Model) string {
+	mi, ok := m.(MultiInput)
+	if !ok {
+		return ""
+	}
+	var l []string
+	for i, n := range mi.InputNames() {
+		l = append(l, fmt.Sprintf("%s %v", n, mi.InputShapes()[i]))
+	}
+	return " (" + strings.Join(l, ", ") + ")"
 }

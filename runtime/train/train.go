@@ -29,6 +29,7 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	cb := defineCallbacks(fs)
 	hist := fs.String("history", "", "write the epochs' reports to the CSV `FILE` (epoch, loss and metrics, lr, seconds)")
 	plotPath := fs.String("plot", "", "draw the training curves into the PNG `FILE`")
+	cw := defineClassWeight(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +69,11 @@ func runTrain(c *cli, fs *flag.FlagSet, args []string) error {
 	}
 	if a, ok := m.(Adapter); ok && done == 0 {
 		a.Adapt(trainSet.X, trainSet.N)
+	}
+	if w, err := cw.apply(m, trainSet); err != nil {
+		return err
+	} else if cw.balanced && !*quiet {
+		fmt.Fprintf(c.stderr, "%s: balanced class weights of the training set: %s\n", c.name, formatClassWeight(w))
 	}
 	if valSet == nil && testSet == nil && !*quiet {
 		fmt.Fprintf(c.stderr, "%s: %s has no test split and no validation data was asked for (--validation-split F, --validation-data PATH): training without validation\n", c.name, d.path)

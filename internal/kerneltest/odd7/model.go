@@ -74,14 +74,15 @@ params holds what every worker shares: the parameters, their gradients,
 the optimizer state and the non-trainable buffers.
 */
 type params struct {
-	p    [NumParams]Float // parameters
-	_    [16]byte
-	g    [NumParams]Float // gradients
-	_    [16]byte
-	s    [StateSlots][672]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
-	seed uint64
-	step int
-	opt  optim.Optimizer[Float]
+	p           [NumParams]Float // parameters
+	_           [16]byte
+	g           [NumParams]Float // gradients
+	_           [16]byte
+	s           [StateSlots][672]Float // optimizer state: exp_avg, exp_avg_sq (NumParams of each row)
+	seed        uint64
+	step        int
+	opt         optim.Optimizer[Float]
+	classWeight [5]float64 // the weight of each class's samples in the training loss
 }
 
 /*
@@ -142,6 +143,7 @@ func New(seed uint64) *Model {
 		Name:  "adam",
 		State: [][]Float{m.s[0][:NumParams], m.s[1][:NumParams]},
 	}
+	m.SetClassWeight(nil)
 	// dense.weight [17 33]: glorot_uniform
 	if err := initializer.Fill(m.p[0:561], "glorot_uniform", 33, 17, rng.New(seed, 0)); err != nil {
 		panic(err)
@@ -212,6 +214,35 @@ func (m *Model) Params() []Float {
 // Grads returns the flat gradient array, matching Params.
 func (m *Model) Grads() []Float {
 	return m.g[:]
+}
+
+/*
+SetClassWeight sets the weight of each class's samples in the training loss,
+as Keras's class_weight: each sample's loss and gradient are multiplied by
+the weight of its target's class, and a batch's loss is the sum of the
+weighted losses over the batch size (Evaluate weighs nothing). w holds the
+weights of classes 0 to len(w)−1 (at most 5), the others weigh 1; nil
+restores the spec's class_weight (1 for every class without one).
+*/
+func (m *Model) SetClassWeight(w []float64) error {
+	if len(w) > 5 {
+		return fmt.Errorf("class weights of %d classes; the model has 5", len(w))
+	}
+	if w == nil {
+		w = []float64{}
+	}
+	for c, v := range w {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("class %d: weight %v is not a finite number of 0 or more", c, v)
+		}
+	}
+	for c := range m.classWeight {
+		m.classWeight[c] = 1.0
+		if c < len(w) {
+			m.classWeight[c] = w[c]
+		}
+	}
+	return nil
 }
 
 // Metrics are the metrics of the spec, by Keras's names.
@@ -466,6 +497,26 @@ func (m *workspace) lossGrad() (float64, int) {
 		p := out[r*5:][:5]
 		t := y[r*5:][:5]
 		d := g[r*5:][:5]
+		cls := 0
+		{
+			if t[0] > t[cls] {
+				cls = 0
+			}
+			if t[1] > t[cls] {
+				cls = 1
+			}
+			if t[2] > t[cls] {
+				cls = 2
+			}
+			if t[3] > t[cls] {
+				cls = 3
+			}
+			if t[4] > t[cls] {
+				cls = 4
+			}
+		}
+		clsW := m.classWeight[cls]
+		sum0 := sum
 		{
 			{
 				if t[0] != 0 {
@@ -496,6 +547,12 @@ func (m *workspace) lossGrad() (float64, int) {
 					sum -= float64(t[4]) * math.Log(min(max(float64(p[4]), 1e-07), 0.9999999))
 				}
 				d[4] = (p[4] - t[4]) * Float(0.14285714285714285)
+			}
+		}
+		if clsW != 1 {
+			sum = sum0 + (sum-sum0)*clsW
+			for j := range d {
+				d[j] *= Float(clsW)
 			}
 		}
 		pi, ti := 0, 0
