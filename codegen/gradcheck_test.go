@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ import (
 // with one backward formula broken on purpose, must fail it.
 
 var keepGradcheck = flag.Bool("gradcheck.keep", false, "keep the packages the gradient check generates under testdata/")
+
+var onlyGradcheck = flag.String("gradcheck.only", "", "check only the specs (and their mutants) whose base name matches this regexp")
 
 // A mutant is a generated package with one formula of model.go (or, where
 // model.go lacks it, of kernels.go: the Go twin of a kernel) broken.
@@ -81,6 +84,11 @@ var mutants = []mutant{
 	// (its first two inputs are one layer), not to the first only.
 	{"concatenate_backward", "merge_elementwise", "copy(dx[r*4:][:4], d[r*24+8:][:4])", "copy(dx[r*4:][:4], d[r*24+12:][:4])"},
 	{"maximum_tie", "merge_elementwise", "if x0[i] != y[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]", "if x0[i] == x0[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]"},
+	// A grouped Conv1D gathers the first group's columns of the output
+	// gradient for every group; a depthwise one adds every group's input
+	// gradient into the first channel.
+	{"grouped_gather", "conv1d", "copy(p[r*3:][:3], dy[r*6+gi*3:][:3])", "copy(p[r*3:][:3], dy[r*6:][:3])"},
+	{"grouped_col2im", "conv1d", "px := dx[(ih*9+iw)*4+gi*1:][:1]", "px := dx[(ih*9+iw)*4:][:1]"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5
@@ -410,8 +418,15 @@ func doGradcheck(t *testing.T) error {
 	gradcheck.results = map[string]*gradcheckResult{}
 	fail := func(name, msg string) { gradcheck.results[name] = &gradcheckResult{ran: true, output: msg} }
 	pkgs := map[string]map[string][]byte{} // files by result name
+	only, err := regexp.Compile(*onlyGradcheck)
+	if err != nil {
+		return err
+	}
 	for _, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if !only.MatchString(base) {
+			continue
+		}
 		gradcheck.specs = append(gradcheck.specs, base)
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -445,6 +460,9 @@ func doGradcheck(t *testing.T) error {
 	sort.Strings(gradcheck.specs)
 	for _, mu := range mutants {
 		name := "mutant_" + mu.name
+		if !only.MatchString(mu.spec) {
+			continue
+		}
 		out, ok := pkgs[mu.spec]
 		if !ok {
 			fail(name, "spec "+mu.spec+" did not generate")
@@ -578,6 +596,8 @@ func TestGradCheckCatchesMutants(t *testing.T) {
 		t.Run(mu.name, func(t *testing.T) {
 			r := gradcheck.results["mutant_"+mu.name]
 			switch {
+			case r == nil:
+				t.Skip("not selected by -gradcheck.only")
 			case r.passed:
 				t.Errorf("%s with %q replaced by %q passed the gradient check", mu.spec, mu.old, mu.new)
 			case !strings.Contains(r.output, "gradient mismatch"):
