@@ -269,12 +269,15 @@ def permute_forward(tw, n, ins, train, draws):
 def unitnorm_forward(tw, n, ins, train, draws):
     # Keras: x / sqrt(max(sum(x²), 1e-12)) along axis (1 the first axis of
     # a sample, -1 the last).
+    # Over one axis, the vector is the whole sample, in whatever order its
+    # layout has it (a flattened NCHW image: featurewise).
     x, lay = ins[0]
     s = in_shape(tw, n)
+    l2n = lambda x, a: x / torch.sqrt(torch.clamp((x * x).sum(a, keepdim=True), min=1e-12))
+    if len(s) == 1:
+        return l2n(x, 1), lay
     x = to_nngen(x, lay, s).reshape(-1, *s)
-    a = n['Attrs']['axis']
-    y = x / torch.sqrt(torch.clamp((x * x).sum(a, keepdim=True), min=1e-12))
-    return from_nngen(y, n['Shape'])
+    return from_nngen(l2n(x, n['Attrs']['axis']), n['Shape'])
 
 
 def pool_args(tw, n):
