@@ -27,14 +27,14 @@ func pairNonNegative(v any) string {
 	return ""
 }
 
-// Ends returns the steps a ZeroPadding1D adds, or a Cropping1D removes,
-// at the start and at the end of the sequence.
+// Ends returns the steps a ZeroPadding1D adds (its padding), or a
+// Cropping1D removes (its cropping), at the start and at the end of the
+// sequence.
 func Ends(n *ir.Node) (start, end int) {
-	f := "padding"
-	if n.Kind == "Cropping1D" {
-		f = "cropping"
+	l, ok := n.Attrs["padding"].([]int)
+	if !ok {
+		l = n.Attrs["cropping"].([]int)
 	}
-	l := n.Attrs[f].([]int)
 	return l[0], l[1]
 }
 

@@ -15,8 +15,13 @@ import (
 // masks and UnitNormalization's scaling.
 
 func init() {
-	Register("ZeroPadding1D", &Kind{Forward: runForward, Backward: runBackward})
-	Register("Cropping1D", &Kind{Forward: runForward, Backward: runBackward})
+	for _, pad := range []bool{true, false} {
+		name := map[bool]string{true: "ZeroPadding1D", false: "Cropping1D"}[pad]
+		Register(name, &Kind{
+			Forward:  func(e *Emitter, n *ir.Node) { runForward(e, n, pad) },
+			Backward: func(e *Emitter, n *ir.Node) { runBackward(e, n, pad) },
+		})
+	}
 	Register("UpSampling1D", &Kind{Forward: upsampleForward, Backward: upsampleBackward})
 	Register("SpatialDropout1D", &Kind{Forward: spatialDropoutForward, Backward: dropoutBackward})
 	Register("Permute", &Kind{Forward: permuteForward, Backward: permuteBackward})
@@ -64,20 +69,20 @@ func addRun(dst, src Code, acc bool) Code {
 }
 
 // run returns where the values of a ZeroPadding1D's input sit in its
-// output, or a Cropping1D's output in its input: the offsets into the
-// input and the output sample and the length of the run.
-func run(n *ir.Node) (inOff, outOff, length int) {
+// output (pad), or a Cropping1D's output in its input: the offsets into
+// the input and the output sample and the length of the run.
+func run(n *ir.Node, pad bool) (inOff, outOff, length int) {
 	c := n.Shape[1]
 	a, _ := layers.Ends(n)
-	if n.Kind == "ZeroPadding1D" {
+	if pad {
 		return 0, a * c, n.Inputs[0].Size()
 	}
 	return a * c, 0, n.Size()
 }
 
 // runForward: y = zeros with y[outOff:][:length] = x[inOff:][:length].
-func runForward(e *Emitter, n *ir.Node) {
-	inOff, outOff, length := run(n)
+func runForward(e *Emitter, n *ir.Node, pad bool) {
+	inOff, outOff, length := run(n, pad)
 	body := e.fwdSamples(n)
 	if length < n.Size() {
 		body = append(body, Clear(Id("y")))
@@ -86,12 +91,12 @@ func runForward(e *Emitter, n *ir.Node) {
 }
 
 // runBackward: dx[inOff:][:length] (+)= d[outOff:][:length], zero elsewhere.
-func runBackward(e *Emitter, n *ir.Node) {
+func runBackward(e *Emitter, n *ir.Node, pad bool) {
 	body, acc, ok := e.bwdSamples(n)
 	if !ok {
 		return
 	}
-	inOff, outOff, length := run(n)
+	inOff, outOff, length := run(n, pad)
 	if !acc && length < n.Inputs[0].Size() {
 		body = append(body, Clear(Id("dx")))
 	}
