@@ -146,8 +146,8 @@ func init() {
 	Register(&Kind{
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
-			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
-			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size).",
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels/groups, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
+			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size); a grouped one runs group by group as im2col and matrix products.",
 		Fields: convFields(2),
 		Shape:  convShape,
 		Params: convParams,
