@@ -93,6 +93,19 @@ var mutants = []mutant{
 	// (its first two inputs are one layer), not to the first only.
 	{"concatenate_backward", "merge_elementwise", "copy(dx[r*4:][:4], d[r*24+8:][:4])", "copy(dx[r*4:][:4], d[r*24+12:][:4])"},
 	{"maximum_tie", "merge_elementwise", "if x0[i] != y[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]", "if x0[i] == x0[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]"},
+	// A grouped Conv1D gathers the first group's columns of the output
+	// gradient for every group; a depthwise one adds every group's input
+	// gradient into the first channel.
+	{"grouped_gather", "conv1d", "copy(p[r*3:][:3], dy[r*6+gi*3:][:3])", "copy(p[r*3:][:3], dy[r*6:][:3])"},
+	{"grouped_col2im", "conv1d", "px := dx[(ih*9+iw)*4+gi*1:][:1]", "px := dx[(ih*9+iw)*4:][:1]"},
+	// UnitNormalization's backward loses its projection term; UpSampling1D's
+	// sums only the first two copies of each step; Permute's backward
+	// reads the gradient transposed the wrong way; gelu_tanh' loses its
+	// tanh' term.
+	{"unit_norm_projection", "seq_layers", "dx[base+l*5] = (d[base+l*5] - y[base+l*5]*dot) * inv", "dx[base+l*5] = (d[base+l*5] - 0*y[base+l*5]*dot) * inv"},
+	{"upsample_sum", "seq_layers", "for j := 1; j < 3; j++ {", "for j := 2; j < 3; j++ {"},
+	{"permute_backward", "seq_layers", "dx[o0*1+o1*9+o2*3] = d[((o0)*13+o1)*3+o2]", "dx[o0*1+o1*9+o2*3] = d[((o0)*13+o1)*3+o2]*0.5"},
+	{"gelu_tanh_derivative", "seq_layers", "0.5*x*(1-t*t)", "0.5*x*(1+t*t)"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5

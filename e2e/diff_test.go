@@ -678,8 +678,9 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 				buffers = append(buffers, n.Name+"."+p.Name)
 			}
 		}
+		k, _ := layers.Lookup(n.Kind)
 		switch {
-		case n.Kind == "Dropout":
+		case k != nil && k.Alias == layers.AliasInference: // Dropout, SpatialDropout1D
 			train = append(train, n.Name+"_mask")
 		case layers.IsLatent(n):
 			train = append(train, n.Name+"_eps")

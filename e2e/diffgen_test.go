@@ -725,6 +725,23 @@ func pool1DStrides(g *generator, in []int) any {
 	return []int{1 + g.r.IntN(3)}
 }
 
+// groupsSampler draws a convolution's groups: one half of the time, else
+// a divisor of the input's channels (the filters may still not be a
+// multiple of it: then the shape rule rejects the draw).
+func groupsSampler(g *generator, in []int) any {
+	c := in[len(in)-1]
+	if g.r.IntN(2) == 0 || c < 2 {
+		return 1
+	}
+	var divs []int
+	for d := 2; d <= c; d++ {
+		if c%d == 0 {
+			divs = append(divs, d)
+		}
+	}
+	return divs[g.r.IntN(len(divs))]
+}
+
 // fieldSamplers draw the fields whose sensible values depend on the kind
 // or on the input's shape; every other field is drawn from its type.
 var fieldSamplers = map[string]func(g *generator, in []int) any{
@@ -751,6 +768,28 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 	"MaxPooling1D.strides":       pool1DStrides,
 	"AveragePooling1D.pool_size": pool1DSize,
 	"AveragePooling1D.strides":   pool1DStrides,
+	"Conv1D.kernel_size":         func(g *generator, in []int) any { return []int{1 + g.r.IntN(3)} },
+	"Conv1D.strides":             func(g *generator, in []int) any { return []int{1 + g.r.IntN(2)} },
+	"Conv1D.dilation_rate":       func(g *generator, in []int) any { return []int{1 + g.r.IntN(2)} },
+	"Conv1D.groups":              groupsSampler,
+	"Conv2D.groups":              groupsSampler,
+	"ZeroPadding1D.padding":      func(g *generator, in []int) any { return []int{g.r.IntN(3), g.r.IntN(3)} },
+	"Cropping1D.cropping":        func(g *generator, in []int) any { return []int{g.r.IntN(2), g.r.IntN(2)} },
+	"SpatialDropout1D.rate":      func(g *generator, in []int) any { return 0.7 * g.r.Float64() },
+	"Permute.dims": func(g *generator, in []int) any {
+		var dims []int
+		for _, d := range g.r.Perm(len(in)) {
+			dims = append(dims, d+1)
+		}
+		return dims
+	},
+	"UnitNormalization.axis": func(g *generator, in []int) any {
+		if g.r.IntN(2) == 0 {
+			return -1
+		}
+		a := 1 + g.r.IntN(len(in))
+		return []int{a, a - len(in) - 1}[g.r.IntN(2)]
+	},
 	"Concatenate.axis": func(g *generator, in []int) any {
 		opts := []int{-1}
 		for a := 1; a <= len(in); a++ {

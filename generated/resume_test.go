@@ -13,6 +13,7 @@ import (
 	"github.com/nngen/nngen/generated/mnist_vae"
 	"github.com/nngen/nngen/generated/seq_mnist_lstm"
 	"github.com/nngen/nngen/generated/seq_mnist_rnn"
+	"github.com/nngen/nngen/generated/timeseries_conv1d"
 	"github.com/nngen/nngen/generated/vae_sampled"
 	"github.com/nngen/nngen/runtime/data"
 	"github.com/nngen/nngen/runtime/rng"
@@ -41,6 +42,7 @@ var shipped = []struct {
 	{"char_rnn", func(s uint64) resumable { return char_rnn.New(s) }},
 	{"mnist_vae", func(s uint64) resumable { return mnist_vae.New(s) }},
 	{"vae_sampled", func(s uint64) resumable { return vae_sampled.New(s) }},
+	{"timeseries_conv1d", func(s uint64) resumable { return timeseries_conv1d.New(s) }},
 }
 
 // TestResumeOtherWorkers trains each shipped model k steps on w1 workers,

@@ -96,6 +96,9 @@ const (
 	Direct Method = "direct"
 	// Im2col runs a Conv2D as im2col copies and matrix products.
 	Im2col Method = "im2col"
+	// Grouped runs a grouped convolution (groups > 1) as im2col copies
+	// and matrix products, group by group.
+	Grouped Method = "grouped"
 	// Tiles runs a MaxPooling2D whose windows tile its input with the
 	// MaxPool kernels; backward finds each maximum again.
 	Tiles Method = "tiles"

@@ -24,6 +24,7 @@ var activations = map[string]*Activation{
 	"softmax":    {Doc: "f(x)_j = e^x_j / Σ_k e^x_k over the last axis.", Rowwise: true},
 	// Keras's other activations (keras/src/activations).
 	"gelu":         {Doc: "f(x) = x·Φ(x) = x/2·(1 + erf(x/√2)), the exact form (Keras's approximate=False).", Pre: true},
+	"gelu_tanh":    {Doc: "f(x) = x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh form: Keras's gelu(x, approximate=True), PyTorch's nn.GELU(approximate='tanh').", Pre: true},
 	"elu":          {Doc: "f(x) = x for x > 0, else e^x − 1 (alpha 1)."},
 	"selu":         {Doc: "f(x) = λ·x for x > 0, else λ·α·(e^x − 1), with λ ≈ 1.0507 and α ≈ 1.6733."},
 	"softplus":     {Doc: "f(x) = log(1 + e^x)."},

@@ -49,62 +49,148 @@ func geometry(in []int, k, s, d []int, padding string) (Geom, error) {
 	return g, nil
 }
 
-// ConvGeometry is the window geometry of a Conv2D node over the input shape in.
+// ConvGeometry is the window geometry of a convolution node over the input
+// shape in.
+//
+// A 1-D convolution (its kernel_size one integer) sees its [steps,
+// channels] input as a [1, steps, channels] image with windows [1,
+// kernel_size], so that a row of outputs is every step: causal padding is
+// dilation·(kernel_size − 1) zeros on the left, as Keras pads.
 func ConvGeometry(n *ir.Node, in []int) (Geom, error) {
-	return geometry(in, n.Attrs["kernel_size"].([]int), n.Attrs["strides"].([]int), n.Attrs["dilation_rate"].([]int), n.Str("padding"))
+	k, s, d, pad := n.Attrs["kernel_size"].([]int), n.Attrs["strides"].([]int), n.Attrs["dilation_rate"].([]int), n.Str("padding")
+	if len(k) != 1 {
+		return geometry(in, k, s, d, pad)
+	}
+	if len(in) != 2 {
+		return Geom{}, fmt.Errorf("needs an input of shape [steps, channels], got %v (a Reshape layer can give it one)", in)
+	}
+	if pad != "causal" {
+		return geometry([]int{1, in[0], in[1]}, []int{1, k[0]}, []int{1, s[0]}, []int{1, d[0]}, pad)
+	}
+	// Causal: valid over the input with its left padding.
+	g, err := geometry([]int{1, in[0] + d[0]*(k[0]-1), in[1]}, []int{1, k[0]}, []int{1, s[0]}, []int{1, d[0]}, "valid")
+	g.W, g.PL = in[0], d[0]*(k[0]-1)
+	return g, err
+}
+
+// ints1 checks a field of one positive integer.
+func ints1(v any) string {
+	if l := v.([]int); len(l) != 1 || l[0] <= 0 {
+		return "must be one positive integer"
+	}
+	return ""
+}
+
+// convFields are the fields of a convolution over rank axes (1 or 2).
+func convFields(rank int) []Field {
+	check, both, pads := ints2, " (one integer: both)", "valid: no padding; same: output size ceil(input/stride), zero padding (extra at the bottom and right)."
+	if rank == 1 {
+		check, both, pads = ints1, "", "valid: no padding; same: output length ceil(steps/stride), zero padding (extra at the end); causal: dilation_rate·(kernel_size − 1) zeros before the first step, so that output t sees no input after t (as Keras's causal)."
+	}
+	enum := []string{"valid", "same"}
+	if rank == 1 {
+		enum = append(enum, "causal")
+	}
+	ones := []int{1, 1}[:rank]
+	return []Field{
+		{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
+		{Name: "kernel_size", Type: IntsField, Doc: "Window " + map[int]string{1: "length.", 2: "height and width" + both + "."}[rank], Check: check, Broadcast: rank},
+		{Name: "strides", Type: IntsField, Default: ones, Doc: "Steps of the window" + both + ".", Check: check, Broadcast: rank},
+		{Name: "padding", Type: StringField, Default: "valid", Doc: pads, Enum: enum},
+		{Name: "dilation_rate", Type: IntsField, Default: ones, Doc: "Spacing of the window's taps" + both + ".", Check: check, Broadcast: rank},
+		{Name: "groups", Type: IntField, Default: 1, Doc: "Number of groups the channels are split in: group i of filters/groups filters sees only group i of channels/groups input channels (Keras's and PyTorch's groups); filters and the input's channels must be multiples of it.", Check: positive},
+		actField("linear"),
+		{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds a bias vector."},
+		{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of the kernel.", Enum: Initializers},
+		{Name: "bias_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of the bias.", Enum: Initializers},
+	}
+}
+
+// convShape is the shape rule of Conv1D and Conv2D.
+func convShape(n *ir.Node, in [][]int) ([]int, error) {
+	g, err := ConvGeometry(n, in[0])
+	if err != nil {
+		return nil, err
+	}
+	if n.Str("padding") != "valid" && (g.SH > 1 || g.SW > 1) && (g.DH > 1 || g.DW > 1) {
+		return nil, fmt.Errorf("strides and dilation_rate cannot both exceed 1 (as in Keras)")
+	}
+	f, groups := n.Int("filters"), n.Int("groups")
+	if f%groups != 0 || g.C%groups != 0 {
+		return nil, fmt.Errorf("groups %d must divide both filters (%d) and the input's channels (%d)", groups, f, g.C)
+	}
+	if len(in[0]) == 2 {
+		return []int{g.OW, f}, nil
+	}
+	return []int{g.OH, g.OW, f}, nil
+}
+
+// convParams are the kernel, PyTorch's [filters, channels/groups, kh, kw]
+// ([filters, channels/groups, kernel_size] for Conv1D), and the bias.
+func convParams(n *ir.Node) []ir.Param {
+	g, _ := ConvGeometry(n, n.Inputs[0].Shape)
+	f, cg := n.Int("filters"), g.C/n.Int("groups")
+	fanIn, fanOut := cg*g.KH*g.KW, f*g.KH*g.KW
+	shape := []int{f, cg, g.KH, g.KW}
+	if len(n.Inputs[0].Shape) == 2 {
+		shape = []int{f, cg, g.KW}
+	}
+	ps := []ir.Param{{Name: "weight", Shape: shape, Init: n.Str("kernel_initializer"), FanIn: fanIn, FanOut: fanOut}}
+	if n.Bool("use_bias") {
+		ps = append(ps, ir.Param{Name: "bias", Shape: []int{f}, Init: n.Str("bias_initializer"), FanIn: fanIn, FanOut: fanOut})
+	}
+	return ps
 }
 
 func init() {
 	Register(&Kind{
 		Name: "Conv2D",
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
-			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
-			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size).",
-		Fields: []Field{
-			{Name: "filters", Type: IntField, Doc: "Number of output channels.", Check: positive},
-			{Name: "kernel_size", Type: IntsField, Doc: "Window height and width (one integer: both).", Check: ints2, Broadcast: 2},
-			{Name: "strides", Type: IntsField, Default: []int{1, 1}, Doc: "Steps of the window (one integer: both).", Check: ints2, Broadcast: 2},
-			{Name: "padding", Type: StringField, Default: "valid", Doc: "valid: no padding; same: output size ceil(input/stride), zero padding (extra at the bottom and right).", Enum: []string{"valid", "same"}},
-			{Name: "dilation_rate", Type: IntsField, Default: []int{1, 1}, Doc: "Spacing of the window's taps (one integer: both).", Check: ints2, Broadcast: 2},
-			actField("linear"),
-			{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds a bias vector."},
-			{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of the kernel.", Enum: Initializers},
-			{Name: "bias_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of the bias.", Enum: Initializers},
-		},
-		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
-			g, err := ConvGeometry(n, in[0])
-			if err != nil {
-				return nil, err
-			}
-			if n.Str("padding") == "same" && (g.SH > 1 || g.SW > 1) && (g.DH > 1 || g.DW > 1) {
-				return nil, fmt.Errorf("strides and dilation_rate cannot both exceed 1 (as in Keras)")
-			}
-			return []int{g.OH, g.OW, n.Int("filters")}, nil
-		},
-		Params: func(n *ir.Node) []ir.Param {
-			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
-			f := n.Int("filters")
-			fanIn, fanOut := g.C*g.KH*g.KW, f*g.KH*g.KW
-			ps := []ir.Param{{Name: "weight", Shape: []int{f, g.C, g.KH, g.KW}, Init: n.Str("kernel_initializer"), FanIn: fanIn, FanOut: fanOut}}
-			if n.Bool("use_bias") {
-				ps = append(ps, ir.Param{Name: "bias", Shape: []int{f}, Init: n.Str("bias_initializer"), FanIn: fanIn, FanOut: fanOut})
-			}
-			return ps
-		},
+			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels/groups, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
+			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size); a grouped one runs group by group as im2col and matrix products.",
+		Fields: convFields(2),
+		Shape:  convShape,
+		Params: convParams,
 		Act:    func(n *ir.Node) string { return n.Str("activation") },
 		Select: convSelect,
 		Fuse:   convFuse,
 		Summary: func(n *ir.Node) string {
 			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
-			return fmt.Sprintf("Conv2D %dx%d, %d→%d channels, %dx%d→%dx%d, %s", g.KH, g.KW, g.C, n.Int("filters"), g.H, g.W, g.OH, g.OW, n.Str("activation"))
+			return fmt.Sprintf("Conv2D %dx%d, %d→%d channels%s, %dx%d→%dx%d, %s", g.KH, g.KW, g.C, n.Int("filters"), groupsText(n), g.H, g.W, g.OH, g.OW, n.Str("activation"))
 		},
 	})
+	Register(&Kind{
+		Name: "Conv1D",
+		Doc: "1-D convolution over [steps, channels] inputs (Keras's channels_last): y = activation(conv(x, W) + b), output [steps', filters]. " +
+			"The kernel is stored as PyTorch's nn.Conv1d.weight, [filters, channels/groups, kernel_size]. Computed as a Conv2D of height 1, by the same kernels.",
+		Fields: convFields(1),
+		Shape:  convShape,
+		Params: convParams,
+		Act:    func(n *ir.Node) string { return n.Str("activation") },
+		Select: convSelect,
+		Fuse:   convFuse,
+		Summary: func(n *ir.Node) string {
+			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
+			return fmt.Sprintf("Conv1D %d, %d→%d channels%s, %d→%d steps, %s padding, %s", g.KW, g.C, n.Int("filters"), groupsText(n), g.W, g.OW, n.Str("padding"), n.Str("activation"))
+		},
+	})
+}
+
+// groupsText is ", N groups" for a grouped convolution, else "".
+func groupsText(n *ir.Node) string {
+	if gr := n.Int("groups"); gr > 1 {
+		return fmt.Sprintf(", %d groups", gr)
+	}
+	return ""
 }
 
 // convSelect returns the forward and backward methods of a Conv2D.
 func convSelect(n *ir.Node) (fwd, back ir.Method) {
 	g, _ := ConvGeometry(n, n.Inputs[0].Shape)
 	valid := n.Str("padding") == "valid"
+	if n.Int("groups") > 1 {
+		return ir.Grouped, ir.Grouped
+	}
 	switch {
 	case winograd(g, n):
 		return ir.Winograd, ir.Winograd

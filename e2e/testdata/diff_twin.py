@@ -116,6 +116,7 @@ def act(name, t, lay):
 SELU_ALPHA, SELU_SCALE = 1.67326324235437728481704299167, 1.05070098735548049341933498529
 ACTS = {  # Keras's definitions (keras/src/activations)
     'gelu': lambda t: 0.5 * t * (1 + torch.erf(t / math.sqrt(2))),
+    'gelu_tanh': lambda t: F.gelu(t, approximate='tanh'),
     'elu': lambda t: torch.where(t > 0, t, torch.expm1(t)),
     'selu': lambda t: SELU_SCALE * torch.where(t > 0, t, SELU_ALPHA * torch.expm1(t)),
     'softplus': F.softplus,
@@ -203,7 +204,7 @@ def activation_forward(tw, n, ins, train, draws):
 
 def conv_module(tw, n):
     a, s = n['Attrs'], in_shape(tw, n)
-    return nn.Conv2d(s[2], a['filters'], a['kernel_size'], stride=a['strides'], dilation=a['dilation_rate'], bias=a['use_bias'])
+    return nn.Conv2d(s[2], a['filters'], a['kernel_size'], stride=a['strides'], dilation=a['dilation_rate'], groups=a['groups'], bias=a['use_bias'])
 
 
 def conv_forward(tw, n, ins, train, draws):
@@ -215,6 +216,76 @@ def conv_forward(tw, n, ins, train, draws):
     y = mod(tw, n)(x)
     tw.pre[n['Name']] = y, 'nchw'
     return act(a['activation'], y, 'nchw'), 'nchw'
+
+
+def conv1d_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    return nn.Conv1d(s[1], a['filters'], a['kernel_size'][0], stride=a['strides'][0], dilation=a['dilation_rate'][0], groups=a['groups'], bias=a['use_bias'])
+
+
+def conv1d_forward(tw, n, ins, train, draws):
+    # [N, steps, C] as PyTorch's [N, C, steps]; Keras's same and causal
+    # padding as F.pad.
+    x, lay = ins[0]
+    assert lay == 'plain'
+    a = n['Attrs']
+    k, s, d = a['kernel_size'][0], a['strides'][0], a['dilation_rate'][0]
+    x = x.transpose(1, 2)
+    if a['padding'] == 'same':
+        x = F.pad(x, same_pad(in_shape(tw, n)[0], k, s, d))
+    elif a['padding'] == 'causal':
+        x = F.pad(x, (d * (k - 1), 0))
+    y = getattr(tw, n['Name'])(x).transpose(1, 2)
+    tw.pre[n['Name']] = y, 'plain'
+    return act(a['activation'], y, 'plain'), 'plain'
+
+
+def zeropad1d_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    a, b = n['Attrs']['padding']
+    return F.pad(x, (0, 0, a, b)), lay
+
+
+def crop1d_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    a, b = n['Attrs']['cropping']
+    return x[:, a:x.shape[1] - b], lay
+
+
+def upsample1d_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    return x.repeat_interleave(n['Attrs']['size'], dim=1), lay
+
+
+def spatial_dropout_forward(tw, n, ins, train, draws):
+    # One mask value per feature of a sample: the first step's, at every
+    # step (nngen's mask holds it at each).
+    x, lay = ins[0]
+    if not train:
+        return x, lay
+    mask = draws['train.' + n['Name'] + '_mask'].reshape(x.shape)
+    return x * mask[:, :1, :], lay
+
+
+def permute_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    s = in_shape(tw, n)
+    x = to_nngen(x, lay, s).reshape(-1, *s)
+    return from_nngen(x.permute(0, *n['Attrs']['dims']), n['Shape'])
+
+
+def unitnorm_forward(tw, n, ins, train, draws):
+    # Keras: x / sqrt(max(sum(x²), 1e-12)) along axis (1 the first axis of
+    # a sample, -1 the last).
+    # Over one axis, the vector is the whole sample, in whatever order its
+    # layout has it (a flattened NCHW image: featurewise).
+    x, lay = ins[0]
+    s = in_shape(tw, n)
+    l2n = lambda x, a: x / torch.sqrt(torch.clamp((x * x).sum(a, keepdim=True), min=1e-12))
+    if len(s) == 1:
+        return l2n(x, 1), lay
+    x = to_nngen(x, lay, s).reshape(-1, *s)
+    return from_nngen(l2n(x, n['Attrs']['axis']), n['Shape'])
 
 
 def pool_args(tw, n):
@@ -590,6 +661,8 @@ MODULES = {
     'MaxPooling1D': none, 'AveragePooling1D': none,
     'Concatenate': none, **{k: none for k in MERGES}, 'InputSlice': none, 'Dot': none,
     'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
+    'Conv1D': conv1d_module, 'ZeroPadding1D': none, 'Cropping1D': none, 'UpSampling1D': none,
+    'SpatialDropout1D': none, 'Permute': none, 'UnitNormalization': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -604,6 +677,9 @@ FORWARD = {
     'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
     **{k: merge_forward(k) for k in MERGES},
     'LeakyReLU': leaky_forward, 'ReLU': relu_forward, 'PReLU': prelu_forward,
+    'Conv1D': conv1d_forward, 'ZeroPadding1D': zeropad1d_forward, 'Cropping1D': crop1d_forward,
+    'UpSampling1D': upsample1d_forward, 'SpatialDropout1D': spatial_dropout_forward,
+    'Permute': permute_forward, 'UnitNormalization': unitnorm_forward,
 }
 
 

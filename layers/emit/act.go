@@ -164,9 +164,33 @@ var activations = map[string]*Activation{
 			}
 		},
 	},
+	"gelu_tanh": {
+		Fwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("x").Op(":=").Add(f64(Id("v"))),
+				s_i().Op("=").Id("Float").Call(Lit(0.5).Op("*").Id("x").Op("*").Parens(Lit(1).Op("+").Add(mathf("Tanh", Lit(sqrt2OverPi).Op("*").Parens(Id("x").Op("+").Lit(geluCubic).Op("*").Id("x").Op("*").Id("x").Op("*").Id("x")))))),
+			}
+		},
+		// f' = (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), from
+		// the kept input x, t the tanh of the forward pass.
+		Bwd: func(e *Emitter) []Code {
+			return []Code{
+				Id("x").Op(":=").Add(f64(x_i())),
+				Id("t").Op(":=").Add(mathf("Tanh", Lit(sqrt2OverPi).Op("*").Parens(Id("x").Op("+").Lit(geluCubic).Op("*").Id("x").Op("*").Id("x").Op("*").Id("x")))),
+				d_i().Op("*=").Id("Float").Call(Lit(0.5).Op("*").Parens(Lit(1).Op("+").Id("t")).Op("+").
+					Lit(0.5).Op("*").Id("x").Op("*").Parens(Lit(1).Op("-").Id("t").Op("*").Id("t")).Op("*").Lit(sqrt2OverPi).Op("*").Parens(Lit(1).Op("+").Lit(3 * geluCubic).Op("*").Id("x").Op("*").Id("x"))),
+			}
+		},
+	},
 	"swish": swish,
 	"silu":  swish,
 }
+
+// The constants of gelu's tanh form: √(2/π) and the cubic term's factor.
+const (
+	sqrt2OverPi = 0.797884560802865355879892119868763737
+	geluCubic   = 0.044715
+)
 
 // invSqrt2Pi is 1/√(2π), the standard normal density at 0.
 const invSqrt2Pi = 0.398942280401432677939946059934

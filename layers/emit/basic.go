@@ -63,27 +63,31 @@ func init() {
 				),
 			)
 		},
-		Backward: func(e *Emitter, n *ir.Node) {
-			dx, acc, ok := e.GradIn(n, 0)
-			if !ok {
-				return
-			}
-			op := "="
-			if acc {
-				op = "+="
-			}
-			e.Block(
-				Id("mask").Op(":=").Id("m").Dot(n.Name+"_mask").Index(Op(":")),
-				Id("d").Op(":=").Add(e.Grad(n)).Index(Op(":").Len(Id("mask"))),
-				Id("dx").Op(":=").Parens(dx).Index(Op(":").Len(Id("mask"))),
-				For(Id("i").Op(":=").Range().Id("mask")).Block(
-					Id("dx").Index(Id("i")).Op(op).Id("d").Index(Id("i")).Op("*").Id("mask").Index(Id("i")),
-				),
-			)
-		},
+		Backward: dropoutBackward,
 	})
 	Register("Flatten", &Kind{
 		Forward:  func(e *Emitter, n *ir.Node) {},
 		Backward: func(e *Emitter, n *ir.Node) {},
 	})
+}
+
+// dropoutBackward is the backward pass of a dropout layer: dx (+)= d·mask,
+// the mask holding 0 or 1/(1−rate) per value of the batch.
+func dropoutBackward(e *Emitter, n *ir.Node) {
+	dx, acc, ok := e.GradIn(n, 0)
+	if !ok {
+		return
+	}
+	op := "="
+	if acc {
+		op = "+="
+	}
+	e.Block(
+		Id("mask").Op(":=").Id("m").Dot(n.Name+"_mask").Index(Op(":")),
+		Id("d").Op(":=").Add(e.Grad(n)).Index(Op(":").Len(Id("mask"))),
+		Id("dx").Op(":=").Parens(dx).Index(Op(":").Len(Id("mask"))),
+		For(Id("i").Op(":=").Range().Id("mask")).Block(
+			Id("dx").Index(Id("i")).Op(op).Id("d").Index(Id("i")).Op("*").Id("mask").Index(Id("i")),
+		),
+	)
 }

@@ -7,10 +7,13 @@ import (
 )
 
 func init() {
-	Register("Conv2D", &Kind{
-		Forward:  convForward,
-		Backward: convBackward,
-	})
+	// A Conv1D is a Conv2D of height 1 (layers.ConvGeometry).
+	for _, name := range []string{"Conv2D", "Conv1D"} {
+		Register(name, &Kind{
+			Forward:  convForward,
+			Backward: convBackward,
+		})
+	}
 }
 
 // colName is the im2col scratch buffer of a Conv2D node: one sample's
@@ -35,12 +38,18 @@ func sample(buf string, size int) *Statement {
 // of channel 0, and runs only for taps inside the input; outside receives
 // the taps that fall in the padding (nil: nothing to do there).
 func windows(g convGeom, body func(row, tap, in Code) []Code, outside func(row, tap Code) []Code) Code {
+	return windowsIn(g, g.C, body, outside)
+}
+
+// windowsIn is windows over an input of cin channels a pixel, of which the
+// windows take g.C (one group of a grouped convolution).
+func windowsIn(g convGeom, cin int, body func(row, tap, in Code) []Code, outside func(row, tap Code) []Code) Code {
 	kk := g.C * g.KH * g.KW
 	inner := []Code{
 		Id("iw").Op(":=").Id("ow").Op("*").Lit(g.SW).Op("-").Lit(g.PL).Op("+").Id("kw").Op("*").Lit(g.DW),
 		Id("tap").Op(":=").Id("kh").Op("*").Lit(g.KW).Op("+").Id("kw"),
 	}
-	inside := body(Id("row"), Id("tap"), Parens(Id("ih").Op("*").Lit(g.W).Op("+").Id("iw")).Op("*").Lit(g.C))
+	inside := body(Id("row"), Id("tap"), Parens(Id("ih").Op("*").Lit(g.W).Op("+").Id("iw")).Op("*").Lit(cin))
 	cond := Id("ih").Op("<").Lit(0).Op("||").Id("ih").Op(">=").Lit(g.H).Op("||").Id("iw").Op("<").Lit(0).Op("||").Id("iw").Op(">=").Lit(g.W)
 	if outside != nil {
 		inner = append(inner, If(cond).Block(append(outside(Id("row"), Id("tap")), Continue())...))
@@ -160,6 +169,9 @@ func view(buf string, off Code, n int) *Statement {
 func convForward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
 	switch n.Method {
+	case ir.Grouped:
+		convForwardGrouped(e, n, g)
+		return
 	case ir.Winograd:
 		convForwardWino(e, n, g)
 		return
@@ -191,6 +203,9 @@ func convForward(e *Emitter, n *ir.Node) {
 func convBackward(e *Emitter, n *ir.Node) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
 	switch n.BackMethod {
+	case ir.Grouped:
+		convBackwardGrouped(e, n, g)
+		return
 	case ir.Winograd:
 		convBackwardWino(e, n, g)
 		return
