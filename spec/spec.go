@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -161,6 +162,51 @@ func (p *parser) ints(n *yaml.Node, what string) ([]int, bool) {
 		out = append(out, v)
 	}
 	return out, ok
+}
+
+// sides reads a field of both ends of axes axes (layers.Field.Sides): an
+// integer, a list of axes integers, or a list of axes pairs.
+func (p *parser) sides(n *yaml.Node, what string, axes int) ([]int, bool) {
+	if n.Kind == yaml.ScalarNode {
+		v, ok := p.integer(n, what)
+		return slices.Repeat([]int{v}, 2*axes), ok
+	}
+	msg := fmt.Sprintf("%s must be an integer, a list of %d integers or a list of %d pairs [before, after], got %s", what, axes, axes, show(n))
+	if axes == 1 {
+		msg = fmt.Sprintf("%s must be an integer or a pair [before, after], got %s", what, show(n))
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s", msg)
+		return nil, false
+	}
+	if axes == 1 && len(n.Content) == 2 && n.Content[0].Kind == yaml.ScalarNode {
+		return p.ints(n, what) // the pair of one axis
+	}
+	if len(n.Content) != axes {
+		p.errorf(n, "%s", msg)
+		return nil, false
+	}
+	var out []int
+	for _, c := range n.Content {
+		if c.Kind == yaml.ScalarNode {
+			v, ok := p.integer(c, what+" element")
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v, v)
+			continue
+		}
+		pair, ok := p.ints(c, what+" element")
+		if !ok {
+			return nil, false
+		}
+		if len(pair) != 2 {
+			p.errorf(c, "%s", msg)
+			return nil, false
+		}
+		out = append(out, pair...)
+	}
+	return out, true
 }
 
 func (p *parser) strs(n *yaml.Node, what string) ([]string, []*yaml.Node) {
