@@ -28,8 +28,8 @@ func Sides(n *ir.Node, field string) (t, b, l, r int) {
 }
 
 // sidesField is ZeroPadding2D's padding or Cropping2D's cropping.
-func sidesField(name, what string) Field {
-	return Field{Name: name, Type: IntsField, Default: []int{1, 1, 1, 1}, Sides: 2, Check: noneNegative,
+func sidesField(name, what string, def int) Field {
+	return Field{Name: name, Type: IntsField, Default: []int{def, def, def, def}, Sides: 2, Check: noneNegative,
 		Doc: "Rows and columns of " + what + ": an integer (every side), [rows, columns] (both sides of each axis) or [[top, bottom], [left, right]]."}
 }
 
@@ -57,7 +57,7 @@ func init() {
 	Register(&Kind{
 		Name:   "ZeroPadding2D",
 		Doc:    "Adds rows and columns of zeros around a [height, width, channels] input: [H, W, C] → [top+H+bottom, left+W+right, C].",
-		Fields: []Field{sidesField("padding", "zeros to add")},
+		Fields: []Field{sidesField("padding", "zeros to add", 1)},
 		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 			if err := imageInput(in[0]); err != nil {
 				return nil, err
@@ -72,7 +72,7 @@ func init() {
 	Register(&Kind{
 		Name:   "Cropping2D",
 		Doc:    "Removes rows and columns at the borders of a [height, width, channels] input: [H, W, C] → [H−top−bottom, W−left−right, C].",
-		Fields: []Field{sidesField("cropping", "the input to remove")},
+		Fields: []Field{sidesField("cropping", "the input to remove", 0)},
 		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 			if err := imageInput(in[0]); err != nil {
 				return nil, err

@@ -251,7 +251,7 @@ func show(n *yaml.Node) string {
 	return "nothing"
 }
 
-var topKeys = []string{"name", "input_shape", "batch_size", "seed", "dtype", "layers", "output", "loss", "optimizer", "metrics"}
+var topKeys = []string{"name", "input_shape", "batch_size", "seed", "dtype", "layers", "output", "target", "loss", "optimizer", "metrics"}
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -377,7 +377,25 @@ func (p *parser) parse(src []byte) *ir.Model {
 		p.graph(m, e.val, inShape, out)
 		defaultClipNorm(m, top)
 	}
+	p.target(m, top)
 	return m
+}
+
+// target reads the key target: input, which makes the model's targets its
+// inputs (an autoencoder, as Keras's fit(x, x)); the Validate pass checks
+// that the output has the input's shape.
+func (p *parser) target(m *ir.Model, top map[string]entry) {
+	e, ok := top["target"]
+	if !ok {
+		return
+	}
+	if s, ok := p.str(e.val, "target"); !ok {
+		return
+	} else if s != "input" {
+		p.errorf(e.val, "target must be input (the model's targets are its inputs), got %q", s)
+		return
+	}
+	m.TargetIsInput, m.TargetPos = true, pos(e.val)
 }
 
 // parserProblems are the problems yaml.v3's parser (not its scanner)
