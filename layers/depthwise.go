@@ -28,8 +28,8 @@ func DepthwiseChannels(n *ir.Node) int {
 	return s[len(s)-1] * n.Int("depth_multiplier")
 }
 
-// depthwiseShape is the [OH, OW] of n's window over in, checked as
-// Conv2D's.
+// depthwiseShape returns the window geometry of n over in, checked as
+// Conv2D's (strides and dilation not both above 1).
 func depthwiseShape(n *ir.Node, in []int) (Geom, error) {
 	g, err := ConvGeometry(n, in)
 	if err != nil {
