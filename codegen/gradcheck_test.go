@@ -26,6 +26,7 @@ import (
 // central finite differences of the loss, and runs all of them in one
 // `go test` so they share the build. Mutants, copies of a generated package
 // with one backward formula broken on purpose, must fail it.
+// -gradcheck.specs GLOB checks only the specs it matches and their mutants.
 
 var keepGradcheck = flag.Bool("gradcheck.keep", false, "keep the packages the gradient check generates under testdata/")
 
@@ -119,6 +120,20 @@ var mutants = []mutant{
 	{"categorical_hinge_neg", "loss_categorical_hinge", "d[k] += (1 - t[k])", "d[k] += 0 * (1 - t[k])"},
 	{"cosine_norm_term", "loss_cosine", "k = dot / (nt * np * np * np)", "k = 0 * dot / (nt * np * np * np)"},
 	{"focal_balancing", "loss_focal_logits", "g *= cw", "g *= 1"},
+	// The 2-D geometry layers: Cropping2D's gradient lands one column left
+	// (the one added to another consumer's); ZeroPadding2D's is read one
+	// column left; bilinear UpSampling2D gives its last source the third's
+	// weight; nearest UpSampling2D keeps one gradient of each block.
+	{"cropping_backward", "spatial_pad_crop", "d := dst[((b*6+r+1)*5+2)*3:][:6]", "d := dst[((b*6+r+1)*5+1)*3:][:6]"},
+	{"zero_padding_backward", "spatial_pad_crop", "s := src[((b*7+r+1)*6+2)*3:][:6]\n\t\t\t\tcopy", "s := src[((b*7+r+1)*6+1)*3:][:6]\n\t\t\t\tcopy"},
+	{"bilinear_weight", "upsampling", "dx[i11+k] += w11 * g", "dx[i11+k] += (w10 + 0*w11) * g"},
+	{"nearest_block_sum", "upsampling", "d[k] += v", "d[k] = v"},
+	// Conv2DTranspose's input gradient reads the kernel flipped; the
+	// depthwise input gradient reads the first multiplier's kernel for
+	// every output; SeparableConv2D's drops the tap of its input gradient.
+	{"conv_transpose_flip", "conv_transpose", "wt[(k*3+c)*2+i] = w[(i*3+c)*9+k]", "wt[(k*3+c)*2+i] = w[(i*3+c)*9+8-k]"},
+	{"depthwise_multiplier", "depthwise", "dx[xi+i/3] += wt[t+i] * d[o+i]", "dx[xi+i/3] += wt[t+i-i%3] * d[o+i]"},
+	{"separable_input_grad", "separable", "dx[xi+i] += wt[t+i] * d[o+i]", "dx[xi+i] += wt[i] * d[o+i]"},
 }
 
 // gradcheckTest is the test written into every generated package.

@@ -281,6 +281,7 @@ func (g *gen) modelFile() *File {
 	if layers.TargetIsInput(m) {
 		gatherTargets = Qual(dataPkg, "GatherRows").Call(m_(yb).Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
 		gatherTargetsW = Qual(dataPkg, "GatherRows").Call(Id("w").Dot("y").Index(Op(":")), Id("set").Dot("X"), Id("idx"), Id("InputSize"))
+		f.Add(g.method("TargetIsInput reports that the model's targets are its inputs: it trains on\nsamples without labels.", "TargetIsInput", nil, []Code{Bool()}, Return(True())))
 	}
 
 	// Public API.

@@ -831,6 +831,13 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		}
 		return []int{1 + g.r.IntN(3), 1 + g.r.IntN(3)}
 	},
+	// Less than the strides mostly (else the shape rule refuses it).
+	"Conv2DTranspose.output_padding": func(g *generator, in []int) any {
+		if g.r.IntN(2) == 0 {
+			return []int{}
+		}
+		return []int{g.r.IntN(2), g.r.IntN(2)}
+	},
 	"Conv2D.strides": func(g *generator, in []int) any {
 		if g.wide && g.r.IntN(6) > 0 {
 			return []int{1, 1}
@@ -843,7 +850,8 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 // with its YAML, and reports whether the field's Check accepts it.
 func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string, bool) {
 	var v any
-	if s, ok := fieldSamplers[k.Name+"."+f.Name]; ok {
+	s, isSampled := fieldSamplers[k.Name+"."+f.Name]
+	if isSampled {
 		v = s(g, in)
 	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2-len(f.Enum)/8 {
 		// The defaults together are the common case, which some kernels
@@ -875,11 +883,17 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 			}
 		}
 	}
+	if f.Sides > 0 && !isSampled {
+		v = g.sides(f.Sides)
+	}
 	if f.Check != nil && f.Check(v) != "" {
 		return nil, "", false
 	}
 	switch x := v.(type) {
 	case []int:
+		if f.Sides > 0 {
+			return v, g.sidesYAML(x), true
+		}
 		return v, yamlInts(x), true
 	case float64:
 		if math.IsInf(x, 1) { // a Nullable field's none (ReLU's max_value)
@@ -890,6 +904,54 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 		return v, x, true
 	}
 	return v, fmt.Sprint(v), true
+}
+
+// sides draws the value of a field of both ends of axes axes
+// (layers.Field.Sides): small sizes, at times equal at both ends or
+// everywhere, so that every form of the field is written.
+func (g *generator) sides(axes int) []int {
+	v := make([]int, 2*axes)
+	for i := range v {
+		v[i] = g.r.IntN(3)
+	}
+	switch g.r.IntN(3) {
+	case 0: // one integer
+		for i := range v {
+			v[i] = v[0]
+		}
+	case 1: // one per axis
+		for a := 0; a < axes; a++ {
+			v[2*a+1] = v[2*a]
+		}
+	}
+	return v
+}
+
+// sidesYAML writes the value v of a Sides field in its shortest form.
+func (g *generator) sidesYAML(v []int) string {
+	axes, same, sym := len(v)/2, true, true
+	for a := 0; a < axes; a++ {
+		same = same && v[2*a] == v[0] && v[2*a+1] == v[0]
+		sym = sym && v[2*a] == v[2*a+1]
+	}
+	switch {
+	case same && g.r.IntN(2) == 0:
+		return strconv.Itoa(v[0])
+	case sym && axes > 1 && g.r.IntN(2) == 0:
+		var l []int
+		for a := 0; a < axes; a++ {
+			l = append(l, v[2*a])
+		}
+		return yamlInts(l)
+	}
+	var pairs []string
+	for a := 0; a < axes; a++ {
+		pairs = append(pairs, yamlInts(v[2*a:2*a+2]))
+	}
+	if axes == 1 {
+		return pairs[0]
+	}
+	return "[" + strings.Join(pairs, ", ") + "]"
 }
 
 func yamlInts(l []int) string {

@@ -36,6 +36,10 @@ type Model struct {
 	Loss           Loss
 	Opt            Optimizer
 	Metrics        []string
+	// TargetIsInput marks a model whose targets are its inputs (the spec's
+	// target: input, at TargetPos), as an autoencoder's.
+	TargetIsInput bool
+	TargetPos     Pos
 }
 
 // Node is one layer of the graph.

@@ -18,8 +18,8 @@ func TermNames(m *ir.Model) []string {
 }
 
 // TargetIsInput reports whether the model's targets are its inputs (an
-// autoencoder, whose loss has named terms).
-func TargetIsInput(m *ir.Model) bool { return m.Loss.Terms != nil }
+// autoencoder: a loss of named terms, or the spec's target: input).
+func TargetIsInput(m *ir.Model) bool { return m.Loss.Terms != nil || m.TargetIsInput }
 
 // LossRows returns the length c of the rows the loss works on and how many
 // there are per sample: the output's last axis for a plain loss, the whole

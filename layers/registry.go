@@ -47,6 +47,12 @@ type Field struct {
 	Aliases []string
 	// Nullable lets the spec write null for the default (Keras's None).
 	Nullable bool
+	// Sides, for an Ints field, is the number of axes whose two ends the
+	// value sets, as Keras's padding and cropping: one integer (every
+	// end), a list of Sides integers (both ends of each axis), or a list
+	// of Sides pairs [before, after] (with one axis, also the pair
+	// itself); the value is stored as [before₀, after₀, before₁, ...].
+	Sides int
 }
 
 // Alias says when a kind's output is its input's buffer, with no copy.

@@ -37,6 +37,9 @@ func Validate(m *ir.Model) error {
 	checkLoss(m, &errs)
 	checkTerms(m, &errs)
 	checkClassWeight(m, &errs)
+	if in := m.Nodes[0]; m.TargetIsInput && !slices.Equal(in.Shape, m.Output.Shape) {
+		errs.errorf(m.TargetPos, "target: input needs an output of the input's shape %v, but output %s has shape %v", in.Shape, m.Output.Name, m.Output.Shape)
+	}
 	return errs.Err()
 }
 

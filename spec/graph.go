@@ -233,6 +233,10 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		case layers.BoolField:
 			v, ok = p.boolean(e.val, what)
 		case layers.IntsField:
+			if f.Sides > 0 {
+				v, ok = p.sides(e.val, what, f.Sides)
+				break
+			}
 			if f.Broadcast > 0 && e.val.Kind == yaml.ScalarNode {
 				var k int
 				if k, ok = p.integer(e.val, what); ok {

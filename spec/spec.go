@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -163,6 +164,51 @@ func (p *parser) ints(n *yaml.Node, what string) ([]int, bool) {
 	return out, ok
 }
 
+// sides reads a field of both ends of axes axes (layers.Field.Sides): an
+// integer, a list of axes integers, or a list of axes pairs.
+func (p *parser) sides(n *yaml.Node, what string, axes int) ([]int, bool) {
+	if n.Kind == yaml.ScalarNode {
+		v, ok := p.integer(n, what)
+		return slices.Repeat([]int{v}, 2*axes), ok
+	}
+	msg := fmt.Sprintf("%s must be an integer, a list of %d integers or a list of %d pairs [before, after], got %s", what, axes, axes, show(n))
+	if axes == 1 {
+		msg = fmt.Sprintf("%s must be an integer or a pair [before, after], got %s", what, show(n))
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s", msg)
+		return nil, false
+	}
+	if axes == 1 && len(n.Content) == 2 && n.Content[0].Kind == yaml.ScalarNode {
+		return p.ints(n, what) // the pair of one axis
+	}
+	if len(n.Content) != axes {
+		p.errorf(n, "%s", msg)
+		return nil, false
+	}
+	var out []int
+	for _, c := range n.Content {
+		if c.Kind == yaml.ScalarNode {
+			v, ok := p.integer(c, what+" element")
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v, v)
+			continue
+		}
+		pair, ok := p.ints(c, what+" element")
+		if !ok {
+			return nil, false
+		}
+		if len(pair) != 2 {
+			p.errorf(c, "%s", msg)
+			return nil, false
+		}
+		out = append(out, pair...)
+	}
+	return out, true
+}
+
 func (p *parser) strs(n *yaml.Node, what string) ([]string, []*yaml.Node) {
 	if n.Kind == yaml.ScalarNode {
 		if s, ok := p.str(n, what); ok {
@@ -205,7 +251,7 @@ func show(n *yaml.Node) string {
 	return "nothing"
 }
 
-var topKeys = []string{"name", "input_shape", "inputs", "batch_size", "seed", "dtype", "layers", "output", "loss", "optimizer", "metrics", "class_weight"}
+var topKeys = []string{"name", "input_shape", "inputs", "batch_size", "seed", "dtype", "layers", "output", "target", "loss", "optimizer", "metrics", "class_weight"}
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -325,7 +371,25 @@ func (p *parser) parse(src []byte) *ir.Model {
 		p.graph(m, e.val, inShape, named, out)
 		defaultClipNorm(m, top)
 	}
+	p.target(m, top)
 	return m
+}
+
+// target reads the key target: input, which makes the model's targets its
+// inputs (an autoencoder, as Keras's fit(x, x)); the Validate pass checks
+// that the output has the input's shape.
+func (p *parser) target(m *ir.Model, top map[string]entry) {
+	e, ok := top["target"]
+	if !ok {
+		return
+	}
+	if s, ok := p.str(e.val, "target"); !ok {
+		return
+	} else if s != "input" {
+		p.errorf(e.val, "target must be input (the model's targets are its inputs), got %q", s)
+		return
+	}
+	m.TargetIsInput, m.TargetPos = true, pos(e.val)
 }
 
 // parserProblems are the problems yaml.v3's parser (not its scanner)

@@ -650,6 +650,103 @@ def prelu_forward(tw, n, ins, train, draws):
     return torch.where(x >= 0, x, w * x), lay
 
 
+def upsampling_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    a = n['Attrs']
+    s = a['size']
+    if a['interpolation'] == 'nearest':  # exact, where a float scale may round
+        return x.repeat_interleave(s[0], dim=2).repeat_interleave(s[1], dim=3), 'nchw'
+    return F.interpolate(x, scale_factor=(float(s[0]), float(s[1])), mode='bilinear', align_corners=False), 'nchw'
+
+
+def zeropad_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    t, b, l, r = n['Attrs']['padding']
+    return F.pad(x, (l, r, t, b)), 'nchw'
+
+
+def crop_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    t, b, l, r = n['Attrs']['cropping']
+    return x[:, :, t:x.shape[2] - b, l:x.shape[3] - r], 'nchw'
+
+
+def convt_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    return nn.ConvTranspose2d(s[2], a['filters'], a['kernel_size'], stride=a['strides'], dilation=a['dilation_rate'], bias=a['use_bias'])
+
+
+def convt_axis(i, k, s, d, same, op):
+    """Keras's deconv_output_length: (length, padding before)."""
+    ek = (k - 1) * d + 1
+    if op is None:
+        if same:
+            return i * s, max(ek - s, 0) // 2
+        return i * s + max(ek - s, 0), 0
+    pad = ek // 2 if same else 0
+    return (i - 1) * s + ek - 2 * pad + op, pad
+
+
+def convt_forward(tw, n, ins, train, draws):
+    """The full transposed convolution (nn.ConvTranspose2d without
+    padding), cut to Keras's output at its padding (or extended by zeros),
+    then the bias."""
+    x, lay = ins[0]
+    assert lay == 'nchw'
+    a, s = n['Attrs'], in_shape(tw, n)
+    m = getattr(tw, n['Name'])
+    y = F.conv_transpose2d(x, m.weight, None, stride=a['strides'], dilation=a['dilation_rate'])
+    op = a['output_padding'] or [None, None]
+    same = a['padding'] == 'same'
+    h, ph = convt_axis(s[0], a['kernel_size'][0], a['strides'][0], a['dilation_rate'][0], same, op[0])
+    w, pw = convt_axis(s[1], a['kernel_size'][1], a['strides'][1], a['dilation_rate'][1], same, op[1])
+    assert [h, w] == n['Shape'][:2], (h, w, n['Shape'])
+    y = F.pad(y, (-pw, w - (y.shape[3] - pw), -ph, h - (y.shape[2] - ph)))
+    if m.bias is not None:
+        y = y + m.bias.reshape(1, -1, 1, 1)
+    tw.pre[n['Name']] = y, 'nchw'
+    return act(a['activation'], y, 'nchw'), 'nchw'
+
+
+def depthwise_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    c = s[2]
+    return nn.Conv2d(c, c * a['depth_multiplier'], a['kernel_size'], stride=a['strides'], dilation=a['dilation_rate'], groups=c, bias=a['use_bias'])
+
+
+class Separable(nn.Module):
+    """SeparableConv2D's kernels as two PyTorch convolutions': the
+    depthwise nn.Conv2d(groups=channels).weight and the pointwise 1x1
+    nn.Conv2d.weight."""
+
+    def __init__(self, c, m, f, k, bias):
+        super().__init__()
+        self.depthwise_weight = nn.Parameter(torch.zeros(c * m, 1, *k))
+        self.pointwise_weight = nn.Parameter(torch.zeros(f, c * m, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(f)) if bias else None
+
+
+def separable_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    return Separable(s[2], a['depth_multiplier'], a['filters'], a['kernel_size'], a['use_bias'])
+
+
+def separable_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    a = n['Attrs']
+    assert lay == 'nchw'
+    if a['padding'] == 'same':
+        x = F.pad(x, pads(a, in_shape(tw, n), a['kernel_size'], a['strides'], a['dilation_rate']))
+    m = getattr(tw, n['Name'])
+    y = F.conv2d(x, m.depthwise_weight, None, stride=a['strides'], dilation=a['dilation_rate'], groups=x.shape[1])
+    y = F.conv2d(y, m.pointwise_weight, m.bias)
+    tw.pre[n['Name']] = y, 'nchw'
+    return act(a['activation'], y, 'nchw'), 'nchw'
+
+
 none = lambda tw, n: None
 MODULES = {
     'Dense': dense_module, 'Activation': none, 'Conv2D': conv_module, 'MaxPooling2D': none,
@@ -663,6 +760,8 @@ MODULES = {
     'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
     'Conv1D': conv1d_module, 'ZeroPadding1D': none, 'Cropping1D': none, 'UpSampling1D': none,
     'SpatialDropout1D': none, 'Permute': none, 'UnitNormalization': none,
+    'UpSampling2D': none, 'ZeroPadding2D': none, 'Cropping2D': none, 'Conv2DTranspose': convt_module,
+    'DepthwiseConv2D': depthwise_module, 'SeparableConv2D': separable_module,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -680,6 +779,8 @@ FORWARD = {
     'Conv1D': conv1d_forward, 'ZeroPadding1D': zeropad1d_forward, 'Cropping1D': crop1d_forward,
     'UpSampling1D': upsample1d_forward, 'SpatialDropout1D': spatial_dropout_forward,
     'Permute': permute_forward, 'UnitNormalization': unitnorm_forward,
+    'UpSampling2D': upsampling_forward, 'ZeroPadding2D': zeropad_forward, 'Cropping2D': crop_forward,
+    'Conv2DTranspose': convt_forward, 'DepthwiseConv2D': conv_forward, 'SeparableConv2D': separable_forward,
 }
 
 

@@ -879,6 +879,14 @@ func (m *Model) updateRange(i, n int) {
 }
 
 /*
+TargetIsInput reports that the model's targets are its inputs: it trains on
+samples without labels.
+*/
+func (m *Model) TargetIsInput() bool {
+	return true
+}
+
+/*
 ComputeGradients runs forward and backward on the batch in the input and
 target buffers, leaving the gradients in Grads. It returns the batch's mean
 loss and how many of its samples were classified correctly.

@@ -16,10 +16,15 @@ func init() {
 	}
 }
 
-// colName is the im2col scratch buffer of a Conv2D node: one sample's
+// col is the im2col scratch buffer of a Conv2D node: one sample's
 // windows, [OH*OW, C*KH*KW], shared by every variant.
 func (e *Emitter) col(n *ir.Node) (string, int) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
+	return e.colBuf(n, g)
+}
+
+// colBuf is the im2col scratch buffer of node n for the windows of g.
+func (e *Emitter) colBuf(n *ir.Node, g convGeom) (string, int) {
 	size := g.OH * g.OW * g.C * g.KH * g.KW
 	name := n.Name + "_col"
 	e.Use(name, size, "im2col windows of one sample of layer "+n.Name)
@@ -72,12 +77,18 @@ func windowsIn(g convGeom, cin int, body func(row, tap, in Code) []Code, outside
 // col[row][tap*C + c] = x[ih][iw][c], zero in the padding. In this (kh, kw,
 // c) order each tap is one contiguous run of C channels in both buffers.
 func (e *Emitter) im2col(n *ir.Node, g convGeom, colName string) Code {
-	inSize := n.Inputs[0].Size()
+	return e.im2colFrom(e.OutName(n.Inputs[0]), g, colName)
+}
+
+// im2colFrom is im2col of sample b of buffer src, a batch of [H, W, C]
+// images of g.
+func (e *Emitter) im2colFrom(src string, g convGeom, colName string) Code {
+	inSize := g.H * g.W * g.C
 	run := func(buf string, off Code) *Statement {
 		return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
 	}
 	return Block(
-		Id("x").Op(":=").Id("m").Dot(e.OutName(n.Inputs[0])).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
+		Id("x").Op(":=").Id("m").Dot(src).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
 		Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
 		windows(g, func(row, tap, in Code) []Code {
 			if g.C == 1 { // a call to copy one value costs more than the value
@@ -135,7 +146,11 @@ func permute(g convGeom, f int, torch, scratch Code, order int, back bool) Code 
 // taps is a Conv2D node's kernel in the columns' order, [F][KH][KW][C].
 func (e *Emitter) taps(n *ir.Node, what string) (string, int) {
 	g, _ := convGeometry(n, n.Inputs[0].Shape)
-	size := n.Int("filters") * g.C * g.KH * g.KW
+	return e.tapsOf(n, what, n.Int("filters")*g.C*g.KH*g.KW)
+}
+
+// tapsOf is the kernel buffer what of node n, of size values.
+func (e *Emitter) tapsOf(n *ir.Node, what string, size int) (string, int) {
 	name := n.Name + "_" + what
 	order := map[string]string{"wt": "[filters][kh][kw][channels]", "dwt": "[filters][kh][kw][channels]",
 		"wtT": "[kh][kw][channels][filters]", "dwtT": "[kh][kw][channels][filters]", "wtFC": "[kh][kw][filters][channels]"}[what]
@@ -234,38 +249,50 @@ func convBackward(e *Emitter, n *ir.Node) {
 			e.Add(Op("*").Add(dx).Op("=").Index(Lit(e.Batch * inSize)).Id("Float").Values())
 		}
 		// dcol = dy·W, then col2im adds each window back into dx.
-		run := func(buf string, off Code) *Statement {
-			return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
-		}
 		body = append(body,
 			e.gemmCall(GEMM{Layout: NN, M: ohw, N: kk, K: f}, e.Arr(colName), dy, e.Arr(wt)),
-			Block(
-				Id("dx").Op(":=").Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)),
-				Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
-				windows(g, func(row, tap, in Code) []Code {
-					return []Code{
-						Id("px").Op(":=").Add(run("dx", in)),
-						Id("pc").Op(":=").Add(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C))),
-						For(Id("c").Op(":=").Range().Id("px")).Block(Id("px").Index(Id("c")).Op("+=").Id("pc").Index(Id("c"))),
-					}
-				}, nil),
-			),
+			col2im(g, Parens(dx).Index(Id("b").Op("*").Lit(inSize).Op(":").Parens(Id("b").Op("+").Lit(1)).Op("*").Lit(inSize)), colName),
 		)
 	}
 	e.batchLoop(body...)
 	e.Add(permute(g, f, dw, e.Arr(dwt), orderTaps, true))
 }
 
+// col2im adds each window of the column buffer colName back into the
+// [H, W, C] image dst (a slice expression of one sample).
+func col2im(g convGeom, dst Code, colName string) Code {
+	run := func(buf string, off Code) *Statement {
+		return Id(buf).Index(Add(off).Op(":")).Index(Op(":").Lit(g.C))
+	}
+	return Block(
+		Id("dx").Op(":=").Add(dst),
+		Id("col").Op(":=").Id("m").Dot(colName).Index(Op(":")),
+		windows(g, func(row, tap, in Code) []Code {
+			return []Code{
+				Id("px").Op(":=").Add(run("dx", in)),
+				Id("pc").Op(":=").Add(run("col", Add(row).Op("+").Add(tap).Op("*").Lit(g.C))),
+				For(Id("c").Op(":=").Range().Id("px")).Block(Id("px").Index(Id("c")).Op("+=").Id("pc").Index(Id("c"))),
+			}
+		}, nil),
+	)
+}
+
 // biasAct returns the per-sample bias and activation of a Conv2D output.
 func (e *Emitter) biasAct(n *ir.Node, g convGeom, outName string) []Code {
-	f, outSize := n.Int("filters"), n.Size()
+	return e.biasActRows(n, g.OH*g.OW, n.Int("filters"), outName)
+}
+
+// biasActRows returns the per-sample bias and activation of an output of
+// rows positions of f channels.
+func (e *Emitter) biasActRows(n *ir.Node, rows, f int, outName string) []Code {
+	outSize := n.Size()
 	var body []Code
 	if n.Bool("use_bias") {
 		bias, _ := e.Param(n, "bias")
 		body = append(body, Block(
 			Id("bias").Op(":=").Add(bias),
 			Id("out").Op(":=").Add(sample(outName, outSize)),
-			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(g.OH*g.OW), Id("r").Op("++")).Block(
+			For(Id("r").Op(":=").Lit(0), Id("r").Op("<").Lit(rows), Id("r").Op("++")).Block(
 				Id("row").Op(":=").Id("out").Index(Id("r").Op("*").Lit(f).Op(":")).Index(Op(":").Lit(f)),
 				e.For("j", f, func(j Code) []Code { return []Code{Id("row").Index(j).Op("+=").Id("bias").Index(j)} }),
 			),
@@ -366,7 +393,13 @@ func convBackwardDirect(e *Emitter, n *ir.Node, g convGeom) {
 // derivative and the bias gradient (a row-wise activation runs on the
 // whole batch first, and the bias gradient is cleared first).
 func (e *Emitter) gradPrologue(n *ir.Node, ohw int) (Code, []Code) {
-	f, act, gradName := n.Int("filters"), n.Str("activation"), e.GradName(n)
+	return e.gradPrologueF(n, ohw, n.Int("filters"))
+}
+
+// gradPrologueF is gradPrologue for an output of ohw positions of f
+// channels.
+func (e *Emitter) gradPrologueF(n *ir.Node, ohw, f int) (Code, []Code) {
+	act, gradName := n.Str("activation"), e.GradName(n)
 	var body []Code
 	dy := Code(sample(gradName, ohw*f))
 	if write := e.sampleGrad[n]; write != nil {

@@ -159,7 +159,7 @@ func readNPYInputs(path string, inShape []int) (x []float32, n int, one bool, er
 // model's input, those but the last.
 func readTable(m Model, path string, columns []string) (*data.Set, error) {
 	withLabels := data.Shapes{Input: m.InputShape(), Output: m.OutputShape()}
-	if isAutoencoder(m) {
+	if targetIsInput(m) {
 		withLabels.Output = nil
 	}
 	if len(columns) > 0 {

@@ -118,11 +118,21 @@ func loadSource(m Model, src data.Source) (train, test *data.Set, err error) {
 	return train, test, nil
 }
 
+// inputTargets is implemented by the models whose targets are their
+// inputs (autoencoders).
+type inputTargets interface{ TargetIsInput() bool }
+
+// targetIsInput reports whether m's targets are its inputs.
+func targetIsInput(m Model) bool {
+	t, ok := m.(inputTargets)
+	return ok && t.TargetIsInput() || isAutoencoder(m)
+}
+
 // shapesOf is what m takes: its input and output shapes, no output for an
 // autoencoder (its targets are its inputs).
 func shapesOf(m Model) data.Shapes {
 	s := data.Shapes{Input: m.InputShape(), Output: m.OutputShape()}
-	if isAutoencoder(m) {
+	if targetIsInput(m) {
 		s.Output = nil
 	}
 	return s
@@ -136,7 +146,7 @@ func fits(m Model, s *data.Set) error {
 	}
 	out := size(m.OutputShape())
 	switch {
-	case isAutoencoder(m):
+	case targetIsInput(m):
 	case s.Labels != nil && s.Classes*max(s.Steps, 1) != out:
 		return fmt.Errorf("labels of %d classes (%d steps) do not fit the model's output %s", s.Classes, max(s.Steps, 1), fmtShape(m.OutputShape()))
 	case s.Labels == nil && s.Y == nil:

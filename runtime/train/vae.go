@@ -42,7 +42,7 @@ var autoencoderCommands = []optionalCommand{
 	{&command{"sample", "--out F.png [--n N] [--seed S] [--weights F]",
 		"Sample decodes N latent codes drawn from the prior N(0, I) and writes the outputs\nas a grid of grey images to F.png. The same seed gives the same images.", runSampleLatent, false}, isAutoencoder},
 	{&command{"reconstruct", "--data PATH --out F.png [--n N] [--weights F]",
-		"Reconstruct runs the first N images of the data's test split (all of it if it has none)\nthrough the model and writes each beside its reconstruction (input left, output right)\nto F.png.", runReconstruct, false}, isAutoencoder},
+		"Reconstruct runs the first N images of the data's test split (all of it if it has none)\nthrough the model and writes each beside its reconstruction (input left, output right)\nto F.png.", runReconstruct, false}, targetIsInput},
 	{&command{"encode", "--in X.npy --out Z.npy [--logvar V.npy] [--weights F]",
 		"Encode writes the mean of q(z|x) of every sample of X.npy, [n, input...], to Z.npy,\n[n, latent], and with --logvar its log-variance to V.npy. One sample, [input...],\ngives [latent].", runEncode, false}, isAutoencoder},
 }
