@@ -29,6 +29,8 @@ import (
 
 var keepGradcheck = flag.Bool("gradcheck.keep", false, "keep the packages the gradient check generates under testdata/")
 
+var onlyGradcheck = flag.String("gradcheck.only", "*", "check only the specs (and their mutants) whose base names match this glob")
+
 // A mutant is a generated package with one formula of model.go (or, where
 // model.go lacks it, of kernels.go: the Go twin of a kernel) broken.
 type mutant struct {
@@ -81,6 +83,15 @@ var mutants = []mutant{
 	// (its first two inputs are one layer), not to the first only.
 	{"concatenate_backward", "merge_elementwise", "copy(dx[r*4:][:4], d[r*24+8:][:4])", "copy(dx[r*4:][:4], d[r*24+12:][:4])"},
 	{"maximum_tie", "merge_elementwise", "if x0[i] != y[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]", "if x0[i] == x0[i] && x1[i] == y[i] {\n\t\t\t\tdx[i] += d[i]"},
+	// Bidirectional: the backward direction's input gradient is not
+	// reversed back in time; concat hands the backward direction the
+	// forward one's half of the gradient; mul's gradient of each
+	// direction multiplies by its own output. RepeatVector keeps the last
+	// step's gradient only.
+	{"bidirectional_reversed_input_grad", "seq_bidirectional", "s := dr[(b*3+2-t)*2:][:2]", "s := dr[(b*3+t)*2:][:2]"},
+	{"bidirectional_concat_split", "seq_bidirectional", "copy(g, o[3:])", "copy(g, o[:3])"},
+	{"bidirectional_mul_gradient", "seq_bidirectional", "f[j] = o[j] * c[j]\n\t\t\t\t\tg[j] = o[j] * a[j]", "f[j] = o[j] * a[j]\n\t\t\t\t\tg[j] = o[j] * c[j]"},
+	{"repeat_vector_steps", "seq_bidirectional", "d[j] += v\n", "d[j] = v\n"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5
@@ -403,7 +414,7 @@ func runGradcheck(t *testing.T) {
 }
 
 func doGradcheck(t *testing.T) error {
-	files, err := filepath.Glob("../testdata/gradcheck/*.yaml")
+	files, err := filepath.Glob("../testdata/gradcheck/" + *onlyGradcheck + ".yaml")
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no specs in ../testdata/gradcheck: %v", err)
 	}
@@ -446,6 +457,9 @@ func doGradcheck(t *testing.T) error {
 	for _, mu := range mutants {
 		name := "mutant_" + mu.name
 		out, ok := pkgs[mu.spec]
+		if m, _ := filepath.Match(*onlyGradcheck, mu.spec); !m {
+			continue
+		}
 		if !ok {
 			fail(name, "spec "+mu.spec+" did not generate")
 			continue
@@ -575,6 +589,9 @@ func TestGradCheck(t *testing.T) {
 func TestGradCheckCatchesMutants(t *testing.T) {
 	runGradcheck(t)
 	for _, mu := range mutants {
+		if m, _ := filepath.Match(*onlyGradcheck, mu.spec); !m {
+			continue
+		}
 		t.Run(mu.name, func(t *testing.T) {
 			r := gradcheck.results["mutant_"+mu.name]
 			switch {

@@ -25,10 +25,13 @@ const (
 	StringField
 	BoolField
 	IntsField
+	// LayerField holds a layer (a mapping with a type and that kind's
+	// fields), as the *ir.Node of a wrapper's inner layer (see Inner).
+	LayerField
 )
 
 func (t FieldType) String() string {
-	return [...]string{"int", "float", "string", "bool", "list of ints"}[t]
+	return [...]string{"int", "float", "string", "bool", "list of ints", "layer"}[t]
 }
 
 // Field is one configurable field of a layer kind.
