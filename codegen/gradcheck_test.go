@@ -92,6 +92,13 @@ var mutants = []mutant{
 	{"bidirectional_concat_split", "seq_bidirectional", "copy(g, o[3:])", "copy(g, o[:3])"},
 	{"bidirectional_mul_gradient", "seq_bidirectional", "f[j] = o[j] * c[j]\n\t\t\t\t\tg[j] = o[j] * a[j]", "f[j] = o[j] * a[j]\n\t\t\t\t\tg[j] = o[j] * c[j]"},
 	{"repeat_vector_steps", "seq_bidirectional", "d[j] += v\n", "d[j] = v\n"},
+	// Recurrent dropout: LSTM's state gradient through the product
+	// forgets the mask in the last step; GRU's adds the masked product
+	// unmasked; a Bidirectional's forward direction masks its input
+	// gradient with the backward direction's mask (which differs).
+	{"lstm_recurrent_dropout", "seq_rnn_dropout", "m.last_dh[i] *= k", "m.last_dh[i] *= 1 + 0*k"},
+	{"gru_recurrent_dropout", "seq_rnn_dropout", "m.gru_dh[i] += m.gru_dhr[i] * k", "m.gru_dh[i] += m.gru_dhr[i] + 0*k"},
+	{"input_dropout_other_mask", "seq_rnn_dropout", "mk := m.bi_forward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]", "mk := m.bi_backward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5

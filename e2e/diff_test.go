@@ -349,13 +349,7 @@ func describe(m *ir.Model) irJSON {
 		}
 	}
 	for _, n := range m.Nodes {
-		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: map[string]any{}, Shape: n.Shape}
-		for k, v := range n.Attrs { // JSON has no infinity: null (ReLU's max_value)
-			if f, ok := v.(float64); ok && math.IsInf(f, 0) {
-				v = nil
-			}
-			nj.Attrs[k] = v
-		}
+		nj := nodeJSON{Name: n.Name, Kind: n.Kind, Attrs: attrsJSON(n.Attrs), Shape: n.Shape}
 		for _, in := range n.Inputs {
 			nj.Inputs = append(nj.Inputs, in.Name)
 		}
@@ -365,6 +359,22 @@ func describe(m *ir.Model) irJSON {
 		d.Nodes = append(d.Nodes, nj)
 	}
 	return d
+}
+
+// attrsJSON returns a node's attributes for JSON, which has no infinity:
+// null (ReLU's max_value); a wrapper's inner layer is {Kind, Attrs}.
+func attrsJSON(attrs map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range attrs {
+		if f, ok := v.(float64); ok && math.IsInf(f, 0) {
+			v = nil
+		}
+		if in, ok := v.(*ir.Node); ok {
+			v = map[string]any{"Kind": in.Kind, "Attrs": attrsJSON(in.Attrs)}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // diffResult is the outcome of one model.
@@ -674,9 +684,8 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 				buffers = append(buffers, n.Name+"."+p.Name)
 			}
 		}
+		train = append(train, dropMasks(n)...)
 		switch {
-		case n.Kind == "Dropout":
-			train = append(train, n.Name+"_mask")
 		case layers.IsLatent(n):
 			train = append(train, n.Name+"_eps")
 			if layers.DrawsAtInference(n) {
@@ -703,6 +712,30 @@ func generate(dm diffModel, seed uint64, shards int) (files map[string][]byte, e
 	}
 	files["diffdump.go"], err = format.Source(b.Bytes())
 	return files, err
+}
+
+// dropMasks names the dropout masks node n draws in training, as its code
+// names their buffers: Dropout's, a recurrent layer's masks of its inputs
+// and of its state, those of a wrapper's inner layers.
+func dropMasks(n *ir.Node) []string {
+	switch n.Kind {
+	case "Dropout":
+		return []string{n.Name + "_mask"}
+	case "Bidirectional":
+		fw, bw, _, _, _ := layers.Directions(n)
+		return append(dropMasks(fw), dropMasks(bw)...)
+	case "TimeDistributed":
+		_, inner, _, _ := layers.Step(n)
+		return dropMasks(inner)
+	}
+	var masks []string
+	if r, ok := n.Attrs["dropout"].(float64); ok && r > 0 {
+		masks = append(masks, n.Name+"_xmask")
+	}
+	if r, ok := n.Attrs["recurrent_dropout"].(float64); ok && r > 0 {
+		masks = append(masks, n.Name+"_hmask")
+	}
+	return masks
 }
 
 // load reads the model's dump and its twin's results.

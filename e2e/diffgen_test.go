@@ -38,6 +38,10 @@ func (c coverage) add(m *ir.Model, loss string, choices []string) {
 		c[n.Kind]++
 		k, _ := layers.Lookup(n.Kind)
 		for _, f := range k.Fields {
+			if in, ok := n.Attrs[f.Name].(*ir.Node); ok {
+				c[fmt.Sprintf("%s.%s=%s", n.Kind, f.Name, in.Kind)]++
+				continue
+			}
 			if len(f.Enum) > 0 || f.Type == layers.BoolField {
 				c[fmt.Sprintf("%s.%s=%v", n.Kind, f.Name, n.Attrs[f.Name])]++
 			} else {
@@ -768,6 +772,9 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 // with its YAML, and reports whether the field's Check accepts it.
 func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string, bool) {
 	var v any
+	if f.Type == layers.LayerField {
+		return g.inner(k, f, in)
+	}
 	if s, ok := fieldSamplers[k.Name+"."+f.Name]; ok {
 		v = s(g, in)
 	} else if f.Default != nil && !slices.Equal(f.Enum, layers.Initializers) && g.r.IntN(5) < 2-len(f.Enum)/8 {
@@ -815,6 +822,30 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 		return v, x, true
 	}
 	return v, fmt.Sprint(v), true
+}
+
+// inner draws the layer that field f of wrapper k holds (of the kinds f
+// accepts, the least used inside k), with its fields, as the node the
+// spec's inner layer is and its YAML flow mapping.
+func (g *generator) inner(k *layers.Kind, f layers.Field, in []int) (any, string, bool) {
+	var kinds []string
+	for _, name := range layers.Names() {
+		if f.Check(&ir.Node{Kind: name}) == "" {
+			kinds = append(kinds, name)
+		}
+	}
+	ik, _ := layers.Lookup(g.pick(k.Name+"."+f.Name+"=", kinds))
+	n := &ir.Node{Kind: ik.Name, Attrs: map[string]any{}}
+	yaml := []string{"type: " + ik.Name}
+	for _, inf := range ik.Fields {
+		v, y, ok := g.field(ik, inf, in)
+		if !ok {
+			return nil, "", false
+		}
+		n.Attrs[inf.Name] = v
+		yaml = append(yaml, inf.Name+": "+y)
+	}
+	return n, "{" + strings.Join(yaml, ", ") + "}", true
 }
 
 func yamlInts(l []int) string {

@@ -351,13 +351,17 @@ type Inference struct {
 	// Draws reports whether node n still draws random numbers at
 	// inference (nil: never), so that two inference passes differ.
 	Draws func(n *ir.Node) bool
+	// Differs reports whether node n computes another function at
+	// inference (nil: always), for a kind whose fields decide it (a
+	// recurrent layer's dropout).
+	Differs func(n *ir.Node) bool
 }
 
 // DiffersAtInference reports whether n computes another function at
 // inference than in training.
 func DiffersAtInference(n *ir.Node) bool {
 	k := registry[n.Kind]
-	return k != nil && k.Inference != nil
+	return k != nil && k.Inference != nil && (k.Inference.Differs == nil || k.Inference.Differs(n))
 }
 
 // DrawsAtInference reports whether n draws random numbers at inference.

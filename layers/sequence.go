@@ -109,8 +109,8 @@ func init() {
 			switch {
 			case k.Batchwise:
 				return "cannot wrap a layer whose training couples the samples"
-			case k.Alias != NoAlias || k.Inference != nil || k.Tokens != nil || k.Latent || k.Adapts:
-				return "must wrap a layer that computes the same function in training and at inference, on its own memory (Dense, Conv2D, a recurrent layer, …)"
+			case k.Alias != NoAlias || k.Tokens != nil || k.Latent || k.Adapts:
+				return "must wrap a layer that computes on its own memory, from its input alone (Dense, Conv2D, a recurrent layer, …)"
 			}
 			return ""
 		})},
@@ -127,6 +127,10 @@ func init() {
 				return nil
 			}
 			return k.Params(inner)
+		},
+		Inference: &Inference{
+			Differs: func(n *ir.Node) bool { _, inner, _, err := Step(n); return err == nil && DiffersAtInference(inner) },
+			Draws:   func(n *ir.Node) bool { _, inner, _, err := Step(n); return err == nil && DrawsAtInference(inner) },
 		},
 		Act: func(n *ir.Node) string {
 			_, inner, k, _ := Step(n)
@@ -179,6 +183,10 @@ func init() {
 			}
 			return ps
 		},
+		Inference: &Inference{Differs: func(n *ir.Node) bool {
+			fw, _, _, _, err := Directions(n)
+			return err == nil && DiffersAtInference(fw)
+		}},
 		Summary: func(n *ir.Node) string {
 			fw, _, _, k, _ := Directions(n)
 			return fmt.Sprintf("Bidirectional(%s), %s", k.Summary(fw), n.Str("merge_mode"))

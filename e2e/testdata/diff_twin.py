@@ -349,6 +349,14 @@ def rnn_module(kind):
     return make
 
 
+def rnn_masks(name, a, train, draws):
+    """The dropout masks of the inputs and of the state that nngen drew
+    for layer name in training, or None."""
+    xm = draws['train.' + name + '_xmask'] if train and a['dropout'] > 0 else None
+    hm = draws['train.' + name + '_hmask'] if train and a['recurrent_dropout'] > 0 else None
+    return xm, hm
+
+
 def rnn_forward(kind):
     def fwd(tw, n, ins, train, draws):
         x, lay = ins[0]
@@ -356,20 +364,23 @@ def rnn_forward(kind):
         m = getattr(tw, n['Name'])
         a = n['Attrs']
         ra = a.get('recurrent_activation', 'sigmoid')
+        xm, hm = rnn_masks(n['Name'], a, train, draws)
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
-        if natural:
+        if natural and xm is None and hm is None:
             out, _ = m(x)
         else:
-            out = cells(kind, m, x, a['activation'], ra, a['use_bias'])
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm)
         if not a['return_sequences']:
             out = out[:, -1]
         return out, 'plain'
     return fwd
 
 
-def cells(kind, m, x, a, ra, bias):
+def cells(kind, m, x, a, ra, bias, xm=None, hm=None):
     """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
-    activations than PyTorch's modules allow."""
+    activations than PyTorch's modules allow, and Keras's dropout: the
+    input mask xm [N, F] on every step's input, the state mask hm [N, H]
+    on h_{t-1} where it enters the recurrent product."""
     w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
     b_ih = m.bias_ih_l0 if bias else 0
     b_hh = m.bias_hh_l0 if bias else 0
@@ -379,9 +390,11 @@ def cells(kind, m, x, a, ra, bias):
     h = x.new_zeros(n, hdim)
     c = x.new_zeros(n, hdim)
     outs = []
+    xm = 1 if xm is None else xm.reshape(n, -1)
+    hm = 1 if hm is None else hm.reshape(n, -1)
     for t in range(steps):
-        gi = x[:, t] @ w_ih.T + b_ih
-        gh = h @ w_hh.T + b_hh
+        gi = (x[:, t] * xm) @ w_ih.T + b_ih
+        gh = (h * hm) @ w_hh.T + b_hh
         if kind == 'SimpleRNN':
             h = f(a, gi + gh)
         elif kind == 'LSTM':
@@ -395,6 +408,83 @@ def cells(kind, m, x, a, ra, bias):
             h = (1 - z) * f(a, in_ + r * hn) + z * h
         outs.append(h)
     return torch.stack(outs, 1)
+
+
+def bidi_module(tw, n):
+    """nn.RNN/nn.LSTM/nn.GRU(bidirectional=True): its parameters are
+    weight_ih_l0, … and weight_ih_l0_reverse, …"""
+    inner = dict(n['Attrs']['layer'], Name=n['Name'], Inputs=n['Inputs'])
+    m = rnn_module(inner['Kind'])(tw, inner)
+    kind = {'SimpleRNN': nn.RNN, 'LSTM': nn.LSTM, 'GRU': nn.GRU}[inner['Kind']]
+    args = dict(bias=m.bias, batch_first=True, bidirectional=True)
+    if inner['Kind'] == 'SimpleRNN':
+        args['nonlinearity'] = m.nonlinearity
+    return kind(m.input_size, m.hidden_size, **args)
+
+
+class Reverse:
+    """The backward direction's parameters under the forward names."""
+    def __init__(self, m):
+        for k in ('weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'):
+            if hasattr(m, k + '_reverse'):
+                setattr(self, k, getattr(m, k + '_reverse'))
+
+
+def bidi_forward(tw, n, ins, train, draws):
+    """Keras's Bidirectional: the backward layer reads the sequence
+    reversed; its sequences are reversed back, its last state is the one
+    after the first step. nn.LSTM(bidirectional=True) does the same."""
+    x, lay = ins[0]
+    assert lay == 'plain'
+    m = getattr(tw, n['Name'])
+    a = n['Attrs']['layer']['Attrs']
+    kind = n['Attrs']['layer']['Kind']
+    ra = a.get('recurrent_activation', 'sigmoid')
+    h = a['units']
+    natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
+    fm = rnn_masks(n['Name'] + '_forward', a, train, draws)
+    bm = rnn_masks(n['Name'] + '_backward', a, train, draws)
+    if natural and fm == (None, None) and bm == (None, None):
+        out, _ = m(x)
+        f, b = out[..., :h], out[..., h:]
+    else:
+        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm)
+        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm).flip(1)
+    if not a['return_sequences']:
+        f, b = f[:, -1], b[:, 0]
+    mode = n['Attrs']['merge_mode']
+    y = {'concat': lambda: torch.cat([f, b], -1), 'sum': lambda: f + b, 'mul': lambda: f * b, 'ave': lambda: (f + b) / 2}[mode]()
+    return y, 'plain'
+
+
+def repeat_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    x = to_nngen(x, lay, in_shape(tw, n))
+    return x.unsqueeze(1).repeat(1, n['Attrs']['n'], 1), 'plain'
+
+
+def td_inner(tw, n):
+    """TimeDistributed's inner layer, as a node of the twin that reads one
+    step of n's input."""
+    step = n['Name'] + '.step'
+    tw.by[step] = {'Name': step, 'Shape': in_shape(tw, n)[1:]}
+    return dict(n['Attrs']['layer'], Name=n['Name'], Inputs=[step], Shape=n['Shape'][1:])
+
+
+def td_module(tw, n):
+    inner = td_inner(tw, n)
+    return MODULES[inner['Kind']](tw, inner)
+
+
+def td_forward(tw, n, ins, train, draws):
+    """The inner layer over batch·T samples of one step."""
+    x, lay = ins[0]
+    inner = td_inner(tw, n)
+    step = tw.by[inner['Inputs'][0]]['Shape']
+    xs = from_nngen(to_nngen(x, lay, in_shape(tw, n)).reshape(-1, *step), step)
+    y, ly = FORWARD[inner['Kind']](tw, inner, [xs], train, draws)
+    y = to_nngen(y, ly, inner['Shape']).reshape(x.shape[0], *n['Shape'])
+    return from_nngen(y, n['Shape'])
 
 
 def sampling_forward(tw, n, ins, train, draws):
@@ -564,6 +654,7 @@ MODULES = {
     'MaxPooling1D': none, 'AveragePooling1D': none,
     'Concatenate': none, **{k: none for k in MERGES},
     'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
+    'Bidirectional': bidi_module, 'TimeDistributed': td_module, 'RepeatVector': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -577,6 +668,8 @@ FORWARD = {
     'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
     **{k: merge_forward(k) for k in MERGES},
     'LeakyReLU': leaky_forward, 'ReLU': relu_forward, 'PReLU': prelu_forward,
+    'Bidirectional': bidi_forward, 'TimeDistributed': td_forward,
+    'RepeatVector': repeat_forward,
 }
 
 

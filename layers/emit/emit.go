@@ -105,9 +105,12 @@ type Emitter struct {
 	// values seen as other samples (a TimeDistributed's step of a
 	// sequence: batch·T samples of one step) to that node, whose buffers
 	// it uses (see Bind).
-	bound   map[*ir.Node]*ir.Node
-	code    []Code
-	written map[string]bool
+	bound map[*ir.Node]*ir.Node
+	// substream maps a node outside the model to the substream of its
+	// model node's random streams it draws from (see Substream).
+	substream map[*ir.Node]uint64
+	code      []Code
+	written   map[string]bool
 }
 
 // Begin starts the code of node n (nil: the loss).
@@ -215,7 +218,21 @@ func (e *Emitter) Stream(n *ir.Node) *Statement {
 	if e.Shards > 1 {
 		s = Parens(s).Op("<<").Lit(8).Op("|").Uint64().Call(Id("m").Dot("shard"))
 	}
+	if k := e.substream[n]; k > 0 {
+		s = Parens(s).Op("^").Lit(k << 56)
+	}
 	return s
+}
+
+// Substream makes node v, outside the model (the backward direction of a
+// Bidirectional), draw from substream k (1 to 255) of the streams of the
+// model node whose index it has, so that its draws differ from the other
+// direction's.
+func (e *Emitter) Substream(v *ir.Node, k uint64) {
+	if e.substream == nil {
+		e.substream = map[*ir.Node]uint64{}
+	}
+	e.substream[v] = k
 }
 
 // field is m.<name>.

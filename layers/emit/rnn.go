@@ -54,6 +54,11 @@ type rnn struct {
 	dg, dgh, dh, dc  string // gradients
 	wihT, whhT       string // the weights transposed, [in, G·H]
 	wih, whh, bi, bh Code
+	// Dropout in training: the masks of the input features and of the
+	// state (scaled factors, one per sample and feature or unit), the
+	// masked states h_t·mask that enter the recurrent products, and
+	// GRU's scratch for the masked part of the state gradient.
+	xm, hm, hd, dhr string
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
@@ -79,6 +84,13 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	if c.name == "GRU" {
 		r.hp = use("hp", B*G, "recurrent product of one step [batch, G·H]")
 		r.hn = use("hn", T*B*H, "W_hn·h_{t−1} + b_hn [T, batch, H]")
+	}
+	if e.Train && n.Float("dropout") > 0 {
+		r.xm = use("xmask", B*F, "dropout mask of the input features [batch, F]")
+	}
+	if e.Train && n.Float("recurrent_dropout") > 0 {
+		r.hm = use("hmask", B*H, "recurrent dropout mask of the state [batch, H]")
+		r.hd = use("hd", T*B*H, "masked states h_t·hmask, t < T, [T, batch, H]")
 	}
 	r.wihT = use("wihT", F*G, "weight_ih transposed, [F, G·H]")
 	r.whhT = use("whhT", H*G, "weight_hh transposed, [H, G·H]")
@@ -106,6 +118,9 @@ func (e *Emitter) rnnGrads(r *rnn) {
 	r.dh = use("dh", B*H, "gradient of one step's state [batch, H]")
 	if r.c.name == "LSTM" {
 		r.dc = use("dc", B*H, "gradient of one step's cell state [batch, H]")
+	}
+	if r.c.name == "GRU" && r.hm != "" {
+		r.dhr = use("dhr", B*H, "gradient of one step's masked state [batch, H]")
 	}
 }
 
@@ -187,6 +202,10 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	r := e.rnnOf(c, n)
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
 	e.Add(transpose(r, e.Out(n.Inputs[0]), field(r.xt).Index(Op(":")), false, false))
+	r.drawMasks(e)
+	if r.xm != "" {
+		e.Add(r.maskSteps(r.xt))
+	}
 	// The products run as outer products (NN) over [in, G·H] copies of
 	// the weights: long rows of G·H values vectorize at any F and H.
 	e.Add(transposeW(r.wih, field(r.wihT).Index(Op(":")), G, F), transposeW(r.whh, field(r.whhT).Index(Op(":")), G, H))
@@ -258,12 +277,21 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	var s []Code
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
+	hr := r.h // the state the product reads
+	if r.hd != "" && t > 0 {
+		hr = r.hd
+		s = append(s, Block(
+			Id("h").Op(":=").Add(seg(r.h, hIn, B*H)),
+			Id("hd").Op(":=").Add(seg(r.hd, hIn, B*H)),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(Id("hd").Index(Id("i")).Op("=").Id("h").Index(Id("i")).Op("*").Id("k")),
+		))
+	}
 	if t > 0 && r.c.name != "GRU" {
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), e.Arr(r.whhT)))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(hr, hIn, B*H), e.Arr(r.whhT)))
 	}
 	if r.c.name == "GRU" {
 		if t > 0 {
-			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(r.h, hIn, B*H), e.Arr(r.whhT)))
+			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(hr, hIn, B*H), e.Arr(r.whhT)))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
 		}
@@ -360,7 +388,11 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	}
 	if T > 1 {
 		// Step 0 met h_0 = 0: steps 1..T−1 with states h_1..h_{T−1}.
-		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(r.h, B*H, (T-1)*B*H))
+		hr := r.h
+		if r.hd != "" {
+			hr = r.hd
+		}
+		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(hr, B*H, (T-1)*B*H))
 	} else {
 		e.Add(Op("*").Add(dwhh).Op("=").Index(Lit(whhSize)).Id("Float").Values())
 	}
@@ -386,6 +418,9 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 		dxt := n.Name + "_dxt"
 		e.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
 		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, e.Arr(dxt), e.Arr(r.dg), r.wih)
+		if r.xm != "" {
+			e.Add(r.maskSteps(dxt))
+		}
 		e.Add(transpose(r, Parens(dx).Index(Op(":")), field(dxt).Index(Op(":")), true, acc))
 	}
 }
@@ -421,7 +456,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
 			if t > 0 {
-				s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
+				s = append(s, r.recBack(e, t, r.dg)...)
 			}
 			return s
 		}
@@ -449,13 +484,62 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	if t == 0 {
 		return s // nothing flows into h_0
 	}
-	switch r.c.name {
-	case "GRU":
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: true}, e.Arr(r.dh), at(r.dgh, gOff, B*G), r.whh))
-	default:
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
+	if r.c.name == "GRU" {
+		return append(s, r.recBack(e, t, r.dgh)...)
 	}
-	return s
+	return append(s, r.recBack(e, t, r.dg)...)
+}
+
+// recBack returns the code of step t's gradient of h_{t−1} through the
+// recurrent product, from the gradients dg of its G·H outputs: into dh
+// (GRU adds it to the gradient of its z·h_{t−1} term), times the
+// recurrent dropout mask.
+func (r *rnn) recBack(e *Emitter, t int, dg string) []Code {
+	B, H, G := r.B, r.H, r.G
+	gru := r.c.name == "GRU"
+	if r.hm == "" {
+		return []Code{e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: gru}, e.Arr(r.dh), at(dg, t*B*G, B*G), r.whh)}
+	}
+	if !gru {
+		return []Code{
+			e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(dg, t*B*G, B*G), r.whh),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(field(r.dh).Index(Id("i")).Op("*=").Id("k")),
+		}
+	}
+	return []Code{
+		e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dhr), at(dg, t*B*G, B*G), r.whh),
+		For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(field(r.dh).Index(Id("i")).Op("+=").Add(field(r.dhr)).Index(Id("i")).Op("*").Id("k")),
+	}
+}
+
+// drawMasks emits the draws of the dropout masks of a training step: the
+// input mask, then the state's, from the node's stream.
+func (r *rnn) drawMasks(e *Emitter) {
+	if r.xm == "" && r.hm == "" {
+		return
+	}
+	s := []Code{Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), e.Stream(r.n))}
+	for _, m := range []struct {
+		buf  string
+		rate float64
+	}{{r.xm, r.n.Float("dropout")}, {r.hm, r.n.Float("recurrent_dropout")}} {
+		if m.buf != "" {
+			s = append(s, Block(append([]Code{Id("mask").Op(":=").Add(field(m.buf)).Index(Op(":"))}, e.dropMask(m.rate)...)...))
+		}
+	}
+	e.Block(s...)
+}
+
+// maskSteps returns the product of every step of the time-major [T, batch,
+// F] buffer buf with the input mask [batch, F].
+func (r *rnn) maskSteps(buf string) Code {
+	return Block(
+		Id("mk").Op(":=").Add(field(r.xm)).Index(Op(":")),
+		Id("x").Op(":=").Add(field(buf)).Index(Op(":")),
+		For(Id("o").Op(":=").Lit(0), Id("o").Op("<").Lit(r.T*r.B*r.F), Id("o").Op("+=").Lit(r.B*r.F)).Block(
+			Id("xs").Op(":=").Id("x").Index(Id("o").Op(":")).Index(Op(":").Lit(r.B*r.F)),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Id("mk")).Block(Id("xs").Index(Id("i")).Op("*=").Id("k"))),
+	)
 }
 
 // lstmGradBody returns the statements of LSTM's backward step for unit j

@@ -93,8 +93,11 @@ type bidi struct {
 	seq         bool // the directions return sequences
 }
 
-func bidiOf(n *ir.Node) *bidi {
+// bidiOf returns n's directions; the backward one draws its dropout masks
+// from a substream of n's.
+func (e *Emitter) bidiOf(n *ir.Node) *bidi {
 	fw, bw, rev, _, _ := layers.Directions(n)
+	e.Substream(bw, 1)
 	k, _ := Lookup(fw.Kind)
 	d := &bidi{fw: fw, bw: bw, rev: rev, k: k, T: n.Inputs[0].Shape[0], U: fw.Shape[len(fw.Shape)-1], W: n.Shape[len(n.Shape)-1], seq: len(n.Shape) == 2}
 	return d
@@ -113,7 +116,7 @@ func (e *Emitter) pair(d *bidi, o, f, g string, body ...Code) Code {
 }
 
 func bidiForward(e *Emitter, n *ir.Node) {
-	d := bidiOf(n)
+	d := e.bidiOf(n)
 	x := n.Inputs[0]
 	F := x.Shape[1]
 	e.Add(Comment("the input reversed in time, for the backward direction"))
@@ -148,7 +151,7 @@ func bidiForward(e *Emitter, n *ir.Node) {
 }
 
 func bidiBackward(e *Emitter, n *ir.Node) {
-	d := bidiOf(n)
+	d := e.bidiOf(n)
 	x := n.Inputs[0]
 	F := x.Shape[1]
 	pro := []Code{
