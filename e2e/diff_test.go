@@ -110,6 +110,12 @@ var diffMutants = []diffMutant{
 	{"dropout_forward_unmasked", func(src string) (string, bool) {
 		return strings.ReplaceAll(src, "out[i] = in[i] * k", "out[i] = in[i]"), strings.Contains(src, "out[i] = in[i] * k")
 	}},
+	// A recurrent layer's product reads the state unmasked by its
+	// recurrent dropout (in every step and layer).
+	{"recurrent_dropout_forward_unmasked", func(src string) (string, bool) {
+		const from, to = "hd[i] = h[i] * k", "hd[i] = h[i] + 0*k"
+		return strings.ReplaceAll(src, from, to), strings.Contains(src, from)
+	}},
 	// The fused loss gradient p − t is 1% off.
 	{"fused_gradient_scale", replaceFirst("d[j] = (p[j] - t[j]) * Float(", "d[j] = (p[j] - t[j]) * 1.01 * Float(")},
 }
