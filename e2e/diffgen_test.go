@@ -883,6 +883,7 @@ func (g *generator) draw(name string) (src, loss string, ok bool) {
 type diffModel struct {
 	name, src, loss string
 	m               *ir.Model
+	fixed           bool // a spec of testdata/diff, not of the sample
 }
 
 // generateSpecs draws n valid specs from seed, each redrawn until
