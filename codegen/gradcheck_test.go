@@ -99,6 +99,9 @@ var mutants = []mutant{
 	{"lstm_recurrent_dropout", "seq_rnn_dropout", "m.last_dh[i] *= k", "m.last_dh[i] *= 1 + 0*k"},
 	{"gru_recurrent_dropout", "seq_rnn_dropout", "m.gru_dh[i] += m.gru_dhr[i] * k", "m.gru_dh[i] += m.gru_dhr[i] + 0*k"},
 	{"input_dropout_other_mask", "seq_rnn_dropout", "mk := m.bi_forward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]", "mk := m.bi_backward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]"},
+	// GRU's reset before: the gradient of h_{t−1} through r·h_{t−1}
+	// forgets the reset gate.
+	{"gru_reset_before_state", "rnn_gru_reset_before", "dh[j] += drh[j] * rg", "dh[j] += drh[j] + 0*rg"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5

@@ -71,12 +71,7 @@ func init() {
 			fields = append(fields, Field{Name: "unit_forget_bias", Type: BoolField, Default: true, Doc: "Start the forget gate's bias (in bias_ih) at 1, as Keras does; needs bias_initializer zeros."})
 		}
 		if c.Name == "GRU" {
-			fields = append(fields, Field{Name: "reset_after", Type: BoolField, Default: true, Doc: "Apply the reset gate after the recurrent product (PyTorch's formula); only true is supported.", Check: func(v any) string {
-				if !v.(bool) {
-					return "must be true (the reset-before GRU is not supported; PyTorch's nn.GRU is reset_after)"
-				}
-				return ""
-			}})
+			fields = append(fields, Field{Name: "reset_after", Type: BoolField, Default: true, Doc: "Apply the reset gate after the recurrent product (PyTorch's nn.GRU formula, two biases); false is Keras's original formula, n = activation(W_in·x_t + b_in + W_hn·(r·h_{t−1})), with one bias, bias_ih_l0 (no recurrent_dropout)."})
 		}
 		Register(&Kind{
 			Name:      c.Name,
@@ -86,6 +81,9 @@ func init() {
 			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 				if len(in[0]) != 2 {
 					return nil, fmt.Errorf("needs an input of shape [steps, features], got %v", in[0])
+				}
+				if c.Name == "GRU" && !n.Bool("reset_after") && n.Float("recurrent_dropout") > 0 {
+					return nil, fmt.Errorf("recurrent_dropout needs reset_after: true")
 				}
 				if n.Bool("return_sequences") {
 					return []int{in[0][0], n.Int("units")}, nil
@@ -105,9 +103,10 @@ func init() {
 					if c.Name == "LSTM" && n.Bool("unit_forget_bias") && init == "zeros" {
 						ihInit = "unit_forget"
 					}
-					ps = append(ps,
-						ir.Param{Name: "bias_ih_l0", Shape: []int{gh}, Init: ihInit, FanIn: f, FanOut: gh},
-						ir.Param{Name: "bias_hh_l0", Shape: []int{gh}, Init: init, FanIn: h, FanOut: gh})
+					ps = append(ps, ir.Param{Name: "bias_ih_l0", Shape: []int{gh}, Init: ihInit, FanIn: f, FanOut: gh})
+					if c.Name != "GRU" || n.Bool("reset_after") {
+						ps = append(ps, ir.Param{Name: "bias_hh_l0", Shape: []int{gh}, Init: init, FanIn: h, FanOut: gh})
+					}
 				}
 				return ps
 			},

@@ -338,8 +338,24 @@ def embedding_forward(tw, n, ins, train, draws):
     return from_nngen(y, n['Shape'])
 
 
+class Named(nn.Module):
+    """Parameters of the names and shapes nngen gives them (a GRU with
+    reset_after false, which PyTorch's nn.GRU cannot run: one bias)."""
+    def __init__(self, params):
+        super().__init__()
+        for p in params:
+            self.register_parameter(p['Name'], nn.Parameter(torch.zeros(p['Shape'])))
+
+
+def reset_before(n):
+    a = n['Attrs'].get('layer', {}).get('Attrs', n['Attrs'])
+    return a.get('reset_after', True) is False
+
+
 def rnn_module(kind):
     def make(tw, n):
+        if reset_before(n):
+            return Named(n['Params'])
         a, s = n['Attrs'], in_shape(tw, n)
         args = dict(bias=a['use_bias'], batch_first=True)
         if kind == 'SimpleRNN':
@@ -366,24 +382,24 @@ def rnn_forward(kind):
         ra = a.get('recurrent_activation', 'sigmoid')
         xm, hm = rnn_masks(n['Name'], a, train, draws)
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
-        if natural and xm is None and hm is None:
+        if natural and xm is None and hm is None and not reset_before(n):
             out, _ = m(x)
         else:
-            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm)
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n))
         if not a['return_sequences']:
             out = out[:, -1]
         return out, 'plain'
     return fwd
 
 
-def cells(kind, m, x, a, ra, bias, xm=None, hm=None):
+def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
     """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
     activations than PyTorch's modules allow, and Keras's dropout: the
     input mask xm [N, F] on every step's input, the state mask hm [N, H]
     on h_{t-1} where it enters the recurrent product."""
     w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
     b_ih = m.bias_ih_l0 if bias else 0
-    b_hh = m.bias_hh_l0 if bias else 0
+    b_hh = getattr(m, 'bias_hh_l0', 0) if bias else 0  # none: a GRU's reset before
     f = lambda name, t: act(name, t, 'plain')
     n, steps = x.shape[0], x.shape[1]
     hdim = w_hh.shape[1]
@@ -405,7 +421,11 @@ def cells(kind, m, x, a, ra, bias, xm=None, hm=None):
             ir_, iz, in_ = gi.chunk(3, 1)
             hr, hz, hn = gh.chunk(3, 1)
             r, z = f(ra, ir_ + hr), f(ra, iz + hz)
-            h = (1 - z) * f(a, in_ + r * hn) + z * h
+            if before:  # reset_after false: Keras's original GRU
+                hn = (r * h * hm) @ w_hh[2 * hdim:].T
+                h = (1 - z) * f(a, in_ + hn) + z * h
+            else:
+                h = (1 - z) * f(a, in_ + r * hn) + z * h
         outs.append(h)
     return torch.stack(outs, 1)
 
@@ -414,6 +434,8 @@ def bidi_module(tw, n):
     """nn.RNN/nn.LSTM/nn.GRU(bidirectional=True): its parameters are
     weight_ih_l0, … and weight_ih_l0_reverse, …"""
     inner = dict(n['Attrs']['layer'], Name=n['Name'], Inputs=n['Inputs'])
+    if reset_before(n):
+        return Named(n['Params'])
     m = rnn_module(inner['Kind'])(tw, inner)
     kind = {'SimpleRNN': nn.RNN, 'LSTM': nn.LSTM, 'GRU': nn.GRU}[inner['Kind']]
     args = dict(bias=m.bias, batch_first=True, bidirectional=True)
@@ -444,12 +466,12 @@ def bidi_forward(tw, n, ins, train, draws):
     natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
     fm = rnn_masks(n['Name'] + '_forward', a, train, draws)
     bm = rnn_masks(n['Name'] + '_backward', a, train, draws)
-    if natural and fm == (None, None) and bm == (None, None):
+    if natural and fm == (None, None) and bm == (None, None) and not reset_before(n):
         out, _ = m(x)
         f, b = out[..., :h], out[..., h:]
     else:
-        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm)
-        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm).flip(1)
+        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n))
+        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n)).flip(1)
     if not a['return_sequences']:
         f, b = f[:, -1], b[:, 0]
     mode = n['Attrs']['merge_mode']
