@@ -107,6 +107,25 @@ var mutants = []mutant{
 	{"upsample_sum", "seq_layers", "for j := 1; j < 3; j++ {", "for j := 2; j < 3; j++ {"},
 	{"permute_backward", "seq_layers", "dx[o0*1+o1*9+o2*3] = d[((o0)*13+o1)*3+o2]", "dx[o0*1+o1*9+o2*3] = d[((o0)*13+o1)*3+o2]*0.5"},
 	{"gelu_tanh_derivative", "seq_layers", "0.5*x*(1-t*t)", "0.5*x*(1+t*t)"},
+	// Bidirectional: the backward direction's input gradient is not
+	// reversed back in time; concat hands the backward direction the
+	// forward one's half of the gradient; mul's gradient of each
+	// direction multiplies by its own output. RepeatVector keeps the last
+	// step's gradient only.
+	{"bidirectional_reversed_input_grad", "seq_bidirectional", "s := dr[(b*3+2-t)*2:][:2]", "s := dr[(b*3+t)*2:][:2]"},
+	{"bidirectional_concat_split", "seq_bidirectional", "copy(g, o[3:])", "copy(g, o[:3])"},
+	{"bidirectional_mul_gradient", "seq_bidirectional", "f[j] = o[j] * c[j]\n\t\t\t\t\tg[j] = o[j] * a[j]", "f[j] = o[j] * a[j]\n\t\t\t\t\tg[j] = o[j] * c[j]"},
+	{"repeat_vector_steps", "seq_bidirectional", "d[j] += v\n", "d[j] = v\n"},
+	// Recurrent dropout: LSTM's state gradient through the product
+	// forgets the mask in the last step; GRU's adds the masked product
+	// unmasked; a Bidirectional's forward direction masks its input
+	// gradient with the backward direction's mask (which differs).
+	{"lstm_recurrent_dropout", "seq_rnn_dropout", "m.last_dh[i] *= k", "m.last_dh[i] *= 1 + 0*k"},
+	{"gru_recurrent_dropout", "seq_rnn_dropout", "m.gru_dh[i] += m.gru_dhr[i] * k", "m.gru_dh[i] += m.gru_dhr[i] + 0*k"},
+	{"input_dropout_other_mask", "seq_rnn_dropout", "mk := m.bi_forward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]", "mk := m.bi_backward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]"},
+	// GRU's reset before: the gradient of h_{t−1} through r·h_{t−1}
+	// forgets the reset gate.
+	{"gru_reset_before_state", "rnn_gru_reset_before", "dh[j] += drh[j] * rg", "dh[j] += drh[j] + 0*rg"},
 	// Rescaling's backward forgets its scale.
 	{"rescaling_scale", "rescaling", "dr[j] * Float(2.5)", "dr[j] * Float(1)"},
 	// gelu' = Φ(x) + x·φ(x) loses its x·φ(x); selu' below 0 is s + 1.5
@@ -639,6 +658,9 @@ func TestGradCheck(t *testing.T) {
 func TestGradCheckCatchesMutants(t *testing.T) {
 	runGradcheck(t)
 	for _, mu := range mutants {
+		if m, _ := filepath.Match(*onlyGradcheck, mu.spec); !m {
+			continue
+		}
 		t.Run(mu.name, func(t *testing.T) {
 			r := gradcheck.results["mutant_"+mu.name]
 			switch {

@@ -6,12 +6,17 @@ import (
 	"github.com/nngen/nngen/layers"
 )
 
-// tokenMethods adds the methods of train.TextModel to a token model:
-// Vocabulary and PredictOne, which runs the batch-1 buffers of Predict1 on
-// slices.
+// tokenMethods adds Vocabulary to a token model, which the train command
+// checks the ids of its data against, and to a language model the rest of
+// train.TextModel: PredictOne, which runs the batch-1 buffers of Predict1
+// on slices.
 func (g *gen) tokenMethods(f *File) {
 	v := layers.Vocabulary(g.m)
 	if v == 0 {
+		return
+	}
+	if !layers.LanguageModel(g.m) {
+		f.Add(g.method("Vocabulary is the number of token ids the model reads: every input value is\nan integer id below it.", "Vocabulary", nil, []Code{Int()}, Return(Lit(v))))
 		return
 	}
 	f.Add(g.method("Vocabulary is the number of token ids the model reads: its input is text,\none byte per id.", "Vocabulary", nil, []Code{Int()}, Return(Lit(v))))

@@ -38,6 +38,10 @@ func (c coverage) add(m *ir.Model, loss string, choices []string) {
 		c[n.Kind]++
 		k, _ := layers.Lookup(n.Kind)
 		for _, f := range k.Fields {
+			if in, ok := n.Attrs[f.Name].(*ir.Node); ok {
+				c[fmt.Sprintf("%s.%s=%s", n.Kind, f.Name, in.Kind)]++
+				continue
+			}
 			if len(f.Enum) > 0 || f.Type == layers.BoolField {
 				c[fmt.Sprintf("%s.%s=%v", n.Kind, f.Name, n.Attrs[f.Name])]++
 			} else {
@@ -850,6 +854,9 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 // with its YAML, and reports whether the field's Check accepts it.
 func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string, bool) {
 	var v any
+	if f.Type == layers.LayerField {
+		return g.inner(k, f, in)
+	}
 	s, isSampled := fieldSamplers[k.Name+"."+f.Name]
 	if isSampled {
 		v = s(g, in)
@@ -954,6 +961,30 @@ func (g *generator) sidesYAML(v []int) string {
 	return "[" + strings.Join(pairs, ", ") + "]"
 }
 
+// inner draws the layer that field f of wrapper k holds (of the kinds f
+// accepts, the least used inside k), with its fields, as the node the
+// spec's inner layer is and its YAML flow mapping.
+func (g *generator) inner(k *layers.Kind, f layers.Field, in []int) (any, string, bool) {
+	var kinds []string
+	for _, name := range layers.Names() {
+		if f.Check(&ir.Node{Kind: name}) == "" {
+			kinds = append(kinds, name)
+		}
+	}
+	ik, _ := layers.Lookup(g.pick(k.Name+"."+f.Name+"=", kinds))
+	n := &ir.Node{Kind: ik.Name, Attrs: map[string]any{}}
+	yaml := []string{"type: " + ik.Name}
+	for _, inf := range ik.Fields {
+		v, y, ok := g.field(ik, inf, in)
+		if !ok {
+			return nil, "", false
+		}
+		n.Attrs[inf.Name] = v
+		yaml = append(yaml, inf.Name+": "+y)
+	}
+	return n, "{" + strings.Join(yaml, ", ") + "}", true
+}
+
 func yamlInts(l []int) string {
 	var s []string
 	for _, v := range l {
@@ -989,6 +1020,7 @@ func (g *generator) draw(name string) (src, loss string, ok bool) {
 type diffModel struct {
 	name, src, loss string
 	m               *ir.Model
+	fixed           bool // a spec of testdata/diff, not of the sample
 }
 
 // generateSpecs draws n valid specs from seed, each redrawn until

@@ -11,7 +11,7 @@ func init() {
 		Name: "Embedding",
 		Doc: "Looks up a learned vector for each token id of the model input: [T] ids (given as numbers) become [T, output_dim]. " +
 			"The table is stored as PyTorch's nn.Embedding.weight, [input_dim, output_dim]. An id outside [0, input_dim) reads row 0; the data loaders reject such ids. " +
-			"A model whose input an Embedding reads is a token model: its binary trains on a text file with --text and has a sample command.",
+			"A model whose input an Embedding reads is a token model; one whose output is [steps, input_dim] is a language model, whose binary trains on a text file with --text and has a sample command, the others (a classifier of sequences) train on tables or arrays of ids (--data), which must be integers in [0, input_dim).",
 		Fields: []Field{
 			{Name: "input_dim", Type: IntField, Doc: "Vocabulary size: ids are below it (text is read as bytes, so 128 covers ASCII).", Check: positive},
 			{Name: "output_dim", Type: IntField, Doc: "Size of each vector.", Check: positive},
@@ -43,4 +43,14 @@ func Vocabulary(m *ir.Model) int {
 		}
 	}
 	return 0
+}
+
+// LanguageModel reports whether m is a token model that predicts a token
+// at every step: its output is [steps, vocabulary] over its [steps] ids.
+// It trains on text (each window's bytes predict the bytes one further)
+// and samples text; other token models (a classifier of sequences, one
+// label each) train on tables or arrays of ids.
+func LanguageModel(m *ir.Model) bool {
+	v, in, out := Vocabulary(m), m.Nodes[0].Shape, m.Output.Shape
+	return v > 0 && len(in) == 1 && len(out) == 2 && out[0] == in[0] && out[1] == v
 }

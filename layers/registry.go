@@ -25,10 +25,13 @@ const (
 	StringField
 	BoolField
 	IntsField
+	// LayerField holds a layer (a mapping with a type and that kind's
+	// fields), as the *ir.Node of a wrapper's inner layer (see Inner).
+	LayerField
 )
 
 func (t FieldType) String() string {
-	return [...]string{"int", "float", "string", "bool", "list of ints"}[t]
+	return [...]string{"int", "float", "string", "bool", "list of ints", "layer"}[t]
 }
 
 // Field is one configurable field of a layer kind.
@@ -360,13 +363,17 @@ type Inference struct {
 	// Draws reports whether node n still draws random numbers at
 	// inference (nil: never), so that two inference passes differ.
 	Draws func(n *ir.Node) bool
+	// Differs reports whether node n computes another function at
+	// inference (nil: always), for a kind whose fields decide it (a
+	// recurrent layer's dropout).
+	Differs func(n *ir.Node) bool
 }
 
 // DiffersAtInference reports whether n computes another function at
 // inference than in training.
 func DiffersAtInference(n *ir.Node) bool {
 	k := registry[n.Kind]
-	return k != nil && k.Inference != nil
+	return k != nil && k.Inference != nil && (k.Inference.Differs == nil || k.Inference.Differs(n))
 }
 
 // DrawsAtInference reports whether n draws random numbers at inference.

@@ -32,6 +32,18 @@ var Cells = []Cell{
 // global_clipnorm or clipvalue overrides it (0 turns clipping off).
 const RecurrentClipNorm = 1.0
 
+// rate checks a dropout rate.
+func rate(v any) string {
+	if r := v.(float64); r < 0 || r >= 1 {
+		return "must be in [0, 1)"
+	}
+	return ""
+}
+
+// drops reports whether recurrent node n drops inputs or states in
+// training.
+func drops(n *ir.Node) bool { return n.Float("dropout") > 0 || n.Float("recurrent_dropout") > 0 }
+
 // cellActs are the activations a cell supports (element-wise, with a
 // derivative in terms of the output).
 var cellActs = []string{"linear", "relu", "sigmoid", "tanh"}
@@ -49,6 +61,8 @@ func init() {
 		fields = append(fields,
 			Field{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds the biases b_ih and b_hh."},
 			Field{Name: "return_sequences", Type: BoolField, Default: false, Doc: "Output every step's state, [T, units], instead of the last one, [units]."},
+			Field{Name: "dropout", Type: FloatField, Default: 0.0, Doc: "Fraction of the input features to drop in training, by one mask per sequence (the same features at every step) and the others scaled by 1/(1−rate), as Keras does; none at inference.", Check: rate},
+			Field{Name: "recurrent_dropout", Type: FloatField, Default: 0.0, Doc: "Fraction of the state h_{t−1} to drop where it enters the recurrent product W_hh·h_{t−1}, by one mask per sequence, in training (Keras's variational dropout).", Check: rate},
 			Field{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of weight_ih (fans F and G·H).", Enum: Initializers},
 			Field{Name: "recurrent_initializer", Type: StringField, Default: "orthogonal", Doc: "Initializer of weight_hh (fans H and G·H); orthogonal gives it orthonormal columns, as Keras's recurrent kernel has orthonormal rows.", Enum: Initializers},
 			Field{Name: "bias_initializer", Type: StringField, Default: "zeros", Doc: "Initializer of the biases.", Enum: Initializers},
@@ -57,20 +71,19 @@ func init() {
 			fields = append(fields, Field{Name: "unit_forget_bias", Type: BoolField, Default: true, Doc: "Start the forget gate's bias (in bias_ih) at 1, as Keras does; needs bias_initializer zeros."})
 		}
 		if c.Name == "GRU" {
-			fields = append(fields, Field{Name: "reset_after", Type: BoolField, Default: true, Doc: "Apply the reset gate after the recurrent product (PyTorch's formula); only true is supported.", Check: func(v any) string {
-				if !v.(bool) {
-					return "must be true (the reset-before GRU is not supported; PyTorch's nn.GRU is reset_after)"
-				}
-				return ""
-			}})
+			fields = append(fields, Field{Name: "reset_after", Type: BoolField, Default: true, Doc: "Apply the reset gate after the recurrent product (PyTorch's nn.GRU formula, two biases); false is Keras's original formula, n = activation(W_in·x_t + b_in + W_hn·(r·h_{t−1})), with one bias, bias_ih_l0 (no recurrent_dropout)."})
 		}
 		Register(&Kind{
-			Name:   c.Name,
-			Doc:    c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
-			Fields: fields,
+			Name:      c.Name,
+			Inference: &Inference{Differs: drops},
+			Doc:       c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
+			Fields:    fields,
 			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 				if len(in[0]) != 2 {
 					return nil, fmt.Errorf("needs an input of shape [steps, features], got %v", in[0])
+				}
+				if c.Name == "GRU" && !n.Bool("reset_after") && n.Float("recurrent_dropout") > 0 {
+					return nil, fmt.Errorf("recurrent_dropout needs reset_after: true")
 				}
 				if n.Bool("return_sequences") {
 					return []int{in[0][0], n.Int("units")}, nil
@@ -90,9 +103,10 @@ func init() {
 					if c.Name == "LSTM" && n.Bool("unit_forget_bias") && init == "zeros" {
 						ihInit = "unit_forget"
 					}
-					ps = append(ps,
-						ir.Param{Name: "bias_ih_l0", Shape: []int{gh}, Init: ihInit, FanIn: f, FanOut: gh},
-						ir.Param{Name: "bias_hh_l0", Shape: []int{gh}, Init: init, FanIn: h, FanOut: gh})
+					ps = append(ps, ir.Param{Name: "bias_ih_l0", Shape: []int{gh}, Init: ihInit, FanIn: f, FanOut: gh})
+					if c.Name != "GRU" || n.Bool("reset_after") {
+						ps = append(ps, ir.Param{Name: "bias_hh_l0", Shape: []int{gh}, Init: init, FanIn: h, FanOut: gh})
+					}
 				}
 				return ps
 			},

@@ -138,29 +138,21 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		}
 	}
 	n := &ir.Node{Kind: kind.Name, Pos: pos(ln), Attrs: map[string]any{}}
-	known := []string{"type", "name", "inputs"}
-	for _, f := range kind.Fields {
-		known = append(known, f.Name)
-		known = append(known, f.Aliases...)
-	}
+	var misspelt map[string]bool
+	good := true
 	if owner != nil {
 		// The kind and fields are the shared layer's.
-		known = []string{"name", "inputs", "shares"}
+		known := []string{"name", "inputs", "shares"}
 		n.Attrs, n.Shares = maps.Clone(owner.Attrs), owner
 		kind = &layers.Kind{Name: kind.Name}
-	}
-	good := true
-	misspelt := map[string]bool{} // fields an unknown field is a typo of
-	for i := 0; i+1 < len(ln.Content); i += 2 {
-		k := ln.Content[i]
-		if owner != nil && !contains(known, k.Value) {
-			p.errorf(k, "%s: a layer that shares the weights of %s (line %d) applies it again, with its type and fields: it takes only name, inputs and shares", k.Value, owner.Name, owner.Pos.Line)
-			good = false
-		} else if !contains(known, k.Value) {
-			p.errorf(k, "unknown field %q of %s%s", k.Value, kind.Name, suggest(k.Value, known))
-			misspelt[closest(k.Value, known)] = true
-			good = false
+		for i := 0; i+1 < len(ln.Content); i += 2 {
+			if k := ln.Content[i]; !contains(known, k.Value) {
+				p.errorf(k, "%s: a layer that shares the weights of %s (line %d) applies it again, with its type and fields: it takes only name, inputs and shares", k.Value, owner.Name, owner.Pos.Line)
+				good = false
+			}
 		}
+	} else {
+		misspelt, good = p.unknownFields(ln, kind, "type", "name", "inputs")
 	}
 	// Name.
 	if e, ok := raw["name"]; ok {
@@ -196,73 +188,8 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 		}
 	}
 	// Fields (none for a shared layer: kind has none).
-	for _, f := range kind.Fields {
-		e, ok := raw[f.Name]
-		for _, a := range f.Aliases {
-			if ea, dup := raw[a]; dup && ok {
-				p.errorf(ea.key, "%s and %s are two names of one field of %s: write one", f.Name, a, kind.Name)
-				good = false
-			} else if dup {
-				e, ok = ea, true
-			}
-		}
-		if ok && f.Nullable && e.val.Tag == "!!null" {
-			n.Attrs[f.Name] = f.Default
-			continue
-		}
-		if !ok {
-			if f.Default == nil {
-				if !misspelt[f.Name] { // else already reported as a typo
-					p.errorf(ln, "%s layer %s needs field %q", kind.Name, n.Name, f.Name)
-				}
-				good = false
-				continue
-			}
-			n.Attrs[f.Name] = f.Default
-			continue
-		}
-		what := fmt.Sprintf("%s.%s", n.Name, f.Name)
-		var v any
-		switch f.Type {
-		case layers.IntField:
-			v, ok = p.integer(e.val, what)
-		case layers.FloatField:
-			v, ok = p.float(e.val, what)
-		case layers.StringField:
-			v, ok = p.str(e.val, what)
-		case layers.BoolField:
-			v, ok = p.boolean(e.val, what)
-		case layers.IntsField:
-			if f.Sides > 0 {
-				v, ok = p.sides(e.val, what, f.Sides)
-				break
-			}
-			if f.Broadcast > 0 && e.val.Kind == yaml.ScalarNode {
-				var k int
-				if k, ok = p.integer(e.val, what); ok {
-					v = slices.Repeat([]int{k}, f.Broadcast)
-				}
-				break
-			}
-			v, ok = p.ints(e.val, what)
-		}
-		if !ok {
-			good = false
-			continue
-		}
-		if s, isStr := v.(string); isStr && len(f.Enum) > 0 && !contains(f.Enum, s) {
-			p.errorf(e.val, "%s: unknown %s %q%s", what, strings.ReplaceAll(f.Name, "_", " "), s, oneOf(s, f.Enum))
-			good = false
-			continue
-		}
-		if f.Check != nil {
-			if msg := f.Check(v); msg != "" {
-				p.errorf(e.val, "%s %s, got %s", what, msg, show(e.val))
-				good = false
-				continue
-			}
-		}
-		n.Attrs[f.Name] = v
+	if !p.fields(ln, raw, kind, n, misspelt) {
+		good = false
 	}
 	// Inputs.
 	if e, ok := raw["inputs"]; ok {
@@ -366,4 +293,136 @@ func names(ns []*ir.Node) []string {
 		l = append(l, n.Name)
 	}
 	return l
+}
+
+// unknownFields reports the fields of layer mapping ln that are neither
+// extra keys nor fields of kind, and returns the fields they are typos of
+// and whether there were none.
+func (p *parser) unknownFields(ln *yaml.Node, kind *layers.Kind, extra ...string) (misspelt map[string]bool, good bool) {
+	known := extra
+	for _, f := range kind.Fields {
+		known = append(known, f.Name)
+		known = append(known, f.Aliases...)
+	}
+	good = true
+	misspelt = map[string]bool{} // fields an unknown field is a typo of
+	for i := 0; i+1 < len(ln.Content); i += 2 {
+		k := ln.Content[i]
+		if !contains(known, k.Value) {
+			p.errorf(k, "unknown field %q of %s%s", k.Value, kind.Name, suggest(k.Value, known))
+			misspelt[closest(k.Value, known)] = true
+			good = false
+		}
+	}
+	return misspelt, good
+}
+
+// fields decodes the fields of kind from the entries raw of layer mapping
+// ln into n.Attrs, defaults filled in, and reports whether they all
+// decoded; misspelt are the fields an unknown field was a typo of.
+func (p *parser) fields(ln *yaml.Node, raw map[string]entry, kind *layers.Kind, n *ir.Node, misspelt map[string]bool) bool {
+	good := true
+	for _, f := range kind.Fields {
+		e, ok := raw[f.Name]
+		for _, a := range f.Aliases {
+			if ea, dup := raw[a]; dup && ok {
+				p.errorf(ea.key, "%s and %s are two names of one field of %s: write one", f.Name, a, kind.Name)
+				good = false
+			} else if dup {
+				e, ok = ea, true
+			}
+		}
+		if ok && f.Nullable && e.val.Tag == "!!null" {
+			n.Attrs[f.Name] = f.Default
+			continue
+		}
+		if !ok {
+			if f.Default == nil {
+				if !misspelt[f.Name] { // else already reported as a typo
+					p.errorf(ln, "%s layer %s needs field %q", kind.Name, n.Name, f.Name)
+				}
+				good = false
+				continue
+			}
+			n.Attrs[f.Name] = f.Default
+			continue
+		}
+		what := fmt.Sprintf("%s.%s", n.Name, f.Name)
+		var v any
+		switch f.Type {
+		case layers.IntField:
+			v, ok = p.integer(e.val, what)
+		case layers.FloatField:
+			v, ok = p.float(e.val, what)
+		case layers.StringField:
+			v, ok = p.str(e.val, what)
+		case layers.BoolField:
+			v, ok = p.boolean(e.val, what)
+		case layers.LayerField:
+			v, ok = p.inner(e.val, what)
+		case layers.IntsField:
+			if f.Sides > 0 {
+				v, ok = p.sides(e.val, what, f.Sides)
+				break
+			}
+			if f.Broadcast > 0 && e.val.Kind == yaml.ScalarNode {
+				var k int
+				if k, ok = p.integer(e.val, what); ok {
+					v = slices.Repeat([]int{k}, f.Broadcast)
+				}
+				break
+			}
+			v, ok = p.ints(e.val, what)
+		}
+		if !ok {
+			good = false
+			continue
+		}
+		if s, isStr := v.(string); isStr && len(f.Enum) > 0 && !contains(f.Enum, s) {
+			p.errorf(e.val, "%s: unknown %s %q%s", what, strings.ReplaceAll(f.Name, "_", " "), s, oneOf(s, f.Enum))
+			good = false
+			continue
+		}
+		if f.Check != nil {
+			if msg := f.Check(v); msg != "" {
+				got := show(e.val)
+				if in, isLayer := v.(*ir.Node); isLayer {
+					got = in.Kind
+				}
+				p.errorf(e.val, "%s %s, got %s", what, msg, got)
+				good = false
+				continue
+			}
+		}
+		n.Attrs[f.Name] = v
+	}
+	return good
+}
+
+// inner decodes the layer mapping ln that a field of wrapper n holds (a
+// Bidirectional's layer): a type and that kind's fields, no name and no
+// inputs. The inner layer is named after the field, as what.
+func (p *parser) inner(ln *yaml.Node, what string) (*ir.Node, bool) {
+	if ln.Kind != yaml.MappingNode {
+		p.errorf(ln, "%s must be a layer: a mapping with a type, got %s", what, show(ln))
+		return nil, false
+	}
+	raw := p.mapping(ln, what, nil)
+	t, ok := raw["type"]
+	if !ok {
+		p.errorf(ln, "%s needs a type (one of: %s)", what, strings.Join(layers.Names(), ", "))
+		return nil, false
+	}
+	kindName, ok := p.str(t.val, what+" type")
+	if !ok {
+		return nil, false
+	}
+	kind, ok := layers.Lookup(kindName)
+	if !ok {
+		p.errorf(t.val, "unknown layer type %q%s", kindName, oneOf(kindName, layers.Names()))
+		return nil, false
+	}
+	n := &ir.Node{Name: what, Kind: kind.Name, Pos: pos(ln), Attrs: map[string]any{}}
+	misspelt, good := p.unknownFields(ln, kind, "type")
+	return n, p.fields(ln, raw, kind, n, misspelt) && good
 }

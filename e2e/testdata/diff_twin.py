@@ -417,8 +417,24 @@ def embedding_forward(tw, n, ins, train, draws):
     return from_nngen(y, n['Shape'])
 
 
+class Named(nn.Module):
+    """Parameters of the names and shapes nngen gives them (a GRU with
+    reset_after false, which PyTorch's nn.GRU cannot run: one bias)."""
+    def __init__(self, params):
+        super().__init__()
+        for p in params:
+            self.register_parameter(p['Name'], nn.Parameter(torch.zeros(p['Shape'])))
+
+
+def reset_before(n):
+    a = n['Attrs'].get('layer', {}).get('Attrs', n['Attrs'])
+    return a.get('reset_after', True) is False
+
+
 def rnn_module(kind):
     def make(tw, n):
+        if reset_before(n):
+            return Named(n['Params'])
         a, s = n['Attrs'], in_shape(tw, n)
         args = dict(bias=a['use_bias'], batch_first=True)
         if kind == 'SimpleRNN':
@@ -428,6 +444,14 @@ def rnn_module(kind):
     return make
 
 
+def rnn_masks(name, a, train, draws):
+    """The dropout masks of the inputs and of the state that nngen drew
+    for layer name in training, or None."""
+    xm = draws['train.' + name + '_xmask'] if train and a['dropout'] > 0 else None
+    hm = draws['train.' + name + '_hmask'] if train and a['recurrent_dropout'] > 0 else None
+    return xm, hm
+
+
 def rnn_forward(kind):
     def fwd(tw, n, ins, train, draws):
         x, lay = ins[0]
@@ -435,32 +459,37 @@ def rnn_forward(kind):
         m = mod(tw, n)
         a = n['Attrs']
         ra = a.get('recurrent_activation', 'sigmoid')
+        xm, hm = rnn_masks(n['Name'], a, train, draws)
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
-        if natural:
+        if natural and xm is None and hm is None and not reset_before(n):
             out, _ = m(x)
         else:
-            out = cells(kind, m, x, a['activation'], ra, a['use_bias'])
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n))
         if not a['return_sequences']:
             out = out[:, -1]
         return out, 'plain'
     return fwd
 
 
-def cells(kind, m, x, a, ra, bias):
+def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
     """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
-    activations than PyTorch's modules allow."""
+    activations than PyTorch's modules allow, and Keras's dropout: the
+    input mask xm [N, F] on every step's input, the state mask hm [N, H]
+    on h_{t-1} where it enters the recurrent product."""
     w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
     b_ih = m.bias_ih_l0 if bias else 0
-    b_hh = m.bias_hh_l0 if bias else 0
+    b_hh = getattr(m, 'bias_hh_l0', 0) if bias else 0  # none: a GRU's reset before
     f = lambda name, t: act(name, t, 'plain')
     n, steps = x.shape[0], x.shape[1]
     hdim = w_hh.shape[1]
     h = x.new_zeros(n, hdim)
     c = x.new_zeros(n, hdim)
     outs = []
+    xm = 1 if xm is None else xm.reshape(n, -1)
+    hm = 1 if hm is None else hm.reshape(n, -1)
     for t in range(steps):
-        gi = x[:, t] @ w_ih.T + b_ih
-        gh = h @ w_hh.T + b_hh
+        gi = (x[:, t] * xm) @ w_ih.T + b_ih
+        gh = (h * hm) @ w_hh.T + b_hh
         if kind == 'SimpleRNN':
             h = f(a, gi + gh)
         elif kind == 'LSTM':
@@ -471,9 +500,92 @@ def cells(kind, m, x, a, ra, bias):
             ir_, iz, in_ = gi.chunk(3, 1)
             hr, hz, hn = gh.chunk(3, 1)
             r, z = f(ra, ir_ + hr), f(ra, iz + hz)
-            h = (1 - z) * f(a, in_ + r * hn) + z * h
+            if before:  # reset_after false: Keras's original GRU
+                hn = (r * h * hm) @ w_hh[2 * hdim:].T
+                h = (1 - z) * f(a, in_ + hn) + z * h
+            else:
+                h = (1 - z) * f(a, in_ + r * hn) + z * h
         outs.append(h)
     return torch.stack(outs, 1)
+
+
+def bidi_module(tw, n):
+    """nn.RNN/nn.LSTM/nn.GRU(bidirectional=True): its parameters are
+    weight_ih_l0, … and weight_ih_l0_reverse, …"""
+    inner = dict(n['Attrs']['layer'], Name=n['Name'], Inputs=n['Inputs'])
+    if reset_before(n):
+        return Named(n['Params'])
+    m = rnn_module(inner['Kind'])(tw, inner)
+    kind = {'SimpleRNN': nn.RNN, 'LSTM': nn.LSTM, 'GRU': nn.GRU}[inner['Kind']]
+    args = dict(bias=m.bias, batch_first=True, bidirectional=True)
+    if inner['Kind'] == 'SimpleRNN':
+        args['nonlinearity'] = m.nonlinearity
+    return kind(m.input_size, m.hidden_size, **args)
+
+
+class Reverse:
+    """The backward direction's parameters under the forward names."""
+    def __init__(self, m):
+        for k in ('weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'):
+            if hasattr(m, k + '_reverse'):
+                setattr(self, k, getattr(m, k + '_reverse'))
+
+
+def bidi_forward(tw, n, ins, train, draws):
+    """Keras's Bidirectional: the backward layer reads the sequence
+    reversed; its sequences are reversed back, its last state is the one
+    after the first step. nn.LSTM(bidirectional=True) does the same."""
+    x, lay = ins[0]
+    assert lay == 'plain'
+    m = getattr(tw, n['Name'])
+    a = n['Attrs']['layer']['Attrs']
+    kind = n['Attrs']['layer']['Kind']
+    ra = a.get('recurrent_activation', 'sigmoid')
+    h = a['units']
+    natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
+    fm = rnn_masks(n['Name'] + '_forward', a, train, draws)
+    bm = rnn_masks(n['Name'] + '_backward', a, train, draws)
+    if natural and fm == (None, None) and bm == (None, None) and not reset_before(n):
+        out, _ = m(x)
+        f, b = out[..., :h], out[..., h:]
+    else:
+        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n))
+        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n)).flip(1)
+    if not a['return_sequences']:
+        f, b = f[:, -1], b[:, 0]
+    mode = n['Attrs']['merge_mode']
+    y = {'concat': lambda: torch.cat([f, b], -1), 'sum': lambda: f + b, 'mul': lambda: f * b, 'ave': lambda: (f + b) / 2}[mode]()
+    return y, 'plain'
+
+
+def repeat_forward(tw, n, ins, train, draws):
+    x, lay = ins[0]
+    x = to_nngen(x, lay, in_shape(tw, n))
+    return x.unsqueeze(1).repeat(1, n['Attrs']['n'], 1), 'plain'
+
+
+def td_inner(tw, n):
+    """TimeDistributed's inner layer, as a node of the twin that reads one
+    step of n's input."""
+    step = n['Name'] + '.step'
+    tw.by[step] = {'Name': step, 'Shape': in_shape(tw, n)[1:]}
+    return dict(n['Attrs']['layer'], Name=n['Name'], Inputs=[step], Shape=n['Shape'][1:])
+
+
+def td_module(tw, n):
+    inner = td_inner(tw, n)
+    return MODULES[inner['Kind']](tw, inner)
+
+
+def td_forward(tw, n, ins, train, draws):
+    """The inner layer over batch·T samples of one step."""
+    x, lay = ins[0]
+    inner = td_inner(tw, n)
+    step = tw.by[inner['Inputs'][0]]['Shape']
+    xs = from_nngen(to_nngen(x, lay, in_shape(tw, n)).reshape(-1, *step), step)
+    y, ly = FORWARD[inner['Kind']](tw, inner, [xs], train, draws)
+    y = to_nngen(y, ly, inner['Shape']).reshape(x.shape[0], *n['Shape'])
+    return from_nngen(y, n['Shape'])
 
 
 def sampling_forward(tw, n, ins, train, draws):
@@ -762,6 +874,7 @@ MODULES = {
     'SpatialDropout1D': none, 'Permute': none, 'UnitNormalization': none,
     'UpSampling2D': none, 'ZeroPadding2D': none, 'Cropping2D': none, 'Conv2DTranspose': convt_module,
     'DepthwiseConv2D': depthwise_module, 'SeparableConv2D': separable_module,
+    'Bidirectional': bidi_module, 'TimeDistributed': td_module, 'RepeatVector': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -781,6 +894,8 @@ FORWARD = {
     'Permute': permute_forward, 'UnitNormalization': unitnorm_forward,
     'UpSampling2D': upsampling_forward, 'ZeroPadding2D': zeropad_forward, 'Cropping2D': crop_forward,
     'Conv2DTranspose': convt_forward, 'DepthwiseConv2D': conv_forward, 'SeparableConv2D': separable_forward,
+    'Bidirectional': bidi_forward, 'TimeDistributed': td_forward,
+    'RepeatVector': repeat_forward,
 }
 
 

@@ -21,6 +21,30 @@ func (e *Emitter) addInto(dst, src Code, acc bool) {
 	)
 }
 
+// dropMask returns the statements that fill the slice mask with inverted
+// dropout factors from the generator r: 0 with probability rate, else
+// 1/(1−rate); more runs after each, with the factor in k.
+func (e *Emitter) dropMask(rate float64, more ...Code) []Code {
+	// Each 64-bit draw decides two elements, 32 bits each: kept where the
+	// bits are at least rate·2³². The select is branch free (a borrow out
+	// of the subtraction), since a branch on a random bit mispredicts half
+	// the time.
+	bits, from, ut := "Float32bits", "Float32frombits", "uint32"
+	if e.Model.DType == "float64" {
+		bits, from, ut = "Float64bits", "Float64frombits", "uint64"
+	}
+	return []Code{
+		Id("scale").Op(":=").Qual(mathPkg, bits).Call(e.Lit(1 / (1 - rate))),
+		Var().Id("u").Uint64(),
+		For(Id("i").Op(":=").Range().Id("mask")).Block(append([]Code{
+			If(Id("i").Op("&").Lit(1).Op("==").Lit(0)).Block(Id("u").Op("=").Id("r").Dot("Uint64").Call()).Else().Block(Id("u").Op(">>=").Lit(32)),
+			Id("keep").Op(":=").Lit(1).Op("-").Parens(Parens(Id("u").Op("&").Lit(0xffffffff).Op("-").Lit(uint64(math.Round(rate * (1 << 32))))).Op(">>").Lit(63)),
+			Id("k").Op(":=").Qual(mathPkg, from).Call(Id("scale").Op("&").Op("-").Id(ut).Call(Id("keep"))),
+			Id("mask").Index(Id("i")).Op("=").Id("k"),
+		}, more...)...),
+	}
+}
+
 func init() {
 	Register("Activation", &Kind{
 		Forward: func(e *Emitter, n *ir.Node) {
@@ -39,29 +63,12 @@ func init() {
 			rate := n.Float("rate")
 			mask := n.Name + "_mask"
 			e.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name)
-			// Each 64-bit draw decides two elements, 32 bits each: kept
-			// where the bits are at least rate·2³². The select is branch
-			// free (a borrow out of the subtraction), since a branch on a
-			// random bit mispredicts half the time.
-			bits, from, ut := "Float32bits", "Float32frombits", "uint32"
-			if e.Model.DType == "float64" {
-				bits, from, ut = "Float64bits", "Float64frombits", "uint64"
-			}
-			e.Block(
+			e.Block(append([]Code{
 				Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), e.Stream(n)),
 				Id("mask").Op(":=").Id("m").Dot(mask).Index(Op(":")),
 				Id("in").Op(":=").Add(e.Out(n.Inputs[0])).Index(Op(":").Len(Id("mask"))),
 				Id("out").Op(":=").Add(e.Out(n)).Index(Op(":").Len(Id("mask"))),
-				Id("scale").Op(":=").Qual(mathPkg, bits).Call(e.Lit(1/(1-rate))),
-				Var().Id("u").Uint64(),
-				For(Id("i").Op(":=").Range().Id("mask")).Block(
-					If(Id("i").Op("&").Lit(1).Op("==").Lit(0)).Block(Id("u").Op("=").Id("r").Dot("Uint64").Call()).Else().Block(Id("u").Op(">>=").Lit(32)),
-					Id("keep").Op(":=").Lit(1).Op("-").Parens(Parens(Id("u").Op("&").Lit(0xffffffff).Op("-").Lit(uint64(math.Round(rate*(1<<32))))).Op(">>").Lit(63)),
-					Id("k").Op(":=").Qual(mathPkg, from).Call(Id("scale").Op("&").Op("-").Id(ut).Call(Id("keep"))),
-					Id("mask").Index(Id("i")).Op("=").Id("k"),
-					Id("out").Index(Id("i")).Op("=").Id("in").Index(Id("i")).Op("*").Id("k"),
-				),
-			)
+			}, e.dropMask(rate, Id("out").Index(Id("i")).Op("=").Id("in").Index(Id("i")).Op("*").Id("k"))...)...)
 		},
 		Backward: dropoutBackward,
 	})

@@ -102,8 +102,16 @@ type Emitter struct {
 	// into the node's own per-sample backward loop: it writes the gradient
 	// of sample b of the node's output to dst.
 	sampleGrad map[*ir.Node]func(dst Code) Code
-	code       []Code
-	written    map[string]bool
+	// bound maps a node outside the model that stands for a model node's
+	// values seen as other samples (a TimeDistributed's step of a
+	// sequence: batch·T samples of one step) to that node, whose buffers
+	// it uses (see Bind).
+	bound map[*ir.Node]*ir.Node
+	// substream maps a node outside the model to the substream of its
+	// model node's random streams it draws from (see Substream).
+	substream map[*ir.Node]uint64
+	code      []Code
+	written   map[string]bool
 	// gradBy maps the offset of each shared parameter to the node that
 	// first wrote its gradient, and adds lists the contributions the node
 	// being emitted wrote apart (see sharedGrad).
@@ -124,8 +132,12 @@ func (e *Emitter) UseTyped(name string, size int, typ, doc string) {
 	e.use(e.node, name, size, typ, doc)
 }
 
-// use records buffer name of node owner.
+// use records buffer name of node owner; a node outside the model (a
+// wrapper's inner layer) is owned by the node being emitted.
 func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
+	if owner != nil && e.Model != nil && (owner.Index >= len(e.Model.Nodes) || e.Model.Nodes[owner.Index] != owner) {
+		owner = e.node
+	}
 	if typ == "" {
 		e.Bufs.Use(name, size, doc)
 	} else {
@@ -212,7 +224,21 @@ func (e *Emitter) Stream(n *ir.Node) *Statement {
 	if e.Shards > 1 {
 		s = Parens(s).Op("<<").Lit(8).Op("|").Uint64().Call(Id("m").Dot("shard"))
 	}
+	if k := e.substream[n]; k > 0 {
+		s = Parens(s).Op("^").Lit(k << 56)
+	}
 	return s
+}
+
+// Substream makes node v, outside the model (the backward direction of a
+// Bidirectional), draw from substream k (1 to 255) of the streams of the
+// model node whose index it has, so that its draws differ from the other
+// direction's.
+func (e *Emitter) Substream(v *ir.Node, k uint64) {
+	if e.substream == nil {
+		e.substream = map[*ir.Node]uint64{}
+	}
+	e.substream[v] = k
 }
 
 // field is m.<name>.
@@ -237,8 +263,33 @@ func (e *Emitter) Aliased(n *ir.Node) bool {
 	return ok && (k.Alias == layers.AliasAlways || k.Alias == layers.AliasInference && !e.Train)
 }
 
+// Bind makes node v, outside the model, use the output and gradient
+// buffers of model node n: v holds the same values as n, as samples of
+// another size (v.Size() values of e.Batch samples while v's code runs).
+func (e *Emitter) Bind(v, n *ir.Node) {
+	if e.bound == nil {
+		e.bound = map[*ir.Node]*ir.Node{}
+	}
+	e.bound[v] = n
+}
+
+// boundName is the name that buffer of n's bound model node has.
+func (e *Emitter) boundName(n *ir.Node, name func(*ir.Node) string) (string, bool) {
+	b, ok := e.bound[n]
+	if !ok {
+		return "", false
+	}
+	batch := e.Batch
+	defer func() { e.Batch = batch }()
+	e.Batch = e.Batch * n.Size() / b.Size()
+	return name(b), true
+}
+
 // OutName is the buffer holding node n's output in this variant.
 func (e *Emitter) OutName(n *ir.Node) string {
+	if s, ok := e.boundName(n, e.OutName); ok {
+		return s
+	}
 	if n.Kind == "Input" {
 		name := "x" + e.Suffix
 		e.use(n, name, e.Batch*n.Size(), "", "model input")
@@ -260,6 +311,9 @@ func (e *Emitter) OutArr(n *ir.Node) *Statement { return e.Arr(e.OutName(n)) }
 
 // GradName is the buffer holding the gradient of node n's output.
 func (e *Emitter) GradName(n *ir.Node) string {
+	if s, ok := e.boundName(n, e.GradName); ok {
+		return s
+	}
 	if e.Aliased(n) {
 		return e.GradName(n.Inputs[0])
 	}

@@ -54,6 +54,18 @@ type rnn struct {
 	dg, dgh, dh, dc  string // gradients
 	wihT, whhT       string // the weights transposed, [in, G·H]
 	wih, whh, bi, bh Code
+	// Dropout in training: the masks of the input features and of the
+	// state (scaled factors, one per sample and feature or unit), the
+	// masked states h_t·mask that enter the recurrent products, and
+	// GRU's scratch for the masked part of the state gradient.
+	xm, hm, hd, dhr string
+	// GRU with reset_after false (Keras's original formula): the reset
+	// gate applies to h_{t−1} before the product with W_hn, whose copy
+	// transposed whnT is; rh holds r·h_{t−1} of every step and dn the
+	// gradients of the n rows, both [T, batch, H]; drh is one step's
+	// gradient of r·h_{t−1}.
+	rb                bool
+	whnT, rh, dn, drh string
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
@@ -76,9 +88,21 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 		r.cs = use("c", (T+1)*B*H, "cell states c_0..c_T [T+1, batch, H]")
 		r.tc = use("tc", T*B*H, "activation of the cell states [T, batch, H]")
 	}
+	if c.name == "GRU" && !n.Bool("reset_after") {
+		r.rb = true
+		r.whnT = use("whnT", H*H, "W_hn, rows 2H..3H of weight_hh, transposed [H, H]")
+		r.rh = use("rh", T*B*H, "reset states r·h_{t−1} [T, batch, H]")
+	}
 	if c.name == "GRU" {
 		r.hp = use("hp", B*G, "recurrent product of one step [batch, G·H]")
 		r.hn = use("hn", T*B*H, "W_hn·h_{t−1} + b_hn [T, batch, H]")
+	}
+	if e.Train && n.Float("dropout") > 0 {
+		r.xm = use("xmask", B*F, "dropout mask of the input features [batch, F]")
+	}
+	if e.Train && n.Float("recurrent_dropout") > 0 {
+		r.hm = use("hmask", B*H, "recurrent dropout mask of the state [batch, H]")
+		r.hd = use("hd", T*B*H, "masked states h_t·hmask, t < T, [T, batch, H]")
 	}
 	r.wihT = use("wihT", F*G, "weight_ih transposed, [F, G·H]")
 	r.whhT = use("whhT", H*G, "weight_hh transposed, [H, G·H]")
@@ -86,7 +110,9 @@ func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r.whh, _ = e.Param(n, "weight_hh_l0")
 	if n.Bool("use_bias") {
 		r.bi, _ = e.Param(n, "bias_ih_l0")
-		r.bh, _ = e.Param(n, "bias_hh_l0")
+		if !r.rb {
+			r.bh, _ = e.Param(n, "bias_hh_l0")
+		}
 	}
 	return r
 }
@@ -106,6 +132,13 @@ func (e *Emitter) rnnGrads(r *rnn) {
 	r.dh = use("dh", B*H, "gradient of one step's state [batch, H]")
 	if r.c.name == "LSTM" {
 		r.dc = use("dc", B*H, "gradient of one step's cell state [batch, H]")
+	}
+	if r.c.name == "GRU" && r.hm != "" {
+		r.dhr = use("dhr", B*H, "gradient of one step's masked state [batch, H]")
+	}
+	if r.rb {
+		r.dn = use("dn", T*B*H, "gradient of the n rows' pre-activations [T, batch, H]")
+		r.drh = use("drh", B*H, "gradient of one step's r·h_{t−1} [batch, H]")
 	}
 }
 
@@ -187,9 +220,16 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	r := e.rnnOf(c, n)
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
 	e.Add(transpose(r, e.Out(n.Inputs[0]), field(r.xt).Index(Op(":")), false, false))
+	r.drawMasks(e)
+	if r.xm != "" {
+		e.Add(r.maskSteps(r.xt))
+	}
 	// The products run as outer products (NN) over [in, G·H] copies of
 	// the weights: long rows of G·H values vectorize at any F and H.
 	e.Add(transposeW(r.wih, field(r.wihT).Index(Op(":")), G, F), transposeW(r.whh, field(r.whhT).Index(Op(":")), G, H))
+	if r.rb {
+		e.Add(transposeW(Parens(r.whh).Index(Lit(2*H*H).Op(":")), field(r.whnT).Index(Op(":")), H, H))
+	}
 	if r.bi != nil {
 		// Biases: every row of gates starts as b_ih + b_hh (but for
 		// GRU's n rows, whose b_hn it adds inside the reset), copied
@@ -198,15 +238,20 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 		if c.name == "GRU" {
 			hhRows = 2 * H
 		}
-		e.Block(
-			Id("bh").Op(":=").Add(r.bh),
+		var s []Code
+		if r.bh != nil { // GRU's reset before has b_ih only
+			s = append(s, Id("bh").Op(":=").Add(r.bh))
+		}
+		s = append(s,
 			Id("gs").Op(":=").Add(field(r.gates)).Index(Op(":")),
-			Copy(Id("gs"), Add(r.bi).Index(Op(":"))),
-			For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
-				Id("gs").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))),
+			Copy(Id("gs"), Add(r.bi).Index(Op(":"))))
+		if r.bh != nil {
+			s = append(s, For(Id("j").Op(":=").Lit(0), Id("j").Op("<").Lit(hhRows), Id("j").Op("++")).Block(
+				Id("gs").Index(Id("j")).Op("+=").Id("bh").Index(Id("j"))))
+		}
+		e.Block(append(s,
 			For(Id("n").Op(":=").Lit(G), Id("n").Op("<").Lit(T*B*G), Id("n").Op("*=").Lit(2)).Block(
-				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))),
-		)
+				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))))...)
 	}
 	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, e.Arr(r.gates), e.Arr(r.xt), e.Arr(r.wihT))
 	e.Add(Clear(seg(r.h, 0, B*H)))
@@ -258,12 +303,21 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	var s []Code
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
+	hr := r.h // the state the product reads
+	if r.hd != "" && t > 0 {
+		hr = r.hd
+		s = append(s, Block(
+			Id("h").Op(":=").Add(seg(r.h, hIn, B*H)),
+			Id("hd").Op(":=").Add(seg(r.hd, hIn, B*H)),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(Id("hd").Index(Id("i")).Op("=").Id("h").Index(Id("i")).Op("*").Id("k")),
+		))
+	}
 	if t > 0 && r.c.name != "GRU" {
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(r.h, hIn, B*H), e.Arr(r.whhT)))
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(hr, hIn, B*H), e.Arr(r.whhT)))
 	}
 	if r.c.name == "GRU" {
 		if t > 0 {
-			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(r.h, hIn, B*H), e.Arr(r.whhT)))
+			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(hr, hIn, B*H), e.Arr(r.whhT)))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
 		}
@@ -303,6 +357,9 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 		}, outRow...),
 			jLoop(H, store(Id("g").Index(Lit(3*H).Op("+").Id("j")).Op("*").Id("tc").Index(Id("j")))...))...))
 	case "GRU":
+		if r.rb {
+			return append(s, r.resetBefore(e, t, outRow, store)...)
+		}
 		q := Id("hp").Index(Lit(2 * H).Op("+").Id("j"))
 		pro := []Code{rowAt("g", r.gates, gOff, G, G), rowAt("hp", r.hp, 0, G, G)}
 		if r.bh != nil {
@@ -360,13 +417,21 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	}
 	if T > 1 {
 		// Step 0 met h_0 = 0: steps 1..T−1 with states h_1..h_{T−1}.
-		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(r.h, B*H, (T-1)*B*H))
+		hr := r.h
+		if r.hd != "" {
+			hr = r.hd
+		}
+		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(hr, B*H, (T-1)*B*H))
+		if r.rb {
+			// dgh is 0 in the n rows: dW_hn = Σ dnᵀ·(r·h_{t−1}).
+			dwhn := Parens(Op("*").Index(Lit(H * H)).Id("Float")).Call(Parens(dwhh).Index(Lit(2 * H * H).Op(":").Lit(3 * H * H)))
+			e.GEMM(GEMM{Layout: TN, M: H, N: H, K: (T - 1) * B, Acc: true}, dwhn, at(r.dn, B*H, (T-1)*B*H), at(r.rh, B*H, (T-1)*B*H))
+		}
 	} else {
 		e.Add(Op("*").Add(dwhh).Op("=").Index(Lit(whhSize)).Id("Float").Values())
 	}
 	if r.bi != nil {
 		dbi, _ := e.ParamGrad(n, "bias_ih_l0")
-		dbh, _ := e.ParamGrad(n, "bias_hh_l0")
 		// The column sums of the gate gradients, by the vectorized
 		// kernel of Dense's bias gradient.
 		colSums := func(db Code, buf string) Code {
@@ -376,9 +441,13 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 			)
 		}
 		e.Add(colSums(dbi, r.dg))
-		if r.dgh == "" {
+		switch {
+		case r.bh == nil: // GRU's reset before: b_ih only
+		case r.dgh == "":
+			dbh, _ := e.ParamGrad(n, "bias_hh_l0")
 			e.Add(Op("*").Add(dbh).Op("=").Op("*").Add(dbi))
-		} else {
+		default:
+			dbh, _ := e.ParamGrad(n, "bias_hh_l0")
 			e.Add(colSums(dbh, r.dgh))
 		}
 	}
@@ -386,6 +455,9 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 		dxt := n.Name + "_dxt"
 		e.Use(dxt, T*B*F, "time-major input gradient [T, batch, F] of layer "+n.Name)
 		e.GEMM(GEMM{Layout: NN, M: T * B, N: F, K: G}, e.Arr(dxt), e.Arr(r.dg), r.wih)
+		if r.xm != "" {
+			e.Add(r.maskSteps(dxt))
+		}
 		e.Add(transpose(r, Parens(dx).Index(Op(":")), field(dxt).Index(Op(":")), true, acc))
 	}
 }
@@ -421,13 +493,20 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
 			if t > 0 {
-				s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
+				s = append(s, r.recBack(e, t, r.dg)...)
 			}
 			return s
 		}
 		pro = append(pro, rowAt("cp", r.cs, hIn, H, H), rowAt("tc", r.tc, t*B*H, H, H), rowAt("dc", r.dc, 0, H, H))
 		body = append(body, lstmGradBody(r.act, r.gact, H)...)
 	case "GRU":
+		if r.rb {
+			s := r.resetBeforeBack(e, t, pro, body)
+			if t == 0 {
+				return s
+			}
+			return append(s, r.recBack(e, t, r.dgh)...)
+		}
 		pro = append(pro, rowAt("dgh", r.dgh, gOff, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("hn", r.hn, t*B*H, H, H))
 		body = append(body,
 			List(Id("rg"), Id("z"), Id("nv")).Op(":=").List(Id("g").Index(Id("j")), Id("g").Index(Lit(H).Op("+").Id("j")), Id("g").Index(Lit(2*H).Op("+").Id("j"))),
@@ -449,13 +528,62 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	if t == 0 {
 		return s // nothing flows into h_0
 	}
-	switch r.c.name {
-	case "GRU":
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: true}, e.Arr(r.dh), at(r.dgh, gOff, B*G), r.whh))
-	default:
-		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(r.dg, gOff, B*G), r.whh))
+	if r.c.name == "GRU" {
+		return append(s, r.recBack(e, t, r.dgh)...)
 	}
-	return s
+	return append(s, r.recBack(e, t, r.dg)...)
+}
+
+// recBack returns the code of step t's gradient of h_{t−1} through the
+// recurrent product, from the gradients dg of its G·H outputs: into dh
+// (GRU adds it to the gradient of its z·h_{t−1} term), times the
+// recurrent dropout mask.
+func (r *rnn) recBack(e *Emitter, t int, dg string) []Code {
+	B, H, G := r.B, r.H, r.G
+	gru := r.c.name == "GRU"
+	if r.hm == "" {
+		return []Code{e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G, Acc: gru}, e.Arr(r.dh), at(dg, t*B*G, B*G), r.whh)}
+	}
+	if !gru {
+		return []Code{
+			e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dh), at(dg, t*B*G, B*G), r.whh),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(field(r.dh).Index(Id("i")).Op("*=").Id("k")),
+		}
+	}
+	return []Code{
+		e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: G}, e.Arr(r.dhr), at(dg, t*B*G, B*G), r.whh),
+		For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(field(r.dh).Index(Id("i")).Op("+=").Add(field(r.dhr)).Index(Id("i")).Op("*").Id("k")),
+	}
+}
+
+// drawMasks emits the draws of the dropout masks of a training step: the
+// input mask, then the state's, from the node's stream.
+func (r *rnn) drawMasks(e *Emitter) {
+	if r.xm == "" && r.hm == "" {
+		return
+	}
+	s := []Code{Id("r").Op(":=").Qual(rngPkg, "New").Call(Id("m").Dot("seed"), e.Stream(r.n))}
+	for _, m := range []struct {
+		buf  string
+		rate float64
+	}{{r.xm, r.n.Float("dropout")}, {r.hm, r.n.Float("recurrent_dropout")}} {
+		if m.buf != "" {
+			s = append(s, Block(append([]Code{Id("mask").Op(":=").Add(field(m.buf)).Index(Op(":"))}, e.dropMask(m.rate)...)...))
+		}
+	}
+	e.Block(s...)
+}
+
+// maskSteps returns the product of every step of the time-major [T, batch,
+// F] buffer buf with the input mask [batch, F].
+func (r *rnn) maskSteps(buf string) Code {
+	return Block(
+		Id("mk").Op(":=").Add(field(r.xm)).Index(Op(":")),
+		Id("x").Op(":=").Add(field(buf)).Index(Op(":")),
+		For(Id("o").Op(":=").Lit(0), Id("o").Op("<").Lit(r.T*r.B*r.F), Id("o").Op("+=").Lit(r.B*r.F)).Block(
+			Id("xs").Op(":=").Id("x").Index(Id("o").Op(":")).Index(Op(":").Lit(r.B*r.F)),
+			For(List(Id("i"), Id("k")).Op(":=").Range().Id("mk")).Block(Id("xs").Index(Id("i")).Op("*=").Id("k"))),
+	)
 }
 
 // lstmGradBody returns the statements of LSTM's backward step for unit j
@@ -527,4 +655,72 @@ func (k LSTMGrad) Twin() []Code {
 	}
 	body := append([]Code{Id("d").Op(":=").Id("dh").Index(Id("j"))}, lstmGradBody("tanh", "sigmoid", H)...)
 	return []Code{loop("b", k.B, row("dg", G), row("dc", H), row("dh", H), row("g", G), row("cp", H), row("tc", H), loop("j", H, body...))}
+}
+
+// resetBefore returns the code of forward step t of a GRU with reset_after
+// false: r, z from the products' first 2H rows, rh = r·h_{t−1}, then
+// n = activation(W_in·x_t + b_in + W_hn·rh) and h_t = (1−z)·n + z·h_{t−1}.
+func (r *rnn) resetBefore(e *Emitter, t int, outRow []Code, store func(Code) []Code) []Code {
+	B, H, G := r.B, r.H, r.G
+	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
+	s := []Code{r.bLoop(
+		rowAt("g", r.gates, gOff, G, G),
+		rowAt("hp", r.hp, 0, G, G),
+		jLoop(2*H, Id("g").Index(Id("j")).Op("+=").Id("hp").Index(Id("j"))),
+		actSlice(r.gact, part("g", 0, 2*H)),
+		rowAt("hq", r.h, hIn, H, H),
+		rowAt("rh", r.rh, t*B*H, H, H),
+		jLoop(H, Id("rh").Index(Id("j")).Op("=").Id("g").Index(Id("j")).Op("*").Id("hq").Index(Id("j"))),
+	)}
+	if t > 0 {
+		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: H}, at(r.hn, t*B*H, B*H), at(r.rh, t*B*H, B*H), e.Arr(r.whnT)))
+	} else {
+		s = append(s, Clear(seg(r.hn, 0, B*H)))
+	}
+	body := append([]Code{
+		rowAt("g", r.gates, gOff, G, G),
+		rowAt("hn", r.hn, t*B*H, H, H),
+		jLoop(H, Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+=").Id("hn").Index(Id("j"))),
+		actSlice(r.act, part("g", 2*H, 3*H)),
+		rowAt("hq", r.h, hIn, H, H),
+		rowAt("h", r.h, hOut, H, H),
+	}, outRow...)
+	body = append(body, jLoop(H, append([]Code{Id("z").Op(":=").Id("g").Index(Lit(H).Op("+").Id("j"))},
+		store(Parens(Lit(1).Op("-").Id("z")).Op("*").Id("g").Index(Lit(2*H).Op("+").Id("j")).Op("+").Id("z").Op("*").Id("hq").Index(Id("j")))...)...))
+	return append(s, r.bLoop(body...))
+}
+
+// resetBeforeBack returns the code of backward step t of a GRU with
+// reset_after false, but for the gradient through the products of the r
+// and z rows (recBack, from dgh, which is 0 in the n rows): the gradients
+// of n and z, then drh = dn·W_hn, the gradient of r and dh += drh·r.
+func (r *rnn) resetBeforeBack(e *Emitter, t int, pro, body []Code) []Code {
+	B, H, G := r.B, r.H, r.G
+	gOff, hIn := t*B*G, t*B*H
+	pro = append(pro, rowAt("dgh", r.dgh, gOff, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("dn", r.dn, t*B*H, H, H))
+	body = append(body,
+		List(Id("z"), Id("nv")).Op(":=").List(Id("g").Index(Lit(H).Op("+").Id("j")), Id("g").Index(Lit(2*H).Op("+").Id("j"))),
+		Id("dnv").Op(":=").Id("d").Op("*").Parens(Lit(1).Op("-").Id("z")))
+	body = append(body, cellDer(r.act, "dnv", "nv")...)
+	body = append(body, Id("dz").Op(":=").Id("d").Op("*").Parens(Id("hq").Index(Id("j")).Op("-").Id("nv")))
+	body = append(body, cellDer(r.gact, "dz", "z")...)
+	body = append(body,
+		Id("dg").Index(Lit(H).Op("+").Id("j")).Op(",").Id("dg").Index(Lit(2*H).Op("+").Id("j")).Op("=").List(Id("dz"), Id("dnv")),
+		Id("dgh").Index(Lit(H).Op("+").Id("j")).Op(",").Id("dgh").Index(Lit(2*H).Op("+").Id("j")).Op("=").List(Id("dz"), Lit(0)),
+		Id("dn").Index(Id("j")).Op("=").Id("dnv"),
+		Id("dh").Index(Id("j")).Op("=").Id("d").Op("*").Id("z"),
+	)
+	whn := Parens(Op("*").Index(Lit(H * H)).Id("Float")).Call(Parens(r.whh).Index(Lit(2 * H * H).Op(":").Lit(3 * H * H)))
+	dr := []Code{Id("dr").Op(":=").Id("drh").Index(Id("j")).Op("*").Id("hq").Index(Id("j"))}
+	dr = append(dr, cellDer(r.gact, "dr", "rg")...)
+	return []Code{
+		loopBH(r, pro, body),
+		e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: H}, e.Arr(r.drh), at(r.dn, t*B*H, B*H), whn),
+		loopBH(r, []Code{
+			rowAt("dg", r.dg, gOff, G, G), rowAt("dgh", r.dgh, gOff, G, G), rowAt("g", r.gates, gOff, G, G),
+			rowAt("dh", r.dh, 0, H, H), rowAt("hq", r.h, hIn, H, H), rowAt("drh", r.drh, 0, H, H),
+		}, append(append([]Code{Id("rg").Op(":=").Id("g").Index(Id("j"))}, dr...),
+			Id("dg").Index(Id("j")).Op(",").Id("dgh").Index(Id("j")).Op("=").List(Id("dr"), Id("dr")),
+			Id("dh").Index(Id("j")).Op("+=").Id("drh").Index(Id("j")).Op("*").Id("rg"))),
+	}
 }

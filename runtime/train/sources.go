@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/nngen/nngen/runtime/data"
@@ -154,8 +155,20 @@ func fits(m Model, s *data.Set) error {
 	case s.Labels == nil && s.Width != out:
 		return fmt.Errorf("targets of %d values do not fit the model's output %s", s.Width, fmtShape(m.OutputShape()))
 	}
+	if tm, ok := m.(tokenModel); ok {
+		v, n := tm.Vocabulary(), s.SampleSize()
+		for i, x := range s.X {
+			if float64(x) != math.Trunc(float64(x)) || x < 0 || int(x) >= v {
+				return fmt.Errorf("sample %d, value %d: %v is not a token id, an integer in [0, %d)", i/n, i%n, x, v)
+			}
+		}
+	}
 	return s.Validate()
 }
+
+// tokenModel is a model whose input is token ids (an Embedding reads it):
+// every input value must be an integer below Vocabulary.
+type tokenModel interface{ Vocabulary() int }
 
 // validation are the train command's flags for validation data.
 type validation struct {
