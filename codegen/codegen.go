@@ -153,8 +153,7 @@ func newGen(m *ir.Model, opt Config) *gen {
 		g.shards = defaultShards(m, opt)
 	}
 	if n := cmp.Or(opt.Tiles, defaultTiles); g.shards == 1 && n > 1 {
-		o := m.Opt
-		g.tiles = &emit.Tiles{N: n, Update: o.GlobalClipNorm == 0 && o.ClipValue == 0 && o.ClipNorm == 0}
+		g.tiles = &emit.Tiles{N: n, Update: !clips(m.Opt)}
 	}
 	return g
 }

@@ -165,10 +165,12 @@ func (g *gen) tileUpdates() bool { return g.tiled() && len(g.tiles.Updated) > 0 
 // it can when the step needs nothing but each value's own gradient (no
 // clipping), which saves a fork and a join of the workers and a second
 // pass over the gradients.
-func (g *gen) reduceUpdates() bool {
-	o := g.m.Opt
-	return g.shards > 1 && o.GlobalClipNorm == 0 && o.ClipValue == 0 && o.ClipNorm == 0
-}
+func (g *gen) reduceUpdates() bool { return g.shards > 1 && !clips(g.m.Opt) }
+
+// clips reports whether the optimizer clips gradients, over a tensor or
+// all of them: its step then needs more than each value's own gradient, so
+// it cannot run on parts of the parameters as their gradients are ready.
+func clips(o ir.Optimizer) bool { return o.GlobalClipNorm > 0 || o.ClipValue > 0 || o.ClipNorm > 0 }
 
 // reduceBlock is the number of values reduceRange adds up and steps at a
 // time: a multiple of 64 (see paramRange), whose gradients, parameters and
