@@ -87,6 +87,9 @@ func openSources(m Model, paths []string, o data.Options) (data.Source, error) {
 		if ok {
 			n = len(mi.InputNames())
 		}
+		if n == 1 {
+			return nil, fmt.Errorf("given %d times: the model has one input", len(paths))
+		}
 		return nil, fmt.Errorf("given %d times: the model has %d inputs%s", len(paths), n, inputList(m))
 	}
 	j := data.Joined{Inputs: mi.InputShapes(), Names: mi.InputNames()}
