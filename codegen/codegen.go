@@ -48,6 +48,7 @@ const (
 	dataPkg  = rtPkg + "data"
 	ckptPkg  = rtPkg + "ckpt"
 	optimPkg = rtPkg + "optim"
+	vecPkg   = rtPkg + "vec"
 	initPkg  = rtPkg + "initializer"
 	rngPkg   = rtPkg + "rng"
 	trainPkg = rtPkg + "train"

@@ -76,9 +76,9 @@ var mutants = []mutant{
 	// the second head's input gradient overwrites the first's.
 	{"winograd_padded_grad", "conv_winograd_same", "copy(m.conv2d_2_wdY[((r+0)*6+0)*16:]", "copy(m.conv2d_2_wdY[((r+0)*6+1)*16:]"},
 	{"winograd_overwrites_grad", "vae_conv_winograd", "d[i] += v", "d[i] = v"},
-	// The second shard's gradient replaces the first's instead of adding
-	// to it.
-	{"shard_reduction", "sharded_dropout", "g[i] += gs[i]", "g[i] = gs[i]"},
+	// The second shard's gradient is dropped instead of added to the
+	// first's.
+	{"shard_reduction", "sharded_dropout", "vec.Add(m.g[b:e], m.gs[s][b:e])", "vec.Add(m.g[b:b], m.gs[s][b:e])"},
 	// The second use of a shared Dense encoder overwrites the gradient of
 	// its weight instead of adding to it; the cosine's gradient loses the
 	// normalization's term; Dot's plain gradient takes the other input's first value for all.

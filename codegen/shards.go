@@ -128,25 +128,20 @@ func (g *gen) paramRanges(f *File) {
 	if g.shards == 1 {
 		return
 	}
-	if !g.reduceUpdates() {
-		f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
-			List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
-			Id("g").Op(":=").Add(m_("g")).Index(Id("lo").Op(":").Id("hi")),
-			For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
-				Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("lo").Op(":").Id("hi")),
-				For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i"))))))
-		return
+	doc := "reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters, one block at a time."
+	body := []Code{
+		Id("e").Op(":=").Min(Id("b").Op("+").Lit(reduceBlock), Id("hi")),
+		For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
+			Qual(vecPkg, "Add").Call(m_("g").Index(Id("b").Op(":").Id("e")), m_("gs").Index(Id("s")).Index(Id("b").Op(":").Id("e")))),
 	}
-	f.Add(g.method("reduceRange adds the gradients of shards 1 and up to shard 0's, in shard\norder, over part i of n of the parameters, one block at a time; in\nTrainStep (stepUpdate) it applies the optimizer step to each block\nwhile its gradients are in cache.", "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
+	if g.reduceUpdates() {
+		doc += " In\nTrainStep (stepUpdate) it applies the optimizer step to each block\nwhile its gradients are in cache."
+		body = append(body, If(m_("stepUpdate")).Block(
+			m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("lr"), m_("step").Op("+").Lit(1), Id("b"), Id("e"))))
+	}
+	f.Add(g.method(doc, "reduceRange", []Code{Id("i"), Id("n").Int()}, nil,
 		List(Id("lo"), Id("hi")).Op(":=").Id("paramRange").Call(Id("i"), Id("n")),
-		For(Id("b").Op(":=").Id("lo"), Id("b").Op("<").Id("hi"), Id("b").Op("+=").Lit(reduceBlock)).Block(
-			Id("e").Op(":=").Min(Id("b").Op("+").Lit(reduceBlock), Id("hi")),
-			Id("g").Op(":=").Add(m_("g")).Index(Id("b").Op(":").Id("e")),
-			For(Id("s").Op(":=").Range().Add(m_("gs"))).Block(
-				Id("gs").Op(":=").Add(m_("gs")).Index(Id("s")).Index(Id("b").Op(":").Id("e")),
-				For(Id("i").Op(":=").Range().Id("g")).Block(Id("g").Index(Id("i")).Op("+=").Id("gs").Index(Id("i")))),
-			If(m_("stepUpdate")).Block(
-				m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("lr"), m_("step").Op("+").Lit(1), Id("b"), Id("e"))))))
+		For(Id("b").Op(":=").Id("lo"), Id("b").Op("<").Id("hi"), Id("b").Op("+=").Lit(reduceBlock)).Block(body...)))
 }
 
 // defaultTiles is the number of tiles of a large product in a train step of

@@ -25,6 +25,7 @@ import (
 	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
+	vec "github.com/nngen/nngen/runtime/vec"
 	"math"
 	"strconv"
 )
@@ -3875,15 +3876,14 @@ func (m *Model) updateRange(i, n int) {
 
 /*
 reduceRange adds the gradients of shards 1 and up to shard 0's, in shard
-order, over part i of n of the parameters.
+order, over part i of n of the parameters, one block at a time.
 */
 func (m *Model) reduceRange(i, n int) {
 	lo, hi := paramRange(i, n)
-	g := m.g[lo:hi]
-	for s := range m.gs {
-		gs := m.gs[s][lo:hi]
-		for i := range g {
-			g[i] += gs[i]
+	for b := lo; b < hi; b += 2048 {
+		e := min(b+2048, hi)
+		for s := range m.gs {
+			vec.Add(m.g[b:e], m.gs[s][b:e])
 		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
+	vec "github.com/nngen/nngen/runtime/vec"
 	"math"
 	"strconv"
 )
@@ -923,7 +924,7 @@ func (m *Model) updateRange(i, n int) {
 
 /*
 reduceRange adds the gradients of shards 1 and up to shard 0's, in shard
-order, over part i of n of the parameters, one block at a time; in
+order, over part i of n of the parameters, one block at a time. In
 TrainStep (stepUpdate) it applies the optimizer step to each block
 while its gradients are in cache.
 */
@@ -931,12 +932,8 @@ func (m *Model) reduceRange(i, n int) {
 	lo, hi := paramRange(i, n)
 	for b := lo; b < hi; b += 2048 {
 		e := min(b+2048, hi)
-		g := m.g[b:e]
 		for s := range m.gs {
-			gs := m.gs[s][b:e]
-			for i := range g {
-				g[i] += gs[i]
-			}
+			vec.Add(m.g[b:e], m.gs[s][b:e])
 		}
 		if m.stepUpdate {
 			m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, b, e)

@@ -1,5 +1,7 @@
 package par
 
+import "github.com/nngen/nngen/runtime/vec"
+
 // Split returns the i-th of parts contiguous ranges that cover [0, n) in
 // order, [lo, hi): the first n%parts ranges hold n/parts+1 elements and the
 // others n/parts, so sizes differ by one at most and some ranges are empty
@@ -41,10 +43,7 @@ func Sum[T float32 | float64](dst []T, parts [][]T, lo, hi int) {
 		e := min(b+sumBlock, hi)
 		for stride := 1; stride < len(parts); stride *= 2 {
 			for s := 0; s+stride < len(parts); s += 2 * stride {
-				x, y := parts[s][b:e], parts[s+stride][b:e]
-				for j := range x {
-					x[j] += y[j]
-				}
+				vec.Add(parts[s][b:e], parts[s+stride][b:e])
 			}
 		}
 		copy(dst[b:e], parts[0][b:e])
