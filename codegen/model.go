@@ -131,11 +131,10 @@ func (g *gen) modelFile() *File {
 		Id("seed").Uint64(),
 		Id("step").Int(),
 		Id("opt").Qual(optimPkg, "Optimizer").Index(Id("Float")),
+		Id("lr").Float64().Comment("the learning rate of the update in progress"),
 	)
 	if g.tileUpdates() {
-		shared = append(shared,
-			Id("tileUpdate").Bool().Comment("the tiles that write a parameter's gradient step it (TrainStep)"),
-			Id("tileLR").Float64().Comment("at this learning rate"))
+		shared = append(shared, Id("tileUpdate").Bool().Comment("the tiles that write a parameter's gradient step it (TrainStep)"))
 	}
 	if emit.Weighted(m) {
 		classes, _ := layers.Classes(m)
@@ -183,7 +182,6 @@ func (g *gen) modelFile() *File {
 		Id("pool").Op("*").Qual(parPkg, "Pool"),
 		Id("shardFn").Func().Params(Id("w"), Id("s").Int()).Comment("runShard, made once"),
 		Id("updateFn").Func().Params(Id("i"), Id("n").Int()).Comment("updateRange, made once"),
-		Id("lr").Float64().Comment("the learning rate of the update in progress"),
 		Id("extra").Index().Op("*").Id("workspace").Comment("workspaces of workers Shards and up, made on first use"),
 	)
 	f.Comment("Model is the model: its parameters, and the workspaces of its workers.\nA train step runs its Shards shards on the workers and adds their\ngradients in shard order, so that its result does not depend on how many\nthere are; Evaluate and Predict spread their batches alike. Predict1 runs\non the first workspace. Create it with New.")

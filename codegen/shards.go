@@ -209,13 +209,13 @@ func (g *gen) trainStep() []Code {
 		return []Code{List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()), m_("update").Call(), m_("step").Op("++"), Return()}
 	}
 	body := []Code{
-		m_("tileLR").Op("=").Add(g.scheduledLR()),
+		m_("lr").Op("=").Add(g.scheduledLR()),
 		m_("tileUpdate").Op("=").True(),
 		List(Id("loss"), Id("correct")).Op("=").Add(m_("ComputeGradients").Call()),
 		m_("tileUpdate").Op("=").False(),
 	}
 	for _, s := range g.restSpans() {
-		body = append(body, m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("tileLR"), m_("step").Op("+").Lit(1), Lit(s.Lo), Lit(s.Hi)))
+		body = append(body, m_("opt").Dot("UpdateRange").Call(m_("p").Index(Op(":")), m_("g").Index(Op(":")), m_("lr"), m_("step").Op("+").Lit(1), Lit(s.Lo), Lit(s.Hi)))
 	}
 	return append(body, m_("step").Op("++"), Return())
 }

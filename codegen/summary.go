@@ -259,9 +259,10 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		reflect.TypeFor[uint64](),                           // seed
 		reflect.TypeFor[int](),                              // step
 		reflect.TypeFor[optim.Optimizer[float32]](),         // opt (its size does not depend on Float)
+		reflect.TypeFor[float64](),                          // lr
 	)
 	if g.tileUpdates() {
-		shared = append(shared, reflect.TypeFor[bool](), reflect.TypeFor[float64]()) // tileUpdate, tileLR
+		shared = append(shared, reflect.TypeFor[bool]()) // tileUpdate
 	}
 	if emit.Weighted(m) {
 		classes, _ := layers.Classes(m)
@@ -300,7 +301,7 @@ func (g *gen) modelType(bufType, elem func(string) reflect.Type) reflect.Type {
 		}
 	}
 	fn := reflect.TypeFor[func(int, int)]()
-	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), fn, fn, reflect.TypeFor[float64](), // workers, pool, shardFn, updateFn, lr
+	model = append(model, reflect.TypeFor[int](), reflect.TypeFor[*int](), fn, fn, // workers, pool, shardFn, updateFn
 		reflect.SliceOf(reflect.PointerTo(workspace)))
 	return structOf(model)
 }

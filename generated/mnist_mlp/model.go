@@ -88,8 +88,8 @@ type params struct {
 	seed        uint64
 	step        int
 	opt         optim.Optimizer[Float]
+	lr          float64     // the learning rate of the update in progress
 	tileUpdate  bool        // the tiles that write a parameter's gradient step it (TrainStep)
-	tileLR      float64     // at this learning rate
 	classWeight [10]float64 // the weight of each class's samples in the training loss
 }
 
@@ -135,7 +135,6 @@ type Model struct {
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
-	lr        float64        // the learning rate of the update in progress
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
@@ -1142,7 +1141,7 @@ func (m *workspace) backward() {
 			gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
 			if m.tileUpdate {
 				lo := t * 25088
-				m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, lo, lo+25088)
+				m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, lo+25088)
 			}
 		}
 	}
@@ -1286,7 +1285,7 @@ func (m *workspace) tile(op, t int) {
 		gemmTN_32x784x32((*[25088]Float)((*[50176]Float)(m.g[0:50176])[t*25088:]), (*[1024]Float)(p), &m.x)
 		if m.tileUpdate {
 			lo := t * 25088
-			m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, lo, lo+25088)
+			m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, lo, lo+25088)
 		}
 	}
 }
@@ -1323,11 +1322,11 @@ TrainStep runs forward and backward on the batch in the input and target
 buffers and applies one optimizer update; see ComputeGradients.
 */
 func (m *Model) TrainStep() (loss float64, correct int) {
-	m.tileLR = hyper.LR
+	m.lr = hyper.LR
 	m.tileUpdate = true
 	loss, correct = m.ComputeGradients()
 	m.tileUpdate = false
-	m.opt.UpdateRange(m.p[:], m.g[:], m.tileLR, m.step+1, 50176, 50890)
+	m.opt.UpdateRange(m.p[:], m.g[:], m.lr, m.step+1, 50176, 50890)
 	m.step++
 	return
 }

@@ -257,7 +257,7 @@ func (e *Emitter) topGEMM(g GEMM, c, a, b Code, grad *ir.Param, ep Epilogue, pro
 		}
 		body = append(body, If(field("tileUpdate")).Block(
 			Id("lo").Op(":=").Add(lo),
-			field("opt").Dot("UpdateRange").Call(field("p").Index(Op(":")), field("g").Index(Op(":")), field("tileLR"), field("step").Op("+").Lit(1), Id("lo"), Id("lo").Op("+").Lit(span))))
+			field("opt").Dot("UpdateRange").Call(field("p").Index(Op(":")), field("g").Index(Op(":")), field("lr"), field("step").Op("+").Lit(1), Id("lo"), Id("lo").Op("+").Lit(span))))
 		e.Tiles.Updated = append(e.Tiles.Updated, Span{grad.Offset, grad.Offset + g.M*g.N})
 	}
 	op := len(e.Tiles.Bodies)
