@@ -149,11 +149,15 @@ func (g *gen) planMemory() (*ir.Plan, error) {
 		if all[b] == 0 {
 			continue // named nowhere: no memory at all
 		}
-		t := ir.Tensor{Name: b, Size: g.bufs.Size[b], DType: g.bufs.Type[b], Doc: g.bufs.Doc[b], Role: role(b)}
+		t := ir.Tensor{Name: b, Size: g.bufs.Size[b], DType: g.bufs.Type[b], Doc: g.bufs.Doc[b], Role: g.bufs.Role[b]}
 		if t.DType == "" {
 			t.DType = "Float"
 		}
-		t.Pinned = all[b] > inSteps[b] || g.bufs.State[b] || slices.Contains(g.opt.Pin, b)
+		if t.Role == "" {
+			t.Role = ir.Scratch
+		}
+		outside := all[b] > inSteps[b] // the caller reads or writes it
+		t.Pinned = outside || g.bufs.State[b] || slices.Contains(g.opt.Pin, b)
 		for _, prog := range programs {
 			live := [2]int{-1, -1}
 			pos := 0
@@ -170,7 +174,7 @@ func (g *gen) planMemory() (*ir.Plan, error) {
 			}
 			t.Live = append(t.Live, live)
 		}
-		if t.Pinned {
+		if outside {
 			t.Role = ir.IO
 		}
 		plan.Tensors = append(plan.Tensors, t)
@@ -180,17 +184,6 @@ func (g *gen) planMemory() (*ir.Plan, error) {
 		return nil, err
 	}
 	return plan, nil
-}
-
-// role guesses a buffer's role from the emitters' names.
-func role(name string) ir.Role {
-	switch base := strings.TrimRight(name, "0123456789"); {
-	case strings.HasSuffix(base, "_out"):
-		return ir.Activation
-	case strings.HasSuffix(base, "_grad"):
-		return ir.Gradient
-	}
-	return ir.Scratch
 }
 
 // overlap reports whether tensors a and b are live at the same time.

@@ -90,7 +90,21 @@ func TestPlanMNISTCNN(t *testing.T) {
 			t.Errorf("%s is not pinned: %+v", name, tn)
 		}
 	}
-	if tn := p.Tensor("conv2d_out"); tn == nil || tn.Pinned || tn.Role != ir.Activation {
+	// Roles are as the emitters declared them: outputs and gradients by
+	// OutName and GradName, the caller's buffers IO, the rest scratch.
+	roles := map[ir.Role]int{}
+	for _, tn := range p.Tensors {
+		roles[tn.Role]++
+	}
+	for name, want := range map[string]ir.Role{"conv2d_out": ir.Activation, "dense_grad": ir.Gradient, "x": ir.IO, "y": ir.IO} {
+		if tn := p.Tensor(name); tn == nil || tn.Role != want {
+			t.Errorf("%s: %+v, want role %s", name, tn, want)
+		}
+	}
+	if roles[ir.Scratch] == 0 || roles[ir.Activation] == 0 || roles[ir.Gradient] == 0 {
+		t.Errorf("roles %v: some role has no tensor", roles)
+	}
+	if tn := p.Tensor("conv2d_out"); tn == nil || tn.Pinned {
 		t.Errorf("conv2d_out: %+v", tn)
 	}
 }

@@ -21,6 +21,9 @@ type Buffers struct {
 	// State marks a buffer that carries values from one call of the passes
 	// to the next (a count of draws): the memory plan never shares it.
 	State map[string]bool
+	// Role is what each buffer holds, as its first use declared it: a
+	// layer's output (OutName), its gradient (GradName), else scratch.
+	Role map[string]ir.Role
 }
 
 // UseTyped records buffer name of size values of the Go type typ (int32 for
@@ -124,17 +127,19 @@ func (e *Emitter) Begin(n *ir.Node) { e.node, e.region = n, n }
 
 // Use records buffer name of size values of the model's float type, for
 // the node being emitted.
-func (e *Emitter) Use(name string, size int, doc string) { e.use(e.node, name, size, "", doc) }
+func (e *Emitter) Use(name string, size int, doc string) {
+	e.use(e.node, name, size, "", doc, ir.Scratch)
+}
 
 // UseTyped records buffer name of size values of the Go type typ (int32 for
 // indices, say), for the node being emitted.
 func (e *Emitter) UseTyped(name string, size int, typ, doc string) {
-	e.use(e.node, name, size, typ, doc)
+	e.use(e.node, name, size, typ, doc, ir.Scratch)
 }
 
-// use records buffer name of node owner; a node outside the model (a
-// wrapper's inner layer) is owned by the node being emitted.
-func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
+// use records buffer name of node owner, holding role; a node outside the
+// model (a wrapper's inner layer) is owned by the node being emitted.
+func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string, role ir.Role) {
 	if owner != nil && e.Model != nil && (owner.Index >= len(e.Model.Nodes) || e.Model.Nodes[owner.Index] != owner) {
 		owner = e.node
 	}
@@ -142,6 +147,12 @@ func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
 		e.Bufs.Use(name, size, doc)
 	} else {
 		e.Bufs.UseTyped(name, size, typ, doc)
+	}
+	if e.Bufs.Role == nil {
+		e.Bufs.Role = map[string]ir.Role{}
+	}
+	if _, ok := e.Bufs.Role[name]; !ok {
+		e.Bufs.Role[name] = role
 	}
 	if e.Uses == nil || !e.Train {
 		return
@@ -155,7 +166,7 @@ func (e *Emitter) use(owner *ir.Node, name string, size int, typ, doc string) {
 // persist from one call of the passes to the next: it keeps memory of its
 // own.
 func (e *Emitter) UseState(name string, size int, typ, doc string) {
-	e.use(e.node, name, size, typ, doc)
+	e.use(e.node, name, size, typ, doc, ir.Scratch)
 	if e.Bufs.State == nil {
 		e.Bufs.State = map[string]bool{}
 	}
@@ -292,14 +303,14 @@ func (e *Emitter) OutName(n *ir.Node) string {
 	}
 	if n.Kind == "Input" {
 		name := "x" + e.Suffix
-		e.use(n, name, e.Batch*n.Size(), "", "model input")
+		e.use(n, name, e.Batch*n.Size(), "", "model input", ir.IO)
 		return name
 	}
 	if e.Aliased(n) {
 		return e.OutName(n.Inputs[0])
 	}
 	name := n.Name + "_out" + e.Suffix
-	e.use(n, name, e.Batch*n.Size(), "", "output of layer "+n.Name)
+	e.use(n, name, e.Batch*n.Size(), "", "output of layer "+n.Name, ir.Activation)
 	return name
 }
 
@@ -318,7 +329,7 @@ func (e *Emitter) GradName(n *ir.Node) string {
 		return e.GradName(n.Inputs[0])
 	}
 	name := n.Name + "_grad"
-	e.use(n, name, e.Batch*n.Size(), "", "gradient of the output of layer "+n.Name)
+	e.use(n, name, e.Batch*n.Size(), "", "gradient of the output of layer "+n.Name, ir.Gradient)
 	return name
 }
 
