@@ -39,7 +39,44 @@ func Micro(pkg, header string) ([]byte, error) {
 		ctx.VZEROUPPER()
 		ctx.RET()
 	}
+	for _, isa := range ISAs {
+		ctx.Function("peak" + isa.String())
+		ctx.Attributes(attr.NOSPLIT)
+		ctx.SignatureExpr("func(n int)")
+		ctx.Doc(fmt.Sprintf("peak%s runs n turns of %d independent %s multiply-adds, the most the FMA units can start: the peak that benchmarks quote fractions of.", isa, PeakChains, isa))
+		emitPeak(ctx, isa)
+		ctx.VZEROUPPER()
+		ctx.RET()
+	}
 	return compile(ctx, pkg, header)
+}
+
+// PeakChains is the number of independent multiply-add chains of the peak
+// loop: more than two FMA ports times a latency of four.
+const PeakChains = 12
+
+func emitPeak(c *build.Context, isa ISA) {
+	n := reg.RCX
+	c.Load(c.Param("n"), n)
+	v := func(i int) reg.VecPhysical {
+		if isa == AVX2 {
+			return ymm[i]
+		}
+		return zmm[i]
+	}
+	for i := 0; i < PeakChains+2; i++ {
+		c.VXORPS(v(i), v(i), v(i))
+	}
+	sfx := isa.String()
+	c.TESTQ(n, n)
+	c.JE(operand.LabelRef("peak_done_" + sfx))
+	c.Label("peak_loop_" + sfx)
+	for i := 0; i < PeakChains; i++ {
+		c.VFMADD231PS(v(PeakChains), v(PeakChains+1), v(i))
+	}
+	c.DECQ(n)
+	c.JNE(operand.LabelRef("peak_loop_" + sfx))
+	c.Label("peak_done_" + sfx)
 }
 
 func emitMicro(c *build.Context, isa ISA) {

@@ -47,3 +47,26 @@ func TestEveryPath(t *testing.T) {
 		testMul(t, p.String())
 	}
 }
+
+// BenchmarkPeak measures the multiply-add peak of one core on each path,
+// the reference of BenchmarkMul's fractions (go test -bench Peak -cpu 1).
+func BenchmarkPeak(b *testing.B) {
+	for _, p := range []kernels.Path{kernels.AVX2, kernels.AVX512} {
+		if !kernels.Supported(p) {
+			continue
+		}
+		lanes := map[kernels.Path]int{kernels.AVX2: 8, kernels.AVX512: 16}[p]
+		b.Run(p.String(), func(b *testing.B) {
+			const turns = 1 << 20
+			for range b.N {
+				if p == kernels.AVX512 {
+					peakAVX512(turns)
+				} else {
+					peakAVX2(turns)
+				}
+			}
+			flops := 2 * float64(lanes*asmgen.PeakChains) * turns * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -33,3 +33,12 @@ func current() kernel {
 	}
 	return goKernel
 }
+
+// peakAVX2 and peakAVX512 run n turns of asmgen.PeakChains independent
+// multiply-adds (BenchmarkPeak).
+//
+//go:noescape
+func peakAVX2(n int)
+
+//go:noescape
+func peakAVX512(n int)
