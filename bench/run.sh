@@ -7,6 +7,9 @@
 # and then, for every GEMM shape of the shipped model (single-threaded GFLOP/s):
 #   gemm <M>x<N>x<K> <layout> nngen=<avx2> openblas_avx2=<x> libxsmm=<x> gonum=<x> ratio=<nngen/openblas_avx2>
 #   gemm512 <M>x<N>x<K> <layout> nngen=<avx512> openblas=<x> ratio=<nngen/openblas>
+# the cache-blocked product (runtime/gemm) over a sample of shapes from 64 to 2048 (BENCH_ONLY=sweep):
+#   fma_peak avx512=<GFLOP/s> avx2=<GFLOP/s>
+#   gemm_sweep[_avx2] <layout> <M>x<N>x<K> nngen=<GFLOP/s> openblas=<GFLOP/s> libxsmm=<GFLOP/s> ratio=<nngen/best peer> peak=<nngen/fma_peak>
 # and then, for Keras's mnist_cnn (generated/mnist_cnn, batch 128):
 #   cnn_train nngen=<samples/s> pytorch=<samples/s> ratio=<nngen/pytorch>
 #   conv <name> <HxWxC>→<OHxOWxF> k <KHxKW> nngen_fwd=<GFLOP/s> pytorch_fwd=<GFLOP/s> ratio=<nngen/pytorch>
@@ -22,9 +25,10 @@
 #   <model>_eval_mc nngen_1=<samples/s> nngen_2=<samples/s> scaling=<2/1> pytorch_2=<samples/s> ratio=<nngen_2/pytorch_2> batch=<n>
 # A value that could not be measured prints as NA, and the script then exits 1
 # (except libxsmm=NA for a layout LIBXSMM cannot JIT, and gemm512 on a CPU without AVX-512).
-# Env: BENCH_ONLY=mlp|gemm|cnn|vae|rnn|mc (run one part only), BENCH_MNIST=dir (skip the module download),
+# Env: BENCH_ONLY=mlp|gemm|sweep|cnn|vae|rnn|mc (run one part only), BENCH_MNIST=dir (skip the module download),
 #      BENCH_CPU=n|none (core to pin to, default 0), BENCH_PREDICT_N=20000 (go test -benchtime
 #      iterations), BENCH_GEMM_SHAPES="NT:32x64x784 ..." (replaces the shape list),
+#      BENCH_SWEEP_SHAPES="NT:1024x1024x1024 ..." and BENCH_SWEEP_TIME=5x (the sweep's shapes and -benchtime),
 #      BENCH_KERNELS_TIME (go test -benchtime for BenchmarkKernels, default go's 1s),
 #      BENCH_KERNELS_OUTPUT=file (parse this saved BenchmarkKernels output instead of running it),
 #      BENCH_OPENBLAS512_CORETYPE (OPENBLAS_CORETYPE for the gemm512 peer; default: unset,
@@ -48,7 +52,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 only=${BENCH_ONLY:-all}
-case $only in all | mlp | gemm | cnn | vae | rnn | mc) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, cnn, vae, rnn or mc" >&2; exit 2 ;; esac
+case $only in all | mlp | gemm | sweep | cnn | vae | rnn | mc) ;; *) echo "bench: BENCH_ONLY must be mlp, gemm, sweep, cnn, vae, rnn or mc" >&2; exit 2 ;; esac
 
 log() { echo "bench: $*" >&2; }
 apt_updated=0
@@ -218,23 +222,18 @@ torch_openblas_env() {
 	esac
 }
 
-gemm_bench() {
-	local has512=0 shapes sh lay mnk m n k out kt="" ob2 ob512 xs gn nv2 nv512 core
+# gemm_peers builds the gemm peers (OpenBLAS, LIBXSMM: gemm.c; gonum) and sets
+# gemm_ok, gonum_ok, has512 and the OpenBLAS environments ob2_env (Haswell, AVX2)
+# and ob512_env (its own AVX-512 kernel, SkylakeX where it does not know the CPU).
+gemm_peers() {
+	local core
+	has512=0
 	grep -qw avx512f /proc/cpuinfo && has512=1
-	shapes=${BENCH_GEMM_SHAPES:-$GEMM_SHAPES_DEFAULT}
-	if [[ -z ${BENCH_GEMM_SHAPES:-} ]]; then
-		for sh in $(grep -rhoE '^func gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+' "$ROOT/generated/mnist_mlp" --include='*.go' |
-			sed 's/^func gemm\(..\)_/\1:/' | sort -u); do
-			[[ " $shapes " == *" $sh "* ]] || shapes+=" $sh"
-		done
-	fi
-
-	# ---- prerequisites and builds --------------------------------------------
 	if ! printf '#include <cblas.h>\n#include <libxsmm.h>\n' | gcc -fsyntax-only -x c - 2>/dev/null; then
 		log "installing libopenblas-dev libxsmm-dev (apt)"
 		apt_install libopenblas-dev libxsmm-dev
 	fi
-	local gemm_ok=1 gonum_ok=1
+	gemm_ok=1 gonum_ok=1
 	log "building gemm peer (OpenBLAS, LIBXSMM)"
 	gcc -O2 -Wall -o "$tmp/gemm" "$BENCH_DIR/gemm/gemm.c" -lxsmm -lopenblas -lpthread -lrt -ldl -lm >&2 ||
 		{ log "gemm.c: build failed"; gemm_ok=0; }
@@ -245,8 +244,8 @@ gemm_bench() {
 	# OpenBLAS kernels: AVX2 = OPENBLAS_CORETYPE=Haswell; AVX-512 = its own choice
 	# (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset), which 0.3.21 gets wrong on
 	# CPUs it does not know (it falls back to Prescott, SSE3): then SkylakeX.
-	local ob2_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell)
-	local ob512_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+	ob2_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell)
+	ob512_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
 	[[ -n ${BENCH_OPENBLAS512_CORETYPE:-} ]] && ob512_env+=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS512_CORETYPE")
 	if ((gemm_ok)); then
 		core=$(field core "$("${ob2_env[@]}" "$tmp/gemm" openblas NN 4 4 4 1 2>/dev/null)")
@@ -259,6 +258,19 @@ gemm_bench() {
 		fi
 		log "gemm512 peer: OpenBLAS core $core"
 	fi
+}
+
+gemm_bench() {
+	local shapes sh lay mnk m n k out kt="" ob2 ob512 xs gn nv2 nv512
+	shapes=${BENCH_GEMM_SHAPES:-$GEMM_SHAPES_DEFAULT}
+	if [[ -z ${BENCH_GEMM_SHAPES:-} ]]; then
+		for sh in $(grep -rhoE '^func gemm(NT|NN|TN)_[0-9]+x[0-9]+x[0-9]+' "$ROOT/generated/mnist_mlp" --include='*.go' |
+			sed 's/^func gemm\(..\)_/\1:/' | sort -u); do
+			[[ " $shapes " == *" $sh "* ]] || shapes+=" $sh"
+		done
+	fi
+
+	gemm_peers
 
 	# ---- nngen ---------------------------------------------------------------
 	log "nngen: BenchmarkKernels${BENCH_KERNELS_OUTPUT:+ (from $BENCH_KERNELS_OUTPUT)}"
@@ -299,6 +311,45 @@ gemm_bench() {
 	done
 	((gemm_ok && gonum_ok)) || failed=1
 	[[ -n $kt ]] || { log "nngen's BenchmarkKernels is missing or failed: nngen=NA"; failed=1; }
+}
+
+# ======== sweep: the cache-blocked product (runtime/gemm) against OpenBLAS and LIBXSMM ========
+SWEEP_SHAPES_DEFAULT="NN:64x64x64 NT:128x128x128 TN:256x256x256 NN:512x512x512 NT:1024x1024x1024 TN:2048x2048x2048
+NT:256x1024x512 NN:512x2048x256 TN:1024x512x2048 NT:2048x256x1024 NN:1024x1024x256 TN:256x2048x1024 NT:512x512x2048 NN:2048x1024x1024"
+
+# sweep_bench prints, per shape and path (gemm_sweep: AVX-512, gemm_sweep_avx2),
+#   gemm_sweep <layout> <M>x<N>x<K> nngen=<GFLOP/s> openblas=<GFLOP/s> libxsmm=<GFLOP/s> ratio=<nngen/best peer> peak=<fraction of the FMA peak>
+# after "fma_peak avx512=<GFLOP/s> avx2=<GFLOP/s>" from runtime/gemm's BenchmarkPeak.
+sweep_bench() {
+	local shapes=${BENCH_SWEEP_SHAPES:-$SWEEP_SHAPES_DEFAULT} sh lay mnk m n k out peak2 peak512 list
+	gemm_peers
+	log "nngen: runtime/gemm BenchmarkPeak and BenchmarkShapes"
+	(cd "$ROOT" && GOAMD64=v3 go test -c -o "$tmp/gemm.test" ./runtime/gemm) >&2 || { log "runtime/gemm: build failed"; failed=1; return; }
+	out=$(GOMAXPROCS=1 "${pin[@]}" "$tmp/gemm.test" -test.run '^$' -test.bench '^BenchmarkPeak$' -test.count 3 2>&1) || log "BenchmarkPeak failed"
+	peak512=$(awk '/BenchmarkPeak\/avx512/ { if ($5 > b) b = $5 } END { print b }' <<<"$out")
+	peak2=$(awk '/BenchmarkPeak\/avx2/ { if ($5 > b) b = $5 } END { print b }' <<<"$out")
+	echo "fma_peak avx512=$(na "$peak512") avx2=$(na "$peak2")"
+	list=$(tr ' \n' ',,' <<<"$shapes")
+	for path in avx512 avx2; do
+		[[ $path == avx512 ]] && ((!has512)) && continue
+		out=$(NNGEN_KERNELS=$path NNGEN_GEMM_SHAPES=$list GOMAXPROCS=1 "${pin[@]}" "$tmp/gemm.test" -test.run '^$' \
+			-test.bench '^BenchmarkShapes$' -test.benchtime "${BENCH_SWEEP_TIME:-5x}" -test.count 3 2>&1) || log "BenchmarkShapes failed ($path)"
+		for sh in $shapes; do
+			lay=${sh%%:*} mnk=${sh#*:}
+			IFS=x read -r m n k <<<"$mnk"
+			local nv ob xs best name=gemm_sweep env_ob=("${ob512_env[@]}") pk=$peak512
+			[[ $path == avx2 ]] && name=gemm_sweep_avx2 env_ob=("${ob2_env[@]}") pk=$peak2
+			nv=$(awk -v s="BenchmarkShapes/gemm${lay}_${mnk}" '$1 ~ "^"s"(-[0-9]+)?$" { if ($5 > b) b = $5 } END { if (b) print b }' <<<"$out")
+			ob="" xs=""
+			if ((gemm_ok)); then
+				ob=$("${pin[@]}" "${env_ob[@]}" "$tmp/gemm" openblas "$lay" "$m" "$n" "$k" 2>/dev/null | tr ' ' '\n' | sed -n 's/^openblas=//p')
+				xs=$("${pin[@]}" env LIBXSMM_TARGET=$([[ $path == avx2 ]] && echo hsw || echo skx) "$tmp/gemm" libxsmm "$lay" "$m" "$n" "$k" 2>/dev/null | tr ' ' '\n' | sed -n 's/^libxsmm=//p')
+			fi
+			best=$(awk -v a="$ob" -v b="$xs" 'BEGIN { m = a + 0; if (b + 0 > m) m = b + 0; if (m > 0) print m }')
+			echo "$name $lay $mnk nngen=$(na "$nv") openblas=$(na "$ob") libxsmm=$(na "$xs") ratio=$(div "$nv" "$best") peak=$(div "$nv" "$pk")"
+			[[ -n $nv && -n $ob ]] || failed=1
+		done
+	done
 }
 
 # ======== cnn: nngen vs PyTorch on Keras's mnist_cnn ========
@@ -483,6 +534,7 @@ vae_bench() {
 
 [[ $only == all || $only == mlp ]] && mlp_bench
 [[ $only == all || $only == gemm ]] && gemm_bench
+[[ $only == all || $only == sweep ]] && sweep_bench
 [[ $only == all || $only == cnn ]] && cnn_bench
 [[ $only == all || $only == vae ]] && vae_bench
 # shellcheck source=bench/rnn.sh
