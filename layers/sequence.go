@@ -36,7 +36,9 @@ func Inner(n *ir.Node, name string, inputs ...*ir.Node) (*ir.Node, *Kind, error)
 func layerField(doc string, check func(k *Kind) string) Field {
 	return Field{Name: "layer", Type: LayerField, Doc: doc, Check: func(v any) string {
 		k := registry[v.(*ir.Node).Kind]
-		if lo, hi := k.Inputs(); lo != 1 || hi != 1 {
+		// A recurrent layer's optional inputs are its initial state,
+		// which a wrapper does not give it.
+		if lo, _ := k.Inputs(); lo != 1 {
 			return "must be a layer of one input"
 		}
 		if check != nil {

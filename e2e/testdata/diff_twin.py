@@ -160,6 +160,7 @@ class Twin(nn.Module):
 
     def forward(self, x, train, draws):
         self.pre = {}  # the inputs of each layer's activation
+        self.states = {}  # the final states of each recurrent layer
         vals = {'input': from_nngen(x, self.nodes[0]['Shape'])}
         for n in self.nodes[1:]:
             ins = [vals[i] for i in n['Inputs']]
@@ -461,29 +462,51 @@ def rnn_forward(kind):
         ra = a.get('recurrent_activation', 'sigmoid')
         xm, hm = rnn_masks(n['Name'], a, train, draws)
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
+        # initial_state: the inputs after the first, h_0 (and c_0).
+        init = [v for v, _ in ins[1:]] or None
+        fin = {}
         if natural and xm is None and hm is None and not reset_before(n):
-            out, _ = m(x)
+            if init is None:
+                out, hn = m(x)
+            else:
+                h0 = tuple(v.unsqueeze(0) for v in init)
+                out, hn = m(x, h0 if kind == 'LSTM' else h0[0])
+            hn = hn if kind == 'LSTM' else (hn,)
+            fin = {'state_h': hn[0][0]}
+            if kind == 'LSTM':
+                fin['state_c'] = hn[1][0]
         else:
-            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n))
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n), init, fin)
+        # return_state: the final states, which Output nodes read.
+        tw.states[n['Name']] = fin
         if not a['return_sequences']:
             out = out[:, -1]
         return out, 'plain'
     return fwd
 
 
-def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
+def output_forward(tw, n, ins, train, draws):
+    """An extra output of its input layer: a recurrent layer's final
+    state (return_state), as (output, (h_n, c_n)) of nn.LSTM gives it."""
+    return tw.states[n['Inputs'][0]][n['Attrs']['output']], 'plain'
+
+
+
+def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False, init=None, fin=None):
     """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
     activations than PyTorch's modules allow, and Keras's dropout: the
     input mask xm [N, F] on every step's input, the state mask hm [N, H]
-    on h_{t-1} where it enters the recurrent product."""
+    on h_{t-1} where it enters the recurrent product. init is [h_0] or
+    [h_0, c_0] (None: zeros); fin, a dict, gets the final states as
+    state_h and state_c."""
     w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
     b_ih = m.bias_ih_l0 if bias else 0
     b_hh = getattr(m, 'bias_hh_l0', 0) if bias else 0  # none: a GRU's reset before
     f = lambda name, t: act(name, t, 'plain')
     n, steps = x.shape[0], x.shape[1]
     hdim = w_hh.shape[1]
-    h = x.new_zeros(n, hdim)
-    c = x.new_zeros(n, hdim)
+    h = x.new_zeros(n, hdim) if init is None else init[0]
+    c = x.new_zeros(n, hdim) if init is None or len(init) < 2 else init[1]
     outs = []
     xm = 1 if xm is None else xm.reshape(n, -1)
     hm = 1 if hm is None else hm.reshape(n, -1)
@@ -506,6 +529,10 @@ def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
             else:
                 h = (1 - z) * f(a, in_ + r * hn) + z * h
         outs.append(h)
+    if fin is not None:
+        fin['state_h'] = h
+        if kind == 'LSTM':
+            fin['state_c'] = c
     return torch.stack(outs, 1)
 
 
@@ -875,6 +902,7 @@ MODULES = {
     'UpSampling2D': none, 'ZeroPadding2D': none, 'Cropping2D': none, 'Conv2DTranspose': convt_module,
     'DepthwiseConv2D': depthwise_module, 'SeparableConv2D': separable_module,
     'Bidirectional': bidi_module, 'TimeDistributed': td_module, 'RepeatVector': none,
+    'Output': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -895,7 +923,7 @@ FORWARD = {
     'UpSampling2D': upsampling_forward, 'ZeroPadding2D': zeropad_forward, 'Cropping2D': crop_forward,
     'Conv2DTranspose': convt_forward, 'DepthwiseConv2D': conv_forward, 'SeparableConv2D': separable_forward,
     'Bidirectional': bidi_forward, 'TimeDistributed': td_forward,
-    'RepeatVector': repeat_forward,
+    'RepeatVector': repeat_forward, 'Output': output_forward,
 }
 
 

@@ -345,6 +345,11 @@ func (e *Emitter) GradIn(n *ir.Node, i int) (buf *Statement, acc, ok bool) {
 	return e.Arr(name), acc, true
 }
 
+// GradWritten reports whether backward has written the gradient of n's
+// output so far (a consumer did): a layer output that nothing reads (a
+// recurrent layer read through its states only) has none, which is 0.
+func (e *Emitter) GradWritten(n *ir.Node) bool { return e.written[e.GradName(n)] }
+
 // MarkWritten records that the gradient of n's output has been written (by
 // the loss).
 func (e *Emitter) MarkWritten(n *ir.Node) {

@@ -66,11 +66,19 @@ type rnn struct {
 	// gradient of r·h_{t−1}.
 	rb                bool
 	whnT, rh, dn, drh string
+	// init marks a layer that starts from the states its inputs after
+	// the first give (Keras's initial_state), not from zeros: step 0's
+	// recurrent product counts, and backward hands on the gradients of
+	// h_0 and c_0. hOut and cOut are the Output nodes that read the
+	// final states (return_state), nil where no layer does.
+	init       bool
+	hOut, cOut *ir.Node
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
-		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences")}
+		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"),
+		init: layers.InitialState(n), hOut: OutputNode(n, "state_h"), cOut: OutputNode(n, "state_c")}
 	if c.gates > 1 {
 		r.gact = n.Str("recurrent_activation")
 	}
@@ -254,9 +262,16 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))))...)
 	}
 	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, e.Arr(r.gates), e.Arr(r.xt), e.Arr(r.wihT))
-	e.Add(Clear(seg(r.h, 0, B*H)))
-	if r.cs != "" {
-		e.Add(Clear(seg(r.cs, 0, B*H)))
+	// h_0 and c_0: the initial state (batch-major [batch, H] is step 0's
+	// slot of the time-major states), or zeros.
+	for i, buf := range []string{r.h, r.cs} {
+		switch {
+		case buf == "":
+		case r.init:
+			e.Add(Copy(seg(buf, 0, B*H), e.Out(n.Inputs[1+i])))
+		default:
+			e.Add(Clear(seg(buf, 0, B*H)))
+		}
 	}
 	out := e.OutName(n)
 	for t := 0; t < T; t++ {
@@ -266,7 +281,18 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	if !r.seq {
 		e.Add(Copy(field(out).Index(Op(":")), seg(r.h, T*B*H, B*H)))
 	}
+	// return_state: the final states h_T and c_T.
+	if r.hOut != nil {
+		e.Add(Copy(e.Out(r.hOut), seg(r.h, T*B*H, B*H)))
+	}
+	if r.cOut != nil {
+		e.Add(Copy(e.Out(r.cOut), seg(r.cs, T*B*H, B*H)))
+	}
 }
+
+// rec reports whether step t's recurrent product counts: h_{t−1} is not
+// the zero state.
+func (r *rnn) rec(t int) bool { return t > 0 || r.init }
 
 // actSlice returns act applied in place to the slice expression x, by
 // fastmath's slice functions (vectorized for float32).
@@ -304,7 +330,7 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
 	hr := r.h // the state the product reads
-	if r.hd != "" && t > 0 {
+	if r.hd != "" && r.rec(t) {
 		hr = r.hd
 		s = append(s, Block(
 			Id("h").Op(":=").Add(seg(r.h, hIn, B*H)),
@@ -312,11 +338,11 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(Id("hd").Index(Id("i")).Op("=").Id("h").Index(Id("i")).Op("*").Id("k")),
 		))
 	}
-	if t > 0 && r.c.name != "GRU" {
+	if r.rec(t) && r.c.name != "GRU" {
 		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(hr, hIn, B*H), e.Arr(r.whhT)))
 	}
 	if r.c.name == "GRU" {
-		if t > 0 {
+		if r.rec(t) {
 			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(hr, hIn, B*H), e.Arr(r.whhT)))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
@@ -390,18 +416,42 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	r := e.rnnOf(c, n)
 	e.rnnGrads(r)
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
-	dout := e.GradName(n)
-	if r.seq {
+	// The gradient of the output: none when only its states are read.
+	dout := ""
+	if !OnlyOutputsRead(e.Model, n) {
+		dout = e.GradName(n)
+	}
+	// dh_T and dc_T: the gradient of the last output (unless sequences),
+	// plus those of the final states that return_state hands on.
+	if r.seq || dout == "" {
 		e.Add(Clear(field(r.dh).Index(Op(":"))))
 	} else {
 		e.Add(Copy(field(r.dh).Index(Op(":")), field(dout).Index(Op(":"))))
 	}
+	if r.hOut != nil && e.GradWritten(r.hOut) {
+		e.Block(Id("dh").Op(":=").Add(field(r.dh)).Index(Op(":")),
+			For(List(Id("i"), Id("v")).Op(":=").Range().Add(e.Grad(r.hOut))).Block(Id("dh").Index(Id("i")).Op("+=").Id("v")))
+	}
 	if r.dc != "" {
-		e.Add(Clear(field(r.dc).Index(Op(":"))))
+		if r.cOut != nil && e.GradWritten(r.cOut) {
+			e.Add(Copy(field(r.dc).Index(Op(":")), e.Grad(r.cOut)))
+		} else {
+			e.Add(Clear(field(r.dc).Index(Op(":"))))
+		}
 	}
 	for t := T - 1; t >= 0; t-- {
 		e.Add(Commentf("step %d", t))
 		e.Add(r.stepBack(e, t, dout)...)
+	}
+	// initial_state: the gradients of h_0 and c_0, which the last step
+	// (t = 0) left in dh and dc.
+	for i, buf := range []string{r.dh, r.dc} {
+		if !r.init || buf == "" {
+			continue
+		}
+		if dx, acc, ok := e.GradIn(n, 1+i); ok {
+			e.Add(addTo(Parens(dx).Index(Op(":")), field(buf).Index(Op(":")), acc))
+		}
 	}
 	// Weight gradients over all steps at once.
 	dwih, _ := e.ParamGrad(n, "weight_ih_l0")
@@ -415,17 +465,22 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	if r.dgh != "" {
 		dgh = r.dgh
 	}
-	if T > 1 {
-		// Step 0 met h_0 = 0: steps 1..T−1 with states h_1..h_{T−1}.
+	if t0 := 1 - T; r.init || T > 1 {
+		// Without an initial state, step 0 met h_0 = 0: steps 1..T−1
+		// with states h_1..h_{T−1}.
+		if t0 = 1; r.init {
+			t0 = 0
+		}
 		hr := r.h
 		if r.hd != "" {
 			hr = r.hd
 		}
-		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(hr, B*H, (T-1)*B*H))
+		K := (T - t0) * B
+		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: K}, dwhh, at(dgh, t0*B*G, K*G), at(hr, t0*B*H, K*H))
 		if r.rb {
 			// dgh is 0 in the n rows: dW_hn = Σ dnᵀ·(r·h_{t−1}).
 			dwhn := Parens(Op("*").Index(Lit(H * H)).Id("Float")).Call(Parens(dwhh).Index(Lit(2 * H * H).Op(":").Lit(3 * H * H)))
-			e.GEMM(GEMM{Layout: TN, M: H, N: H, K: (T - 1) * B, Acc: true}, dwhn, at(r.dn, B*H, (T-1)*B*H), at(r.rh, B*H, (T-1)*B*H))
+			e.GEMM(GEMM{Layout: TN, M: H, N: H, K: K, Acc: true}, dwhn, at(r.dn, t0*B*H, K*H), at(r.rh, t0*B*H, K*H))
 		}
 	} else {
 		e.Add(Op("*").Add(dwhh).Op("=").Index(Lit(whhSize)).Id("Float").Values())
@@ -475,7 +530,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		pro = append(pro, rowAt("g", r.gates, gOff, G, G))
 	}
 	d := Id("dh").Index(Id("j"))
-	if r.seq {
+	if r.seq && dout != "" {
 		pro = append(pro, Id("do").Op(":=").Add(field(dout)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H)))
 		d = d.Op("+").Id("do").Index(Id("j"))
 	}
@@ -488,11 +543,11 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		}
 		body = append(body, Id("dg").Index(Id("j")).Op("=").Id("d"))
 	case "LSTM":
-		if r.act == "tanh" && r.gact == "sigmoid" && !r.seq {
+		if r.act == "tanh" && r.gact == "sigmoid" && (!r.seq || dout == "") {
 			// The default activations: the vectorized kernel.
 			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
-			if t > 0 {
+			if r.rec(t) {
 				s = append(s, r.recBack(e, t, r.dg)...)
 			}
 			return s
@@ -502,7 +557,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	case "GRU":
 		if r.rb {
 			s := r.resetBeforeBack(e, t, pro, body)
-			if t == 0 {
+			if !r.rec(t) {
 				return s
 			}
 			return append(s, r.recBack(e, t, r.dgh)...)
@@ -525,8 +580,8 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		)
 	}
 	s := []Code{loopBH(r, pro, body)}
-	if t == 0 {
-		return s // nothing flows into h_0
+	if !r.rec(t) {
+		return s // nothing flows into h_0 = 0
 	}
 	if r.c.name == "GRU" {
 		return append(s, r.recBack(e, t, r.dgh)...)
@@ -672,7 +727,7 @@ func (r *rnn) resetBefore(e *Emitter, t int, outRow []Code, store func(Code) []C
 		rowAt("rh", r.rh, t*B*H, H, H),
 		jLoop(H, Id("rh").Index(Id("j")).Op("=").Id("g").Index(Id("j")).Op("*").Id("hq").Index(Id("j"))),
 	)}
-	if t > 0 {
+	if r.rec(t) {
 		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: H}, at(r.hn, t*B*H, B*H), at(r.rh, t*B*H, B*H), e.Arr(r.whnT)))
 	} else {
 		s = append(s, Clear(seg(r.hn, 0, B*H)))
