@@ -142,6 +142,15 @@ type Kind struct {
 	// may give as its initial_state (Keras's), the inputs after the first
 	// (nil: none).
 	States []string
+	// Mask says how the kind treats a mask of its input's steps (Keras's
+	// masking, from an Embedding with mask_zero): whether node n honours
+	// it (its code reads ir.Node.Mask) and whether its output carries it
+	// on; nil: the kind cannot take a masked input, and the spec is
+	// refused.
+	Mask func(n *ir.Node) (uses, passes bool)
+	// MasksZero reports whether node n's output is masked where its token
+	// id is 0 (an Embedding with mask_zero); nil: never.
+	MasksZero func(n *ir.Node) bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
@@ -292,6 +301,10 @@ func Doc() string {
 
 // Initializers are the weight initializer names (Keras's).
 var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
+
+// passMask is the Mask of a kind that passes a mask on unchanged, as
+// Keras's Dense and Dropout do: it computes every step alike.
+func passMask(*ir.Node) (uses, passes bool) { return false, true }
 
 // Common field checks.
 func positive(v any) string {

@@ -122,8 +122,11 @@ func init() {
 				return l
 			},
 			Inference: &Inference{Differs: drops},
-			Doc:       c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. The initial state (h_0, and LSTM's c_0) is zeros, or Keras's initial_state: the layers that initial_state names, or the inputs after the first, each [units]. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
-			Fields:    fields,
+			// Keras's masking: masked steps keep the state; the
+			// sequences carry the mask on.
+			Mask:   func(n *ir.Node) (uses, passes bool) { return true, n.Bool("return_sequences") },
+			Doc:    c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. The initial state (h_0, and LSTM's c_0) is zeros, or Keras's initial_state: the layers that initial_state names, or the inputs after the first, each [units]. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
+			Fields: fields,
 			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 				if len(in[0]) != 2 {
 					return nil, fmt.Errorf("needs an input of shape [steps, features], got %v", in[0])

@@ -73,12 +73,22 @@ type rnn struct {
 	// final states (return_state), nil where no layer does.
 	init       bool
 	hOut, cOut *ir.Node
+	// With a mask (mask_zero of an Embedding), ids are its token ids,
+	// [batch, T]: a step whose id is 0 keeps the state and repeats the
+	// previous output. mh and mc keep, in backward, the gradients of
+	// h_t and c_t of the masked samples of a step, which pass to
+	// h_{t−1} and c_{t−1} unchanged.
+	ids    Code
+	mh, mc string
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
 		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"),
 		init: layers.InitialState(n), hOut: OutputNode(n, "state_h"), cOut: OutputNode(n, "state_c")}
+	if n.Mask != nil {
+		r.ids = e.Out(n.Mask.Inputs[0])
+	}
 	if c.gates > 1 {
 		r.gact = n.Str("recurrent_activation")
 	}
@@ -138,6 +148,12 @@ func (e *Emitter) rnnGrads(r *rnn) {
 		r.dgh = use("dgh", T*B*G, "gradient of the recurrent products [T, batch, G·H]")
 	}
 	r.dh = use("dh", B*H, "gradient of one step's state [batch, H]")
+	if r.ids != nil {
+		r.mh = use("mh", B*H, "gradient of the state of a step's masked samples [batch, H]")
+		if r.c.name == "LSTM" {
+			r.mc = use("mc", B*H, "gradient of the cell state of a step's masked samples [batch, H]")
+		}
+	}
 	if r.c.name == "LSTM" {
 		r.dc = use("dc", B*H, "gradient of one step's cell state [batch, H]")
 	}
@@ -277,9 +293,16 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	for t := 0; t < T; t++ {
 		e.Add(Commentf("step %d", t))
 		e.Add(r.step(e, t, out)...)
+		if r.ids != nil {
+			e.Add(r.maskStep(t, out))
+		}
 	}
 	if !r.seq {
 		e.Add(Copy(field(out).Index(Op(":")), seg(r.h, T*B*H, B*H)))
+		if r.ids != nil && r.init {
+			// Keras's last output of a sequence of padding only is 0.
+			e.Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.lead(T)).Block(Clear(field(out).Index(Id("b").Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))))))
+		}
 	}
 	// return_state: the final states h_T and c_T.
 	if r.hOut != nil {
@@ -288,6 +311,106 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 	if r.cOut != nil {
 		e.Add(Copy(e.Out(r.cOut), seg(r.cs, T*B*H, B*H)))
 	}
+}
+
+// masked is the condition that sample b's step t is masked: its id is 0.
+func (r *rnn) masked(t int) *Statement {
+	return Id("ids").Index(Id("b").Op("*").Lit(r.T).Op("+").Lit(t)).Op("==").Lit(0)
+}
+
+// lead is the condition that sample b's steps before t are all masked,
+// as a call of a literal function (true for t = 0).
+func (r *rnn) lead(t int) *Statement {
+	if t == 0 {
+		return True()
+	}
+	return Func().Params().Bool().Block(
+		For(Id("s").Op(":=").Lit(0), Id("s").Op("<").Lit(t), Id("s").Op("++")).Block(
+			If(Id("ids").Index(Id("b").Op("*").Lit(r.T).Op("+").Id("s")).Op("!=").Lit(0)).Block(Return(False()))),
+		Return(True())).Call()
+}
+
+// row is buf[off + b·H:][:H].
+func (r *rnn) row(buf string, off int) *Statement {
+	return field(buf).Index(Lit(off).Op("+").Id("b").Op("*").Lit(r.H).Op(":")).Index(Op(":").Lit(r.H))
+}
+
+// maskStep returns the code that undoes forward step t for its masked
+// samples, as Keras's masking: h_t = h_{t−1}, c_t = c_{t−1}, and the
+// output repeats the previous one (0 before the first unmasked step).
+func (r *rnn) maskStep(t int, out string) Code {
+	B, H, T := r.B, r.H, r.T
+	s := []Code{Copy(r.row(r.h, (t+1)*B*H), r.row(r.h, t*B*H))}
+	if r.cs != "" {
+		s = append(s, Copy(r.row(r.cs, (t+1)*B*H), r.row(r.cs, t*B*H)))
+	}
+	if r.seq {
+		o := field(out).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))
+		if r.init {
+			s = append(s, If(r.lead(t)).Block(Clear(o)).Else().Block(Copy(o, r.row(r.h, t*B*H))))
+		} else {
+			s = append(s, Copy(o, r.row(r.h, t*B*H)))
+		}
+	}
+	return Block(
+		Id("ids").Op(":=").Add(r.ids),
+		r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// maskSave returns the code that keeps, before backward step t, the
+// gradients of h_t (the state's, and the output's unless it was the
+// constant 0 of leading padding) and c_t of the step's masked samples.
+func (r *rnn) maskSave(t int, dout string) Code {
+	H, T := r.H, r.T
+	s := []Code{Copy(r.row(r.mh, 0), r.row(r.dh, 0))}
+	if r.mc != "" {
+		s = append(s, Copy(r.row(r.mc, 0), r.row(r.dc, 0)))
+	}
+	if r.seq && dout != "" {
+		add := Block(
+			Id("d").Op(":=").Add(r.row(r.mh, 0)),
+			For(List(Id("j"), Id("v")).Op(":=").Range().Add(field(dout)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))).Block(
+				Id("d").Index(Id("j")).Op("+=").Id("v")))
+		if r.init {
+			add = If(Op("!").Add(r.lead(t))).Block(add)
+		}
+		s = append(s, add)
+	}
+	return Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// maskZero returns the code that clears the gate gradients of step t's
+// masked samples, which then add nothing to the weights' and the input's
+// gradients.
+func (r *rnn) maskZero(t int) Code {
+	B, G, H := r.B, r.G, r.H
+	row := func(buf string, off, n int) Code {
+		return Clear(field(buf).Index(Lit(off).Op("+").Id("b").Op("*").Lit(n).Op(":")).Index(Op(":").Lit(n)))
+	}
+	s := []Code{row(r.dg, t*B*G, G)}
+	if r.dgh != "" {
+		s = append(s, row(r.dgh, t*B*G, G))
+	}
+	if r.dn != "" {
+		s = append(s, row(r.dn, t*B*H, H))
+	}
+	return Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// post returns the code that ends backward step t: the gradient of
+// h_{t−1} through the recurrent product (recBack, from the gate
+// gradients dg); with a mask, the masked samples' gate gradients cleared
+// first, and the gradients of h_{t−1} and c_{t−1} they kept after.
+func (r *rnn) post(e *Emitter, t int, dg string) []Code {
+	if r.ids == nil {
+		return r.recBack(e, t, dg)
+	}
+	s := append([]Code{r.maskZero(t)}, r.recBack(e, t, dg)...)
+	restore := []Code{Copy(r.row(r.dh, 0), r.row(r.mh, 0))}
+	if r.mc != "" {
+		restore = append(restore, Copy(r.row(r.dc, 0), r.row(r.mc, 0)))
+	}
+	return append(s, Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(restore...))))
 }
 
 // rec reports whether step t's recurrent product counts: h_{t−1} is not
@@ -427,6 +550,10 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 		e.Add(Clear(field(r.dh).Index(Op(":"))))
 	} else {
 		e.Add(Copy(field(r.dh).Index(Op(":")), field(dout).Index(Op(":"))))
+		if r.ids != nil && r.init {
+			// The last output of a sequence of padding only is the constant 0.
+			e.Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.lead(T)).Block(Clear(r.row(r.dh, 0)))))
+		}
 	}
 	if r.hOut != nil && e.GradWritten(r.hOut) {
 		e.Block(Id("dh").Op(":=").Add(field(r.dh)).Index(Op(":")),
@@ -441,7 +568,13 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	}
 	for t := T - 1; t >= 0; t-- {
 		e.Add(Commentf("step %d", t))
+		if r.ids != nil {
+			e.Add(r.maskSave(t, dout))
+		}
 		e.Add(r.stepBack(e, t, dout)...)
+		if r.ids != nil && !r.rec(t) {
+			e.Add(r.maskZero(t))
+		}
 	}
 	// initial_state: the gradients of h_0 and c_0, which the last step
 	// (t = 0) left in dh and dc.
@@ -548,7 +681,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
 			if r.rec(t) {
-				s = append(s, r.recBack(e, t, r.dg)...)
+				s = append(s, r.post(e, t, r.dg)...)
 			}
 			return s
 		}
@@ -560,7 +693,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 			if !r.rec(t) {
 				return s
 			}
-			return append(s, r.recBack(e, t, r.dgh)...)
+			return append(s, r.post(e, t, r.dgh)...)
 		}
 		pro = append(pro, rowAt("dgh", r.dgh, gOff, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("hn", r.hn, t*B*H, H, H))
 		body = append(body,
@@ -584,9 +717,9 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		return s // nothing flows into h_0 = 0
 	}
 	if r.c.name == "GRU" {
-		return append(s, r.recBack(e, t, r.dgh)...)
+		return append(s, r.post(e, t, r.dgh)...)
 	}
-	return append(s, r.recBack(e, t, r.dg)...)
+	return append(s, r.post(e, t, r.dg)...)
 }
 
 // recBack returns the code of step t's gradient of h_{t−1} through the
