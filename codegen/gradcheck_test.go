@@ -132,6 +132,8 @@ var mutants = []mutant{
 	{"initial_state_dc", "rnn_seq2seq_lstm", "copy((m.encoder_state_c_grad)[:], m.decoder_dc[:])", "clear((m.encoder_state_c_grad)[:])"},
 	{"return_state_dh", "rnn_seq2seq_gru", "range m.gru_state_h_grad[:] {\n\t\t\tdh[i] += v", "range m.gru_state_h_grad[:] {\n\t\t\tdh[i] += 0 * v"},
 	{"initial_state_dh", "rnn_seq2seq_gru", "copy((m.h0_grad)[:], m.gru_dh[:])", "copy((m.h0_grad)[:], m.gru_dg[:])"},
+	// A Bidirectional's backward direction drops dc_T of its backward_c.
+	{"bidirectional_state_dc", "seq_bidirectional_state", "copy(m.bi_backward_dc[:], m.bi_backward_c_grad[:])", "clear(m.bi_backward_dc[:])"},
 	// mask_zero: the GRU's last step hands a masked sample's state
 	// gradient on through the gates instead of unchanged; the decoder
 	// LSTM's step 3 keeps the gate gradients of its masked samples;

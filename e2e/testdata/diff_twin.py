@@ -584,12 +584,20 @@ def bidi_forward(tw, n, ins, train, draws):
     natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
     fm = rnn_masks(n['Name'] + '_forward', a, train, draws)
     bm = rnn_masks(n['Name'] + '_backward', a, train, draws)
+    ff, bf = {}, {}  # each direction's final states
     if natural and fm == (None, None) and bm == (None, None) and not reset_before(n):
-        out, _ = m(x)
+        out, hn = m(x)
         f, b = out[..., :h], out[..., h:]
+        hn = hn if kind == 'LSTM' else (hn,)
+        for i, fin in enumerate((ff, bf)):
+            fin['state_h'] = hn[0][i]
+            if kind == 'LSTM':
+                fin['state_c'] = hn[1][i]
     else:
-        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n))
-        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n)).flip(1)
+        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n), None, ff)
+        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n), None, bf).flip(1)
+    # return_state: Keras's forward_h, forward_c, backward_h, backward_c.
+    tw.states[n['Name']] = {d + k[len('state'):]: v for d, fin in (('forward', ff), ('backward', bf)) for k, v in fin.items()}
     if not a['return_sequences']:
         f, b = f[:, -1], b[:, 0]
     mode = n['Attrs']['merge_mode']

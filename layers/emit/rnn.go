@@ -85,7 +85,7 @@ type rnn struct {
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
 		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"),
-		init: layers.InitialState(n), hOut: OutputNode(n, "state_h"), cOut: OutputNode(n, "state_c")}
+		init: layers.InitialState(n), hOut: e.OutputOf(n, "state_h"), cOut: e.OutputOf(n, "state_c")}
 	if n.Mask != nil {
 		r.ids = e.Out(n.Mask.Inputs[0])
 	}
