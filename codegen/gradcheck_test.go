@@ -123,6 +123,24 @@ var mutants = []mutant{
 	{"lstm_recurrent_dropout", "seq_rnn_dropout", "m.last_dh[i] *= k", "m.last_dh[i] *= 1 + 0*k"},
 	{"gru_recurrent_dropout", "seq_rnn_dropout", "m.gru_dh[i] += m.gru_dhr[i] * k", "m.gru_dh[i] += m.gru_dhr[i] + 0*k"},
 	{"input_dropout_other_mask", "seq_rnn_dropout", "mk := m.bi_forward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]", "mk := m.bi_backward_xmask[:]\n\t\tx := m.bi_forward_dxt[:]"},
+	// return_state and initial_state: the decoder's backward drops dc_T
+	// (the gradient of the state_c it returns); the encoder gets no
+	// gradient of its state_c through the decoder's c_0; the GRU drops
+	// dh_T of its state_h; the Dense that makes a GRU's h_0 gets the
+	// gate gradients instead of h_0's.
+	{"return_state_dc", "rnn_seq2seq_lstm", "copy(m.decoder_dc[:], m.decoder_state_c_grad[:])", "clear(m.decoder_dc[:])"},
+	{"initial_state_dc", "rnn_seq2seq_lstm", "copy((m.encoder_state_c_grad)[:], m.decoder_dc[:])", "clear((m.encoder_state_c_grad)[:])"},
+	{"return_state_dh", "rnn_seq2seq_gru", "range m.gru_state_h_grad[:] {\n\t\t\tdh[i] += v", "range m.gru_state_h_grad[:] {\n\t\t\tdh[i] += 0 * v"},
+	{"initial_state_dh", "rnn_seq2seq_gru", "copy((m.h0_grad)[:], m.gru_dh[:])", "copy((m.h0_grad)[:], m.gru_dg[:])"},
+	// A Bidirectional's backward direction drops dc_T of its backward_c.
+	{"bidirectional_state_dc", "seq_bidirectional_state", "copy(m.bi_backward_dc[:], m.bi_backward_c_grad[:])", "clear(m.bi_backward_dc[:])"},
+	// mask_zero: the GRU's last step hands a masked sample's state
+	// gradient on through the gates instead of unchanged; the decoder
+	// LSTM's step 3 keeps the gate gradients of its masked samples;
+	// GlobalAveragePooling1D sends the gradient to masked steps too.
+	{"mask_state_gradient", "rnn_mask", "copy(m.gru_dh[0+b*2:][:2], m.gru_mh[0+b*2:][:2])", "_ = m.gru_mh[0]"},
+	{"mask_gate_gradient", "rnn_mask", "clear(m.dec_dg[72+b*8:][:8])", "_ = m.dec_dg[0]"},
+	{"mask_pool_gradient", "rnn_mask_pool", "w = 0\n", "w = k\n"},
 	// GRU's reset before: the gradient of h_{t−1} through r·h_{t−1}
 	// forgets the reset gate.
 	{"gru_reset_before_state", "rnn_gru_reset_before", "dh[j] += drh[j] * rg", "dh[j] += drh[j] + 0*rg"},

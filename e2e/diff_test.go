@@ -337,6 +337,7 @@ type nodeJSON struct {
 	Params     []paramJSON
 	Act        string // the activation the kind applies last
 	Shares     string // the layer whose parameters it applies ("": its own)
+	Mask       string // the Embedding whose padding masks its input's steps ("": none)
 }
 
 type paramJSON struct {
@@ -362,6 +363,9 @@ func describe(m *ir.Model) irJSON {
 		}
 		if n.Shares != nil {
 			nj.Shares = n.Shares.Name
+		}
+		if n.Mask != nil {
+			nj.Mask = n.Mask.Name
 		}
 		for _, p := range n.Params {
 			nj.Params = append(nj.Params, paramJSON{p.Name, p.Shape, p.Buffer})

@@ -64,6 +64,11 @@ type Node struct {
 	// passes are computed where its kind has several ways, chosen from
 	// shapes by the kernel selection pass ("" for one way).
 	Method, BackMethod Method
+	// Mask is the Embedding with mask_zero whose padding (token id 0)
+	// masks the steps of this node's first input, for a kind that honours
+	// a mask (a recurrent layer skips those steps); nil for none. The mask
+	// pass (pass.Masks) sets it.
+	Mask *Node
 }
 
 // Fusion records, for one node, which of its computations run inside

@@ -12,6 +12,7 @@ func init() {
 	Register(&Kind{
 		Name:        "Activation",
 		Featurewise: true,
+		Mask:        passMask,
 		Doc:         "Applies an activation function to its input.",
 		Fields:      []Field{actField(nil)},
 		Shape:       sameShape,
@@ -23,6 +24,7 @@ func init() {
 	Register(&Kind{
 		Name:        "Dropout",
 		Inference:   &Inference{},
+		Mask:        passMask,
 		Featurewise: true,
 		Doc:         "Sets each input to zero with probability rate during training and scales the others by 1/(1−rate); the identity at inference. Masks come from the model's seeded generator, one stream per step.",
 		Fields: []Field{{Name: "rate", Type: FloatField, Doc: "Fraction of the inputs to drop.", Check: func(v any) string {

@@ -15,6 +15,7 @@ func init() {
 		Fields: []Field{
 			{Name: "input_dim", Type: IntField, Doc: "Vocabulary size: ids are below it (text is read as bytes, so 128 covers ASCII).", Check: positive},
 			{Name: "output_dim", Type: IntField, Doc: "Size of each vector.", Check: positive},
+			{Name: "mask_zero", Type: BoolField, Default: false, Doc: "Treat id 0 as padding, as Keras's mask_zero: the steps where it occurs are masked, and the layers below skip them (a recurrent layer carries its state over them and repeats its previous output; GlobalAveragePooling1D averages the other steps); Dense, Dropout, Activation and SpatialDropout1D pass the mask on, other layers refuse it. Id 0 still has a row of the table (input_dim counts it)."},
 			{Name: "embeddings_initializer", Type: StringField, Default: "random_uniform", Doc: "Initializer of the table (Keras's uniform in ±0.05).", Enum: Initializers},
 		},
 		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
@@ -27,7 +28,8 @@ func init() {
 			v, d := n.Int("input_dim"), n.Int("output_dim")
 			return []ir.Param{{Name: "weight", Shape: []int{v, d}, Init: n.Str("embeddings_initializer"), FanIn: v, FanOut: d}}
 		},
-		Tokens: func(n *ir.Node) int { return n.Int("input_dim") },
+		Tokens:    func(n *ir.Node) int { return n.Int("input_dim") },
+		MasksZero: func(n *ir.Node) bool { return n.Bool("mask_zero") },
 		Summary: func(n *ir.Node) string {
 			return fmt.Sprintf("Embedding %d ids → %d", n.Int("input_dim"), n.Int("output_dim"))
 		},

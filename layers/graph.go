@@ -3,12 +3,22 @@ package layers
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
 
 // The kinds of models with several inputs: InputSlice, one of the model's
 // named inputs, and Dot, the merge of a siamese network's two branches.
+
+// RefName is how a spec names node n: layer.output for an Output node
+// (enc.state_h), else its name.
+func RefName(n *ir.Node) string {
+	if n.Kind == "Output" {
+		return n.Inputs[0].Name + "." + n.Str("output")
+	}
+	return n.Name
+}
 
 func init() {
 	Register(&Kind{
@@ -21,6 +31,33 @@ func init() {
 		Summary: func(n *ir.Node) string {
 			off := n.Int("offset")
 			return fmt.Sprintf("model input %s, values %d to %d of a sample's %d", n.Name, off, off+n.Size(), n.Inputs[0].Size())
+		},
+	})
+	Register(&Kind{
+		Name:     "Output",
+		Internal: true,
+		Doc:      "One of the extra outputs of its input layer (a recurrent layer's final state with return_state), which a spec names as layer.output: the layer's code writes its values and reads its gradient.",
+		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
+			l, name := n.Inputs[0], n.Str("output")
+			if o, ok := OutputOf(l, name); ok {
+				return slices.Clone(o.Shape), nil
+			}
+			var names []string
+			if k := registry[l.Kind]; k.Outputs != nil {
+				for _, o := range k.Outputs(l) {
+					names = append(names, l.Name+"."+o.Name)
+				}
+			}
+			if k := registry[l.Kind]; len(names) == 0 && k.Outputs != nil {
+				return nil, fmt.Errorf("%s.%s: layer %s (%s, line %d) returns no states: set return_state: true on it", l.Name, name, l.Name, l.Kind, l.Pos.Line)
+			}
+			if len(names) == 0 {
+				return nil, fmt.Errorf("%s.%s: layer %s (%s, line %d) has one output, %s", l.Name, name, l.Name, l.Kind, l.Pos.Line, l.Name)
+			}
+			return nil, fmt.Errorf("%s.%s: layer %s (%s, line %d) has no output %s; its outputs are %s and %s", l.Name, name, l.Name, l.Kind, l.Pos.Line, name, l.Name, strings.Join(names, ", "))
+		},
+		Summary: func(n *ir.Node) string {
+			return fmt.Sprintf("%s, output %s of layer %s, %v", RefName(n), n.Str("output"), n.Inputs[0].Name, n.Shape)
 		},
 	})
 	Register(&Kind{

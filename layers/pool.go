@@ -79,9 +79,15 @@ func init() {
 		if strings.HasPrefix(name, "GlobalMax") {
 			doc += " Backward sends the gradient to the first position of the maximum, as PyTorch's max pooling."
 		}
+		var mask func(*ir.Node) (bool, bool)
+		if name == "GlobalAveragePooling1D" {
+			doc += " After an Embedding with mask_zero it averages the unmasked steps only, as Keras's (a sequence of padding only averages to 0)."
+			mask = func(*ir.Node) (uses, passes bool) { return true, false }
+		}
 		Register(&Kind{
 			Name: name,
 			Doc:  doc,
+			Mask: mask,
 			Fields: []Field{
 				{Name: "keepdims", Type: BoolField, Default: false, Doc: "Whether the output keeps the spatial axes, as " + out + "."},
 			},

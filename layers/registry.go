@@ -132,10 +132,49 @@ type Kind struct {
 	// (InputSlice, each of several model inputs): it is left out of Names
 	// and of the reference.
 	Internal bool
+	// Outputs lists node n's outputs besides its output proper (nil or
+	// empty: none), in Keras's order of a layer's outputs: a recurrent
+	// layer's final states with return_state. A spec reads output name of
+	// layer l as l.name, an Output node (see OutputOf) whose buffers n's
+	// code writes and reads.
+	Outputs func(n *ir.Node) []Output
+	// States names the states a recurrent kind starts from, which a spec
+	// may give as its initial_state (Keras's), the inputs after the first
+	// (nil: none).
+	States []string
+	// Mask says how the kind treats a mask of its input's steps (Keras's
+	// masking, from an Embedding with mask_zero): whether node n honours
+	// it (its code reads ir.Node.Mask) and whether its output carries it
+	// on; nil: the kind cannot take a masked input, and the spec is
+	// refused.
+	Mask func(n *ir.Node) (uses, passes bool)
+	// MasksZero reports whether node n's output is masked where its token
+	// id is 0 (an Embedding with mask_zero); nil: never.
+	MasksZero func(n *ir.Node) bool
 	// GlobalClipNorm is the global gradient clipping norm a model with
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
 	GlobalClipNorm float64
+}
+
+// Output is one of a node's extra outputs: its name and per-sample shape.
+type Output struct {
+	Name  string
+	Shape []int
+}
+
+// OutputOf returns the extra output name of node n, and whether n has it.
+func OutputOf(n *ir.Node, name string) (Output, bool) {
+	k := registry[n.Kind]
+	if k == nil || k.Outputs == nil {
+		return Output{}, false
+	}
+	for _, o := range k.Outputs(n) {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Output{}, false
 }
 
 var registry = map[string]*Kind{}
@@ -262,6 +301,10 @@ func Doc() string {
 
 // Initializers are the weight initializer names (Keras's).
 var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
+
+// passMask is the Mask of a kind that passes a mask on unchanged, as
+// Keras's Dense and Dropout do: it computes every step alike.
+func passMask(*ir.Node) (uses, passes bool) { return false, true }
 
 // Common field checks.
 func positive(v any) string {

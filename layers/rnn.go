@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -44,6 +45,38 @@ func rate(v any) string {
 // training.
 func drops(n *ir.Node) bool { return n.Float("dropout") > 0 || n.Float("recurrent_dropout") > 0 }
 
+// States names the states of a recurrent kind, in Keras's order of its
+// return_state outputs and of its initial_state: state_h, and LSTM's
+// state_c.
+func States(kind string) []string {
+	if kind == "LSTM" {
+		return []string{"state_h", "state_c"}
+	}
+	return []string{"state_h"}
+}
+
+// InitialState reports whether recurrent node n starts from states its
+// inputs after the first give (Keras's initial_state), not from zeros.
+func InitialState(n *ir.Node) bool { return len(n.Inputs) > 1 }
+
+// initialState says why the inputs after the first of recurrent node n
+// are not its initial state: all of its states, each of shape [units].
+func initialState(kind string, n *ir.Node, in [][]int) error {
+	states := States(kind)
+	if len(in) == 1 {
+		return nil
+	}
+	if len(in) != 1+len(states) {
+		return fmt.Errorf("initial_state needs %d states (%s), got %d", len(states), strings.Join(states, ", "), len(in)-1)
+	}
+	for i, s := range in[1:] {
+		if len(s) != 1 || s[0] != n.Int("units") {
+			return fmt.Errorf("initial_state: %s (%s) must have shape [%d] (units), got %v", states[i], RefName(n.Inputs[i+1]), n.Int("units"), s)
+		}
+	}
+	return nil
+}
+
 // cellActs are the activations a cell supports (element-wise, with a
 // derivative in terms of the output).
 var cellActs = []string{"linear", "relu", "sigmoid", "tanh"}
@@ -61,6 +94,7 @@ func init() {
 		fields = append(fields,
 			Field{Name: "use_bias", Type: BoolField, Default: true, Doc: "Whether the layer adds the biases b_ih and b_hh."},
 			Field{Name: "return_sequences", Type: BoolField, Default: false, Doc: "Output every step's state, [T, units], instead of the last one, [units]."},
+			Field{Name: "return_state", Type: BoolField, Default: false, Doc: "Also return the final state, as Keras's return_state: a spec reads it as <layer>.state_h (and LSTM's cell state as <layer>.state_c), [units] each; with return_sequences false the output is state_h."},
 			Field{Name: "dropout", Type: FloatField, Default: 0.0, Doc: "Fraction of the input features to drop in training, by one mask per sequence (the same features at every step) and the others scaled by 1/(1−rate), as Keras does; none at inference.", Check: rate},
 			Field{Name: "recurrent_dropout", Type: FloatField, Default: 0.0, Doc: "Fraction of the state h_{t−1} to drop where it enters the recurrent product W_hh·h_{t−1}, by one mask per sequence, in training (Keras's variational dropout).", Check: rate},
 			Field{Name: "kernel_initializer", Type: StringField, Default: "glorot_uniform", Doc: "Initializer of weight_ih (fans F and G·H).", Enum: Initializers},
@@ -75,12 +109,30 @@ func init() {
 		}
 		Register(&Kind{
 			Name:      c.Name,
+			MaxInputs: 1 + len(States(c.Name)),
+			States:    States(c.Name),
+			Outputs: func(n *ir.Node) []Output {
+				if !n.Bool("return_state") {
+					return nil
+				}
+				var l []Output
+				for _, s := range States(c.Name) {
+					l = append(l, Output{s, []int{n.Int("units")}})
+				}
+				return l
+			},
 			Inference: &Inference{Differs: drops},
-			Doc:       c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
-			Fields:    fields,
+			// Keras's masking: masked steps keep the state; the
+			// sequences carry the mask on.
+			Mask:   func(n *ir.Node) (uses, passes bool) { return true, n.Bool("return_sequences") },
+			Doc:    c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. The initial state (h_0, and LSTM's c_0) is zeros, or Keras's initial_state: the layers that initial_state names, or the inputs after the first, each [units]. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
+			Fields: fields,
 			Shape: func(n *ir.Node, in [][]int) ([]int, error) {
 				if len(in[0]) != 2 {
 					return nil, fmt.Errorf("needs an input of shape [steps, features], got %v", in[0])
+				}
+				if err := initialState(c.Name, n, in); err != nil {
+					return nil, err
 				}
 				if c.Name == "GRU" && !n.Bool("reset_after") && n.Float("recurrent_dropout") > 0 {
 					return nil, fmt.Errorf("recurrent_dropout needs reset_after: true")
@@ -115,6 +167,12 @@ func init() {
 				s := fmt.Sprintf("%s %d steps, %d→%d, %s", c.Name, in[0], in[1], n.Int("units"), n.Str("activation"))
 				if n.Bool("return_sequences") {
 					s += ", sequences"
+				}
+				if InitialState(n) {
+					s += ", initial state"
+				}
+				if n.Bool("return_state") {
+					s += ", states"
 				}
 				return s
 			},

@@ -106,6 +106,7 @@ func init() {
 	})
 	Register(&Kind{
 		Name:      "SpatialDropout1D",
+		Mask:      passMask,
 		Inference: &Inference{},
 		Doc: "Dropout of whole features of a [steps, features] sequence: in training each feature of a sample is zeroed at every step with probability rate, " +
 			"the others scaled by 1/(1−rate); the identity at inference (Keras's SpatialDropout1D, noise shape [batch, 1, features]).",

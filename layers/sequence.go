@@ -36,7 +36,9 @@ func Inner(n *ir.Node, name string, inputs ...*ir.Node) (*ir.Node, *Kind, error)
 func layerField(doc string, check func(k *Kind) string) Field {
 	return Field{Name: "layer", Type: LayerField, Doc: doc, Check: func(v any) string {
 		k := registry[v.(*ir.Node).Kind]
-		if lo, hi := k.Inputs(); lo != 1 || hi != 1 {
+		// A recurrent layer's optional inputs are its initial state,
+		// which a wrapper does not give it.
+		if lo, _ := k.Inputs(); lo != 1 {
 			return "must be a layer of one input"
 		}
 		if check != nil {
@@ -153,7 +155,7 @@ func init() {
 	})
 	Register(&Kind{
 		Name: "Bidirectional",
-		Doc:  "Runs its recurrent layer forward over the sequence and a copy of it (its own parameters) backward, over the sequence reversed, and merges the two outputs (Keras's Bidirectional). With return_sequences (the inner layer's), the backward direction's outputs are re-reversed, so that step t of both is aligned. Checkpoints use PyTorch's names of a bidirectional nn.LSTM/nn.GRU/nn.RNN: weight_ih_l0, … for the forward direction and weight_ih_l0_reverse, … for the backward one.",
+		Doc:  "Runs its recurrent layer forward over the sequence and a copy of it (its own parameters) backward, over the sequence reversed, and merges the two outputs (Keras's Bidirectional). With return_sequences (the inner layer's), the backward direction's outputs are re-reversed, so that step t of both is aligned. Checkpoints use PyTorch's names of a bidirectional nn.LSTM/nn.GRU/nn.RNN: weight_ih_l0, … for the forward direction and weight_ih_l0_reverse, … for the backward one. With the inner layer's return_state, a spec reads each direction's final states as <layer>.forward_h, .forward_c (LSTM), .backward_h and .backward_c, as Keras returns them.",
 		Fields: []Field{
 			layerField("The recurrent layer (SimpleRNN, LSTM or GRU, with its fields).", func(k *Kind) string {
 				if !slices.ContainsFunc(Cells, func(c Cell) bool { return c.Name == k.Name }) {
@@ -182,6 +184,21 @@ func init() {
 				ps = append(ps, p)
 			}
 			return ps
+		},
+		// Keras's return_state of a Bidirectional: each direction's
+		// final states, forward_h (forward_c), backward_h (backward_c).
+		Outputs: func(n *ir.Node) []Output {
+			in := n.Attrs["layer"].(*ir.Node)
+			if !in.Bool("return_state") {
+				return nil
+			}
+			var l []Output
+			for _, dir := range []string{"forward", "backward"} {
+				for _, s := range States(in.Kind) {
+					l = append(l, Output{dir + strings.TrimPrefix(s, "state"), []int{in.Int("units")}})
+				}
+			}
+			return l
 		},
 		Inference: &Inference{Differs: func(n *ir.Node) bool {
 			fw, _, _, _, err := Directions(n)

@@ -39,6 +39,7 @@ func Concat(passes ...Pass) Pass {
 var Compile = Concat(
 	InferShapes,
 	Validate,
+	Masks,
 	AssignParams,
 	SelectKernels,
 	Fuse,

@@ -32,6 +32,10 @@ func InferShapes(m *ir.Model) error {
 			i.Consumers = append(i.Consumers, n)
 		}
 		shape, err := kind.Shape(n, in)
+		if err != nil && kind.Internal { // a node the spec does not name as such
+			errs.errorf(n.Pos, "%v", err)
+			continue
+		}
 		if err != nil {
 			errs.errorf(n.Pos, "%s %s: %v", kind.Name, n.Name, err)
 			continue

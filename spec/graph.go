@@ -55,7 +55,15 @@ func (p *parser) graph(m *ir.Model, list *yaml.Node, inShape []int, named []name
 	p.autoNamed = map[*ir.Node]bool{}
 	p.placeholder = map[*ir.Node]bool{}
 	for i, ln := range list.Content {
+		p.outputs, p.outputNames = nil, nil
 		n := p.layer(ln, byName, counts, prev)
+		if n != nil {
+			for j, o := range p.outputs {
+				o.Index = len(m.Nodes)
+				m.Nodes = append(m.Nodes, o)
+				byName[p.outputNames[j]] = o
+			}
+		}
 		if n == nil {
 			// Keep checking the layers below; shapes that depend on this
 			// one stay unknown (nil) and are not inferred. The placeholder
@@ -152,7 +160,11 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			}
 		}
 	} else {
-		misspelt, good = p.unknownFields(ln, kind, "type", "name", "inputs")
+		extra := []string{"type", "name", "inputs"}
+		if len(kind.States) > 0 {
+			extra = append(extra, "initial_state")
+		}
+		misspelt, good = p.unknownFields(ln, kind, extra...)
 	}
 	// Name.
 	if e, ok := raw["name"]; ok {
@@ -199,28 +211,11 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 			return nil
 		}
 		for i, r := range refs {
-			in, ok := byName[r]
-			switch line, later := p.named[r]; {
-			case ok:
-				n.Inputs = append(n.Inputs, in)
-				continue
-			case r == n.Name:
-				p.errorf(nodes[i], "inputs of %s: a layer cannot take itself as input", n.Name)
-			case r == "input" && byName["input"] == nil:
-				p.errorf(nodes[i], "inputs of %s: the model's inputs are named (%s): \"input\" is none of them", n.Name, strings.Join(p.inputNames(byName), ", "))
-			case later && line > ln.Line:
-				p.errorf(nodes[i], "inputs of %s: layer %q is defined below, at line %d; a layer's inputs must come before it", n.Name, r, line)
-			default:
-				var cands []string
-				for k, c := range byName {
-					if !p.placeholder[c] {
-						cands = append(cands, k)
-					}
-				}
-				sort.Strings(cands)
-				p.errorf(nodes[i], "inputs of %s: unknown layer %q%s", n.Name, r, suggest(r, cands))
+			in := p.ref(r, nodes[i], ln, n, byName, "inputs")
+			if in == nil {
+				return nil
 			}
-			return nil
+			n.Inputs = append(n.Inputs, in)
 		}
 	} else if prev == nil {
 		p.errorf(ln, "layer %s must name its inputs: the model has the inputs %s and no layer before it", n.Name, strings.Join(p.inputNames(byName), ", "))
@@ -228,10 +223,75 @@ func (p *parser) layer(ln *yaml.Node, byName map[string]*ir.Node, counts map[str
 	} else {
 		n.Inputs = []*ir.Node{prev}
 	}
+	// Keras's initial_state: the inputs after the first.
+	if e, ok := raw["initial_state"]; ok {
+		refs, nodes := p.strs(e.val, "initial_state")
+		if len(refs) == 0 {
+			p.errorf(e.val, "initial_state must name at least one layer")
+			return nil
+		}
+		if len(n.Inputs) > 1 {
+			p.errorf(e.key, "initial_state: layer %s names its initial state twice, as inputs after the first and as initial_state", n.Name)
+			return nil
+		}
+		for i, r := range refs {
+			in := p.ref(r, nodes[i], ln, n, byName, "initial_state")
+			if in == nil {
+				return nil
+			}
+			n.Inputs = append(n.Inputs, in)
+		}
+	}
 	if !good {
 		n.Kind = "?" // registered by name, shape unknown
 	}
 	return n
+}
+
+// ref resolves reference r (at node) in the list what of layer n (at ln):
+// a layer above, or layer.output, an extra output of one (a recurrent
+// layer's state, enc.state_h), as an Output node that graph adds to the
+// model before n. It reports what is wrong and returns nil.
+func (p *parser) ref(r string, node, ln *yaml.Node, n *ir.Node, byName map[string]*ir.Node, what string) *ir.Node {
+	if in, ok := byName[r]; ok {
+		return in
+	}
+	if i := strings.LastIndex(r, "."); i > 0 {
+		if l, ok := byName[r[:i]]; ok && l.Kind != "Input" && l.Kind != "InputSlice" {
+			if j := slices.Index(p.outputNames, r); j >= 0 {
+				return p.outputs[j]
+			}
+			name := r[:i] + "_" + r[i+1:]
+			if line, dup := p.named[name]; dup || byName[name] != nil {
+				if o := byName[name]; o != nil {
+					line = o.Pos.Line
+				}
+				p.errorf(node, "%s of %s: %s names output %s of layer %s, whose code calls it %s, but line %d names a layer %s: rename that layer", what, n.Name, r, r[i+1:], r[:i], name, line, name)
+				return nil
+			}
+			o := &ir.Node{Name: name, Kind: "Output", Pos: pos(node), Inputs: []*ir.Node{l}, Attrs: map[string]any{"output": r[i+1:]}}
+			p.outputs, p.outputNames = append(p.outputs, o), append(p.outputNames, r)
+			return o
+		}
+	}
+	switch line, later := p.named[r]; {
+	case r == n.Name:
+		p.errorf(node, "%s of %s: a layer cannot take itself as input", what, n.Name)
+	case r == "input" && byName["input"] == nil:
+		p.errorf(node, "%s of %s: the model's inputs are named (%s): \"input\" is none of them", what, n.Name, strings.Join(p.inputNames(byName), ", "))
+	case later && line > ln.Line:
+		p.errorf(node, "%s of %s: layer %q is defined below, at line %d; a layer's inputs must come before it", what, n.Name, r, line)
+	default:
+		var cands []string
+		for k, c := range byName {
+			if !p.placeholder[c] {
+				cands = append(cands, k)
+			}
+		}
+		sort.Strings(cands)
+		p.errorf(node, "%s of %s: unknown layer %q%s", what, n.Name, r, suggest(r, cands))
+	}
+	return nil
 }
 
 // shares resolves a layer's shares entry: the layer above, with weights,

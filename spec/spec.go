@@ -48,6 +48,11 @@ type parser struct {
 	// placeholder marks the nodes that stand for layers that could not
 	// be read at all, left out of the names suggested.
 	placeholder map[*ir.Node]bool
+	// outputs holds the Output nodes (a layer's extra outputs, as
+	// enc.state_h) that the layer being read names first: graph adds them
+	// to the model before it. outputNames are their names in the spec.
+	outputs     []*ir.Node
+	outputNames []string
 }
 
 // compile runs the passes over the raw graph, even when the rest of the

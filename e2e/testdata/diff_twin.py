@@ -160,7 +160,9 @@ class Twin(nn.Module):
 
     def forward(self, x, train, draws):
         self.pre = {}  # the inputs of each layer's activation
+        self.states = {}  # the final states of each recurrent layer
         vals = {'input': from_nngen(x, self.nodes[0]['Shape'])}
+        self.vals = vals
         for n in self.nodes[1:]:
             ins = [vals[i] for i in n['Inputs']]
             vals[n['Name']] = FORWARD[n['Kind']](self, n, ins, train, draws)
@@ -461,33 +463,59 @@ def rnn_forward(kind):
         ra = a.get('recurrent_activation', 'sigmoid')
         xm, hm = rnn_masks(n['Name'], a, train, draws)
         natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
-        if natural and xm is None and hm is None and not reset_before(n):
-            out, _ = m(x)
+        # initial_state: the inputs after the first, h_0 (and c_0).
+        init = [v for v, _ in ins[1:]] or None
+        fin = {}
+        mask = step_mask(tw, n)
+        if natural and xm is None and hm is None and not reset_before(n) and mask is None:
+            if init is None:
+                out, hn = m(x)
+            else:
+                h0 = tuple(v.unsqueeze(0) for v in init)
+                out, hn = m(x, h0 if kind == 'LSTM' else h0[0])
+            hn = hn if kind == 'LSTM' else (hn,)
+            fin = {'state_h': hn[0][0]}
+            if kind == 'LSTM':
+                fin['state_c'] = hn[1][0]
         else:
-            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n))
+            out = cells(kind, m, x, a['activation'], ra, a['use_bias'], xm, hm, reset_before(n), init, fin, mask)
+        # return_state: the final states, which Output nodes read.
+        tw.states[n['Name']] = fin
         if not a['return_sequences']:
             out = out[:, -1]
         return out, 'plain'
     return fwd
 
 
-def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
+def output_forward(tw, n, ins, train, draws):
+    """An extra output of its input layer: a recurrent layer's final
+    state (return_state), as (output, (h_n, c_n)) of nn.LSTM gives it."""
+    return tw.states[n['Inputs'][0]][n['Attrs']['output']], 'plain'
+
+
+
+def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False, init=None, fin=None, mask=None):
     """The recurrence of nn.RNN, nn.LSTM or nn.GRU, step by step, with other
     activations than PyTorch's modules allow, and Keras's dropout: the
     input mask xm [N, F] on every step's input, the state mask hm [N, H]
-    on h_{t-1} where it enters the recurrent product."""
+    on h_{t-1} where it enters the recurrent product. init is [h_0] or
+    [h_0, c_0] (None: zeros); fin, a dict, gets the final states as
+    state_h and state_c. mask [N, T] (None: none) is Keras's: a masked
+    step keeps the states and repeats the previous output (0 at first)."""
     w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
     b_ih = m.bias_ih_l0 if bias else 0
     b_hh = getattr(m, 'bias_hh_l0', 0) if bias else 0  # none: a GRU's reset before
     f = lambda name, t: act(name, t, 'plain')
     n, steps = x.shape[0], x.shape[1]
     hdim = w_hh.shape[1]
-    h = x.new_zeros(n, hdim)
-    c = x.new_zeros(n, hdim)
+    h = x.new_zeros(n, hdim) if init is None else init[0]
+    c = x.new_zeros(n, hdim) if init is None or len(init) < 2 else init[1]
     outs = []
+    prev = x.new_zeros(n, hdim)
     xm = 1 if xm is None else xm.reshape(n, -1)
     hm = 1 if hm is None else hm.reshape(n, -1)
     for t in range(steps):
+        h_old, c_old = h, c
         gi = (x[:, t] * xm) @ w_ih.T + b_ih
         gh = (h * hm) @ w_hh.T + b_hh
         if kind == 'SimpleRNN':
@@ -505,7 +533,18 @@ def cells(kind, m, x, a, ra, bias, xm=None, hm=None, before=False):
                 h = (1 - z) * f(a, in_ + hn) + z * h
             else:
                 h = (1 - z) * f(a, in_ + r * hn) + z * h
+        if mask is not None:
+            mt = mask[:, t:t + 1]
+            h_new = h
+            h, c = torch.where(mt, h_new, h_old), torch.where(mt, c, c_old)
+            prev = torch.where(mt, h_new, prev)
+            outs.append(prev)
+            continue
         outs.append(h)
+    if fin is not None:
+        fin['state_h'] = h
+        if kind == 'LSTM':
+            fin['state_c'] = c
     return torch.stack(outs, 1)
 
 
@@ -545,12 +584,20 @@ def bidi_forward(tw, n, ins, train, draws):
     natural = (a['activation'] == 'tanh' or kind == 'SimpleRNN' and a['activation'] == 'relu') and ra == 'sigmoid'
     fm = rnn_masks(n['Name'] + '_forward', a, train, draws)
     bm = rnn_masks(n['Name'] + '_backward', a, train, draws)
+    ff, bf = {}, {}  # each direction's final states
     if natural and fm == (None, None) and bm == (None, None) and not reset_before(n):
-        out, _ = m(x)
+        out, hn = m(x)
         f, b = out[..., :h], out[..., h:]
+        hn = hn if kind == 'LSTM' else (hn,)
+        for i, fin in enumerate((ff, bf)):
+            fin['state_h'] = hn[0][i]
+            if kind == 'LSTM':
+                fin['state_c'] = hn[1][i]
     else:
-        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n))
-        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n)).flip(1)
+        f = cells(kind, m, x, a['activation'], ra, a['use_bias'], *fm, reset_before(n), None, ff)
+        b = cells(kind, Reverse(m), x.flip(1), a['activation'], ra, a['use_bias'], *bm, reset_before(n), None, bf).flip(1)
+    # return_state: Keras's forward_h, forward_c, backward_h, backward_c.
+    tw.states[n['Name']] = {d + k[len('state'):]: v for d, fin in (('forward', ff), ('backward', bf)) for k, v in fin.items()}
     if not a['return_sequences']:
         f, b = f[:, -1], b[:, 0]
     mode = n['Attrs']['merge_mode']
@@ -657,7 +704,24 @@ def gmp_forward(tw, n, ins, train, draws):
 
 def gap1d_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
-    return x.mean(1, keepdim=n['Attrs']['keepdims']), 'plain'
+    m = step_mask(tw, n)
+    if m is None:
+        return x.mean(1, keepdim=n['Attrs']['keepdims']), 'plain'
+    # Keras's masked mean: the unmasked steps only (0 for none).
+    m = m.to(x.dtype)[:, :, None]
+    y = (x * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1)
+    return (y if n['Attrs']['keepdims'] else y[:, 0]), 'plain'
+
+
+def step_mask(tw, n):
+    """The mask of node n's input steps, [N, T] booleans, true where the
+    token id of the Embedding with mask_zero that n['Mask'] names is not
+    0; None without a mask."""
+    if not n.get('Mask'):
+        return None
+    emb = tw.by[n['Mask']]
+    x, lay = tw.vals[emb['Inputs'][0]]
+    return to_nngen(x, lay, in_shape(tw, emb)).reshape(x.shape[0], -1) != 0
 
 
 def gmp1d_forward(tw, n, ins, train, draws):
@@ -875,6 +939,7 @@ MODULES = {
     'UpSampling2D': none, 'ZeroPadding2D': none, 'Cropping2D': none, 'Conv2DTranspose': convt_module,
     'DepthwiseConv2D': depthwise_module, 'SeparableConv2D': separable_module,
     'Bidirectional': bidi_module, 'TimeDistributed': td_module, 'RepeatVector': none,
+    'Output': none,
 }
 FORWARD = {
     'Dense': dense_forward, 'Activation': activation_forward, 'Conv2D': conv_forward,
@@ -895,7 +960,7 @@ FORWARD = {
     'UpSampling2D': upsampling_forward, 'ZeroPadding2D': zeropad_forward, 'Cropping2D': crop_forward,
     'Conv2DTranspose': convt_forward, 'DepthwiseConv2D': conv_forward, 'SeparableConv2D': separable_forward,
     'Bidirectional': bidi_forward, 'TimeDistributed': td_forward,
-    'RepeatVector': repeat_forward,
+    'RepeatVector': repeat_forward, 'Output': output_forward,
 }
 
 

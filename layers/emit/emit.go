@@ -113,8 +113,12 @@ type Emitter struct {
 	// substream maps a node outside the model to the substream of its
 	// model node's random streams it draws from (see Substream).
 	substream map[*ir.Node]uint64
-	code      []Code
-	written   map[string]bool
+	// outputs maps a node outside the model (a Bidirectional's direction)
+	// and the name of one of its extra outputs to the model's Output node
+	// that stands for it (see BindOutput).
+	outputs map[*ir.Node]map[string]*ir.Node
+	code    []Code
+	written map[string]bool
 	// gradBy maps the offset of each shared parameter to the node that
 	// first wrote its gradient, and adds lists the contributions the node
 	// being emitted wrote apart (see sharedGrad).
@@ -241,6 +245,28 @@ func (e *Emitter) Stream(n *ir.Node) *Statement {
 	return s
 }
 
+// BindOutput makes Output node o, of the model, stand for extra output
+// name of node v, outside the model (a Bidirectional's direction): v's
+// code writes o's values and reads its gradient.
+func (e *Emitter) BindOutput(v *ir.Node, name string, o *ir.Node) {
+	if e.outputs == nil {
+		e.outputs = map[*ir.Node]map[string]*ir.Node{}
+	}
+	if e.outputs[v] == nil {
+		e.outputs[v] = map[string]*ir.Node{}
+	}
+	e.outputs[v][name] = o
+}
+
+// OutputOf returns the Output node that reads extra output name of n (a
+// model node's, or one BindOutput bound), or nil when none does.
+func (e *Emitter) OutputOf(n *ir.Node, name string) *ir.Node {
+	if o := e.outputs[n][name]; o != nil {
+		return o
+	}
+	return OutputNode(n, name)
+}
+
 // Substream makes node v, outside the model (the backward direction of a
 // Bidirectional), draw from substream k (1 to 255) of the streams of the
 // model node whose index it has, so that its draws differ from the other
@@ -355,6 +381,11 @@ func (e *Emitter) GradIn(n *ir.Node, i int) (buf *Statement, acc, ok bool) {
 	e.written[name] = true
 	return e.Arr(name), acc, true
 }
+
+// GradWritten reports whether backward has written the gradient of n's
+// output so far (a consumer did): a layer output that nothing reads (a
+// recurrent layer read through its states only) has none, which is 0.
+func (e *Emitter) GradWritten(n *ir.Node) bool { return e.written[e.GradName(n)] }
 
 // MarkWritten records that the gradient of n's output has been written (by
 // the loss).

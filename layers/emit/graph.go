@@ -15,6 +15,23 @@ import (
 func init() {
 	Register("InputSlice", &Kind{Forward: inputSliceForward})
 	Register("Dot", &Kind{Forward: dotForward, Backward: dotBackward})
+	// An Output's values are written by its input layer's code, which
+	// also reads its gradient (see OutputNode).
+	none := func(e *Emitter, n *ir.Node) {
+		e.Add(Comment("(no code: layer " + n.Inputs[0].Name + " writes the values and reads the gradient)"))
+	}
+	Register("Output", &Kind{Forward: none, Backward: none})
+}
+
+// OutputNode returns the node that reads extra output name of n (an Output
+// node), or nil when no layer reads it.
+func OutputNode(n *ir.Node, name string) *ir.Node {
+	for _, c := range n.Consumers {
+		if c.Kind == "Output" && c.Inputs[0] == n && c.Str("output") == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // inputSliceForward copies values offset to offset+size of each sample of
@@ -132,4 +149,29 @@ func dotBackward(e *Emitter, n *ir.Node) {
 				}
 			}))...)
 	}
+}
+
+// OnlyOutputsRead reports whether the layers that read node n read only its
+// extra outputs (an encoder's states), not its output proper, which then
+// has no gradient.
+func OnlyOutputsRead(m *ir.Model, n *ir.Node) bool {
+	if m == nil || n == m.Output || len(n.Consumers) == 0 {
+		return false
+	}
+	for _, c := range n.Consumers {
+		if c.Kind != "Output" {
+			return false
+		}
+	}
+	return true
+}
+
+// addTo is dst = src, or dst += src when acc (slices of one length).
+func addTo(dst, src Code, acc bool) Code {
+	if !acc {
+		return Copy(dst, src)
+	}
+	return Block(
+		Id("d").Op(":=").Add(dst),
+		For(List(Id("i"), Id("v")).Op(":=").Range().Add(src)).Block(Id("d").Index(Id("i")).Op("+=").Id("v")))
 }

@@ -265,20 +265,43 @@ func avgPoolBackward(e *Emitter, n *ir.Node) {
 
 func globalAvgPoolForward(e *Emitter, n *ir.Node) {
 	hw, c := globalPositions(n)
-	e.Block(
+	pre, skip, k, scale := e.maskedMean(n, hw)
+	e.Block(append(pre,
 		Id("in").Op(":=").Add(e.Out(n.Inputs[0])),
 		Id("out").Op(":=").Add(e.Out(n)),
-		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
+		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(append(k,
 			Id("dst").Op(":=").Add(poolChannels("out", Id("b").Op("*").Lit(c), c)),
 			Clear(Id("dst")),
-			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
+			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(append(skip,
 				For(List(Id("c"), Id("v")).Op(":=").Range().Add(poolChannels("in", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c))).Block(
 					Id("dst").Index(Id("c")).Op("+=").Id("v"),
-				),
+				))...,
 			),
-			For(Id("c").Op(":=").Range().Id("dst")).Block(Id("dst").Index(Id("c")).Op("*=").Add(e.Lit(1/float64(hw)))),
-		),
+			For(Id("c").Op(":=").Range().Id("dst")).Block(Id("dst").Index(Id("c")).Op("*=").Add(scale)))...,
+		))...,
 	)
+}
+
+// maskedMean returns the code of a mean over the hw steps of each sample
+// b: pre (before the loop over samples), k (in it: with a mask, k, the
+// inverse of the count of unmasked steps), skip (in the loop over steps
+// p: it skips a masked step, one whose token id is 0) and scale, the
+// factor of the mean (1/hw without a mask).
+func (e *Emitter) maskedMean(n *ir.Node, hw int) (pre, skip, k []Code, scale Code) {
+	if n.Mask == nil {
+		return nil, nil, nil, e.Lit(1 / float64(hw))
+	}
+	id := Id("ids").Index(Id("b").Op("*").Lit(hw).Op("+").Id("p"))
+	pre = []Code{Id("ids").Op(":=").Add(e.Out(n.Mask.Inputs[0]))}
+	skip = []Code{If(id.Clone().Op("==").Lit(0)).Block(Continue())}
+	k = []Code{
+		Id("cnt").Op(":=").Lit(0),
+		For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
+			If(id.Clone().Op("!=").Lit(0)).Block(Id("cnt").Op("++"))),
+		Id("k").Op(":=").Add(e.Lit(0)),
+		If(Id("cnt").Op(">").Lit(0)).Block(Id("k").Op("=").Lit(1).Op("/").Id("Float").Call(Id("cnt"))),
+	}
+	return pre, skip, k, Id("k")
 }
 
 func globalAvgPoolBackward(e *Emitter, n *ir.Node) {
@@ -291,18 +314,24 @@ func globalAvgPoolBackward(e *Emitter, n *ir.Node) {
 	if acc {
 		op = "+="
 	}
-	e.Block(
+	pre, skip, k, scale := e.maskedMean(n, hw)
+	var w []Code
+	if len(skip) > 0 { // a masked step's gradient is 0
+		w = []Code{Id("w").Op(":=").Id("k"), If(Id("ids").Index(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("==").Lit(0)).Block(Id("w").Op("=").Lit(0))}
+		scale = Id("w")
+	}
+	e.Block(append(pre,
 		Id("dx").Op(":=").Parens(dx).Index(Op(":")),
 		Id("d").Op(":=").Add(e.Grad(n)),
-		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(
+		For(Id("b").Op(":=").Lit(0), Id("b").Op("<").Lit(e.Batch), Id("b").Op("++")).Block(append(k,
 			Id("dy").Op(":=").Add(poolChannels("d", Id("b").Op("*").Lit(c), c)),
-			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(
+			For(Id("p").Op(":=").Lit(0), Id("p").Op("<").Lit(hw), Id("p").Op("++")).Block(append(w,
 				Id("dst").Op(":=").Add(poolChannels("dx", Parens(Id("b").Op("*").Lit(hw).Op("+").Id("p")).Op("*").Lit(c), c)),
 				For(List(Id("c"), Id("v")).Op(":=").Range().Id("dy")).Block(
-					Id("dst").Index(Id("c")).Op(op).Id("v").Op("*").Add(e.Lit(1/float64(hw))),
-				),
-			),
-		),
+					Id("dst").Index(Id("c")).Op(op).Id("v").Op("*").Add(scale),
+				))...,
+			))...,
+		))...,
 	)
 }
 

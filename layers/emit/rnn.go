@@ -66,11 +66,29 @@ type rnn struct {
 	// gradient of r·h_{t−1}.
 	rb                bool
 	whnT, rh, dn, drh string
+	// init marks a layer that starts from the states its inputs after
+	// the first give (Keras's initial_state), not from zeros: step 0's
+	// recurrent product counts, and backward hands on the gradients of
+	// h_0 and c_0. hOut and cOut are the Output nodes that read the
+	// final states (return_state), nil where no layer does.
+	init       bool
+	hOut, cOut *ir.Node
+	// With a mask (mask_zero of an Embedding), ids are its token ids,
+	// [batch, T]: a step whose id is 0 keeps the state and repeats the
+	// previous output. mh and mc keep, in backward, the gradients of
+	// h_t and c_t of the masked samples of a step, which pass to
+	// h_{t−1} and c_{t−1} unchanged.
+	ids    Code
+	mh, mc string
 }
 
 func (e *Emitter) rnnOf(c cell, n *ir.Node) *rnn {
 	r := &rnn{c: c, n: n, T: n.Inputs[0].Shape[0], F: n.Inputs[0].Shape[1], H: n.Int("units"), B: e.Batch,
-		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences")}
+		act: n.Str("activation"), gact: "sigmoid", seq: n.Bool("return_sequences"),
+		init: layers.InitialState(n), hOut: e.OutputOf(n, "state_h"), cOut: e.OutputOf(n, "state_c")}
+	if n.Mask != nil {
+		r.ids = e.Out(n.Mask.Inputs[0])
+	}
 	if c.gates > 1 {
 		r.gact = n.Str("recurrent_activation")
 	}
@@ -130,6 +148,12 @@ func (e *Emitter) rnnGrads(r *rnn) {
 		r.dgh = use("dgh", T*B*G, "gradient of the recurrent products [T, batch, G·H]")
 	}
 	r.dh = use("dh", B*H, "gradient of one step's state [batch, H]")
+	if r.ids != nil {
+		r.mh = use("mh", B*H, "gradient of the state of a step's masked samples [batch, H]")
+		if r.c.name == "LSTM" {
+			r.mc = use("mc", B*H, "gradient of the cell state of a step's masked samples [batch, H]")
+		}
+	}
 	if r.c.name == "LSTM" {
 		r.dc = use("dc", B*H, "gradient of one step's cell state [batch, H]")
 	}
@@ -254,19 +278,144 @@ func (e *Emitter) rnnForward(c cell, n *ir.Node) {
 				Copy(Id("gs").Index(Id("n").Op(":")), Id("gs").Index(Op(":").Id("n")))))...)
 	}
 	e.GEMM(GEMM{Layout: NN, M: T * B, N: G, K: F, Acc: r.bi != nil}, e.Arr(r.gates), e.Arr(r.xt), e.Arr(r.wihT))
-	e.Add(Clear(seg(r.h, 0, B*H)))
-	if r.cs != "" {
-		e.Add(Clear(seg(r.cs, 0, B*H)))
+	// h_0 and c_0: the initial state (batch-major [batch, H] is step 0's
+	// slot of the time-major states), or zeros.
+	for i, buf := range []string{r.h, r.cs} {
+		switch {
+		case buf == "":
+		case r.init:
+			e.Add(Copy(seg(buf, 0, B*H), e.Out(n.Inputs[1+i])))
+		default:
+			e.Add(Clear(seg(buf, 0, B*H)))
+		}
 	}
 	out := e.OutName(n)
 	for t := 0; t < T; t++ {
 		e.Add(Commentf("step %d", t))
 		e.Add(r.step(e, t, out)...)
+		if r.ids != nil {
+			e.Add(r.maskStep(t, out))
+		}
 	}
 	if !r.seq {
 		e.Add(Copy(field(out).Index(Op(":")), seg(r.h, T*B*H, B*H)))
+		if r.ids != nil && r.init {
+			// Keras's last output of a sequence of padding only is 0.
+			e.Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.lead(T)).Block(Clear(field(out).Index(Id("b").Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))))))
+		}
+	}
+	// return_state: the final states h_T and c_T.
+	if r.hOut != nil {
+		e.Add(Copy(e.Out(r.hOut), seg(r.h, T*B*H, B*H)))
+	}
+	if r.cOut != nil {
+		e.Add(Copy(e.Out(r.cOut), seg(r.cs, T*B*H, B*H)))
 	}
 }
+
+// masked is the condition that sample b's step t is masked: its id is 0.
+func (r *rnn) masked(t int) *Statement {
+	return Id("ids").Index(Id("b").Op("*").Lit(r.T).Op("+").Lit(t)).Op("==").Lit(0)
+}
+
+// lead is the condition that sample b's steps before t are all masked,
+// as a call of a literal function (true for t = 0).
+func (r *rnn) lead(t int) *Statement {
+	if t == 0 {
+		return True()
+	}
+	return Func().Params().Bool().Block(
+		For(Id("s").Op(":=").Lit(0), Id("s").Op("<").Lit(t), Id("s").Op("++")).Block(
+			If(Id("ids").Index(Id("b").Op("*").Lit(r.T).Op("+").Id("s")).Op("!=").Lit(0)).Block(Return(False()))),
+		Return(True())).Call()
+}
+
+// row is buf[off + b·H:][:H].
+func (r *rnn) row(buf string, off int) *Statement {
+	return field(buf).Index(Lit(off).Op("+").Id("b").Op("*").Lit(r.H).Op(":")).Index(Op(":").Lit(r.H))
+}
+
+// maskStep returns the code that undoes forward step t for its masked
+// samples, as Keras's masking: h_t = h_{t−1}, c_t = c_{t−1}, and the
+// output repeats the previous one (0 before the first unmasked step).
+func (r *rnn) maskStep(t int, out string) Code {
+	B, H, T := r.B, r.H, r.T
+	s := []Code{Copy(r.row(r.h, (t+1)*B*H), r.row(r.h, t*B*H))}
+	if r.cs != "" {
+		s = append(s, Copy(r.row(r.cs, (t+1)*B*H), r.row(r.cs, t*B*H)))
+	}
+	if r.seq {
+		o := field(out).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))
+		if r.init {
+			s = append(s, If(r.lead(t)).Block(Clear(o)).Else().Block(Copy(o, r.row(r.h, t*B*H))))
+		} else {
+			s = append(s, Copy(o, r.row(r.h, t*B*H)))
+		}
+	}
+	return Block(
+		Id("ids").Op(":=").Add(r.ids),
+		r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// maskSave returns the code that keeps, before backward step t, the
+// gradients of h_t (the state's, and the output's unless it was the
+// constant 0 of leading padding) and c_t of the step's masked samples.
+func (r *rnn) maskSave(t int, dout string) Code {
+	H, T := r.H, r.T
+	s := []Code{Copy(r.row(r.mh, 0), r.row(r.dh, 0))}
+	if r.mc != "" {
+		s = append(s, Copy(r.row(r.mc, 0), r.row(r.dc, 0)))
+	}
+	if r.seq && dout != "" {
+		add := Block(
+			Id("d").Op(":=").Add(r.row(r.mh, 0)),
+			For(List(Id("j"), Id("v")).Op(":=").Range().Add(field(dout)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H))).Block(
+				Id("d").Index(Id("j")).Op("+=").Id("v")))
+		if r.init {
+			add = If(Op("!").Add(r.lead(t))).Block(add)
+		}
+		s = append(s, add)
+	}
+	return Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// maskZero returns the code that clears the gate gradients of step t's
+// masked samples, which then add nothing to the weights' and the input's
+// gradients.
+func (r *rnn) maskZero(t int) Code {
+	B, G, H := r.B, r.G, r.H
+	row := func(buf string, off, n int) Code {
+		return Clear(field(buf).Index(Lit(off).Op("+").Id("b").Op("*").Lit(n).Op(":")).Index(Op(":").Lit(n)))
+	}
+	s := []Code{row(r.dg, t*B*G, G)}
+	if r.dgh != "" {
+		s = append(s, row(r.dgh, t*B*G, G))
+	}
+	if r.dn != "" {
+		s = append(s, row(r.dn, t*B*H, H))
+	}
+	return Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(s...)))
+}
+
+// post returns the code that ends backward step t: the gradient of
+// h_{t−1} through the recurrent product (recBack, from the gate
+// gradients dg); with a mask, the masked samples' gate gradients cleared
+// first, and the gradients of h_{t−1} and c_{t−1} they kept after.
+func (r *rnn) post(e *Emitter, t int, dg string) []Code {
+	if r.ids == nil {
+		return r.recBack(e, t, dg)
+	}
+	s := append([]Code{r.maskZero(t)}, r.recBack(e, t, dg)...)
+	restore := []Code{Copy(r.row(r.dh, 0), r.row(r.mh, 0))}
+	if r.mc != "" {
+		restore = append(restore, Copy(r.row(r.dc, 0), r.row(r.mc, 0)))
+	}
+	return append(s, Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.masked(t)).Block(restore...))))
+}
+
+// rec reports whether step t's recurrent product counts: h_{t−1} is not
+// the zero state.
+func (r *rnn) rec(t int) bool { return t > 0 || r.init }
 
 // actSlice returns act applied in place to the slice expression x, by
 // fastmath's slice functions (vectorized for float32).
@@ -304,7 +453,7 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 	gOff, hIn, hOut := t*B*G, t*B*H, (t+1)*B*H
 	// The recurrent product; h_0 = 0 contributes nothing.
 	hr := r.h // the state the product reads
-	if r.hd != "" && t > 0 {
+	if r.hd != "" && r.rec(t) {
 		hr = r.hd
 		s = append(s, Block(
 			Id("h").Op(":=").Add(seg(r.h, hIn, B*H)),
@@ -312,11 +461,11 @@ func (r *rnn) step(e *Emitter, t int, out string) []Code {
 			For(List(Id("i"), Id("k")).Op(":=").Range().Add(field(r.hm))).Block(Id("hd").Index(Id("i")).Op("=").Id("h").Index(Id("i")).Op("*").Id("k")),
 		))
 	}
-	if t > 0 && r.c.name != "GRU" {
+	if r.rec(t) && r.c.name != "GRU" {
 		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H, Acc: true}, at(r.gates, gOff, B*G), at(hr, hIn, B*H), e.Arr(r.whhT)))
 	}
 	if r.c.name == "GRU" {
-		if t > 0 {
+		if r.rec(t) {
 			s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: G, K: H}, e.Arr(r.hp), at(hr, hIn, B*H), e.Arr(r.whhT)))
 		} else {
 			s = append(s, Clear(field(r.hp).Index(Op(":"))))
@@ -390,18 +539,52 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	r := e.rnnOf(c, n)
 	e.rnnGrads(r)
 	T, B, F, H, G := r.T, r.B, r.F, r.H, r.G
-	dout := e.GradName(n)
-	if r.seq {
+	// The gradient of the output: none when only its states are read.
+	dout := ""
+	if !OnlyOutputsRead(e.Model, n) {
+		dout = e.GradName(n)
+	}
+	// dh_T and dc_T: the gradient of the last output (unless sequences),
+	// plus those of the final states that return_state hands on.
+	if r.seq || dout == "" {
 		e.Add(Clear(field(r.dh).Index(Op(":"))))
 	} else {
 		e.Add(Copy(field(r.dh).Index(Op(":")), field(dout).Index(Op(":"))))
+		if r.ids != nil && r.init {
+			// The last output of a sequence of padding only is the constant 0.
+			e.Block(Id("ids").Op(":=").Add(r.ids), r.bLoop(If(r.lead(T)).Block(Clear(r.row(r.dh, 0)))))
+		}
+	}
+	if r.hOut != nil && e.GradWritten(r.hOut) {
+		e.Block(Id("dh").Op(":=").Add(field(r.dh)).Index(Op(":")),
+			For(List(Id("i"), Id("v")).Op(":=").Range().Add(e.Grad(r.hOut))).Block(Id("dh").Index(Id("i")).Op("+=").Id("v")))
 	}
 	if r.dc != "" {
-		e.Add(Clear(field(r.dc).Index(Op(":"))))
+		if r.cOut != nil && e.GradWritten(r.cOut) {
+			e.Add(Copy(field(r.dc).Index(Op(":")), e.Grad(r.cOut)))
+		} else {
+			e.Add(Clear(field(r.dc).Index(Op(":"))))
+		}
 	}
 	for t := T - 1; t >= 0; t-- {
 		e.Add(Commentf("step %d", t))
+		if r.ids != nil {
+			e.Add(r.maskSave(t, dout))
+		}
 		e.Add(r.stepBack(e, t, dout)...)
+		if r.ids != nil && !r.rec(t) {
+			e.Add(r.maskZero(t))
+		}
+	}
+	// initial_state: the gradients of h_0 and c_0, which the last step
+	// (t = 0) left in dh and dc.
+	for i, buf := range []string{r.dh, r.dc} {
+		if !r.init || buf == "" {
+			continue
+		}
+		if dx, acc, ok := e.GradIn(n, 1+i); ok {
+			e.Add(addTo(Parens(dx).Index(Op(":")), field(buf).Index(Op(":")), acc))
+		}
 	}
 	// Weight gradients over all steps at once.
 	dwih, _ := e.ParamGrad(n, "weight_ih_l0")
@@ -415,17 +598,22 @@ func (e *Emitter) rnnBackward(c cell, n *ir.Node) {
 	if r.dgh != "" {
 		dgh = r.dgh
 	}
-	if T > 1 {
-		// Step 0 met h_0 = 0: steps 1..T−1 with states h_1..h_{T−1}.
+	if t0 := 1 - T; r.init || T > 1 {
+		// Without an initial state, step 0 met h_0 = 0: steps 1..T−1
+		// with states h_1..h_{T−1}.
+		if t0 = 1; r.init {
+			t0 = 0
+		}
 		hr := r.h
 		if r.hd != "" {
 			hr = r.hd
 		}
-		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: (T - 1) * B}, dwhh, at(dgh, B*G, (T-1)*B*G), at(hr, B*H, (T-1)*B*H))
+		K := (T - t0) * B
+		e.GEMM(GEMM{Layout: TN, M: G, N: H, K: K}, dwhh, at(dgh, t0*B*G, K*G), at(hr, t0*B*H, K*H))
 		if r.rb {
 			// dgh is 0 in the n rows: dW_hn = Σ dnᵀ·(r·h_{t−1}).
 			dwhn := Parens(Op("*").Index(Lit(H * H)).Id("Float")).Call(Parens(dwhh).Index(Lit(2 * H * H).Op(":").Lit(3 * H * H)))
-			e.GEMM(GEMM{Layout: TN, M: H, N: H, K: (T - 1) * B, Acc: true}, dwhn, at(r.dn, B*H, (T-1)*B*H), at(r.rh, B*H, (T-1)*B*H))
+			e.GEMM(GEMM{Layout: TN, M: H, N: H, K: K, Acc: true}, dwhn, at(r.dn, t0*B*H, K*H), at(r.rh, t0*B*H, K*H))
 		}
 	} else {
 		e.Add(Op("*").Add(dwhh).Op("=").Index(Lit(whhSize)).Id("Float").Values())
@@ -475,7 +663,7 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		pro = append(pro, rowAt("g", r.gates, gOff, G, G))
 	}
 	d := Id("dh").Index(Id("j"))
-	if r.seq {
+	if r.seq && dout != "" {
 		pro = append(pro, Id("do").Op(":=").Add(field(dout)).Index(Parens(Id("b").Op("*").Lit(T).Op("+").Lit(t)).Op("*").Lit(H).Op(":")).Index(Op(":").Lit(H)))
 		d = d.Op("+").Id("do").Index(Id("j"))
 	}
@@ -488,12 +676,12 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		}
 		body = append(body, Id("dg").Index(Id("j")).Op("=").Id("d"))
 	case "LSTM":
-		if r.act == "tanh" && r.gact == "sigmoid" && !r.seq {
+		if r.act == "tanh" && r.gact == "sigmoid" && (!r.seq || dout == "") {
 			// The default activations: the vectorized kernel.
 			s := []Code{e.funcCall(LSTMGrad{B: B, H: H}, at(r.dg, gOff, B*G), e.Arr(r.dc), e.Arr(r.dh),
 				at(r.gates, gOff, B*G), at(r.cs, hIn, B*H), at(r.tc, t*B*H, B*H))}
-			if t > 0 {
-				s = append(s, r.recBack(e, t, r.dg)...)
+			if r.rec(t) {
+				s = append(s, r.post(e, t, r.dg)...)
 			}
 			return s
 		}
@@ -502,10 +690,10 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 	case "GRU":
 		if r.rb {
 			s := r.resetBeforeBack(e, t, pro, body)
-			if t == 0 {
+			if !r.rec(t) {
 				return s
 			}
-			return append(s, r.recBack(e, t, r.dgh)...)
+			return append(s, r.post(e, t, r.dgh)...)
 		}
 		pro = append(pro, rowAt("dgh", r.dgh, gOff, G, G), rowAt("hq", r.h, hIn, H, H), rowAt("hn", r.hn, t*B*H, H, H))
 		body = append(body,
@@ -525,13 +713,13 @@ func (r *rnn) stepBack(e *Emitter, t int, dout string) []Code {
 		)
 	}
 	s := []Code{loopBH(r, pro, body)}
-	if t == 0 {
-		return s // nothing flows into h_0
+	if !r.rec(t) {
+		return s // nothing flows into h_0 = 0
 	}
 	if r.c.name == "GRU" {
-		return append(s, r.recBack(e, t, r.dgh)...)
+		return append(s, r.post(e, t, r.dgh)...)
 	}
-	return append(s, r.recBack(e, t, r.dg)...)
+	return append(s, r.post(e, t, r.dg)...)
 }
 
 // recBack returns the code of step t's gradient of h_{t−1} through the
@@ -672,7 +860,7 @@ func (r *rnn) resetBefore(e *Emitter, t int, outRow []Code, store func(Code) []C
 		rowAt("rh", r.rh, t*B*H, H, H),
 		jLoop(H, Id("rh").Index(Id("j")).Op("=").Id("g").Index(Id("j")).Op("*").Id("hq").Index(Id("j"))),
 	)}
-	if t > 0 {
+	if r.rec(t) {
 		s = append(s, e.gemmCall(GEMM{Layout: NN, M: B, N: H, K: H}, at(r.hn, t*B*H, B*H), at(r.rh, t*B*H, B*H), e.Arr(r.whnT)))
 	} else {
 		s = append(s, Clear(seg(r.hn, 0, B*H)))

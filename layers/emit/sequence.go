@@ -1,6 +1,8 @@
 package emit
 
 import (
+	"strings"
+
 	. "github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
@@ -98,6 +100,15 @@ type bidi struct {
 func (e *Emitter) bidiOf(n *ir.Node) *bidi {
 	fw, bw, rev, _, _ := layers.Directions(n)
 	e.Substream(bw, 1)
+	// return_state: each direction writes its final states into n's
+	// outputs forward_h, …, backward_c.
+	for dir, v := range map[string]*ir.Node{"forward": fw, "backward": bw} {
+		for _, s := range layers.States(fw.Kind) {
+			if o := OutputNode(n, dir+strings.TrimPrefix(s, "state")); o != nil {
+				e.BindOutput(v, s, o)
+			}
+		}
+	}
 	k, _ := Lookup(fw.Kind)
 	d := &bidi{fw: fw, bw: bw, rev: rev, k: k, T: n.Inputs[0].Shape[0], U: fw.Shape[len(fw.Shape)-1], W: n.Shape[len(n.Shape)-1], seq: len(n.Shape) == 2}
 	return d
