@@ -161,6 +161,10 @@ var mutants = []mutant{
 	// (the one added to another consumer's); ZeroPadding2D's is read one
 	// column left; bilinear UpSampling2D gives its last source the third's
 	// weight; nearest UpSampling2D keeps one gradient of each block.
+	// SpatialDropout2D's backward forgets the channels' mask.
+	{"spatial_dropout2d_backward", "spatial_dropout2d", "dx[i] = d[i] * mask[i]", "dx[i] = d[i] + 0*mask[i]"},
+	// Slice's backward adds the box's gradient one column off.
+	{"slice_backward", "slice", "dr := dx[1+(o0+1)*18+(o1+2)*3:][:2]", "dr := dx[1+(o0+1)*18+(o1+1)*3:][:2]"},
 	{"cropping_backward", "spatial_pad_crop", "d := dst[((b*6+r+1)*5+2)*3:][:6]", "d := dst[((b*6+r+1)*5+1)*3:][:6]"},
 	{"zero_padding_backward", "spatial_pad_crop", "s := src[((b*7+r+1)*6+2)*3:][:6]\n\t\t\t\tcopy", "s := src[((b*7+r+1)*6+1)*3:][:6]\n\t\t\t\tcopy"},
 	{"bilinear_weight", "upsampling", "dx[i11+k] += w11 * g", "dx[i11+k] += (w10 + 0*w11) * g"},
@@ -168,6 +172,9 @@ var mutants = []mutant{
 	// Conv2DTranspose's input gradient reads the kernel flipped; the
 	// depthwise input gradient reads the first multiplier's kernel for
 	// every output; SeparableConv2D's drops the tap of its input gradient.
+	// Conv1DTranspose's input gradient reads its last layer's kernel
+	// flipped along the steps.
+	{"conv1d_transpose_flip", "conv1d_transpose", "wt[(k*2+c)*3+i] = w[(i*2+c)*2+k]", "wt[(k*2+c)*3+i] = w[(i*2+c)*2+1-k]"},
 	{"conv_transpose_flip", "conv_transpose", "wt[(k*3+c)*2+i] = w[(i*3+c)*9+k]", "wt[(k*3+c)*2+i] = w[(i*3+c)*9+8-k]"},
 	{"depthwise_multiplier", "depthwise", "dx[xi+i/3] += wt[t+i] * d[o+i]", "dx[xi+i/3] += wt[t+i-i%3] * d[o+i]"},
 	{"separable_input_grad", "separable", "dx[xi+i] += wt[t+i] * d[o+i]", "dx[xi+i] += wt[i] * d[o+i]"},

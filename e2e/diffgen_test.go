@@ -780,6 +780,26 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 	"ZeroPadding1D.padding":      func(g *generator, in []int) any { return []int{g.r.IntN(3), g.r.IntN(3)} },
 	"Cropping1D.cropping":        func(g *generator, in []int) any { return []int{g.r.IntN(2), g.r.IntN(2)} },
 	"SpatialDropout1D.rate":      func(g *generator, in []int) any { return 0.7 * g.r.Float64() },
+	"SpatialDropout2D.rate":      func(g *generator, in []int) any { return 0.7 * g.r.Float64() },
+	// Slice's begin is in the first half of each axis, its size −1 (the
+	// rest) or at most the second half, so that every draw fits.
+	"Slice.begin": func(g *generator, in []int) any {
+		b := make([]int, len(in))
+		for i, d := range in {
+			b[i] = g.r.IntN((d-1)/2 + 1)
+		}
+		return b
+	},
+	"Slice.size": func(g *generator, in []int) any {
+		s := make([]int, len(in))
+		for i, d := range in {
+			s[i] = -1
+			if g.r.IntN(2) == 0 {
+				s[i] = 1 + g.r.IntN(d-(d-1)/2)
+			}
+		}
+		return s
+	},
 	"Permute.dims": func(g *generator, in []int) any {
 		var dims []int
 		for _, d := range g.r.Perm(len(in)) {
@@ -842,6 +862,15 @@ var fieldSamplers = map[string]func(g *generator, in []int) any{
 		}
 		return []int{g.r.IntN(2), g.r.IntN(2)}
 	},
+	"Conv1DTranspose.output_padding": func(g *generator, in []int) any {
+		if g.r.IntN(2) == 0 {
+			return []int{}
+		}
+		return []int{g.r.IntN(2)}
+	},
+	"Conv1DTranspose.kernel_size":   func(g *generator, in []int) any { return []int{1 + g.r.IntN(3)} },
+	"Conv1DTranspose.strides":       func(g *generator, in []int) any { return []int{1 + g.r.IntN(2)} },
+	"Conv1DTranspose.dilation_rate": func(g *generator, in []int) any { return []int{1 + g.r.IntN(2)} },
 	"Conv2D.strides": func(g *generator, in []int) any {
 		if g.wide && g.r.IntN(6) > 0 {
 			return []int{1, 1}

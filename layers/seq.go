@@ -104,29 +104,8 @@ func init() {
 			return fmt.Sprintf("UpSampling1D ×%d: %d→%d steps", n.Int("size"), n.Inputs[0].Shape[0], n.Shape[0])
 		},
 	})
-	Register(&Kind{
-		Name:      "SpatialDropout1D",
-		Mask:      passMask,
-		Inference: &Inference{},
-		Doc: "Dropout of whole features of a [steps, features] sequence: in training each feature of a sample is zeroed at every step with probability rate, " +
-			"the others scaled by 1/(1−rate); the identity at inference (Keras's SpatialDropout1D, noise shape [batch, 1, features]).",
-		Fields: []Field{{Name: "rate", Type: FloatField, Doc: "Fraction of the features to drop.", Check: func(v any) string {
-			if r := v.(float64); r < 0 || r >= 1 {
-				return "must be in [0, 1)"
-			}
-			return ""
-		}}},
-		Alias: AliasInference,
-		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
-			if err := seqInput(in[0]); err != nil {
-				return nil, err
-			}
-			return sameShape(n, in)
-		},
-		Summary: func(n *ir.Node) string {
-			return fmt.Sprintf("SpatialDropout1D %g", n.Float("rate"))
-		},
-	})
+	registerSpatialDropout("SpatialDropout1D", "[steps, features] sequence", "at every step", "[batch, 1, features]", seqInput)
+	registerSpatialDropout("SpatialDropout2D", "[height, width, channels] image", "at every position", "[batch, 1, 1, channels]", imageInput)
 	Register(&Kind{
 		Name: "Permute",
 		Doc:  "Permutes the axes of each sample: output axis i is input axis dims[i] (Keras's Permute, axes counted from 1, the batch axis left out).",
@@ -171,6 +150,35 @@ func init() {
 		},
 		Summary: func(n *ir.Node) string {
 			return fmt.Sprintf("UnitNormalization over axis %d of %v", n.Int("axis"), n.Shape)
+		},
+	})
+}
+
+// registerSpatialDropout registers a dropout of whole channels (the last
+// axis) of a sample of the shape input accepts: Keras's SpatialDropout1D and
+// SpatialDropout2D, channels_last.
+func registerSpatialDropout(name, sample, where, noise string, input func([]int) error) {
+	Register(&Kind{
+		Name:      name,
+		Mask:      passMask,
+		Inference: &Inference{},
+		Doc: "Dropout of whole channels of a " + sample + ": in training each channel of a sample is zeroed " + where + " with probability rate, " +
+			"the others scaled by 1/(1−rate); the identity at inference (Keras's " + name + ", channels_last, noise shape " + noise + ").",
+		Fields: []Field{{Name: "rate", Type: FloatField, Doc: "Fraction of the channels to drop.", Check: func(v any) string {
+			if r := v.(float64); r < 0 || r >= 1 {
+				return "must be in [0, 1)"
+			}
+			return ""
+		}}},
+		Alias: AliasInference,
+		Shape: func(n *ir.Node, in [][]int) ([]int, error) {
+			if err := input(in[0]); err != nil {
+				return nil, err
+			}
+			return sameShape(n, in)
+		},
+		Summary: func(n *ir.Node) string {
+			return fmt.Sprintf("%s %g", name, n.Float("rate"))
 		},
 	})
 }

@@ -265,8 +265,20 @@ def spatial_dropout_forward(tw, n, ins, train, draws):
     x, lay = ins[0]
     if not train:
         return x, lay
+    # SpatialDropout2D alike: one value a channel, at every pixel.
+    s = n['Shape']
+    x = to_nngen(x, lay, s).reshape(x.shape[0], -1, s[-1])
     mask = draws['train.' + n['Name'] + '_mask'].reshape(x.shape)
-    return x * mask[:, :1, :], lay
+    return from_nngen(x * mask[:, :1, :], s)
+
+
+def slice_forward(tw, n, ins, train, draws):
+    # tf.slice of every sample: indexing in nngen's order.
+    x, lay = ins[0]
+    s = in_shape(tw, n)
+    x = to_nngen(x, lay, s).reshape(-1, *s)
+    b, z = n['Attrs']['begin'], n['Shape']
+    return from_nngen(x[(slice(None),) + tuple(slice(b[i], b[i] + z[i]) for i in range(len(s)))], z)
 
 
 def permute_forward(tw, n, ins, train, draws):
@@ -887,6 +899,30 @@ def convt_forward(tw, n, ins, train, draws):
     return act(a['activation'], y, 'nchw'), 'nchw'
 
 
+def convt1d_module(tw, n):
+    a, s = n['Attrs'], in_shape(tw, n)
+    return nn.ConvTranspose1d(s[1], a['filters'], a['kernel_size'][0], stride=a['strides'][0], dilation=a['dilation_rate'][0], bias=a['use_bias'])
+
+
+def convt1d_forward(tw, n, ins, train, draws):
+    """Conv1DTranspose: [N, steps, C] as PyTorch's [N, C, steps], the full
+    nn.ConvTranspose1d cut to Keras's output as convt_forward's."""
+    x, lay = ins[0]
+    assert lay == 'plain'
+    a, s = n['Attrs'], in_shape(tw, n)
+    m = getattr(tw, n['Name'])
+    y = F.conv_transpose1d(x.transpose(1, 2), m.weight, None, stride=a['strides'][0], dilation=a['dilation_rate'][0])
+    op = (a['output_padding'] or [None])[0]
+    w, pw = convt_axis(s[0], a['kernel_size'][0], a['strides'][0], a['dilation_rate'][0], a['padding'] == 'same', op)
+    assert w == n['Shape'][0], (w, n['Shape'])
+    y = F.pad(y, (-pw, w - (y.shape[2] - pw)))
+    if m.bias is not None:
+        y = y + m.bias.reshape(1, -1, 1)
+    y = y.transpose(1, 2)
+    tw.pre[n['Name']] = y, 'plain'
+    return act(a['activation'], y, 'plain'), 'plain'
+
+
 def depthwise_module(tw, n):
     a, s = n['Attrs'], in_shape(tw, n)
     c = s[2]
@@ -934,8 +970,8 @@ MODULES = {
     'MaxPooling1D': none, 'AveragePooling1D': none,
     'Concatenate': none, **{k: none for k in MERGES}, 'InputSlice': none, 'Dot': none,
     'LeakyReLU': none, 'ReLU': none, 'PReLU': prelu_module,
-    'Conv1D': conv1d_module, 'ZeroPadding1D': none, 'Cropping1D': none, 'UpSampling1D': none,
-    'SpatialDropout1D': none, 'Permute': none, 'UnitNormalization': none,
+    'Conv1D': conv1d_module, 'Conv1DTranspose': convt1d_module, 'ZeroPadding1D': none, 'Cropping1D': none, 'UpSampling1D': none,
+    'SpatialDropout1D': none, 'SpatialDropout2D': none, 'Slice': none, 'Permute': none, 'UnitNormalization': none,
     'UpSampling2D': none, 'ZeroPadding2D': none, 'Cropping2D': none, 'Conv2DTranspose': convt_module,
     'DepthwiseConv2D': depthwise_module, 'SeparableConv2D': separable_module,
     'Bidirectional': bidi_module, 'TimeDistributed': td_module, 'RepeatVector': none,
@@ -954,9 +990,9 @@ FORWARD = {
     'MaxPooling1D': pool1d_forward('max'), 'AveragePooling1D': pool1d_forward('avg'),
     **{k: merge_forward(k) for k in MERGES},
     'LeakyReLU': leaky_forward, 'ReLU': relu_forward, 'PReLU': prelu_forward,
-    'Conv1D': conv1d_forward, 'ZeroPadding1D': zeropad1d_forward, 'Cropping1D': crop1d_forward,
-    'UpSampling1D': upsample1d_forward, 'SpatialDropout1D': spatial_dropout_forward,
-    'Permute': permute_forward, 'UnitNormalization': unitnorm_forward,
+    'Conv1D': conv1d_forward, 'Conv1DTranspose': convt1d_forward, 'ZeroPadding1D': zeropad1d_forward, 'Cropping1D': crop1d_forward,
+    'UpSampling1D': upsample1d_forward, 'SpatialDropout1D': spatial_dropout_forward, 'SpatialDropout2D': spatial_dropout_forward,
+    'Permute': permute_forward, 'Slice': slice_forward, 'UnitNormalization': unitnorm_forward,
     'UpSampling2D': upsampling_forward, 'ZeroPadding2D': zeropad_forward, 'Cropping2D': crop_forward,
     'Conv2DTranspose': convt_forward, 'DepthwiseConv2D': conv_forward, 'SeparableConv2D': separable_forward,
     'Bidirectional': bidi_forward, 'TimeDistributed': td_forward,

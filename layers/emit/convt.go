@@ -15,8 +15,16 @@ import (
 // [channels, filters, kh, kw] is that Conv2D's [filters, channels, kh, kw].
 
 func init() {
-	Register("Conv2DTranspose", &Kind{Forward: convTForward, Backward: convTBackward})
+	// A Conv1DTranspose is a Conv2DTranspose of height 1
+	// (layers.TransposeGeometry).
+	for _, name := range []string{"Conv2DTranspose", "Conv1DTranspose"} {
+		Register(name, &Kind{Forward: convTForward, Backward: convTBackward})
+	}
 }
+
+// channels is the last axis of n's output: the channels of an image or a
+// sequence.
+func channels(n *ir.Node) int { return n.Shape[len(n.Shape)-1] }
 
 // samplePart is sample b of the slice expression or array pointer buf of
 // size values a sample.
@@ -26,7 +34,7 @@ func samplePart(buf Code, size int) *Statement {
 
 func convTForward(e *Emitter, n *ir.Node) {
 	g, _ := layers.TransposeGeometry(n, n.Inputs[0].Shape)
-	cin := n.Inputs[0].Shape[2]
+	cin := channels(n.Inputs[0])
 	kk, ohw, outSize := g.C*g.KH*g.KW, g.OH*g.OW, n.Size()
 	colName, _ := e.colBuf(n, g)
 	w, _ := e.Param(n, "weight")
@@ -49,7 +57,7 @@ func convTForward(e *Emitter, n *ir.Node) {
 
 func convTBackward(e *Emitter, n *ir.Node) {
 	g, _ := layers.TransposeGeometry(n, n.Inputs[0].Shape)
-	cin, inSize := n.Inputs[0].Shape[2], n.Inputs[0].Size()
+	cin, inSize := channels(n.Inputs[0]), n.Inputs[0].Size()
 	kk, ohw := g.C*g.KH*g.KW, g.OH*g.OW
 	_, body := e.gradPrologueF(n, g.H*g.W, g.C)
 	colName, _ := e.colBuf(n, g)

@@ -24,6 +24,7 @@ func init() {
 	}
 	Register("UpSampling1D", &Kind{Forward: upsampleForward, Backward: upsampleBackward})
 	Register("SpatialDropout1D", &Kind{Forward: spatialDropoutForward, Backward: dropoutBackward})
+	Register("SpatialDropout2D", &Kind{Forward: spatialDropoutForward, Backward: dropoutBackward})
 	Register("Permute", &Kind{Forward: permuteForward, Backward: permuteBackward})
 	Register("UnitNormalization", &Kind{Forward: unitNormForward, Backward: unitNormBackward})
 }
@@ -144,9 +145,12 @@ func upsampleBackward(e *Emitter, n *ir.Node) {
 // (two a 64-bit draw, as Dropout's) and applies it at every step; the mask
 // holds it for every value, so that backward is Dropout's.
 func spatialDropoutForward(e *Emitter, n *ir.Node) {
-	rate, steps, c := n.Float("rate"), n.Shape[0], n.Shape[1]
+	// The channels are the last axis; every position before them (a step,
+	// a pixel) gets the same mask value.
+	rate, c := n.Float("rate"), n.Shape[len(n.Shape)-1]
+	steps := n.Size() / c
 	mask := n.Name + "_mask"
-	e.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name+" (one value a feature of a sample, at every step)")
+	e.Use(mask, e.Batch*n.Size(), "dropout mask of layer "+n.Name+" (one value a channel of a sample, at every position)")
 	bits, from, ut := "Float32bits", "Float32frombits", "uint32"
 	if e.Model.DType == "float64" {
 		bits, from, ut = "Float64bits", "Float64frombits", "uint64"
