@@ -75,6 +75,7 @@ func init() {
 		}
 		Register(&Kind{
 			Name:      c.Name,
+			Weights:   []Weight{{Param: "weight_ih", Role: "kernel"}, {Param: "weight_hh", Role: "recurrent"}, {Param: "bias", Role: "bias"}},
 			Inference: &Inference{Differs: drops},
 			Doc:       c.Doc + " Input [T, F], T steps of F features; the time loop is unrolled at generation time. Checkpoints use PyTorch's names weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. A model with a recurrent layer clips its gradient to a global norm of 1 (global_clipnorm: 1) unless the optimizer sets clipnorm, global_clipnorm or clipvalue (0 turns clipping off).",
 			Fields:    fields,
