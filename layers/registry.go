@@ -318,7 +318,7 @@ func Doc() string {
 }
 
 // Initializers are the weight initializer names (Keras's).
-var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
+var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal", "truncated_normal", "variance_scaling"}
 
 // Common field checks.
 func positive(v any) string {
