@@ -69,7 +69,7 @@ func (g *gen) evaluate(gatherTargets Code) []Code {
 		reset,
 		For(Id("b").Op(":=").Range().Id("sums")).Block(sum...),
 		Id("rows").Op(":=").Float64().Call(Id("set").Dot("N").Op("*").Id("rowsPerSample")),
-		Return(Id("sum").Op("/").Id("rows"), Float64().Call(Id("correct")).Op("/").Id("rows")))
+		Return(Id("sum").Op("/").Id("rows").Add(g.penalty(false)), Float64().Call(Id("correct")).Op("/").Id("rows")))
 }
 
 // forBatchesDoc is the doc comment of forBatches.

@@ -85,6 +85,10 @@ var mutants = []mutant{
 	{"shared_grad_overwrites", "siamese_dot", "for i, v := range m.enc_weight_dshare[:] {\n\t\t\tg[i] += v", "for i, v := range m.enc_weight_dshare[:] {\n\t\t\tg[i] = v"},
 	{"dot_cosine_term", "siamese_dot", "- y[r]*a[i]*ra*ra*ka)", "- 0*y[r]*a[i]*ra*ra*ka)"},
 	{"dot_plain_gradient", "merge_dot", "g[i] = dy[r] * c[i]", "g[i] = dy[r] * c[0]"},
+	// The weight penalty is in the loss but its gradient is dropped for
+	// the first regularized tensor; the L2 gradient loses its factor 2.
+	{"regularizer_gradient", "regularizers", "m.g[i] += Float(d)", "m.g[i] += Float(0*d)"},
+	{"regularizer_l2_factor", "regularizers", "d += 0.1 * w", "d += 0.05 * w"},
 	// class_weight weighs the loss but not the gradient, or the gradient
 	// but not the loss.
 	{"class_weight_gradient", "bce_class_weight", "d[j] *= Float(clsW)", "d[j] *= 1"},
@@ -322,7 +326,7 @@ func checkLoss(t *testing.T, m *Model, got float64) {
 		}
 		sum += classWeightOf(tv) * refLoss(t, p, tv)
 	}
-	want := sum / float64(rows)
+	want := sum / float64(rows) {{- if .Regularized}} + m.regularize(false){{end}}
 	if math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 		t.Errorf("ComputeGradients returned loss %.15g; the %s of the outputs of Forward is %.15g", got, lossKind, want)
 	}
@@ -541,7 +545,7 @@ func doGradcheck(t *testing.T) error {
 			}
 		}
 		var test bytes.Buffer
-		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "Opts": lossOpts(m), "SameAtInference": same, "Buffers": buffers, "Tokens": tokens, "ClassWeight": m.ClassWeight}); err != nil {
+		if err := gradcheckTest.Execute(&test, map[string]any{"Pkg": m.Name, "Loss": m.Loss.Kind, "Opts": lossOpts(m), "SameAtInference": same, "Buffers": buffers, "Tokens": tokens, "ClassWeight": m.ClassWeight, "Regularized": regularized(m)}); err != nil {
 			return err
 		}
 		out["gradcheck_test.go"] = test.Bytes()
@@ -698,4 +702,17 @@ func TestGradCheckCatchesMutants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// regularized reports whether a parameter of m has a weight regularizer:
+// its loss then adds the penalty that the generated regularize computes.
+func regularized(m *ir.Model) bool {
+	for _, n := range m.Nodes {
+		for _, p := range n.Params {
+			if !p.Reg.IsZero() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -271,6 +271,7 @@ func (g *gen) modelFile() *File {
 	g.placeMethod(f)
 	f.Add(g.method("update applies one optimizer step.", "update", nil, nil, g.update()...))
 	g.paramRanges(f)
+	g.regularizeMethod(f)
 	g.tileMethods(f)
 	g.adaptMethod(f)
 

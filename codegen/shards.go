@@ -94,7 +94,7 @@ func (g *gen) computeGradients(perSample int) []Code {
 				m_("tilePool").Op("=").Add(m_("pool")),
 			).Else().Block(m_("tilePool").Op("=").Nil()))
 		}
-		return append(pool, m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows), m_("correct")))
+		return append(pool, m_("runShard").Call(Lit(0), Lit(0)), Return(m_("loss").Op("/").Add(rows).Add(g.penalty(true)), m_("correct")))
 	}
 	return []Code{
 		If(m_("Workers").Call().Op("==").Lit(1)).Block(
@@ -110,7 +110,7 @@ func (g *gen) computeGradients(perSample int) []Code {
 			Id("loss").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("loss"),
 			Id("correct").Op("+=").Add(m_("spaces")).Index(Id("s")).Dot("correct"),
 		),
-		Return(Id("loss").Op("/").Add(rows), Id("correct")),
+		Return(Id("loss").Op("/").Add(rows).Add(g.penalty(true)), Id("correct")),
 	}
 }
 
@@ -158,9 +158,10 @@ func (g *gen) tileUpdates() bool { return g.tiled() && len(g.tiles.Updated) > 0 
 // reduceUpdates reports whether a train step of several shards applies the
 // optimizer step in the reduction of the shards' gradients (reduceRange):
 // it can when the step needs nothing but each value's own gradient (no
-// clipping), which saves a fork and a join of the workers and a second
+// clipping) and that gradient is whole (no weight penalty added after),
+// which saves a fork and a join of the workers and a second
 // pass over the gradients.
-func (g *gen) reduceUpdates() bool { return g.shards > 1 && !clips(g.m.Opt) }
+func (g *gen) reduceUpdates() bool { return g.shards > 1 && !clips(g.m.Opt) && !g.regularized() }
 
 // clips reports whether the optimizer clips gradients, over a tensor or
 // all of them: its step then needs more than each value's own gradient, so

@@ -886,6 +886,12 @@ func (g *generator) field(k *layers.Kind, f layers.Field, in []int) (any, string
 	if f.Type == layers.LayerField {
 		return g.inner(k, f, in)
 	}
+	if f.Type == layers.RegularizerField {
+		// None: the twin adds no weight penalty (the gradient check
+		// tests regularizers). No draw, so that the other fields' are
+		// those of a registry without them.
+		return f.Default, "null", true
+	}
 	s, isSampled := fieldSamplers[k.Name+"."+f.Name]
 	if isSampled {
 		v = s(g, in)

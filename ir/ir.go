@@ -133,6 +133,29 @@ type Param struct {
 	// backward order and the others added to it, so no code may fuse the
 	// optimizer's update into one contribution's product.
 	Shared bool
+	// Reg is the weight regularizer whose penalty the training loss adds
+	// (Keras's kernel_regularizer and the like; zero: none).
+	Reg Regularizer
+}
+
+// Regularizer is Keras's L1L2 weight penalty: L1·Σ|w| + L2·Σw², added to
+// the loss, its gradient L1·sign(w) + 2·L2·w to the weights' gradient.
+type Regularizer struct{ L1, L2 float64 }
+
+// IsZero reports whether the regularizer adds no penalty.
+func (r Regularizer) IsZero() bool { return r.L1 == 0 && r.L2 == 0 }
+
+// String writes the regularizer as a spec would: l1, l2, {l1: a, l2: b}.
+func (r Regularizer) String() string {
+	switch {
+	case r.IsZero():
+		return "null"
+	case r.L2 == 0:
+		return fmt.Sprintf("{l1: %g}", r.L1)
+	case r.L1 == 0:
+		return fmt.Sprintf("{l2: %g}", r.L2)
+	}
+	return fmt.Sprintf("{l1: %g, l2: %g}", r.L1, r.L2)
 }
 
 // Loss is the model's loss function.

@@ -16,6 +16,7 @@ import (
 func init() {
 	Register(&Kind{
 		Name:        "BatchNormalization",
+		Weights:     []Weight{{Param: "weight", Role: "gamma"}, {Param: "bias", Role: "beta"}},
 		Inference:   &Inference{},
 		Featurewise: true,
 		Batchwise:   true,

@@ -148,12 +148,13 @@ func init() {
 		Doc: "2-D convolution over [height, width, channels] inputs (NHWC inside): y = activation(conv(x, W) + b). " +
 			"The kernel is stored as PyTorch's nn.Conv2d.weight, [filters, channels/groups, kh, kw]. Computed per sample by fused convolution kernels (im2col and matrix products where those do not apply); " +
 			"a 3x3 kernel at stride 1 without dilation, with 16 or more channels and filters, runs as Winograd's F(2x2, 3x3) in training and inference alike (any padding and size); a grouped one runs group by group as im2col and matrix products.",
-		Fields: convFields(2),
-		Shape:  convShape,
-		Params: convParams,
-		Act:    func(n *ir.Node) string { return n.Str("activation") },
-		Select: convSelect,
-		Fuse:   convFuse,
+		Fields:  convFields(2),
+		Shape:   convShape,
+		Params:  convParams,
+		Weights: []Weight{{Param: "weight", Role: "kernel"}, {Param: "bias", Role: "bias"}},
+		Act:     func(n *ir.Node) string { return n.Str("activation") },
+		Select:  convSelect,
+		Fuse:    convFuse,
 		Summary: func(n *ir.Node) string {
 			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
 			return fmt.Sprintf("Conv2D %dx%d, %d→%d channels%s, %dx%d→%dx%d, %s", g.KH, g.KW, g.C, n.Int("filters"), groupsText(n), g.H, g.W, g.OH, g.OW, n.Str("activation"))
@@ -163,12 +164,13 @@ func init() {
 		Name: "Conv1D",
 		Doc: "1-D convolution over [steps, channels] inputs (Keras's channels_last): y = activation(conv(x, W) + b), output [steps', filters]. " +
 			"The kernel is stored as PyTorch's nn.Conv1d.weight, [filters, channels/groups, kernel_size]. Computed as a Conv2D of height 1, by the same kernels.",
-		Fields: convFields(1),
-		Shape:  convShape,
-		Params: convParams,
-		Act:    func(n *ir.Node) string { return n.Str("activation") },
-		Select: convSelect,
-		Fuse:   convFuse,
+		Fields:  convFields(1),
+		Shape:   convShape,
+		Params:  convParams,
+		Weights: []Weight{{Param: "weight", Role: "kernel"}, {Param: "bias", Role: "bias"}},
+		Act:     func(n *ir.Node) string { return n.Str("activation") },
+		Select:  convSelect,
+		Fuse:    convFuse,
 		Summary: func(n *ir.Node) string {
 			g, _ := ConvGeometry(n, n.Inputs[0].Shape)
 			return fmt.Sprintf("Conv1D %d, %d→%d channels%s, %d→%d steps, %s padding, %s", g.KW, g.C, n.Int("filters"), groupsText(n), g.W, g.OW, n.Str("padding"), n.Str("activation"))

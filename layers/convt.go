@@ -128,7 +128,8 @@ func transposeParams(n *ir.Node) []ir.Param {
 
 func init() {
 	Register(&Kind{
-		Name: "Conv2DTranspose",
+		Name:    "Conv2DTranspose",
+		Weights: []Weight{{Param: "weight", Role: "kernel"}, {Param: "bias", Role: "bias"}},
 		Doc: "Transposed 2-D convolution over [height, width, channels] inputs (the gradient of a Conv2D with respect to its input, Keras's and TensorFlow's conv2d_transpose): " +
 			"each input pixel adds its channels times the kernel into a window of the output, y = activation(convᵀ(x, W) + b). " +
 			"Output size per axis, as Keras's: valid, in·stride + max(k − stride, 0); same, in·stride; with output_padding p, (in − 1)·stride + k − 2·pad + p where pad is k//2 for same and 0 for valid (k dilated). " +

@@ -16,6 +16,7 @@ func init() {
 		Name:      "Dense",
 		FlatInput: []string{"weight"},
 		Mask:      passMask,
+		Weights:   []Weight{{Param: "weight", Role: "kernel"}, {Param: "bias", Role: "bias"}},
 		Doc:       "Fully connected layer over the last axis: y = activation(x·Wᵀ + b). The kernel is stored as PyTorch's nn.Linear.weight, [units, inputs].",
 		Fields: []Field{
 			{Name: "units", Type: IntField, Doc: "Number of outputs.", Check: positive},

@@ -52,7 +52,8 @@ func depthwiseParam(n *ir.Node, name, init string) ir.Param {
 
 func init() {
 	Register(&Kind{
-		Name: "DepthwiseConv2D",
+		Name:    "DepthwiseConv2D",
+		Weights: []Weight{{Param: "weight", Role: "depthwise"}, {Param: "bias", Role: "bias"}},
 		Doc: "Depthwise 2-D convolution over [height, width, channels] inputs: each input channel c is convolved on its own with depth_multiplier kernels, giving output channels c·depth_multiplier + j, " +
 			"y = activation(dwconv(x, W) + b). The kernel is stored as PyTorch's nn.Conv2d(channels, channels·depth_multiplier, groups=channels).weight, [channels·depth_multiplier, 1, kh, kw].",
 		Fields: append(depthwiseFields(),
@@ -83,7 +84,8 @@ func init() {
 		},
 	})
 	Register(&Kind{
-		Name: "SeparableConv2D",
+		Name:    "SeparableConv2D",
+		Weights: []Weight{{Param: "depthwise_weight", Role: "depthwise"}, {Param: "pointwise_weight", Role: "pointwise"}, {Param: "bias", Role: "bias"}},
 		Doc: "Depthwise separable 2-D convolution over [height, width, channels] inputs: a DepthwiseConv2D without bias, then a 1x1 convolution to filters channels, " +
 			"y = activation(pointwise(dwconv(x, Wd), Wp) + b). The kernels are stored as PyTorch's depthwise nn.Conv2d(groups=channels).weight, [channels·depth_multiplier, 1, kh, kw] (depthwise_weight), " +
 			"and pointwise nn.Conv2d.weight, [filters, channels·depth_multiplier, 1, 1] (pointwise_weight).",

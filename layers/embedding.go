@@ -8,7 +8,8 @@ import (
 
 func init() {
 	Register(&Kind{
-		Name: "Embedding",
+		Name:    "Embedding",
+		Weights: []Weight{{Param: "weight", Role: "embeddings"}},
 		Doc: "Looks up a learned vector for each token id of the model input: [T] ids (given as numbers) become [T, output_dim]. " +
 			"The table is stored as PyTorch's nn.Embedding.weight, [input_dim, output_dim]. An id outside [0, input_dim) reads row 0; the data loaders reject such ids. " +
 			"A model whose input an Embedding reads is a token model; one whose output is [steps, input_dim] is a language model, whose binary trains on a text file with --text and has a sample command, the others (a classifier of sequences) train on tables or arrays of ids (--data), which must be integers in [0, input_dim).",

@@ -28,10 +28,14 @@ const (
 	// LayerField holds a layer (a mapping with a type and that kind's
 	// fields), as the *ir.Node of a wrapper's inner layer (see Inner).
 	LayerField
+	// RegularizerField holds a weight regularizer, an ir.Regularizer:
+	// Keras's name (l1, l2, l1_l2, their factors 0.01) or a mapping of
+	// the factors ({l2: 0.001}, {l1: 0.01, l2: 0.01}).
+	RegularizerField
 )
 
 func (t FieldType) String() string {
-	return [...]string{"int", "float", "string", "bool", "list of ints", "layer"}[t]
+	return [...]string{"int", "float", "string", "bool", "list of ints", "layer", "regularizer"}[t]
 }
 
 // Field is one configurable field of a layer kind.
@@ -155,6 +159,58 @@ type Kind struct {
 	// this kind gets when its optimizer sets none of clipnorm,
 	// global_clipnorm and clipvalue (0: none).
 	GlobalClipNorm float64
+	// Weights names the roles of the kind's trainable parameters in
+	// Keras's vocabulary (kernel, recurrent, bias, ...): Register adds a
+	// field <role>_regularizer per role, and ParamsOf gives each parameter
+	// the regularizer of its role.
+	Weights []Weight
+}
+
+// Weight is the Keras role of the parameters whose PyTorch names start
+// with Param (the longest such prefix wins): weight is Dense's kernel,
+// weight_hh an LSTM's recurrent kernel.
+type Weight struct{ Param, Role string }
+
+// ParamsOf returns the parameters of node n of its kind (nil for none),
+// each with the regularizer its role's field sets.
+func ParamsOf(n *ir.Node) []ir.Param {
+	k := registry[n.Kind]
+	if k == nil || k.Params == nil {
+		return nil
+	}
+	ps := k.Params(n)
+	for i := range ps {
+		best := -1
+		for j, w := range k.Weights {
+			if strings.HasPrefix(ps[i].Name, w.Param) && (best < 0 || len(w.Param) > len(k.Weights[best].Param)) {
+				best = j
+			}
+		}
+		if best >= 0 && !ps[i].Buffer {
+			if r, ok := n.Attrs[k.Weights[best].Role+"_regularizer"].(ir.Regularizer); ok {
+				ps[i].Reg = r
+			}
+		}
+	}
+	return ps
+}
+
+// Regularizers are Keras's weight regularizer names, with the factors the
+// name alone gives (Keras 2's l1(0.01), l2(0.01), l1_l2(0.01, 0.01)).
+var Regularizers = map[string]ir.Regularizer{"l1": {L1: 0.01}, "l2": {L2: 0.01}, "l1_l2": {L1: 0.01, L2: 0.01}}
+
+// weightFields are the fields Register adds for the roles of k.Weights.
+func weightFields(k *Kind) []Field {
+	var fs []Field
+	for _, w := range k.Weights {
+		name := w.Role + "_regularizer"
+		if slices.ContainsFunc(fs, func(f Field) bool { return f.Name == name }) {
+			continue
+		}
+		fs = append(fs, Field{Name: name, Type: RegularizerField, Default: ir.Regularizer{}, Nullable: true,
+			Doc: fmt.Sprintf("Penalty on the %s weights added to the training loss (Keras's): l1 (L1·Σ|w|, 0.01), l2 (L2·Σw², 0.01), l1_l2 (both 0.01), or a mapping of the factors, {l2: 0.001}, {l1: .., l2: ..}; null for none. Evaluate's loss includes it, as Keras's.", w.Role)})
+	}
+	return fs
 }
 
 // Output is one of a node's extra outputs: its name and per-sample shape.
@@ -185,6 +241,7 @@ func Register(k *Kind) {
 	if _, dup := registry[k.Name]; dup {
 		panic("layers: duplicate kind " + k.Name)
 	}
+	k.Fields = append(k.Fields, weightFields(k)...)
 	registry[k.Name] = k
 }
 
@@ -300,7 +357,7 @@ func Doc() string {
 }
 
 // Initializers are the weight initializer names (Keras's).
-var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal"}
+var Initializers = []string{"glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "zeros", "ones", "orthogonal", "truncated_normal", "variance_scaling"}
 
 // passMask is the Mask of a kind that passes a mask on unchanged, as
 // Keras's Dense and Dropout do: it computes every step alike.

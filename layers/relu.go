@@ -58,6 +58,7 @@ func init() {
 	})
 	Register(&Kind{
 		Name:        "PReLU",
+		Weights:     []Weight{{Param: "weight", Role: "alpha"}},
 		Featurewise: true,
 		FlatInput:   []string{"weight"},
 		Doc:         "Parametric rectifier: f(x) = x for x ≥ 0, else α·x, with a trainable α per feature of the last axis (Keras's PReLU with shared_axes over the other axes), stored as PyTorch's nn.PReLU.weight.",

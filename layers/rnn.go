@@ -121,6 +121,7 @@ func init() {
 				}
 				return l
 			},
+			Weights:   []Weight{{Param: "weight_ih", Role: "kernel"}, {Param: "weight_hh", Role: "recurrent"}, {Param: "bias", Role: "bias"}},
 			Inference: &Inference{Differs: drops},
 			// Keras's masking: masked steps keep the state; the
 			// sequences carry the mask on.

@@ -124,11 +124,8 @@ func init() {
 			return append([]int{in[0][0]}, inner.Shape...), nil
 		},
 		Params: func(n *ir.Node) []ir.Param {
-			_, inner, k, _ := Step(n)
-			if k.Params == nil {
-				return nil
-			}
-			return k.Params(inner)
+			_, inner, _, _ := Step(n)
+			return ParamsOf(inner)
 		},
 		Inference: &Inference{
 			Differs: func(n *ir.Node) bool { _, inner, _, err := Step(n); return err == nil && DiffersAtInference(inner) },
@@ -177,8 +174,8 @@ func init() {
 			return s, nil
 		},
 		Params: func(n *ir.Node) []ir.Param {
-			fw, _, _, k, _ := Directions(n)
-			ps := k.Params(fw)
+			fw, _, _, _, _ := Directions(n)
+			ps := ParamsOf(fw)
 			for _, p := range slices.Clone(ps) {
 				p.Name += "_reverse"
 				ps = append(ps, p)

@@ -45,9 +45,7 @@ func InferShapes(m *ir.Model) error {
 			continue
 		}
 		n.Shape = shape
-		if kind.Params != nil {
-			n.Params = kind.Params(n)
-		}
+		n.Params = layers.ParamsOf(n)
 		if n.Shares != nil && !share(n, &errs) {
 			n.Shape = nil
 			continue

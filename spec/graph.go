@@ -420,6 +420,8 @@ func (p *parser) fields(ln *yaml.Node, raw map[string]entry, kind *layers.Kind, 
 			v, ok = p.boolean(e.val, what)
 		case layers.LayerField:
 			v, ok = p.inner(e.val, what)
+		case layers.RegularizerField:
+			v, ok = p.regularizer(e.val, what)
 		case layers.IntsField:
 			if f.Sides > 0 {
 				v, ok = p.sides(e.val, what, f.Sides)

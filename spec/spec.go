@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -143,6 +144,43 @@ func (p *parser) float(n *yaml.Node, what string) (float64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// regularizer decodes a weight regularizer: Keras's name (l1, l2, l1_l2)
+// or a mapping of its factors l1 and l2, each a number at least 0.
+func (p *parser) regularizer(n *yaml.Node, what string) (ir.Regularizer, bool) {
+	names := slices.Sorted(maps.Keys(layers.Regularizers))
+	if n.Kind == yaml.ScalarNode {
+		r, ok := layers.Regularizers[n.Value]
+		if !ok || n.Tag != "!!str" {
+			p.errorf(n, "%s: unknown regularizer %q%s", what, n.Value, oneOf(n.Value, names))
+		}
+		return r, ok
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a regularizer (one of: %s) or a mapping of its factors l1 and l2, got %s", what, strings.Join(names, ", "), show(n))
+		return ir.Regularizer{}, false
+	}
+	var r ir.Regularizer
+	good := true
+	for key, e := range p.mapping(n, what, []string{"l1", "l2"}) {
+		v, ok := p.float(e.val, what+"."+key)
+		if ok && v < 0 {
+			p.errorf(e.val, "%s.%s must be at least 0, got %s", what, key, show(e.val))
+			ok = false
+		}
+		good = good && ok
+		if key == "l1" {
+			r.L1 = v
+		} else {
+			r.L2 = v
+		}
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, "%s: a regularizer mapping needs l1 or l2", what)
+		good = false
+	}
+	return r, good
 }
 
 func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {

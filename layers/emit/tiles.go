@@ -249,8 +249,9 @@ func (e *Emitter) topGEMM(g GEMM, c, a, b Code, grad *ir.Param, ep Epilogue, pro
 	}
 	// The tile that writes its rows of a parameter's whole gradient steps
 	// them, when they are whole blocks of updateAlign values and no other
-	// node adds to that gradient (a shared layer's later uses do, after).
-	if span := sub.M * sub.N; grad != nil && !grad.Shared && !byCols && !g.Acc && e.Tiles.Update && grad.Offset%updateAlign == 0 && span%updateAlign == 0 {
+	// node adds to that gradient (a shared layer's later uses do, after),
+	// nor a weight penalty (added after backward, see codegen's regularize).
+	if span := sub.M * sub.N; grad != nil && !grad.Shared && grad.Reg.IsZero() && !byCols && !g.Acc && e.Tiles.Update && grad.Offset%updateAlign == 0 && span%updateAlign == 0 {
 		lo := Lit(grad.Offset).Op("+").Add(t).Op("*").Lit(span)
 		if grad.Offset == 0 {
 			lo = t.Clone().Op("*").Lit(span)

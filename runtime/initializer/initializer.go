@@ -42,8 +42,14 @@ func Fill[T float32 | float64](dst []T, name string, fanIn, fanOut int, r rng.RN
 		normal(math.Sqrt(2/fi) / .87962566103423978)
 	case "lecun_uniform":
 		uniform(math.Sqrt(3 / fi))
-	case "lecun_normal":
+	case "lecun_normal", "variance_scaling":
+		// variance_scaling with Keras's defaults: scale 1, mode fan_in,
+		// distribution truncated_normal.
 		normal(math.Sqrt(1/fi) / .87962566103423978)
+	case "truncated_normal":
+		// Keras's TruncatedNormal(stddev=0.05): the stddev is the
+		// untruncated normal's, values beyond two of it redrawn.
+		normal(0.05)
 	case "random_uniform":
 		uniform(0.05)
 	case "random_normal":

@@ -32,6 +32,9 @@ func TestFill(t *testing.T) {
 		{"lecun_normal", math.Sqrt(1.0 / fanIn), 2 * math.Sqrt(1.0/fanIn) / .8796},
 		{"lecun_uniform", math.Sqrt(1.0 / fanIn), math.Sqrt(3.0 / fanIn)},
 		{"random_uniform", 0.05 / math.Sqrt(3), 0.05},
+		{"variance_scaling", math.Sqrt(1.0 / fanIn), 2 * math.Sqrt(1.0/fanIn) / .8796},
+		// The standard deviation of a normal truncated at ±2σ is .8796σ.
+		{"truncated_normal", 0.05 * .87962566103423978, 0.1},
 	} {
 		v := make([]float64, fanIn*fanOut)
 		if err := Fill(v, c.name, fanIn, fanOut, rng.New(1, 0)); err != nil {
