@@ -104,6 +104,7 @@ type params struct {
 	seed        uint64
 	step        int
 	opt         optim.Optimizer[Float]
+	lr          float64     // the learning rate of the update in progress
 	classWeight [10]float64 // the weight of each class's samples in the training loss
 	buf         [576]Float  // non-trainable buffers (running statistics)
 }
@@ -281,7 +282,6 @@ type Model struct {
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
-	lr        float64        // the learning rate of the update in progress
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 

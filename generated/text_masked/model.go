@@ -28,6 +28,7 @@ import (
 	par "github.com/nngen/nngen/runtime/par"
 	"github.com/nngen/nngen/runtime/rng"
 	"github.com/nngen/nngen/runtime/train"
+	vec "github.com/nngen/nngen/runtime/vec"
 	"math"
 	"strconv"
 )
@@ -87,6 +88,7 @@ type params struct {
 	seed        uint64
 	step        int
 	opt         optim.Optimizer[Float]
+	lr          float64    // the learning rate of the update in progress
 	classWeight [2]float64 // the weight of each class's samples in the training loss
 }
 
@@ -185,7 +187,6 @@ type Model struct {
 	pool      *par.Pool
 	shardFn   func(w, s int) // runShard, made once
 	updateFn  func(i, n int) // updateRange, made once
-	lr        float64        // the learning rate of the update in progress
 	extra     []*workspace   // workspaces of workers Shards and up, made on first use
 }
 
@@ -5641,15 +5642,14 @@ func (m *Model) updateRange(i, n int) {
 
 /*
 reduceRange adds the gradients of shards 1 and up to shard 0's, in shard
-order, over part i of n of the parameters.
+order, over part i of n of the parameters, one block at a time.
 */
 func (m *Model) reduceRange(i, n int) {
 	lo, hi := paramRange(i, n)
-	g := m.g[lo:hi]
-	for s := range m.gs {
-		gs := m.gs[s][lo:hi]
-		for i := range g {
-			g[i] += gs[i]
+	for b := lo; b < hi; b += 2048 {
+		e := min(b+2048, hi)
+		for s := range m.gs {
+			vec.Add(m.g[b:e], m.gs[s][b:e])
 		}
 	}
 }
