@@ -70,6 +70,19 @@ func skipModel(m *ir.Model) string {
 	if err := layers.TorchLayout(m); err != nil {
 		return "PyTorch's layout cannot express it (export refuses it)"
 	}
+	// Three exponential activations compose exp(exp(exp(·))): float32
+	// overflows at the edge of its range on one side and not the other
+	// (d058 of the default sample on 2026-12-03: NaN in nngen, finite in
+	// PyTorch; the same spec at other weights agrees).
+	exps := 0
+	for _, n := range m.Nodes {
+		if a, _ := n.Attrs["activation"].(string); a == "exponential" {
+			exps++
+		}
+	}
+	if exps >= 3 {
+		return "three exponential activations overflow float32"
+	}
 	return knownBugs(m)
 }
 

@@ -628,7 +628,7 @@ def td_inner(tw, n):
     step of n's input."""
     step = n['Name'] + '.step'
     tw.by[step] = {'Name': step, 'Shape': in_shape(tw, n)[1:]}
-    return dict(n['Attrs']['layer'], Name=n['Name'], Inputs=[step], Shape=n['Shape'][1:])
+    return dict(n['Attrs']['layer'], Name=n['Name'], Inputs=[step], Shape=n['Shape'][1:], Params=n.get('Params', []))
 
 
 def td_module(tw, n):
